@@ -1,0 +1,66 @@
+# Kinerja: top-level driver. `make demo` and `make check` are the Quick start (README).
+#   make            build into build/bin/
+#   make up / down  start / stop the local stack under ./var (idempotent)
+#   make demo       deps, build, up, push a simulated day of traffic, print the results
+#   make check      deps, build (plain and ASan+UBSan), every test
+#   make bench      benchmark against the running local stack
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build asan deps up down restart demo check unit integration bench fuzz clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKINERJA_SANITIZE=ON $(CMAKE_FLAGS)
+
+asan: $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+up: build
+	@scripts/stack.sh up
+
+down:
+	@scripts/stack.sh down
+
+restart: down up
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/stack.sh up
+	@scripts/demo.sh
+
+# Unit tests run in both builds; integration tests run against the ASan+UBSan binaries,
+# so a memory error anywhere on the real path fails the suite.
+check: deps
+	@$(MAKE) --no-print-directory build asan
+	cd $(BUILD) && ctest --output-on-failure -L unit
+	cd $(ASAN_BUILD) && ctest --output-on-failure
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+integration: asan
+	cd $(ASAN_BUILD) && ctest --output-on-failure -L integration
+
+bench: build
+	@scripts/stack.sh up
+	$(BUILD)/bin/kinerja bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
+
+format:
+	clang-format -i common/*.[ch] broker/*.[ch] workers/*.[ch] tools/*.[ch] tests/unit/*.c

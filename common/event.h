@@ -1,0 +1,154 @@
+/*
+ * event: the event contract of SPEC 3: decoding a msgpack map into a struct event and
+ * validating every field, with errors that name the field and say why
+ * ("skm.u3: must be an integer 1..4, got 7"). Pure: no I/O, no allocation (string
+ * fields are views into the msgpack object, which must outlive the struct).
+ *
+ * Called by the broker (validate before enqueue), the ingest worker (decode what it
+ * reads from the stream) and the CLI. Organisation checks (unknown NIP, relation
+ * against the supervisor chain) are not here: they need PostgreSQL (pgstore).
+ *
+ * Glossary: NIP = the 18-digit civil-servant id; SKM = the nine-question citizen
+ * satisfaction survey (u1..u9, each 1..4); BerAKHLAK = the seven core values rated
+ * 1..5 in an evaluation; SKP = the work plan whose indicators work_result reports.
+ */
+#ifndef KINERJA_EVENT_H
+#define KINERJA_EVENT_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVENT_SCHEMA_VERSION 1
+#define EVENT_ID_LEN 36          /* canonical UUID */
+#define EVENT_NIP_LEN 18
+#define EVENT_SOURCE_MAX 64
+#define EVENT_UNIT_MAX 64
+#define EVENT_SERVICE_MAX 128
+#define EVENT_COMMENT_MAX 2000   /* bytes: comment, note, evidence */
+#define EVENT_REASON_MAX 4000
+#define EVENT_INDICATOR_MAX 64
+#define EVENT_PROFILE_MAX 64     /* gender, age_band, education, occupation */
+#define EVENT_SKM_ITEMS 9
+#define EVENT_BEHAVIOUR_KEYS 7
+#define EVENT_ERR_MAX 256        /* room for any error text event_decode writes */
+/* ts bounds: 2000-01-01 .. 2100-01-01 UTC in ms */
+#define EVENT_TS_MIN 946684800000LL
+#define EVENT_TS_MAX 4102444800000LL
+
+enum event_type {
+    EVENT_CITIZEN_FEEDBACK,
+    EVENT_EVALUATION,
+    EVENT_WORK_RESULT,
+    EVENT_SIGNOFF,
+    EVENT_APPEAL,
+    EVENT_APPEAL_DECISION,
+    EVENT_RECALC,
+    EVENT_TYPE_COUNT
+};
+
+enum respondent { RESPONDENT_CITIZEN, RESPONDENT_STUDENT, RESPONDENT_PARENT };
+enum relation { RELATION_NONE, RELATION_SUPERVISOR, RELATION_PEER, RELATION_SUBORDINATE, RELATION_SELF };
+enum hasil_kerja { HASIL_NONE, HASIL_ABOVE, HASIL_MEETS, HASIL_BELOW };
+enum direction { DIRECTION_HIGHER_BETTER, DIRECTION_LOWER_BETTER };
+enum decision {
+    DECISION_NONE,
+    DECISION_APPROVE, /* signoff */
+    DECISION_RETURN,  /* signoff */
+    DECISION_UPHOLD,  /* appeal_decision */
+    DECISION_REVISE   /* appeal_decision */
+};
+
+/* A view into the msgpack buffer: not NUL-terminated. n == 0 and p == NULL: absent. */
+struct strview {
+    const char *p;
+    size_t n;
+};
+
+struct event {
+    /* envelope */
+    int v;
+    struct strview id;      /* 36-char canonical UUID */
+    enum event_type type;
+    struct strview source;  /* 1..64 */
+    int64_t ts;             /* Unix ms */
+
+    /* common */
+    struct strview employee; /* NIP; absent allowed only in citizen_feedback and recalc */
+    struct strview period;   /* "YYYY-MM" or "YYYY"; absent in citizen_feedback, optional in recalc */
+    struct strview unit;     /* citizen_feedback (required), recalc (optional) */
+    struct strview comment;  /* citizen_feedback, evaluation */
+    struct strview note;     /* signoff, appeal_decision */
+
+    /* citizen_feedback */
+    struct strview service;
+    enum respondent respondent;
+    int rating;              /* 1..4, 0 when the event carries skm instead */
+    bool has_skm;
+    int skm[EVENT_SKM_ITEMS]; /* u1..u9 */
+    struct strview gender, age_band, education, occupation;
+
+    /* evaluation */
+    struct strview rater;
+    enum relation relation;
+    int behaviour[EVENT_BEHAVIOUR_KEYS]; /* 1..5, 0 = not rated; order of event_behaviour_keys */
+    enum hasil_kerja hasil_kerja;
+
+    /* work_result */
+    struct strview indicator;
+    double target, realization, weight;
+    enum direction direction;
+    struct strview evidence;
+
+    /* signoff / appeal / appeal_decision */
+    struct strview supervisor;
+    struct strview decider;
+    enum decision decision;
+    int64_t version;         /* signoff: the score version being signed (>= 1) */
+    struct strview reason;   /* appeal */
+    struct strview predikat; /* appeal_decision with revise: one of the predikat codes */
+};
+
+/* "berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",
+ * "kolaboratif" */
+extern const char *const event_behaviour_keys[EVENT_BEHAVIOUR_KEYS];
+/* "sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang" */
+extern const char *const event_predikat_codes[5];
+
+const char *event_type_name(enum event_type t);       /* "citizen_feedback", ... */
+int event_type_parse(const char *s, size_t n, enum event_type *out);
+const char *event_relation_name(enum relation r);     /* "supervisor", ...; NULL for NONE */
+const char *event_respondent_name(enum respondent r);
+const char *event_hasil_name(enum hasil_kerja h);     /* "above", ...; NULL for NONE */
+const char *event_direction_name(enum direction d);
+const char *event_decision_name(enum decision d);
+
+/*
+ * Decodes and validates one event from a msgpack map. Returns 0 when the event is
+ * valid. Otherwise returns -1 and writes one error to err ("field: why", at most
+ * EVENT_ERR_MAX bytes, NUL-terminated); ev->id is still set when the map had a valid
+ * "id" string, so the rejected ack can carry it (ev->id.p == NULL otherwise).
+ *
+ * Rules (SPEC 3): v == 1; id a canonical lower- or upper-case UUID; type known; source
+ * 1..64 bytes; ts an integer within EVENT_TS_MIN..EVENT_TS_MAX; every string valid
+ * UTF-8 within its limit; integers must be integers (not floats, not strings); numbers
+ * (target, realization, weight) may be integer or float; unknown fields are rejected
+ * ("foo: unknown field for citizen_feedback"); required fields present; exactly one of
+ * rating / skm; skm has all of u1..u9 and nothing else; behaviour keys known and
+ * non-empty; hasil_kerja only with relation supervisor; predikat required with
+ * revise and forbidden with uphold. Map keys must be strings; a repeated key is
+ * rejected.
+ */
+int event_decode(const msgpack_object *obj, struct event *ev, char *err, size_t errlen);
+
+/* Field checks, exposed for the CLI and tests. */
+bool event_valid_uuid(const char *s, size_t n);
+bool event_valid_nip(const char *s, size_t n);
+bool event_valid_period(const char *s, size_t n);
+bool event_valid_utf8(const char *s, size_t n);
+
+/* Stream shard of an event: by employee, else unit, else id (FNV-1a mod nshards). */
+unsigned event_shard(const struct event *ev, unsigned nshards);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * pgstore: everything the daemons and the CLI do in PostgreSQL, behind functions that
+ * take plain structs: migrations, storing a batch of events (one transaction, COPY
+ * into a staging table, organisation checks set-based in SQL), dead letters,
+ * organisation import, status counts. Only parameterized SQL and COPY.
+ *
+ * Errors are carried hiredis-style in the handle: functions return 0 / -1 and the
+ * caller reads db->errstr; db->transient says whether trying again may help
+ * (connection lost, serialization failure) or not (the data itself is refused).
+ */
+#ifndef KINERJA_PGSTORE_H
+#define KINERJA_PGSTORE_H
+
+#include "event.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct pgstore {
+    PGconn *conn;
+    int err;            /* 0 or -1 after the last call */
+    bool transient;     /* last error may go away on retry (connection, serialization) */
+    char errstr[512];
+};
+
+/* Connects; NULL only when out of memory. Check db->err: a handle whose connection
+ * failed is returned with err set, so pgstore_reconnect() can retry it. */
+struct pgstore *pgstore_connect(const char *dsn);
+int pgstore_reconnect(struct pgstore *db);
+bool pgstore_ok(struct pgstore *db); /* connection usable */
+void pgstore_destroy(struct pgstore **db);
+
+/* Applies the embedded migrations (schemas/NNNN_*.sql) not yet in schema_migrations,
+ * each in its own transaction, under an advisory lock so concurrent callers are safe.
+ * *applied: how many were applied now. */
+int pgstore_migrate(struct pgstore *db, int *applied);
+
+/* One stream entry to store. ev is the decoded, broker-validated event (views into a
+ * msgpack object that lives until the call returns). When reject_reason is set the
+ * row goes to rejected_events with that reason whatever ev holds (ev may then be
+ * partly filled; ev->id must be valid). */
+struct ingest_row {
+    const char *stream_key;   /* "kinerja:ev:{3}" */
+    const char *stream_id;    /* "1700000000000-0" */
+    const struct event *ev;
+    const char *payload_json; /* the event as JSON (event_json_from_msgpack) */
+    size_t payload_len;
+    int64_t received_ms;      /* broker receive time */
+    const char *reject_reason;
+};
+
+struct ingest_counts {
+    size_t stored;    /* new rows in event_log */
+    size_t rejected;  /* new rows in rejected_events */
+    size_t already;   /* ids already stored or rejected before (redelivery) */
+};
+
+/*
+ * Stores a batch in one transaction: COPY into a temporary staging table, then one
+ * SQL function call that checks the organisation (SPEC 4: unknown employee, unit,
+ * rater, supervisor, decider; a rater's relation against the supervisor chain),
+ * inserts the good rows into event_log and the refused ones into rejected_events with
+ * their reason, idempotent on event id across both tables (a redelivered entry changes
+ * nothing). The month of citizen feedback is derived from ts in time zone tz.
+ * Returns 0 after COMMIT, or -1 (rolled back; see db->transient).
+ */
+int pgstore_ingest_batch(struct pgstore *db, const struct ingest_row *rows, size_t n, const char *tz,
+                         struct ingest_counts *out);
+
+/* Records an entry that could not be stored after `deliveries` attempts. raw is the
+ * entry's ev field (may be NULL); event_id may be NULL when unreadable. Idempotent on
+ * (stream_key, stream_id). */
+int pgstore_dead_letter(struct pgstore *db, const char *stream_key, const char *stream_id, const char *event_id,
+                        const void *raw, size_t rawlen, int deliveries, const char *error);
+
+struct org_import_counts {
+    size_t units;      /* units inserted or updated */
+    size_t employees;  /* employees inserted or updated */
+    size_t unchanged;  /* rows identical to what was stored */
+};
+
+/* Loads the CSV of SPEC 4 (header nip,name,unit,position,supervisor_nip,job_family) in
+ * one transaction, upserting units and employees by NIP. Every row is checked first
+ * (NIP 18 digits, unit present, supervisor known in the file or the database, no
+ * cycle in the supervisor chain); a bad file changes nothing and errstr names the
+ * line and the field ("line 7: supervisor_nip: unknown NIP 1980..."). */
+int pgstore_org_import(struct pgstore *db, FILE *csv, const char *filename, struct org_import_counts *out);
+
+struct pg_status {
+    long long stored;        /* rows in event_log */
+    long long rejected;      /* rows in rejected_events */
+    long long dead;          /* rows in dead_letters */
+    long long employees, units;
+};
+int pgstore_status(struct pgstore *db, struct pg_status *out);
+
+#endif

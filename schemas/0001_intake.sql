@@ -1,0 +1,2 @@
+-- placeholder; replaced by the intake schema
+SELECT 1;

@@ -1,0 +1,89 @@
+/*
+ * kinerja: the command-line tool for integrators and operators (SPEC 9). This file
+ * only parses the global options and dispatches to tools/cmd_<name>.c.
+ */
+#include "cli.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(struct cli *cli, int argc, char **argv);
+    const char *usage;
+};
+
+static const struct command commands[] = {
+    {"send", cmd_send, "send [FILE|-] [--timeout S]     send JSON Lines events to the broker"},
+    {"org", cmd_org, "org import FILE.csv             load units and employees"},
+    {"migrate", cmd_migrate, "migrate                         apply schema migrations"},
+    {"status", cmd_status, "status [--json]                 the pipeline at a glance"},
+    {"config", cmd_config, "config [KEY] [--reference]      effective settings, or one"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: kinerja [-c FILE] [--log-json] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+    fprintf(out, "\noptions:\n"
+                 "  -c FILE      config file (default $KINERJA_CONFIG or config/kinerja.conf)\n"
+                 "  --log-json   log JSON lines to stderr\n"
+                 "  -h, --help   this help; `kinerja COMMAND --help` for a command's\n"
+                 "exit codes: 0 ok, 1 failure, 2 usage\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_file = NULL;
+    struct cli cli = {0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+            config_file = argv[++i];
+        } else if (!strcmp(argv[i], "--log-json")) {
+            cli.log_json = true;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else {
+            fprintf(stderr, "kinerja: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const struct command *cmd = NULL;
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+        if (!strcmp(commands[k].name, argv[i]))
+            cmd = &commands[k];
+    if (!cmd) {
+        fprintf(stderr, "kinerja: unknown command '%s'\n", argv[i]);
+        usage(stderr);
+        return CLI_USAGE;
+    }
+
+    cli.cfg = config_new();
+    if (!cli.cfg) {
+        fprintf(stderr, "kinerja: out of memory\n");
+        return CLI_FAIL;
+    }
+    char err[1024];
+    if (config_load(cli.cfg, config_file, err, sizeof err) < 0) {
+        fprintf(stderr, "kinerja: config: %s\n", err);
+        config_destroy(&cli.cfg);
+        return CLI_FAIL;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    log_level_parse(config_str(cli.cfg, "log.level"), &level);
+    log_init("kinerja", level, cli.log_json || config_bool(cli.cfg, "log.json"));
+
+    int rc = cmd->run(&cli, argc - i, argv + i);
+    config_destroy(&cli.cfg);
+    return rc;
+}
