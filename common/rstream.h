@@ -24,6 +24,7 @@ struct redis_url {
     char host[256];
     int port;
     int db;
+    char user[128];     /* ACL user (Redis 6+); empty: AUTH with the password alone */
     char password[256];
 };
 
