@@ -1,13 +1,197 @@
-/* Placeholder until the send command lands. */
+/*
+ * kinerja send [FILE|-] [--timeout S]: JSON Lines events -> msgpack -> the broker, in
+ * pipelined batches, with retries (tools/sender.c). Last line on stdout:
+ * `sent=N accepted=A duplicate=D rejected=R`; rejection reasons on stderr; exit 1 when
+ * any event got no final ack.
+ */
 #include "cli.h"
+#include "event_json.h"
+#include "sender.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SEND_DEFAULT_TIMEOUT_S 60
+#define SEND_DEFAULT_BATCH 500
+#define SEND_DEFAULT_WINDOW 8
+#define SEND_REPLY_TIMEOUT_MS 5000
+#define SEND_MAX_REPORTED 1000 /* rejection lines printed before summarising */
+
+struct send_input {
+    FILE *in;
+    const char *name;
+    char *line;
+    size_t cap;
+    long lineno;
+    size_t max_line;
+    size_t local_rejected; /* lines that are not JSON: never sent */
+    size_t reported;
+};
+
+static void report_rejection(struct send_input *si, long line, const char *id, const char *error)
+{
+    if (si->reported++ < SEND_MAX_REPORTED)
+        fprintf(stderr, "%s:%ld: rejected%s%s: %s\n", si->name, line, id && *id ? " " : "", id ? id : "", error);
+    else if (si->reported == SEND_MAX_REPORTED + 1)
+        fprintf(stderr, "%s: more rejections not shown\n", si->name);
+}
+
+static int next_event(void *ctx, struct sender_item *out)
+{
+    struct send_input *si = ctx;
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&si->line, &si->cap, si->in);
+        if (n < 0) {
+            if (errno) {
+                fprintf(stderr, "kinerja send: %s: %s\n", si->name, strerror(errno));
+                return -1;
+            }
+            return 0;
+        }
+        si->lineno++;
+        while (n > 0 && (si->line[n - 1] == '\n' || si->line[n - 1] == '\r' || si->line[n - 1] == ' '))
+            si->line[--n] = '\0';
+        size_t skip = strspn(si->line, " \t");
+        if ((size_t)n == skip)
+            continue; /* blank line */
+        if ((size_t)n > si->max_line) {
+            si->local_rejected++;
+            report_rejection(si, si->lineno, NULL, "line longer than intake.max_frame_bytes");
+            continue;
+        }
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        char err[512];
+        if (event_json_to_msgpack(si->line, (size_t)n, &pk, err, sizeof err) < 0) {
+            msgpack_sbuffer_destroy(&sb);
+            si->local_rejected++;
+            report_rejection(si, si->lineno, NULL, err);
+            continue;
+        }
+        out->data = sb.data; /* ownership passes to the sender */
+        out->len = sb.size;
+        out->tag = si->lineno;
+        sender_extract_id(out->data, out->len, out->id, sizeof out->id);
+        return 1;
+    }
+}
+
+static void on_ack(void *ctx, const struct sender_item *item, enum sender_status st, const char *error,
+                   double latency_ms)
+{
+    struct send_input *si = ctx;
+    (void)latency_ms;
+    if (st == SENDER_REJECTED)
+        report_rejection(si, item->tag, item->id, error);
+    else if (st == SENDER_UNACKED && si->reported++ < SEND_MAX_REPORTED)
+        fprintf(stderr, "%s:%ld: no final ack%s%s: %s\n", si->name, item->tag, *item->id ? " for " : "", item->id,
+                error);
+}
+
+static void send_usage(FILE *out)
+{
+    fprintf(out, "usage: kinerja send [FILE|-] [--timeout S] [--batch N] [--window W] [--endpoint E]\n"
+                 "  Sends JSON Lines events (one event object per line) to the broker as msgpack,\n"
+                 "  in pipelined batches; `retry` acks and timeouts are resent with backoff.\n"
+                 "  FILE       input (default -: standard input)\n"
+                 "  --timeout  seconds to wait for every final ack (default %d)\n"
+                 "  --batch    events per frame (default %d, at most intake.max_batch)\n"
+                 "  --window   frames in flight (default %d)\n"
+                 "  --endpoint broker endpoint (default intake.endpoint)\n"
+                 "Last line: sent=N accepted=A duplicate=D rejected=R. Exit 1 if any event got no\n"
+                 "final ack, 2 on usage errors.\n",
+            SEND_DEFAULT_TIMEOUT_S, SEND_DEFAULT_BATCH, SEND_DEFAULT_WINDOW);
+}
+
+static int parse_positive(const char *opt, const char *s, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v <= 0 || v > max) {
+        fprintf(stderr, "kinerja send: %s: must be a whole number 1..%ld, got '%s'\n", opt, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
 
 int cmd_send(struct cli *cli, int argc, char **argv)
 {
-    (void)cli;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "kinerja send: not implemented yet\n");
-    return CLI_FAIL;
+    const char *path = "-";
+    long timeout_s = SEND_DEFAULT_TIMEOUT_S, batch = SEND_DEFAULT_BATCH, window = SEND_DEFAULT_WINDOW;
+    const char *endpoint = config_str(cli->cfg, "intake.endpoint");
+    bool have_path = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            send_usage(stdout);
+            return CLI_OK;
+        } else if ((!strcmp(a, "--timeout") || !strcmp(a, "--batch") || !strcmp(a, "--window") ||
+                    !strcmp(a, "--endpoint")) &&
+                   i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(a, "--endpoint"))
+                endpoint = v;
+            else if (parse_positive(a, v, 1000000, !strcmp(a, "--timeout") ? &timeout_s
+                                                  : !strcmp(a, "--batch") ? &batch
+                                                                          : &window) < 0)
+                return CLI_USAGE;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "kinerja send: unknown option '%s'\n", a);
+            send_usage(stderr);
+            return CLI_USAGE;
+        } else if (!have_path) {
+            path = a;
+            have_path = true;
+        } else {
+            fprintf(stderr, "kinerja send: only one input file\n");
+            return CLI_USAGE;
+        }
+    }
+    long max_batch = config_int(cli->cfg, "intake.max_batch");
+    if (batch > max_batch)
+        batch = max_batch;
+
+    struct send_input si = {.name = path};
+    si.max_line = (size_t)config_int(cli->cfg, "intake.max_frame_bytes");
+    if (!strcmp(path, "-")) {
+        si.in = stdin;
+        si.name = "stdin";
+    } else if (!(si.in = fopen(path, "r"))) {
+        fprintf(stderr, "kinerja send: %s: %s\n", path, strerror(errno));
+        return CLI_FAIL;
+    }
+
+    struct sender_opts opts = {
+        .endpoint = endpoint,
+        .batch = (size_t)batch,
+        .window = (size_t)window,
+        .max_frame = (size_t)config_int(cli->cfg, "intake.max_frame_bytes"),
+        .timeout_ms = (int)(timeout_s * 1000),
+        .reply_timeout_ms = SEND_REPLY_TIMEOUT_MS < timeout_s * 1000 ? SEND_REPLY_TIMEOUT_MS : (int)(timeout_s * 1000),
+        .progress = isatty(STDERR_FILENO),
+    };
+    struct sender_counts c;
+    char err[512];
+    int rc = sender_run(&opts, next_event, on_ack, &si, &c, err, sizeof err);
+    if (si.in != stdin)
+        fclose(si.in);
+    free(si.line);
+    if (rc < 0) {
+        fprintf(stderr, "kinerja send: %s\n", err);
+        return CLI_FAIL;
+    }
+    if (c.unacked)
+        fprintf(stderr, "kinerja send: %zu events got no final ack from %s (resend the same file: ids make it safe)\n",
+                c.unacked, endpoint);
+    printf("sent=%zu accepted=%zu duplicate=%zu rejected=%zu\n", c.sent + si.local_rejected, c.accepted, c.duplicate,
+           c.rejected + si.local_rejected);
+    return c.unacked ? CLI_FAIL : CLI_OK;
 }
