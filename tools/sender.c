@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <msgpack.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,10 @@ static long long backoff_ms(int attempts)
     if (d > SENDER_BACKOFF_MAX_MS)
         d = SENDER_BACKOFF_MAX_MS;
     /* full jitter on the upper half, so a crowd of clients does not resend in step */
-    return d / 2 + (long long)(rand() % (int)(d / 2 + 1));
+    static _Thread_local unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)daemon_now_ms() ^ (unsigned)(uintptr_t)&seed;
+    return d / 2 + (long long)(rand_r(&seed) % (int)(d / 2 + 1));
 }
 
 static void schedule_retry(struct sender *s, struct pending *p, long long now)
@@ -379,7 +383,6 @@ int sender_run(const struct sender_opts *opts, sender_next_fn next, sender_ack_f
 {
     struct sender s = {.opts = opts, .on_ack = on_ack, .ctx = ctx, .counts = counts};
     memset(counts, 0, sizeof *counts);
-    srand((unsigned)getpid() ^ (unsigned)daemon_now_ms());
     s.frames = calloc(opts->window, sizeof *s.frames);
     s.zctx = zmq_ctx_new();
     if (!s.frames || !s.zctx) {

@@ -1,0 +1,147 @@
+#include "ceiling.h"
+
+#include "buf.h"
+#include "daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CEILING_PIPELINE 1000
+#define CEILING_KEY "kinerja:bench:{0}"
+#define CEILING_COPY_CHUNK (1 << 20)
+
+int ceiling_xadd(redisContext *c, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen)
+{
+    char *payload = malloc(payload_bytes + 1);
+    if (!payload) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memset(payload, 'x', payload_bytes);
+    const char *argv[9] = {"XADD", CEILING_KEY, "*", "id", "00000000-0000-4000-8000-000000000000", "ev", payload,
+                           "rt", "1700000000000"};
+    size_t lens[9];
+    for (int i = 0; i < 9; i++)
+        lens[i] = strlen(argv[i]);
+    lens[6] = payload_bytes;
+    int rc = 0;
+    long long start = daemon_now_ms();
+    for (size_t done = 0; done < n && rc == 0;) {
+        size_t k = n - done < CEILING_PIPELINE ? n - done : CEILING_PIPELINE;
+        for (size_t i = 0; i < k; i++)
+            redisAppendCommandArgv(c, 9, argv, lens);
+        for (size_t i = 0; i < k; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+                snprintf(err, errlen, "XADD: %s", r ? r->str : c->errstr);
+                rc = -1;
+            }
+            if (r)
+                freeReplyObject(r);
+            if (rc)
+                break;
+        }
+        done += k;
+    }
+    double secs = (double)(daemon_now_ms() - start) / 1000.0;
+    redisReply *r = redisCommand(c, "DEL %s", CEILING_KEY);
+    if (r)
+        freeReplyObject(r);
+    free(payload);
+    if (rc == 0)
+        *per_s = secs > 0 ? (double)n / secs : 0;
+    return rc;
+}
+
+static int exec_ok(PGconn *conn, const char *sql, ExecStatusType want, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, sql);
+    int ok = PQresultStatus(res) == want;
+    if (!ok)
+        snprintf(err, errlen, "%s", PQerrorMessage(conn));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+int ceiling_copy(PGconn *conn, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen)
+{
+    char ignore[256];
+    exec_ok(conn, "DROP TABLE IF EXISTS kinerja_bench_ceiling", PGRES_COMMAND_OK, ignore, sizeof ignore);
+    if (exec_ok(conn, "BEGIN", PGRES_COMMAND_OK, err, errlen) < 0)
+        return -1;
+    int rc = exec_ok(conn,
+                     "CREATE TABLE kinerja_bench_ceiling (LIKE event_log INCLUDING DEFAULTS INCLUDING INDEXES)",
+                     PGRES_COMMAND_OK, err, errlen);
+    long long start = daemon_now_ms();
+    if (rc == 0)
+        rc = exec_ok(conn,
+                     "COPY kinerja_bench_ceiling (id, type, source, ts, employee, unit, period, payload, "
+                     "stream_key, stream_id, received_at) FROM STDIN",
+                     PGRES_COPY_IN, err, errlen);
+    struct buf b;
+    buf_init(&b, CEILING_COPY_CHUNK * 2);
+    /* payload: a JSON object of about payload_bytes */
+    size_t pad = payload_bytes > 40 ? payload_bytes - 40 : 1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        buf_printf(&b, "00000000-0000-4000-8000-%012zx\tcitizen_feedback\tkiosk:bench\t2026-11-23 10:00:00+00\t"
+                       "199001012015011001\tBENCH\t2026-11\t{\"rating\": 4, \"pad\": \"%0*d\"}\tkinerja:ev:{0}\t%zu-0\t"
+                       "2026-11-23 10:00:00+00\n",
+                   i, (int)pad, 0, i);
+        if (b.len >= CEILING_COPY_CHUNK || i + 1 == n) {
+            if (PQputCopyData(conn, b.data, (int)b.len) != 1) {
+                snprintf(err, errlen, "COPY: %s", PQerrorMessage(conn));
+                rc = -1;
+            }
+            buf_reset(&b);
+        }
+    }
+    buf_free(&b);
+    if (rc == 0) {
+        if (PQputCopyEnd(conn, NULL) != 1) {
+            snprintf(err, errlen, "COPY end: %s", PQerrorMessage(conn));
+            rc = -1;
+        }
+        PGresult *res;
+        while ((res = PQgetResult(conn))) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+                snprintf(err, errlen, "COPY: %s", PQerrorMessage(conn));
+                rc = -1;
+            }
+            PQclear(res);
+        }
+    }
+    /* The commit (WAL flush) is part of what storing costs. */
+    if (rc == 0)
+        rc = exec_ok(conn, "COMMIT", PGRES_COMMAND_OK, err, errlen);
+    else
+        exec_ok(conn, "ROLLBACK", PGRES_COMMAND_OK, ignore, sizeof ignore);
+    double secs = (double)(daemon_now_ms() - start) / 1000.0;
+    exec_ok(conn, "DROP TABLE IF EXISTS kinerja_bench_ceiling", PGRES_COMMAND_OK, ignore, sizeof ignore);
+    if (rc == 0)
+        *per_s = secs > 0 ? (double)n / secs : 0;
+    return rc;
+}
+
+int ceiling_sample_org(PGconn *conn, char (*nips)[19], char (*units)[65], size_t max, size_t *n, char *err,
+                       size_t errlen)
+{
+    char limit[32];
+    snprintf(limit, sizeof limit, "%zu", max);
+    const char *params[1] = {limit};
+    PGresult *res = PQexecParams(conn, "SELECT nip, unit FROM employees ORDER BY nip LIMIT $1::int", 1, NULL, params,
+                                 NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    *n = 0;
+    for (int i = 0; i < PQntuples(res) && *n < max; i++) {
+        snprintf(nips[*n], 19, "%s", PQgetvalue(res, i, 0));
+        snprintf(units[*n], 65, "%s", PQgetvalue(res, i, 1));
+        (*n)++;
+    }
+    PQclear(res);
+    return 0;
+}
