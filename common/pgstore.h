@@ -89,11 +89,24 @@ struct org_import_counts {
  * line and the field ("line 7: supervisor_nip: unknown NIP 1980..."). */
 int pgstore_org_import(struct pgstore *db, FILE *csv, const char *filename, struct org_import_counts *out);
 
+/* Workflow states of a result (SPEC 6) and of a notification, in the order `kinerja
+ * status` shows them: "collecting", "pending_signoff", "approved", "returned",
+ * "appealed", "final"; "queued", "sent", "dead". */
+#define PG_RESULT_STATES 6
+#define PG_NOTIFICATION_STATES 3
+extern const char *const pgstore_result_states[PG_RESULT_STATES];
+extern const char *const pgstore_notification_states[PG_NOTIFICATION_STATES];
+
 struct pg_status {
     long long stored;        /* rows in event_log */
     long long rejected;      /* rows in rejected_events */
     long long dead;          /* rows in dead_letters */
     long long employees, units;
+    /* Per state, counted from results.state and notifications.status when those tables
+     * exist (later milestones); zero otherwise. */
+    bool have_results, have_notifications;
+    long long results[PG_RESULT_STATES];
+    long long notifications[PG_NOTIFICATION_STATES];
 };
 int pgstore_status(struct pgstore *db, struct pg_status *out);
 

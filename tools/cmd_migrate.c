@@ -1,13 +1,44 @@
-/* Placeholder until the migrate command lands. */
+/* kinerja migrate: applies the schema migrations compiled into the binary
+ * (schemas/NNNN_*.sql) that the database does not have yet. Safe to run twice and to
+ * run concurrently (pgstore_migrate takes an advisory lock). */
 #include "cli.h"
+#include "embedded.h"
+#include "pgstore.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int cmd_migrate(struct cli *cli, int argc, char **argv)
 {
-    (void)cli;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "kinerja migrate: not implemented yet\n");
-    return CLI_FAIL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: kinerja migrate\n"
+                   "  applies the embedded schema migrations not yet applied to postgres.dsn,\n"
+                   "  each in its own transaction; prints \"migrate: applied N, M total\".\n"
+                   "  Migrations in this binary:\n");
+            for (int k = 0; embedded_migrations[k].name; k++)
+                printf("    %s\n", embedded_migrations[k].name);
+            return CLI_OK;
+        }
+        fprintf(stderr, "kinerja migrate: unexpected argument '%s'\n", argv[i]);
+        return CLI_USAGE;
+    }
+    struct pgstore *db = pgstore_connect(config_str(cli->cfg, "postgres.dsn"));
+    if (!db) {
+        fprintf(stderr, "kinerja migrate: out of memory\n");
+        return CLI_FAIL;
+    }
+    if (db->err) {
+        fprintf(stderr, "kinerja migrate: PostgreSQL: %s\n", db->errstr);
+        pgstore_destroy(&db);
+        return CLI_FAIL;
+    }
+    int applied = 0;
+    int rc = pgstore_migrate(db, &applied);
+    if (rc < 0)
+        fprintf(stderr, "kinerja migrate: %s (applied %d before the failure)\n", db->errstr, applied);
+    else
+        printf("migrate: applied %d, %d total\n", applied, embedded_migration_count);
+    pgstore_destroy(&db);
+    return rc < 0 ? CLI_FAIL : CLI_OK;
 }
