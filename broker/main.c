@@ -1,8 +1,477 @@
-/* Placeholder until the broker lands. */
-#include <stdio.h>
+/*
+ * kinerja-broker: the intake daemon (SPEC 2, 3, 7). Options, setup and the main loop:
+ *
+ *   poll the ROUTER -> drain up to intake.read_batch waiting requests (request_decode
+ *   validates each) -> rate limit -> ONE pipelined Redis round for every valid event
+ *   of the round (enqueue) -> one reply per request (ack) -> repeat.
+ *
+ * Batching across clients is what makes the intake fast: many kiosks' single events
+ * share one Redis round trip. Acks go out only after Redis answered for their events.
+ * SIGTERM/SIGINT: stop reading, finish the round in hand (Redis and acks), exit 0.
+ * SIGHUP: reload log.level, log.json and intake.rate_per_client from the config.
+ */
+#include "ack.h"
+#include "config.h"
+#include "daemon.h"
+#include "enqueue.h"
+#include "intake.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "request.h"
+#include "rstream.h"
 
-int main(void)
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#ifndef KINERJA_VERSION
+#define KINERJA_VERSION "0.1.0"
+#endif
+
+#define BROKER_COMPONENT "broker"
+#define BROKER_METRICS_AUTO "127.0.0.1:9570"
+#define BROKER_ROUND_EVENTS_MAX 16384 /* stop draining once a round holds this many events */
+#define BROKER_STATS_INTERVAL_MS 10000
+#define BROKER_POLL_MAX_MS 1000
+#define BROKER_ERR_MAX 512
+
+/* Settings this binary reads (for --help). */
+static const char *const broker_settings[] = {
+    "redis.url",           "redis.shards",        "redis.timeout_ms",        "intake.endpoint",
+    "intake.max_batch",    "intake.max_frame_bytes", "intake.max_depth",      "intake.dedupe_ttl_s",
+    "intake.durability",   "intake.rate_per_client", "intake.read_batch",     "log.level",
+    "log.json",            "metrics.listen",      "security.curve",
+};
+
+struct broker_metrics {
+    struct metric *requests;
+    struct metric *events[ACK_STATUS_COUNT];
+    struct metric *roundtrips;
+    struct metric *acks_dropped;
+    struct metric *redis_up;
+};
+
+/* Totals at the last periodic log line, to print what happened since. */
+struct broker_snapshot {
+    long long requests, events[ACK_STATUS_COUNT], roundtrips, dropped;
+};
+
+struct broker {
+    struct config *cfg;
+    const char *config_arg; /* -c FILE as given (NULL: default resolution) */
+    bool log_json_flag;
+
+    struct intake *intake;
+    struct enqueue *enq;
+    struct ratelimit *rl;
+    struct request_limits limits;
+    size_t read_batch;
+
+    struct request *pool; /* read_batch requests, reused every round */
+    struct request **round;
+    msgpack_sbuffer reply;
+
+    struct metrics *metrics;
+    struct metrics_server *metrics_srv;
+    struct broker_metrics m;
+    bool health_up;
+    char health_reason[METRICS_REASON_MAX];
+
+    struct broker_snapshot last;
+    long long next_stats_ms;
+};
+
+static void print_usage(FILE *out)
 {
-    fprintf(stderr, "kinerja-broker: not implemented yet\n");
-    return 1;
+    fprintf(out,
+            "usage: kinerja-broker [-c FILE] [--log-json] [--help] [--version]\n"
+            "\n"
+            "Intake daemon: ZeroMQ ROUTER on intake.endpoint; validates msgpack events, dedupes\n"
+            "and appends them to Redis Streams, acks each (accepted, duplicate, rejected, retry).\n"
+            "\n"
+            "  -c, --config FILE  settings file (default $KINERJA_CONFIG, else config/kinerja.conf)\n"
+            "      --log-json     log JSON lines\n"
+            "  -h, --help         this text\n"
+            "      --version      print the version\n"
+            "\n"
+            "Settings used (file section.key, or environment KINERJA_SECTION_KEY):\n");
+    size_t count;
+    const struct setting_def *defs = config_settings(&count);
+    for (size_t i = 0; i < sizeof broker_settings / sizeof broker_settings[0]; i++) {
+        for (size_t j = 0; j < count; j++) {
+            if (strcmp(defs[j].name, broker_settings[i]) != 0)
+                continue;
+            char env[128];
+            config_env_name(defs[j].name, env, sizeof env);
+            fprintf(out, "  %-24s default %s%s%s%s\n      %s (env %s)\n", defs[j].name,
+                    defs[j].secret ? "(secret) " : "", defs[j].def[0] ? defs[j].def : "\"\"",
+                    defs[j].choices ? ", one of " : "", defs[j].choices ? defs[j].choices : "", defs[j].help, env);
+        }
+    }
+    fprintf(out,
+            "\nNotes: a frame above intake.max_frame_bytes gets a rejected ack; above twice that,\n"
+            "libzmq drops the connection without a reply. metrics.listen auto = %s;\n"
+            "GET /metrics (Prometheus) and /healthz (200 ok, 503 with the reason).\n"
+            "Signals: TERM/INT drain and exit 0; HUP reloads log.level, log.json, intake.rate_per_client.\n",
+            BROKER_METRICS_AUTO);
+}
+
+static void register_metrics(struct broker *b)
+{
+    struct metrics *m = b->metrics;
+    b->m.requests = metrics_counter(m, "kinerja_broker_requests_total", NULL, "request frames received");
+    static const char *const labels[ACK_STATUS_COUNT] = {
+        NULL, "status=\"accepted\"", "status=\"duplicate\"", "status=\"rejected\"", "status=\"retry\""};
+    for (int s = ACK_ACCEPTED; s < ACK_STATUS_COUNT; s++)
+        b->m.events[s] = metrics_counter(m, "kinerja_broker_events_total", labels[s],
+                                         "acks sent by status (a frame-level rejection counts once)");
+    b->m.roundtrips = metrics_counter(m, "kinerja_broker_redis_roundtrips_total", NULL,
+                                      "pipelined Redis round trips (one per round of requests)");
+    b->m.acks_dropped = metrics_counter(m, "kinerja_broker_acks_dropped_total", NULL,
+                                        "replies dropped because the client was gone or not reading");
+    b->m.redis_up = metrics_gauge(m, "kinerja_broker_redis_up", NULL, "1 when the broker holds a Redis connection");
+}
+
+/* Keeps /healthz and the redis_up gauge in line with the Redis connection. */
+static void update_health(struct broker *b)
+{
+    bool up = enqueue_is_up(b->enq);
+    const char *why = enqueue_down_reason(b->enq);
+    if (up == b->health_up && (up || strcmp(why, b->health_reason) == 0))
+        return;
+    b->health_up = up;
+    snprintf(b->health_reason, sizeof b->health_reason, "%s", why);
+    metric_set(b->m.redis_up, up ? 1 : 0);
+    if (up) {
+        metrics_health_set(b->metrics, NULL);
+    } else {
+        char text[METRICS_REASON_MAX];
+        snprintf(text, sizeof text, "redis: %s", why);
+        metrics_health_set(b->metrics, text);
+    }
+}
+
+/* Log level, format and the rate limit can change without a restart. */
+static void reload_config(struct broker *b)
+{
+    struct config *next = config_new();
+    char err[BROKER_ERR_MAX];
+    if (!next || config_load(next, b->config_arg, err, sizeof err) != 0) {
+        log_error("SIGHUP: config not reloaded: %s", next ? err : "out of memory");
+        config_destroy(&next);
+        return;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    log_level_parse(config_str(next, "log.level"), &level);
+    bool json = b->log_json_flag || config_bool(next, "log.json");
+    log_init(BROKER_COMPONENT, level, json);
+    long long rate = config_int(next, "intake.rate_per_client");
+    ratelimit_set_rate(b->rl, rate);
+    log_info("SIGHUP: reloaded %s: log.level=%s log.json=%s intake.rate_per_client=%lld (other settings need a "
+             "restart)",
+             config_path(next), config_str(next, "log.level"), json ? "true" : "false", rate);
+    config_destroy(&b->cfg);
+    b->cfg = next;
+}
+
+static void count_acks(struct broker *b, const struct request *r)
+{
+    if (r->frame_rejected) {
+        metric_inc(b->m.events[ACK_REJECTED]);
+        return;
+    }
+    for (size_t i = 0; i < r->nevents; i++) {
+        enum ack_status s = r->events[i].status;
+        metric_inc(b->m.events[s == ACK_PENDING ? ACK_RETRY : s]);
+    }
+}
+
+/* Over the client's rate: its valid events get retry "rate limited". */
+static void apply_rate_limit(struct broker *b, struct request *r, long long now_ms)
+{
+    if (ratelimit_rate(b->rl) <= 0 || r->frame_rejected || r->nenvelope == 0)
+        return;
+    size_t valid = request_pending(r);
+    if (valid == 0)
+        return;
+    if (ratelimit_admit(b->rl, zmq_msg_data(&r->envelope[0]), zmq_msg_size(&r->envelope[0]), valid, now_ms))
+        return;
+    for (size_t i = 0; i < r->nevents; i++)
+        if (r->events[i].status == ACK_PENDING)
+            request_event_set(&r->events[i], ACK_RETRY, "rate limited");
+}
+
+/* Reads what is waiting (up to read_batch requests), stores it in one Redis round,
+ * and answers every request. */
+static void serve_round(struct broker *b)
+{
+    long long now = daemon_now_ms(), wall = daemon_wall_ms();
+    size_t n = 0, events = 0;
+    while (n < b->read_batch && events < BROKER_ROUND_EVENTS_MAX && !(n > 0 && daemon_stopping)) {
+        struct request *r = &b->pool[n];
+        int rc = intake_recv(b->intake, r, wall);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            if (errno != EINTR)
+                log_error("intake: receive failed: %s", zmq_strerror(errno));
+            request_release(r);
+            break;
+        }
+        b->round[n++] = r;
+        metric_inc(b->m.requests);
+        if (!r->frame_rejected && request_decode(r, &b->limits) != 0)
+            log_error("intake: out of memory decoding a request");
+        if (r->frame_rejected)
+            log_debug("request rejected: %s", r->frame_error);
+        apply_rate_limit(b, r, now);
+        events += r->nevents ? r->nevents : 1;
+    }
+    if (n == 0)
+        return;
+
+    metric_add(b->m.roundtrips, enqueue_round(b->enq, b->round, n, now));
+
+    for (size_t i = 0; i < n; i++) {
+        struct request *r = b->round[i];
+        msgpack_sbuffer_clear(&b->reply);
+        if (ack_pack_reply(r, &b->reply) != 0) {
+            log_error("intake: out of memory building a reply; request dropped");
+            metric_inc(b->m.acks_dropped);
+        } else if (intake_send(b->intake, r, b->reply.data, b->reply.size) != 0) {
+            log_debug("intake: reply dropped: %s", zmq_strerror(errno));
+            metric_inc(b->m.acks_dropped);
+        } else {
+            count_acks(b, r);
+        }
+        request_release(r);
+    }
+}
+
+static struct broker_snapshot snapshot(const struct broker *b)
+{
+    struct broker_snapshot s = {0};
+    s.requests = metric_get(b->m.requests);
+    for (int i = ACK_ACCEPTED; i < ACK_STATUS_COUNT; i++)
+        s.events[i] = metric_get(b->m.events[i]);
+    s.roundtrips = metric_get(b->m.roundtrips);
+    s.dropped = metric_get(b->m.acks_dropped);
+    return s;
+}
+
+/* Every BROKER_STATS_INTERVAL_MS, when there was traffic: what happened since. */
+static void log_stats(struct broker *b, long long now_ms)
+{
+    if (now_ms < b->next_stats_ms)
+        return;
+    b->next_stats_ms = now_ms + BROKER_STATS_INTERVAL_MS;
+    struct broker_snapshot s = snapshot(b);
+    if (s.requests == b->last.requests)
+        return;
+    log_info("last %ds: requests=%lld accepted=%lld duplicate=%lld rejected=%lld retry=%lld redis_roundtrips=%lld "
+             "acks_dropped=%lld",
+             BROKER_STATS_INTERVAL_MS / 1000, s.requests - b->last.requests,
+             s.events[ACK_ACCEPTED] - b->last.events[ACK_ACCEPTED],
+             s.events[ACK_DUPLICATE] - b->last.events[ACK_DUPLICATE],
+             s.events[ACK_REJECTED] - b->last.events[ACK_REJECTED], s.events[ACK_RETRY] - b->last.events[ACK_RETRY],
+             s.roundtrips - b->last.roundtrips, s.dropped - b->last.dropped);
+    b->last = s;
+}
+
+static int poll_timeout_ms(const struct broker *b, long long now_ms)
+{
+    long long t = BROKER_POLL_MAX_MS;
+    long long next = enqueue_next_attempt_ms(b->enq);
+    if (next && next - now_ms < t)
+        t = next - now_ms;
+    if (b->next_stats_ms - now_ms < t)
+        t = b->next_stats_ms - now_ms;
+    return t < 0 ? 0 : (int)t;
+}
+
+static void run_loop(struct broker *b)
+{
+    zmq_pollitem_t item = {.socket = intake_socket(b->intake), .events = ZMQ_POLLIN};
+    while (!daemon_stopping) {
+        if (daemon_reload_requested) {
+            daemon_reload_requested = 0;
+            reload_config(b);
+        }
+        long long now = daemon_now_ms();
+        enqueue_maintain(b->enq, now);
+        update_health(b);
+        int rc = zmq_poll(&item, 1, poll_timeout_ms(b, now));
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("intake: poll failed: %s", zmq_strerror(errno));
+            break;
+        }
+        if (rc > 0 && (item.revents & ZMQ_POLLIN))
+            serve_round(b);
+        update_health(b);
+        log_stats(b, daemon_now_ms());
+    }
+}
+
+/* Settings that cannot work are refused at start, with the reason. */
+static int check_settings(const struct config *cfg, char *err, size_t errlen)
+{
+    if (config_bool(cfg, "security.curve")) {
+        snprintf(err, errlen, "security.curve = true is not supported by this kinerja-broker yet; refusing to run "
+                              "the intake unencrypted");
+        return -1;
+    }
+    struct redis_url u;
+    if (rstream_parse_url(config_str(cfg, "redis.url"), &u, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static int setup(struct broker *b, char *err, size_t errlen)
+{
+    const struct config *cfg = b->cfg;
+    if (check_settings(cfg, err, errlen) != 0)
+        return -1;
+    b->limits.max_frame_bytes = (size_t)config_int(cfg, "intake.max_frame_bytes");
+    b->limits.max_depth = (size_t)config_int(cfg, "intake.max_depth");
+    b->limits.max_batch = (size_t)config_int(cfg, "intake.max_batch");
+    b->limits.shards = (unsigned)config_int(cfg, "redis.shards");
+    b->read_batch = (size_t)config_int(cfg, "intake.read_batch");
+
+    b->metrics = metrics_new();
+    b->pool = calloc(b->read_batch, sizeof *b->pool);
+    b->round = calloc(b->read_batch, sizeof *b->round);
+    b->rl = ratelimit_new(config_int(cfg, "intake.rate_per_client"));
+    if (!b->metrics || !b->pool || !b->round || !b->rl) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < b->read_batch; i++)
+        request_init(&b->pool[i]);
+    msgpack_sbuffer_init(&b->reply);
+    register_metrics(b);
+    metrics_health_set(b->metrics, "redis: not connected yet");
+    snprintf(b->health_reason, sizeof b->health_reason, "not connected yet");
+
+    struct enqueue_options eo = {
+        .redis_url = config_str(cfg, "redis.url"),
+        .timeout_ms = (int)config_int(cfg, "redis.timeout_ms"),
+        .dedupe_ttl_s = config_int(cfg, "intake.dedupe_ttl_s"),
+        .fsync_always = strcmp(config_str(cfg, "intake.durability"), "always") == 0,
+    };
+    b->enq = enqueue_new(&eo);
+    if (!b->enq) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    b->intake = intake_new(config_str(cfg, "intake.endpoint"), b->limits.max_frame_bytes, err, errlen);
+    if (!b->intake)
+        return -1;
+    if (metrics_server_start(b->metrics, config_str(cfg, "metrics.listen"), BROKER_METRICS_AUTO, &b->metrics_srv,
+                             err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static void teardown(struct broker *b)
+{
+    intake_destroy(&b->intake);
+    metrics_server_stop(&b->metrics_srv);
+    enqueue_destroy(&b->enq);
+    ratelimit_destroy(&b->rl);
+    if (b->pool)
+        msgpack_sbuffer_destroy(&b->reply);
+    free(b->pool);
+    free(b->round);
+    metrics_destroy(&b->metrics);
+    config_destroy(&b->cfg);
+}
+
+static void log_start(const struct broker *b)
+{
+    const struct config *cfg = b->cfg;
+    struct redis_url u;
+    char err[BROKER_ERR_MAX];
+    rstream_parse_url(config_str(cfg, "redis.url"), &u, err, sizeof err); /* checked in setup */
+    char metrics_at[300] = "off";
+    if (b->metrics_srv) {
+        const char *listen = config_str(cfg, "metrics.listen");
+        const char *addr = strcmp(listen, "auto") == 0 ? BROKER_METRICS_AUTO : listen;
+        const char *colon = strrchr(addr, ':');
+        snprintf(metrics_at, sizeof metrics_at, "http://%.*s:%d", (int)(colon - addr), addr,
+                 metrics_server_port(b->metrics_srv));
+    }
+    log_info("kinerja-broker %s started: intake %s, redis %s:%d/%d%s, shards %lld, durability %s, read_batch %zu, "
+             "max_batch %zu, max_frame_bytes %zu, rate_per_client %lld, metrics %s",
+             KINERJA_VERSION, config_str(cfg, "intake.endpoint"), u.host, u.port, u.db,
+             u.password[0] ? " (with password)" : "", config_int(cfg, "redis.shards"),
+             config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch, b->limits.max_frame_bytes,
+             config_int(cfg, "intake.rate_per_client"), metrics_at);
+}
+
+int main(int argc, char **argv)
+{
+    struct broker b;
+    memset(&b, 0, sizeof b);
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"log-json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': b.config_arg = optarg; break;
+        case 'j': b.log_json_flag = true; break;
+        case 'h': print_usage(stdout); return 0;
+        case 'V': printf("kinerja-broker %s\n", KINERJA_VERSION); return 0;
+        default: print_usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kinerja-broker: unexpected argument \"%s\"\n", argv[optind]);
+        print_usage(stderr);
+        return 2;
+    }
+
+    log_init(BROKER_COMPONENT, LOG_LEVEL_INFO, b.log_json_flag);
+    char err[BROKER_ERR_MAX];
+    b.cfg = config_new();
+    if (!b.cfg || config_load(b.cfg, b.config_arg, err, sizeof err) != 0) {
+        log_error("config: %s", b.cfg ? err : "out of memory");
+        config_destroy(&b.cfg);
+        return 1;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    log_level_parse(config_str(b.cfg, "log.level"), &level);
+    log_init(BROKER_COMPONENT, level, b.log_json_flag || config_bool(b.cfg, "log.json"));
+
+    daemon_install_signals();
+    if (setup(&b, err, sizeof err) != 0) {
+        log_error("%s", err);
+        teardown(&b);
+        return 1;
+    }
+    log_start(&b);
+    b.next_stats_ms = daemon_now_ms() + BROKER_STATS_INTERVAL_MS;
+    enqueue_maintain(b.enq, daemon_now_ms());
+    update_health(&b);
+
+    run_loop(&b);
+
+    log_info("stopping: %s; requests in hand answered", daemon_stopping ? "signal received" : "loop failed");
+    bool failed = !daemon_stopping;
+    struct broker_snapshot t = snapshot(&b);
+    log_info("totals: requests=%lld accepted=%lld duplicate=%lld rejected=%lld retry=%lld redis_roundtrips=%lld "
+             "acks_dropped=%lld",
+             t.requests, t.events[ACK_ACCEPTED], t.events[ACK_DUPLICATE], t.events[ACK_REJECTED],
+             t.events[ACK_RETRY], t.roundtrips, t.dropped);
+    teardown(&b);
+    log_info("stopped");
+    return failed ? 1 : 0;
 }

@@ -1,0 +1,154 @@
+/*
+ * intake: the ROUTER socket; see intake.h.
+ */
+#include "intake.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INTAKE_TCP_KEEPALIVE_IDLE_S 60
+
+struct intake {
+    void *ctx;
+    void *sock;
+};
+
+static int set_int(void *sock, int option, int value, const char *name, char *err, size_t errlen)
+{
+    if (zmq_setsockopt(sock, option, &value, sizeof value) != 0) {
+        snprintf(err, errlen, "intake: %s: %s", name, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, char *err, size_t errlen)
+{
+    struct intake *in = calloc(1, sizeof *in);
+    if (!in) {
+        snprintf(err, errlen, "intake: out of memory");
+        return NULL;
+    }
+    in->ctx = zmq_ctx_new();
+    if (!in->ctx) {
+        snprintf(err, errlen, "intake: zmq_ctx_new: %s", zmq_strerror(errno));
+        free(in);
+        return NULL;
+    }
+    in->sock = zmq_socket(in->ctx, ZMQ_ROUTER);
+    if (!in->sock) {
+        snprintf(err, errlen, "intake: zmq_socket: %s", zmq_strerror(errno));
+        zmq_ctx_term(in->ctx);
+        free(in);
+        return NULL;
+    }
+    int64_t maxmsg = (int64_t)max_frame_bytes * 2;
+    if (zmq_setsockopt(in->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        snprintf(err, errlen, "intake: ZMQ_MAXMSGSIZE: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (set_int(in->sock, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY", err, errlen) != 0 ||
+        set_int(in->sock, ZMQ_RCVHWM, INTAKE_RCVHWM, "ZMQ_RCVHWM", err, errlen) != 0 ||
+        set_int(in->sock, ZMQ_SNDHWM, INTAKE_SNDHWM, "ZMQ_SNDHWM", err, errlen) != 0 ||
+        set_int(in->sock, ZMQ_LINGER, INTAKE_LINGER_MS, "ZMQ_LINGER", err, errlen) != 0 ||
+        set_int(in->sock, ZMQ_TCP_KEEPALIVE, 1, "ZMQ_TCP_KEEPALIVE", err, errlen) != 0 ||
+        set_int(in->sock, ZMQ_TCP_KEEPALIVE_IDLE, INTAKE_TCP_KEEPALIVE_IDLE_S, "ZMQ_TCP_KEEPALIVE_IDLE", err,
+                errlen) != 0)
+        goto fail;
+    if (zmq_bind(in->sock, endpoint) != 0) {
+        snprintf(err, errlen, "intake.endpoint %s: cannot bind: %s", endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    return in;
+fail:
+    zmq_close(in->sock);
+    zmq_ctx_term(in->ctx);
+    free(in);
+    return NULL;
+}
+
+void intake_destroy(struct intake **pin)
+{
+    if (!pin || !*pin)
+        return;
+    struct intake *in = *pin;
+    zmq_close(in->sock); /* ZMQ_LINGER bounds how long queued replies may still go out */
+    zmq_ctx_term(in->ctx);
+    free(in);
+    *pin = NULL;
+}
+
+void *intake_socket(struct intake *in)
+{
+    return in->sock;
+}
+
+int intake_recv(struct intake *in, struct request *r, long long wall_ms)
+{
+    zmq_msg_t part;
+    bool first = true;
+    for (;;) {
+        zmq_msg_init(&part);
+        /* The parts of one message arrive together, so only the first can be missing. */
+        if (zmq_msg_recv(&part, in->sock, ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            zmq_msg_close(&part);
+            if (first && e == EAGAIN)
+                return 0;
+            errno = e;
+            if (!first) {
+                /* A message cut short: should not happen; give up on it. */
+                r->has_payload = false;
+            }
+            return -1;
+        }
+        first = false;
+        if (!zmq_msg_more(&part)) {
+            zmq_msg_init(&r->payload);
+            zmq_msg_move(&r->payload, &part);
+            zmq_msg_close(&part);
+            r->has_payload = true;
+            break;
+        }
+        if (r->nenvelope < REQUEST_ENVELOPE_MAX) {
+            zmq_msg_init(&r->envelope[r->nenvelope]);
+            zmq_msg_move(&r->envelope[r->nenvelope++], &part);
+            zmq_msg_close(&part);
+        } else {
+            r->envelope_overflow = true;
+            zmq_msg_close(&part);
+        }
+    }
+    r->recv_wall_ms = wall_ms;
+    if (r->envelope_overflow) {
+        /* Answer behind the routing id, and the delimiter when the client put one
+         * second (a REQ socket needs it); the frames in between are not echoed. */
+        size_t keep = (r->nenvelope >= 2 && zmq_msg_size(&r->envelope[1]) == 0) ? 2 : 1;
+        for (size_t i = keep; i < r->nenvelope; i++)
+            zmq_msg_close(&r->envelope[i]);
+        r->nenvelope = keep;
+        request_reject_frame(r, "envelope: more than %d frames before the payload", REQUEST_ENVELOPE_MAX);
+    }
+    return 1;
+}
+
+int intake_send(struct intake *in, struct request *r, const void *reply, size_t len)
+{
+    size_t i = 0;
+    for (; i < r->nenvelope; i++) {
+        if (zmq_msg_send(&r->envelope[i], in->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            break;
+        /* a sent zmq_msg_t is empty again; closing it later is harmless */
+    }
+    if (i < r->nenvelope) {
+        /* Only the routing id can fail (EHOSTUNREACH: gone; EAGAIN: not reading);
+         * once it went out the rest of the message follows. */
+        return -1;
+    }
+    if (zmq_send(in->sock, reply, len, ZMQ_DONTWAIT) < 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * request: one client request as the broker handles it: the envelope frames to echo,
+ * the payload frame, and the events decoded from it with the outcome of each.
+ *
+ * request_decode applies the intake limits in this order: frame size
+ * (intake.max_frame_bytes), mpscan_check (nesting intake.max_depth, declared counts,
+ * trailing bytes; before msgpack-c allocates anything), msgpack unpack, shape (a map,
+ * or an array of 1..intake.max_batch elements), then event_decode per event. Invalid
+ * events are ACK_REJECTED with their reason; valid ones ACK_PENDING with their stream
+ * shard. A frame that cannot be read at all is a frame-level rejection: one ack map
+ * with id nil.
+ *
+ * Filled by intake (frames), request_decode (events), ratelimit and enqueue (outcomes);
+ * read by ack. Owned by the broker's request pool; request_release frees what a
+ * request holds and makes it reusable.
+ */
+#ifndef KINERJA_BROKER_REQUEST_H
+#define KINERJA_BROKER_REQUEST_H
+
+#include "ack.h"
+#include "event.h"
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <zmq.h>
+
+#define REQUEST_ENVELOPE_MAX 4   /* frames before the payload: identity + at most 3 */
+#define REQUEST_ERROR_MAX 512    /* longest error text in an ack */
+
+struct request_limits {
+    size_t max_frame_bytes;
+    size_t max_depth;
+    size_t max_batch;
+    unsigned shards;
+};
+
+struct request_event {
+    const msgpack_object *obj; /* the event map inside the request's unpacked tree; NULL if not a map */
+    struct strview id;         /* for the ack; p == NULL: nil */
+    unsigned shard;            /* stream shard, valid while pending */
+    enum ack_status status;
+    char *error;               /* owned; set for rejected and retry */
+};
+
+struct request {
+    zmq_msg_t envelope[REQUEST_ENVELOPE_MAX]; /* [0] = the client's routing id */
+    size_t nenvelope;
+    bool envelope_overflow;   /* more frames than REQUEST_ENVELOPE_MAX came before the payload */
+    zmq_msg_t payload;
+    bool has_payload;
+    long long recv_wall_ms;   /* when it was received (stream entry field rt) */
+
+    msgpack_unpacked unpacked;
+    bool unpacked_live;
+    bool is_batch;            /* the reply is an array of acks */
+    bool frame_rejected;      /* the reply is one rejected ack with id nil */
+    char frame_error[REQUEST_ERROR_MAX];
+
+    struct request_event *events;
+    size_t nevents;
+};
+
+/* Prepares a zeroed request for use (zmq_msg_init of its frames is done by intake). */
+void request_init(struct request *r);
+
+/* Decodes r->payload into events (see above). Returns 0, or -1 only when memory ran
+ * out (the request is then frame-rejected with "broker: out of memory"). */
+int request_decode(struct request *r, const struct request_limits *lim);
+
+/* Sets an event's outcome; fmt (may be NULL) gives the error text, truncated to
+ * REQUEST_ERROR_MAX. */
+void request_event_set(struct request_event *e, enum ack_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Rejects the whole frame: one ack, id nil. */
+void request_reject_frame(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Number of events still ACK_PENDING. */
+size_t request_pending(const struct request *r);
+
+/* Frees the unpacked tree, the events and the frames; r is ready for reuse. */
+void request_release(struct request *r);
+
+#endif
