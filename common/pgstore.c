@@ -23,6 +23,8 @@
 #define PGSTORE_COPY_CHUNK (256 * 1024)
 /* Upper bound of one batch's COPY buffer (one row must fit). */
 #define PGSTORE_COPY_MAX (64u * 1024 * 1024)
+/* Seconds to wait for a connection unless the DSN says otherwise. */
+#define PGSTORE_CONNECT_TIMEOUT_S "10"
 /* Longest error text stored in dead_letters. */
 #define PGSTORE_DEAD_ERROR_MAX 2000
 
@@ -163,7 +165,11 @@ struct pgstore *pgstore_connect(const char *dsn)
     struct pgstore *db = calloc(1, sizeof *db);
     if (!db)
         return NULL;
-    db->conn = PQconnectdb(dsn ? dsn : "");
+    /* Defaults the DSN may override: a bounded connect wait (libpq waits forever by
+     * default) and a name that shows in pg_stat_activity. */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const values[] = {PGSTORE_CONNECT_TIMEOUT_S, "kinerja", dsn ? dsn : "", NULL};
+    db->conn = PQconnectdbParams(keys, values, 1);
     if (!db->conn) {
         free(db);
         return NULL;
@@ -236,9 +242,15 @@ static int pgstore_migrate_one(struct pgstore *db, const struct embedded_file *m
     if (done)
         return pgstore_commit(db, what);
 
-    /* The migration is our own embedded SQL (several statements), hence PQexec. */
+    /* The migration is our own embedded SQL (several statements), hence PQexec. It runs
+     * inside our transaction, so it must not hold BEGIN/COMMIT or anything that cannot
+     * run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM). */
     if (pgstore_exec(db, m->text, what) < 0)
         goto fail;
+    if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS) {
+        pgstore_fail_data(db, "%s: the migration ended its transaction (remove BEGIN/COMMIT from it)", what);
+        goto fail;
+    }
     res = PQexecParams(db->conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, params, NULL, NULL,
                        0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
