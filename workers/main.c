@@ -1,8 +1,213 @@
-/* Placeholder until the workers land. */
-#include <stdio.h>
+/*
+ * kinerja-worker: the worker daemon (SPEC 2). This file holds the command line, the
+ * settings, logging, signals, the metrics endpoint and the dispatch to a role; each
+ * role lives in its own file (workers/ingest.c so far).
+ *
+ *   kinerja-worker --role ingest|score|notify|schedule|all [-c FILE] [--log-json] [--help]
+ *
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 on a failure to start, 2 on a usage error
+ * (and for the roles of later milestones).
+ */
+#include "config.h"
+#include "daemon.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
 
-int main(void)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+struct role {
+    const char *name;
+    bool available;
+    const char *metrics_addr; /* metrics.listen = auto */
+    const char *what;
+};
+
+static const struct role roles[] = {
+    {"ingest", true, "127.0.0.1:9571", "stream entries -> PostgreSQL event log (exactly once)"},
+    {"score", false, "127.0.0.1:9572", "recompute scores and predikat (a later milestone)"},
+    {"notify", false, "127.0.0.1:9573", "deliver notifications (a later milestone)"},
+    {"schedule", false, "127.0.0.1:9574", "scheduled jobs (a later milestone)"},
+    {"all", true, "127.0.0.1:9571", "every available role in one process (now: ingest)"},
+};
+#define ROLE_COUNT (sizeof roles / sizeof roles[0])
+
+/* The settings the worker reads, listed by --help. */
+static const char *const settings_used[] = {
+    "redis.url",         "redis.shards",        "redis.timeout_ms",    "postgres.dsn",
+    "worker.batch",      "worker.block_ms",     "worker.max_deliveries", "worker.claim_idle_ms",
+    "worker.consumer",   "time.zone",           "intake.max_depth",    "log.level",
+    "log.json",          "metrics.listen",
+};
+
+static void usage(FILE *out)
 {
-    fprintf(stderr, "kinerja-worker: not implemented yet\n");
-    return 1;
+    fprintf(out, "usage: kinerja-worker --role ROLE [-c FILE] [--log-json] [--help]\n\nroles:\n");
+    for (size_t i = 0; i < ROLE_COUNT; i++)
+        fprintf(out, "  %-9s %s\n", roles[i].name, roles[i].what);
+    fprintf(out, "\noptions:\n"
+                 "  --role ROLE  the role to run (required)\n"
+                 "  -c FILE      config file (default $KINERJA_CONFIG or config/kinerja.conf)\n"
+                 "  --log-json   log JSON lines to stderr\n"
+                 "  -h, --help   this help\n"
+                 "\nsettings used (section.key = default; environment KINERJA_SECTION_KEY overrides):\n");
+    size_t count = 0;
+    const struct setting_def *defs = config_settings(&count);
+    for (size_t k = 0; k < sizeof settings_used / sizeof settings_used[0]; k++) {
+        for (size_t i = 0; i < count; i++) {
+            if (strcmp(defs[i].name, settings_used[k]) != 0)
+                continue;
+            fprintf(out, "  %s = %s\n      %s\n", defs[i].name, defs[i].secret ? "(secret)" : defs[i].def,
+                    defs[i].help);
+        }
+    }
+    fprintf(out, "\nsignals: SIGTERM/SIGINT finish the batch in hand and exit 0; SIGHUP reloads log.level\n"
+                 "exit codes: 0 ok, 1 failure, 2 usage\n");
+}
+
+static const struct role *role_find(const char *name)
+{
+    for (size_t i = 0; i < ROLE_COUNT; i++)
+        if (strcmp(roles[i].name, name) == 0)
+            return &roles[i];
+    return NULL;
+}
+
+/* What SIGHUP re-reads: the config file and the environment, for log.level. */
+struct reload_ctx {
+    const char *config_file; /* as given with -c, or NULL */
+    const char *component;
+    bool log_json;
+};
+
+static void reload_settings(void *arg)
+{
+    const struct reload_ctx *r = arg;
+    struct config *cfg = config_new();
+    char err[1024];
+    if (!cfg) {
+        log_warn("reload: out of memory");
+        return;
+    }
+    if (config_load(cfg, r->config_file, err, sizeof err) < 0) {
+        log_warn("reload: %s; keeping the current settings", err);
+        config_destroy(&cfg);
+        return;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    log_level_parse(config_str(cfg, "log.level"), &level);
+    log_init(r->component, level, r->log_json);
+    log_info("reloaded: log.level %s", config_str(cfg, "log.level"));
+    config_destroy(&cfg);
+}
+
+static int run_ingest(struct config *cfg, const struct role *role, struct reload_ctx *reload)
+{
+    struct ingest_config ic = {
+        .redis_url = config_str(cfg, "redis.url"),
+        .redis_timeout_ms = (int)config_int(cfg, "redis.timeout_ms"),
+        .shards = (unsigned)config_int(cfg, "redis.shards"),
+        .postgres_dsn = config_str(cfg, "postgres.dsn"),
+        .batch = (long)config_int(cfg, "worker.batch"),
+        .block_ms = (long)config_int(cfg, "worker.block_ms"),
+        .max_deliveries = (int)config_int(cfg, "worker.max_deliveries"),
+        .claim_idle_ms = config_int(cfg, "worker.claim_idle_ms"),
+        .consumer = config_str(cfg, "worker.consumer"),
+        .time_zone = config_str(cfg, "time.zone"),
+        .max_depth = (size_t)config_int(cfg, "intake.max_depth"),
+        .reload = reload_settings,
+        .reload_arg = reload,
+    };
+    struct metrics *m = metrics_new();
+    if (!m) {
+        log_error("out of memory");
+        return 1;
+    }
+    struct ingest *w = ingest_new(&ic, m);
+    if (!w) {
+        metrics_destroy(&m);
+        return 1;
+    }
+    /* Several workers may share a host: one that cannot bind keeps working without
+     * /metrics rather than not at all. */
+    struct metrics_server *srv = NULL;
+    char err[512];
+    const char *listen = config_str(cfg, "metrics.listen");
+    if (metrics_server_start(m, listen, role->metrics_addr, &srv, err, sizeof err) < 0)
+        log_error("metrics: %s; running without /metrics and /healthz", err);
+    else if (srv)
+        log_info("metrics and health on port %d", metrics_server_port(srv));
+
+    int rc = ingest_run(w);
+
+    metrics_server_stop(&srv);
+    ingest_destroy(&w);
+    metrics_destroy(&m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_file = NULL, *role_name = NULL;
+    bool log_json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "-c") && i + 1 < argc) {
+            config_file = argv[++i];
+        } else if (!strcmp(a, "--role") && i + 1 < argc) {
+            role_name = argv[++i];
+        } else if (!strncmp(a, "--role=", 7)) {
+            role_name = a + 7;
+        } else if (!strcmp(a, "--log-json")) {
+            log_json = true;
+        } else {
+            fprintf(stderr, "kinerja-worker: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!role_name) {
+        fprintf(stderr, "kinerja-worker: --role is required\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const struct role *role = role_find(role_name);
+    if (!role) {
+        fprintf(stderr, "kinerja-worker: unknown role '%s' (ingest, score, notify, schedule or all)\n", role_name);
+        return EXIT_USAGE;
+    }
+    if (!role->available) {
+        fprintf(stderr, "kinerja-worker: role %s is not available yet\n", role->name);
+        return EXIT_USAGE;
+    }
+
+    struct config *cfg = config_new();
+    if (!cfg) {
+        fprintf(stderr, "kinerja-worker: out of memory\n");
+        return 1;
+    }
+    char err[1024];
+    if (config_load(cfg, config_file, err, sizeof err) < 0) {
+        fprintf(stderr, "kinerja-worker: config: %s\n", err);
+        config_destroy(&cfg);
+        return 1;
+    }
+    struct reload_ctx reload = {config_file, "worker.ingest", log_json || config_bool(cfg, "log.json")};
+    enum log_level level = LOG_LEVEL_INFO;
+    log_level_parse(config_str(cfg, "log.level"), &level);
+    log_init(reload.component, level, reload.log_json);
+    daemon_install_signals();
+
+    if (!strcmp(role->name, "all"))
+        log_info("role all: score, notify and schedule are not available yet; running ingest only");
+    int rc = run_ingest(cfg, role, &reload);
+    config_destroy(&cfg);
+    return rc;
 }
