@@ -88,7 +88,7 @@ long long enqueue_next_attempt_ms(const struct enqueue *e)
 }
 
 /* A connect attempt failed: back off (doubling) and log when the reason changed. */
-static void connect_failed(struct enqueue *e, long long now_ms, const char *why)
+static void connect_failed(struct enqueue *e, long long now_ms, const char *why, bool misconfigured)
 {
     bool changed = strcmp(e->reason, why) != 0;
     snprintf(e->reason, sizeof e->reason, "%s", why);
@@ -97,8 +97,9 @@ static void connect_failed(struct enqueue *e, long long now_ms, const char *why)
         e->backoff_ms = ENQUEUE_BACKOFF_MAX_MS;
     e->next_attempt_ms = now_ms + e->backoff_ms;
     if (changed)
-        log_warn("Redis unavailable: %s; answering retry, next attempt in %d ms (backoff up to %d ms)", why,
-                 e->backoff_ms, ENQUEUE_BACKOFF_MAX_MS);
+        log_msg(misconfigured ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN,
+                "Redis unavailable: %s; answering retry, next attempt in %d ms (backoff up to %d ms)", why,
+                e->backoff_ms, ENQUEUE_BACKOFF_MAX_MS);
     else
         log_debug("Redis still unavailable: %s; next attempt in %d ms", why, e->backoff_ms);
 }
@@ -160,7 +161,6 @@ static int require_fsync_always(redisContext *c, char *why, size_t whylen)
     redisReply *r = run(c, 4, argv, err, sizeof err);
     if (!r) {
         snprintf(why, whylen, "intake.durability = always: CONFIG SET appendfsync always refused: %s", err);
-        log_error("%s", why);
         return -1;
     }
     freeReplyObject(r);
@@ -168,7 +168,6 @@ static int require_fsync_always(redisContext *c, char *why, size_t whylen)
     if (aof != 1) {
         snprintf(why, whylen, "intake.durability = always: %s",
                  aof == 0 ? "Redis runs with appendonly no (no AOF to fsync)" : err);
-        log_error("%s", why);
         return -1;
     }
     log_info("Redis: CONFIG SET appendfsync always (intake.durability = always)");
@@ -182,18 +181,18 @@ void enqueue_maintain(struct enqueue *e, long long now_ms)
     char why[ENQUEUE_REASON_MAX];
     redisContext *c = rstream_connect(e->url, e->timeout_ms, why, sizeof why);
     if (!c) {
-        connect_failed(e, now_ms, why);
+        connect_failed(e, now_ms, why, false);
         return;
     }
     if (rstream_load_library(c, why, sizeof why) != 0) {
         redisFree(c);
-        connect_failed(e, now_ms, why);
+        connect_failed(e, now_ms, why, false);
         return;
     }
     if (e->fsync_always) {
         if (require_fsync_always(c, why, sizeof why) != 0) {
             redisFree(c);
-            connect_failed(e, now_ms, why);
+            connect_failed(e, now_ms, why, true);
             return;
         }
     } else if (!e->warned_aof_off && aof_enabled(c, why, sizeof why) == 0) {
@@ -312,7 +311,8 @@ int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long 
         return 0;
     }
     size_t k = gather(e, reqs, n);
-    enqueue_maintain(e, now_ms);
+    /* No connect attempt here: the loop makes them (enqueue_maintain), so a round in
+     * backoff is answered at once. */
     if (!e->c) {
         retry_from(e->slots, 0, k, e->reason);
         return 0;

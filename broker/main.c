@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zmq.h>
 
 #ifndef KINERJA_VERSION
@@ -150,7 +151,9 @@ static void update_health(struct broker *b)
         metrics_health_set(b->metrics, NULL);
     } else {
         char text[METRICS_REASON_MAX];
-        snprintf(text, sizeof text, "redis: %s", why);
+        /* most reasons already name Redis ("redis 127.0.0.1:6390: Connection refused") */
+        bool named = strncasecmp(why, "redis", 5) == 0;
+        snprintf(text, sizeof text, "%s%s", named ? "" : "redis: ", why);
         metrics_health_set(b->metrics, text);
     }
 }

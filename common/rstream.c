@@ -181,7 +181,11 @@ static redisReply *command_argv(redisContext *c, int argc, const char **argv, co
 {
     redisReply *r = redisCommandArgv(c, argc, argv, lens);
     if (!r) {
-        set_err(err, errlen, "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
+        /* hiredis reports a read timeout (SO_RCVTIMEO) as EAGAIN's text */
+        if (c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily unavailable"))
+            set_err(err, errlen, "%s: no reply (timed out)", what);
+        else
+            set_err(err, errlen, "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
