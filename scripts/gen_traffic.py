@@ -16,7 +16,8 @@ Organisation (SPEC 4 CSV: nip,name,unit,position,supervisor_nip,job_family):
 Events (SPEC 3 JSON, one per line), for one day 08:00-16:00 WITA: kiosk smiley presses
 (citizen_feedback with rating), SKM surveys (skm u1..u9), 360 evaluations (supervisor,
 peer, subordinate and self, each with the relation the organisation allows), SKP
-work_result events. Optionally: invalid events (each with the field its error must
+work_result events; on request also the workflow types (signoff, appeal,
+appeal_decision, recalc) from the right people. Optionally: invalid events (each with the field its error must
 name), events about an employee the organisation does not have, repeated ids.
 
     gen_traffic.py org --units 10 > org.csv
@@ -276,6 +277,9 @@ EVAL_COMMENTS = ["Selalu siap membantu rekan.", "Perlu meningkatkan ketepatan wa
                  "Inisiatif baik dalam digitalisasi layanan.", "Komunikasi dengan tim sangat baik."]
 
 DEFAULT_MIX = {"kiosk": 55, "skm": 15, "evaluation": 18, "work_result": 12}
+# The workflow types (SPEC 3) are off by default: a simulated day is what the kiosks,
+# surveys, 360 and SKP apps push. Tests that want every type pass them in mix.
+ALL_TYPES_MIX = dict(DEFAULT_MIX, signoff=2, appeal=1, appeal_decision=1, recalc=1)
 
 
 def _clamp(x, lo, hi):
@@ -418,6 +422,57 @@ class _Gen:
             ev["evidence"] = "https://e-skp.example.go.id/bukti/%s/%s" % (e.nip, code)
         return ev
 
+    def _with_chain(self, depth):
+        """An employee with `depth` supervisors above them (1: a supervisor; 2: also the
+        supervisor's supervisor)."""
+        candidates = []
+        for e in self.org.employees:
+            nip, ok = e.nip, True
+            for _ in range(depth):
+                nip = self.org.by_nip[nip].supervisor_nip if nip in self.org.by_nip else None
+                if not nip or nip not in self.org.by_nip:
+                    ok = False
+                    break
+            if ok:
+                candidates.append(e.nip)
+        return self.rng.choice(candidates)
+
+    def signoff(self):
+        nip = self._with_chain(1)
+        ev = self.envelope("signoff", "app:e-kinerja-atasan")
+        ev.update({"employee": nip, "period": self.period, "supervisor": self.org.supervisor(nip),
+                   "decision": self.rng.choice(["approve", "approve", "return"]), "version": 1})
+        if self.rng.random() < 0.3:
+            ev["note"] = "Sesuai capaian SKP."
+        return ev
+
+    def appeal(self):
+        nip = self._with_chain(2)
+        ev = self.envelope("appeal", "app:e-kinerja-pegawai")
+        ev.update({"employee": nip, "period": self.period,
+                   "reason": "Penilaian perilaku tidak mempertimbangkan tugas tambahan."})
+        return ev
+
+    def appeal_decision(self):
+        nip = self._with_chain(2)
+        ev = self.envelope("appeal_decision", "app:e-kinerja-atasan")
+        ev.update({"employee": nip, "period": self.period,
+                   "decider": self.org.supervisor(self.org.supervisor(nip))})
+        if self.rng.random() < 0.5:
+            ev["decision"] = "uphold"
+        else:
+            ev.update({"decision": "revise", "predikat": self.rng.choice(["baik", "sangat_baik"])})
+        if self.rng.random() < 0.5:
+            ev["note"] = "Sudah diperiksa bersama pejabat penilai."
+        return ev
+
+    def recalc(self):
+        ev = self.envelope("recalc", "operator:kinerja-cli")
+        ev["period"] = self.period
+        if self.rng.random() < 0.5:
+            ev["unit"] = self.rng.choice(self.org.service_units)
+        return ev
+
     # Invalid events: (base kind, mutation, field the error must name).
     def invalid(self, k):
         rng = self.rng
@@ -501,9 +556,12 @@ def make_events(org, count=1000, invalid=0, unknown=0, repeat=0, seed=1, day="20
         raise ValueError("cannot repeat more events than there are valid ones")
     g = _Gen(org, day, seed)
     mix = mix or DEFAULT_MIX
-    kinds = sorted(mix)
-    makers = {"kiosk": g.kiosk, "skm": g.skm, "evaluation": g.evaluation, "work_result": g.work_result}
-    valid = [makers[k]() for k in g.rng.choices(kinds, [mix[k] for k in kinds], k=count)]
+    kinds = sorted(k for k in mix if mix[k] > 0)
+    makers = {"kiosk": g.kiosk, "skm": g.skm, "evaluation": g.evaluation, "work_result": g.work_result,
+              "signoff": g.signoff, "appeal": g.appeal, "appeal_decision": g.appeal_decision,
+              "recalc": g.recalc}
+    picks = g.rng.choices(kinds, [mix[k] for k in kinds], k=count) if count else []
+    valid = [makers[k]() for k in picks]
     valid.sort(key=lambda ev: ev["ts"])
     items = [(ev, ("accepted", None)) for ev in valid]
 
@@ -526,8 +584,9 @@ def _parse_mix(text):
     mix = {}
     for part in text.split(","):
         key, _, value = part.partition("=")
-        if key not in DEFAULT_MIX or not value.isdigit():
-            raise argparse.ArgumentTypeError("mix: expected e.g. kiosk=55,skm=15,evaluation=18,work_result=12")
+        if key not in ALL_TYPES_MIX or not value.isdigit():
+            raise argparse.ArgumentTypeError("mix: expected e.g. kiosk=55,skm=15,evaluation=18,work_result=12 "
+                                             "(also signoff, appeal, appeal_decision, recalc)")
         mix[key] = int(value)
     return mix
 
@@ -547,7 +606,9 @@ def main(argv=None):
     pe.add_argument("--repeat", type=int, default=0, help="copies of earlier events (same id)")
     pe.add_argument("--seed", type=int, default=1)
     pe.add_argument("--day", default="2025-03-12", help="YYYY-MM-DD (times 08:00-16:00 WITA)")
-    pe.add_argument("--mix", type=_parse_mix, default=None, help="kiosk=55,skm=15,evaluation=18,work_result=12")
+    pe.add_argument("--mix", type=_parse_mix, default=None,
+                    help="kiosk=55,skm=15,evaluation=18,work_result=12 (also signoff, appeal, appeal_decision, recalc)")
+    pe.add_argument("--all-types", action="store_true", help="also the workflow types, a few percent each")
     pe.add_argument("--expect", help="also write the expected outcome per event (JSON Lines) here")
     a = p.parse_args(argv)
     if a.cmd == "org":
@@ -555,7 +616,8 @@ def main(argv=None):
         return 0
     with open(a.org, encoding="utf-8") as f:
         org = Org.from_csv(f.read())
-    t = make_events(org, a.count, a.invalid, a.unknown, a.repeat, a.seed, a.day, a.mix)
+    mix = a.mix or (ALL_TYPES_MIX if a.all_types else None)
+    t = make_events(org, a.count, a.invalid, a.unknown, a.repeat, a.seed, a.day, mix)
     sys.stdout.write(t.jsonl())
     if a.expect:
         with open(a.expect, "w", encoding="utf-8") as f:

@@ -563,6 +563,17 @@ class Stack:
                 (e.stderr or b"")[-4000:].decode(errors="replace") if isinstance(e.stderr, bytes)
                 else (e.stderr or "")[-4000:]))
 
+    def kinerja_start(self, *args, env=None):
+        """Starts the `kinerja` CLI in the background (stdout and stderr piped, text);
+        finish it with proc.communicate(timeout=...). Killed by close() if still running."""
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        proc = subprocess.Popen([self._bin("kinerja")] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env,
+                                cwd=self.tmp, preexec_fn=_die_with_parent)
+        self.procs.append(proc)
+        return proc
+
     def write_file(self, name, text):
         """Writes text to <tmp>/name and returns the path (for `kinerja send FILE`)."""
         path = os.path.join(self.tmp, name)

@@ -1,0 +1,435 @@
+#!/usr/bin/env bash
+# stack.sh up|down|status: the local Kinerja stack of SPEC 10, under ./var on loopback.
+#
+#   up      start whatever is not running (idempotent): redis-server (AOF everysec), a
+#           PostgreSQL cluster (initdb on first start; run as user postgres when started
+#           by root), the role and database, `kinerja migrate`, kinerja-broker and one
+#           kinerja-worker per role (default: ingest); wait until each answers
+#   down    stop in reverse order: SIGTERM, wait, SIGKILL after a timeout
+#   status  what runs, with pids and addresses
+#
+# Layout: var/redis (AOF), var/pg (data), var/run/<name>.pid (redis.pid, postgres.pid,
+# kinerja-broker.pid, kinerja-worker-<role>.pid), var/log/<name>.log.
+# Ports and addresses come from the effective config (`kinerja config KEY`: the file,
+# then KINERJA_* environment overrides), so the same script runs a second stack with
+#   KINERJA_VAR_DIR=/tmp/x KINERJA_REDIS_URL=... KINERJA_POSTGRES_DSN=... \
+#   KINERJA_INTAKE_ENDPOINT=... KINERJA_METRICS_LISTEN=off scripts/stack.sh up
+# Other knobs: KINERJA_BIN_DIR (default build/bin), KINERJA_STACK_ROLES (worker roles,
+# default "ingest"), KINERJA_STOP_TIMEOUT (seconds, default 20).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"   # the default config file is config/kinerja.conf, relative to the root
+
+VAR="${KINERJA_VAR_DIR:-$ROOT/var}"
+mkdir -p "$VAR"
+VAR="$(cd "$VAR" && pwd)"
+BIN="${KINERJA_BIN_DIR:-$ROOT/build/bin}"
+ROLES="${KINERJA_STACK_ROLES:-ingest}"
+STOP_TIMEOUT="${KINERJA_STOP_TIMEOUT:-20}"
+START_TIMEOUT=30
+RUN="$VAR/run"
+LOG="$VAR/log"
+
+PGBIN=""
+for d in /usr/lib/postgresql/*/bin; do
+  if [ -x "$d/postgres" ]; then PGBIN="$d"; fi
+done
+
+say() { printf 'stack: %s\n' "$*"; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+need_bin() {
+  [ -x "$BIN/$1" ] || die "$BIN/$1 not found; build first (make build), or set KINERJA_BIN_DIR"
+}
+
+# ---- effective settings --------------------------------------------------------------
+
+cfg() { "$BIN/kinerja" config "$1"; }
+
+load_settings() {
+  need_bin kinerja
+  local url dsn endpoint
+  url="$(cfg redis.url)"
+  dsn="$(cfg postgres.dsn)"
+  endpoint="$(cfg intake.endpoint)"
+  METRICS="$(cfg metrics.listen)"
+
+  # redis://[[user]:password@]host[:port][/db]
+  local rest="${url#redis://}"
+  REDIS_PASSWORD=""
+  if [[ "$rest" == *@* ]]; then
+    local cred="${rest%%@*}"
+    rest="${rest#*@}"
+    REDIS_PASSWORD="${cred#*:}"
+  fi
+  local hostport="${rest%%/*}"
+  REDIS_HOST="${hostport%%:*}"
+  REDIS_PORT=6379
+  if [[ "$hostport" == *:* ]]; then REDIS_PORT="${hostport##*:}"; fi
+
+  # libpq key=value connection string
+  PG_HOST=127.0.0.1 PG_PORT=5432 PG_DB=kinerja PG_USER=kinerja
+  local kv
+  for kv in $dsn; do
+    case "$kv" in
+      host=*) PG_HOST="${kv#host=}" ;;
+      hostaddr=*) PG_HOST="${kv#hostaddr=}" ;;
+      port=*) PG_PORT="${kv#port=}" ;;
+      dbname=*) PG_DB="${kv#dbname=}" ;;
+      user=*) PG_USER="${kv#user=}" ;;
+    esac
+  done
+
+  # tcp://host:port
+  INTAKE_HOST="${endpoint#tcp://}"
+  INTAKE_HOST="${INTAKE_HOST%:*}"
+  INTAKE_PORT="${endpoint##*:}"
+  INTAKE_ENDPOINT="$endpoint"
+
+  [[ "$REDIS_PORT" =~ ^[0-9]+$ ]] || die "redis.url: cannot read a port from it"
+  [[ "$PG_PORT" =~ ^[0-9]+$ ]] || die "postgres.dsn: cannot read a port from it"
+  [[ "$PG_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "postgres.dsn: dbname must be a plain identifier"
+  [[ "$PG_USER" =~ ^[a-z_][a-z0-9_]*$ ]] || die "postgres.dsn: user must be a plain identifier"
+}
+
+# ---- process helpers -----------------------------------------------------------------
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+pid_of() { # name -> pid from var/run/<name>.pid, if that process is alive
+  local f="$RUN/$1.pid" pid
+  [ -s "$f" ] || return 1
+  pid="$(head -n1 "$f")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # A recycled pid belongs to something else: check the command line.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" || return 1
+  echo "$pid"
+}
+
+running() { # name pattern [host port]
+  local pid
+  pid="$(pid_of "$1" "$2")" || return 1
+  if [ $# -ge 4 ]; then port_open "$3" "$4" || return 1; fi
+  echo "$pid"
+}
+
+wait_until() { # seconds what command...
+  local secs="$1" what="$2"
+  shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+port_free_or_die() { # host port what
+  if port_open "$1" "$2"; then
+    die "$3: $1:$2 is in use by a process this script did not start (not in $RUN); stop it or change the port"
+  fi
+}
+
+tail_log() { [ -f "$LOG/$1.log" ] && tail -n 20 "$LOG/$1.log" >&2 || true; }
+
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# ---- Redis ---------------------------------------------------------------------------
+
+redis_ping() {
+  local args=(-h "$REDIS_HOST" -p "$REDIS_PORT")
+  if [ -n "$REDIS_PASSWORD" ]; then args+=(--no-auth-warning -a "$REDIS_PASSWORD"); fi
+  [ "$(redis-cli "${args[@]}" ping 2>/dev/null)" = "PONG" ]
+}
+
+redis_up() {
+  if pid="$(running redis redis-server "$REDIS_HOST" "$REDIS_PORT")"; then
+    say "redis already running (pid $pid)"
+    return
+  fi
+  rm -f "$RUN/redis.pid"
+  port_free_or_die "$REDIS_HOST" "$REDIS_PORT" redis
+  mkdir -p "$VAR/redis"
+  # The password (if any) goes in a private file, not on the command line.
+  local conf="$VAR/redis/redis.conf"
+  (
+    umask 077
+    cat >"$conf" <<EOF
+# written by scripts/stack.sh on every start
+bind $REDIS_HOST
+port $REDIS_PORT
+dir $VAR/redis
+appendonly yes
+appendfsync everysec
+save ""
+daemonize yes
+pidfile $RUN/redis.pid
+logfile $LOG/redis.log
+EOF
+    if [ -n "$REDIS_PASSWORD" ]; then printf 'requirepass "%s"\n' "$REDIS_PASSWORD" >>"$conf"; fi
+  )
+  redis-server "$conf"
+  wait_until "$START_TIMEOUT" redis redis_ping || { tail_log redis; die "redis did not answer PING"; }
+  say "redis started (pid $(cat "$RUN/redis.pid"), $REDIS_HOST:$REDIS_PORT, AOF in $VAR/redis)"
+}
+
+# ---- PostgreSQL ----------------------------------------------------------------------
+
+pg_data_dir() {
+  # PostgreSQL runs as user postgres when we are root, so it must reach var/pg. A
+  # checkout under /root (mode 700) cannot give it that: the cluster then lives in
+  # /var/lib/kinerja/<hash> and var/pg is a symlink to it.
+  local pgdir="$VAR/pg"
+  if [ "$(id -u)" -eq 0 ] && [ ! -L "$pgdir" ]; then
+    mkdir -p "$pgdir"
+    chown postgres:postgres "$pgdir"
+    chmod 700 "$pgdir"
+    if ! runuser -u postgres -- test -w "$pgdir"; then
+      local alt
+      alt="/var/lib/kinerja/pg-$(printf '%s' "$VAR" | cksum | cut -d' ' -f1)"
+      say "user postgres cannot reach $pgdir; keeping the cluster in $alt (var/pg links to it)"
+      rmdir "$pgdir"
+      mkdir -p "$alt"
+      chown postgres:postgres "$alt"
+      chmod 700 "$alt"
+      ln -s "$alt" "$pgdir"
+    fi
+  fi
+  mkdir -p "$pgdir"
+  readlink -f "$pgdir"
+}
+
+pg_ready() { "$PGBIN/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" -d postgres; }
+
+psql_admin() { # SQL as the cluster's bootstrap superuser
+  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -tA "$@"
+}
+
+postgres_up() {
+  [ -n "$PGBIN" ] || die "PostgreSQL server binaries not found (scripts/install-deps.sh)"
+  if pid="$(running postgres postgres "$PG_HOST" "$PG_PORT")"; then
+    say "postgres already running (pid $pid)"
+  else
+    rm -f "$RUN/postgres.pid"
+    port_free_or_die "$PG_HOST" "$PG_PORT" postgres
+    local data
+    data="$(pg_data_dir)"
+    if [ ! -s "$data/PG_VERSION" ]; then
+      say "initdb $data"
+      as_postgres "$PGBIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+        >>"$LOG/postgres-initdb.log" 2>&1 || { tail -n 20 "$LOG/postgres-initdb.log" >&2; die "initdb failed"; }
+    fi
+    # A server killed hard leaves postmaster.pid behind; postgres itself checks whether
+    # that pid still runs, so starting is safe. Sockets go in the data directory.
+    # stderr goes to a file opened here, so user postgres need not write var/log.
+    local launcher=(env)
+    if [ "$(id -u)" -eq 0 ]; then launcher=(runuser -u postgres --); fi
+    (cd / && exec nohup "${launcher[@]}" "$PGBIN/postgres" -D "$data" -p "$PG_PORT" -k "$data" \
+      -c "listen_addresses=$PG_HOST") >>"$LOG/postgres.log" 2>&1 </dev/null &
+    if ! wait_until "$START_TIMEOUT" postgres pg_ready; then
+      tail_log postgres
+      die "postgres did not accept connections on $PG_HOST:$PG_PORT"
+    fi
+    # The postmaster's own pid (the launcher may be runuser, which stays as its parent).
+    head -n1 "$data/postmaster.pid" >"$RUN/postgres.pid"
+    say "postgres started (pid $(cat "$RUN/postgres.pid"), $PG_HOST:$PG_PORT, data in $VAR/pg)"
+  fi
+  # The role and the database, once.
+  if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'")" != 1 ]; then
+    psql_admin -c "CREATE ROLE $PG_USER LOGIN CREATEROLE"
+    say "created role $PG_USER"
+  fi
+  if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != 1 ]; then
+    psql_admin -c "CREATE DATABASE $PG_DB OWNER $PG_USER"
+    say "created database $PG_DB"
+  fi
+}
+
+# ---- Kinerja daemons -----------------------------------------------------------------
+
+broker_answers() {
+  # Any reply to a frame that is not msgpack proves the broker serves requests.
+  if /usr/bin/python3 -c 'import zmq' 2>/dev/null; then
+    /usr/bin/python3 - "$INTAKE_ENDPOINT" <<'EOF'
+import sys, zmq
+s = zmq.Context.instance().socket(zmq.DEALER)
+s.setsockopt(zmq.LINGER, 0)
+s.connect(sys.argv[1])
+s.send(b"\xc1")
+sys.exit(0 if s.poll(1000, zmq.POLLIN) else 1)
+EOF
+  else
+    port_open "$INTAKE_HOST" "$INTAKE_PORT"
+  fi
+}
+
+healthz_ok() { # host:port -> HTTP 200 on /healthz
+  (
+    host="${1%:*}" port="${1##*:}" line=""
+    exec 3<>"/dev/tcp/$host/$port" || exit 1
+    printf 'GET /healthz HTTP/1.0\r\nHost: %s\r\n\r\n' "$host" >&3
+    read -r -t 2 line <&3 || true
+    [[ "$line" == HTTP/1.?" 200"* ]]
+  )
+}
+
+metrics_addr() { # component default-port -> host:port, or "" when off
+  case "$METRICS" in
+    off | "") echo "" ;;
+    auto) echo "127.0.0.1:$2" ;;
+    *) echo "$METRICS" ;;
+  esac
+}
+
+wait_daemon() { # name pattern check...: until check succeeds; fails fast if the process exits
+  local name="$1" pattern="$2"
+  shift 2
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_of "$name" "$pattern" >/dev/null; then
+      tail_log "$name"
+      rm -f "$RUN/$name.pid"
+      die "$name exited at start (log: $LOG/$name.log)"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail_log "$name"
+      die "$name did not answer within ${START_TIMEOUT}s (log: $LOG/$name.log)"
+    fi
+    sleep 0.2
+  done
+}
+
+daemon_start() { # name argv...
+  local name="$1"
+  shift
+  nohup "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+broker_up() {
+  need_bin kinerja-broker
+  if pid="$(running kinerja-broker kinerja-broker)"; then
+    say "kinerja-broker already running (pid $pid)"
+    return
+  fi
+  rm -f "$RUN/kinerja-broker.pid"
+  port_free_or_die "$INTAKE_HOST" "$INTAKE_PORT" kinerja-broker
+  daemon_start kinerja-broker "$BIN/kinerja-broker"
+  wait_daemon kinerja-broker kinerja-broker broker_answers
+  say "kinerja-broker started (pid $(cat "$RUN/kinerja-broker.pid"), $INTAKE_ENDPOINT)"
+}
+
+worker_alive() { pid_of "kinerja-worker-$1" kinerja-worker; }
+
+worker_up() { # role
+  local role="$1" name="kinerja-worker-$1" port
+  need_bin kinerja-worker
+  if pid="$(running "$name" kinerja-worker)"; then
+    say "$name already running (pid $pid)"
+    return
+  fi
+  rm -f "$RUN/$name.pid"
+  daemon_start "$name" "$BIN/kinerja-worker" --role "$role"
+  case "$role" in ingest) port=9571 ;; score) port=9572 ;; notify) port=9573 ;; schedule) port=9574 ;; *) port=9571 ;; esac
+  local addr
+  addr="$(metrics_addr worker "$port")"
+  # A worker has no request port; alive for a moment, then /healthz when metrics are on.
+  sleep 0.5
+  wait_daemon "$name" kinerja-worker true
+  if [ -n "$addr" ] && ! wait_until 15 healthz healthz_ok "$addr"; then
+    wait_daemon "$name" kinerja-worker true
+    say "warning: $name runs, but http://$addr/healthz has not said 200 (see $LOG/$name.log)"
+  fi
+  say "$name started (pid $(cat "$RUN/$name.pid"))"
+}
+
+# ---- commands --------------------------------------------------------------------------
+
+cmd_up() {
+  mkdir -p "$RUN" "$LOG"
+  load_settings
+  redis_up
+  postgres_up
+  "$BIN/kinerja" migrate >>"$LOG/migrate.log" 2>&1 || { tail -n 20 "$LOG/migrate.log" >&2; die "kinerja migrate failed"; }
+  say "migrations applied"
+  broker_up
+  local role
+  for role in $ROLES; do worker_up "$role"; done
+  cmd_status
+}
+
+stop_one() { # name pattern signal
+  local name="$1" pid
+  if ! pid="$(pid_of "$name" "$2")"; then
+    rm -f "$RUN/$name.pid"
+    return
+  fi
+  kill "-$3" "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$name (pid $pid) still runs after ${STOP_TIMEOUT}s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.5
+  fi
+  rm -f "$RUN/$name.pid"
+  say "stopped $name (pid $pid)"
+}
+
+cmd_down() {
+  mkdir -p "$RUN"
+  local f name
+  # Workers of every role that has a pidfile, then the broker, PostgreSQL, Redis.
+  for f in "$RUN"/kinerja-worker-*.pid; do
+    [ -e "$f" ] || continue
+    name="$(basename "$f" .pid)"
+    stop_one "$name" kinerja-worker TERM
+  done
+  stop_one kinerja-broker kinerja-broker TERM
+  stop_one postgres postgres INT   # fast shutdown: roll back clients, checkpoint, exit
+  stop_one redis redis-server TERM
+}
+
+cmd_status() {
+  local f name pid
+  printf '%-24s %-8s %s\n' PROCESS PID STATE
+  for name in redis postgres kinerja-broker; do
+    local pattern="$name"
+    if [ "$name" = redis ]; then pattern=redis-server; fi
+    if pid="$(pid_of "$name" "$pattern")"; then
+      printf '%-24s %-8s running\n' "$name" "$pid"
+    else
+      printf '%-24s %-8s stopped\n' "$name" -
+    fi
+  done
+  for f in "$RUN"/kinerja-worker-*.pid; do
+    [ -e "$f" ] || continue
+    name="$(basename "$f" .pid)"
+    if pid="$(pid_of "$name" kinerja-worker)"; then
+      printf '%-24s %-8s running\n' "$name" "$pid"
+    else
+      printf '%-24s %-8s stopped\n' "$name" -
+    fi
+  done
+  if [ -n "${REDIS_PORT:-}" ]; then
+    printf 'redis %s:%s  postgres %s:%s/%s  intake %s  logs %s\n' \
+      "$REDIS_HOST" "$REDIS_PORT" "$PG_HOST" "$PG_PORT" "$PG_DB" "$INTAKE_ENDPOINT" "$LOG"
+  fi
+  return 0
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status)
+    if [ -x "$BIN/kinerja" ]; then load_settings; fi
+    cmd_status
+    ;;
+  *)
+    echo "usage: scripts/stack.sh up|down|status" >&2
+    exit 2
+    ;;
+esac
