@@ -8,13 +8,22 @@ kinerja_enqueue: dedupe and append one accepted event atomically.
   ARGV[1] event id, ARGV[2] the event's msgpack bytes, ARGV[3] dedupe TTL seconds,
   ARGV[4] broker receive time in ms
 Returns the new stream entry id (accepted) or 0 (an event with this id was accepted
-before: duplicate). Both writes, or neither, reach the AOF (a function is atomic).
+before: duplicate). A function runs alone, and its writes reach the AOF together.
+
+Order matters because a script is not rolled back when a command in it fails: the
+stream entry is written first and the dedupe key only after it. If XADD fails nothing
+was written and the caller answers retry; if SET failed after XADD, the event is stored
+without its dedupe key and a resend could store it twice, which the ingest worker
+absorbs (event_log is idempotent on the event id). The other order could mark an id as
+seen with no event behind it: a loss, which is worse.
 ]]
 local function enqueue(keys, args)
-  if redis.call('SET', keys[1], '1', 'NX', 'EX', args[3]) then
-    return redis.call('XADD', keys[2], '*', 'id', args[1], 'ev', args[2], 'rt', args[4])
+  if redis.call('EXISTS', keys[1]) == 1 then
+    return 0
   end
-  return 0
+  local entry = redis.call('XADD', keys[2], '*', 'id', args[1], 'ev', args[2], 'rt', args[4])
+  redis.call('SET', keys[1], '1', 'EX', args[3])
+  return entry
 end
 
 redis.register_function('kinerja_enqueue', enqueue)
