@@ -1,0 +1,293 @@
+/*
+ * score: the scoring rules of SPEC 5 as pure functions over plain structs (no Redis,
+ * no PostgreSQL, no I/O): hasil kerja (work results), perilaku kerja (behaviour, the
+ * seven BerAKHLAK values) with the fairness steps, the predikat, the numeric score,
+ * training recommendations and the breakdown (JSON) that lets a supervisor sign a
+ * result and an employee or appeal decider see how it came about.
+ *
+ * Called by the score worker (loads the period from PostgreSQL into these structs,
+ * stores each changed result as a new score version with its breakdown), by the CLI's
+ * reports, and by bench/fairness_sim.c. The rules, their reasons and parameters are in
+ * docs/SCORING.md.
+ *
+ * Glossary: hasil kerja = work results against SKP indicators (the work plan);
+ * perilaku kerja = work behaviour; predikat = the final performance predicate;
+ * pejabat penilai = the direct supervisor who rates and signs off.
+ *
+ * How a caller scores a period (score_period does exactly this):
+ *   1. score_rater_effects over ALL evaluations of the period (every unit): the joint
+ *      robust estimate gives each evaluation a rater offset and a robust weight;
+ *   2. score_unit_means per unit (for credibility shrinkage);
+ *   3. score_employee per employee with that employee's evaluations (and their fits),
+ *      citizen feedback, work-result indicators and the unit's means.
+ * score_employee is a pure function of its input, and its result (and JSON) does not
+ * depend on the order of any input array.
+ */
+#ifndef KINERJA_SCORE_H
+#define KINERJA_SCORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "ikm.h"
+
+#define SCORE_VALUES EVENT_BEHAVIOUR_KEYS /* the BerAKHLAK values, order of event_behaviour_keys */
+#define SCORE_VALUE_PELAYANAN 0           /* berorientasi_pelayanan: citizens count toward it */
+#define SCORE_VALUE_MIN 1
+#define SCORE_VALUE_MAX 5
+#define SCORE_COURSE_MAX 256              /* bytes of a course title kept in a result */
+#define SCORE_ERR_MAX 160
+#define SCORE_JSON_MAX (1u << 20)         /* a breakdown is a few KB; bound for struct buf */
+
+/* Rater groups of SPEC 5.2. Citizens are a group, not an evaluation relation. */
+enum score_group {
+    SCORE_GROUP_SUPERVISOR,
+    SCORE_GROUP_PEER,
+    SCORE_GROUP_SUBORDINATE,
+    SCORE_GROUP_CITIZEN,
+    SCORE_GROUP_SELF,
+    SCORE_GROUP_COUNT
+};
+
+/* above / meets / below; NONE = not enough data to say (see score_employee). */
+enum score_rating { SCORE_RATING_NONE, SCORE_RATING_ABOVE, SCORE_RATING_MEETS, SCORE_RATING_BELOW };
+
+enum score_predikat {
+    SCORE_PREDIKAT_NONE, /* not decidable yet: a rating is missing */
+    SCORE_PREDIKAT_SANGAT_BAIK,
+    SCORE_PREDIKAT_BAIK,
+    SCORE_PREDIKAT_BUTUH_PERBAIKAN,
+    SCORE_PREDIKAT_KURANG,
+    SCORE_PREDIKAT_SANGAT_KURANG
+};
+
+/* Every score.*, weight.*, fairness.* and training.* setting, plus the course catalog. */
+struct score_params {
+    double achievement_cap; /* score.achievement_cap */
+    double hk_above, hk_meets;
+    double pk_above, pk_meets;
+    double w_hasil, w_perilaku;
+    int ikm_min_responses;
+    double weight[SCORE_GROUP_COUNT]; /* weight.supervisor .. weight.self, by enum score_group */
+    bool kiosk_misuse;
+    int kiosk_repeat_s;
+    bool rater_effects;
+    double leniency_min;
+    bool robust_location;
+    bool credibility;
+    double credibility_k;
+    bool calibration;
+    double calibration_delta;
+    double calibration_factor;
+    int anonymity_min;
+    double training_threshold;
+    char course[SCORE_VALUES][SCORE_COURSE_MAX]; /* [training] catalog; "" = no course */
+};
+
+/* One SKP indicator's realization (work_result event, latest per indicator). */
+struct score_indicator {
+    double target;       /* > 0 */
+    double realization;  /* >= 0 */
+    double weight;       /* > 0 */
+    enum direction direction;
+};
+
+/* One evaluation (360 rating), the latest per (rater, ratee, relation). */
+struct score_evaluation {
+    int32_t rater;       /* index of the rater in the caller's person table */
+    int32_t ratee;       /* index of the employee rated (same table) */
+    enum relation relation;
+    uint8_t values[SCORE_VALUES]; /* 1..5; 0 = not rated */
+    enum hasil_kerja hasil_kerja; /* supervisor's judgement of work results, or HASIL_NONE */
+    int64_t ts_ms;       /* when given: the latest supervisor judgement wins */
+};
+
+/* What the joint estimate says about one evaluation (score_rater_effects). */
+struct score_fit {
+    double offset;       /* the rater's shrunk offset: subtracted from every value */
+    double weight;       /* robust weight of this rating, (0, 1]; 1 for self */
+};
+
+/* A unit's pooled mean per crowd group and value: the credibility target. */
+struct score_unit_means {
+    bool has[SCORE_GROUP_COUNT][SCORE_VALUES];
+    double mean[SCORE_GROUP_COUNT][SCORE_VALUES];
+    int n[SCORE_GROUP_COUNT][SCORE_VALUES];
+};
+
+struct score_employee_input {
+    const struct score_indicator *indicators;
+    size_t n_indicators;
+    const struct score_evaluation *evaluations; /* about this employee, any relation */
+    const struct score_fit *fits;               /* parallel to evaluations; may be NULL
+                                                   when params.rater_effects is off */
+    size_t n_evaluations;
+    const struct ikm_feedback *feedback;        /* citizen feedback about this employee */
+    size_t n_feedback;
+    const struct score_unit_means *unit;        /* NULL: credibility has no target */
+};
+
+/* One value within one group, after each step (equal to the step before when the
+ * step is off or does not apply). */
+struct score_group_value {
+    int n;                       /* ratings of this value in the group */
+    double raw;                  /* plain mean of the raw values */
+    double rater_effects;        /* robust-weighted mean of the corrected values; for
+                                    citizens: the mean after the kiosk-misuse step */
+    double robust_location;      /* after dropping highest and lowest (n >= 5) */
+    double credibility;          /* after shrinking toward the unit mean; the group's value */
+    double z;                    /* credibility factor applied (1 = none) */
+};
+
+struct score_group_result {
+    int n;                       /* ratings in the group (citizen: counted responses) */
+    bool shown;                  /* false: hidden by anonymity (value and comments) */
+    double weight;               /* configured group weight */
+    double robust_weight;        /* mean robust weight of the group's ratings */
+    bool has_mean;
+    double mean;                 /* mean over values of the group's final value */
+    bool has_ci;
+    double ci_lo, ci_hi;         /* 95% interval of the group mean (n >= 2) */
+    bool has[SCORE_VALUES];
+    struct score_group_value values[SCORE_VALUES];
+    int presses, repeats, skm;   /* citizen only: raw presses, flagged repeats, SKM responses */
+};
+
+struct score_value_result {
+    bool has;                    /* some group with weight rated this value */
+    double before_calibration;   /* weighted combination before the calibration step */
+    double value;                /* final, clamped to 1..5 */
+    double supervisor_weight;    /* effective supervisor weight on this value */
+    bool has_consensus;
+    double consensus;            /* mean of >= 3 peer/subordinate ratings */
+    int consensus_n;
+    bool calibration_flag;
+    bool has_self_gap;
+    double self_gap;             /* self minus the others' combined value */
+};
+
+struct score_training {
+    int value;                   /* index into event_behaviour_keys */
+    double mean;
+    char course[SCORE_COURSE_MAX]; /* "" when the catalog has none */
+};
+
+struct score_result {
+    struct score_params params;  /* as applied (copied: the result stands alone) */
+
+    int n_indicators;
+    bool has_achievement;
+    double achievement;          /* weighted mean of capped indicator achievements */
+    bool hasil_from_supervisor;
+    enum score_rating hasil;
+
+    bool has_perilaku;
+    double perilaku;             /* 1..5 */
+    enum score_rating perilaku_rating;
+    struct score_value_result values[SCORE_VALUES];
+    struct score_group_result groups[SCORE_GROUP_COUNT];
+    bool calibration_flag;       /* any value flagged */
+
+    enum score_predikat predikat;
+    bool has_score;
+    double score;                /* 0..100 */
+
+    int n_training;
+    struct score_training training[SCORE_VALUES];
+
+    struct ikm_result ikm;       /* over SKM responses about the employee */
+    bool has_ikm;                /* ikm.n >= params.ikm_min_responses */
+    struct ikm_satisfaction satisfaction;
+
+    char err[SCORE_ERR_MAX];
+};
+
+extern const char *const score_group_names[SCORE_GROUP_COUNT]; /* "supervisor", ... */
+const char *score_rating_name(enum score_rating r);       /* "above", "meets", "below", "none" */
+const char *score_predikat_code(enum score_predikat p);   /* event_predikat_codes; NULL for NONE */
+
+/* The defaults of common/config.c's table, with an empty course catalog. */
+void score_params_default(struct score_params *p);
+
+/* Reads every setting named above and the [training] catalog (key = a BerAKHLAK value
+ * name, value = course title). A catalog key that is not a BerAKHLAK value is an error
+ * (a typo must not silently drop a course). Returns 0, or -1 with the reason in err. */
+int score_params_from_config(const struct config *cfg, struct score_params *p, char *err, size_t errlen);
+
+/* The predikat matrix of SPEC 5.4; NONE when either rating is NONE. */
+enum score_predikat score_predikat_of(enum score_rating hasil, enum score_rating perilaku);
+
+/*
+ * The joint rater-effects estimate (rater_effects.h) over every non-self evaluation in
+ * evs that rates at least one value, on the mean of its rated values. Raters and
+ * ratees are indexes 0..n_people-1. Fills fits[i] for every evaluation (self and empty
+ * ones: offset 0, weight 1). With p->rater_effects off it fills offset 0, weight 1.
+ * Returns 0, or -1 with the reason in err.
+ */
+int score_rater_effects(const struct score_params *p, const struct score_evaluation *evs, size_t n,
+                        size_t n_people, struct score_fit *fits, char *err, size_t errlen);
+
+/*
+ * A unit's means per crowd group (peer, subordinate, citizen) and value, for the
+ * credibility step: pooled over every rating about the unit's employees, peer and
+ * subordinate values corrected by their fits and weighted by their robust weights
+ * (raw and weight 1 when rater effects are off), citizen responses mapped to 1..5
+ * (berorientasi_pelayanan only), repeats excluded when kiosk misuse is on.
+ * evs/fits/fb are the unit's evaluations and feedback. Returns 0 or -1 (out of memory).
+ */
+int score_unit_means(const struct score_params *p, const struct score_evaluation *evs,
+                     const struct score_fit *fits, size_t n_evs, const struct ikm_feedback *fb, size_t n_fb,
+                     struct score_unit_means *out);
+
+/*
+ * Scores one employee for one period. Returns 0 with *out filled, or -1 with the
+ * reason in out->err (an invalid input record, fits missing while rater effects are
+ * on, out of memory).
+ *
+ * Missing data:
+ *   - no indicators: achievement absent; hasil kerja from the supervisor's judgement if
+ *     given, else NONE;
+ *   - no rating that counts (no evaluation or citizen response, or only groups with
+ *     weight 0, e.g. only the self-assessment): perilaku absent, rating NONE;
+ *   - predikat NONE unless both ratings are known; numeric score absent unless both the
+ *     achievement and perilaku are known; training only for values that have a mean.
+ */
+int score_employee(const struct score_params *p, const struct score_employee_input *in,
+                   struct score_result *out);
+
+/* A whole period at once (the recalculation): employees 0..n_employees-1, unit[e] the
+ * unit index of employee e; evaluations, feedback (feedback.employee = index or
+ * IKM_NO_EMPLOYEE) and indicators (indicator_employee[i] = whose) for every employee.
+ * results has n_employees entries. Returns 0, or -1 with the reason in err. */
+struct score_period_input {
+    size_t n_employees;
+    const int32_t *unit;
+    const struct score_evaluation *evaluations;
+    size_t n_evaluations;
+    const struct ikm_feedback *feedback;
+    size_t n_feedback;
+    const struct score_indicator *indicators;
+    const int32_t *indicator_employee;
+    size_t n_indicators;
+};
+int score_period(const struct score_params *p, const struct score_period_input *in, struct score_result *results,
+                 char *err, size_t errlen);
+
+/*
+ * JSON. Stable key order, numbers as "%.4f" (never "-0.0000"), null for what is
+ * absent, so equal results give byte-identical text.
+ * score_result_json_fields appends the members
+ *     "predikat","score","hasil_kerja","perilaku","ikm","satisfaction","training","breakdown"
+ * WITHOUT the surrounding braces, so the caller can put its own first
+ * ({"employee":..,"period":..,"version":..,"state":.., <these>}) as SPEC 9 shows.
+ * score_breakdown_json appends the breakdown object alone. Both return 0, or -1 when
+ * the buffer's bound is reached.
+ */
+int score_result_json_fields(const struct score_result *r, struct buf *b);
+int score_breakdown_json(const struct score_result *r, struct buf *b);
+
+#endif
