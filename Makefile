@@ -59,6 +59,15 @@ bench: build
 	@scripts/stack.sh up
 	$(BUILD)/bin/kinerja bench
 
+# libFuzzer over the front door: mpscan_check -> msgpack unpack -> event_decode.
+# FUZZ_SECONDS=600 make fuzz for a longer run; new crashes land in build-fuzz/.
+FUZZ_SECONDS ?= 120
+fuzz: deps
+	mkdir -p build-fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon tests/fuzz/fuzz_frame.c \
+	  common/mpscan.c common/event.c common/buf.c $$(pkg-config --cflags --libs msgpack) -lm -o build-fuzz/fuzz_frame
+	cd build-fuzz && ./fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus/
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
 
