@@ -97,12 +97,16 @@ load_settings() {
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+proc_state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
+
 pid_of() { # name -> pid from var/run/<name>.pid, if that process is alive
   local f="$RUN/$1.pid" pid
   [ -s "$f" ] || return 1
   pid="$(head -n1 "$f")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
+  # An exited process its parent has not reaped yet is not running.
+  [ "$(proc_state "$pid")" != Z ] || return 1
   # A recycled pid belongs to something else: check the command line.
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" || return 1
   echo "$pid"
@@ -361,6 +365,8 @@ cmd_up() {
   cmd_status
 }
 
+alive() { kill -0 "$1" 2>/dev/null && [ "$(proc_state "$1")" != Z ]; }
+
 stop_one() { # name pattern signal
   local name="$1" pid
   if ! pid="$(pid_of "$name" "$2")"; then
@@ -369,8 +375,8 @@ stop_one() { # name pattern signal
   fi
   kill "-$3" "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+  if alive "$pid"; then
     say "$name (pid $pid) still runs after ${STOP_TIMEOUT}s: SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     sleep 0.5

@@ -1,0 +1,196 @@
+"""
+The local stack of SPEC 10 (`make up` / `make down` = scripts/stack.sh up|down): run with
+a temporary var directory (KINERJA_VAR_DIR) and free ports (the KINERJA_* settings
+overrides), it must start every process with its pidfile, serve events end to end, be
+idempotent (a second `up` starts only what is not running), stop everything on `down`,
+and keep the data across down/up.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import msgpack
+import zmq
+
+import harness
+from harness import free_port
+
+sys.path.insert(0, harness.SCRIPTS_DIR)
+import gen_traffic  # noqa: E402
+
+STACK_SH = os.path.join(harness.SOURCE_DIR, "scripts", "stack.sh")
+PIDFILES = ["redis", "postgres", "kinerja-broker", "kinerja-worker-ingest"]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class StackScriptTest(unittest.TestCase):
+
+    def setUp(self):
+        self.var = tempfile.mkdtemp(prefix="kinerja-stack-test-")
+        os.chmod(self.var, 0o755)  # PostgreSQL runs as user postgres inside it
+        ports = set()
+        while len(ports) < 3:
+            ports.add(free_port())
+        redis_port, pg_port, intake_port = sorted(ports)
+        self.endpoint = "tcp://127.0.0.1:%d" % intake_port
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("KINERJA_")}
+        self.env.update({
+            "KINERJA_VAR_DIR": self.var,
+            "KINERJA_BIN_DIR": harness.BIN_DIR,
+            "KINERJA_CONFIG": os.path.join(harness.SOURCE_DIR, "config", "kinerja.conf"),
+            "KINERJA_REDIS_URL": "redis://127.0.0.1:%d/0" % redis_port,
+            "KINERJA_POSTGRES_DSN": "host=127.0.0.1 port=%d dbname=kinerja user=kinerja" % pg_port,
+            "KINERJA_INTAKE_ENDPOINT": self.endpoint,
+            "KINERJA_NOTIFY_ENDPOINT": "tcp://127.0.0.1:%d" % free_port(),
+            "KINERJA_METRICS_LISTEN": "off",
+            "KINERJA_REDIS_SHARDS": "4",
+        })
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        if harness._test_failed(self):
+            for name in sorted(os.listdir(os.path.join(self.var, "log"))) if os.path.isdir(
+                    os.path.join(self.var, "log")) else []:
+                sys.stderr.write("\n----- %s -----\n%s\n" % (name, harness._tail(os.path.join(self.var, "log", name))))
+        try:
+            self.stack("down", check=False)
+        except Exception:  # noqa: BLE001 - the kill below is the fallback
+            pass
+        for pid in self.pids().values():  # whatever `down` left behind
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        shutil.rmtree(self.var, ignore_errors=True)
+
+    def stack(self, command, check=True, timeout=240):
+        r = subprocess.run(["bash", STACK_SH, command], capture_output=True, text=True, env=self.env,
+                           timeout=timeout, cwd=harness.SOURCE_DIR)
+        if check and r.returncode != 0:
+            raise AssertionError("stack.sh %s failed (%d):\n%s\n%s" % (command, r.returncode, r.stdout, r.stderr))
+        return r
+
+    def kinerja(self, *args, input=None):
+        return subprocess.run([os.path.join(harness.BIN_DIR, "kinerja")] + list(args), capture_output=True,
+                              text=True, env=self.env, input=input, timeout=120, cwd=harness.SOURCE_DIR)
+
+    def pids(self):
+        out = {}
+        run = os.path.join(self.var, "run")
+        for name in PIDFILES:
+            try:
+                with open(os.path.join(run, name + ".pid")) as f:
+                    out[name] = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+        return out
+
+    def broker_ack(self):
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        try:
+            sock.connect(self.endpoint)
+            sock.send(b"\xc1")
+            self.assertTrue(sock.poll(10000, zmq.POLLIN), "the broker did not answer")
+            return msgpack.unpackb(sock.recv(), raw=False)
+        finally:
+            sock.close(linger=0)
+
+    def stored(self):
+        r = self.kinerja("status", "--json")
+        import json
+        return json.loads(r.stdout)["stored"] if r.returncode == 0 else None
+
+    def test_up_is_idempotent_and_down_stops_everything(self):
+        t0 = time.monotonic()
+        r = self.stack("up")
+        pids = self.pids()
+        self.assertEqual(sorted(pids), sorted(PIDFILES), r.stdout)
+        for name, pid in pids.items():
+            self.assertTrue(alive(pid), "%s (pid %d) is not running" % (name, pid))
+        self.assertTrue(os.path.isdir(os.path.join(self.var, "redis")))
+        self.assertTrue(os.path.exists(os.path.join(self.var, "pg", "PG_VERSION")))
+        self.assertEqual(self.broker_ack()["status"], "rejected")
+        sys.stderr.write("\nstack.sh up (first start, initdb included): %.1fs\n" % (time.monotonic() - t0))
+
+        # Events through the stack it started.
+        org = gen_traffic.build_org(units=1, per_unit=4, seed=5)
+        org_path = os.path.join(self.var, "org.csv")
+        with open(org_path, "w") as f:
+            f.write(org.to_csv())
+        self.assertEqual(self.kinerja("org", "import", org_path).returncode, 0)
+        t = gen_traffic.make_events(org, count=5, seed=5)
+        r = self.kinerja("send", "-", input=t.jsonl())
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=5 accepted=5 duplicate=0 rejected=0", r.stderr)
+        harness.Stack.wait_for(lambda: self.stored() == 5, timeout=30, what="5 events stored")
+
+        # Again: nothing restarted.
+        r = self.stack("up")
+        self.assertEqual(self.pids(), pids)
+        self.assertIn("already running", r.stdout)
+
+        # One process gone: `up` starts that one only.
+        os.kill(pids["kinerja-worker-ingest"], signal.SIGKILL)
+        harness.Stack.wait_for(lambda: not alive(pids["kinerja-worker-ingest"]), timeout=10, what="worker gone")
+        self.stack("up")
+        after = self.pids()
+        self.assertNotEqual(after["kinerja-worker-ingest"], pids["kinerja-worker-ingest"])
+        self.assertTrue(alive(after["kinerja-worker-ingest"]))
+        for name in ("redis", "postgres", "kinerja-broker"):
+            self.assertEqual(after[name], pids[name], name)
+
+        r = self.stack("status")
+        for name in PIDFILES:
+            self.assertRegex(r.stdout, r"(?m)^%s\s+%d\s+running" % (name, after[name]))
+
+        # Down: everything stops, pidfiles go.
+        self.stack("down")
+        for name, pid in after.items():
+            self.assertFalse(alive(pid), "%s (pid %d) still runs after down" % (name, pid))
+        self.assertEqual(self.pids(), {})
+        self.assertEqual(self.stack("down").returncode, 0)  # idempotent too
+        self.assertNotRegex(self.stack("status").stdout, r"running")
+
+        # Up again: the data is still there (PostgreSQL and the broker's dedupe keys).
+        self.stack("up")
+        self.assertEqual(self.stored(), 5)
+        r = self.kinerja("send", "-", input=t.jsonl())
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=5 accepted=0 duplicate=5 rejected=0", r.stderr)
+        self.stack("down")
+        self.assertEqual(self.pids(), {})
+
+    def test_up_refuses_a_port_taken_by_a_stranger(self):
+        import socket
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            port = free_port()
+            s.bind(("127.0.0.1", port))
+            s.listen()
+            self.env["KINERJA_REDIS_URL"] = "redis://127.0.0.1:%d/0" % port
+            r = self.stack("up", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("in use", r.stderr)
+        self.assertEqual(self.pids(), {})
+
+
+if __name__ == "__main__":
+    unittest.main()
