@@ -7,7 +7,8 @@
 
 #include <string.h>
 
-static const char *const status_names[ACK_STATUS_COUNT] = {"pending", "accepted", "duplicate", "rejected", "retry"};
+static const char *const status_names[ACK_STATUS_COUNT] = {"pending", "accepted", "duplicate", "rejected",
+                                                           "retry"};
 
 /* Used when an error text could not be allocated. */
 #define ACK_ERROR_UNKNOWN "broker: out of memory describing the error"
@@ -28,7 +29,8 @@ static int pack_cstr(msgpack_packer *pk, const char *s)
 }
 
 /* One ack map. id may be NULL (nil). */
-static int pack_ack(msgpack_packer *pk, const char *id, size_t idlen, enum ack_status status, const char *error)
+static int pack_ack(msgpack_packer *pk, const char *id, size_t idlen, enum ack_status status,
+                    const char *error)
 {
     if (status == ACK_PENDING) {
         status = ACK_RETRY;

@@ -290,9 +290,17 @@ static int append_fcall(struct enqueue *e, const struct slot *s)
     snprintf(ttl, sizeof ttl, "%lld", e->ttl_s);
     snprintf(rt, sizeof rt, "%lld", s->recv_wall_ms);
     const char *bytes = s->bytes ? s->bytes + s->off : e->packed.data + s->off;
-    const char *argv[ENQUEUE_ARGC] = {"FCALL", RSTREAM_FUNCTION_ENQUEUE, "2", ddkey, skey, id, bytes, ttl, rt};
-    size_t lens[ENQUEUE_ARGC] = {5, strlen(RSTREAM_FUNCTION_ENQUEUE), 1, strlen(ddkey), strlen(skey), idlen,
-                                 s->len, strlen(ttl), strlen(rt)};
+    const char *argv[ENQUEUE_ARGC] = {"FCALL", RSTREAM_FUNCTION_ENQUEUE, "2", ddkey, skey, id, bytes, ttl,
+                                      rt};
+    size_t lens[ENQUEUE_ARGC] = {5,
+                                 strlen(RSTREAM_FUNCTION_ENQUEUE),
+                                 1,
+                                 strlen(ddkey),
+                                 strlen(skey),
+                                 idlen,
+                                 s->len,
+                                 strlen(ttl),
+                                 strlen(rt)};
     return redisAppendCommandArgv(e->c, ENQUEUE_ARGC, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
@@ -307,7 +315,8 @@ int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long 
         for (size_t r = 0; r < n; r++)
             for (size_t i = 0; i < reqs[r]->nevents; i++)
                 if (reqs[r]->events[i].status == ACK_PENDING)
-                    request_event_set(&reqs[r]->events[i], ACK_RETRY, "storage unavailable: broker out of memory");
+                    request_event_set(&reqs[r]->events[i], ACK_RETRY,
+                                      "storage unavailable: broker out of memory");
         return 0;
     }
     size_t k = gather(e, reqs, n);

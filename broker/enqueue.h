@@ -29,10 +29,10 @@
 #define ENQUEUE_REASON_MAX 256
 
 struct enqueue_options {
-    const char *redis_url;   /* copied */
-    int timeout_ms;          /* connect and each command */
+    const char *redis_url; /* copied */
+    int timeout_ms;        /* connect and each command */
     long long dedupe_ttl_s;
-    bool fsync_always;       /* intake.durability = always */
+    bool fsync_always; /* intake.durability = always */
 };
 
 struct enqueue;

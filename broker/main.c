@@ -42,10 +42,10 @@
 
 /* Settings this binary reads (for --help). */
 static const char *const broker_settings[] = {
-    "redis.url",           "redis.shards",        "redis.timeout_ms",        "intake.endpoint",
-    "intake.max_batch",    "intake.max_frame_bytes", "intake.max_depth",      "intake.dedupe_ttl_s",
-    "intake.durability",   "intake.rate_per_client", "intake.read_batch",     "log.level",
-    "log.json",            "metrics.listen",      "security.curve",
+    "redis.url",         "redis.shards",           "redis.timeout_ms",  "intake.endpoint",
+    "intake.max_batch",  "intake.max_frame_bytes", "intake.max_depth",  "intake.dedupe_ttl_s",
+    "intake.durability", "intake.rate_per_client", "intake.read_batch", "log.level",
+    "log.json",          "metrics.listen",         "security.curve",
 };
 
 struct broker_metrics {
@@ -88,18 +88,17 @@ struct broker {
 
 static void print_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kinerja-broker [-c FILE] [--log-json] [--help] [--version]\n"
-            "\n"
-            "Intake daemon: ZeroMQ ROUTER on intake.endpoint; validates msgpack events, dedupes\n"
-            "and appends them to Redis Streams, acks each (accepted, duplicate, rejected, retry).\n"
-            "\n"
-            "  -c, --config FILE  settings file (default $KINERJA_CONFIG, else config/kinerja.conf)\n"
-            "      --log-json     log JSON lines\n"
-            "  -h, --help         this text\n"
-            "      --version      print the version\n"
-            "\n"
-            "Settings used (file section.key, or environment KINERJA_SECTION_KEY):\n");
+    fprintf(out, "usage: kinerja-broker [-c FILE] [--log-json] [--help] [--version]\n"
+                 "\n"
+                 "Intake daemon: ZeroMQ ROUTER on intake.endpoint; validates msgpack events, dedupes\n"
+                 "and appends them to Redis Streams, acks each (accepted, duplicate, rejected, retry).\n"
+                 "\n"
+                 "  -c, --config FILE  settings file (default $KINERJA_CONFIG, else config/kinerja.conf)\n"
+                 "      --log-json     log JSON lines\n"
+                 "  -h, --help         this text\n"
+                 "      --version      print the version\n"
+                 "\n"
+                 "Settings used (file section.key, or environment KINERJA_SECTION_KEY):\n");
     size_t count;
     const struct setting_def *defs = config_settings(&count);
     for (size_t i = 0; i < sizeof broker_settings / sizeof broker_settings[0]; i++) {
@@ -110,7 +109,8 @@ static void print_usage(FILE *out)
             config_env_name(defs[j].name, env, sizeof env);
             fprintf(out, "  %-24s default %s%s%s%s\n      %s (env %s)\n", defs[j].name,
                     defs[j].secret ? "(secret) " : "", defs[j].def[0] ? defs[j].def : "\"\"",
-                    defs[j].choices ? ", one of " : "", defs[j].choices ? defs[j].choices : "", defs[j].help, env);
+                    defs[j].choices ? ", one of " : "", defs[j].choices ? defs[j].choices : "", defs[j].help,
+                    env);
         }
     }
     fprintf(out,
@@ -125,8 +125,8 @@ static void register_metrics(struct broker *b)
 {
     struct metrics *m = b->metrics;
     b->m.requests = metrics_counter(m, "kinerja_broker_requests_total", NULL, "request frames received");
-    static const char *const labels[ACK_STATUS_COUNT] = {
-        NULL, "status=\"accepted\"", "status=\"duplicate\"", "status=\"rejected\"", "status=\"retry\""};
+    static const char *const labels[ACK_STATUS_COUNT] = {NULL, "status=\"accepted\"", "status=\"duplicate\"",
+                                                         "status=\"rejected\"", "status=\"retry\""};
     for (int s = ACK_ACCEPTED; s < ACK_STATUS_COUNT; s++)
         b->m.events[s] = metrics_counter(m, "kinerja_broker_events_total", labels[s],
                                          "acks sent by status (a frame-level rejection counts once)");
@@ -134,7 +134,8 @@ static void register_metrics(struct broker *b)
                                       "pipelined Redis round trips (one per round of requests)");
     b->m.acks_dropped = metrics_counter(m, "kinerja_broker_acks_dropped_total", NULL,
                                         "replies dropped because the client was gone or not reading");
-    b->m.redis_up = metrics_gauge(m, "kinerja_broker_redis_up", NULL, "1 when the broker holds a Redis connection");
+    b->m.redis_up =
+        metrics_gauge(m, "kinerja_broker_redis_up", NULL, "1 when the broker holds a Redis connection");
 }
 
 /* Keeps /healthz and the redis_up gauge in line with the Redis connection. */
@@ -174,9 +175,10 @@ static void reload_config(struct broker *b)
     log_init(BROKER_COMPONENT, level, json);
     long long rate = config_int(next, "intake.rate_per_client");
     ratelimit_set_rate(b->rl, rate);
-    log_info("SIGHUP: reloaded %s: log.level=%s log.json=%s intake.rate_per_client=%lld (other settings need a "
-             "restart)",
-             config_path(next), config_str(next, "log.level"), json ? "true" : "false", rate);
+    log_info(
+        "SIGHUP: reloaded %s: log.level=%s log.json=%s intake.rate_per_client=%lld (other settings need a "
+        "restart)",
+        config_path(next), config_str(next, "log.level"), json ? "true" : "false", rate);
     config_destroy(&b->cfg);
     b->cfg = next;
 }
@@ -275,13 +277,15 @@ static void log_stats(struct broker *b, long long now_ms)
     struct broker_snapshot s = snapshot(b);
     if (s.requests == b->last.requests)
         return;
-    log_info("last %ds: requests=%lld accepted=%lld duplicate=%lld rejected=%lld retry=%lld redis_roundtrips=%lld "
-             "acks_dropped=%lld",
-             BROKER_STATS_INTERVAL_MS / 1000, s.requests - b->last.requests,
-             s.events[ACK_ACCEPTED] - b->last.events[ACK_ACCEPTED],
-             s.events[ACK_DUPLICATE] - b->last.events[ACK_DUPLICATE],
-             s.events[ACK_REJECTED] - b->last.events[ACK_REJECTED], s.events[ACK_RETRY] - b->last.events[ACK_RETRY],
-             s.roundtrips - b->last.roundtrips, s.dropped - b->last.dropped);
+    log_info(
+        "last %ds: requests=%lld accepted=%lld duplicate=%lld rejected=%lld retry=%lld redis_roundtrips=%lld "
+        "acks_dropped=%lld",
+        BROKER_STATS_INTERVAL_MS / 1000, s.requests - b->last.requests,
+        s.events[ACK_ACCEPTED] - b->last.events[ACK_ACCEPTED],
+        s.events[ACK_DUPLICATE] - b->last.events[ACK_DUPLICATE],
+        s.events[ACK_REJECTED] - b->last.events[ACK_REJECTED],
+        s.events[ACK_RETRY] - b->last.events[ACK_RETRY], s.roundtrips - b->last.roundtrips,
+        s.dropped - b->last.dropped);
     b->last = s;
 }
 
@@ -325,8 +329,9 @@ static void run_loop(struct broker *b)
 static int check_settings(const struct config *cfg, char *err, size_t errlen)
 {
     if (config_bool(cfg, "security.curve")) {
-        snprintf(err, errlen, "security.curve = true is not supported by this kinerja-broker yet; refusing to run "
-                              "the intake unencrypted");
+        snprintf(err, errlen,
+                 "security.curve = true is not supported by this kinerja-broker yet; refusing to run "
+                 "the intake unencrypted");
         return -1;
     }
     struct redis_url u;
@@ -375,8 +380,8 @@ static int setup(struct broker *b, char *err, size_t errlen)
     b->intake = intake_new(config_str(cfg, "intake.endpoint"), b->limits.max_frame_bytes, err, errlen);
     if (!b->intake)
         return -1;
-    if (metrics_server_start(b->metrics, config_str(cfg, "metrics.listen"), BROKER_METRICS_AUTO, &b->metrics_srv,
-                             err, errlen) != 0)
+    if (metrics_server_start(b->metrics, config_str(cfg, "metrics.listen"), BROKER_METRICS_AUTO,
+                             &b->metrics_srv, err, errlen) != 0)
         return -1;
     return 0;
 }
@@ -409,12 +414,13 @@ static void log_start(const struct broker *b)
         snprintf(metrics_at, sizeof metrics_at, "http://%.*s:%d", (int)(colon - addr), addr,
                  metrics_server_port(b->metrics_srv));
     }
-    log_info("kinerja-broker %s started: intake %s, redis %s:%d/%d%s, shards %lld, durability %s, read_batch %zu, "
-             "max_batch %zu, max_frame_bytes %zu, rate_per_client %lld, metrics %s",
-             KINERJA_VERSION, config_str(cfg, "intake.endpoint"), u.host, u.port, u.db,
-             u.password[0] ? " (with password)" : "", config_int(cfg, "redis.shards"),
-             config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch, b->limits.max_frame_bytes,
-             config_int(cfg, "intake.rate_per_client"), metrics_at);
+    log_info(
+        "kinerja-broker %s started: intake %s, redis %s:%d/%d%s, shards %lld, durability %s, read_batch %zu, "
+        "max_batch %zu, max_frame_bytes %zu, rate_per_client %lld, metrics %s",
+        KINERJA_VERSION, config_str(cfg, "intake.endpoint"), u.host, u.port, u.db,
+        u.password[0] ? " (with password)" : "", config_int(cfg, "redis.shards"),
+        config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch, b->limits.max_frame_bytes,
+        config_int(cfg, "intake.rate_per_client"), metrics_at);
 }
 
 int main(int argc, char **argv)
@@ -422,18 +428,30 @@ int main(int argc, char **argv)
     struct broker b;
     memset(&b, 0, sizeof b);
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"log-json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"config", required_argument, NULL, 'c'},
+        {"log-json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (opt) {
-        case 'c': b.config_arg = optarg; break;
-        case 'j': b.log_json_flag = true; break;
-        case 'h': print_usage(stdout); return 0;
-        case 'V': printf("kinerja-broker %s\n", KINERJA_VERSION); return 0;
-        default: print_usage(stderr); return 2;
+        case 'c':
+            b.config_arg = optarg;
+            break;
+        case 'j':
+            b.log_json_flag = true;
+            break;
+        case 'h':
+            print_usage(stdout);
+            return 0;
+        case 'V':
+            printf("kinerja-broker %s\n", KINERJA_VERSION);
+            return 0;
+        default:
+            print_usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -470,10 +488,11 @@ int main(int argc, char **argv)
     log_info("stopping: %s; requests in hand answered", daemon_stopping ? "signal received" : "loop failed");
     bool failed = !daemon_stopping;
     struct broker_snapshot t = snapshot(&b);
-    log_info("totals: requests=%lld accepted=%lld duplicate=%lld rejected=%lld retry=%lld redis_roundtrips=%lld "
-             "acks_dropped=%lld",
-             t.requests, t.events[ACK_ACCEPTED], t.events[ACK_DUPLICATE], t.events[ACK_REJECTED],
-             t.events[ACK_RETRY], t.roundtrips, t.dropped);
+    log_info(
+        "totals: requests=%lld accepted=%lld duplicate=%lld rejected=%lld retry=%lld redis_roundtrips=%lld "
+        "acks_dropped=%lld",
+        t.requests, t.events[ACK_ACCEPTED], t.events[ACK_DUPLICATE], t.events[ACK_REJECTED],
+        t.events[ACK_RETRY], t.roundtrips, t.dropped);
     teardown(&b);
     log_info("stopped");
     return failed ? 1 : 0;

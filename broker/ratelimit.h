@@ -18,7 +18,7 @@
 
 #define RATELIMIT_SETS 1024
 #define RATELIMIT_WAYS 4
-#define RATELIMIT_KEY_MAX 255   /* a ZeroMQ routing id is at most 255 bytes */
+#define RATELIMIT_KEY_MAX 255 /* a ZeroMQ routing id is at most 255 bytes */
 
 struct ratelimit;
 

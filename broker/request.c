@@ -52,7 +52,8 @@ static void decode_event(struct request_event *e, const msgpack_object *o, long 
         if (index >= 0)
             request_event_set(e, ACK_REJECTED, "[%ld]: must be a map", index);
         else
-            request_event_set(e, ACK_REJECTED, "frame: must be a map (one event) or an array of maps (a batch)");
+            request_event_set(e, ACK_REJECTED,
+                              "frame: must be a map (one event) or an array of maps (a batch)");
         return;
     }
     e->obj = o;
@@ -74,7 +75,8 @@ int request_decode(struct request *r, const struct request_limits *lim)
     const char *data = zmq_msg_data(&r->payload);
     size_t len = zmq_msg_size(&r->payload);
     if (len > lim->max_frame_bytes) {
-        request_reject_frame(r, "frame: %zu bytes exceeds intake.max_frame_bytes %zu", len, lim->max_frame_bytes);
+        request_reject_frame(r, "frame: %zu bytes exceeds intake.max_frame_bytes %zu", len,
+                             lim->max_frame_bytes);
         return 0;
     }
     char err[REQUEST_ERROR_MAX];
@@ -104,7 +106,8 @@ int request_decode(struct request *r, const struct request_limits *lim)
             return 0;
         }
         if (n > lim->max_batch) {
-            request_reject_frame(r, "frame: batch of %zu events exceeds intake.max_batch %zu", n, lim->max_batch);
+            request_reject_frame(r, "frame: batch of %zu events exceeds intake.max_batch %zu", n,
+                                 lim->max_batch);
             return 0;
         }
         r->events = calloc(n, sizeof *r->events);

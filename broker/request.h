@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <zmq.h>
 
-#define REQUEST_ENVELOPE_MAX 4   /* frames before the payload: identity + at most 3 */
-#define REQUEST_ERROR_MAX 512    /* longest error text in an ack */
+#define REQUEST_ENVELOPE_MAX 4 /* frames before the payload: identity + at most 3 */
+#define REQUEST_ERROR_MAX 512  /* longest error text in an ack */
 
 struct request_limits {
     size_t max_frame_bytes;
@@ -40,21 +40,21 @@ struct request_event {
     struct strview id;         /* for the ack; p == NULL: nil */
     unsigned shard;            /* stream shard, valid while pending */
     enum ack_status status;
-    char *error;               /* owned; set for rejected and retry */
+    char *error; /* owned; set for rejected and retry */
 };
 
 struct request {
     zmq_msg_t envelope[REQUEST_ENVELOPE_MAX]; /* [0] = the client's routing id */
     size_t nenvelope;
-    bool envelope_overflow;   /* more frames than REQUEST_ENVELOPE_MAX came before the payload */
+    bool envelope_overflow; /* more frames than REQUEST_ENVELOPE_MAX came before the payload */
     zmq_msg_t payload;
     bool has_payload;
-    long long recv_wall_ms;   /* when it was received (stream entry field rt) */
+    long long recv_wall_ms; /* when it was received (stream entry field rt) */
 
     msgpack_unpacked unpacked;
     bool unpacked_live;
-    bool is_batch;            /* the reply is an array of acks */
-    bool frame_rejected;      /* the reply is one rejected ack with id nil */
+    bool is_batch;       /* the reply is an array of acks */
+    bool frame_rejected; /* the reply is one rejected ack with id nil */
     char frame_error[REQUEST_ERROR_MAX];
 
     struct request_event *events;

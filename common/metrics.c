@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define METRICS_BODY_MAX (256 * 1024)   /* the exposition of METRICS_MAX series fits easily */
+#define METRICS_BODY_MAX (256 * 1024) /* the exposition of METRICS_MAX series fits easily */
 #define METRICS_CONNECTION_LIMIT 16
 #define METRICS_CONNECTION_TIMEOUT_S 5
 #define METRICS_HOST_MAX 256
@@ -36,7 +36,7 @@ struct metric {
 struct metrics {
     struct metric series[METRICS_MAX];
     size_t count;
-    struct metric sink;          /* handed out when full or invalid; never exported */
+    struct metric sink; /* handed out when full or invalid; never exported */
     bool warned_full;
     pthread_mutex_t health_lock;
     char health_reason[METRICS_REASON_MAX]; /* "" = healthy */
@@ -86,12 +86,13 @@ static bool valid_name(const char *s)
     return true;
 }
 
-static struct metric *register_series(struct metrics *m, const char *name, const char *labels, const char *help,
-                                      enum metric_kind kind)
+static struct metric *register_series(struct metrics *m, const char *name, const char *labels,
+                                      const char *help, enum metric_kind kind)
 {
     if (!valid_name(name) || strlen(name) >= METRICS_NAME_MAX ||
         (labels && strlen(labels) >= METRICS_LABELS_MAX)) {
-        log_warn("metrics: invalid series %s{%s}: not exported", name ? name : "(null)", labels ? labels : "");
+        log_warn("metrics: invalid series %s{%s}: not exported", name ? name : "(null)",
+                 labels ? labels : "");
         return &m->sink;
     }
     if (m->count == METRICS_MAX) {
@@ -183,8 +184,8 @@ size_t metrics_render(struct metrics *m, char *out, size_t outlen)
             seen = strcmp(m->series[j].name, first->name) == 0;
         if (seen)
             continue;
-        render_append(out, outlen, &used, "# HELP %s %s\n# TYPE %s %s\n", first->name, first->help, first->name,
-                      first->kind == METRIC_COUNTER ? "counter" : "gauge");
+        render_append(out, outlen, &used, "# HELP %s %s\n# TYPE %s %s\n", first->name, first->help,
+                      first->name, first->kind == METRIC_COUNTER ? "counter" : "gauge");
         for (size_t j = i; j < m->count; j++) {
             const struct metric *x = &m->series[j];
             if (strcmp(x->name, first->name) != 0)
@@ -212,9 +213,9 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, c
     return rc;
 }
 
-static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                      const char *version, const char *upload_data, size_t *upload_data_size,
-                                      void **con_cls)
+static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version, const char *upload_data,
+                                      size_t *upload_data_size, void **con_cls)
 {
     struct metrics *m = cls;
     (void)version;
@@ -279,8 +280,8 @@ static int split_listen(const char *addr, char *host, size_t hostlen, const char
     return atoi(*port) <= 65535 ? 0 : -1;
 }
 
-int metrics_server_start(struct metrics *m, const char *listen, const char *auto_addr, struct metrics_server **out,
-                         char *err, size_t errlen)
+int metrics_server_start(struct metrics *m, const char *listen, const char *auto_addr,
+                         struct metrics_server **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (strcmp(listen, "off") == 0)

@@ -31,11 +31,11 @@
 
 #include <stddef.h>
 
-#define METRICS_MAX 128          /* series per registry */
+#define METRICS_MAX 128 /* series per registry */
 #define METRICS_NAME_MAX 96
 #define METRICS_LABELS_MAX 128
 #define METRICS_HELP_MAX 160
-#define METRICS_REASON_MAX 256   /* /healthz reason text */
+#define METRICS_REASON_MAX 256 /* /healthz reason text */
 
 struct metrics;
 struct metric;
@@ -75,8 +75,8 @@ size_t metrics_render(struct metrics *m, char *out, size_t outlen);
  * "host:port" / "[v6addr]:port"; port 0 picks a free port (see metrics_server_port;
  * the caller logs it). Returns 0, or -1 with the reason in err.
  */
-int metrics_server_start(struct metrics *m, const char *listen, const char *auto_addr, struct metrics_server **out,
-                         char *err, size_t errlen);
+int metrics_server_start(struct metrics *m, const char *listen, const char *auto_addr,
+                         struct metrics_server **out, char *err, size_t errlen);
 /* The port actually bound (useful after port 0); 0 when s is NULL. */
 int metrics_server_port(const struct metrics_server *s);
 void metrics_server_stop(struct metrics_server **s);

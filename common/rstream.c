@@ -176,8 +176,8 @@ int rstream_parse_url(const char *url, struct redis_url *out, char *err, size_t 
 
 /* Runs one command; returns the reply, or NULL with the reason in err. An error reply
  * is returned as a failure with its text. */
-static redisReply *command_argv(redisContext *c, int argc, const char **argv, const size_t *lens, const char *what,
-                                char *err, size_t errlen)
+static redisReply *command_argv(redisContext *c, int argc, const char **argv, const size_t *lens,
+                                const char *what, char *err, size_t errlen)
 {
     redisReply *r = redisCommandArgv(c, argc, argv, lens);
     if (!r) {
@@ -321,8 +321,8 @@ int rstream_ensure_groups(redisContext *c, unsigned nshards, const char *group, 
     return rc;
 }
 
-int rstream_totals(redisContext *c, unsigned nshards, const char *group, long long *length, long long *pending,
-                   char *err, size_t errlen)
+int rstream_totals(redisContext *c, unsigned nshards, const char *group, long long *length,
+                   long long *pending, char *err, size_t errlen)
 {
     char key[RSTREAM_KEY_MAX];
     *length = 0;

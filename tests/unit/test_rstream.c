@@ -52,8 +52,8 @@ static void test_url_errors_never_show_the_password(void **state)
     (void)state;
     struct redis_url u;
     const char *bad[] = {
-        "http://:hunter2@h:1/0", "redis://:hunter2@h:0/0",      "redis://:hunter2@h:99999",
-        "redis://:hunter2@h/x",  "redis://:hunter2%zz@h:1/0",   "redis://:hunter2@:6379",
+        "http://:hunter2@h:1/0", "redis://:hunter2@h:0/0",    "redis://:hunter2@h:99999",
+        "redis://:hunter2@h/x",  "redis://:hunter2%zz@h:1/0", "redis://:hunter2@:6379",
         "redis://:hunter2@[::1", "redis://:hunter2@h:12ab/0",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
