@@ -14,6 +14,12 @@
 #define RE_INSERTION_MAX 48
 /* A leverage this close to 1 means the ratee has effectively one rating. */
 #define RE_LEVERAGE_ONE (1.0 - 1e-9)
+/* Conjugate gradients per IRLS step: stop when the residual norm is below this
+ * fraction of the right-hand side's (offsets then agree with the exact solution of the
+ * step to far below the printed 4 decimals), or after RE_CG_MAX_ITER iterations. */
+#define RE_CG_REL_TOL 1e-10
+#define RE_CG_MAX_ITER 500
+#define RE_TINY 1e-300
 
 struct rater_effects *rater_effects_new(size_t n_people, size_t n_ratings)
 {
@@ -57,9 +63,16 @@ struct re_work {
     size_t *seg;      /* np + 1 */
     int32_t *rater;   /* sorted */
     double *y;        /* sorted */
-    double *w;        /* sorted */
+    double *w;        /* sorted: robust weight */
     double *t;        /* sorted: standardised residual, NAN when leverage is 1 */
-    double *num, *den; /* per rater accumulators */
+    /* per ratee */
+    double *wsum;     /* W_e = sum of w */
+    double *ybar;     /* weighted mean of y */
+    double *m;        /* weighted mean of the raters' offsets (A x products) */
+    /* per rater */
+    double *dsum;     /* D_r = sum of w */
+    double *diag;     /* diagonal of A (Jacobi preconditioner) */
+    double *rhs, *res, *z, *dir, *adir;
     double *scratch;  /* exact median */
     uint32_t *hist;
 };
@@ -72,10 +85,39 @@ static void re_work_free(struct re_work *wk)
     free(wk->y);
     free(wk->w);
     free(wk->t);
-    free(wk->num);
-    free(wk->den);
+    free(wk->wsum);
+    free(wk->ybar);
+    free(wk->m);
+    free(wk->dsum);
+    free(wk->diag);
+    free(wk->rhs);
+    free(wk->res);
+    free(wk->z);
+    free(wk->dir);
+    free(wk->adir);
     free(wk->scratch);
     free(wk->hist);
+}
+
+static int re_work_alloc(struct re_work *wk)
+{
+    size_t nr = wk->n ? wk->n : 1, np = wk->np ? wk->np : 1;
+    wk->perm = malloc(nr * sizeof *wk->perm);
+    wk->seg = malloc((wk->np + 1) * sizeof *wk->seg);
+    wk->rater = malloc(nr * sizeof *wk->rater);
+    wk->y = malloc(nr * sizeof *wk->y);
+    wk->w = malloc(nr * sizeof *wk->w);
+    wk->t = malloc(nr * sizeof *wk->t);
+    double **per[] = {&wk->wsum, &wk->ybar, &wk->m, &wk->dsum, &wk->diag, &wk->rhs, &wk->res, &wk->z, &wk->dir,
+                      &wk->adir};
+    bool ok = wk->perm && wk->seg && wk->rater && wk->y && wk->w && wk->t;
+    for (size_t i = 0; i < sizeof per / sizeof per[0]; i++) {
+        *per[i] = malloc(np * sizeof **per[i]);
+        ok = ok && *per[i];
+    }
+    wk->scratch = malloc((wk->n < RE_EXACT_MEDIAN_MAX ? nr : RE_EXACT_MEDIAN_MAX) * sizeof *wk->scratch);
+    wk->hist = malloc((RE_HIST_BINS + 1) * sizeof *wk->hist);
+    return ok && wk->scratch && wk->hist ? 0 : -1;
 }
 
 struct re_order_ctx {
@@ -183,11 +225,103 @@ static double re_median_abs(struct re_work *wk)
     return RE_HIST_MAX;
 }
 
+/* out = A x, where A is the matrix of the weighted ridge problem in the offsets once
+ * the levels are eliminated (level_e = ybar_e - m_e, m_e the weighted mean of its
+ * raters' offsets):  (A x)_r = (D_r + k) x_r - sum over r's ratings of w m_e.
+ * Also leaves m (for x) in wk->m. Two passes over the ratings. */
+static void re_apply(struct re_work *wk, double k, const double *x, double *out)
+{
+    for (size_t e = 0; e < wk->np; e++) {
+        size_t a = wk->seg[e], b = wk->seg[e + 1];
+        double s = 0;
+        for (size_t i = a; i < b; i++)
+            s += wk->w[i] * x[wk->rater[i]];
+        wk->m[e] = a < b ? s / wk->wsum[e] : 0.0;
+    }
+    for (size_t r = 0; r < wk->np; r++)
+        out[r] = (wk->dsum[r] + k) * x[r];
+    for (size_t e = 0; e < wk->np; e++)
+        for (size_t i = wk->seg[e]; i < wk->seg[e + 1]; i++)
+            out[wk->rater[i]] -= wk->w[i] * wk->m[e];
+}
+
+static double re_dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* One IRLS step: with the weights fixed, minimise
+ *     sum w (y - level - offset)^2 + k sum offset^2
+ * exactly (to RE_CG_REL_TOL) by preconditioned conjugate gradients on the offsets,
+ * warm-started from `offset`; then the levels. Returns the CG iterations used. */
+static int re_solve_step(struct re_work *wk, double k, double *offset, double *level)
+{
+    const size_t np = wk->np;
+    for (size_t p = 0; p < np; p++) {
+        wk->dsum[p] = 0;
+        wk->diag[p] = k;
+        wk->rhs[p] = 0;
+    }
+    for (size_t e = 0; e < np; e++) {
+        size_t a = wk->seg[e], b = wk->seg[e + 1];
+        double sw = 0, sy = 0;
+        for (size_t i = a; i < b; i++) {
+            sw += wk->w[i];
+            sy += wk->w[i] * wk->y[i];
+        }
+        wk->wsum[e] = sw;
+        wk->ybar[e] = a < b ? sy / sw : 0.0;
+        for (size_t i = a; i < b; i++) {
+            int32_t r = wk->rater[i];
+            wk->dsum[r] += wk->w[i];
+            wk->diag[r] += wk->w[i] - wk->w[i] * wk->w[i] / sw;
+            wk->rhs[r] += wk->w[i] * (wk->y[i] - wk->ybar[e]);
+        }
+    }
+    /* res = rhs - A x; a rater whose row of A is 0 (every rating the ratee's only one,
+     * k = 0) keeps its offset: nothing determines it */
+    re_apply(wk, k, offset, wk->adir);
+    for (size_t r = 0; r < np; r++) {
+        wk->res[r] = wk->rhs[r] - wk->adir[r];
+        wk->z[r] = wk->diag[r] > RE_TINY ? wk->res[r] / wk->diag[r] : 0.0;
+        wk->dir[r] = wk->z[r];
+    }
+    double bnorm = sqrt(re_dot(wk->rhs, wk->rhs, np));
+    double rz = re_dot(wk->res, wk->z, np);
+    int it = 0;
+    while (it < RE_CG_MAX_ITER && sqrt(re_dot(wk->res, wk->res, np)) > RE_CG_REL_TOL * bnorm + RE_TINY) {
+        re_apply(wk, k, wk->dir, wk->adir);
+        double pap = re_dot(wk->dir, wk->adir, np);
+        if (!(pap > 0))
+            break;
+        double alpha = rz / pap;
+        for (size_t r = 0; r < np; r++) {
+            offset[r] += alpha * wk->dir[r];
+            wk->res[r] -= alpha * wk->adir[r];
+            wk->z[r] = wk->diag[r] > RE_TINY ? wk->res[r] / wk->diag[r] : 0.0;
+        }
+        double rz_new = re_dot(wk->res, wk->z, np);
+        double beta = rz > 0 ? rz_new / rz : 0.0;
+        for (size_t r = 0; r < np; r++)
+            wk->dir[r] = wk->z[r] + beta * wk->dir[r];
+        rz = rz_new;
+        it++;
+    }
+    re_apply(wk, k, offset, wk->adir); /* leaves m for the final offsets */
+    for (size_t e = 0; e < np; e++)
+        level[e] = wk->seg[e] < wk->seg[e + 1] ? wk->ybar[e] - wk->m[e] : NAN;
+    return it;
+}
+
 int rater_effects_estimate(struct rater_effects *re, const int32_t *rater, const int32_t *ratee,
                            const double *y, double shrink_k)
 {
     re->errstr[0] = '\0';
     re->iterations = 0;
+    re->cg_iterations = 0;
     re->converged = false;
     re->scale = RATER_EFFECTS_MIN_SCALE;
     const size_t n = re->n_ratings, np = re->n_people;
@@ -207,19 +341,7 @@ int rater_effects_estimate(struct rater_effects *re, const int32_t *rater, const
     }
 
     struct re_work wk = {.n = n, .np = np};
-    size_t nr = n ? n : 1;
-    wk.perm = malloc(nr * sizeof *wk.perm);
-    wk.seg = malloc((np + 1) * sizeof *wk.seg);
-    wk.rater = malloc(nr * sizeof *wk.rater);
-    wk.y = malloc(nr * sizeof *wk.y);
-    wk.w = malloc(nr * sizeof *wk.w);
-    wk.t = malloc(nr * sizeof *wk.t);
-    wk.num = malloc((np ? np : 1) * sizeof *wk.num);
-    wk.den = malloc((np ? np : 1) * sizeof *wk.den);
-    wk.scratch = malloc((n < RE_EXACT_MEDIAN_MAX ? nr : RE_EXACT_MEDIAN_MAX) * sizeof *wk.scratch);
-    wk.hist = malloc((RE_HIST_BINS + 1) * sizeof *wk.hist);
-    if (!wk.perm || !wk.seg || !wk.rater || !wk.y || !wk.w || !wk.t || !wk.num || !wk.den || !wk.scratch ||
-        !wk.hist) {
+    if (re_work_alloc(&wk) < 0) {
         re_work_free(&wk);
         snprintf(re->errstr, sizeof re->errstr, "out of memory");
         return -1;
@@ -229,6 +351,7 @@ int rater_effects_estimate(struct rater_effects *re, const int32_t *rater, const
     double *level = re->level, *offset = re->offset;
     for (size_t p = 0; p < np; p++) {
         offset[p] = 0;
+        level[p] = NAN;
         re->rater_n[p] = 0;
         re->rater_weight[p] = 0;
     }
@@ -236,61 +359,40 @@ int rater_effects_estimate(struct rater_effects *re, const int32_t *rater, const
         wk.w[k] = 1.0;
         re->rater_n[wk.rater[k]]++;
     }
-    for (size_t e = 0; e < np; e++) {
-        double s = 0;
-        for (size_t k = wk.seg[e]; k < wk.seg[e + 1]; k++)
-            s += wk.y[k];
-        size_t cnt = wk.seg[e + 1] - wk.seg[e];
-        level[e] = cnt ? s / (double)cnt : NAN;
-    }
 
+    /* the previous step's estimate, to measure movement */
+    double *old = malloc((2 * np + 1) * sizeof *old);
+    if (!old) {
+        re_work_free(&wk);
+        snprintf(re->errstr, sizeof re->errstr, "out of memory");
+        return -1;
+    }
     const double c = RATER_EFFECTS_HUBER_C;
     for (int it = 1; it <= RATER_EFFECTS_MAX_ITER; it++) {
+        memcpy(old, offset, np * sizeof *old);
+        memcpy(old + np, level, np * sizeof *old);
+        re->cg_iterations += re_solve_step(&wk, shrink_k, offset, level);
         double moved = 0;
-
-        /* offsets, shrunk: sum w (y - level) / (sum w + k) */
-        memset(wk.num, 0, np * sizeof *wk.num);
-        memset(wk.den, 0, np * sizeof *wk.den);
-        for (size_t e = 0; e < np; e++) {
-            double le = level[e];
-            for (size_t k = wk.seg[e]; k < wk.seg[e + 1]; k++) {
-                int32_t r = wk.rater[k];
-                wk.num[r] += wk.w[k] * (wk.y[k] - le);
-                wk.den[r] += wk.w[k];
+        for (size_t p = 0; p < np; p++) {
+            double d = fabs(offset[p] - old[p]);
+            if (d > moved)
+                moved = d;
+            if (!isnan(level[p]) && !isnan(old[np + p])) {
+                d = fabs(level[p] - old[np + p]);
+                if (d > moved)
+                    moved = d;
             }
         }
-        for (size_t r = 0; r < np; r++) {
-            double d = wk.den[r] + shrink_k;
-            double o = d > 0 ? wk.num[r] / d : 0.0;
-            double delta = fabs(o - offset[r]);
-            if (delta > moved)
-                moved = delta;
-            offset[r] = o;
-        }
 
-        /* levels: sum w (y - offset) / sum w; then standardised residuals */
+        /* standardised residuals, scale, Huber weights */
         for (size_t e = 0; e < np; e++) {
             size_t a = wk.seg[e], b = wk.seg[e + 1];
-            if (a == b)
-                continue;
-            double s = 0, sw = 0;
             for (size_t k = a; k < b; k++) {
-                s += wk.w[k] * (wk.y[k] - offset[wk.rater[k]]);
-                sw += wk.w[k];
-            }
-            double le = s / sw;
-            double delta = fabs(le - level[e]);
-            if (delta > moved)
-                moved = delta;
-            level[e] = le;
-            for (size_t k = a; k < b; k++) {
-                double h = wk.w[k] / sw;
-                double r = wk.y[k] - le - offset[wk.rater[k]];
+                double h = wk.w[k] / wk.wsum[e];
+                double r = wk.y[k] - level[e] - offset[wk.rater[k]];
                 wk.t[k] = h >= RE_LEVERAGE_ONE ? NAN : r / sqrt(1.0 - h);
             }
         }
-
-        /* scale and Huber weights */
         double mad = re_median_abs(&wk);
         double scale = mad < 0 ? RATER_EFFECTS_MIN_SCALE : RATER_EFFECTS_MAD_FACTOR * mad;
         if (scale < RATER_EFFECTS_MIN_SCALE)
@@ -306,6 +408,7 @@ int rater_effects_estimate(struct rater_effects *re, const int32_t *rater, const
             break;
         }
     }
+    free(old);
 
     for (size_t k = 0; k < n; k++) {
         re->weight[wk.perm[k]] = wk.w[k];

@@ -54,7 +54,8 @@ struct rater_effects {
     int *rater_n;      /* per person: number of ratings they gave */
     double *weight;    /* per rating, in the caller's order: the Huber weight, (0, 1] */
     double scale;      /* robust residual scale of the last sweep */
-    int iterations;
+    int iterations;    /* IRLS steps */
+    int cg_iterations; /* conjugate-gradient iterations over all steps */
     bool converged;
     char errstr[128];
 };

@@ -758,7 +758,7 @@ static int score_perilaku(const struct score_params *p, const struct sc_rating *
                 out->calibration_flag = true;
             }
         }
-        double before, after, w0, w1;
+        double before = 0, after = 0, w0 = 0, w1 = 0;
         if (!score_combine(p, out, j, false, false, &before, &w0))
             continue;
         score_combine(p, out, j, false, true, &after, &w1);
@@ -931,8 +931,8 @@ int score_period(const struct score_params *p, const struct score_period_input *
     struct score_fit *fits = malloc((nev ? nev : 1) * sizeof *fits);
     /* per employee: evaluations (with fits), feedback, indicators, contiguous */
     size_t *ev_order = malloc((nev ? nev : 1) * sizeof *ev_order), *ev_start = malloc((ne + 1) * sizeof *ev_start);
-    int32_t *ev_key = malloc((nev ? nev : 1) * sizeof *ev_key);
-    int32_t *fb_key = malloc((nfb ? nfb : 1) * sizeof *fb_key);
+    int32_t *ev_key = calloc(nev ? nev : 1, sizeof *ev_key);
+    int32_t *fb_key = calloc(nfb ? nfb : 1, sizeof *fb_key);
     size_t *fb_order = malloc((nfb ? nfb : 1) * sizeof *fb_order), *fb_start = malloc((ne + 2) * sizeof *fb_start);
     size_t *ind_order = malloc((nind ? nind : 1) * sizeof *ind_order),
            *ind_start = malloc((ne + 1) * sizeof *ind_start);

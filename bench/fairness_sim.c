@@ -1,0 +1,832 @@
+/*
+ * fairness_sim: does the scoring of SPEC 5 rank employees closer to the truth than a
+ * plain average? A synthetic organisation with a hidden true behaviour level per
+ * employee, biased raters, favouritism, inflated self-ratings, noisy citizens and a
+ * kiosk "friend"; per seed it prints the Spearman correlation with the truth of
+ *   (a) the plain average of every rating (every evaluation incl. self, as the mean of
+ *       its values, and every raw kiosk press / SKM response mapped to 1..5),
+ *   (b) our perilaku value: score_period() with the default parameters,
+ *   (c) the ratee level of the joint rater-effects estimate alone (equal weight per
+ *       rating, no groups, no citizens),
+ * and, with --ablation, (b) with each fairness step switched off in turn.
+ * The generative model is described in docs/SCORING.md; every constant is below.
+ *
+ * Usage: fairness_sim [--seeds N] [--first-seed S] [--check] [--ablation] [--verbose]
+ *        fairness_sim --bench-rater-effects [--ratees N] [--per K] [--repeat R] [--clustered]
+ * --check exits 1 unless (b) beats (a) by at least SIM_CHECK_MARGIN on every seed.
+ * The next line makes CTest run the check (CMake passes the comment's closing star-slash
+ * along as one more argument, which main() ignores).
+ */
+/* KINERJA_CTEST_ARGS: --check --seeds 5 */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ikm.h"
+#include "rater_effects.h"
+#include "score.h"
+
+#define SIM_CHECK_MARGIN 0.05
+
+/* ---- organisation */
+#define SIM_UNITS 40                 /* unit 0 is the director's office */
+#define SIM_UNIT_STAFF_MIN 7         /* staff per unit besides the head */
+#define SIM_UNIT_STAFF_MAX 11
+#define SIM_OFFICE_STAFF 5
+#define SIM_SERVICE_UNIT_P 0.5       /* a unit serves the public */
+#define SIM_FRONTLINE_P 0.7          /* a staff member of a service unit is at a counter */
+
+/* ---- truth */
+#define SIM_LEVEL_MEAN 3.3
+#define SIM_UNIT_SD 0.2              /* units differ a little */
+#define SIM_PERSON_SD 0.5
+#define SIM_VALUE_SD 0.25            /* a person's values differ around their level */
+
+/* ---- raters */
+#define SIM_LENIENCY_SD model.leniency_sd        /* rater offset: lenient > 0, severe < 0 */
+#define SIM_HALO_SD model.halo_sd            /* one rating's overall impression error */
+#define SIM_NOISE_MIN 0.35           /* per-value noise sd, varies by rater */
+#define SIM_NOISE_MAX 0.75
+#define SIM_PEERS_MIN 3
+#define SIM_PEERS_MAX 5
+#define SIM_SUBS_MIN 3
+#define SIM_SUBS_MAX 6
+#define SIM_RESPONSE_P 0.9           /* a requested peer/subordinate rating is given */
+#define SIM_FAVOURING_SUP_P 0.3      /* a supervisor has favourites */
+#define SIM_FAVOURITES_MAX 2
+#define SIM_FAVOUR_MIN 0.8
+#define SIM_FAVOUR_MAX 1.6
+#define SIM_GRUDGE_P 0.03            /* a peer rating carries a grudge */
+#define SIM_GRUDGE_MIN 0.8
+#define SIM_GRUDGE_MAX 1.5
+#define SIM_SELF_INFLATION_MIN 0.0   /* self-ratings inflated by U(min, max) */
+#define SIM_SELF_INFLATION_MAX 1.2
+#define SIM_SELF_IMAGE_SD model.self_image_sd /* how far a self-image is from the truth */
+
+/* ---- citizens */
+#define SIM_CITIZENS_MEAN 25         /* per front-line employee and month (Poisson) */
+#define SIM_SKM_P 0.25               /* a citizen fills the SKM instead of pressing */
+#define SIM_CITIZEN_BIAS model.citizen_bias        /* citizens are a little more generous */
+#define SIM_CITIZEN_SD 0.9
+#define SIM_SKM_PERSON_SD 0.7        /* SKM: one citizen's mood, then per element */
+#define SIM_SKM_ITEM_SD 0.5
+#define SIM_FRIEND_BURSTS 3
+#define SIM_FRIEND_PRESSES_MIN 15
+#define SIM_FRIEND_PRESSES_MAX 25
+#define SIM_MONTH_MS (30LL * 24 * 3600 * 1000)
+#define SIM_TS0 1717200000000LL      /* 2024-06-01 */
+
+/* ---- rater-effects timing */
+#define SIM_BENCH_RATEES 100000
+#define SIM_BENCH_PER 30
+
+/* The parameters one may vary from the command line (sensitivity study); defaults are
+ * the model described in docs/SCORING.md. */
+struct sim_model {
+    double citizen_bias;  /* citizens' generosity on the 1..5 scale */
+    double leniency_sd;   /* spread of rater offsets */
+    double halo_sd;       /* one rating's overall impression error */
+    double self_image_sd; /* self-image error of self-ratings */
+};
+
+static struct sim_model model = {
+    .citizen_bias = 0.85, /* gives a simulated IKM of about 82 (band B), as published IKMs are */
+    .leniency_sd = 0.35,
+    .halo_sd = 0.25,
+    .self_image_sd = 0.6, /* self-other agreement about 0.4, as in the literature */
+};
+
+struct rng {
+    uint64_t s;
+};
+
+static uint64_t rng_next(struct rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull); /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double rng_unif(struct rng *r)
+{
+    return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double rng_range(struct rng *r, double a, double b)
+{
+    return a + (b - a) * rng_unif(r);
+}
+
+static int rng_int(struct rng *r, int a, int b) /* inclusive */
+{
+    return a + (int)(rng_next(r) % (uint64_t)(b - a + 1));
+}
+
+static double rng_normal(struct rng *r)
+{
+    double u1 = rng_unif(r), u2 = rng_unif(r);
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+static int rng_poisson(struct rng *r, double mean)
+{
+    double l = exp(-mean), p = 1.0;
+    int k = 0;
+    do {
+        k++;
+        p *= rng_unif(r);
+    } while (p > l);
+    return k - 1;
+}
+
+static int clamp_int(int x, int lo, int hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* ------------------------------------------------------------------ the model */
+
+struct sim {
+    size_t n;
+    int32_t *unit;
+    int32_t *sup;        /* supervisor index, -1 for the director */
+    bool *frontline;
+    double (*theta)[SCORE_VALUES];
+    double *truth;       /* mean of theta over values */
+    double *leniency;
+    double *noise;
+    double *self_inflation;
+    double *self_image;
+    double *favour;      /* the supervisor's extra for a favourite, 0 for others */
+    int32_t head[SIM_UNITS];
+
+    struct score_evaluation *ev;
+    size_t nev, capev;
+    struct ikm_feedback *fb;
+    size_t nfb, capfb;
+};
+
+static void sim_free(struct sim *s)
+{
+    free(s->unit);
+    free(s->sup);
+    free(s->frontline);
+    free(s->theta);
+    free(s->truth);
+    free(s->leniency);
+    free(s->noise);
+    free(s->self_inflation);
+    free(s->self_image);
+    free(s->favour);
+    free(s->ev);
+    free(s->fb);
+    memset(s, 0, sizeof *s);
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t c = *cap ? *cap * 2 : 1024;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(p, c * elem);
+    if (!q) {
+        fprintf(stderr, "fairness_sim: out of memory\n");
+        exit(1);
+    }
+    *cap = c;
+    return q;
+}
+
+/* One evaluation: every value = theta + rater offset + halo + noise + bias, rounded. */
+static void sim_rate(struct sim *s, struct rng *r, int32_t rater, int32_t ratee, enum relation rel, double bias)
+{
+    s->ev = grow(s->ev, &s->capev, s->nev + 1, sizeof *s->ev);
+    struct score_evaluation *e = &s->ev[s->nev++];
+    memset(e, 0, sizeof *e);
+    e->rater = rater;
+    e->ratee = ratee;
+    e->relation = rel;
+    e->ts_ms = SIM_TS0 + (int64_t)s->nev;
+    double offset = rel == RELATION_SELF ? s->self_inflation[ratee] + s->self_image[ratee] : s->leniency[rater];
+    double halo = SIM_HALO_SD * rng_normal(r);
+    for (int j = 0; j < SCORE_VALUES; j++) {
+        double x = s->theta[ratee][j] + offset + halo + bias + s->noise[rater] * rng_normal(r);
+        e->values[j] = (uint8_t)clamp_int((int)lround(x), SCORE_VALUE_MIN, SCORE_VALUE_MAX);
+    }
+}
+
+static void sim_feedback(struct sim *s, int32_t emp, int64_t ts, uint8_t rating, const uint8_t *skm)
+{
+    s->fb = grow(s->fb, &s->capfb, s->nfb + 1, sizeof *s->fb);
+    struct ikm_feedback *f = &s->fb[s->nfb++];
+    memset(f, 0, sizeof *f);
+    f->ts_ms = ts;
+    f->device = emp; /* the kiosk at the employee's counter */
+    f->employee = emp;
+    f->respondent = RESPONDENT_CITIZEN;
+    f->rating = rating;
+    if (skm)
+        memcpy(f->skm, skm, IKM_ELEMENTS);
+}
+
+static uint8_t to_four(double x5)
+{
+    return (uint8_t)clamp_int((int)lround(1.0 + (x5 - 1.0) * 3.0 / 4.0), IKM_ANSWER_MIN, IKM_ANSWER_MAX);
+}
+
+static void pick_distinct(struct rng *r, const int32_t *pool, int npool, int want, int32_t *out, int *nout)
+{
+    int32_t tmp[64];
+    int m = npool < 64 ? npool : 64;
+    memcpy(tmp, pool, (size_t)m * sizeof *tmp);
+    if (want > m)
+        want = m;
+    for (int i = 0; i < want; i++) {
+        int k = rng_int(r, i, m - 1);
+        int32_t t = tmp[i];
+        tmp[i] = tmp[k];
+        tmp[k] = t;
+        out[i] = tmp[i];
+    }
+    *nout = want;
+}
+
+static void sim_build(struct sim *s, uint64_t seed)
+{
+    struct rng r = {seed * 0x2545F4914F6CDD1Dull + 1};
+    int staff[SIM_UNITS];
+    size_t n = 0;
+    for (int u = 0; u < SIM_UNITS; u++) {
+        staff[u] = u == 0 ? SIM_OFFICE_STAFF : rng_int(&r, SIM_UNIT_STAFF_MIN, SIM_UNIT_STAFF_MAX);
+        n += 1 + (size_t)staff[u];
+    }
+    s->n = n;
+    s->unit = calloc(n, sizeof *s->unit);
+    s->sup = calloc(n, sizeof *s->sup);
+    s->frontline = calloc(n, sizeof *s->frontline);
+    s->theta = calloc(n, sizeof *s->theta);
+    s->truth = calloc(n, sizeof *s->truth);
+    s->leniency = calloc(n, sizeof *s->leniency);
+    s->noise = calloc(n, sizeof *s->noise);
+    s->self_inflation = calloc(n, sizeof *s->self_inflation);
+    s->self_image = calloc(n, sizeof *s->self_image);
+    if (!s->unit || !s->sup || !s->frontline || !s->theta || !s->truth || !s->leniency || !s->noise ||
+        !s->self_inflation || !s->self_image) {
+        fprintf(stderr, "fairness_sim: out of memory\n");
+        exit(1);
+    }
+
+    size_t e = 0;
+    for (int u = 0; u < SIM_UNITS; u++) {
+        double unit_mean = SIM_LEVEL_MEAN + SIM_UNIT_SD * rng_normal(&r);
+        bool service = u > 0 && rng_unif(&r) < SIM_SERVICE_UNIT_P;
+        s->head[u] = (int32_t)e;
+        for (int k = 0; k <= staff[u]; k++, e++) {
+            s->unit[e] = u;
+            s->sup[e] = k == 0 ? (u == 0 ? -1 : s->head[0]) : s->head[u];
+            s->frontline[e] = service && k > 0 && rng_unif(&r) < SIM_FRONTLINE_P;
+            double level = unit_mean + SIM_PERSON_SD * rng_normal(&r);
+            double t = 0;
+            for (int j = 0; j < SCORE_VALUES; j++) {
+                s->theta[e][j] = level + SIM_VALUE_SD * rng_normal(&r);
+                t += s->theta[e][j];
+            }
+            s->truth[e] = t / SCORE_VALUES;
+            s->leniency[e] = SIM_LENIENCY_SD * rng_normal(&r);
+            s->noise[e] = rng_range(&r, SIM_NOISE_MIN, SIM_NOISE_MAX);
+            s->self_inflation[e] = rng_range(&r, SIM_SELF_INFLATION_MIN, SIM_SELF_INFLATION_MAX);
+            s->self_image[e] = SIM_SELF_IMAGE_SD * rng_normal(&r);
+        }
+    }
+
+    /* favourites: per head, with a probability, one or two of their staff */
+    double *favour = s->favour = calloc(n, sizeof *favour);
+    for (int u = 0; u < SIM_UNITS; u++) {
+        if (rng_unif(&r) >= SIM_FAVOURING_SUP_P)
+            continue;
+        int nf = rng_int(&r, 1, SIM_FAVOURITES_MAX);
+        for (int i = 0; i < nf; i++) {
+            int k = rng_int(&r, 1, staff[u]);
+            favour[s->head[u] + k] = rng_range(&r, SIM_FAVOUR_MIN, SIM_FAVOUR_MAX);
+        }
+    }
+
+    for (int u = 0; u < SIM_UNITS; u++) {
+        int32_t pool[64];
+        int npool = 0;
+        for (int k = 1; k <= staff[u]; k++)
+            pool[npool++] = s->head[u] + k;
+        /* the head: rated by the director (except the director), subordinates, self */
+        int32_t h = s->head[u];
+        if (s->sup[h] >= 0)
+            sim_rate(s, &r, s->sup[h], h, RELATION_SUPERVISOR, 0);
+        int32_t pick[64];
+        int np;
+        pick_distinct(&r, pool, npool, rng_int(&r, SIM_SUBS_MIN, SIM_SUBS_MAX), pick, &np);
+        for (int i = 0; i < np; i++)
+            if (rng_unif(&r) < SIM_RESPONSE_P)
+                sim_rate(s, &r, pick[i], h, RELATION_SUBORDINATE, 0);
+        if (u == 0) /* every unit head reports to the director */
+            for (int v = 1; v < SIM_UNITS; v++)
+                if (rng_unif(&r) < SIM_RESPONSE_P)
+                    sim_rate(s, &r, s->head[v], h, RELATION_SUBORDINATE, 0);
+        sim_rate(s, &r, h, h, RELATION_SELF, 0);
+        /* staff: supervisor (with favouritism), peers (with grudges), self */
+        for (int k = 0; k < npool; k++) {
+            int32_t x = pool[k];
+            sim_rate(s, &r, h, x, RELATION_SUPERVISOR, favour[x]);
+            int32_t others[64];
+            int no = 0;
+            for (int i = 0; i < npool; i++)
+                if (pool[i] != x)
+                    others[no++] = pool[i];
+            pick_distinct(&r, others, no, rng_int(&r, SIM_PEERS_MIN, SIM_PEERS_MAX), pick, &np);
+            for (int i = 0; i < np; i++) {
+                if (rng_unif(&r) >= SIM_RESPONSE_P)
+                    continue;
+                double grudge = rng_unif(&r) < SIM_GRUDGE_P ? -rng_range(&r, SIM_GRUDGE_MIN, SIM_GRUDGE_MAX) : 0;
+                sim_rate(s, &r, pick[i], x, RELATION_PEER, grudge);
+            }
+            sim_rate(s, &r, x, x, RELATION_SELF, 0);
+        }
+    }
+
+    /* citizens at the counters, and one kiosk friend */
+    int32_t friend_of = -1;
+    int nfront = 0;
+    for (size_t x = 0; x < n; x++)
+        if (s->frontline[x])
+            nfront++;
+    int friend_pick = nfront ? rng_int(&r, 0, nfront - 1) : -1;
+    for (size_t x = 0, f = 0; x < n; x++) {
+        if (!s->frontline[x])
+            continue;
+        if ((int)f++ == friend_pick)
+            friend_of = (int32_t)x;
+        int nc = rng_poisson(&r, SIM_CITIZENS_MEAN);
+        double pel = s->theta[x][SCORE_VALUE_PELAYANAN] + SIM_CITIZEN_BIAS;
+        for (int c = 0; c < nc; c++) {
+            int64_t ts = SIM_TS0 + (int64_t)(rng_unif(&r) * SIM_MONTH_MS);
+            if (rng_unif(&r) < SIM_SKM_P) {
+                uint8_t skm[IKM_ELEMENTS];
+                double mood = SIM_SKM_PERSON_SD * rng_normal(&r);
+                for (int k = 0; k < IKM_ELEMENTS; k++)
+                    skm[k] = to_four(pel + mood + SIM_SKM_ITEM_SD * rng_normal(&r));
+                sim_feedback(s, (int32_t)x, ts, 0, skm);
+            } else {
+                sim_feedback(s, (int32_t)x, ts, to_four(pel + SIM_CITIZEN_SD * rng_normal(&r)), NULL);
+            }
+        }
+    }
+    if (friend_of >= 0) {
+        for (int b = 0; b < SIM_FRIEND_BURSTS; b++) {
+            int64_t ts = SIM_TS0 + (int64_t)(rng_unif(&r) * SIM_MONTH_MS);
+            int presses = rng_int(&r, SIM_FRIEND_PRESSES_MIN, SIM_FRIEND_PRESSES_MAX);
+            for (int i = 0; i < presses; i++) {
+                ts += rng_int(&r, 1000, 3000);
+                sim_feedback(s, friend_of, ts, IKM_ANSWER_MAX, NULL);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ statistics */
+
+struct rank_item {
+    double v;
+    size_t i;
+};
+
+static int rank_cmp(const void *a, const void *b)
+{
+    const struct rank_item *x = a, *y = b;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+static void ranks(const double *v, size_t n, double *out)
+{
+    struct rank_item *it = malloc(n * sizeof *it);
+    for (size_t i = 0; i < n; i++)
+        it[i] = (struct rank_item){v[i], i};
+    qsort(it, n, sizeof *it, rank_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && it[j + 1].v == it[i].v)
+            j++;
+        double rk = 0.5 * (double)(i + j) + 1.0; /* ties share the mean rank */
+        for (size_t k = i; k <= j; k++)
+            out[it[k].i] = rk;
+        i = j + 1;
+    }
+    free(it);
+}
+
+static double spearman(const double *a, const double *b, size_t n)
+{
+    double *ra = malloc(n * sizeof *ra), *rb = malloc(n * sizeof *rb);
+    ranks(a, n, ra);
+    ranks(b, n, rb);
+    double ma = 0, mb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ma += ra[i];
+        mb += rb[i];
+    }
+    ma /= (double)n;
+    mb /= (double)n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; i++) {
+        sab += (ra[i] - ma) * (rb[i] - mb);
+        saa += (ra[i] - ma) * (ra[i] - ma);
+        sbb += (rb[i] - mb) * (rb[i] - mb);
+    }
+    free(ra);
+    free(rb);
+    return sab / sqrt(saa * sbb);
+}
+
+/* ------------------------------------------------------------------ the methods */
+
+static void plain_average(const struct sim *s, double *out)
+{
+    double *sum = calloc(s->n, sizeof *sum);
+    int *cnt = calloc(s->n, sizeof *cnt);
+    for (size_t i = 0; i < s->nev; i++) {
+        const struct score_evaluation *e = &s->ev[i];
+        int k = 0, t = 0;
+        for (int j = 0; j < SCORE_VALUES; j++)
+            if (e->values[j]) {
+                t += e->values[j];
+                k++;
+            }
+        if (!k)
+            continue;
+        sum[e->ratee] += (double)t / k;
+        cnt[e->ratee]++;
+    }
+    for (size_t i = 0; i < s->nfb; i++) {
+        sum[s->fb[i].employee] += ikm_feedback_scale5(&s->fb[i]);
+        cnt[s->fb[i].employee]++;
+    }
+    for (size_t e = 0; e < s->n; e++)
+        out[e] = cnt[e] ? sum[e] / cnt[e] : NAN;
+    free(sum);
+    free(cnt);
+}
+
+struct sim_stats {
+    double flagged;        /* share of results with a calibration flag */
+    double flagged_values; /* share of (employee, value) pairs flagged */
+    double sup_w_fav;      /* mean robust weight of supervisor ratings of favourites */
+    double sup_w_other;    /* ... of everyone else */
+    double self_gap;       /* mean self gap over values that have one */
+};
+
+static int our_perilaku(const struct sim *s, const struct score_params *p, double *out, const double *favour,
+                        struct sim_stats *st)
+{
+    struct score_result *res = calloc(s->n, sizeof *res);
+    struct score_period_input in = {
+        .n_employees = s->n,
+        .unit = s->unit,
+        .evaluations = s->ev,
+        .n_evaluations = s->nev,
+        .feedback = s->fb,
+        .n_feedback = s->nfb,
+    };
+    char err[256];
+    if (!res || score_period(p, &in, res, err, sizeof err) < 0) {
+        fprintf(stderr, "fairness_sim: score_period: %s\n", res ? err : "out of memory");
+        free(res);
+        return -1;
+    }
+    for (size_t e = 0; e < s->n; e++)
+        out[e] = res[e].has_perilaku ? res[e].perilaku : NAN;
+    if (st) {
+        memset(st, 0, sizeof *st);
+        size_t nfl = 0, nv = 0, nvf = 0, nfav = 0, noth = 0, ngap = 0;
+        for (size_t e = 0; e < s->n; e++) {
+            nfl += res[e].calibration_flag;
+            for (int j = 0; j < SCORE_VALUES; j++) {
+                nv += res[e].values[j].has;
+                nvf += res[e].values[j].calibration_flag;
+                if (res[e].values[j].has_self_gap) {
+                    st->self_gap += res[e].values[j].self_gap;
+                    ngap++;
+                }
+            }
+            if (res[e].groups[SCORE_GROUP_SUPERVISOR].n) {
+                double w = res[e].groups[SCORE_GROUP_SUPERVISOR].robust_weight;
+                if (favour[e] > 0) {
+                    st->sup_w_fav += w;
+                    nfav++;
+                } else {
+                    st->sup_w_other += w;
+                    noth++;
+                }
+            }
+        }
+        st->flagged = (double)nfl / (double)s->n;
+        st->flagged_values = nv ? (double)nvf / (double)nv : 0;
+        st->sup_w_fav = nfav ? st->sup_w_fav / (double)nfav : NAN;
+        st->sup_w_other = noth ? st->sup_w_other / (double)noth : NAN;
+        st->self_gap = ngap ? st->self_gap / (double)ngap : NAN;
+    }
+    free(res);
+    return 0;
+}
+
+static int joint_levels(const struct sim *s, double shrink_k, double *out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < s->nev; i++)
+        if (s->ev[i].relation != RELATION_SELF)
+            m++;
+    int32_t *rater = malloc(m * sizeof *rater), *ratee = malloc(m * sizeof *ratee);
+    double *y = malloc(m * sizeof *y);
+    struct rater_effects *re = rater_effects_new(s->n, m);
+    size_t k = 0;
+    for (size_t i = 0; i < s->nev; i++) {
+        const struct score_evaluation *e = &s->ev[i];
+        if (e->relation == RELATION_SELF)
+            continue;
+        int t = 0;
+        for (int j = 0; j < SCORE_VALUES; j++)
+            t += e->values[j];
+        rater[k] = e->rater;
+        ratee[k] = e->ratee;
+        y[k] = (double)t / SCORE_VALUES;
+        k++;
+    }
+    int rc = rater_effects_estimate(re, rater, ratee, y, shrink_k);
+    for (size_t e = 0; rc == 0 && e < s->n; e++)
+        out[e] = re->level[e];
+    rater_effects_destroy(&re);
+    free(rater);
+    free(ratee);
+    free(y);
+    return rc;
+}
+
+/* NAN (no result) ranks lowest: nobody in the model lacks ratings, so it never happens. */
+static double spearman_vs_truth(const struct sim *s, const double *v)
+{
+    double *c = calloc(s->n ? s->n : 1, sizeof *c);
+    for (size_t e = 0; e < s->n; e++)
+        c[e] = isnan(v[e]) ? -1e9 : v[e];
+    double rho = spearman(c, s->truth, s->n);
+    free(c);
+    return rho;
+}
+
+/* ------------------------------------------------------------------ bench */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Clustered layout: people in units of SIM_BENCH_UNIT; a ratee's first rating comes
+ * from the head of a parent unit (ten units share one), the others from their own unit. */
+#define SIM_BENCH_UNIT 40
+#define SIM_BENCH_FANOUT 10
+
+static int bench_rater_effects(size_t nratees, int per, int repeat, bool clustered)
+{
+    struct rng r = {12345};
+    size_t m = nratees * (size_t)per;
+    int32_t *rater = malloc(m * sizeof *rater), *ratee = malloc(m * sizeof *ratee);
+    double *y = malloc(m * sizeof *y), *lev = malloc(nratees * sizeof *lev), *len = malloc(nratees * sizeof *len);
+    struct score_evaluation *ev = malloc(m * sizeof *ev);
+    struct score_fit *fits = malloc(m * sizeof *fits);
+    if (!rater || !ratee || !y || !lev || !len || !ev || !fits) {
+        fprintf(stderr, "fairness_sim: out of memory\n");
+        return 1;
+    }
+    for (size_t e = 0; e < nratees; e++) {
+        lev[e] = SIM_LEVEL_MEAN + SIM_PERSON_SD * rng_normal(&r);
+        len[e] = SIM_LENIENCY_SD * rng_normal(&r);
+    }
+    /* uniform: every ratee rated by `per` raters drawn from the whole organisation (the
+     * worst case for memory locality); clustered: see SIM_BENCH_UNIT */
+    for (size_t i = 0; i < m; i++) {
+        int32_t e = (int32_t)(i / (size_t)per);
+        int32_t a;
+        if (!clustered) {
+            a = (int32_t)(rng_next(&r) % nratees);
+        } else {
+            size_t unit = (size_t)e / SIM_BENCH_UNIT, base = unit * SIM_BENCH_UNIT;
+            if (i % (size_t)per == 0)
+                a = (int32_t)((unit / SIM_BENCH_FANOUT) * SIM_BENCH_FANOUT * SIM_BENCH_UNIT);
+            else
+                a = (int32_t)(base + rng_next(&r) % SIM_BENCH_UNIT);
+            if ((size_t)a >= nratees)
+                a = (int32_t)(rng_next(&r) % nratees);
+        }
+        if (a == e)
+            a = (int32_t)((a + 1) % (int32_t)nratees);
+        rater[i] = a;
+        ratee[i] = e;
+        memset(&ev[i], 0, sizeof ev[i]);
+        ev[i].rater = a;
+        ev[i].ratee = e;
+        ev[i].relation = RELATION_PEER;
+        double mean = 0;
+        for (int j = 0; j < SCORE_VALUES; j++) {
+            int v = clamp_int((int)lround(lev[e] + len[a] + 0.5 * rng_normal(&r)), 1, 5);
+            ev[i].values[j] = (uint8_t)v;
+            mean += v;
+        }
+        y[i] = mean / SCORE_VALUES;
+    }
+    struct score_params p;
+    score_params_default(&p);
+    double best = 1e9, best_full = 1e9;
+    int iters = 0;
+    bool conv = false;
+    for (int k = 0; k < repeat; k++) {
+        struct rater_effects *re = rater_effects_new(nratees, m);
+        double t0 = now_s();
+        if (!re || rater_effects_estimate(re, rater, ratee, y, p.leniency_min) < 0) {
+            fprintf(stderr, "fairness_sim: estimate failed\n");
+            return 1;
+        }
+        double t1 = now_s();
+        iters = re->iterations;
+        conv = re->converged;
+        rater_effects_destroy(&re);
+        char err[256];
+        double t2 = now_s();
+        if (score_rater_effects(&p, ev, m, nratees, fits, err, sizeof err) < 0) {
+            fprintf(stderr, "fairness_sim: %s\n", err);
+            return 1;
+        }
+        double t3 = now_s();
+        if (t1 - t0 < best)
+            best = t1 - t0;
+        if (t3 - t2 < best_full)
+            best_full = t3 - t2;
+    }
+    printf("rater_effects (%s raters): %zu ratees x %d ratings = %zu ratings: estimate %.3f s (%d sweeps, %s), "
+           "score_rater_effects incl. building the arrays %.3f s (best of %d)\n",
+           clustered ? "clustered" : "uniform", nratees, per, m, best, iters, conv ? "converged" : "NOT converged", best_full, repeat);
+    free(rater);
+    free(ratee);
+    free(y);
+    free(lev);
+    free(len);
+    free(ev);
+    free(fits);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: fairness_sim [--seeds N] [--first-seed S] [--check] [--ablation] [--verbose]\n"
+                 "                    [--citizen-bias X] [--leniency-sd X] [--halo-sd X] [--self-image-sd X]\n"
+                 "       fairness_sim --bench-rater-effects [--ratees N] [--per K] [--repeat R] [--clustered]\n");
+}
+
+int main(int argc, char **argv)
+{
+    int seeds = 5, repeat = 1, per = SIM_BENCH_PER;
+    uint64_t first = 1;
+    size_t nratees = SIM_BENCH_RATEES;
+    bool check = false, ablation = false, verbose = false, bench = false, clustered = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--seeds") && i + 1 < argc)
+            seeds = atoi(argv[++i]);
+        else if (!strcmp(a, "--first-seed") && i + 1 < argc)
+            first = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--check"))
+            check = true;
+        else if (!strcmp(a, "--ablation"))
+            ablation = true;
+        else if (!strcmp(a, "--verbose"))
+            verbose = true;
+        else if (!strcmp(a, "--citizen-bias") && i + 1 < argc)
+            model.citizen_bias = atof(argv[++i]);
+        else if (!strcmp(a, "--leniency-sd") && i + 1 < argc)
+            model.leniency_sd = atof(argv[++i]);
+        else if (!strcmp(a, "--halo-sd") && i + 1 < argc)
+            model.halo_sd = atof(argv[++i]);
+        else if (!strcmp(a, "--self-image-sd") && i + 1 < argc)
+            model.self_image_sd = atof(argv[++i]);
+        else if (!strcmp(a, "--bench-rater-effects"))
+            bench = true;
+        else if (!strcmp(a, "--clustered"))
+            clustered = true;
+        else if (!strcmp(a, "--ratees") && i + 1 < argc)
+            nratees = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--per") && i + 1 < argc)
+            per = atoi(argv[++i]);
+        else if (!strcmp(a, "--repeat") && i + 1 < argc)
+            repeat = atoi(argv[++i]);
+        else if (!strcmp(a, "*/"))
+            continue; /* the tail of the CTest marker comment, passed on by CMake */
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (bench)
+        return bench_rater_effects(nratees, per, repeat > 0 ? repeat : 1, clustered);
+    if (seeds < 1) {
+        usage(stderr);
+        return 2;
+    }
+
+    struct score_params p;
+    score_params_default(&p);
+    int failures = 0;
+    printf("%-6s %-9s %-10s %-11s %-10s %-8s", "seed", "employees", "(a) plain", "(b) ours", "(c) joint", "b - a");
+    if (ablation)
+        printf(" %-8s %-8s %-8s %-8s %-8s", "-kiosk", "-rater", "-robust", "-cred", "-calib");
+    printf("\n");
+    double sum_a = 0, sum_b = 0, sum_c = 0, min_gap = 1e9;
+    for (int k = 0; k < seeds; k++) {
+        uint64_t seed = first + (uint64_t)k;
+        struct sim s = {0};
+        sim_build(&s, seed);
+        double *a = malloc(s.n * sizeof *a), *b = malloc(s.n * sizeof *b), *c = malloc(s.n * sizeof *c);
+        plain_average(&s, a);
+        struct sim_stats st;
+        if (our_perilaku(&s, &p, b, s.favour, &st) < 0 || joint_levels(&s, p.leniency_min, c) < 0)
+            return 1;
+        double ra = spearman_vs_truth(&s, a), rb = spearman_vs_truth(&s, b), rc = spearman_vs_truth(&s, c);
+        sum_a += ra;
+        sum_b += rb;
+        sum_c += rc;
+        if (rb - ra < min_gap)
+            min_gap = rb - ra;
+        bool ok = rb - ra >= SIM_CHECK_MARGIN;
+        if (!ok)
+            failures++;
+        printf("%-6llu %-9zu %-10.4f %-11.4f %-10.4f %+-8.4f", (unsigned long long)seed, s.n, ra, rb, rc, rb - ra);
+        if (ablation) {
+            for (int step = 0; step < 5; step++) {
+                struct score_params q = p;
+                if (step == 0)
+                    q.kiosk_misuse = false;
+                if (step == 1)
+                    q.rater_effects = false;
+                if (step == 2)
+                    q.robust_location = false;
+                if (step == 3)
+                    q.credibility = false;
+                if (step == 4)
+                    q.calibration = false;
+                if (our_perilaku(&s, &q, b, s.favour, NULL) < 0)
+                    return 1;
+                printf(" %-8.4f", spearman_vs_truth(&s, b));
+            }
+        }
+        printf("%s\n", check && !ok ? "  FAIL" : "");
+        if (verbose) {
+            struct ikm_result ikm;
+            ikm_compute(s.fb, s.nfb, &ikm);
+            double mean_rating = 0;
+            size_t nr = 0;
+            for (size_t i = 0; i < s.nev; i++)
+                if (s.ev[i].relation != RELATION_SELF) {
+                    for (int j = 0; j < SCORE_VALUES; j++)
+                        mean_rating += s.ev[i].values[j];
+                    nr += SCORE_VALUES;
+                }
+            printf("       evaluations=%zu feedback=%zu IKM(all SKM)=%.2f mean 360 value=%.2f\n", s.nev, s.nfb,
+                   ikm.value, mean_rating / (double)nr);
+            printf("       calibration flag: %.1f%% of results, %.1f%% of values; supervisor robust weight: "
+                   "favourites %.3f, others %.3f; mean self gap %+.3f\n",
+                   100 * st.flagged, 100 * st.flagged_values, st.sup_w_fav, st.sup_w_other, st.self_gap);
+        }
+        if (verbose) {
+        }
+        free(a);
+        free(b);
+        free(c);
+        sim_free(&s);
+    }
+    printf("mean   %-9s %-10.4f %-11.4f %-10.4f min(b - a) = %+.4f\n", "", sum_a / seeds, sum_b / seeds, sum_c / seeds,
+           min_gap);
+    if (check) {
+        printf("check: (b) must beat (a) by >= %.2f on every seed: %s\n", SIM_CHECK_MARGIN,
+               failures ? "FAILED" : "ok");
+        return failures ? 1 : 0;
+    }
+    return 0;
+}
