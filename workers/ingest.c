@@ -172,6 +172,15 @@ static void pg_regained(struct ingest *w)
     health_update(w);
 }
 
+/* After a transient failure: a lost connection is logged with the error that showed it. */
+static void pg_transient(struct ingest *w)
+{
+    if (!pgstore_ok(w->db))
+        pg_lost(w, w->db->errstr);
+    else
+        copy_reason(w->pg_err, sizeof w->pg_err, w->db->errstr);
+}
+
 /*
  * After a transient failure: waits until PostgreSQL takes commands again
  * (reconnecting with backoff 100 ms .. 5 s when the connection is gone, one short
@@ -221,7 +230,7 @@ static int dead_letter(struct ingest *w, struct batch_entry *e, const char *erro
                                 e->rawlen, deliveries, error) == 0)
             break;
         if (w->db->transient) {
-            copy_reason(w->pg_err, sizeof w->pg_err, w->db->errstr);
+            pg_transient(w);
             if (pg_wait(w) < 0)
                 return -1;
             continue;
@@ -309,7 +318,7 @@ static int store_rows(struct ingest *w)
         }
         if (!w->db->transient)
             break;
-        copy_reason(w->pg_err, sizeof w->pg_err, w->db->errstr);
+        pg_transient(w);
         if (pg_wait(w) < 0)
             return -1;
     }
@@ -317,6 +326,7 @@ static int store_rows(struct ingest *w)
     copy_reason(why, sizeof why, w->db->errstr);
     if (n > 1)
         log_warn("a batch of %zu entries was refused (%s); storing them one at a time", n, why);
+    size_t refused = 0;
     for (size_t k = 0; k < n; k++) {
         struct batch_entry *e = &b->e[w->row_entry[k]];
         for (;;) {
@@ -331,17 +341,22 @@ static int store_rows(struct ingest *w)
                     break;
                 }
                 if (w->db->transient) {
-                    copy_reason(w->pg_err, sizeof w->pg_err, w->db->errstr);
+                    pg_transient(w);
                     if (pg_wait(w) < 0)
                         return -1;
                     continue;
                 }
             }
+            refused++;
             if (entry_refused(w, e, w->db->errstr) < 0)
                 return -1;
             break;
         }
     }
+    if (n > 1 && refused == n)
+        log_error("every entry of a batch of %zu was refused on its own (first: %s): if this repeats, suspect the "
+                  "schema or the configuration (time.zone, migrations, rights) rather than the events",
+                  n, why);
     return 0;
 }
 

@@ -42,6 +42,30 @@ int reclaim_own_pending(struct ingest *w)
     return 0;
 }
 
+/* One line per other consumer whose entries this page took over (this worker's own
+ * refused entries, delivered again, are not news). */
+static void log_reclaimed(const struct ingest *w, const char *key, const struct pending_entry *pend,
+                          const bool *claimed, size_t n)
+{
+    bool done[RECLAIM_PAGE] = {false};
+    for (size_t i = 0; i < n; i++) {
+        if (done[i] || !claimed[i] || strcmp(pend[i].consumer, w->consumer) == 0)
+            continue;
+        size_t count = 0;
+        long long idle = pend[i].idle_ms;
+        for (size_t j = i; j < n; j++) {
+            if (claimed[j] && !done[j] && strcmp(pend[j].consumer, pend[i].consumer) == 0) {
+                done[j] = true;
+                count++;
+                if (pend[j].idle_ms < idle)
+                    idle = pend[j].idle_ms;
+            }
+        }
+        log_info("reclaimed %zu entries of %s from consumer %s (first %s, idle >= %lld ms)", count, key,
+                 pend[i].consumer, pend[i].id, idle);
+    }
+}
+
 /*
  * One page of a shard: XPENDING IDLE, XCLAIM, store. *n_out: entries XPENDING listed
  * (a full page means there may be more). Returns 0, 1 when Redis failed (the pass
@@ -71,12 +95,10 @@ static int reclaim_page(struct ingest *w, unsigned shard, size_t page, size_t *n
         return 1;
     }
     size_t taken = 0, others = 0;
+    log_reclaimed(w, key, pend, claimed, n);
     for (size_t i = 0; i < n; i++) {
         if (claimed[i]) {
             taken++;
-            if (strcmp(pend[i].consumer, w->consumer) != 0)
-                log_info("reclaimed %s %s from consumer %s (idle %lld ms, delivery %lld)", key, pend[i].id,
-                         pend[i].consumer, pend[i].idle_ms, pend[i].deliveries + 1);
             continue;
         }
         /* Not returned: another worker took it first, or the stream lost it (trimmed). */

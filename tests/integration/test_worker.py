@@ -227,7 +227,7 @@ class TestIngest(WorkerTestCase):
         self.wait_stored(accepted, timeout=60)
         self.assert_exactly_once(traffic)
         self.assertNotIn("worker-a", pending_by_consumer(self.s))
-        self.assertRegex(self.s.log_text("worker-ingest-2"), r"reclaimed \S+ \S+ from consumer worker-a")
+        self.assertRegex(self.s.log_text("worker-ingest-2"), r"reclaimed \d+ entries of kinerja:ev:\{\d\} from consumer worker-a")
 
     def test_postgres_stopped_while_events_flow(self):
         """(4) PostgreSQL dies while events flow: nothing is acked in Redis that was not
@@ -278,6 +278,56 @@ class TestIngest(WorkerTestCase):
         log = self.s.log_text("worker-ingest")
         self.assertIn("postgres lost", log)
         self.assertIn("postgres regained", log)
+        self.s.stop(worker)
+
+    def test_sigterm_while_postgres_down_exits_without_acking(self):
+        """SIGTERM while the batch in hand cannot be committed: exit 0 promptly, the
+        entries stay pending, and a later worker stores them."""
+        org, traffic = make_traffic(400, seed=7)
+        self.s.org_import(org)
+        accepted = self.send_all(traffic)
+        blocker = psycopg2.connect(self.s.pg_dsn)
+        try:
+            blocker.cursor().execute("LOCK TABLE event_log IN SHARE MODE")  # the batch cannot commit
+            worker = self.s.start_worker("ingest")
+            self.s.wait_for(lambda: pending_total(self.s) > 0, timeout=30, what="a batch in hand")
+            self.s.stop_postgres(signal.SIGQUIT)
+        finally:
+            blocker.close()
+        held = pending_total(self.s)
+        started = time.monotonic()
+        self.s.stop(worker, timeout=10)  # asserts exit 0
+        self.assertLess(time.monotonic() - started, 8)
+        self.assertEqual(pending_total(self.s), held, "entries were acked without a commit")
+
+        self.s.start_postgres()
+        self.assertEqual(self.s.sql_value("SELECT count(*) FROM event_log"), 0)
+        self.s.start_worker("ingest", env={"KINERJA_WORKER_CLAIM_IDLE_MS": "500"})
+        self.wait_stored(accepted)
+        self.assert_exactly_once(traffic)
+
+    def test_redis_restarted_while_events_flow(self):
+        """Redis goes away and comes back (same data, AOF) while events flow: the worker
+        reconnects, and every accepted event is stored exactly once."""
+        org, traffic = make_traffic(6000, seed=8)
+        self.s.org_import(org)
+        worker = self.s.start_worker("ingest", env={"KINERJA_WORKER_BATCH": "100"})
+        path = self.s.write_file("events.jsonl", traffic.jsonl())
+        sender = self.s.kinerja_start("send", path)
+        self.s.wait_for(lambda: stored_count(self.s) >= 500, timeout=120, what="events flowing", interval=0.05)
+        self.s.stop_redis(signal.SIGTERM)
+        self.s.wait_for(lambda: "redis lost" in self.s.log_text("worker-ingest"), timeout=30,
+                        what="the worker noticing")
+        time.sleep(1.0)
+        self.s.start_redis()
+        out, err = sender.communicate(timeout=300)
+        self.assertEqual(sender.returncode, 0, err[-2000:])
+        # an event whose ack was lost with the connection is sent again: "duplicate"
+        got = dict(kv.split("=") for kv in out.split())
+        self.assertEqual(int(got["accepted"]) + int(got["duplicate"]), traffic.counts()["accepted"], out)
+        self.wait_stored(traffic.counts()["accepted"], timeout=180)
+        self.assert_exactly_once(traffic)
+        self.assertIn("redis regained", self.s.log_text("worker-ingest"))
         self.s.stop(worker)
 
 
