@@ -194,7 +194,7 @@ pg_data_dir() {
     if ! runuser -u postgres -- test -w "$pgdir"; then
       local alt
       alt="/var/lib/kinerja/pg-$(printf '%s' "$VAR" | cksum | cut -d' ' -f1)"
-      say "user postgres cannot reach $pgdir; keeping the cluster in $alt (var/pg links to it)"
+      say "user postgres cannot reach $pgdir; keeping the cluster in $alt (var/pg links to it)" >&2
       rmdir "$pgdir"
       mkdir -p "$alt"
       chown postgres:postgres "$alt"
