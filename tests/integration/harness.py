@@ -690,13 +690,16 @@ class Stack:
 
 
 def _test_failed(test):
-    """True when the running test method of `test` has failed so far (Python 3.11)."""
+    """True when the running test of `test` has failed or errored so far; usable in
+    tearDown and in cleanups (the result records a failure as soon as it happens)."""
     outcome = getattr(test, "_outcome", None)
-    if outcome is None:
+    result = getattr(outcome, "result", None)
+    if result is None:
         return False
-    if hasattr(outcome, "success"):
-        return not outcome.success
-    errors = getattr(outcome, "errors", [])  # Python <= 3.10
+    failed = list(getattr(result, "failures", [])) + list(getattr(result, "errors", []))
+    if any(t is test for t, _ in failed):
+        return True
+    errors = getattr(outcome, "errors", [])  # Python <= 3.10 collects them here first
     return any(exc is not None for _, exc in errors)
 
 
