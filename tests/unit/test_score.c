@@ -1,0 +1,929 @@
+/* Unit tests for common/score.c: hasil kerja, perilaku with each fairness step,
+ * predikat, numeric score, training recommendations, missing data, the breakdown JSON.
+ * Expected values are computed by hand in the comments. */
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "score.h"
+
+#define EPS 1e-9
+#define J 7                      /* BerAKHLAK values */
+#define AKUNTABEL 1
+#define KOMPETEN 2
+#define HARMONIS 3
+#define MAX_EVS 128
+
+/* ------------------------------------------------------------------ helpers */
+
+static struct score_evaluation ev(int32_t rater, int32_t ratee, enum relation rel, int v)
+{
+    struct score_evaluation e;
+    memset(&e, 0, sizeof e);
+    e.rater = rater;
+    e.ratee = ratee;
+    e.relation = rel;
+    for (int j = 0; j < J; j++)
+        e.values[j] = (uint8_t)v;
+    return e;
+}
+
+static struct ikm_feedback press(int64_t device, int64_t employee, int64_t ts_s, int rating)
+{
+    struct ikm_feedback f;
+    memset(&f, 0, sizeof f);
+    f.device = device;
+    f.employee = employee;
+    f.ts_ms = ts_s * 1000;
+    f.rating = (uint8_t)rating;
+    return f;
+}
+
+/* Defaults with every switchable fairness step off (anonymity always applies). */
+static struct score_params plain_params(void)
+{
+    struct score_params p;
+    score_params_default(&p);
+    p.kiosk_misuse = false;
+    p.rater_effects = false;
+    p.robust_location = false;
+    p.credibility = false;
+    p.calibration = false;
+    return p;
+}
+
+/* Scores `ratee`: the joint rater-effects estimate over ALL evs (as the worker does
+ * over a period), then score_employee with the evaluations about ratee. */
+static void score_one(const struct score_params *p, const struct score_evaluation *evs, size_t n,
+                      const struct ikm_feedback *fb, size_t nfb, const struct score_indicator *ind, size_t nind,
+                      const struct score_unit_means *unit, int32_t ratee, struct score_result *out,
+                      struct score_fit *fits_out)
+{
+    struct score_fit fits[MAX_EVS];
+    struct score_evaluation mine[MAX_EVS];
+    struct score_fit mine_fits[MAX_EVS];
+    char err[SCORE_ERR_MAX];
+    assert_true(n <= MAX_EVS);
+    int32_t people = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i].rater + 1 > people)
+            people = evs[i].rater + 1;
+        if (evs[i].ratee + 1 > people)
+            people = evs[i].ratee + 1;
+    }
+    assert_int_equal(score_rater_effects(p, evs, n, (size_t)people, fits, err, sizeof err), 0);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (evs[i].ratee == ratee) {
+            mine[m] = evs[i];
+            mine_fits[m] = fits[i];
+            m++;
+        }
+    if (fits_out)
+        memcpy(fits_out, fits, n * sizeof *fits);
+    struct score_employee_input in = {
+        .indicators = ind,
+        .n_indicators = nind,
+        .evaluations = mine,
+        .fits = mine_fits,
+        .n_evaluations = m,
+        .feedback = fb,
+        .n_feedback = nfb,
+        .unit = unit,
+    };
+    int rc = score_employee(p, &in, out);
+    if (rc != 0)
+        fail_msg("score_employee: %s", out->err);
+}
+
+static char *result_json(const struct score_result *r)
+{
+    struct buf b;
+    buf_init(&b, SCORE_JSON_MAX);
+    assert_int_equal(buf_putc(&b, '{'), 0);
+    assert_int_equal(score_result_json_fields(r, &b), 0);
+    assert_int_equal(buf_putc(&b, '}'), 0);
+    char *s = strdup(b.data);
+    buf_free(&b);
+    return s;
+}
+
+/* Parses the JSON (it must be valid) and returns it. */
+static json_t *parsed(const char *s)
+{
+    json_error_t e;
+    json_t *j = json_loads(s, 0, &e);
+    if (!j)
+        fail_msg("invalid JSON at %d: %s\n%s", e.position, e.text, s);
+    return j;
+}
+
+/* ------------------------------------------------------------------ predikat */
+
+/* SPEC 5.4, rows hasil kerja, columns perilaku:
+ *            below          meets            above
+ *   above    kurang         baik             sangat_baik
+ *   meets    kurang         baik             baik
+ *   below    sangat_kurang  butuh_perbaikan  butuh_perbaikan */
+static void test_predikat_matrix(void **state)
+{
+    (void)state;
+    const enum score_rating r[3] = {SCORE_RATING_ABOVE, SCORE_RATING_MEETS, SCORE_RATING_BELOW};
+    const char *want[3][3] = {
+        /* perilaku:  below            meets              above */
+        /* above */ {"kurang", "baik", "sangat_baik"},
+        /* meets */ {"kurang", "baik", "baik"},
+        /* below */ {"sangat_kurang", "butuh_perbaikan", "butuh_perbaikan"},
+    };
+    const enum score_rating col[3] = {SCORE_RATING_BELOW, SCORE_RATING_MEETS, SCORE_RATING_ABOVE};
+    for (int h = 0; h < 3; h++)
+        for (int c = 0; c < 3; c++)
+            assert_string_equal(score_predikat_code(score_predikat_of(r[h], col[c])), want[h][c]);
+    assert_int_equal(score_predikat_of(SCORE_RATING_NONE, SCORE_RATING_ABOVE), SCORE_PREDIKAT_NONE);
+    assert_int_equal(score_predikat_of(SCORE_RATING_ABOVE, SCORE_RATING_NONE), SCORE_PREDIKAT_NONE);
+    assert_null(score_predikat_code(SCORE_PREDIKAT_NONE));
+}
+
+/* ------------------------------------------------------------------ hasil kerja */
+
+/* Indicators (cap 1.2):
+ *   A target 100, realization 150, higher better, weight 2: 1.5 -> capped 1.2
+ *   B target 10, realization 8, LOWER better, weight 1: 10 / 8 = 1.25 -> capped 1.2
+ *   C target 50, realization 30, higher better, weight 1: 0.6
+ * weighted mean = (2 x 1.2 + 1.2 + 0.6) / 4 = 4.2 / 4 = 1.05 -> meets (0.85 <= 1.05 < 1.10). */
+static void test_achievement_cap_lower_better_weighted(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_indicator ind[3] = {
+        {100, 150, 2, DIRECTION_HIGHER_BETTER},
+        {10, 8, 1, DIRECTION_LOWER_BETTER},
+        {50, 30, 1, DIRECTION_HIGHER_BETTER},
+    };
+    struct score_result r;
+    score_one(&p, NULL, 0, NULL, 0, ind, 3, NULL, 0, &r, NULL);
+    assert_true(r.has_achievement);
+    assert_true(fabs(r.achievement - 1.05) < EPS);
+    assert_int_equal(r.hasil, SCORE_RATING_MEETS);
+    assert_false(r.hasil_from_supervisor);
+
+    /* lower better, realization 12 vs target 10: 10 / 12 = 0.8333 -> below (< 0.85);
+     * lower better, realization 0: perfect -> the cap 1.2 -> above */
+    struct score_indicator low[1] = {{10, 12, 1, DIRECTION_LOWER_BETTER}};
+    score_one(&p, NULL, 0, NULL, 0, low, 1, NULL, 0, &r, NULL);
+    assert_true(fabs(r.achievement - 10.0 / 12) < EPS);
+    assert_int_equal(r.hasil, SCORE_RATING_BELOW);
+    low[0].realization = 0;
+    score_one(&p, NULL, 0, NULL, 0, low, 1, NULL, 0, &r, NULL);
+    assert_true(fabs(r.achievement - 1.2) < EPS);
+    assert_int_equal(r.hasil, SCORE_RATING_ABOVE);
+
+    /* 1.15 (>= 1.10) -> above; 0.85 exactly -> meets (>=) */
+    struct score_indicator one[1] = {{100, 115, 1, DIRECTION_HIGHER_BETTER}};
+    score_one(&p, NULL, 0, NULL, 0, one, 1, NULL, 0, &r, NULL);
+    assert_int_equal(r.hasil, SCORE_RATING_ABOVE);
+    one[0].realization = 85;
+    score_one(&p, NULL, 0, NULL, 0, one, 1, NULL, 0, &r, NULL);
+    assert_true(fabs(r.achievement - 0.85) < EPS);
+    assert_int_equal(r.hasil, SCORE_RATING_MEETS);
+}
+
+/* The supervisor's own judgement wins over the achievement (1.05, meets); with two
+ * supervisor evaluations the later one's judgement counts. */
+static void test_hasil_from_supervisor(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_indicator ind[1] = {{100, 105, 1, DIRECTION_HIGHER_BETTER}};
+    struct score_evaluation e[2] = {ev(0, 1, RELATION_SUPERVISOR, 3), ev(0, 1, RELATION_SUPERVISOR, 3)};
+    e[0].hasil_kerja = HASIL_BELOW;
+    e[0].ts_ms = 2000;
+    e[1].hasil_kerja = HASIL_ABOVE;
+    e[1].ts_ms = 1000;
+    struct score_result r;
+    score_one(&p, e, 2, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+    assert_true(fabs(r.achievement - 1.05) < EPS);
+    assert_true(r.hasil_from_supervisor);
+    assert_int_equal(r.hasil, SCORE_RATING_BELOW); /* ts 2000 is the later one */
+
+    /* the same ts: whichever comes first in the input, the same judgement wins */
+    e[1].ts_ms = 2000;
+    score_one(&p, e, 2, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+    enum score_rating first = r.hasil;
+    struct score_evaluation swapped[2] = {e[1], e[0]};
+    score_one(&p, swapped, 2, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+    assert_int_equal(r.hasil, first);
+}
+
+/* ------------------------------------------------------------------ perilaku */
+
+/* Weights renormalised over the groups that have ratings (all steps off).
+ * Supervisor 4, three peers 3, no subordinates:
+ *   each value = (0.4 x 4 + 0.2 x 3) / (0.4 + 0.2) = 2.2 / 0.6 = 3.6667 -> meets (< 3.75)
+ * With three citizens pressing 4 (-> 5 on 1..5), berorientasi_pelayanan only:
+ *   pelayanan = (0.4 x 4 + 0.2 x 3 + 0.25 x 5) / 0.85 = 3.45 / 0.85 = 4.0588
+ *   perilaku = (4.0588 + 6 x 3.6667) / 7 = 3.7227 */
+static void test_weight_renormalisation(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_evaluation e[4] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 3),
+                                    ev(3, 1, RELATION_PEER, 3), ev(4, 1, RELATION_PEER, 3)};
+    struct score_result r;
+    score_one(&p, e, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    for (int j = 0; j < J; j++)
+        assert_true(fabs(r.values[j].value - 2.2 / 0.6) < EPS);
+    assert_true(fabs(r.perilaku - 2.2 / 0.6) < EPS);
+    assert_int_equal(r.perilaku_rating, SCORE_RATING_MEETS);
+    assert_int_equal(r.groups[SCORE_GROUP_SUBORDINATE].n, 0);
+
+    struct ikm_feedback fb[3] = {press(9, 1, 0, 4), press(9, 1, 100, 4), press(9, 1, 200, 4)};
+    score_one(&p, e, 4, fb, 3, NULL, 0, NULL, 1, &r, NULL);
+    double pel = 3.45 / 0.85;
+    assert_true(fabs(r.values[SCORE_VALUE_PELAYANAN].value - pel) < EPS);
+    assert_true(fabs(r.values[AKUNTABEL].value - 2.2 / 0.6) < EPS);
+    assert_true(fabs(r.perilaku - (pel + 6 * 2.2 / 0.6) / 7) < EPS);
+    assert_int_equal(r.perilaku_rating, SCORE_RATING_MEETS);
+}
+
+/* Rater effects: a lenient supervisor. People: 0 = supervisor; 1..4 staff with true
+ * levels 2, 3, 3, 4; 5..7 peers who rate every staff member at the true level. The
+ * supervisor rates every staff member one point higher. Off: the supervisor's group
+ * value for staff 1 is 3 and the result (0.4 x 3 + 0.2 x 2) / 0.6 = 2.6667. On: the
+ * supervisor's offset (positive, shrunk: 4 ratings, k = 3) is subtracted from every
+ * value -- the group value is exactly raw - offset -- and the peers' (slightly negative)
+ * offsets are too; every staff member's result moves toward the true level. */
+static void test_rater_effects_remove_leniency(void **state)
+{
+    (void)state;
+    const int L[5] = {0, 2, 3, 3, 4};
+    struct score_evaluation e[16];
+    size_t n = 0;
+    for (int32_t s = 1; s <= 4; s++) {
+        e[n++] = ev(0, s, RELATION_SUPERVISOR, L[s] + 1);
+        for (int32_t q = 5; q <= 7; q++)
+            e[n++] = ev(q, s, RELATION_PEER, L[s]);
+    }
+    struct score_params off = plain_params(), on = plain_params();
+    on.rater_effects = true;
+    struct score_fit fits[16];
+    for (int32_t s = 1; s <= 4; s++) {
+        struct score_result a, b;
+        score_one(&off, e, n, NULL, 0, NULL, 0, NULL, s, &a, NULL);
+        score_one(&on, e, n, NULL, 0, NULL, 0, NULL, s, &b, fits);
+        if (s == 1)
+            assert_true(fabs(a.perilaku - 3.2 / 1.2) < EPS);
+        double off_sup = fits[0].offset; /* e[0] is the supervisor's rating of staff 1 */
+        assert_true(off_sup > 0.3 && off_sup < 0.75);
+        assert_true(fits[1].offset < 0); /* a peer: slightly severe relative to the supervisor */
+        const struct score_group_value *gv = &b.groups[SCORE_GROUP_SUPERVISOR].values[AKUNTABEL];
+        assert_true(fabs(gv->raw - (L[s] + 1)) < EPS);
+        assert_true(fabs(gv->rater_effects - (gv->raw - off_sup)) < EPS);
+        assert_true(fabs(b.perilaku - L[s]) < fabs(a.perilaku - L[s]) - 0.1);
+    }
+}
+
+/* A favourite: as above but the supervisor is fair except to staff 1, who gets +2.
+ * That one rating gets a small robust weight, and the supervisor's group weight on
+ * every value is 0.4 x that weight (calibration off here). With calibration on the
+ * corrected favourite rating (about 4) is more than 1.0 from the peers' consensus (2):
+ * flagged, and the weight is further x 0.25. */
+static void test_favourite_down_weighted(void **state)
+{
+    (void)state;
+    const int L[5] = {0, 2, 3, 3, 4};
+    struct score_evaluation e[16];
+    size_t n = 0;
+    for (int32_t s = 1; s <= 4; s++) {
+        e[n++] = ev(0, s, RELATION_SUPERVISOR, L[s] + (s == 1 ? 2 : 0));
+        for (int32_t q = 5; q <= 7; q++)
+            e[n++] = ev(q, s, RELATION_PEER, L[s]);
+    }
+    struct score_params p = plain_params(), off = plain_params();
+    p.rater_effects = true;
+    struct score_result a, b;
+    struct score_fit fits[16];
+    score_one(&off, e, n, NULL, 0, NULL, 0, NULL, 1, &a, NULL);
+    score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 1, &b, fits);
+    double w = fits[0].weight;
+    assert_true(w < 0.3);
+    assert_true(fabs(b.groups[SCORE_GROUP_SUPERVISOR].robust_weight - w) < EPS);
+    for (int j = 0; j < J; j++)
+        assert_true(fabs(b.values[j].supervisor_weight - 0.4 * w) < EPS);
+    /* off: (0.4 x 4 + 0.2 x 2) / 0.6 = 3.3333; on: much closer to the true 2 */
+    assert_true(fabs(a.perilaku - 2.0 / 0.6) < EPS);
+    assert_true(b.perilaku < 2.6);
+    assert_false(b.calibration_flag);
+
+    p.calibration = true;
+    score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 1, &b, NULL);
+    assert_true(b.calibration_flag);
+    for (int j = 0; j < J; j++) {
+        assert_true(b.values[j].calibration_flag);
+        assert_true(fabs(b.values[j].supervisor_weight - 0.4 * w * 0.25) < EPS);
+    }
+    /* staff 2, rated fairly: weight near 1, no flag */
+    score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 2, &b, NULL);
+    assert_false(b.calibration_flag);
+    assert_true(b.groups[SCORE_GROUP_SUPERVISOR].robust_weight > 0.9);
+}
+
+/* Robust location (only that step on): five peers rating 1, 3, 3, 4, 5 on every value.
+ * Plain mean 16 / 5 = 3.2; without the highest (5) and lowest (1): (3 + 3 + 4) / 3 =
+ * 3.3333. Four peers 1, 3, 4, 5: fewer than 5, untouched: 13 / 4 = 3.25. */
+static void test_robust_location(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    p.robust_location = true;
+    const int v5[5] = {1, 3, 3, 4, 5};
+    struct score_evaluation e[5];
+    for (int i = 0; i < 5; i++)
+        e[i] = ev(10 + i, 1, RELATION_PEER, v5[i]);
+    struct score_result r;
+    score_one(&p, e, 5, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    const struct score_group_value *gv = &r.groups[SCORE_GROUP_PEER].values[KOMPETEN];
+    assert_true(fabs(gv->raw - 3.2) < EPS);
+    assert_true(fabs(gv->robust_location - 10.0 / 3) < EPS);
+    assert_true(fabs(r.perilaku - 10.0 / 3) < EPS);
+    const int v4[4] = {1, 3, 4, 5};
+    for (int i = 0; i < 4; i++)
+        e[i] = ev(10 + i, 1, RELATION_PEER, v4[i]);
+    score_one(&p, e, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(fabs(r.perilaku - 3.25) < EPS);
+}
+
+/* Credibility (only that step on). The unit's peer mean is 3.0 for every value; three
+ * peers give 4: Z = 3 / (3 + 3) = 0.5, the peer value 0.5 x 4 + 0.5 x 3 = 3.5. The
+ * supervisor (2) is never shrunk, even if a unit mean for the group were given.
+ * Result: (0.4 x 2 + 0.2 x 3.5) / 0.6 = 1.5 / 0.6 = 2.5. Six peers: Z = 6/9. */
+static void test_credibility(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    p.credibility = true;
+    struct score_unit_means u;
+    memset(&u, 0, sizeof u);
+    for (int j = 0; j < J; j++) {
+        u.has[SCORE_GROUP_PEER][j] = true;
+        u.mean[SCORE_GROUP_PEER][j] = 3.0;
+        u.has[SCORE_GROUP_SUPERVISOR][j] = true;
+        u.mean[SCORE_GROUP_SUPERVISOR][j] = 5.0;
+    }
+    struct score_evaluation e[7] = {ev(0, 1, RELATION_SUPERVISOR, 2), ev(2, 1, RELATION_PEER, 4),
+                                    ev(3, 1, RELATION_PEER, 4), ev(4, 1, RELATION_PEER, 4)};
+    struct score_result r;
+    score_one(&p, e, 4, NULL, 0, NULL, 0, &u, 1, &r, NULL);
+    const struct score_group_value *gv = &r.groups[SCORE_GROUP_PEER].values[AKUNTABEL];
+    assert_true(fabs(gv->z - 0.5) < EPS);
+    assert_true(fabs(gv->credibility - 3.5) < EPS);
+    assert_true(fabs(r.groups[SCORE_GROUP_SUPERVISOR].values[AKUNTABEL].credibility - 2.0) < EPS);
+    assert_true(fabs(r.perilaku - 2.5) < EPS);
+    for (int i = 4; i < 7; i++)
+        e[i] = ev(i + 1, 1, RELATION_PEER, 4);
+    score_one(&p, e, 7, NULL, 0, NULL, 0, &u, 1, &r, NULL);
+    gv = &r.groups[SCORE_GROUP_PEER].values[AKUNTABEL];
+    assert_true(fabs(gv->z - 6.0 / 9) < EPS);
+    assert_true(fabs(gv->credibility - (6.0 / 9 * 4 + 3.0 / 9 * 3)) < EPS);
+
+    /* score_unit_means pools the unit's peer ratings: employee 1 gets 4, 4, 4 and
+     * employee 2 gets 2, 2, 2 -> 3.0 per value; supervisor ratings are not pooled */
+    struct score_evaluation ue[7] = {ev(3, 1, RELATION_PEER, 4), ev(4, 1, RELATION_PEER, 4),
+                                     ev(5, 1, RELATION_PEER, 4), ev(3, 2, RELATION_PEER, 2),
+                                     ev(4, 2, RELATION_PEER, 2), ev(5, 2, RELATION_PEER, 2),
+                                     ev(0, 2, RELATION_SUPERVISOR, 5)};
+    struct score_unit_means m;
+    assert_int_equal(score_unit_means(&p, ue, NULL, 7, NULL, 0, &m), 0);
+    assert_true(m.has[SCORE_GROUP_PEER][KOMPETEN]);
+    assert_true(fabs(m.mean[SCORE_GROUP_PEER][KOMPETEN] - 3.0) < EPS);
+    assert_int_equal(m.n[SCORE_GROUP_PEER][KOMPETEN], 6);
+    assert_false(m.has[SCORE_GROUP_SUPERVISOR][KOMPETEN]);
+}
+
+/* Calibration (only that step on). The supervisor gives akuntabel 5 and 4 elsewhere;
+ * three peers give 3 everywhere (consensus 3).
+ *   akuntabel: |5 - 3| = 2 > 1.0 -> flagged; supervisor weight 0.4 x 0.25 = 0.1:
+ *     before (0.4 x 5 + 0.2 x 3) / 0.6 = 4.3333, after (0.1 x 5 + 0.2 x 3) / 0.3 = 3.6667
+ *   other values: |4 - 3| = 1.0, not more than 1.0 -> not flagged: 2.2 / 0.6 = 3.6667
+ * With only two peers there is no consensus: no flag. */
+static void test_calibration(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    p.calibration = true;
+    struct score_evaluation e[4] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 3),
+                                    ev(3, 1, RELATION_PEER, 3), ev(4, 1, RELATION_PEER, 3)};
+    e[0].values[AKUNTABEL] = 5;
+    struct score_result r;
+    score_one(&p, e, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(r.calibration_flag);
+    const struct score_value_result *a = &r.values[AKUNTABEL];
+    assert_true(a->calibration_flag);
+    assert_true(a->has_consensus);
+    assert_int_equal(a->consensus_n, 3);
+    assert_true(fabs(a->consensus - 3.0) < EPS);
+    assert_true(fabs(a->before_calibration - 2.6 / 0.6) < EPS);
+    assert_true(fabs(a->value - 1.1 / 0.3) < EPS);
+    assert_true(fabs(a->supervisor_weight - 0.1) < EPS);
+    assert_false(r.values[KOMPETEN].calibration_flag);
+    assert_true(fabs(r.values[KOMPETEN].value - 2.2 / 0.6) < EPS);
+
+    score_one(&p, e, 3, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_false(r.calibration_flag);
+    assert_false(r.values[AKUNTABEL].has_consensus);
+
+    p.calibration = false; /* the step off: consensus still reported, no flag */
+    score_one(&p, e, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_false(r.calibration_flag);
+    assert_true(fabs(r.values[AKUNTABEL].value - 2.6 / 0.6) < EPS);
+}
+
+/* Anonymity: supervisor 4 (1 rating), two peers 2, three subordinates 3, self 5, two
+ * citizen presses 4 (-> 5). Peers (2 < 3) and citizens (2 < 3) are hidden, the others
+ * shown; supervisor and self always. Hidden groups still count (all steps off):
+ *   pelayanan = (0.4 x 4 + 0.2 x 2 + 0.15 x 3 + 0.25 x 5) / 1.0 = 3.7
+ *   others    = (1.6 + 0.4 + 0.45) / 0.75 = 3.2667
+ * The JSON shows a hidden group as {"shown":false} only: no n, no mean. */
+static void test_anonymity(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_evaluation e[7] = {
+        ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 2),        ev(3, 1, RELATION_PEER, 2),
+        ev(4, 1, RELATION_SUBORDINATE, 3), ev(5, 1, RELATION_SUBORDINATE, 3), ev(6, 1, RELATION_SUBORDINATE, 3),
+        ev(1, 1, RELATION_SELF, 5),
+    };
+    struct ikm_feedback fb[2] = {press(9, 1, 0, 4), press(9, 1, 100, 4)};
+    struct score_result r;
+    score_one(&p, e, 7, fb, 2, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(r.groups[SCORE_GROUP_SUPERVISOR].shown);
+    assert_false(r.groups[SCORE_GROUP_PEER].shown);
+    assert_true(r.groups[SCORE_GROUP_SUBORDINATE].shown);
+    assert_false(r.groups[SCORE_GROUP_CITIZEN].shown);
+    assert_true(r.groups[SCORE_GROUP_SELF].shown);
+    assert_true(fabs(r.values[SCORE_VALUE_PELAYANAN].value - 3.7) < EPS);
+    assert_true(fabs(r.values[KOMPETEN].value - 2.45 / 0.75) < EPS);
+
+    char *s = result_json(&r);
+    assert_non_null(strstr(s, "\"peer\":{\"shown\":false}"));
+    assert_non_null(strstr(s, "\"citizen\":{\"shown\":false}"));
+    assert_non_null(strstr(s, "\"supervisor\":{\"shown\":true,\"n\":1,\"mean\":4.0000"));
+    assert_non_null(strstr(s, "\"self\":{\"shown\":true,\"n\":1,\"mean\":5.0000"));
+    json_t *j = parsed(s);
+    json_t *peer = json_object_get(json_object_get(json_object_get(j, "breakdown"), "groups"), "peer");
+    assert_int_equal(json_object_size(peer), 1);
+    json_decref(j);
+    free(s);
+
+    /* a third peer: shown */
+    struct score_evaluation e2[8];
+    memcpy(e2, e, sizeof e);
+    e2[7] = ev(7, 1, RELATION_PEER, 2);
+    score_one(&p, e2, 8, fb, 2, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(r.groups[SCORE_GROUP_PEER].shown);
+}
+
+/* Kiosk misuse (only that step on): device 9 presses 4 six times in 10 s (0, 2, .. 10 s)
+ * then 1, 2 and 3 at 100, 200, 300 s. On 1..5: 4 -> 5, 1 -> 1, 2 -> 2.3333, 3 -> 3.6667.
+ * On: counted 5, 1, 2.3333, 3.6667 -> 12 / 4 = 3.0 (5 repeats dropped).
+ * Off: 6 x 5 + 1 + 2.3333 + 3.6667 = 37 over 9 -> 4.1111.
+ * Only citizens rated: only berorientasi_pelayanan has a value, so perilaku = it. */
+static void test_kiosk_misuse(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    p.kiosk_misuse = true;
+    struct ikm_feedback fb[9];
+    for (int i = 0; i < 6; i++)
+        fb[i] = press(9, 1, 2 * i, 4);
+    fb[6] = press(9, 1, 100, 1);
+    fb[7] = press(9, 1, 200, 2);
+    fb[8] = press(9, 1, 300, 3);
+    struct score_result r;
+    score_one(&p, NULL, 0, fb, 9, NULL, 0, NULL, 1, &r, NULL);
+    const struct score_group_result *c = &r.groups[SCORE_GROUP_CITIZEN];
+    assert_int_equal(c->n, 4);
+    assert_int_equal(c->presses, 9);
+    assert_int_equal(c->repeats, 5);
+    assert_true(fabs(c->values[SCORE_VALUE_PELAYANAN].raw - 37.0 / 9) < EPS);
+    assert_true(fabs(c->values[SCORE_VALUE_PELAYANAN].rater_effects - 3.0) < EPS);
+    assert_true(fabs(r.perilaku - 3.0) < EPS);
+    assert_false(r.values[AKUNTABEL].has);
+    assert_int_equal(r.satisfaction.n, 4);
+    assert_true(fabs(r.satisfaction.mean - 10.0 / 4) < EPS); /* (4 + 1 + 2 + 3) / 4 on 1..4 */
+
+    p.kiosk_misuse = false;
+    score_one(&p, NULL, 0, fb, 9, NULL, 0, NULL, 1, &r, NULL);
+    assert_int_equal(r.groups[SCORE_GROUP_CITIZEN].n, 9);
+    assert_true(fabs(r.perilaku - 37.0 / 9) < EPS);
+}
+
+/* ------------------------------------------------------------------ a whole unit */
+
+/* Six employees, one unit, DEFAULT parameters (every step on), through score_period.
+ * Person 0 is the head; staff 1..6 are each rated by the head (with a hasil_kerja
+ * judgement) and by three peers (the next three staff, cyclically); every rater gives
+ * employee e the same value v_e on all seven values:
+ *   staff     1      2      3      4      5      6
+ *   hasil     above  meets  above  below  below  meets
+ *   v         5      5      1      3      1      3
+ * Ratings agree exactly, so the joint estimate finds levels v and offsets 0, all
+ * weights 1; no calibration flag (the head agrees with the peers). Credibility: the
+ * unit's pooled peer mean is (5+5+1+3+1+3)/6 = 3, Z = 3/6, peer value 0.5 v + 1.5;
+ * value = (0.4 v + 0.2 (0.5 v + 1.5)) / 0.6 = (0.5 v + 0.3) / 0.6:
+ *   v = 5 -> 4.6667 above;  v = 3 -> 3.0 meets;  v = 1 -> 1.3333 below.
+ * Predikat by the matrix: sangat_baik, baik, kurang, butuh_perbaikan, sangat_kurang,
+ * baik. No work results were sent: achievement absent, so no numeric score. */
+static void test_six_employees(void **state)
+{
+    (void)state;
+    const enum hasil_kerja hk[7] = {HASIL_NONE, HASIL_ABOVE, HASIL_MEETS, HASIL_ABOVE,
+                                    HASIL_BELOW, HASIL_BELOW, HASIL_MEETS};
+    const int v[7] = {0, 5, 5, 1, 3, 1, 3};
+    const char *want[7] = {NULL, "sangat_baik", "baik", "kurang", "butuh_perbaikan", "sangat_kurang", "baik"};
+    struct score_evaluation e[24];
+    size_t n = 0;
+    for (int32_t s = 1; s <= 6; s++) {
+        e[n] = ev(0, s, RELATION_SUPERVISOR, v[s]);
+        e[n++].hasil_kerja = hk[s];
+        for (int k = 1; k <= 3; k++)
+            e[n++] = ev((s - 1 + k) % 6 + 1, s, RELATION_PEER, v[s]);
+    }
+    int32_t unit[7] = {0};
+    struct score_period_input in = {.n_employees = 7, .unit = unit, .evaluations = e, .n_evaluations = n};
+    struct score_params p;
+    score_params_default(&p);
+    struct score_result r[7];
+    char err[SCORE_ERR_MAX];
+    assert_int_equal(score_period(&p, &in, r, err, sizeof err), 0);
+    assert_int_equal(r[0].predikat, SCORE_PREDIKAT_NONE); /* the head was not rated */
+    for (int s = 1; s <= 6; s++) {
+        double want_v = (0.5 * v[s] + 0.3) / 0.6;
+        assert_true(fabs(r[s].perilaku - want_v) < 1e-6);
+        assert_false(r[s].calibration_flag);
+        assert_true(fabs(r[s].groups[SCORE_GROUP_SUPERVISOR].robust_weight - 1.0) < 1e-6);
+        assert_string_equal(score_predikat_code(r[s].predikat), want[s]);
+        assert_false(r[s].has_score);
+        assert_false(r[s].has_achievement);
+    }
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+/* A unit with noisy ratings, self-assessments, citizen presses with a burst, SKM
+ * responses and indicators, scored by score_period; the same input in reverse order
+ * must give byte-identical JSON for every employee (both paths sort inside). */
+static void test_json_identical_for_any_input_order(void **state)
+{
+    (void)state;
+    struct score_evaluation e[64];
+    struct ikm_feedback fb[64];
+    struct score_indicator ind[12];
+    int32_t ind_emp[12];
+    size_t n = 0, nf = 0, ni = 0;
+    uint64_t s = 7;
+#define NEXT() (s = s * 6364136223846793005ull + 1442695040888963407ull, (int)((s >> 33) % 1000))
+    for (int32_t x = 1; x <= 6; x++) {
+        e[n] = ev(0, x, RELATION_SUPERVISOR, 3);
+        for (int j = 0; j < J; j++)
+            e[n].values[j] = (uint8_t)(1 + NEXT() % 5);
+        e[n++].hasil_kerja = (enum hasil_kerja)(1 + NEXT() % 3);
+        for (int k = 1; k <= 4; k++) {
+            e[n] = ev((x - 1 + k) % 6 + 1, x, RELATION_PEER, 3);
+            for (int j = 0; j < J; j++)
+                e[n].values[j] = (uint8_t)(NEXT() % 6); /* 0 = some values not rated */
+            e[n].values[KOMPETEN] = (uint8_t)(1 + NEXT() % 5);
+            n++;
+        }
+        e[n++] = ev(x, x, RELATION_SELF, 5);
+        for (int c = 0; c < 6; c++)
+            fb[nf++] = press(100 + x, x, 1000 * c + (c < 3 ? 0 : 3 * c), 1 + NEXT() % 4);
+        ind[ni] = (struct score_indicator){100, 60 + NEXT() % 80, 1 + NEXT() % 3, DIRECTION_HIGHER_BETTER};
+        ind_emp[ni++] = x;
+        ind[ni] = (struct score_indicator){10, 5 + NEXT() % 10, 1, DIRECTION_LOWER_BETTER};
+        ind_emp[ni++] = x;
+    }
+    for (int c = 0; c < 3; c++) { /* a burst, and SKM responses */
+        fb[nf++] = press(101, 1, 2 + c, 4);
+        struct ikm_feedback k = press(200, 2, 50 + c, 0);
+        for (int q = 0; q < IKM_ELEMENTS; q++)
+            k.skm[q] = (uint8_t)(1 + NEXT() % 4);
+        fb[nf++] = k;
+    }
+#undef NEXT
+    int32_t unit[7] = {0};
+    struct score_period_input a = {7, unit, e, n, fb, nf, ind, ind_emp, ni};
+    struct score_evaluation re[64];
+    struct ikm_feedback rfb[64];
+    struct score_indicator rind[12];
+    int32_t rind_emp[12];
+    for (size_t i = 0; i < n; i++)
+        re[i] = e[n - 1 - i];
+    for (size_t i = 0; i < nf; i++)
+        rfb[i] = fb[nf - 1 - i];
+    for (size_t i = 0; i < ni; i++) {
+        rind[i] = ind[ni - 1 - i];
+        rind_emp[i] = ind_emp[ni - 1 - i];
+    }
+    struct score_period_input b = {7, unit, re, n, rfb, nf, rind, rind_emp, ni};
+    struct score_params p;
+    score_params_default(&p);
+    struct score_result ra[7], rb[7];
+    char err[SCORE_ERR_MAX];
+    assert_int_equal(score_period(&p, &a, ra, err, sizeof err), 0);
+    assert_int_equal(score_period(&p, &b, rb, err, sizeof err), 0);
+    for (int x = 0; x < 7; x++) {
+        char *ja = result_json(&ra[x]), *jb = result_json(&rb[x]);
+        assert_string_equal(ja, jb);
+        /* not only the printed digits: the numbers themselves, to the last bit */
+        assert_memory_equal(&ra[x].perilaku, &rb[x].perilaku, sizeof(double));
+        assert_memory_equal(&ra[x].achievement, &rb[x].achievement, sizeof(double));
+        for (int j = 0; j < J; j++)
+            assert_memory_equal(&ra[x].values[j].value, &rb[x].values[j].value, sizeof(double));
+        for (int g = 0; g < SCORE_GROUP_COUNT; g++)
+            assert_memory_equal(&ra[x].groups[g], &rb[x].groups[g], sizeof ra[x].groups[g]);
+        assert_null(strstr(ja, "-0.0000"));
+        assert_null(strstr(ja, ":nan"));
+        assert_null(strstr(ja, ":-nan"));
+        assert_null(strstr(ja, "inf"));
+        json_decref(parsed(ja));
+        free(ja);
+        free(jb);
+    }
+    assert_true(ra[1].groups[SCORE_GROUP_CITIZEN].repeats > 0);
+    assert_true(ra[1].has_score);
+}
+
+/* The breakdown JSON for a hand-checkable case (all steps off): supervisor 4 with
+ * judgement above, three peers 3, indicator achievement 1.2 (capped). Values 3.6667
+ * (meets); predikat above x meets = baik; score 0.6 x 100 + 0.4 x (2.6667/4 x 100) =
+ * 60 + 26.6667 = 86.6667. */
+static void test_breakdown_json_content(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_evaluation e[4] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 3),
+                                    ev(3, 1, RELATION_PEER, 3), ev(4, 1, RELATION_PEER, 3)};
+    e[0].hasil_kerja = HASIL_ABOVE;
+    struct score_indicator ind[1] = {{100, 130, 1, DIRECTION_HIGHER_BETTER}};
+    struct score_result r;
+    score_one(&p, e, 4, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+    char *s = result_json(&r);
+    assert_non_null(strstr(s, "{\"predikat\":\"baik\",\"score\":86.6667,\"hasil_kerja\":{\"achievement\":1.2000,"
+                              "\"rating\":\"above\",\"from_supervisor\":true,\"indicators\":1}"));
+    assert_non_null(strstr(s, "\"perilaku\":{\"value\":3.6667,\"rating\":\"meets\",\"values\":{"
+                              "\"berorientasi_pelayanan\":3.6667,"));
+    assert_non_null(strstr(s, "\"steps\":{\"kiosk_misuse\":false,\"rater_effects\":false,\"robust_location\":"
+                              "false,\"credibility\":false,\"calibration\":false,\"anonymity\":true}"));
+    assert_non_null(strstr(s, "\"score\":{\"hasil_scaled\":100.0000,\"perilaku_scaled\":66.6667,"
+                              "\"value\":86.6667}"));
+    assert_non_null(strstr(s, "\"ikm\":null"));
+    json_t *j = parsed(s);
+    json_t *bd = json_object_get(j, "breakdown");
+    json_t *peer = json_object_get(json_object_get(bd, "groups"), "peer");
+    assert_int_equal(json_integer_value(json_object_get(peer, "n")), 3);
+    json_t *k = json_object_get(json_object_get(peer, "values"), "kompeten");
+    assert_true(fabs(json_real_value(json_object_get(k, "raw")) - 3.0) < EPS);
+    assert_true(json_is_null(json_object_get(json_object_get(bd, "groups"), "subordinate")));
+    json_decref(j);
+    free(s);
+    assert_true(fabs(r.score - (60 + 0.4 * (2.2 / 0.6 - 1) / 4 * 100)) < EPS);
+}
+
+/* ------------------------------------------------------------------ missing data */
+
+static void test_missing_data(void **state)
+{
+    (void)state;
+    struct score_params p;
+    score_params_default(&p);
+    struct score_result r;
+    /* nothing at all: collecting */
+    score_one(&p, NULL, 0, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_false(r.has_achievement);
+    assert_int_equal(r.hasil, SCORE_RATING_NONE);
+    assert_false(r.has_perilaku);
+    assert_int_equal(r.perilaku_rating, SCORE_RATING_NONE);
+    assert_int_equal(r.predikat, SCORE_PREDIKAT_NONE);
+    assert_false(r.has_score);
+    assert_int_equal(r.n_training, 0);
+    char *s = result_json(&r);
+    assert_non_null(strstr(s, "{\"predikat\":null,\"score\":null,\"hasil_kerja\":{\"achievement\":null,"
+                              "\"rating\":\"none\""));
+    assert_non_null(strstr(s, "\"perilaku\":{\"value\":null,\"rating\":\"none\""));
+    json_decref(parsed(s));
+    free(s);
+
+    /* only the self-assessment (weight 0): reported, but no perilaku */
+    struct score_evaluation self = ev(1, 1, RELATION_SELF, 5);
+    score_one(&p, &self, 1, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_int_equal(r.groups[SCORE_GROUP_SELF].n, 1);
+    assert_false(r.has_perilaku);
+    assert_int_equal(r.predikat, SCORE_PREDIKAT_NONE);
+
+    /* the supervisor's judgement but no work results: hasil kerja from the judgement,
+     * predikat decidable, but no achievement and so no numeric score */
+    struct score_evaluation sup = ev(0, 1, RELATION_SUPERVISOR, 4);
+    sup.hasil_kerja = HASIL_ABOVE;
+    score_one(&p, &sup, 1, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_false(r.has_achievement);
+    assert_int_equal(r.hasil, SCORE_RATING_ABOVE);
+    assert_int_equal(r.predikat, SCORE_PREDIKAT_SANGAT_BAIK);
+    assert_false(r.has_score);
+
+    /* work results but no behaviour rating: hasil known, perilaku none, no predikat */
+    struct score_indicator ind[1] = {{100, 100, 1, DIRECTION_HIGHER_BETTER}};
+    score_one(&p, NULL, 0, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+    assert_int_equal(r.hasil, SCORE_RATING_MEETS);
+    assert_int_equal(r.predikat, SCORE_PREDIKAT_NONE);
+    assert_false(r.has_score);
+}
+
+/* ------------------------------------------------------------------ numeric score */
+
+/* score = 0.6 x (achievement / cap x 100, at most 100) + 0.4 x (perilaku - 1) / 4 x 100
+ *   achievement 1.2, perilaku 5: 0.6 x 100 + 0.4 x 100 = 100
+ *   achievement 0.6, perilaku 3: 0.6 x 50 + 0.4 x 50 = 50
+ *   achievement 0.9, perilaku 4: 0.6 x 75 + 0.4 x 75 = 75 */
+static void test_numeric_score(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    const double ach[3] = {1.2, 0.6, 0.9};
+    const int per[3] = {5, 3, 4};
+    const double want[3] = {100, 50, 75};
+    for (int i = 0; i < 3; i++) {
+        struct score_indicator ind[1] = {{100, 100 * ach[i], 1, DIRECTION_HIGHER_BETTER}};
+        struct score_evaluation e = ev(0, 1, RELATION_SUPERVISOR, per[i]);
+        struct score_result r;
+        score_one(&p, &e, 1, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+        assert_true(r.has_score);
+        assert_true(fabs(r.score - want[i]) < 1e-9);
+    }
+}
+
+/* Self versus others: supervisor 3, self 5 -> gap +2 on every value; the self weighs 0
+ * so the value is 3. With weight.self = 0.1: (0.4 x 3 + 0.1 x 5) / 0.5 = 3.4, the gap
+ * is still measured against the others (3): +2. */
+static void test_self_gap(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_evaluation e[2] = {ev(0, 1, RELATION_SUPERVISOR, 3), ev(1, 1, RELATION_SELF, 5)};
+    struct score_result r;
+    score_one(&p, e, 2, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(fabs(r.perilaku - 3.0) < EPS);
+    for (int j = 0; j < J; j++) {
+        assert_true(r.values[j].has_self_gap);
+        assert_true(fabs(r.values[j].self_gap - 2.0) < EPS);
+    }
+    p.weight[SCORE_GROUP_SELF] = 0.1;
+    score_one(&p, e, 2, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(fabs(r.perilaku - 3.4) < EPS);
+    assert_true(fabs(r.values[HARMONIS].self_gap - 2.0) < EPS);
+}
+
+/* 95% interval of a group: peers 2, 3, 4 (per-rating means), mean 3, sd 1, t(0.975, 2)
+ * = 4.303: 3 -/+ 4.303 / sqrt(3) = [0.51566, 5.48434]. One rating: no interval. */
+static void test_interval(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_evaluation e[3] = {ev(2, 1, RELATION_PEER, 2), ev(3, 1, RELATION_PEER, 3),
+                                    ev(4, 1, RELATION_PEER, 4)};
+    struct score_result r;
+    score_one(&p, e, 3, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    const struct score_group_result *g = &r.groups[SCORE_GROUP_PEER];
+    assert_true(g->has_ci);
+    double half = 4.303 / sqrt(3.0);
+    assert_true(fabs(g->ci_lo - (3 - half)) < 1e-9);
+    assert_true(fabs(g->ci_hi - (3 + half)) < 1e-9);
+    score_one(&p, e, 1, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_false(r.groups[SCORE_GROUP_PEER].has_ci);
+}
+
+/* ------------------------------------------------------------------ config, training */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* training.threshold 3.0 and a catalog with courses for kompeten and akuntabel.
+ * Supervisor: kompeten 2, harmonis 2, everything else 4 (all steps off): kompeten
+ * and harmonis are below 3.0 -> recommended, in value order; harmonis has no course. */
+static void test_training_from_config(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/kinerja-test-score-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "[fairness]\nrater_effects = false\ncredibility = false\ncalibration = false\n"
+                     "robust_location = false\nkiosk_misuse = false\n"
+                     "[training]\nthreshold = 3.0\nkompeten = Pelatihan Teknis\n"
+                     "akuntabel = Diklat Akuntabilitas\n");
+    struct config *cfg = config_new();
+    char err[256];
+    assert_int_equal(config_load(cfg, path, err, sizeof err), 0);
+    struct score_params p;
+    assert_int_equal(score_params_from_config(cfg, &p, err, sizeof err), 0);
+    assert_false(p.rater_effects);
+    assert_true(fabs(p.weight[SCORE_GROUP_SUPERVISOR] - 0.4) < EPS);
+    assert_string_equal(p.course[KOMPETEN], "Pelatihan Teknis");
+    assert_string_equal(p.course[AKUNTABEL], "Diklat Akuntabilitas");
+    assert_string_equal(p.course[HARMONIS], "");
+    config_destroy(&cfg);
+
+    struct score_evaluation e = ev(0, 1, RELATION_SUPERVISOR, 4);
+    e.values[KOMPETEN] = 2;
+    e.values[HARMONIS] = 2;
+    struct score_result r;
+    score_one(&p, &e, 1, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_int_equal(r.n_training, 2);
+    assert_int_equal(r.training[0].value, KOMPETEN);
+    assert_string_equal(r.training[0].course, "Pelatihan Teknis");
+    assert_int_equal(r.training[1].value, HARMONIS);
+    assert_string_equal(r.training[1].course, "");
+    char *s = result_json(&r);
+    assert_non_null(strstr(s, "\"training\":[{\"value\":\"kompeten\",\"mean\":2.0000,\"course\":"
+                              "\"Pelatihan Teknis\"},{\"value\":\"harmonis\",\"mean\":2.0000,\"course\":null}]"));
+    free(s);
+
+    /* a typo in the catalog is an error, not a silently missing course */
+    write_file(path, "[training]\nkompetn = Pelatihan Teknis\n");
+    cfg = config_new();
+    assert_int_equal(config_load(cfg, path, err, sizeof err), 0);
+    assert_int_equal(score_params_from_config(cfg, &p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "training.kompetn"));
+    config_destroy(&cfg);
+    unlink(path);
+}
+
+/* ------------------------------------------------------------------ invalid input */
+
+static void test_invalid_input(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_evaluation e = ev(0, 1, RELATION_PEER, 3);
+    e.values[KOMPETEN] = 6;
+    struct score_employee_input in = {.evaluations = &e, .n_evaluations = 1};
+    struct score_result r;
+    assert_int_equal(score_employee(&p, &in, &r), -1);
+    assert_non_null(strstr(r.err, "kompeten must be 1..5"));
+    e.values[KOMPETEN] = 3;
+    e.relation = RELATION_NONE;
+    assert_int_equal(score_employee(&p, &in, &r), -1);
+    e.relation = RELATION_PEER;
+    p.rater_effects = true; /* on, but no fits given */
+    assert_int_equal(score_employee(&p, &in, &r), -1);
+    assert_non_null(strstr(r.err, "fits"));
+    p.rater_effects = false;
+    struct score_indicator ind = {0, 1, 1, DIRECTION_HIGHER_BETTER};
+    struct score_employee_input in2 = {.indicators = &ind, .n_indicators = 1};
+    assert_int_equal(score_employee(&p, &in2, &r), -1);
+    struct ikm_feedback f = press(1, 1, 0, 9);
+    struct score_employee_input in3 = {.feedback = &f, .n_feedback = 1};
+    assert_int_equal(score_employee(&p, &in3, &r), -1);
+    assert_non_null(strstr(r.err, "rating: must be 1..4"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_predikat_matrix),
+        cmocka_unit_test(test_achievement_cap_lower_better_weighted),
+        cmocka_unit_test(test_hasil_from_supervisor),
+        cmocka_unit_test(test_weight_renormalisation),
+        cmocka_unit_test(test_rater_effects_remove_leniency),
+        cmocka_unit_test(test_favourite_down_weighted),
+        cmocka_unit_test(test_robust_location),
+        cmocka_unit_test(test_credibility),
+        cmocka_unit_test(test_calibration),
+        cmocka_unit_test(test_anonymity),
+        cmocka_unit_test(test_kiosk_misuse),
+        cmocka_unit_test(test_six_employees),
+        cmocka_unit_test(test_json_identical_for_any_input_order),
+        cmocka_unit_test(test_breakdown_json_content),
+        cmocka_unit_test(test_missing_data),
+        cmocka_unit_test(test_numeric_score),
+        cmocka_unit_test(test_self_gap),
+        cmocka_unit_test(test_interval),
+        cmocka_unit_test(test_training_from_config),
+        cmocka_unit_test(test_invalid_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
