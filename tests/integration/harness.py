@@ -56,6 +56,7 @@ START_TIMEOUT = 30.0   # seconds for a server to answer after start
 STOP_TIMEOUT = 20.0    # seconds for a process to exit after SIGTERM
 CLI_TIMEOUT = 180.0    # seconds for one `kinerja` command
 LOG_TAIL_LINES = 40
+SQL_TIMEOUT_MS = 120000  # longest statement Stack.sql() lets run
 
 
 def _default_bin_dir():
@@ -423,8 +424,10 @@ class Stack:
         return r
 
     def _pg_connect(self, dbname="kinerja", timeout=5):
+        # No statement of a test may wait forever (on a lock a killed worker left...).
         return psycopg2.connect(host="127.0.0.1", port=self.pg_port, dbname=dbname,
-                                user="kinerja", connect_timeout=timeout)
+                                user="kinerja", connect_timeout=timeout,
+                                options="-c statement_timeout=%d" % SQL_TIMEOUT_MS)
 
     def start_postgres(self):
         """initdb on first start (trust auth, superuser kinerja), then starts the server
@@ -640,8 +643,15 @@ class Stack:
                 raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
             time.sleep(interval)
 
+    def log_name(self, proc):
+        """The log name of a process this stack started ("broker", "worker-ingest-2")."""
+        return self._names.get(proc)
+
     def log_text(self, name):
-        """The whole log of one process (name as in logs/: "broker", "worker-ingest"...)."""
+        """The whole log of one process: its name as in logs/ ("broker", "worker-ingest")
+        or its Popen."""
+        if not isinstance(name, str):
+            name = self._names.get(name, "")
         try:
             with open(self._log_path(name), errors="replace") as f:
                 return f.read()
