@@ -178,6 +178,24 @@ class StackScriptTest(unittest.TestCase):
         self.stack("down")
         self.assertEqual(self.pids(), {})
 
+    def test_demo_runs_against_the_stack(self):
+        """What `make demo` runs after `make up`: a simulated day sent and shown."""
+        self.stack("up")
+        r = subprocess.run(["bash", os.path.join(harness.SOURCE_DIR, "scripts", "demo.sh")], capture_output=True,
+                           text=True, env=self.env, timeout=300, cwd=harness.SOURCE_DIR)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        self.assertIn("sent=3020 accepted=3004 duplicate=10 rejected=6", r.stdout)
+        self.assertIn("done: 3000 new events stored, 4 new refused by the worker", r.stdout)
+        for heading in ("Events by type", "kiosk_presses", "skm_responses", "evaluations", "kinerja status"):
+            self.assertIn(heading, r.stdout)
+        self.assertEqual(self.stored(), 3000)
+        # Again: the same day, every event already there.
+        r = subprocess.run(["bash", os.path.join(harness.SOURCE_DIR, "scripts", "demo.sh")], capture_output=True,
+                           text=True, env=self.env, timeout=300, cwd=harness.SOURCE_DIR)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertIn("sent=3020 accepted=0 duplicate=3014 rejected=6", r.stdout)
+        self.assertEqual(self.stored(), 3000)
+
     def test_up_refuses_a_port_taken_by_a_stranger(self):
         import socket
         with socket.socket() as s:
