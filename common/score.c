@@ -806,7 +806,6 @@ static int score_check_params(const struct score_params *p, char *err, size_t er
 int score_employee(const struct score_params *p, const struct score_employee_input *in, struct score_result *out)
 {
     memset(out, 0, sizeof *out);
-    out->params = *p;
     if (score_check_params(p, out->err, sizeof out->err) < 0)
         return -1;
     if (p->rater_effects && in->n_evaluations > 0 && !in->fits) {
@@ -866,7 +865,6 @@ int score_employee(const struct score_params *p, const struct score_employee_inp
         struct score_training *t = &out->training[out->n_training++];
         t->value = j;
         t->mean = out->values[j].value;
-        snprintf(t->course, sizeof t->course, "%s", p->course[j]);
     }
 
     ikm_compute(fb, in->n_feedback, &out->ikm);
@@ -898,8 +896,8 @@ static void counting_order(const int32_t *key, size_t n, size_t nkeys, size_t *o
     start[0] = 0;
 }
 
-int score_period(const struct score_params *p, const struct score_period_input *in, struct score_result *results,
-                 char *err, size_t errlen)
+int score_period_each(const struct score_params *p, const struct score_period_input *in, score_each_fn each,
+                      void *ctx, char *err, size_t errlen)
 {
     const size_t ne = in->n_employees, nev = in->n_evaluations, nfb = in->n_feedback, nind = in->n_indicators;
     if (ne > RATER_EFFECTS_MAX_PEOPLE) {
@@ -946,9 +944,10 @@ int score_period(const struct score_params *p, const struct score_period_input *
     struct score_evaluation *uev = malloc((nev ? nev : 1) * sizeof *uev);
     struct score_fit *ufit = malloc((nev ? nev : 1) * sizeof *ufit);
     struct ikm_feedback *ufb = malloc((nfb ? nfb : 1) * sizeof *ufb);
+    struct score_result *result = malloc(sizeof *result);
     if (!fits || !ev_order || !ev_start || !ev_key || !fb_key || !fb_order || !fb_start || !ind_order ||
         !ind_start || !emp_order || !unit_start || !evs || !efits || !fbs || !inds || !means || !uev || !ufit ||
-        !ufb) {
+        !ufb || !result) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -1002,13 +1001,23 @@ int score_period(const struct score_params *p, const struct score_period_input *
             .n_feedback = fb_start[e + 1] - fb_start[e],
             .unit = &means[in->unit[e]],
         };
-        if (score_employee(p, &ei, &results[e]) < 0) {
-            snprintf(err, errlen, "employee %zu: %s", e, results[e].err);
+        if (score_employee(p, &ei, result) < 0) {
+            snprintf(err, errlen, "employee %zu: %s", e, result->err);
             goto done;
+        }
+        int stop = each(e, result, ctx);
+        if (stop) {
+            snprintf(err, errlen, "stopped by the caller at employee %zu", e);
+            rc = stop;
+            goto out;
         }
     }
     rc = 0;
+    goto out;
 done:
+    rc = -1;
+out:
+    free(result);
     free(fits);
     free(ev_order);
     free(ev_start);
@@ -1029,6 +1038,19 @@ done:
     free(ufit);
     free(ufb);
     return rc;
+}
+
+static int score_copy_result(size_t employee, const struct score_result *r, void *ctx)
+{
+    struct score_result *results = ctx;
+    results[employee] = *r;
+    return 0;
+}
+
+int score_period(const struct score_params *p, const struct score_period_input *in, struct score_result *results,
+                 char *err, size_t errlen)
+{
+    return score_period_each(p, in, score_copy_result, results, err, errlen);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -1275,11 +1297,10 @@ static int j_values_detail(struct buf *b, const struct score_result *r)
     return buf_putc(b, '}');
 }
 
-static int j_score_parts(struct buf *b, const struct score_result *r)
+static int j_score_parts(struct buf *b, const struct score_params *p, const struct score_result *r)
 {
     if (!r->has_score)
         return buf_puts(b, "null");
-    const struct score_params *p = &r->params;
     double h = r->achievement / p->achievement_cap * SCORE_PERCENT;
     if (h > SCORE_PERCENT)
         h = SCORE_PERCENT;
@@ -1295,16 +1316,16 @@ static int j_score_parts(struct buf *b, const struct score_result *r)
     return buf_putc(b, '}');
 }
 
-int score_breakdown_json(const struct score_result *r, struct buf *b)
+int score_breakdown_json(const struct score_params *p, const struct score_result *r, struct buf *b)
 {
     bool f = true;
     J(buf_putc(b, '{'));
     J(j_key(b, &f, "format"));
     J(buf_printf(b, "%d", SCORE_BREAKDOWN_FORMAT));
     J(j_key(b, &f, "steps"));
-    J(j_steps(b, &r->params));
+    J(j_steps(b, p));
     J(j_key(b, &f, "params"));
-    J(j_params(b, &r->params));
+    J(j_params(b, p));
     J(j_key(b, &f, "hasil_kerja"));
     J(j_hasil(b, r));
     J(j_key(b, &f, "groups"));
@@ -1322,13 +1343,13 @@ int score_breakdown_json(const struct score_result *r, struct buf *b)
     J(j_str(b, score_rating_name(r->perilaku_rating)));
     J(buf_putc(b, '}'));
     J(j_key(b, &f, "score"));
-    J(j_score_parts(b, r));
+    J(j_score_parts(b, p, r));
     J(j_key(b, &f, "predikat"));
     J(j_str(b, score_predikat_code(r->predikat)));
     return buf_putc(b, '}');
 }
 
-int score_result_json_fields(const struct score_result *r, struct buf *b)
+int score_result_json_fields(const struct score_params *p, const struct score_result *r, struct buf *b)
 {
     bool f = true;
     J(j_key(b, &f, "predikat"));
@@ -1397,10 +1418,10 @@ int score_result_json_fields(const struct score_result *r, struct buf *b)
         J(j_key(b, &ft, "mean"));
         J(j_num(b, t->mean));
         J(j_key(b, &ft, "course"));
-        J(j_str(b, t->course[0] ? t->course : NULL));
+        J(j_str(b, p->course[t->value][0] ? p->course[t->value] : NULL));
         J(buf_putc(b, '}'));
     }
     J(buf_putc(b, ']'));
     J(j_key(b, &f, "breakdown"));
-    return score_breakdown_json(r, b);
+    return score_breakdown_json(p, r, b);
 }

@@ -171,14 +171,14 @@ struct score_value_result {
 };
 
 struct score_training {
-    int value;                   /* index into event_behaviour_keys */
+    int value;                   /* index into event_behaviour_keys; the course is
+                                    params.course[value] ("" when the catalog has none) */
     double mean;
-    char course[SCORE_COURSE_MAX]; /* "" when the catalog has none */
 };
 
+/* One employee's result. About 3 KB; it does not hold the parameters: pass the same
+ * struct score_params to the JSON writers as to the scoring. */
 struct score_result {
-    struct score_params params;  /* as applied (copied: the result stands alone) */
-
     int n_indicators;
     bool has_achievement;
     double achievement;          /* weighted mean of capped indicator achievements */
@@ -277,9 +277,17 @@ struct score_period_input {
 int score_period(const struct score_params *p, const struct score_period_input *in, struct score_result *results,
                  char *err, size_t errlen);
 
+/* The same, streaming: calls each(e, result, ctx) for every employee in index order
+ * with one reused result, so memory does not grow with the number of results. A
+ * non-zero return from each stops the run and is returned. */
+typedef int (*score_each_fn)(size_t employee, const struct score_result *r, void *ctx);
+int score_period_each(const struct score_params *p, const struct score_period_input *in, score_each_fn each,
+                      void *ctx, char *err, size_t errlen);
+
 /*
  * JSON. Stable key order, numbers as "%.4f" (never "-0.0000"), null for what is
- * absent, so equal results give byte-identical text.
+ * absent, so equal results give byte-identical text. p must be the parameters the
+ * result was computed with (the breakdown records them, and the course titles).
  * score_result_json_fields appends the members
  *     "predikat","score","hasil_kerja","perilaku","ikm","satisfaction","training","breakdown"
  * WITHOUT the surrounding braces, so the caller can put its own first
@@ -287,7 +295,7 @@ int score_period(const struct score_params *p, const struct score_period_input *
  * score_breakdown_json appends the breakdown object alone. Both return 0, or -1 when
  * the buffer's bound is reached.
  */
-int score_result_json_fields(const struct score_result *r, struct buf *b);
-int score_breakdown_json(const struct score_result *r, struct buf *b);
+int score_result_json_fields(const struct score_params *p, const struct score_result *r, struct buf *b);
+int score_breakdown_json(const struct score_params *p, const struct score_result *r, struct buf *b);
 
 #endif
