@@ -32,52 +32,52 @@
 #define SIM_CHECK_MARGIN 0.05
 
 /* ---- organisation */
-#define SIM_UNITS 40                 /* unit 0 is the director's office */
-#define SIM_UNIT_STAFF_MIN 7         /* staff per unit besides the head */
+#define SIM_UNITS 40         /* unit 0 is the director's office */
+#define SIM_UNIT_STAFF_MIN 7 /* staff per unit besides the head */
 #define SIM_UNIT_STAFF_MAX 11
 #define SIM_OFFICE_STAFF 5
-#define SIM_SERVICE_UNIT_P 0.5       /* a unit serves the public */
-#define SIM_FRONTLINE_P 0.7          /* a staff member of a service unit is at a counter */
+#define SIM_SERVICE_UNIT_P 0.5 /* a unit serves the public */
+#define SIM_FRONTLINE_P 0.7    /* a staff member of a service unit is at a counter */
 
 /* ---- truth */
 #define SIM_LEVEL_MEAN 3.3
-#define SIM_UNIT_SD 0.2              /* units differ a little */
+#define SIM_UNIT_SD 0.2 /* units differ a little */
 #define SIM_PERSON_SD 0.5
-#define SIM_VALUE_SD 0.25            /* a person's values differ around their level */
+#define SIM_VALUE_SD 0.25 /* a person's values differ around their level */
 
 /* ---- raters */
-#define SIM_LENIENCY_SD model.leniency_sd        /* rater offset: lenient > 0, severe < 0 */
-#define SIM_HALO_SD model.halo_sd            /* one rating's overall impression error */
-#define SIM_NOISE_MIN 0.35           /* per-value noise sd, varies by rater */
+#define SIM_LENIENCY_SD model.leniency_sd /* rater offset: lenient > 0, severe < 0 */
+#define SIM_HALO_SD model.halo_sd         /* one rating's overall impression error */
+#define SIM_NOISE_MIN 0.35                /* per-value noise sd, varies by rater */
 #define SIM_NOISE_MAX 0.75
 #define SIM_PEERS_MIN 3
 #define SIM_PEERS_MAX 5
 #define SIM_SUBS_MIN 3
 #define SIM_SUBS_MAX 6
-#define SIM_RESPONSE_P 0.9           /* a requested peer/subordinate rating is given */
-#define SIM_FAVOURING_SUP_P 0.3      /* a supervisor has favourites */
+#define SIM_RESPONSE_P 0.9      /* a requested peer/subordinate rating is given */
+#define SIM_FAVOURING_SUP_P 0.3 /* a supervisor has favourites */
 #define SIM_FAVOURITES_MAX 2
 #define SIM_FAVOUR_MIN 0.8
 #define SIM_FAVOUR_MAX 1.6
-#define SIM_GRUDGE_P 0.03            /* a peer rating carries a grudge */
+#define SIM_GRUDGE_P 0.03 /* a peer rating carries a grudge */
 #define SIM_GRUDGE_MIN 0.8
 #define SIM_GRUDGE_MAX 1.5
-#define SIM_SELF_INFLATION_MIN 0.0   /* self-ratings inflated by U(min, max) */
+#define SIM_SELF_INFLATION_MIN 0.0 /* self-ratings inflated by U(min, max) */
 #define SIM_SELF_INFLATION_MAX 1.2
 #define SIM_SELF_IMAGE_SD model.self_image_sd /* how far a self-image is from the truth */
 
 /* ---- citizens */
-#define SIM_CITIZENS_MEAN 25         /* per front-line employee and month (Poisson) */
-#define SIM_SKM_P 0.25               /* a citizen fills the SKM instead of pressing */
-#define SIM_CITIZEN_BIAS model.citizen_bias        /* citizens are a little more generous */
+#define SIM_CITIZENS_MEAN 25                /* per front-line employee and month (Poisson) */
+#define SIM_SKM_P 0.25                      /* a citizen fills the SKM instead of pressing */
+#define SIM_CITIZEN_BIAS model.citizen_bias /* citizens are a little more generous */
 #define SIM_CITIZEN_SD 0.9
-#define SIM_SKM_PERSON_SD 0.7        /* SKM: one citizen's mood, then per element */
+#define SIM_SKM_PERSON_SD 0.7 /* SKM: one citizen's mood, then per element */
 #define SIM_SKM_ITEM_SD 0.5
 #define SIM_FRIEND_BURSTS 3
 #define SIM_FRIEND_PRESSES_MIN 15
 #define SIM_FRIEND_PRESSES_MAX 25
 #define SIM_MONTH_MS (30LL * 24 * 3600 * 1000)
-#define SIM_TS0 1717200000000LL      /* 2024-06-01 */
+#define SIM_TS0 1717200000000LL /* 2024-06-01 */
 
 /* ---- rater-effects timing */
 #define SIM_BENCH_RATEES 100000
@@ -155,15 +155,15 @@ static int clamp_int(int x, int lo, int hi)
 struct sim {
     size_t n;
     int32_t *unit;
-    int32_t *sup;        /* supervisor index, -1 for the director */
+    int32_t *sup; /* supervisor index, -1 for the director */
     bool *frontline;
     double (*theta)[SCORE_VALUES];
-    double *truth;       /* mean of theta over values */
+    double *truth; /* mean of theta over values */
     double *leniency;
     double *noise;
     double *self_inflation;
     double *self_image;
-    double *favour;      /* the supervisor's extra for a favourite, 0 for others */
+    double *favour; /* the supervisor's extra for a favourite, 0 for others */
     int32_t head[SIM_UNITS];
 
     struct score_evaluation *ev;
@@ -206,7 +206,8 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 }
 
 /* One evaluation: every value = theta + rater offset + halo + noise + bias, rounded. */
-static void sim_rate(struct sim *s, struct rng *r, int32_t rater, int32_t ratee, enum relation rel, double bias)
+static void sim_rate(struct sim *s, struct rng *r, int32_t rater, int32_t ratee, enum relation rel,
+                     double bias)
 {
     s->ev = grow(s->ev, &s->capev, s->nev + 1, sizeof *s->ev);
     struct score_evaluation *e = &s->ev[s->nev++];
@@ -215,7 +216,8 @@ static void sim_rate(struct sim *s, struct rng *r, int32_t rater, int32_t ratee,
     e->ratee = ratee;
     e->relation = rel;
     e->ts_ms = SIM_TS0 + (int64_t)s->nev;
-    double offset = rel == RELATION_SELF ? s->self_inflation[ratee] + s->self_image[ratee] : s->leniency[rater];
+    double offset =
+        rel == RELATION_SELF ? s->self_inflation[ratee] + s->self_image[ratee] : s->leniency[rater];
     double halo = SIM_HALO_SD * rng_normal(r);
     for (int j = 0; j < SCORE_VALUES; j++) {
         double x = s->theta[ratee][j] + offset + halo + bias + s->noise[rater] * rng_normal(r);
@@ -352,7 +354,8 @@ static void sim_build(struct sim *s, uint64_t seed)
             for (int i = 0; i < np; i++) {
                 if (rng_unif(&r) >= SIM_RESPONSE_P)
                     continue;
-                double grudge = rng_unif(&r) < SIM_GRUDGE_P ? -rng_range(&r, SIM_GRUDGE_MIN, SIM_GRUDGE_MAX) : 0;
+                double grudge =
+                    rng_unif(&r) < SIM_GRUDGE_P ? -rng_range(&r, SIM_GRUDGE_MIN, SIM_GRUDGE_MAX) : 0;
                 sim_rate(s, &r, pick[i], x, RELATION_PEER, grudge);
             }
             sim_rate(s, &r, x, x, RELATION_SELF, 0);
@@ -595,6 +598,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static int bench_count_result(size_t employee, const struct score_result *r, void *ctx)
+{
+    (void)employee;
+    *(size_t *)ctx += r->has_perilaku;
+    return 0;
+}
+
 /* Clustered layout: people in units of SIM_BENCH_UNIT; a ratee's first rating comes
  * from the head of a parent unit (ten units share one), the others from their own unit. */
 #define SIM_BENCH_UNIT 40
@@ -605,7 +615,8 @@ static int bench_rater_effects(size_t nratees, int per, int repeat, bool cluster
     struct rng r = {12345};
     size_t m = nratees * (size_t)per;
     int32_t *rater = malloc(m * sizeof *rater), *ratee = malloc(m * sizeof *ratee);
-    double *y = malloc(m * sizeof *y), *lev = malloc(nratees * sizeof *lev), *len = malloc(nratees * sizeof *len);
+    double *y = malloc(m * sizeof *y), *lev = malloc(nratees * sizeof *lev),
+           *len = malloc(nratees * sizeof *len);
     struct score_evaluation *ev = malloc(m * sizeof *ev);
     struct score_fit *fits = malloc(m * sizeof *fits);
     if (!rater || !ratee || !y || !lev || !len || !ev || !fits) {
@@ -676,9 +687,29 @@ static int bench_rater_effects(size_t nratees, int per, int repeat, bool cluster
         if (t3 - t2 < best_full)
             best_full = t3 - t2;
     }
-    printf("rater_effects (%s raters): %zu ratees x %d ratings = %zu ratings: estimate %.3f s (%d sweeps, %s), "
-           "score_rater_effects incl. building the arrays %.3f s (best of %d)\n",
-           clustered ? "clustered" : "uniform", nratees, per, m, best, iters, conv ? "converged" : "NOT converged", best_full, repeat);
+    /* the whole period through score_period_each (every step, one reused result) */
+    int32_t *unit = malloc(nratees * sizeof *unit);
+    if (!unit)
+        return 1;
+    for (size_t e = 0; e < nratees; e++)
+        unit[e] = (int32_t)(e / SIM_BENCH_UNIT);
+    struct score_period_input in = {
+        .n_employees = nratees, .unit = unit, .evaluations = ev, .n_evaluations = m};
+    size_t scored = 0;
+    char perr[256];
+    double t4 = now_s();
+    if (score_period_each(&p, &in, bench_count_result, &scored, perr, sizeof perr) != 0) {
+        fprintf(stderr, "fairness_sim: %s\n", perr);
+        return 1;
+    }
+    double t5 = now_s();
+    free(unit);
+    printf(
+        "rater_effects (%s raters): %zu ratees x %d ratings = %zu ratings: estimate %.3f s (%d IRLS steps, %s), "
+        "score_rater_effects incl. building the arrays %.3f s (best of %d); "
+        "score_period_each, every step, %zu results: %.3f s\n",
+        clustered ? "clustered" : "uniform", nratees, per, m, best, iters,
+        conv ? "converged" : "NOT converged", best_full, repeat, scored, t5 - t4);
     free(rater);
     free(ratee);
     free(y);
@@ -693,9 +724,10 @@ static int bench_rater_effects(size_t nratees, int per, int repeat, bool cluster
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: fairness_sim [--seeds N] [--first-seed S] [--check] [--ablation] [--verbose]\n"
-                 "                    [--citizen-bias X] [--leniency-sd X] [--halo-sd X] [--self-image-sd X]\n"
-                 "       fairness_sim --bench-rater-effects [--ratees N] [--per K] [--repeat R] [--clustered]\n");
+    fprintf(out,
+            "usage: fairness_sim [--seeds N] [--first-seed S] [--check] [--ablation] [--verbose]\n"
+            "                    [--citizen-bias X] [--leniency-sd X] [--halo-sd X] [--self-image-sd X]\n"
+            "       fairness_sim --bench-rater-effects [--ratees N] [--per K] [--repeat R] [--clustered]\n");
 }
 
 int main(int argc, char **argv)
@@ -754,7 +786,8 @@ int main(int argc, char **argv)
     struct score_params p;
     score_params_default(&p);
     int failures = 0;
-    printf("%-6s %-9s %-10s %-11s %-10s %-8s", "seed", "employees", "(a) plain", "(b) ours", "(c) joint", "b - a");
+    printf("%-6s %-9s %-10s %-11s %-10s %-8s", "seed", "employees", "(a) plain", "(b) ours", "(c) joint",
+           "b - a");
     if (ablation)
         printf(" %-8s %-8s %-8s %-8s %-8s", "-kiosk", "-rater", "-robust", "-cred", "-calib");
     printf("\n");
@@ -777,7 +810,8 @@ int main(int argc, char **argv)
         bool ok = rb - ra >= SIM_CHECK_MARGIN;
         if (!ok)
             failures++;
-        printf("%-6llu %-9zu %-10.4f %-11.4f %-10.4f %+-8.4f", (unsigned long long)seed, s.n, ra, rb, rc, rb - ra);
+        printf("%-6llu %-9zu %-10.4f %-11.4f %-10.4f %+-8.4f", (unsigned long long)seed, s.n, ra, rb, rc,
+               rb - ra);
         if (ablation) {
             for (int step = 0; step < 5; step++) {
                 struct score_params q = p;
@@ -808,8 +842,8 @@ int main(int argc, char **argv)
                         mean_rating += s.ev[i].values[j];
                     nr += SCORE_VALUES;
                 }
-            printf("       evaluations=%zu feedback=%zu IKM(all SKM)=%.2f mean 360 value=%.2f\n", s.nev, s.nfb,
-                   ikm.value, mean_rating / (double)nr);
+            printf("       evaluations=%zu feedback=%zu IKM(all SKM)=%.2f mean 360 value=%.2f\n", s.nev,
+                   s.nfb, ikm.value, mean_rating / (double)nr);
             printf("       calibration flag: %.1f%% of results, %.1f%% of values; supervisor robust weight: "
                    "favourites %.3f, others %.3f; mean self gap %+.3f\n",
                    100 * st.flagged, 100 * st.flagged_values, st.sup_w_fav, st.sup_w_other, st.self_gap);
@@ -821,8 +855,8 @@ int main(int argc, char **argv)
         free(c);
         sim_free(&s);
     }
-    printf("mean   %-9s %-10.4f %-11.4f %-10.4f min(b - a) = %+.4f\n", "", sum_a / seeds, sum_b / seeds, sum_c / seeds,
-           min_gap);
+    printf("mean   %-9s %-10.4f %-11.4f %-10.4f min(b - a) = %+.4f\n", "", sum_a / seeds, sum_b / seeds,
+           sum_c / seeds, min_gap);
     if (check) {
         printf("check: (b) must beat (a) by >= %.2f on every seed: %s\n", SIM_CHECK_MARGIN,
                failures ? "FAILED" : "ok");

@@ -12,22 +12,32 @@
 const char *ikm_mutu_name(enum ikm_mutu m)
 {
     switch (m) {
-    case IKM_MUTU_A: return "A";
-    case IKM_MUTU_B: return "B";
-    case IKM_MUTU_C: return "C";
-    case IKM_MUTU_D: return "D";
-    default: return NULL;
+    case IKM_MUTU_A:
+        return "A";
+    case IKM_MUTU_B:
+        return "B";
+    case IKM_MUTU_C:
+        return "C";
+    case IKM_MUTU_D:
+        return "D";
+    default:
+        return NULL;
     }
 }
 
 const char *ikm_mutu_label(enum ikm_mutu m)
 {
     switch (m) {
-    case IKM_MUTU_A: return "Sangat Baik";
-    case IKM_MUTU_B: return "Baik";
-    case IKM_MUTU_C: return "Kurang Baik";
-    case IKM_MUTU_D: return "Tidak Baik";
-    default: return NULL;
+    case IKM_MUTU_A:
+        return "Sangat Baik";
+    case IKM_MUTU_B:
+        return "Baik";
+    case IKM_MUTU_C:
+        return "Kurang Baik";
+    case IKM_MUTU_D:
+        return "Tidak Baik";
+    default:
+        return NULL;
     }
 }
 

@@ -46,26 +46,26 @@ enum ikm_mutu { IKM_MUTU_NONE, IKM_MUTU_A, IKM_MUTU_B, IKM_MUTU_C, IKM_MUTU_D };
 
 /* One citizen_feedback event as the score worker loads it. */
 struct ikm_feedback {
-    int64_t ts_ms;          /* event ts, Unix ms */
-    int64_t device;         /* caller's id of the source (e.g. index of "kiosk:...") */
-    int64_t employee;       /* caller's id of the employee, IKM_NO_EMPLOYEE for a counter */
+    int64_t ts_ms;    /* event ts, Unix ms */
+    int64_t device;   /* caller's id of the source (e.g. index of "kiosk:...") */
+    int64_t employee; /* caller's id of the employee, IKM_NO_EMPLOYEE for a counter */
     enum respondent respondent;
-    uint8_t rating;         /* smiley press 1..4; 0 when this is an SKM response */
+    uint8_t rating;            /* smiley press 1..4; 0 when this is an SKM response */
     uint8_t skm[IKM_ELEMENTS]; /* u1..u9, each 1..4, when rating == 0 */
 };
 
 struct ikm_result {
-    int n;                  /* SKM responses */
+    int n; /* SKM responses */
     double element_mean[IKM_ELEMENTS];
-    double value;           /* IKM, unrounded; 0 when n == 0 */
-    enum ikm_mutu mutu;     /* IKM_MUTU_NONE when n == 0 */
+    double value;       /* IKM, unrounded; 0 when n == 0 */
+    enum ikm_mutu mutu; /* IKM_MUTU_NONE when n == 0 */
 };
 
 struct ikm_satisfaction {
-    int presses;            /* raw smiley presses */
-    int repeats;            /* of them flagged as repeats */
-    int n;                  /* presses counted */
-    double mean;            /* mean of the counted presses on 1..4; 0 when n == 0 */
+    int presses; /* raw smiley presses */
+    int repeats; /* of them flagged as repeats */
+    int n;       /* presses counted */
+    double mean; /* mean of the counted presses on 1..4; 0 when n == 0 */
 };
 
 /* "A".."D", NULL for NONE; and "Sangat Baik", "Baik", "Kurang Baik", "Tidak Baik". */

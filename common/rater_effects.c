@@ -59,21 +59,21 @@ void rater_effects_destroy(struct rater_effects **p)
  * then y), with seg[e]..seg[e+1] the ratings about ratee e. */
 struct re_work {
     size_t n, np;
-    uint32_t *perm;   /* sorted position -> caller's index */
-    size_t *seg;      /* np + 1 */
-    int32_t *rater;   /* sorted */
-    double *y;        /* sorted */
-    double *w;        /* sorted: robust weight */
-    double *t;        /* sorted: standardised residual, NAN when leverage is 1 */
+    uint32_t *perm; /* sorted position -> caller's index */
+    size_t *seg;    /* np + 1 */
+    int32_t *rater; /* sorted */
+    double *y;      /* sorted */
+    double *w;      /* sorted: robust weight */
+    double *t;      /* sorted: standardised residual, NAN when leverage is 1 */
     /* per ratee */
-    double *wsum;     /* W_e = sum of w */
-    double *ybar;     /* weighted mean of y */
-    double *m;        /* weighted mean of the raters' offsets (A x products) */
+    double *wsum; /* W_e = sum of w */
+    double *ybar; /* weighted mean of y */
+    double *m;    /* weighted mean of the raters' offsets (A x products) */
     /* per rater */
-    double *dsum;     /* D_r = sum of w */
-    double *diag;     /* diagonal of A (Jacobi preconditioner) */
+    double *dsum; /* D_r = sum of w */
+    double *diag; /* diagonal of A (Jacobi preconditioner) */
     double *rhs, *res, *z, *dir, *adir;
-    double *scratch;  /* exact median */
+    double *scratch; /* exact median */
     uint32_t *hist;
 };
 
@@ -108,8 +108,8 @@ static int re_work_alloc(struct re_work *wk)
     wk->y = malloc(nr * sizeof *wk->y);
     wk->w = malloc(nr * sizeof *wk->w);
     wk->t = malloc(nr * sizeof *wk->t);
-    double **per[] = {&wk->wsum, &wk->ybar, &wk->m, &wk->dsum, &wk->diag, &wk->rhs, &wk->res, &wk->z, &wk->dir,
-                      &wk->adir};
+    double **per[] = {&wk->wsum, &wk->ybar, &wk->m, &wk->dsum, &wk->diag,
+                      &wk->rhs,  &wk->res,  &wk->z, &wk->dir,  &wk->adir};
     bool ok = wk->perm && wk->seg && wk->rater && wk->y && wk->w && wk->t;
     for (size_t i = 0; i < sizeof per / sizeof per[0]; i++) {
         *per[i] = malloc(np * sizeof **per[i]);

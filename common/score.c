@@ -9,11 +9,11 @@
 
 #define SCORE_PERCENT 100.0
 #define SCORE_SCALE_SPAN (SCORE_VALUE_MAX - SCORE_VALUE_MIN) /* 4: (perilaku - 1) / 4 */
-#define SCORE_ROBUST_MIN_N 5     /* robust location applies from this many ratings */
-#define SCORE_CONSENSUS_MIN_N 3  /* calibration needs this many other raters */
+#define SCORE_ROBUST_MIN_N 5    /* robust location applies from this many ratings */
+#define SCORE_CONSENSUS_MIN_N 3 /* calibration needs this many other raters */
 #define SCORE_T_TABLE_DF 30
 #define SCORE_Z_975 1.96
-#define SCORE_JSON_ZERO 0.00005  /* |x| below this prints as 0.0000, never -0.0000 */
+#define SCORE_JSON_ZERO 0.00005 /* |x| below this prints as 0.0000, never -0.0000 */
 #define SCORE_BREAKDOWN_FORMAT 1
 
 const char *const score_group_names[SCORE_GROUP_COUNT] = {
@@ -23,8 +23,8 @@ const char *const score_group_names[SCORE_GROUP_COUNT] = {
 /* t quantile 0.975 for 1..30 degrees of freedom. */
 static const double t975[SCORE_T_TABLE_DF + 1] = {
     0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074,  2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
+    2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 };
 
 static double score_t975(int df)
@@ -142,12 +142,13 @@ int score_params_from_config(const struct config *cfg, struct score_params *p, c
     while (config_section_next(cfg, "training", &iter, &key, &value) == 0) {
         int j = score_value_index(key);
         if (j < 0) {
-            snprintf(err, errlen, "training.%s: not a BerAKHLAK value (%s, %s, ...)", key, event_behaviour_keys[0],
-                     event_behaviour_keys[1]);
+            snprintf(err, errlen, "training.%s: not a BerAKHLAK value (%s, %s, ...)", key,
+                     event_behaviour_keys[0], event_behaviour_keys[1]);
             return -1;
         }
         if (strlen(value) >= SCORE_COURSE_MAX) {
-            snprintf(err, errlen, "training.%s: course title longer than %d bytes", key, SCORE_COURSE_MAX - 1);
+            snprintf(err, errlen, "training.%s: course title longer than %d bytes", key,
+                     SCORE_COURSE_MAX - 1);
             return -1;
         }
         snprintf(p->course[j], SCORE_COURSE_MAX, "%s", value);
@@ -519,8 +520,9 @@ static double cw_mean(const struct cw *x, size_t n)
  * effects (the weighted mean; for citizens, whose x holds the responses counted after
  * the kiosk step, that is the kiosk step's result), robust location and credibility.
  * raw_mean is the plain mean before any step. Reorders x. */
-static void score_group_value_steps(const struct score_params *p, int g, int j, const struct score_unit_means *unit,
-                                    double raw_mean, struct cw *x, size_t n, struct score_group_value *gv)
+static void score_group_value_steps(const struct score_params *p, int g, int j,
+                                    const struct score_unit_means *unit, double raw_mean, struct cw *x,
+                                    size_t n, struct score_group_value *gv)
 {
     gv->n = (int)n;
     gv->raw = raw_mean;
@@ -720,7 +722,8 @@ static int score_perilaku(const struct score_params *p, const struct sc_rating *
         gr->n = (int)n;
         if (n > 0) {
             gr->has[j] = true;
-            score_group_value_steps(p, SCORE_GROUP_CITIZEN, j, unit, raw / (double)nall, x, n, &gr->values[j]);
+            score_group_value_steps(p, SCORE_GROUP_CITIZEN, j, unit, raw / (double)nall, x, n,
+                                    &gr->values[j]);
             gr->has_mean = true;
             gr->mean = gr->values[j].credibility;
             score_ci(gr, per, n);
@@ -803,13 +806,15 @@ static int score_check_params(const struct score_params *p, char *err, size_t er
     return 0;
 }
 
-int score_employee(const struct score_params *p, const struct score_employee_input *in, struct score_result *out)
+int score_employee(const struct score_params *p, const struct score_employee_input *in,
+                   struct score_result *out)
 {
     memset(out, 0, sizeof *out);
     if (score_check_params(p, out->err, sizeof out->err) < 0)
         return -1;
     if (p->rater_effects && in->n_evaluations > 0 && !in->fits) {
-        snprintf(out->err, sizeof out->err, "rater effects are on but no fits were given (score_rater_effects)");
+        snprintf(out->err, sizeof out->err,
+                 "rater effects are on but no fits were given (score_rater_effects)");
         return -1;
     }
     for (size_t i = 0; i < in->n_indicators; i++) {
@@ -928,10 +933,12 @@ int score_period_each(const struct score_params *p, const struct score_period_in
     int rc = -1;
     struct score_fit *fits = malloc((nev ? nev : 1) * sizeof *fits);
     /* per employee: evaluations (with fits), feedback, indicators, contiguous */
-    size_t *ev_order = malloc((nev ? nev : 1) * sizeof *ev_order), *ev_start = malloc((ne + 1) * sizeof *ev_start);
+    size_t *ev_order = malloc((nev ? nev : 1) * sizeof *ev_order),
+           *ev_start = malloc((ne + 1) * sizeof *ev_start);
     int32_t *ev_key = calloc(nev ? nev : 1, sizeof *ev_key);
     int32_t *fb_key = calloc(nfb ? nfb : 1, sizeof *fb_key);
-    size_t *fb_order = malloc((nfb ? nfb : 1) * sizeof *fb_order), *fb_start = malloc((ne + 2) * sizeof *fb_start);
+    size_t *fb_order = malloc((nfb ? nfb : 1) * sizeof *fb_order),
+           *fb_start = malloc((ne + 2) * sizeof *fb_start);
     size_t *ind_order = malloc((nind ? nind : 1) * sizeof *ind_order),
            *ind_start = malloc((ne + 1) * sizeof *ind_start);
     size_t *emp_order = malloc((ne ? ne : 1) * sizeof *emp_order),
@@ -946,8 +953,8 @@ int score_period_each(const struct score_params *p, const struct score_period_in
     struct ikm_feedback *ufb = malloc((nfb ? nfb : 1) * sizeof *ufb);
     struct score_result *result = malloc(sizeof *result);
     if (!fits || !ev_order || !ev_start || !ev_key || !fb_key || !fb_order || !fb_start || !ind_order ||
-        !ind_start || !emp_order || !unit_start || !evs || !efits || !fbs || !inds || !means || !uev || !ufit ||
-        !ufb || !result) {
+        !ind_start || !emp_order || !unit_start || !evs || !efits || !fbs || !inds || !means || !uev ||
+        !ufit || !ufb || !result) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -963,7 +970,8 @@ int score_period_each(const struct score_params *p, const struct score_period_in
     }
     /* feedback about no employee goes to key ne (last), not used for perilaku */
     for (size_t i = 0; i < nfb; i++)
-        fb_key[i] = in->feedback[i].employee == IKM_NO_EMPLOYEE ? (int32_t)ne : (int32_t)in->feedback[i].employee;
+        fb_key[i] =
+            in->feedback[i].employee == IKM_NO_EMPLOYEE ? (int32_t)ne : (int32_t)in->feedback[i].employee;
     counting_order(fb_key, nfb, ne + 1, fb_order, fb_start);
     for (size_t k = 0; k < nfb; k++)
         fbs[k] = in->feedback[fb_order[k]];
@@ -1047,8 +1055,8 @@ static int score_copy_result(size_t employee, const struct score_result *r, void
     return 0;
 }
 
-int score_period(const struct score_params *p, const struct score_period_input *in, struct score_result *results,
-                 char *err, size_t errlen)
+int score_period(const struct score_params *p, const struct score_period_input *in,
+                 struct score_result *results, char *err, size_t errlen)
 {
     return score_period_each(p, in, score_copy_result, results, err, errlen);
 }
@@ -1094,10 +1102,10 @@ static int j_key(struct buf *b, bool *first, const char *key)
     return buf_putc(b, ':');
 }
 
-#define J(expr)                                                                                                 \
-    do {                                                                                                        \
-        if ((expr) < 0)                                                                                         \
-            return -1;                                                                                          \
+#define J(expr)                                                                                              \
+    do {                                                                                                     \
+        if ((expr) < 0)                                                                                      \
+            return -1;                                                                                       \
     } while (0)
 
 static int j_group_value(struct buf *b, const struct score_group_value *v, bool has, int g)

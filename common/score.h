@@ -39,9 +39,9 @@
 #define SCORE_VALUE_PELAYANAN 0           /* berorientasi_pelayanan: citizens count toward it */
 #define SCORE_VALUE_MIN 1
 #define SCORE_VALUE_MAX 5
-#define SCORE_COURSE_MAX 256              /* bytes of a course title kept in a result */
+#define SCORE_COURSE_MAX 256 /* bytes of a course title kept in a result */
 #define SCORE_ERR_MAX 160
-#define SCORE_JSON_MAX (1u << 20)         /* a breakdown is a few KB; bound for struct buf */
+#define SCORE_JSON_MAX (1u << 20) /* a breakdown is a few KB; bound for struct buf */
 
 /* Rater groups of SPEC 5.2. Citizens are a group, not an evaluation relation. */
 enum score_group {
@@ -90,26 +90,26 @@ struct score_params {
 
 /* One SKP indicator's realization (work_result event, latest per indicator). */
 struct score_indicator {
-    double target;       /* > 0 */
-    double realization;  /* >= 0 */
-    double weight;       /* > 0 */
+    double target;      /* > 0 */
+    double realization; /* >= 0 */
+    double weight;      /* > 0 */
     enum direction direction;
 };
 
 /* One evaluation (360 rating), the latest per (rater, ratee, relation). */
 struct score_evaluation {
-    int32_t rater;       /* index of the rater in the caller's person table */
-    int32_t ratee;       /* index of the employee rated (same table) */
+    int32_t rater; /* index of the rater in the caller's person table */
+    int32_t ratee; /* index of the employee rated (same table) */
     enum relation relation;
     uint8_t values[SCORE_VALUES]; /* 1..5; 0 = not rated */
     enum hasil_kerja hasil_kerja; /* supervisor's judgement of work results, or HASIL_NONE */
-    int64_t ts_ms;       /* when given: the latest supervisor judgement wins */
+    int64_t ts_ms;                /* when given: the latest supervisor judgement wins */
 };
 
 /* What the joint estimate says about one evaluation (score_rater_effects). */
 struct score_fit {
-    double offset;       /* the rater's shrunk offset: subtracted from every value */
-    double weight;       /* robust weight of this rating, (0, 1]; 1 for self */
+    double offset; /* the rater's shrunk offset: subtracted from every value */
+    double weight; /* robust weight of this rating, (0, 1]; 1 for self */
 };
 
 /* A unit's pooled mean per crowd group and value: the credibility target. */
@@ -126,53 +126,53 @@ struct score_employee_input {
     const struct score_fit *fits;               /* parallel to evaluations; may be NULL
                                                    when params.rater_effects is off */
     size_t n_evaluations;
-    const struct ikm_feedback *feedback;        /* citizen feedback about this employee */
+    const struct ikm_feedback *feedback; /* citizen feedback about this employee */
     size_t n_feedback;
-    const struct score_unit_means *unit;        /* NULL: credibility has no target */
+    const struct score_unit_means *unit; /* NULL: credibility has no target */
 };
 
 /* One value within one group, after each step (equal to the step before when the
  * step is off or does not apply). */
 struct score_group_value {
-    int n;                       /* ratings of this value in the group */
-    double raw;                  /* plain mean of the raw values */
-    double rater_effects;        /* robust-weighted mean of the corrected values; for
-                                    citizens: the mean after the kiosk-misuse step */
-    double robust_location;      /* after dropping highest and lowest (n >= 5) */
-    double credibility;          /* after shrinking toward the unit mean; the group's value */
-    double z;                    /* credibility factor applied (1 = none) */
+    int n;                  /* ratings of this value in the group */
+    double raw;             /* plain mean of the raw values */
+    double rater_effects;   /* robust-weighted mean of the corrected values; for
+                               citizens: the mean after the kiosk-misuse step */
+    double robust_location; /* after dropping highest and lowest (n >= 5) */
+    double credibility;     /* after shrinking toward the unit mean; the group's value */
+    double z;               /* credibility factor applied (1 = none) */
 };
 
 struct score_group_result {
-    int n;                       /* ratings in the group (citizen: counted responses) */
-    bool shown;                  /* false: hidden by anonymity (value and comments) */
-    double weight;               /* configured group weight */
-    double robust_weight;        /* mean robust weight of the group's ratings */
+    int n;                /* ratings in the group (citizen: counted responses) */
+    bool shown;           /* false: hidden by anonymity (value and comments) */
+    double weight;        /* configured group weight */
+    double robust_weight; /* mean robust weight of the group's ratings */
     bool has_mean;
-    double mean;                 /* mean over values of the group's final value */
+    double mean; /* mean over values of the group's final value */
     bool has_ci;
-    double ci_lo, ci_hi;         /* 95% interval of the group mean (n >= 2) */
+    double ci_lo, ci_hi; /* 95% interval of the group mean (n >= 2) */
     bool has[SCORE_VALUES];
     struct score_group_value values[SCORE_VALUES];
-    int presses, repeats, skm;   /* citizen only: raw presses, flagged repeats, SKM responses */
+    int presses, repeats, skm; /* citizen only: raw presses, flagged repeats, SKM responses */
 };
 
 struct score_value_result {
-    bool has;                    /* some group with weight rated this value */
-    double before_calibration;   /* weighted combination before the calibration step */
-    double value;                /* final, clamped to 1..5 */
-    double supervisor_weight;    /* effective supervisor weight on this value */
+    bool has;                  /* some group with weight rated this value */
+    double before_calibration; /* weighted combination before the calibration step */
+    double value;              /* final, clamped to 1..5 */
+    double supervisor_weight;  /* effective supervisor weight on this value */
     bool has_consensus;
-    double consensus;            /* mean of >= 3 peer/subordinate ratings */
+    double consensus; /* mean of >= 3 peer/subordinate ratings */
     int consensus_n;
     bool calibration_flag;
     bool has_self_gap;
-    double self_gap;             /* self minus the others' combined value */
+    double self_gap; /* self minus the others' combined value */
 };
 
 struct score_training {
-    int value;                   /* index into event_behaviour_keys; the course is
-                                    params.course[value] ("" when the catalog has none) */
+    int value; /* index into event_behaviour_keys; the course is
+                  params.course[value] ("" when the catalog has none) */
     double mean;
 };
 
@@ -181,34 +181,34 @@ struct score_training {
 struct score_result {
     int n_indicators;
     bool has_achievement;
-    double achievement;          /* weighted mean of capped indicator achievements */
+    double achievement; /* weighted mean of capped indicator achievements */
     bool hasil_from_supervisor;
     enum score_rating hasil;
 
     bool has_perilaku;
-    double perilaku;             /* 1..5 */
+    double perilaku; /* 1..5 */
     enum score_rating perilaku_rating;
     struct score_value_result values[SCORE_VALUES];
     struct score_group_result groups[SCORE_GROUP_COUNT];
-    bool calibration_flag;       /* any value flagged */
+    bool calibration_flag; /* any value flagged */
 
     enum score_predikat predikat;
     bool has_score;
-    double score;                /* 0..100 */
+    double score; /* 0..100 */
 
     int n_training;
     struct score_training training[SCORE_VALUES];
 
-    struct ikm_result ikm;       /* over SKM responses about the employee */
-    bool has_ikm;                /* ikm.n >= params.ikm_min_responses */
+    struct ikm_result ikm; /* over SKM responses about the employee */
+    bool has_ikm;          /* ikm.n >= params.ikm_min_responses */
     struct ikm_satisfaction satisfaction;
 
     char err[SCORE_ERR_MAX];
 };
 
 extern const char *const score_group_names[SCORE_GROUP_COUNT]; /* "supervisor", ... */
-const char *score_rating_name(enum score_rating r);       /* "above", "meets", "below", "none" */
-const char *score_predikat_code(enum score_predikat p);   /* event_predikat_codes; NULL for NONE */
+const char *score_rating_name(enum score_rating r);            /* "above", "meets", "below", "none" */
+const char *score_predikat_code(enum score_predikat p);        /* event_predikat_codes; NULL for NONE */
 
 /* The defaults of common/config.c's table, with an empty course catalog. */
 void score_params_default(struct score_params *p);
@@ -274,8 +274,8 @@ struct score_period_input {
     const int32_t *indicator_employee;
     size_t n_indicators;
 };
-int score_period(const struct score_params *p, const struct score_period_input *in, struct score_result *results,
-                 char *err, size_t errlen);
+int score_period(const struct score_params *p, const struct score_period_input *in,
+                 struct score_result *results, char *err, size_t errlen);
 
 /* The same, streaming: calls each(e, result, ctx) for every employee in index order
  * with one reused result, so memory does not grow with the number of results. A

@@ -147,7 +147,7 @@ static void test_kiosk_repeats(void **state)
 {
     (void)state;
     struct ikm_feedback fb[] = {
-        press(1, 7, 0, 4), press(1, 7, 3, 4), press(1, 7, 8, 4), press(1, 7, 19, 4),
+        press(1, 7, 0, 4),  press(1, 7, 3, 4), press(1, 7, 8, 4), press(1, 7, 19, 4),
         press(1, 7, 25, 2), press(2, 7, 5, 1), press(1, 8, 4, 3),
     };
     size_t n = sizeof fb / sizeof fb[0];

@@ -127,7 +127,7 @@ static void test_favourite_down_weighted(void **state)
         if (i != fav)
             assert_true(re->weight[i] > 0.9);
     assert_true(fabs(re->offset[4]) < 0.1);
-    assert_true(fabs(re->level[0] - 2.0) < 0.15);   /* plain mean: 2.5 */
+    assert_true(fabs(re->level[0] - 2.0) < 0.15); /* plain mean: 2.5 */
     assert_true(re->level[0] < 2.5 - 0.3);
     rater_effects_destroy(&re);
 }
@@ -225,12 +225,9 @@ static void test_components_identified(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lenient_offset_half_at_k),
-        cmocka_unit_test(test_shrinkage_by_count),
-        cmocka_unit_test(test_favourite_down_weighted),
-        cmocka_unit_test(test_order_independent),
-        cmocka_unit_test(test_unrated_and_single),
-        cmocka_unit_test(test_invalid_input),
+        cmocka_unit_test(test_lenient_offset_half_at_k), cmocka_unit_test(test_shrinkage_by_count),
+        cmocka_unit_test(test_favourite_down_weighted),  cmocka_unit_test(test_order_independent),
+        cmocka_unit_test(test_unrated_and_single),       cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_components_identified),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

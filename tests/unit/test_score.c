@@ -17,7 +17,7 @@
 #include "score.h"
 
 #define EPS 1e-9
-#define J 7                      /* BerAKHLAK values */
+#define J 7 /* BerAKHLAK values */
 #define AKUNTABEL 1
 #define KOMPETEN 2
 #define HARMONIS 3
@@ -64,9 +64,9 @@ static struct score_params plain_params(void)
 /* Scores `ratee`: the joint rater-effects estimate over ALL evs (as the worker does
  * over a period), then score_employee with the evaluations about ratee. */
 static void score_one(const struct score_params *p, const struct score_evaluation *evs, size_t n,
-                      const struct ikm_feedback *fb, size_t nfb, const struct score_indicator *ind, size_t nind,
-                      const struct score_unit_means *unit, int32_t ratee, struct score_result *out,
-                      struct score_fit *fits_out)
+                      const struct ikm_feedback *fb, size_t nfb, const struct score_indicator *ind,
+                      size_t nind, const struct score_unit_means *unit, int32_t ratee,
+                      struct score_result *out, struct score_fit *fits_out)
 {
     struct score_fit fits[MAX_EVS];
     struct score_evaluation mine[MAX_EVS];
@@ -397,9 +397,9 @@ static void test_credibility(void **state)
 
     /* score_unit_means pools the unit's peer ratings: employee 1 gets 4, 4, 4 and
      * employee 2 gets 2, 2, 2 -> 3.0 per value; supervisor ratings are not pooled */
-    struct score_evaluation ue[7] = {ev(3, 1, RELATION_PEER, 4), ev(4, 1, RELATION_PEER, 4),
-                                     ev(5, 1, RELATION_PEER, 4), ev(3, 2, RELATION_PEER, 2),
-                                     ev(4, 2, RELATION_PEER, 2), ev(5, 2, RELATION_PEER, 2),
+    struct score_evaluation ue[7] = {ev(3, 1, RELATION_PEER, 4),      ev(4, 1, RELATION_PEER, 4),
+                                     ev(5, 1, RELATION_PEER, 4),      ev(3, 2, RELATION_PEER, 2),
+                                     ev(4, 2, RELATION_PEER, 2),      ev(5, 2, RELATION_PEER, 2),
                                      ev(0, 2, RELATION_SUPERVISOR, 5)};
     struct score_unit_means m;
     assert_int_equal(score_unit_means(&p, ue, NULL, 7, NULL, 0, &m), 0);
@@ -458,8 +458,9 @@ static void test_anonymity(void **state)
     (void)state;
     struct score_params p = plain_params();
     struct score_evaluation e[7] = {
-        ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 2),        ev(3, 1, RELATION_PEER, 2),
-        ev(4, 1, RELATION_SUBORDINATE, 3), ev(5, 1, RELATION_SUBORDINATE, 3), ev(6, 1, RELATION_SUBORDINATE, 3),
+        ev(0, 1, RELATION_SUPERVISOR, 4),  ev(2, 1, RELATION_PEER, 2),
+        ev(3, 1, RELATION_PEER, 2),        ev(4, 1, RELATION_SUBORDINATE, 3),
+        ev(5, 1, RELATION_SUBORDINATE, 3), ev(6, 1, RELATION_SUBORDINATE, 3),
         ev(1, 1, RELATION_SELF, 5),
     };
     struct ikm_feedback fb[2] = {press(9, 1, 0, 4), press(9, 1, 100, 4)};
@@ -546,7 +547,7 @@ static void test_kiosk_misuse(void **state)
 static void test_six_employees(void **state)
 {
     (void)state;
-    const enum hasil_kerja hk[7] = {HASIL_NONE, HASIL_ABOVE, HASIL_MEETS, HASIL_ABOVE,
+    const enum hasil_kerja hk[7] = {HASIL_NONE,  HASIL_ABOVE, HASIL_MEETS, HASIL_ABOVE,
                                     HASIL_BELOW, HASIL_BELOW, HASIL_MEETS};
     const int v[7] = {0, 5, 5, 1, 3, 1, 3};
     const char *want[7] = {NULL, "sangat_baik", "baik", "kurang", "butuh_perbaikan", "sangat_kurang", "baik"};
@@ -709,8 +710,9 @@ static void test_breakdown_json_content(void **state)
     struct score_result r;
     score_one(&p, e, 4, NULL, 0, ind, 1, NULL, 1, &r, NULL);
     char *s = result_json(&p, &r);
-    assert_non_null(strstr(s, "{\"predikat\":\"baik\",\"score\":86.6667,\"hasil_kerja\":{\"achievement\":1.2000,"
-                              "\"rating\":\"above\",\"from_supervisor\":true,\"indicators\":1}"));
+    assert_non_null(strstr(s,
+                           "{\"predikat\":\"baik\",\"score\":86.6667,\"hasil_kerja\":{\"achievement\":1.2000,"
+                           "\"rating\":\"above\",\"from_supervisor\":true,\"indicators\":1}"));
     assert_non_null(strstr(s, "\"perilaku\":{\"value\":3.6667,\"rating\":\"meets\",\"values\":{"
                               "\"berorientasi_pelayanan\":3.6667,"));
     assert_non_null(strstr(s, "\"steps\":{\"kiosk_misuse\":false,\"rater_effects\":false,\"robust_location\":"
@@ -887,8 +889,9 @@ static void test_training_from_config(void **state)
     assert_int_equal(r.training[0].value, KOMPETEN);
     assert_int_equal(r.training[1].value, HARMONIS);
     char *s = result_json(&p, &r);
-    assert_non_null(strstr(s, "\"training\":[{\"value\":\"kompeten\",\"mean\":2.0000,\"course\":"
-                              "\"Pelatihan Teknis\"},{\"value\":\"harmonis\",\"mean\":2.0000,\"course\":null}]"));
+    assert_non_null(
+        strstr(s, "\"training\":[{\"value\":\"kompeten\",\"mean\":2.0000,\"course\":"
+                  "\"Pelatihan Teknis\"},{\"value\":\"harmonis\",\"mean\":2.0000,\"course\":null}]"));
     free(s);
 
     /* a typo in the catalog is an error, not a silently missing course */
