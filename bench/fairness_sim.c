@@ -455,6 +455,75 @@ static double spearman(const double *a, const double *b, size_t n)
     return sab / sqrt(saa * sbb);
 }
 
+static double pearson(const double *a, const double *b, size_t n)
+{
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ma += a[i];
+        mb += b[i];
+    }
+    ma /= (double)n;
+    mb /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return sab / sqrt(saa * sbb);
+}
+
+static double eval_mean(const struct score_evaluation *e)
+{
+    int t = 0, k = 0;
+    for (int j = 0; j < SCORE_VALUES; j++)
+        if (e->values[j]) {
+            t += e->values[j];
+            k++;
+        }
+    return k ? (double)t / k : NAN;
+}
+
+/* Checks of the model against the literature: the correlation of two peers' ratings of
+ * the same person (single-rater reliability) and of the self-rating with the
+ * supervisor's (self-other agreement). */
+static void model_checks(const struct sim *s, double *peer_peer, double *self_sup)
+{
+    double *a = malloc(s->n * sizeof *a), *b = malloc(s->n * sizeof *b);
+    double *first = malloc(s->n * sizeof *first), *self = malloc(s->n * sizeof *self),
+           *sup = malloc(s->n * sizeof *sup);
+    for (size_t e = 0; e < s->n; e++)
+        first[e] = self[e] = sup[e] = NAN;
+    size_t np = 0, ns = 0;
+    for (size_t i = 0; i < s->nev; i++) {
+        const struct score_evaluation *e = &s->ev[i];
+        if (e->relation == RELATION_PEER) {
+            if (isnan(first[e->ratee])) {
+                first[e->ratee] = eval_mean(e);
+            } else if (first[e->ratee] > -1) {
+                a[np] = first[e->ratee];
+                b[np++] = eval_mean(e);
+                first[e->ratee] = -2; /* one pair per person */
+            }
+        } else if (e->relation == RELATION_SELF) {
+            self[e->ratee] = eval_mean(e);
+        } else if (e->relation == RELATION_SUPERVISOR) {
+            sup[e->ratee] = eval_mean(e);
+        }
+    }
+    *peer_peer = pearson(a, b, np);
+    for (size_t e = 0; e < s->n; e++)
+        if (!isnan(self[e]) && !isnan(sup[e])) {
+            a[ns] = self[e];
+            b[ns++] = sup[e];
+        }
+    *self_sup = pearson(a, b, ns);
+    free(a);
+    free(b);
+    free(first);
+    free(self);
+    free(sup);
+}
+
 /* ------------------------------------------------------------------ the methods */
 
 static void plain_average(const struct sim *s, double *out)
@@ -844,6 +913,10 @@ int main(int argc, char **argv)
                 }
             printf("       evaluations=%zu feedback=%zu IKM(all SKM)=%.2f mean 360 value=%.2f\n", s.nev,
                    s.nfb, ikm.value, mean_rating / (double)nr);
+            double pp, ss;
+            model_checks(&s, &pp, &ss);
+            printf("       model: peer-peer r = %.2f (single-rater reliability), self-supervisor r = %.2f\n", pp,
+                   ss);
             printf("       calibration flag: %.1f%% of results, %.1f%% of values; supervisor robust weight: "
                    "favourites %.3f, others %.3f; mean self gap %+.3f\n",
                    100 * st.flagged, 100 * st.flagged_values, st.sup_w_fav, st.sup_w_other, st.self_gap);
