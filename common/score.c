@@ -452,6 +452,8 @@ int score_unit_means(const struct score_params *p, const struct score_evaluation
 {
     char err[SCORE_ERR_MAX];
     memset(out, 0, sizeof *out);
+    if (p->rater_effects && n_evs > 0 && !fits)
+        return -1; /* the same programming error score_employee reports */
     struct sc_rating *r = sc_ratings_sorted(p, evs, fits, n_evs, err, sizeof err);
     if (!r)
         return -1;

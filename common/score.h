@@ -237,7 +237,9 @@ int score_rater_effects(const struct score_params *p, const struct score_evaluat
  * subordinate values corrected by their fits and weighted by their robust weights
  * (raw and weight 1 when rater effects are off), citizen responses mapped to 1..5
  * (berorientasi_pelayanan only), repeats excluded when kiosk misuse is on.
- * evs/fits/fb are the unit's evaluations and feedback. Returns 0 or -1 (out of memory).
+ * evs/fits/fb are the unit's evaluations and feedback; fits may be NULL only when
+ * rater effects are off. Returns 0, or -1 (fits missing, an invalid record, out of
+ * memory).
  */
 int score_unit_means(const struct score_params *p, const struct score_evaluation *evs,
                      const struct score_fit *fits, size_t n_evs, const struct ikm_feedback *fb, size_t n_fb,

@@ -407,6 +407,8 @@ static void test_credibility(void **state)
     assert_true(fabs(m.mean[SCORE_GROUP_PEER][KOMPETEN] - 3.0) < EPS);
     assert_int_equal(m.n[SCORE_GROUP_PEER][KOMPETEN], 6);
     assert_false(m.has[SCORE_GROUP_SUPERVISOR][KOMPETEN]);
+    p.rater_effects = true; /* on, but no fits: refused rather than silently raw */
+    assert_int_equal(score_unit_means(&p, ue, NULL, 7, NULL, 0, &m), -1);
 }
 
 /* Calibration (only that step on). The supervisor gives akuntabel 5 and 4 elsewhere;
