@@ -773,12 +773,12 @@ static int bench_rater_effects(size_t nratees, int per, int repeat, bool cluster
     }
     double t5 = now_s();
     free(unit);
-    printf(
-        "rater_effects (%s raters): %zu ratees x %d ratings = %zu ratings: estimate %.3f s (%d IRLS steps, %s), "
-        "score_rater_effects incl. building the arrays %.3f s (best of %d); "
-        "score_period_each, every step, %zu results: %.3f s\n",
-        clustered ? "clustered" : "uniform", nratees, per, m, best, iters,
-        conv ? "converged" : "NOT converged", best_full, repeat, scored, t5 - t4);
+    printf("rater_effects (%s raters): %zu ratees x %d ratings = %zu ratings: estimate %.3f s (%d IRLS "
+           "steps, %s), "
+           "score_rater_effects incl. building the arrays %.3f s (best of %d); "
+           "score_period_each, every step, %zu results: %.3f s\n",
+           clustered ? "clustered" : "uniform", nratees, per, m, best, iters,
+           conv ? "converged" : "NOT converged", best_full, repeat, scored, t5 - t4);
     free(rater);
     free(ratee);
     free(y);
@@ -915,8 +915,8 @@ int main(int argc, char **argv)
                    s.nfb, ikm.value, mean_rating / (double)nr);
             double pp, ss;
             model_checks(&s, &pp, &ss);
-            printf("       model: peer-peer r = %.2f (single-rater reliability), self-supervisor r = %.2f\n", pp,
-                   ss);
+            printf("       model: peer-peer r = %.2f (single-rater reliability), self-supervisor r = %.2f\n",
+                   pp, ss);
             printf("       calibration flag: %.1f%% of results, %.1f%% of values; supervisor robust weight: "
                    "favourites %.3f, others %.3f; mean self gap %+.3f\n",
                    100 * st.flagged, 100 * st.flagged_values, st.sup_w_fav, st.sup_w_other, st.self_gap);

@@ -8,6 +8,9 @@
 #define IKM_A_MIN_CENTI 8831
 #define IKM_B_MIN_CENTI 7661
 #define IKM_C_MIN_CENTI 6500
+/* 1..4 onto 1..5 linearly (SPEC 5.2): the 3 steps of the answer become the 4 of the scale */
+#define IKM_TO_SCALE5_MIN 1.0
+#define IKM_TO_SCALE5_STEP (4.0 / 3.0)
 
 const char *ikm_mutu_name(enum ikm_mutu m)
 {
@@ -194,5 +197,5 @@ double ikm_feedback_scale5(const struct ikm_feedback *fb)
             s += fb->skm[j];
         x = (double)s / IKM_ELEMENTS;
     }
-    return 1.0 + (x - IKM_ANSWER_MIN) * 4.0 / 3.0;
+    return IKM_TO_SCALE5_MIN + (x - IKM_ANSWER_MIN) * IKM_TO_SCALE5_STEP;
 }
