@@ -156,7 +156,7 @@ static int aof_enabled(redisContext *c, char *why, size_t whylen)
  * which Redis does with appendonly yes + appendfsync always. Returns 0 or -1. */
 static int require_fsync_always(redisContext *c, char *why, size_t whylen)
 {
-    char err[ENQUEUE_REASON_MAX];
+    char err[ENQUEUE_REASON_MAX / 2]; /* leaves room for the prefix in why */
     const char *argv[] = {"CONFIG", "SET", "appendfsync", "always"};
     redisReply *r = run(c, 4, argv, err, sizeof err);
     if (!r) {

@@ -617,7 +617,7 @@ static int decode_skm(struct decoder *d, const msgpack_object *o, struct event *
         seen[item] = true;
         char name[16];
         snprintf(name, sizeof name, "skm.u%d", item + 1);
-        int64_t val;
+        int64_t val = 0;
         if (check_int(d, name, v, EVENT_RATING_MIN, EVENT_RATING_MAX, &val) < 0)
             return -1;
         ev->skm[item] = (int)val;
@@ -660,7 +660,7 @@ static int decode_behaviour(struct decoder *d, const msgpack_object *o, struct e
         seen[which] = true;
         char name[48];
         snprintf(name, sizeof name, "behaviour.%s", event_behaviour_keys[which]);
-        int64_t val;
+        int64_t val = 0;
         if (check_int(d, name, v, EVENT_BEHAVIOUR_MIN, EVENT_BEHAVIOUR_MAX, &val) < 0)
             return -1;
         ev->behaviour[which] = (int)val;
@@ -696,7 +696,7 @@ static int decode_citizen_feedback(struct decoder *d, struct event *ev)
     if (!rating && !skm)
         return fail(d, "rating: required for citizen_feedback (or skm, the nine-question survey)");
     if (rating) {
-        int64_t v;
+        int64_t v = 0;
         if (check_int(d, "rating", rating, EVENT_RATING_MIN, EVENT_RATING_MAX, &v) < 0)
             return -1;
         ev->rating = (int)v;
