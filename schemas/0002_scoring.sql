@@ -1,0 +1,348 @@
+-- 0002_scoring: what scoring reads and writes (SPEC 5, 6, 7).
+--
+-- Derived tables are functions of event_log alone (SPEC 7: the immutable log is the
+-- truth; these are rebuilt by kinerja_rebuild() for a recalculation):
+--   ratings       the latest evaluation per (period, employee, rater, relation)
+--   work_results  the latest work_result per (period, employee, indicator)
+--   feedback      every citizen_feedback event (raw presses kept; `repeat` flags the
+--                 presses the kiosk-misuse step does not count)
+-- "Latest" is by the event's ts, ties broken by event id, so the incremental path
+-- (the trigger below, per ingest batch) and a rebuild pick the same row whatever
+-- order events arrived in.
+--
+-- Incremental path: an AFTER INSERT statement trigger on event_log derives the new
+-- rows in the same transaction as the ingest batch and bumps the period's generation
+-- in score_periods. The score worker recomputes a period whose generation is ahead of
+-- the one it last computed, and writes a score version only for results whose output
+-- changed (results.digest). Results that are approved, appealed or final are frozen:
+-- events for them are stored, counted as late (late_events) and change nothing until
+-- the supervisor returns the result (SPEC 6).
+
+-- The states of a result (employee, period). Transitions are enforced in one place
+-- (the workflow migration); scoring only reads the state.
+CREATE TYPE result_state AS ENUM (
+    'collecting',       -- ratings and work results still arriving
+    'pending_signoff',  -- waiting for the pejabat penilai (supervisor) to sign
+    'approved',         -- signed; the appeal window runs
+    'returned',         -- sent back by the supervisor; collecting again
+    'appealed',         -- the employee filed a keberatan; the supervisor's supervisor decides
+    'final'             -- closed: appeal decided or window over
+);
+
+CREATE TABLE ratings (
+    period      text NOT NULL,
+    employee    text NOT NULL,
+    rater       text NOT NULL,
+    relation    text NOT NULL CHECK (relation IN ('supervisor', 'peer', 'subordinate', 'self')),
+    -- the seven BerAKHLAK values in the order of event_behaviour_keys (common/event.h):
+    -- berorientasi_pelayanan, akuntabel, kompeten, harmonis, loyal, adaptif,
+    -- kolaboratif; 0 = not rated
+    vals        smallint[] NOT NULL CHECK (cardinality(vals) = 7),
+    hasil_kerja text CHECK (hasil_kerja IN ('above', 'meets', 'below')),
+    comment     text,
+    unit        text,
+    ts          timestamptz NOT NULL,
+    event_id    uuid NOT NULL,
+    PRIMARY KEY (period, employee, rater, relation)
+);
+CREATE INDEX ratings_period_rater_idx ON ratings (period, rater);
+
+CREATE TABLE work_results (
+    period      text NOT NULL,
+    employee    text NOT NULL,
+    indicator   text NOT NULL,
+    target      double precision NOT NULL CHECK (target > 0),
+    realization double precision NOT NULL CHECK (realization >= 0),
+    direction   text NOT NULL CHECK (direction IN ('higher_better', 'lower_better')),
+    weight      double precision NOT NULL CHECK (weight > 0),
+    evidence    text,
+    unit        text,
+    ts          timestamptz NOT NULL,
+    event_id    uuid NOT NULL,
+    PRIMARY KEY (period, employee, indicator)
+);
+
+CREATE TABLE feedback (
+    event_id   uuid PRIMARY KEY,
+    period     text NOT NULL,
+    unit       text NOT NULL,
+    employee   text,
+    source     text NOT NULL,
+    ts_ms      bigint NOT NULL,
+    respondent text NOT NULL,
+    rating     smallint CHECK (rating BETWEEN 1 AND 4),
+    skm        smallint[] CHECK (skm IS NULL OR cardinality(skm) = 9),
+    comment    text,
+    repeat     boolean NOT NULL DEFAULT false,
+    CHECK ((rating IS NULL) <> (skm IS NULL))
+);
+CREATE INDEX feedback_period_unit_idx ON feedback (period, unit);
+CREATE INDEX feedback_period_employee_idx ON feedback (period, employee);
+
+-- What the derivation reads from the log: one view per derived table, shared by the
+-- trigger and kinerja_rebuild() so both extract the same columns the same way.
+CREATE VIEW event_ratings AS
+SELECT e.id AS event_id, e.period, e.employee, e.rater, e.relation, e.unit, e.ts,
+       ARRAY[coalesce((e.payload #>> '{behaviour,berorientasi_pelayanan}')::smallint, 0),
+             coalesce((e.payload #>> '{behaviour,akuntabel}')::smallint, 0),
+             coalesce((e.payload #>> '{behaviour,kompeten}')::smallint, 0),
+             coalesce((e.payload #>> '{behaviour,harmonis}')::smallint, 0),
+             coalesce((e.payload #>> '{behaviour,loyal}')::smallint, 0),
+             coalesce((e.payload #>> '{behaviour,adaptif}')::smallint, 0),
+             coalesce((e.payload #>> '{behaviour,kolaboratif}')::smallint, 0)] AS vals,
+       e.payload ->> 'hasil_kerja' AS hasil_kerja, e.payload ->> 'comment' AS comment
+FROM event_log e
+WHERE e.type = 'evaluation';
+
+CREATE VIEW event_work_results AS
+SELECT e.id AS event_id, e.period, e.employee, e.unit, e.ts,
+       e.payload ->> 'indicator' AS indicator,
+       (e.payload ->> 'target')::double precision AS target,
+       (e.payload ->> 'realization')::double precision AS realization,
+       coalesce(e.payload ->> 'direction', 'higher_better') AS direction,
+       coalesce((e.payload ->> 'weight')::double precision, 1) AS weight,
+       e.payload ->> 'evidence' AS evidence
+FROM event_log e
+WHERE e.type = 'work_result';
+
+CREATE VIEW event_feedback AS
+SELECT e.id AS event_id, e.period, e.unit, e.employee, e.source,
+       (extract(epoch FROM e.ts) * 1000)::bigint AS ts_ms,
+       coalesce(e.payload ->> 'respondent', 'citizen') AS respondent,
+       (e.payload ->> 'rating')::smallint AS rating,
+       CASE WHEN e.payload ? 'skm' THEN
+           ARRAY[(e.payload #>> '{skm,u1}')::smallint, (e.payload #>> '{skm,u2}')::smallint,
+                 (e.payload #>> '{skm,u3}')::smallint, (e.payload #>> '{skm,u4}')::smallint,
+                 (e.payload #>> '{skm,u5}')::smallint, (e.payload #>> '{skm,u6}')::smallint,
+                 (e.payload #>> '{skm,u7}')::smallint, (e.payload #>> '{skm,u8}')::smallint,
+                 (e.payload #>> '{skm,u9}')::smallint]
+       END AS skm,
+       e.payload ->> 'comment' AS comment
+FROM event_log e
+WHERE e.type = 'citizen_feedback';
+
+-- Results and their versions ----------------------------------------------------------
+
+CREATE TABLE results (
+    employee    text NOT NULL,
+    period      text NOT NULL,
+    state       result_state NOT NULL DEFAULT 'collecting',
+    version     int NOT NULL DEFAULT 0,      -- the current score version; 0 = none yet
+    predikat    text,
+    score       numeric(6, 2),
+    digest      text,                        -- hash of the current version's result JSON
+    calibration boolean NOT NULL DEFAULT false,
+    late_events int NOT NULL DEFAULT 0,      -- events that arrived while frozen
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (employee, period)
+);
+CREATE INDEX results_period_state_idx ON results (period, state);
+
+-- One row per recomputation that changed anything (SPEC 5.7): a supervisor signs a
+-- specific version; an appeal sees exactly how the result came about.
+CREATE TABLE score_versions (
+    employee    text NOT NULL,
+    period      text NOT NULL,
+    version     int NOT NULL CHECK (version >= 1),
+    predikat    text,
+    score       numeric(6, 2),
+    result      jsonb NOT NULL,              -- predikat, score, hasil_kerja, perilaku, ikm,
+                                             -- satisfaction, training, breakdown
+    computed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (employee, period, version)
+);
+
+CREATE FUNCTION score_versions_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'score_versions is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER score_versions_immutable
+    BEFORE UPDATE OR DELETE ON score_versions
+    FOR EACH ROW EXECUTE FUNCTION score_versions_refuse_change();
+
+-- Per unit and period: IKM and smiley satisfaction, written by the score worker.
+CREATE TABLE unit_scores (
+    period        text NOT NULL,
+    unit          text NOT NULL,
+    ikm           numeric(6, 2),
+    mutu          text,
+    skm_n         int NOT NULL DEFAULT 0,
+    element_means double precision[],
+    satisfaction  numeric(6, 4),
+    presses       int NOT NULL DEFAULT 0,
+    repeats       int NOT NULL DEFAULT 0,
+    counted       int NOT NULL DEFAULT 0,
+    computed_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (period, unit)
+);
+
+-- Events that arrived for a frozen result (approved, appealed, final).
+CREATE TABLE late_events (
+    event_id   uuid PRIMARY KEY,
+    employee   text NOT NULL,
+    period     text NOT NULL,
+    state      result_state NOT NULL,
+    arrived_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The score worker's work list. generation goes up with every change to a period's
+-- inputs; the worker computes a period whose generation is ahead of computed_generation
+-- (under an advisory lock, so two workers never compute one period at once).
+CREATE TABLE score_periods (
+    period              text PRIMARY KEY,
+    generation          bigint NOT NULL DEFAULT 1,
+    computed_generation bigint NOT NULL DEFAULT 0,
+    changed_at          timestamptz NOT NULL DEFAULT now(),
+    computed_at         timestamptz
+);
+
+-- recalc events (SPEC 5, `kinerja recalc`): rebuild the derived tables of a scope from
+-- the log, then recompute. Picked up by the score worker.
+CREATE TABLE recalc_requests (
+    event_id     uuid PRIMARY KEY,
+    period       text,
+    unit         text,
+    employee     text,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    done_at      timestamptz
+);
+CREATE INDEX recalc_requests_open_idx ON recalc_requests (requested_at) WHERE done_at IS NULL;
+
+-- Derivation ------------------------------------------------------------------------------
+
+-- Upserts the derived rows of the events listed in the temp table _derive_ids (the
+-- caller fills it), keeping the latest per key by (ts, event_id).
+CREATE FUNCTION kinerja_derive_listed() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ratings AS r (period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id)
+    SELECT DISTINCT ON (period, employee, rater, relation)
+           period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id
+    FROM event_ratings
+    WHERE event_id IN (SELECT id FROM _derive_ids)
+    ORDER BY period, employee, rater, relation, ts DESC, event_id DESC
+    ON CONFLICT (period, employee, rater, relation) DO UPDATE
+        SET vals = excluded.vals, hasil_kerja = excluded.hasil_kerja, comment = excluded.comment,
+            unit = excluded.unit, ts = excluded.ts, event_id = excluded.event_id
+        WHERE (excluded.ts, excluded.event_id) > (r.ts, r.event_id);
+
+    INSERT INTO work_results AS w (period, employee, indicator, target, realization, direction, weight,
+                                   evidence, unit, ts, event_id)
+    SELECT DISTINCT ON (period, employee, indicator)
+           period, employee, indicator, target, realization, direction, weight, evidence, unit, ts, event_id
+    FROM event_work_results
+    WHERE event_id IN (SELECT id FROM _derive_ids)
+    ORDER BY period, employee, indicator, ts DESC, event_id DESC
+    ON CONFLICT (period, employee, indicator) DO UPDATE
+        SET target = excluded.target, realization = excluded.realization, direction = excluded.direction,
+            weight = excluded.weight, evidence = excluded.evidence, unit = excluded.unit,
+            ts = excluded.ts, event_id = excluded.event_id
+        WHERE (excluded.ts, excluded.event_id) > (w.ts, w.event_id);
+
+    INSERT INTO feedback (event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment)
+    SELECT event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment
+    FROM event_feedback
+    WHERE event_id IN (SELECT id FROM _derive_ids)
+    ON CONFLICT (event_id) DO NOTHING;
+END
+$$;
+
+CREATE FUNCTION kinerja_derive_ids_table() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF to_regclass('pg_temp._derive_ids') IS NULL THEN
+        CREATE TEMP TABLE _derive_ids (id uuid PRIMARY KEY) ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM _derive_ids;
+    END IF;
+END
+$$;
+
+-- The incremental path: runs once per ingest batch, in its transaction.
+CREATE FUNCTION event_log_derive() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM kinerja_derive_ids_table();
+    INSERT INTO _derive_ids
+    SELECT id FROM new_events WHERE type IN ('evaluation', 'work_result', 'citizen_feedback');
+    PERFORM kinerja_derive_listed();
+
+    -- events for frozen results are kept, counted as late, and change nothing visible
+    INSERT INTO late_events (event_id, employee, period, state)
+    SELECT n.id, n.employee, n.period, r.state
+    FROM new_events n
+    JOIN results r ON r.employee = n.employee AND r.period = n.period
+    WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback')
+      AND r.state IN ('approved', 'appealed', 'final')
+    ON CONFLICT (event_id) DO NOTHING;
+    UPDATE results r SET late_events = r.late_events + l.n
+    FROM (SELECT n.employee, n.period, count(*) AS n
+          FROM new_events n
+          WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback')
+          GROUP BY 1, 2) l
+    WHERE r.employee = l.employee AND r.period = l.period
+      AND r.state IN ('approved', 'appealed', 'final');
+
+    -- periods whose inputs changed
+    INSERT INTO score_periods AS p (period)
+    SELECT DISTINCT period FROM new_events
+    WHERE type IN ('evaluation', 'work_result', 'citizen_feedback') AND period IS NOT NULL
+    ORDER BY 1
+    ON CONFLICT (period) DO UPDATE SET generation = p.generation + 1, changed_at = now();
+
+    INSERT INTO recalc_requests (event_id, period, unit, employee)
+    SELECT id, period, unit, employee FROM new_events WHERE type = 'recalc'
+    ON CONFLICT (event_id) DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER event_log_derive
+    AFTER INSERT ON event_log
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION event_log_derive();
+
+-- The recalculation: rebuilds the derived rows of a scope (any of period, unit,
+-- employee may be NULL = all) from the log, set-based, and marks the periods for
+-- recomputation. Returns the periods touched.
+CREATE FUNCTION kinerja_rebuild(p_period text, p_unit text, p_employee text)
+RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ratings
+    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
+      AND (p_employee IS NULL OR employee = p_employee);
+    DELETE FROM work_results
+    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
+      AND (p_employee IS NULL OR employee = p_employee);
+    DELETE FROM feedback
+    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
+      AND (p_employee IS NULL OR employee = p_employee);
+
+    PERFORM kinerja_derive_ids_table();
+    INSERT INTO _derive_ids
+    SELECT id FROM event_log
+    WHERE type IN ('evaluation', 'work_result', 'citizen_feedback')
+      AND (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
+      AND (p_employee IS NULL OR employee = p_employee);
+    PERFORM kinerja_derive_listed();
+
+    RETURN QUERY
+    INSERT INTO score_periods AS p (period)
+    SELECT DISTINCT period FROM event_log
+    WHERE type IN ('evaluation', 'work_result', 'citizen_feedback') AND period IS NOT NULL
+      AND (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
+      AND (p_employee IS NULL OR employee = p_employee)
+    ORDER BY 1
+    ON CONFLICT (period) DO UPDATE SET generation = p.generation + 1, changed_at = now()
+    RETURNING p.period;
+END
+$$;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON ratings, work_results, feedback, results, unit_scores,
+    late_events, score_periods, recalc_requests TO kinerja_app;
+GRANT SELECT, INSERT ON score_versions TO kinerja_app;
+GRANT SELECT ON event_ratings, event_work_results, event_feedback TO kinerja_app;
