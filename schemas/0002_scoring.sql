@@ -296,6 +296,12 @@ BEGIN
     INSERT INTO recalc_requests (event_id, period, unit, employee)
     SELECT id, period, unit, employee FROM new_events WHERE type = 'recalc'
     ON CONFLICT (event_id) DO NOTHING;
+
+    -- wake the score workers (delivered at commit, once per transaction)
+    IF EXISTS (SELECT 1 FROM new_events
+               WHERE type IN ('evaluation', 'work_result', 'citizen_feedback', 'recalc')) THEN
+        PERFORM pg_notify('kinerja_score', '');
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -1,0 +1,788 @@
+#include "score_store.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COPY_FLUSH_BYTES (1 << 20)
+#define SCORE_STORE_COPY_MAX ((size_t)64 << 20)
+#define MAX_FIELDS 12
+
+/* ---- reading ------------------------------------------------------------------ */
+
+static int exec_cmd(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errlen, "%s", PQerrorMessage(c));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* Splits one COPY text line in place; fields stay escaped (\N = NULL). */
+static int split_fields(char *line, int len, char **f, int max)
+{
+    if (len > 0 && line[len - 1] == '\n')
+        line[--len] = '\0';
+    int n = 0;
+    char *p = line;
+    f[n++] = p;
+    for (; *p; p++) {
+        if (*p == '\t') {
+            *p = '\0';
+            if (n == max)
+                return -1;
+            f[n++] = p + 1;
+        }
+    }
+    return n;
+}
+
+static bool is_null(const char *s)
+{
+    return s[0] == '\\' && s[1] == 'N' && s[2] == '\0';
+}
+
+typedef int (*row_fn)(char **f, int n, void *ctx);
+
+/* Runs COPY (query) TO STDOUT and hands every row to fn. */
+static int copy_out(PGconn *c, const char *query, int nfields, row_fn fn, void *ctx, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, query);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        snprintf(err, errlen, "%s", PQerrorMessage(c));
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    int rc = 0;
+    for (;;) {
+        char *line = NULL;
+        int len = PQgetCopyData(c, &line, 0);
+        if (len == -1)
+            break;
+        if (len < 0) {
+            snprintf(err, errlen, "COPY: %s", PQerrorMessage(c));
+            return -1;
+        }
+        char *f[MAX_FIELDS];
+        int n = split_fields(line, len, f, MAX_FIELDS);
+        if (rc == 0 && n != nfields) {
+            snprintf(err, errlen, "COPY: expected %d fields, got %d", nfields, n);
+            rc = -1;
+        }
+        if (rc == 0 && fn(f, n, ctx) < 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+        PQfreemem(line);
+    }
+    while ((r = PQgetResult(c))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+            snprintf(err, errlen, "COPY: %s", PQerrorMessage(c));
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 1024;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static bool parse_nip(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    int i = 0;
+    for (; s[i]; i++) {
+        if (s[i] < '0' || s[i] > '9' || i >= 18)
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return i == 18;
+}
+
+void score_store_nip(const struct period_data *d, size_t i, char out[19])
+{
+    snprintf(out, 19, "%018llu", (unsigned long long)d->nip[i]);
+}
+
+static int32_t person_index(const struct period_data *d, const char *s)
+{
+    uint64_t key;
+    if (!parse_nip(s, &key))
+        return -1;
+    size_t lo = 0, hi = d->n_people;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (d->nip[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->n_people && d->nip[lo] == key ? (int32_t)lo : -1;
+}
+
+static int32_t unit_index(const struct period_data *d, const char *s)
+{
+    size_t lo = 0, hi = d->n_units;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(d->unit_code[mid], s);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->n_units && !strcmp(d->unit_code[lo], s) ? (int32_t)lo : -1;
+}
+
+/* Employees as loaded, before sorting. */
+struct raw_people {
+    uint64_t *nip;
+    char **unit;
+    size_t n, cap, cap2;
+};
+
+static int on_employee(char **f, int n, void *ctx)
+{
+    struct raw_people *rp = ctx;
+    (void)n;
+    uint64_t nip;
+    if (!parse_nip(f[0], &nip))
+        return 0;
+    if (grow((void **)&rp->nip, &rp->cap, rp->n + 1, sizeof *rp->nip) < 0 ||
+        grow((void **)&rp->unit, &rp->cap2, rp->n + 1, sizeof *rp->unit) < 0)
+        return -1;
+    rp->nip[rp->n] = nip;
+    rp->unit[rp->n] = strdup(f[1]);
+    if (!rp->unit[rp->n])
+        return -1;
+    rp->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const uint64_t *sort_nips;
+static int cmp_by_nip(const void *a, const void *b)
+{
+    uint64_t x = sort_nips[*(const size_t *)a], y = sort_nips[*(const size_t *)b];
+    return (x > y) - (x < y);
+}
+
+/* Builds the sorted people and unit tables from the raw rows. */
+static int index_people(struct period_data *d, struct raw_people *rp)
+{
+    size_t n = rp->n;
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    char **codes = malloc((n ? n : 1) * sizeof *codes);
+    d->nip = malloc((n ? n : 1) * sizeof *d->nip);
+    d->unit_of = malloc((n ? n : 1) * sizeof *d->unit_of);
+    if (!order || !codes || !d->nip || !d->unit_of) {
+        free(order);
+        free(codes);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+        codes[i] = rp->unit[i];
+    }
+    sort_nips = rp->nip; /* the worker is single-threaded per process role */
+    qsort(order, n, sizeof *order, cmp_by_nip);
+    qsort(codes, n, sizeof *codes, cmp_str);
+    d->unit_code = malloc((n ? n : 1) * sizeof *d->unit_code);
+    if (!d->unit_code) {
+        free(order);
+        free(codes);
+        return -1;
+    }
+    d->n_units = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d->n_units && !strcmp(d->unit_code[d->n_units - 1], codes[i]))
+            continue;
+        d->unit_code[d->n_units] = strdup(codes[i]);
+        if (!d->unit_code[d->n_units]) {
+            free(order);
+            free(codes);
+            return -1;
+        }
+        d->n_units++;
+    }
+    d->n_people = n;
+    for (size_t k = 0; k < n; k++) {
+        d->nip[k] = rp->nip[order[k]];
+        d->unit_of[k] = unit_index(d, rp->unit[order[k]]);
+    }
+    free(order);
+    free(codes);
+    return 0;
+}
+
+/* Feedback may name a unit without employees (a counter): add such units too. */
+static int add_unit(struct period_data *d, const char *code)
+{
+    if (unit_index(d, code) >= 0)
+        return 0;
+    char **u = realloc(d->unit_code, (d->n_units + 1) * sizeof *u);
+    if (!u)
+        return -1;
+    d->unit_code = u;
+    char *c = strdup(code);
+    if (!c)
+        return -1;
+    size_t pos = d->n_units;
+    while (pos > 0 && strcmp(d->unit_code[pos - 1], c) > 0) {
+        d->unit_code[pos] = d->unit_code[pos - 1];
+        pos--;
+    }
+    d->unit_code[pos] = c;
+    d->n_units++;
+    /* indexes moved: recompute unit_of */
+    return 1;
+}
+
+struct load_ctx {
+    struct period_data *d;
+    size_t cap_evs, cap_ind, cap_ind_emp, cap_fb[5];
+};
+
+static enum relation relation_of(const char *s)
+{
+    if (!strcmp(s, "supervisor"))
+        return RELATION_SUPERVISOR;
+    if (!strcmp(s, "peer"))
+        return RELATION_PEER;
+    if (!strcmp(s, "subordinate"))
+        return RELATION_SUBORDINATE;
+    if (!strcmp(s, "self"))
+        return RELATION_SELF;
+    return RELATION_NONE;
+}
+
+static enum hasil_kerja hasil_of(const char *s)
+{
+    if (!strcmp(s, "above"))
+        return HASIL_ABOVE;
+    if (!strcmp(s, "meets"))
+        return HASIL_MEETS;
+    if (!strcmp(s, "below"))
+        return HASIL_BELOW;
+    return HASIL_NONE;
+}
+
+/* "{1,2,0,...}" into out[max]; returns the count or -1. */
+static int parse_small_array(const char *s, uint8_t *out, int max)
+{
+    if (*s != '{')
+        return -1;
+    int n = 0;
+    s++;
+    while (*s && *s != '}') {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || n >= max || v < 0 || v > 255)
+            return -1;
+        out[n++] = (uint8_t)v;
+        s = end;
+        if (*s == ',')
+            s++;
+    }
+    return n;
+}
+
+static int on_rating(char **f, int n, void *ctx)
+{
+    struct load_ctx *lc = ctx;
+    struct period_data *d = lc->d;
+    (void)n;
+    int32_t ratee = person_index(d, f[0]), rater = person_index(d, f[1]);
+    if (ratee < 0 || rater < 0) {
+        d->skipped++;
+        return 0;
+    }
+    if (grow((void **)&d->evs, &lc->cap_evs, d->n_evs + 1, sizeof *d->evs) < 0)
+        return -1;
+    struct score_evaluation *e = &d->evs[d->n_evs];
+    memset(e, 0, sizeof *e);
+    e->ratee = ratee;
+    e->rater = rater;
+    e->relation = relation_of(f[2]);
+    if (parse_small_array(f[3], e->values, SCORE_VALUES) != SCORE_VALUES) {
+        d->skipped++;
+        return 0;
+    }
+    e->hasil_kerja = is_null(f[4]) ? HASIL_NONE : hasil_of(f[4]);
+    e->ts_ms = strtoll(f[5], NULL, 10);
+    d->has_data[ratee] = true;
+    d->n_evs++;
+    return 0;
+}
+
+static int on_work_result(char **f, int n, void *ctx)
+{
+    struct load_ctx *lc = ctx;
+    struct period_data *d = lc->d;
+    (void)n;
+    int32_t emp = person_index(d, f[0]);
+    if (emp < 0) {
+        d->skipped++;
+        return 0;
+    }
+    if (grow((void **)&d->ind, &lc->cap_ind, d->n_ind + 1, sizeof *d->ind) < 0 ||
+        grow((void **)&d->ind_emp, &lc->cap_ind_emp, d->n_ind + 1, sizeof *d->ind_emp) < 0)
+        return -1;
+    struct score_indicator *x = &d->ind[d->n_ind];
+    x->target = strtod(f[1], NULL);
+    x->realization = strtod(f[2], NULL);
+    x->direction = !strcmp(f[3], "lower_better") ? DIRECTION_LOWER_BETTER : DIRECTION_HIGHER_BETTER;
+    x->weight = strtod(f[4], NULL);
+    d->ind_emp[d->n_ind] = emp;
+    d->has_data[emp] = true;
+    d->n_ind++;
+    return 0;
+}
+
+static uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int on_feedback(char **f, int n, void *ctx)
+{
+    struct load_ctx *lc = ctx;
+    struct period_data *d = lc->d;
+    (void)n;
+    int32_t emp = -1;
+    if (!is_null(f[2]) && (emp = person_index(d, f[2])) < 0) {
+        d->skipped++;
+        return 0;
+    }
+    int added = add_unit(d, f[1]);
+    if (added < 0)
+        return -1;
+    if (added > 0) {
+        /* a counter-only unit: shift the unit indexes already given out */
+        int32_t at = unit_index(d, f[1]);
+        for (size_t i = 0; i < d->n_people; i++)
+            if (d->unit_of[i] >= at)
+                d->unit_of[i]++;
+        for (size_t i = 0; i < d->n_fb; i++)
+            if (d->fb_unit[i] >= at)
+                d->fb_unit[i]++;
+    }
+    size_t k = d->n_fb;
+    if (grow((void **)&d->fb, &lc->cap_fb[0], k + 1, sizeof *d->fb) < 0 ||
+        grow((void **)&d->fb_unit, &lc->cap_fb[1], k + 1, sizeof *d->fb_unit) < 0 ||
+        grow((void **)&d->fb_event, &lc->cap_fb[2], k + 1, sizeof *d->fb_event) < 0 ||
+        grow((void **)&d->fb_repeat, &lc->cap_fb[3], k + 1, sizeof *d->fb_repeat) < 0)
+        return -1;
+    struct ikm_feedback *x = &d->fb[k];
+    memset(x, 0, sizeof *x);
+    x->ts_ms = strtoll(f[4], NULL, 10);
+    x->device = (int64_t)(fnv1a64(f[3]) & 0x7fffffffffffffffULL);
+    x->employee = emp >= 0 ? emp : IKM_NO_EMPLOYEE;
+    x->respondent = !strcmp(f[5], "student")  ? RESPONDENT_STUDENT
+                    : !strcmp(f[5], "parent") ? RESPONDENT_PARENT
+                                              : RESPONDENT_CITIZEN;
+    if (!is_null(f[6])) {
+        x->rating = (uint8_t)strtol(f[6], NULL, 10);
+    } else if (parse_small_array(f[7], x->skm, IKM_ELEMENTS) != IKM_ELEMENTS) {
+        d->skipped++;
+        return 0;
+    }
+    d->fb_unit[k] = unit_index(d, f[1]);
+    snprintf(d->fb_event[k], SCORE_STORE_UUID_LEN, "%s", f[0]);
+    d->fb_repeat[k] = f[8][0] == 't';
+    if (emp >= 0)
+        d->has_data[emp] = true;
+    d->n_fb++;
+    return 0;
+}
+
+static int on_result(char **f, int n, void *ctx)
+{
+    struct load_ctx *lc = ctx;
+    struct period_data *d = lc->d;
+    (void)n;
+    int32_t emp = person_index(d, f[0]);
+    if (emp < 0) {
+        d->skipped++;
+        return 0;
+    }
+    d->state[emp] = (!strcmp(f[1], "approved") || !strcmp(f[1], "appealed") || !strcmp(f[1], "final"))
+                        ? STORED_FROZEN
+                        : STORED_OPEN;
+    d->version[emp] = (int32_t)strtol(f[2], NULL, 10);
+    snprintf(d->digest[emp], SCORE_STORE_DIGEST_HEX, "%s", is_null(f[3]) ? "" : f[3]);
+    d->has_data[emp] = true;
+    return 0;
+}
+
+void period_data_free(struct period_data *d)
+{
+    free(d->nip);
+    free(d->unit_of);
+    for (size_t i = 0; i < d->n_units; i++)
+        free(d->unit_code[i]);
+    free(d->unit_code);
+    free(d->evs);
+    free(d->ind);
+    free(d->ind_emp);
+    free(d->fb);
+    free(d->fb_unit);
+    free(d->fb_event);
+    free(d->fb_repeat);
+    free(d->state);
+    free(d->version);
+    free(d->digest);
+    free(d->has_data);
+    memset(d, 0, sizeof *d);
+}
+
+int score_store_load(PGconn *c, const char *period, struct period_data *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->period, sizeof d->period, "%s", period);
+    if (exec_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
+        return -1;
+    int rc = -1;
+    struct raw_people rp = {0};
+    struct load_ctx lc = {.d = d};
+    const char *params[1] = {period};
+    /* COPY takes no parameters: the period travels as a transaction-local setting */
+    PGresult *r = PQexecParams(c,
+                               "SELECT set_config('kinerja.period', $1, true), "
+                               "(SELECT generation FROM score_periods WHERE period = $1)",
+                               1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(c));
+        PQclear(r);
+        goto out;
+    }
+    d->generation = PQgetisnull(r, 0, 1) ? 0 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    PQclear(r);
+
+    if (copy_out(c, "COPY (SELECT nip, unit FROM employees) TO STDOUT", 2, on_employee, &rp, err, errlen) < 0 ||
+        index_people(d, &rp) < 0)
+        goto out;
+    size_t np = d->n_people ? d->n_people : 1;
+    d->state = calloc(np, sizeof *d->state);
+    d->version = calloc(np, sizeof *d->version);
+    d->digest = calloc(np, sizeof *d->digest);
+    d->has_data = calloc(np, sizeof *d->has_data);
+    if (!d->state || !d->version || !d->digest || !d->has_data) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (copy_out(c,
+                 "COPY (SELECT employee, rater, relation, vals, hasil_kerja, "
+                 "(extract(epoch FROM ts) * 1000)::bigint FROM ratings "
+                 "WHERE period = current_setting('kinerja.period')) TO STDOUT",
+                 6, on_rating, &lc, err, errlen) < 0 ||
+        copy_out(c,
+                 "COPY (SELECT employee, target, realization, direction, weight FROM work_results "
+                 "WHERE period = current_setting('kinerja.period')) TO STDOUT",
+                 5, on_work_result, &lc, err, errlen) < 0 ||
+        copy_out(c,
+                 "COPY (SELECT event_id, unit, employee, source, ts_ms, respondent, rating, skm, repeat "
+                 "FROM feedback WHERE period = current_setting('kinerja.period')) TO STDOUT",
+                 9, on_feedback, &lc, err, errlen) < 0 ||
+        copy_out(c,
+                 "COPY (SELECT employee, state, version, digest FROM results "
+                 "WHERE period = current_setting('kinerja.period')) TO STDOUT",
+                 4, on_result, &lc, err, errlen) < 0)
+        goto out;
+    rc = 0;
+out:
+    for (size_t i = 0; i < rp.n; i++)
+        free(rp.unit[i]);
+    free(rp.unit);
+    free(rp.nip);
+    char ignore[256];
+    exec_cmd(c, rc == 0 ? "COMMIT" : "ROLLBACK", ignore, sizeof ignore);
+    if (rc < 0)
+        period_data_free(d);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+/* Appends s as one COPY text field. */
+static int copy_field(struct buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = NULL;
+        switch (s[i]) {
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        default: break;
+        }
+        if (esc) {
+            if (buf_append(b, s + start, i - start) < 0 || buf_puts(b, esc) < 0)
+                return -1;
+            start = i + 1;
+        }
+    }
+    return buf_append(b, s + start, n - start);
+}
+
+static int copy_flush(struct score_writer *w, bool force, char *err, size_t errlen)
+{
+    if (!w->copy.len || (!force && w->copy.len < COPY_FLUSH_BYTES))
+        return 0;
+    if (PQputCopyData(w->conn, w->copy.data, (int)w->copy.len) != 1) {
+        snprintf(err, errlen, "COPY: %s", PQerrorMessage(w->conn));
+        return -1;
+    }
+    buf_reset(&w->copy);
+    return 0;
+}
+
+static int copy_end(PGconn *c, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (PQputCopyEnd(c, NULL) != 1) {
+        snprintf(err, errlen, "COPY end: %s", PQerrorMessage(c));
+        rc = -1;
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+            snprintf(err, errlen, "COPY: %s", PQerrorMessage(c));
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+int score_store_begin(struct score_writer *w, char *err, size_t errlen)
+{
+    buf_init(&w->copy, SCORE_STORE_COPY_MAX);
+    w->rows = 0;
+    if (exec_cmd(w->conn, "BEGIN", err, errlen) < 0)
+        return -1;
+    if (!w->temp_ready) {
+        if (exec_cmd(w->conn,
+                     "CREATE TEMP TABLE IF NOT EXISTS _score_new (employee text, version int, predikat text, "
+                     "score numeric(6,2), calibration boolean, digest text, result jsonb) ON COMMIT DELETE ROWS",
+                     err, errlen) < 0 ||
+            exec_cmd(w->conn,
+                     "CREATE TEMP TABLE IF NOT EXISTS _unit_new (unit text, ikm numeric(6,2), mutu text, skm_n int, "
+                     "element_means double precision[], satisfaction numeric(6,4), presses int, repeats int, "
+                     "counted int) ON COMMIT DELETE ROWS",
+                     err, errlen) < 0)
+            goto fail;
+        w->temp_ready = true;
+    }
+    PGresult *r = PQexec(w->conn, "COPY _score_new FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        snprintf(err, errlen, "%s", PQerrorMessage(w->conn));
+        PQclear(r);
+        goto fail;
+    }
+    PQclear(r);
+    return 0;
+fail:
+    score_store_abort(w);
+    return -1;
+}
+
+int score_store_row(struct score_writer *w, const char *nip, int version, const struct score_result *r,
+                    const char *json, size_t json_len, const char *digest, char *err, size_t errlen)
+{
+    struct buf *b = &w->copy;
+    const char *predikat = score_predikat_code(r->predikat);
+    int rc = buf_printf(b, "%s\t%d\t%s\t", nip, version, predikat ? predikat : "\\N");
+    if (r->has_score)
+        rc |= buf_printf(b, "%.2f\t", r->score);
+    else
+        rc |= buf_puts(b, "\\N\t");
+    rc |= buf_printf(b, "%s\t%s\t", r->calibration_flag ? "t" : "f", digest);
+    rc |= copy_field(b, json, json_len);
+    rc |= buf_putc(b, '\n');
+    if (rc) {
+        snprintf(err, errlen, "COPY buffer full");
+        return -1;
+    }
+    w->rows++;
+    return copy_flush(w, false, err, errlen);
+}
+
+void score_store_abort(struct score_writer *w)
+{
+    if (PQtransactionStatus(w->conn) == PQTRANS_ACTIVE)
+        PQputCopyEnd(w->conn, "aborted");
+    PGresult *r;
+    while ((r = PQgetResult(w->conn)))
+        PQclear(r);
+    r = PQexec(w->conn, "ROLLBACK");
+    PQclear(r);
+    buf_free(&w->copy);
+}
+
+static int append_uuid_array(struct buf *b, const char (*ids)[SCORE_STORE_UUID_LEN], size_t n)
+{
+    int rc = buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++)
+        rc |= buf_printf(b, "%s%s", i ? "," : "", ids[i]);
+    return rc | buf_putc(b, '}');
+}
+
+int score_store_finish(struct score_writer *w, const struct period_data *d, const char (*flip)[SCORE_STORE_UUID_LEN],
+                       size_t n_flip, const struct unit_score *units, size_t n_units, size_t *written, char *err,
+                       size_t errlen)
+{
+    PGconn *c = w->conn;
+    if (copy_flush(w, true, err, errlen) < 0 || copy_end(c, err, errlen) < 0)
+        goto fail;
+
+    const char *params[2] = {d->period, NULL};
+    PGresult *r = PQexecParams(
+        c,
+        "WITH upd AS ("
+        "  INSERT INTO results AS r (employee, period, version, predikat, score, digest, calibration, updated_at)"
+        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.digest, n.calibration, now() FROM _score_new n"
+        "  ON CONFLICT (employee, period) DO UPDATE"
+        "    SET version = excluded.version, predikat = excluded.predikat, score = excluded.score,"
+        "        digest = excluded.digest, calibration = excluded.calibration, updated_at = now()"
+        "    WHERE r.state NOT IN ('approved', 'appealed', 'final') AND r.version = excluded.version - 1"
+        "  RETURNING r.employee, r.version"
+        "), ins AS ("
+        "  INSERT INTO score_versions (employee, period, version, predikat, score, result)"
+        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.result"
+        "  FROM _score_new n JOIN upd USING (employee, version)"
+        "  RETURNING 1"
+        ") SELECT count(*) FROM ins",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "storing versions: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto fail;
+    }
+    *written = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+
+    if (n_flip) {
+        struct buf ids;
+        buf_init(&ids, SCORE_STORE_COPY_MAX);
+        if (append_uuid_array(&ids, flip, n_flip) < 0) {
+            buf_free(&ids);
+            snprintf(err, errlen, "too many flags to flip");
+            goto fail;
+        }
+        const char *p1[1] = {ids.data};
+        r = PQexecParams(c, "UPDATE feedback SET repeat = NOT repeat WHERE event_id = ANY($1::uuid[])", 1, NULL, p1,
+                         NULL, NULL, 0);
+        buf_free(&ids);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "kiosk flags: %s", PQerrorMessage(c));
+            PQclear(r);
+            goto fail;
+        }
+        PQclear(r);
+    }
+
+    if (n_units) {
+        r = PQexec(c, "COPY _unit_new FROM STDIN");
+        if (PQresultStatus(r) != PGRES_COPY_IN) {
+            snprintf(err, errlen, "%s", PQerrorMessage(c));
+            PQclear(r);
+            goto fail;
+        }
+        PQclear(r);
+        buf_reset(&w->copy);
+        for (size_t i = 0; i < n_units; i++) {
+            const struct unit_score *u = &units[i];
+            struct buf *b = &w->copy;
+            int rc = buf_printf(b, "%s\t", u->unit); /* already in COPY form: it came out of COPY */
+            if (u->ikm.n > 0) {
+                rc |= buf_printf(b, "%.2f\t%s\t%d\t{", u->ikm.value, ikm_mutu_name(u->ikm.mutu), u->ikm.n);
+                for (int k = 0; k < IKM_ELEMENTS; k++)
+                    rc |= buf_printf(b, "%s%.4f", k ? "," : "", u->ikm.element_mean[k]);
+                rc |= buf_puts(b, "}\t");
+            } else {
+                rc |= buf_puts(b, "\\N\t\\N\t0\t\\N\t");
+            }
+            if (u->sat.n > 0)
+                rc |= buf_printf(b, "%.4f\t", u->sat.mean);
+            else
+                rc |= buf_puts(b, "\\N\t");
+            rc |= buf_printf(b, "%d\t%d\t%d\n", u->sat.presses, u->sat.repeats, u->sat.n);
+            if (rc || copy_flush(w, false, err, errlen) < 0) {
+                if (rc)
+                    snprintf(err, errlen, "COPY buffer full");
+                goto fail;
+            }
+        }
+        if (copy_flush(w, true, err, errlen) < 0 || copy_end(c, err, errlen) < 0)
+            goto fail;
+        r = PQexecParams(c,
+                         "INSERT INTO unit_scores AS u (period, unit, ikm, mutu, skm_n, element_means, satisfaction,"
+                         " presses, repeats, counted, computed_at)"
+                         " SELECT $1, unit, ikm, mutu, skm_n, element_means, satisfaction, presses, repeats, counted,"
+                         " now() FROM _unit_new"
+                         " ON CONFLICT (period, unit) DO UPDATE SET ikm = excluded.ikm, mutu = excluded.mutu,"
+                         " skm_n = excluded.skm_n, element_means = excluded.element_means,"
+                         " satisfaction = excluded.satisfaction, presses = excluded.presses,"
+                         " repeats = excluded.repeats, counted = excluded.counted, computed_at = now()"
+                         " WHERE (u.ikm, u.mutu, u.skm_n, u.satisfaction, u.presses, u.repeats, u.counted)"
+                         " IS DISTINCT FROM (excluded.ikm, excluded.mutu, excluded.skm_n, excluded.satisfaction,"
+                         " excluded.presses, excluded.repeats, excluded.counted)",
+                         1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "unit scores: %s", PQerrorMessage(c));
+            PQclear(r);
+            goto fail;
+        }
+        PQclear(r);
+    }
+
+    char gen[32];
+    snprintf(gen, sizeof gen, "%lld", d->generation);
+    params[1] = gen;
+    r = PQexecParams(c,
+                     "UPDATE score_periods SET computed_generation = greatest(computed_generation, $2::bigint),"
+                     " computed_at = now() WHERE period = $1",
+                     2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "score_periods: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto fail;
+    }
+    PQclear(r);
+    if (exec_cmd(c, "COMMIT", err, errlen) < 0)
+        goto fail;
+    buf_free(&w->copy);
+    return 0;
+fail:
+    score_store_abort(w);
+    return -1;
+}

@@ -1,0 +1,91 @@
+/*
+ * score_store: the score worker's PostgreSQL side. Loads everything one period needs
+ * (the derived tables of schemas/0002_scoring.sql, the organisation, the current
+ * results) into the plain arrays common/score.h takes, in one REPEATABLE READ snapshot
+ * with COPY, and writes the changed results back in one transaction (COPY into a temp
+ * table, then set-based upserts). Called by workers/score.c.
+ */
+#ifndef KINERJA_SCORE_STORE_H
+#define KINERJA_SCORE_STORE_H
+
+#include "buf.h"
+#include "score.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCORE_STORE_DIGEST_HEX 33 /* 16-byte BLAKE2b as hex + NUL */
+#define SCORE_STORE_UUID_LEN 37
+
+/* A result's state as stored (result_state in SQL). */
+enum stored_state { STORED_NONE, STORED_OPEN, STORED_FROZEN }; /* FROZEN: approved, appealed, final */
+
+struct period_data {
+    char period[8];
+    long long generation;
+
+    /* people: every employee of the organisation, sorted by NIP */
+    size_t n_people;
+    uint64_t *nip;     /* NIP as a number (18 digits fit) */
+    int32_t *unit_of;  /* index into units */
+    size_t n_units;
+    char **unit_code;  /* sorted */
+
+    struct score_evaluation *evs;
+    size_t n_evs;
+    struct score_indicator *ind;
+    int32_t *ind_emp;
+    size_t n_ind;
+    struct ikm_feedback *fb;
+    int32_t *fb_unit;                       /* unit index of each feedback */
+    char (*fb_event)[SCORE_STORE_UUID_LEN]; /* event id */
+    bool *fb_repeat;                        /* as stored */
+    size_t n_fb;
+
+    /* current results, by person index */
+    enum stored_state *state;
+    int32_t *version;
+    char (*digest)[SCORE_STORE_DIGEST_HEX];
+    bool *has_data; /* the person has anything to be scored on in this period */
+    size_t skipped; /* rows naming a person or unit not in the organisation */
+};
+
+void period_data_free(struct period_data *d);
+
+/* Loads period p. Returns 0, or -1 with the reason in err. */
+int score_store_load(PGconn *conn, const char *period, struct period_data *d, char *err, size_t errlen);
+
+/* The writer: begin, one row per changed result, finish (flags, unit scores, the
+ * period's computed generation), all in one transaction. */
+struct score_writer {
+    PGconn *conn;
+    struct buf copy; /* pending COPY data */
+    size_t rows;
+    bool temp_ready; /* temp tables exist on this connection */
+};
+
+int score_store_begin(struct score_writer *w, char *err, size_t errlen);
+int score_store_row(struct score_writer *w, const char *nip, int version, const struct score_result *r,
+                    const char *json, size_t json_len, const char *digest, char *err, size_t errlen);
+
+struct unit_score {
+    const char *unit;
+    struct ikm_result ikm;
+    struct ikm_satisfaction sat;
+};
+
+/* Ends the COPY; stores the versions of the rows whose result is still open and whose
+ * version is the next one (a result approved meanwhile is left alone); flips the
+ * kiosk repeat flags of the listed feedback events; upserts the unit scores; marks the
+ * period computed up to generation; commits. *written: versions stored. */
+int score_store_finish(struct score_writer *w, const struct period_data *d, const char (*flip)[SCORE_STORE_UUID_LEN],
+                       size_t n_flip, const struct unit_score *units, size_t n_units, size_t *written, char *err,
+                       size_t errlen);
+void score_store_abort(struct score_writer *w);
+
+/* The formatted NIP of person i (18 digits). */
+void score_store_nip(const struct period_data *d, size_t i, char out[19]);
+
+#endif

@@ -1,0 +1,430 @@
+#include "scorer.h"
+
+#include "daemon.h"
+#include "log.h"
+#include "pgstore.h"
+#include "score_store.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+
+#define SCORER_PERIODS_PER_PASS 50
+#define SCORER_LOCK_CLASS 4242 /* pg advisory lock namespace: (class, hashtext(period)) */
+#define SCORER_ERR_MAX 512
+
+struct scorer {
+    struct scorer_config cfg;
+    struct pgstore *db;
+    struct score_writer writer;
+    bool listening;
+    bool pg_up, pg_logged_down;
+    struct metrics *m;
+    struct metric *m_periods, *m_versions, *m_results, *m_recalcs, *m_errors, *m_last_ms, *m_pg_up;
+    struct buf json;
+};
+
+struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
+{
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to start");
+        return NULL;
+    }
+    struct scorer *s = calloc(1, sizeof *s);
+    if (!s) {
+        log_error("out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->m = m;
+    s->m_periods = metrics_counter(m, "kinerja_score_periods_total", NULL, "period computations");
+    s->m_results = metrics_counter(m, "kinerja_score_results_total", NULL, "results computed");
+    s->m_versions = metrics_counter(m, "kinerja_score_versions_total", NULL, "score versions written");
+    s->m_recalcs = metrics_counter(m, "kinerja_score_recalcs_total", NULL, "recalc requests carried out");
+    s->m_errors = metrics_counter(m, "kinerja_score_errors_total", NULL, "failed period computations");
+    s->m_last_ms = metrics_gauge(m, "kinerja_score_last_period_ms", NULL, "duration of the last computation");
+    s->m_pg_up = metrics_gauge(m, "kinerja_score_postgres_up", NULL, "1 when PostgreSQL is reachable");
+    buf_init(&s->json, SCORE_JSON_MAX);
+    return s;
+}
+
+void scorer_destroy(struct scorer **ps)
+{
+    struct scorer *s = *ps;
+    if (!s)
+        return;
+    pgstore_destroy(&s->db);
+    buf_free(&s->json);
+    free(s);
+    *ps = NULL;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !daemon_stopping)
+        ;
+}
+
+static void pg_down(struct scorer *s, const char *why)
+{
+    if (s->pg_up || !s->pg_logged_down)
+        log_error("postgres %s: %s", s->pg_up ? "lost" : "unavailable", why);
+    s->pg_up = false;
+    s->pg_logged_down = true;
+    s->listening = false;
+    s->writer.temp_ready = false;
+    metric_set(s->m_pg_up, 0);
+    metrics_health_set(s->m, "postgres: unreachable");
+}
+
+/* Connects (or reconnects) with backoff until PostgreSQL answers or SIGTERM. */
+static int pg_ready(struct scorer *s)
+{
+    long backoff = SCORER_BACKOFF_MIN_MS;
+    while (!daemon_stopping) {
+        if (!s->db)
+            s->db = pgstore_connect(s->cfg.postgres_dsn);
+        else if (!pgstore_ok(s->db))
+            pgstore_reconnect(s->db);
+        if (s->db && !s->db->err && pgstore_ok(s->db)) {
+            if (!s->pg_up)
+                log_info("postgres %s", s->pg_logged_down ? "regained" : "connected");
+            s->pg_up = true;
+            s->pg_logged_down = false;
+            s->writer.conn = s->db->conn;
+            metric_set(s->m_pg_up, 1);
+            metrics_health_set(s->m, NULL);
+            if (!s->listening) {
+                PGresult *r = PQexec(s->db->conn, "LISTEN kinerja_score");
+                s->listening = PQresultStatus(r) == PGRES_COMMAND_OK;
+                PQclear(r);
+            }
+            return 0;
+        }
+        pg_down(s, s->db ? s->db->errstr : "out of memory");
+        sleep_ms(backoff);
+        backoff = backoff * 2 > SCORER_BACKOFF_MAX_MS ? SCORER_BACKOFF_MAX_MS : backoff * 2;
+    }
+    return -1;
+}
+
+/* ---- one period ------------------------------------------------------------------ */
+
+struct period_run {
+    struct scorer *s;
+    struct period_data *d;
+    size_t computed, changed;
+    char err[SCORER_ERR_MAX];
+};
+
+static int store_result(size_t e, const struct score_result *r, void *ctx)
+{
+    struct period_run *pr = ctx;
+    struct period_data *d = pr->d;
+    struct scorer *s = pr->s;
+    if (!d->has_data[e] || d->state[e] == STORED_FROZEN)
+        return 0;
+    pr->computed++;
+    buf_reset(&s->json);
+    if (buf_putc(&s->json, '{') < 0 || score_result_json_fields(&s->cfg.params, r, &s->json) < 0 ||
+        buf_putc(&s->json, '}') < 0) {
+        snprintf(pr->err, sizeof pr->err, "result JSON larger than %u bytes", SCORE_JSON_MAX);
+        return -1;
+    }
+    unsigned char h[16];
+    char digest[SCORE_STORE_DIGEST_HEX];
+    crypto_generichash(h, sizeof h, (const unsigned char *)s->json.data, s->json.len, NULL, 0);
+    sodium_bin2hex(digest, sizeof digest, h, sizeof h);
+    if (!strcmp(digest, d->digest[e]))
+        return 0; /* nothing changed: no new version */
+    char nip[19];
+    score_store_nip(d, e, nip);
+    if (score_store_row(&s->writer, nip, d->version[e] + 1, r, s->json.data, s->json.len, digest, pr->err,
+                        sizeof pr->err) < 0)
+        return -1;
+    pr->changed++;
+    return 0;
+}
+
+/* Kiosk flags to flip and per-unit IKM / satisfaction. */
+static int unit_aggregates(const struct scorer *s, const struct period_data *d, char (**flip)[SCORE_STORE_UUID_LEN],
+                           size_t *n_flip, struct unit_score **units, size_t *n_units)
+{
+    size_t n = d->n_fb;
+    bool *rep = calloc(n ? n : 1, sizeof *rep);
+    *flip = malloc((n ? n : 1) * sizeof **flip);
+    *units = calloc(d->n_units ? d->n_units : 1, sizeof **units);
+    size_t *order = malloc((n ? n : 1) * sizeof *order), *start = calloc(d->n_units + 1, sizeof *start);
+    struct ikm_feedback *fb = malloc((n ? n : 1) * sizeof *fb);
+    bool *frep = malloc((n ? n : 1) * sizeof *frep);
+    int rc = -1;
+    if (!rep || !*flip || !*units || !order || !start || !fb || !frep)
+        goto out;
+    if (s->cfg.params.kiosk_misuse && n && ikm_mark_repeats(d->fb, n, s->cfg.params.kiosk_repeat_s, rep) < 0)
+        goto out;
+    *n_flip = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rep[i] != d->fb_repeat[i])
+            memcpy((*flip)[(*n_flip)++], d->fb_event[i], SCORE_STORE_UUID_LEN);
+
+    /* group feedback by unit (counting sort) */
+    for (size_t i = 0; i < n; i++)
+        start[d->fb_unit[i] + 1]++;
+    for (size_t u = 0; u < d->n_units; u++)
+        start[u + 1] += start[u];
+    size_t *fill = malloc((d->n_units ? d->n_units : 1) * sizeof *fill);
+    if (!fill)
+        goto out;
+    memcpy(fill, start, d->n_units * sizeof *fill);
+    for (size_t i = 0; i < n; i++)
+        order[fill[d->fb_unit[i]]++] = i;
+    free(fill);
+    *n_units = 0;
+    for (size_t u = 0; u < d->n_units; u++) {
+        size_t m = start[u + 1] - start[u];
+        if (!m)
+            continue;
+        for (size_t k = 0; k < m; k++) {
+            fb[k] = d->fb[order[start[u] + k]];
+            frep[k] = rep[order[start[u] + k]];
+        }
+        struct unit_score *us = &(*units)[(*n_units)++];
+        us->unit = d->unit_code[u];
+        ikm_compute(fb, m, &us->ikm);
+        ikm_satisfaction(fb, m, frep, &us->sat);
+    }
+    rc = 0;
+out:
+    free(rep);
+    free(order);
+    free(start);
+    free(fb);
+    free(frep);
+    return rc;
+}
+
+/* Computes one period and stores what changed. Returns 0, or -1 with the reason. */
+static int compute_period(struct scorer *s, const char *period, char *err, size_t errlen)
+{
+    long long t0 = daemon_now_ms();
+    struct period_data d;
+    if (score_store_load(s->db->conn, period, &d, err, errlen) < 0)
+        return -1;
+    long long t1 = daemon_now_ms();
+    if (d.skipped)
+        log_warn("period %s: %zu rows name people or units missing from the organisation; skipped", period,
+                 d.skipped);
+    char (*flip)[SCORE_STORE_UUID_LEN] = NULL;
+    struct unit_score *units = NULL;
+    size_t n_flip = 0, n_units = 0, written = 0;
+    int rc = -1;
+    struct period_run pr = {.s = s, .d = &d};
+    if (unit_aggregates(s, &d, &flip, &n_flip, &units, &n_units) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    s->writer.conn = s->db->conn;
+    if (score_store_begin(&s->writer, err, errlen) < 0)
+        goto out;
+    struct score_period_input in = {
+        .n_employees = d.n_people,
+        .unit = d.unit_of,
+        .evaluations = d.evs,
+        .n_evaluations = d.n_evs,
+        .feedback = d.fb,
+        .n_feedback = d.n_fb,
+        .indicators = d.ind,
+        .indicator_employee = d.ind_emp,
+        .n_indicators = d.n_ind,
+    };
+    char serr[SCORER_ERR_MAX];
+    if (score_period_each(&s->cfg.params, &in, store_result, &pr, serr, sizeof serr) != 0) {
+        snprintf(err, errlen, "%s", pr.err[0] ? pr.err : serr);
+        score_store_abort(&s->writer);
+        goto out;
+    }
+    if (score_store_finish(&s->writer, &d, (const char(*)[SCORE_STORE_UUID_LEN])flip, n_flip, units, n_units,
+                           &written, err, errlen) < 0)
+        goto out;
+    long long t2 = daemon_now_ms();
+    metric_inc(s->m_periods);
+    metric_add(s->m_results, (long long)pr.computed);
+    metric_add(s->m_versions, (long long)written);
+    metric_set(s->m_last_ms, t2 - t0);
+    log_info("period %s (generation %lld): %zu results computed, %zu new versions, %zu kiosk flags changed, "
+             "%zu evaluations, %zu work results, %zu feedback; load %lld ms, score+store %lld ms",
+             period, d.generation, pr.computed, written, n_flip, d.n_evs, d.n_ind, d.n_fb, t1 - t0, t2 - t1);
+    if (written < pr.changed)
+        log_info("period %s: %zu results were frozen (signed) meanwhile and kept their version", period,
+                 pr.changed - written);
+    rc = 0;
+out:
+    free(flip);
+    free(units);
+    period_data_free(&d);
+    return rc;
+}
+
+/* ---- the work list ------------------------------------------------------------------ */
+
+static bool try_lock(PGconn *c, const char *period, bool lock)
+{
+    const char *params[1] = {period};
+    PGresult *r = PQexecParams(c,
+                               lock ? "SELECT pg_try_advisory_lock(4242, hashtext($1))"
+                                    : "SELECT pg_advisory_unlock(4242, hashtext($1))",
+                               1, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return ok;
+}
+
+/* Carries out one open recalc request. Returns 1 done, 0 none open, -1 error. */
+static int recalc_one(struct scorer *s, char *err, size_t errlen)
+{
+    PGconn *c = s->db->conn;
+    PGresult *r = PQexec(c, "BEGIN");
+    PQclear(r);
+    r = PQexec(c, "SELECT event_id, period, unit, employee FROM recalc_requests WHERE done_at IS NULL "
+                  "ORDER BY requested_at, event_id LIMIT 1 FOR UPDATE SKIP LOCKED");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(c));
+        PQclear(r);
+        PQclear(PQexec(c, "ROLLBACK"));
+        return -1;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        PQclear(PQexec(c, "ROLLBACK"));
+        return 0;
+    }
+    char id[64];
+    snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+    const char *params[3];
+    char scope[3][80];
+    for (int i = 0; i < 3; i++) {
+        snprintf(scope[i], sizeof scope[i], "%s", PQgetvalue(r, 0, i + 1));
+        params[i] = PQgetisnull(r, 0, i + 1) ? NULL : scope[i];
+    }
+    PQclear(r);
+    long long t0 = daemon_now_ms();
+    r = PQexecParams(c, "SELECT count(*) FROM kinerja_rebuild($1, $2, $3)", 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "rebuild: %s", PQerrorMessage(c));
+        PQclear(r);
+        PQclear(PQexec(c, "ROLLBACK"));
+        return -1;
+    }
+    long periods = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    const char *idp[1] = {id};
+    r = PQexecParams(c, "UPDATE recalc_requests SET done_at = now() WHERE event_id = $1", 1, NULL, idp, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    r = PQexec(c, "COMMIT");
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        snprintf(err, errlen, "recalc %s: %s", id, PQerrorMessage(c));
+        return -1;
+    }
+    metric_inc(s->m_recalcs);
+    log_info("recalc %s (period %s, unit %s, employee %s): derived tables rebuilt for %ld periods in %lld ms", id,
+             params[0] ? params[0] : "all", params[1] ? params[1] : "all", params[2] ? params[2] : "all", periods,
+             daemon_now_ms() - t0);
+    return 1;
+}
+
+/* One pass: open recalc requests, then every period behind. Returns how many periods
+ * were computed, or -1 when PostgreSQL failed. */
+static int scorer_pass(struct scorer *s)
+{
+    char err[SCORER_ERR_MAX];
+    int rc;
+    while ((rc = recalc_one(s, err, sizeof err)) > 0 && !daemon_stopping)
+        ;
+    if (rc < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    PGconn *c = s->db->conn;
+    PGresult *r = PQexec(c, "SELECT period FROM score_periods WHERE generation > computed_generation "
+                            "ORDER BY changed_at LIMIT 50");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_error("score_periods: %s", PQerrorMessage(c));
+        PQclear(r);
+        return -1;
+    }
+    int n = PQntuples(r), done = 0;
+    char (*periods)[8] = calloc((size_t)(n ? n : 1), sizeof *periods);
+    for (int i = 0; periods && i < n; i++)
+        snprintf(periods[i], sizeof periods[i], "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    for (int i = 0; periods && i < n && !daemon_stopping; i++) {
+        if (!try_lock(c, periods[i], true))
+            continue; /* another score worker has it */
+        if (compute_period(s, periods[i], err, sizeof err) < 0) {
+            metric_inc(s->m_errors);
+            log_error("period %s: %s", periods[i], err);
+            if (!pgstore_ok(s->db)) {
+                free(periods);
+                return -1;
+            }
+        } else {
+            done++;
+        }
+        try_lock(c, periods[i], false);
+    }
+    free(periods);
+    return done;
+}
+
+/* Waits for NOTIFY kinerja_score or the poll interval. */
+static void wait_for_work(struct scorer *s)
+{
+    PGconn *c = s->db->conn;
+    int fd = PQsocket(c);
+    if (fd < 0) {
+        sleep_ms(SCORER_POLL_MS);
+        return;
+    }
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(fd, &rd);
+    struct timeval tv = {SCORER_POLL_MS / 1000, (SCORER_POLL_MS % 1000) * 1000};
+    if (select(fd + 1, &rd, NULL, NULL, &tv) > 0)
+        PQconsumeInput(c);
+    PGnotify *n;
+    while ((n = PQnotifies(c)))
+        PQfreemem(n);
+}
+
+int scorer_run(struct scorer *s)
+{
+    log_info("score role started");
+    while (!daemon_stopping) {
+        if (daemon_reload_requested && s->cfg.reload) {
+            daemon_reload_requested = 0;
+            s->cfg.reload(s->cfg.reload_arg);
+        }
+        if (pg_ready(s) < 0)
+            break;
+        int n = scorer_pass(s);
+        if (n < 0) {
+            if (!pgstore_ok(s->db))
+                pg_down(s, s->db->errstr);
+            else
+                sleep_ms(SCORER_BACKOFF_MAX_MS); /* a query failed: do not spin on it */
+            continue;
+        }
+        if (n == 0 && !daemon_stopping)
+            wait_for_work(s);
+    }
+    log_info("score role stopped");
+    return 0;
+}
