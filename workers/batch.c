@@ -151,9 +151,9 @@ static void entry_decode(struct batch *b, struct batch_entry *e)
     }
 }
 
-struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *stream_id, size_t idlen, const char *ev,
-                              size_t evlen, const char *field_id, size_t field_idlen, const char *rt, size_t rtlen,
-                              int deliveries)
+struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *stream_id, size_t idlen,
+                              const char *ev, size_t evlen, const char *field_id, size_t field_idlen,
+                              const char *rt, size_t rtlen, int deliveries)
 {
     struct batch_entry *e = entry_new(b, shard, stream_id, idlen);
     if (!e)
@@ -173,7 +173,8 @@ struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *strea
     b->n++;
     if (ev && evlen > BATCH_EV_MAX) {
         e->state = ENTRY_UNREADABLE;
-        snprintf(e->error, sizeof e->error, "ev: %zu bytes, more than the %d a worker reads", evlen, BATCH_EV_MAX);
+        snprintf(e->error, sizeof e->error, "ev: %zu bytes, more than the %d a worker reads", evlen,
+                 BATCH_EV_MAX);
     } else {
         entry_decode(b, e);
     }

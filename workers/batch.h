@@ -23,10 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BATCH_STREAM_ID_MAX 48          /* "<ms>-<seq>": at most 41 chars */
-#define BATCH_ERR_MAX 384               /* room for an event_decode error with a prefix */
-#define BATCH_JSON_MAX (512 * 1024)     /* one event's payload as JSON */
-#define BATCH_EV_MAX (4 * 1024 * 1024)  /* largest ev field copied out of a stream entry */
+#define BATCH_STREAM_ID_MAX 48         /* "<ms>-<seq>": at most 41 chars */
+#define BATCH_ERR_MAX 384              /* room for an event_decode error with a prefix */
+#define BATCH_JSON_MAX (512 * 1024)    /* one event's payload as JSON */
+#define BATCH_EV_MAX (4 * 1024 * 1024) /* largest ev field copied out of a stream entry */
 #define BATCH_ZONE_CHUNK (64 * 1024)
 
 enum entry_state {
@@ -40,14 +40,14 @@ enum entry_state {
 struct batch_entry {
     unsigned shard;
     char stream_id[BATCH_STREAM_ID_MAX];
-    int deliveries;          /* times delivered, this one included; 0 = unknown */
-    unsigned char *raw;      /* the ev field (owned copy); NULL when the entry has none */
+    int deliveries;     /* times delivered, this one included; 0 = unknown */
+    unsigned char *raw; /* the ev field (owned copy); NULL when the entry has none */
     size_t rawlen;
     char event_id[EVENT_ID_LEN + 1]; /* from ev, else the entry's id field; "" unknown */
-    int64_t received_ms;     /* the rt field, else the time in the stream id */
-    msgpack_object obj;      /* ev unpacked (in the batch's zone; strings view raw) */
-    struct event ev;         /* views into raw */
-    struct buf json;         /* payload JSON (READY entries) */
+    int64_t received_ms;             /* the rt field, else the time in the stream id */
+    msgpack_object obj;              /* ev unpacked (in the batch's zone; strings view raw) */
+    struct event ev;                 /* views into raw */
+    struct buf json;                 /* payload JSON (READY entries) */
     bool has_json;
     char error[BATCH_ERR_MAX]; /* why refused (READY) or unreadable; "" = valid */
     enum entry_state state;
@@ -75,9 +75,9 @@ bool batch_full(const struct batch *b);
  * entry lacks that field. Returns the entry (state READY or UNREADABLE), or NULL when
  * the batch is full or memory ran out (the entry is then not taken: it stays pending).
  */
-struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *stream_id, size_t idlen, const char *ev,
-                              size_t evlen, const char *field_id, size_t field_idlen, const char *rt, size_t rtlen,
-                              int deliveries);
+struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *stream_id, size_t idlen,
+                              const char *ev, size_t evlen, const char *field_id, size_t field_idlen,
+                              const char *rt, size_t rtlen, int deliveries);
 /* An entry the stream no longer holds (XCLAIM / XREADGROUP returned it without fields). */
 struct batch_entry *batch_add_gone(struct batch *b, unsigned shard, const char *stream_id, size_t idlen);
 

@@ -163,6 +163,7 @@ static void pg_lost(struct ingest *w, const char *why)
 
 static void pg_regained(struct ingest *w)
 {
+    w->pg_retry_ms = INGEST_BACKOFF_MIN_MS;
     if (w->pg_up)
         return;
     log_info("postgres %s", w->pg_logged_down ? "regained" : "connected");
@@ -194,8 +195,15 @@ static int pg_wait(struct ingest *w)
     if (nap_max < INGEST_BACKOFF_MIN_MS)
         nap_max = INGEST_BACKOFF_MIN_MS;
     if (pgstore_ok(w->db)) {
-        log_warn("postgres: %s; trying again", w->pg_err[0] ? w->pg_err : "transient error");
-        ingest_sleep_ms(backoff);
+        /* connected, yet refused for now (serialization failure, disk full...): the
+         * pause grows until something succeeds again */
+        if (w->pg_retry_ms <= INGEST_BACKOFF_MIN_MS)
+            log_warn("postgres: %s; trying again", w->pg_err[0] ? w->pg_err : "transient error");
+        else
+            log_debug("postgres: %s; trying again", w->pg_err[0] ? w->pg_err : "transient error");
+        touch_in_hand(w);
+        ingest_sleep_ms(w->pg_retry_ms < nap_max ? w->pg_retry_ms : nap_max);
+        w->pg_retry_ms = backoff_next(w->pg_retry_ms);
         return daemon_stopping ? -1 : 0;
     }
     for (;;) {
@@ -226,8 +234,8 @@ static int dead_letter(struct ingest *w, struct batch_entry *e, const char *erro
     for (;;) {
         if (!pgstore_ok(w->db) && pg_wait(w) < 0)
             return -1;
-        if (pgstore_dead_letter(w->db, entry_key(w, e), e->stream_id, e->event_id[0] ? e->event_id : NULL, e->raw,
-                                e->rawlen, deliveries, error) == 0)
+        if (pgstore_dead_letter(w->db, entry_key(w, e), e->stream_id, e->event_id[0] ? e->event_id : NULL,
+                                e->raw, e->rawlen, deliveries, error) == 0)
             break;
         if (w->db->transient) {
             pg_transient(w);
@@ -237,8 +245,8 @@ static int dead_letter(struct ingest *w, struct batch_entry *e, const char *erro
         }
         char why[INGEST_ERR_MAX];
         copy_reason(why, sizeof why, w->db->errstr);
-        log_error("stream entry %s %s: could not record its dead letter (%s); it stays pending", entry_key(w, e),
-                  e->stream_id, why);
+        log_error("stream entry %s %s: could not record its dead letter (%s); it stays pending",
+                  entry_key(w, e), e->stream_id, why);
         e->state = ENTRY_HELD;
         return 0;
     }
@@ -249,8 +257,8 @@ static int dead_letter(struct ingest *w, struct batch_entry *e, const char *erro
     if (w->metrics)
         metric_inc(w->m_dead);
     lasterr_forget(&w->errors, e->shard, e->stream_id);
-    log_warn("dead letter: stream entry %s %s (event %s) after %d deliveries: %s", entry_key(w, e), e->stream_id,
-             e->event_id[0] ? e->event_id : "unknown", deliveries, error);
+    log_warn("dead letter: stream entry %s %s (event %s) after %d deliveries: %s", entry_key(w, e),
+             e->stream_id, e->event_id[0] ? e->event_id : "unknown", deliveries, error);
     return 0;
 }
 
@@ -263,8 +271,8 @@ static int entry_refused(struct ingest *w, struct batch_entry *e, const char *er
         return dead_letter(w, e, why);
     lasterr_put(&w->errors, e->shard, e->stream_id, why);
     e->state = ENTRY_HELD;
-    log_warn("stream entry %s %s (event %s) not stored: %s; it stays pending (delivery %d of %d)", entry_key(w, e),
-             e->stream_id, e->event_id, why, e->deliveries, w->cfg.max_deliveries);
+    log_warn("stream entry %s %s (event %s) not stored: %s; it stays pending (delivery %d of %d)",
+             entry_key(w, e), e->stream_id, e->event_id, why, e->deliveries, w->cfg.max_deliveries);
     return 0;
 }
 
@@ -354,9 +362,10 @@ static int store_rows(struct ingest *w)
         }
     }
     if (n > 1 && refused == n)
-        log_error("every entry of a batch of %zu was refused on its own (first: %s): if this repeats, suspect the "
-                  "schema or the configuration (time.zone, migrations, rights) rather than the events",
-                  n, why);
+        log_error(
+            "every entry of a batch of %zu was refused on its own (first: %s): if this repeats, suspect the "
+            "schema or the configuration (time.zone, migrations, rights) rather than the events",
+            n, why);
     return 0;
 }
 
@@ -384,8 +393,8 @@ int ingest_store_batch(struct ingest *w)
     for (size_t i = 0; i < b->n; i++) {
         struct batch_entry *e = &b->e[i];
         if (e->state == ENTRY_GONE) {
-            log_warn("stream entry %s %s is no longer in the stream (trimmed); acknowledging it", entry_key(w, e),
-                     e->stream_id);
+            log_warn("stream entry %s %s is no longer in the stream (trimmed); acknowledging it",
+                     entry_key(w, e), e->stream_id);
             w->total.gone++;
         } else if (e->state == ENTRY_UNREADABLE) {
             if (dead_letter(w, e, e->error) < 0)
@@ -457,13 +466,14 @@ static void report(struct ingest *w, bool final)
     else
         snprintf(backlog_s, sizeof backlog_s, "unknown");
     if (final)
-        log_info("stopping: stored=%llu rejected=%llu already=%llu dead=%llu batches=%llu in total", w->total.stored,
-                 w->total.rejected, w->total.already, w->total.dead, w->total.batches);
+        log_info("stopping: stored=%llu rejected=%llu already=%llu dead=%llu batches=%llu in total",
+                 w->total.stored, w->total.rejected, w->total.already, w->total.dead, w->total.batches);
     else
-        log_info("stored=%llu rejected=%llu already=%llu dead=%llu batches=%llu in the last %d s; lag_ms=%lld "
-                 "backlog=%s",
-                 c->stored, c->rejected, c->already, c->dead, c->batches, INGEST_REPORT_EVERY_MS / 1000,
-                 w->window_lag_ms, backlog_s);
+        log_info(
+            "stored=%llu rejected=%llu already=%llu dead=%llu batches=%llu in the last %d s; lag_ms=%lld "
+            "backlog=%s",
+            c->stored, c->rejected, c->already, c->dead, c->batches, INGEST_REPORT_EVERY_MS / 1000,
+            w->window_lag_ms, backlog_s);
     memset(&w->window, 0, sizeof w->window);
     w->window_lag_ms = 0;
 }
@@ -538,8 +548,8 @@ int ingest_run(struct ingest *w)
         if (block < 1)
             block = 1;
         size_t got = 0;
-        if (streams_read(w->redis, &w->batch, RSTREAM_GROUP_INGEST, w->consumer, 0, w->cfg.shards, NULL, count, block,
-                         1, &got, err, sizeof err) < 0) {
+        if (streams_read(w->redis, &w->batch, RSTREAM_GROUP_INGEST, w->consumer, 0, w->cfg.shards, NULL,
+                         count, block, 1, &got, err, sizeof err) < 0) {
             ingest_redis_lost(w, err);
             batch_clear(&w->batch); /* what was read stays pending: reclaimed later */
             continue;
@@ -581,8 +591,10 @@ static void register_metrics(struct ingest *w, struct metrics *m)
     w->m_stored = metrics_counter(m, "kinerja_ingest_events_total", "result=\"stored\"", events_help);
     w->m_rejected = metrics_counter(m, "kinerja_ingest_events_total", "result=\"rejected\"", events_help);
     w->m_already = metrics_counter(m, "kinerja_ingest_events_total", "result=\"already\"", events_help);
-    w->m_batches = metrics_counter(m, "kinerja_ingest_batches_total", NULL, "batches committed to PostgreSQL");
-    w->m_dead = metrics_counter(m, "kinerja_ingest_dead_letters_total", NULL, "stream entries sent to dead_letters");
+    w->m_batches =
+        metrics_counter(m, "kinerja_ingest_batches_total", NULL, "batches committed to PostgreSQL");
+    w->m_dead =
+        metrics_counter(m, "kinerja_ingest_dead_letters_total", NULL, "stream entries sent to dead_letters");
     w->m_redis_up = metrics_gauge(m, "kinerja_ingest_redis_up", NULL, "1 when Redis is reachable");
     w->m_pg_up = metrics_gauge(m, "kinerja_ingest_postgres_up", NULL, "1 when PostgreSQL is reachable");
     w->m_lag = metrics_gauge(m, "kinerja_ingest_lag_ms", NULL,
@@ -614,6 +626,7 @@ struct ingest *ingest_new(const struct ingest_config *cfg, struct metrics *m)
         ingest_destroy(&w);
         return NULL;
     }
+    w->pg_retry_ms = INGEST_BACKOFF_MIN_MS;
     w->reclaim_every_ms = cfg->claim_idle_ms / 2;
     if (w->reclaim_every_ms > INGEST_RECLAIM_EVERY_MAX_MS)
         w->reclaim_every_ms = INGEST_RECLAIM_EVERY_MAX_MS;

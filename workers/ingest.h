@@ -42,13 +42,13 @@ struct ingest_config {
     int redis_timeout_ms;
     unsigned shards;
     const char *postgres_dsn;
-    long batch;            /* worker.batch: COUNT per shard of one read */
+    long batch; /* worker.batch: COUNT per shard of one read */
     long block_ms;
     int max_deliveries;
     long long claim_idle_ms;
-    const char *consumer;  /* worker.consumer; "" = <hostname>-ingest-<pid> */
+    const char *consumer; /* worker.consumer; "" = <hostname>-ingest-<pid> */
     const char *time_zone;
-    size_t max_depth;      /* intake.max_depth */
+    size_t max_depth;          /* intake.max_depth */
     void (*reload)(void *arg); /* SIGHUP: reload what can be reloaded (log level) */
     void *reload_arg;
 };
@@ -60,19 +60,20 @@ struct ingest_counts_total {
 struct ingest {
     struct ingest_config cfg;
     char consumer[INGEST_CONSUMER_MAX];
-    redisContext *redis;    /* NULL while disconnected */
+    redisContext *redis; /* NULL while disconnected */
     struct pgstore *db;
-    bool redis_up, pg_up;   /* as last seen, for lost / regained lines and /healthz */
+    bool redis_up, pg_up;                   /* as last seen, for lost / regained lines and /healthz */
     bool redis_logged_down, pg_logged_down; /* the loss was logged (log it once) */
     char redis_err[INGEST_ERR_MAX], pg_err[INGEST_ERR_MAX];
     struct batch batch;
     struct ingest_row *rows;
-    size_t *row_entry;      /* rows[i] is batch.e[row_entry[i]] */
+    size_t *row_entry; /* rows[i] is batch.e[row_entry[i]] */
     struct lasterr errors;
     struct ingest_counts_total total, window; /* window: since the last info line */
-    long long window_lag_ms;  /* most receive -> commit delay in the window */
+    long long window_lag_ms;                  /* most receive -> commit delay in the window */
     long long next_reclaim_ms, next_report_ms, next_touch_ms;
     long long reclaim_every_ms;
+    long pg_retry_ms; /* pause before retrying on a usable connection */
 
     struct metrics *metrics; /* may be NULL */
     struct metric *m_stored, *m_rejected, *m_already, *m_batches, *m_dead, *m_redis_up, *m_pg_up, *m_lag,

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #define LASTERR_CAPACITY 1024
-#define LASTERR_ID_MAX 48    /* a stream entry id: "<ms>-<seq>", at most 41 chars */
+#define LASTERR_ID_MAX 48 /* a stream entry id: "<ms>-<seq>", at most 41 chars */
 #define LASTERR_TEXT_MAX 384
 
 struct lasterr_slot {

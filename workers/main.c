@@ -20,28 +20,35 @@
 
 #define EXIT_USAGE 2
 
+struct reload_ctx;
+
+/* A role's entry point: runs until SIGTERM and returns the exit code. */
+typedef int (*role_run_fn)(struct config *cfg, const char *metrics_addr, struct reload_ctx *reload);
+
+static int run_ingest(struct config *cfg, const char *metrics_addr, struct reload_ctx *reload);
+
 struct role {
     const char *name;
-    bool available;
+    role_run_fn run;          /* NULL: not available yet */
     const char *metrics_addr; /* metrics.listen = auto */
     const char *what;
 };
 
 static const struct role roles[] = {
-    {"ingest", true, "127.0.0.1:9571", "stream entries -> PostgreSQL event log (exactly once)"},
-    {"score", false, "127.0.0.1:9572", "recompute scores and predikat (a later milestone)"},
-    {"notify", false, "127.0.0.1:9573", "deliver notifications (a later milestone)"},
-    {"schedule", false, "127.0.0.1:9574", "scheduled jobs (a later milestone)"},
-    {"all", true, "127.0.0.1:9571", "every available role in one process (now: ingest)"},
+    {"ingest", run_ingest, "127.0.0.1:9571", "stream entries -> PostgreSQL event log (exactly once)"},
+    {"score", NULL, "127.0.0.1:9572", "recompute scores and predikat (a later milestone)"},
+    {"notify", NULL, "127.0.0.1:9573", "deliver notifications (a later milestone)"},
+    {"schedule", NULL, "127.0.0.1:9574", "scheduled jobs (a later milestone)"},
+    {"all", run_ingest, "127.0.0.1:9571", "every available role in one process (now: ingest)"},
 };
 #define ROLE_COUNT (sizeof roles / sizeof roles[0])
 
 /* The settings the worker reads, listed by --help. */
 static const char *const settings_used[] = {
-    "redis.url",         "redis.shards",        "redis.timeout_ms",    "postgres.dsn",
-    "worker.batch",      "worker.block_ms",     "worker.max_deliveries", "worker.claim_idle_ms",
-    "worker.consumer",   "time.zone",           "intake.max_depth",    "log.level",
-    "log.json",          "metrics.listen",
+    "redis.url",       "redis.shards",    "redis.timeout_ms",      "postgres.dsn",
+    "worker.batch",    "worker.block_ms", "worker.max_deliveries", "worker.claim_idle_ms",
+    "worker.consumer", "time.zone",       "intake.max_depth",      "log.level",
+    "log.json",        "metrics.listen",
 };
 
 static void usage(FILE *out)
@@ -105,7 +112,7 @@ static void reload_settings(void *arg)
     config_destroy(&cfg);
 }
 
-static int run_ingest(struct config *cfg, const struct role *role, struct reload_ctx *reload)
+static int run_ingest(struct config *cfg, const char *metrics_addr, struct reload_ctx *reload)
 {
     struct ingest_config ic = {
         .redis_url = config_str(cfg, "redis.url"),
@@ -137,7 +144,7 @@ static int run_ingest(struct config *cfg, const struct role *role, struct reload
     struct metrics_server *srv = NULL;
     char err[512];
     const char *listen = config_str(cfg, "metrics.listen");
-    if (metrics_server_start(m, listen, role->metrics_addr, &srv, err, sizeof err) < 0)
+    if (metrics_server_start(m, listen, metrics_addr, &srv, err, sizeof err) < 0)
         log_error("metrics: %s; running without /metrics and /healthz", err);
     else if (srv)
         log_info("metrics and health on port %d", metrics_server_port(srv));
@@ -180,10 +187,11 @@ int main(int argc, char **argv)
     }
     const struct role *role = role_find(role_name);
     if (!role) {
-        fprintf(stderr, "kinerja-worker: unknown role '%s' (ingest, score, notify, schedule or all)\n", role_name);
+        fprintf(stderr, "kinerja-worker: unknown role '%s' (ingest, score, notify, schedule or all)\n",
+                role_name);
         return EXIT_USAGE;
     }
-    if (!role->available) {
+    if (!role->run) {
         fprintf(stderr, "kinerja-worker: role %s is not available yet\n", role->name);
         return EXIT_USAGE;
     }
@@ -207,7 +215,7 @@ int main(int argc, char **argv)
 
     if (!strcmp(role->name, "all"))
         log_info("role all: score, notify and schedule are not available yet; running ingest only");
-    int rc = run_ingest(cfg, role, &reload);
+    int rc = role->run(cfg, role->metrics_addr, &reload);
     config_destroy(&cfg);
     return rc;
 }

@@ -23,8 +23,8 @@ int reclaim_own_pending(struct ingest *w)
             const char *ids[1] = {after};
             size_t got = 0;
             /* history of this consumer's own pending list: entries after `after` */
-            if (streams_read(w->redis, b, RSTREAM_GROUP_INGEST, w->consumer, shard, 1, ids, page, -1, 0, &got, err,
-                             sizeof err) < 0) {
+            if (streams_read(w->redis, b, RSTREAM_GROUP_INGEST, w->consumer, shard, 1, ids, page, -1, 0, &got,
+                             err, sizeof err) < 0) {
                 ingest_redis_lost(w, err);
                 continue;
             }
@@ -89,8 +89,8 @@ static int reclaim_page(struct ingest *w, unsigned shard, size_t page, size_t *n
     if (n == 0)
         return 0;
     batch_clear(b);
-    if (streams_claim(w->redis, b, shard, RSTREAM_GROUP_INGEST, w->consumer, w->cfg.claim_idle_ms, pend, n, claimed,
-                      err, sizeof err) < 0) {
+    if (streams_claim(w->redis, b, shard, RSTREAM_GROUP_INGEST, w->consumer, w->cfg.claim_idle_ms, pend, n,
+                      claimed, err, sizeof err) < 0) {
         ingest_redis_lost(w, err);
         return 1;
     }

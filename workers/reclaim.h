@@ -16,8 +16,8 @@
 
 #include "ingest.h"
 
-#define RECLAIM_PAGE 100        /* entries per XPENDING / XCLAIM */
-#define RECLAIM_PAGES_MAX 100   /* per shard and pass, so a pass always ends */
+#define RECLAIM_PAGE 100      /* entries per XPENDING / XCLAIM */
+#define RECLAIM_PAGES_MAX 100 /* per shard and pass, so a pass always ends */
 
 /* Both return 0, or -1 when asked to stop while waiting for PostgreSQL or Redis. */
 int reclaim_own_pending(struct ingest *w);

@@ -113,8 +113,8 @@ static int add_entry(struct batch *b, unsigned shard, const redisReply *r, int d
 }
 
 int streams_read(redisContext *c, struct batch *b, const char *group, const char *consumer, unsigned first,
-                 unsigned nshards, const char *const *ids, long count, long block_ms, int deliveries, size_t *got,
-                 char *err, size_t errlen)
+                 unsigned nshards, const char *const *ids, long count, long block_ms, int deliveries,
+                 size_t *got, char *err, size_t errlen)
 {
     *got = 0;
     if (first + nshards > b->nshards) {
@@ -191,8 +191,8 @@ static bool in_hand(const struct batch_entry *e)
  * pipelined, then reads every reply. Returns 0, or -1 with err.
  */
 static int per_shard(redisContext *c, struct batch *b, bool (*select)(const struct batch_entry *),
-                     const char *const *prefix, size_t prefixn, const char *suffix, const char *what, char *err,
-                     size_t errlen)
+                     const char *const *prefix, size_t prefixn, const char *suffix, const char *what,
+                     char *err, size_t errlen)
 {
     struct args a;
     if (args_init(&a, prefixn + 2 + b->n) < 0) {
@@ -298,7 +298,8 @@ int streams_pending(redisContext *c, const char *key, const char *group, long lo
             struct pending_entry *pe = &out[(*n)++];
             memcpy(pe->id, p->element[0]->str, p->element[0]->len);
             pe->id[p->element[0]->len] = '\0';
-            snprintf(pe->consumer, sizeof pe->consumer, "%s", is_str(p->element[1]) ? p->element[1]->str : "?");
+            snprintf(pe->consumer, sizeof pe->consumer, "%s",
+                     is_str(p->element[1]) ? p->element[1]->str : "?");
             pe->idle_ms = reply_int(p->element[2]);
             pe->deliveries = reply_int(p->element[3]);
         }

@@ -30,8 +30,8 @@
  * consumer's own pending entries). block_ms < 0: no BLOCK. *got: entries added.
  */
 int streams_read(redisContext *c, struct batch *b, const char *group, const char *consumer, unsigned first,
-                 unsigned nshards, const char *const *ids, long count, long block_ms, int deliveries, size_t *got,
-                 char *err, size_t errlen);
+                 unsigned nshards, const char *const *ids, long count, long block_ms, int deliveries,
+                 size_t *got, char *err, size_t errlen);
 
 /* XACK of every COMMITTED or GONE entry not yet acknowledged, one XACK per shard,
  * pipelined; marks them acked. */
