@@ -22,6 +22,9 @@ static const struct command commands[] = {
     {"status", cmd_status, "status [--json]                 the pipeline at a glance"},
     {"bench", cmd_bench, "bench [--events N] [--clients C] [--json]  measure the running stack"},
     {"config", cmd_config, "config [KEY] [--reference]      effective settings, or one"},
+    {"score", cmd_score, "score NIP --period P [--json]   the current result with its breakdown"},
+    {"report", cmd_report, "report unit|awards|training|public --period P [--format table|csv|json|html]"},
+    {"recalc", cmd_recalc, "recalc [--period P] [--unit U] [--employee NIP]  recompute now"},
 };
 
 static void usage(FILE *out)

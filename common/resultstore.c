@@ -1,0 +1,301 @@
+/*
+ * resultstore: reads of results, score versions and unit scores (see resultstore.h).
+ * Fixed SQL text with parameters only; rows of the person-level reports are streamed in
+ * libpq's single-row mode.
+ */
+#include "resultstore.h"
+
+#include "event.h"
+#include "ikm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Records "what: reason" from a result (may be NULL) or the connection. Returns -1. */
+static int resultstore_fail(struct pgstore *db, const PGresult *res, const char *what)
+{
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg || !*msg)
+        msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
+    if (!msg || !*msg)
+        msg = "unknown error";
+    snprintf(db->errstr, sizeof db->errstr, "%s: %s", what, msg);
+    /* one line: libpq messages end with a newline and may span lines */
+    for (char *p = db->errstr; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    size_t n = strlen(db->errstr);
+    while (n > 0 && db->errstr[n - 1] == ' ')
+        db->errstr[--n] = '\0';
+    db->err = -1;
+    db->transient = !db->conn || PQstatus(db->conn) != CONNECTION_OK;
+    return -1;
+}
+
+static int resultstore_begin(struct pgstore *db)
+{
+    db->err = 0;
+    db->transient = false;
+    db->errstr[0] = '\0';
+    if (!pgstore_ok(db)) {
+        snprintf(db->errstr, sizeof db->errstr, "not connected to PostgreSQL");
+        db->err = -1;
+        db->transient = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* NULL for SQL NULL, else the text (valid while res lives). */
+static const char *resultstore_text(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static char *resultstore_dup(const PGresult *res, int row, int col, bool *oom)
+{
+    const char *s = resultstore_text(res, row, col);
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+static long long resultstore_ll(const PGresult *res, int row, int col)
+{
+    const char *s = resultstore_text(res, row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static bool resultstore_num(const PGresult *res, int row, int col, double *out)
+{
+    const char *s = resultstore_text(res, row, col);
+    if (!s)
+        return false;
+    char *end;
+    *out = strtod(s, &end);
+    return end != s;
+}
+
+/* ---------------------------------------------------------------- labels */
+
+static const char *const resultstore_predikat_labels[RESULTSTORE_PREDIKATS] = {
+    "Sangat Baik", "Baik", "Butuh Perbaikan", "Kurang", "Sangat Kurang",
+};
+
+int resultstore_predikat_index(const char *code)
+{
+    if (!code)
+        return -1;
+    for (int i = 0; i < RESULTSTORE_PREDIKATS; i++)
+        if (!strcmp(code, event_predikat_codes[i]))
+            return i;
+    return -1;
+}
+
+const char *resultstore_predikat_label(const char *code)
+{
+    int i = resultstore_predikat_index(code);
+    return i < 0 ? NULL : resultstore_predikat_labels[i];
+}
+
+const char *resultstore_mutu_label(const char *mutu)
+{
+    if (!mutu || !mutu[0] || mutu[1])
+        return NULL;
+    static const enum ikm_mutu by_letter[] = {IKM_MUTU_A, IKM_MUTU_B, IKM_MUTU_C, IKM_MUTU_D};
+    if (mutu[0] < 'A' || mutu[0] > 'D')
+        return NULL;
+    return ikm_mutu_label(by_letter[mutu[0] - 'A']);
+}
+
+/* ---------------------------------------------------------------- one result */
+
+void resultstore_score_clear(struct resultstore_score *s)
+{
+    free(s->employee);
+    free(s->name);
+    free(s->unit);
+    free(s->state);
+    free(s->computed_at);
+    free(s->result_json);
+    memset(s, 0, sizeof *s);
+}
+
+/* The employee always (no row: unknown NIP); the result row and the version when they
+ * exist. The version asked for, or the current one when $3 is 0. */
+static const char SQL_SCORE[] =
+    "SELECT e.nip, e.name, e.unit, r.state::text, r.version, r.late_events,"
+    "       v.version, v.computed_at::text, v.result::text"
+    " FROM employees e"
+    " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
+    " LEFT JOIN score_versions v ON v.employee = e.nip AND v.period = $2"
+    "       AND v.version = CASE WHEN $3::int > 0 THEN $3::int ELSE r.version END"
+    " WHERE e.nip = $1";
+
+int resultstore_score(struct pgstore *db, const char *nip, const char *period, int version,
+                      struct resultstore_score *out, enum resultstore_found *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = RESULTSTORE_NO_EMPLOYEE;
+    if (resultstore_begin(db) < 0)
+        return -1;
+    char vbuf[16];
+    snprintf(vbuf, sizeof vbuf, "%d", version > 0 ? version : 0);
+    const char *params[3] = {nip, period, vbuf};
+    PGresult *res = PQexecParams(db->conn, SQL_SCORE, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        resultstore_fail(db, res, "score");
+        PQclear(res);
+        return -1;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    bool oom = false;
+    out->employee = resultstore_dup(res, 0, 0, &oom);
+    out->name = resultstore_dup(res, 0, 1, &oom);
+    out->unit = resultstore_dup(res, 0, 2, &oom);
+    out->state = resultstore_dup(res, 0, 3, &oom);
+    out->current_version = (int)resultstore_ll(res, 0, 4);
+    out->late_events = (int)resultstore_ll(res, 0, 5);
+    out->version = (int)resultstore_ll(res, 0, 6);
+    out->computed_at = resultstore_dup(res, 0, 7, &oom);
+    out->result_json = resultstore_dup(res, 0, 8, &oom);
+    PQclear(res);
+    if (oom) {
+        snprintf(db->errstr, sizeof db->errstr, "score: out of memory");
+        db->err = -1;
+        return -1;
+    }
+    if (!out->state || (version <= 0 && out->current_version <= 0))
+        *found = RESULTSTORE_NO_RESULT;
+    else if (!out->result_json)
+        *found = version > 0 ? RESULTSTORE_NO_VERSION : RESULTSTORE_NO_RESULT;
+    else
+        *found = RESULTSTORE_FOUND;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- units */
+
+/* Every unit; its unit_scores row for the period; the predikat counts of the current
+ * results (with a version) of the employees now in the unit. */
+static const char SQL_UNITS[] =
+    "SELECT u.code, u.name, s.ikm, s.mutu, coalesce(s.skm_n, 0), s.satisfaction,"
+    "       coalesce(s.counted, 0), coalesce(s.presses, 0), coalesce(s.repeats, 0),"
+    "       coalesce(p.results, 0), coalesce(p.sangat_baik, 0), coalesce(p.baik, 0),"
+    "       coalesce(p.butuh_perbaikan, 0), coalesce(p.kurang, 0), coalesce(p.sangat_kurang, 0)"
+    " FROM units u"
+    " LEFT JOIN unit_scores s ON s.unit = u.code AND s.period = $1"
+    " LEFT JOIN (SELECT e.unit, count(*) AS results,"
+    "                   count(*) FILTER (WHERE r.predikat = 'sangat_baik') AS sangat_baik,"
+    "                   count(*) FILTER (WHERE r.predikat = 'baik') AS baik,"
+    "                   count(*) FILTER (WHERE r.predikat = 'butuh_perbaikan') AS butuh_perbaikan,"
+    "                   count(*) FILTER (WHERE r.predikat = 'kurang') AS kurang,"
+    "                   count(*) FILTER (WHERE r.predikat = 'sangat_kurang') AS sangat_kurang"
+    "            FROM results r JOIN employees e ON e.nip = r.employee"
+    "            WHERE r.period = $1 AND r.version > 0"
+    "            GROUP BY e.unit) p ON p.unit = u.code"
+    " ORDER BY u.code";
+
+int resultstore_each_unit(struct pgstore *db, const char *period, resultstore_unit_fn fn, void *ctx)
+{
+    if (resultstore_begin(db) < 0)
+        return -1;
+    const char *params[1] = {period};
+    PGresult *res = PQexecParams(db->conn, SQL_UNITS, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        resultstore_fail(db, res, "units");
+        PQclear(res);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        struct resultstore_unit u = {0};
+        u.unit = resultstore_text(res, i, 0);
+        u.name = resultstore_text(res, i, 1);
+        u.has_ikm = resultstore_num(res, i, 2, &u.ikm);
+        u.mutu = u.has_ikm ? resultstore_text(res, i, 3) : NULL;
+        u.skm_n = (int)resultstore_ll(res, i, 4);
+        u.has_satisfaction = resultstore_num(res, i, 5, &u.satisfaction);
+        u.counted = (int)resultstore_ll(res, i, 6);
+        u.presses = (int)resultstore_ll(res, i, 7);
+        u.repeats = (int)resultstore_ll(res, i, 8);
+        if (u.counted == 0)
+            u.has_satisfaction = false; /* a mean of nothing */
+        u.results = resultstore_ll(res, i, 9);
+        for (int k = 0; k < RESULTSTORE_PREDIKATS; k++)
+            u.predikat[k] = resultstore_ll(res, i, 10 + k);
+        rc = fn(&u, ctx);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- results */
+
+#define SQL_RESULTS_HEAD                                                                                     \
+    "SELECT r.employee, e.name, e.unit, r.state::text, r.predikat, r.version, r.score, r.calibration,"      \
+    "       (v.result #> '{perilaku,groups}')::text, (v.result -> 'training')::text"                          \
+    " FROM results r"                                                                                        \
+    " JOIN employees e ON e.nip = r.employee"                                                                \
+    " JOIN score_versions v ON v.employee = r.employee AND v.period = r.period AND v.version = r.version"   \
+    " WHERE r.period = $1 AND r.version > 0"
+
+static const char SQL_RESULTS_BY_SCORE[] = SQL_RESULTS_HEAD " ORDER BY e.unit, r.score DESC NULLS LAST, r.employee";
+static const char SQL_RESULTS_BY_EMPLOYEE[] = SQL_RESULTS_HEAD " ORDER BY e.unit, r.employee";
+
+/* Reads what is left of a query so the connection is usable again. */
+static void resultstore_drain(struct pgstore *db)
+{
+    PGresult *res;
+    while ((res = PQgetResult(db->conn)) != NULL)
+        PQclear(res);
+}
+
+int resultstore_each_result(struct pgstore *db, const char *period, enum resultstore_order order,
+                            resultstore_row_fn fn, void *ctx)
+{
+    if (resultstore_begin(db) < 0)
+        return -1;
+    const char *params[1] = {period};
+    const char *sql = order == RESULTSTORE_BY_EMPLOYEE ? SQL_RESULTS_BY_EMPLOYEE : SQL_RESULTS_BY_SCORE;
+    if (!PQsendQueryParams(db->conn, sql, 1, NULL, params, NULL, NULL, 0))
+        return resultstore_fail(db, NULL, "results");
+    if (!PQsetSingleRowMode(db->conn)) {
+        resultstore_drain(db);
+        snprintf(db->errstr, sizeof db->errstr, "results: single-row mode refused");
+        db->err = -1;
+        return -1;
+    }
+    int rc = 0;
+    PGresult *res;
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+            struct resultstore_row r = {0};
+            r.employee = resultstore_text(res, 0, 0);
+            r.name = resultstore_text(res, 0, 1);
+            r.unit = resultstore_text(res, 0, 2);
+            r.state = resultstore_text(res, 0, 3);
+            r.predikat = resultstore_text(res, 0, 4);
+            r.version = (int)resultstore_ll(res, 0, 5);
+            r.has_score = resultstore_num(res, 0, 6, &r.score);
+            const char *cal = resultstore_text(res, 0, 7);
+            r.calibration = cal && cal[0] == 't';
+            r.groups_json = resultstore_text(res, 0, 8);
+            r.training_json = resultstore_text(res, 0, 9);
+            rc = fn(&r, ctx);
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+            resultstore_fail(db, res, "results");
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    return rc;
+}

@@ -1,0 +1,378 @@
+/*
+ * kinerja score NIP --period P [--version V] [--json]: one employee's result for one
+ * period with its breakdown (SPEC 9), read from PostgreSQL through common/resultstore.
+ *
+ * --json prints SPEC 9's shape: {"employee","period","version","state", then the
+ * members of the stored result (predikat, score, hasil_kerja, perilaku, ikm,
+ * satisfaction, training, breakdown)}; the stored text is spliced in unchanged, so the
+ * numbers are exactly what the score worker wrote. Without --json a human-readable
+ * rendering of the same result (parsed with jansson).
+ */
+#include "buf.h"
+#include "cli.h"
+#include "event.h"
+#include "resultstore.h"
+#include "score.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCORE_CMD_HEADER_MAX 4096 /* bytes of the JSON head before the spliced result */
+#define SCORE_CMD_PERCENT 100.0
+#define SCORE_CMD_VALUE_WIDTH 24 /* column of the BerAKHLAK value names */
+#define SCORE_CMD_GROUP_WIDTH 12 /* column of the rater group names */
+
+static void score_usage(FILE *out)
+{
+    fprintf(out, "usage: kinerja score NIP --period P [--version V] [--json]\n"
+                 "  The result of employee NIP for period P (YYYY-MM or YYYY): state, version,\n"
+                 "  predikat, numeric score, hasil kerja (work results), perilaku kerja (the seven\n"
+                 "  BerAKHLAK values, rater groups with n, mean and 95%% interval), the calibration\n"
+                 "  flag, IKM and smiley satisfaction about the employee, training recommendations.\n"
+                 "  --period P   the period (required)\n"
+                 "  --version V  an older score version (default: the current one)\n"
+                 "  --json       {\"employee\",\"period\",\"version\",\"state\",\"predikat\",\"score\",\n"
+                 "               \"hasil_kerja\",\"perilaku\",\"ikm\",\"satisfaction\",\"training\",\"breakdown\"}\n"
+                 "Exit 0 ok, 1 unknown NIP / no result yet / database error, 2 usage.\n");
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* {"employee":..,"period":..,"version":..,"state":.., then the stored object's members. */
+static int score_print_json(const struct resultstore_score *s, const char *period)
+{
+    const char *body = s->result_json + strspn(s->result_json, " \t\r\n");
+    if (*body != '{') {
+        fprintf(stderr, "kinerja score: the stored result of version %d is not a JSON object\n", s->version);
+        return CLI_FAIL;
+    }
+    body++;
+    bool empty = body[strspn(body, " \t\r\n")] == '}';
+    struct buf b;
+    buf_init(&b, SCORE_CMD_HEADER_MAX);
+    int rc = 0;
+    rc |= buf_puts(&b, "{\"employee\":\"");
+    rc |= buf_json_escape(&b, s->employee, strlen(s->employee));
+    rc |= buf_puts(&b, "\",\"period\":\"");
+    rc |= buf_json_escape(&b, period, strlen(period));
+    rc |= buf_printf(&b, "\",\"version\":%d,\"state\":\"", s->version);
+    rc |= buf_json_escape(&b, s->state, strlen(s->state));
+    rc |= buf_puts(&b, empty ? "\"" : "\",");
+    if (rc < 0) {
+        buf_free(&b);
+        fprintf(stderr, "kinerja score: out of memory\n");
+        return CLI_FAIL;
+    }
+    fwrite(b.data, 1, b.len, stdout);
+    fputs(body, stdout);
+    fputc('\n', stdout);
+    buf_free(&b);
+    return ferror(stdout) ? CLI_FAIL : CLI_OK;
+}
+
+/* ---------------------------------------------------------------- table */
+
+/* Prints s with control characters replaced, so a name cannot drive the terminal. */
+static void score_put(const char *s)
+{
+    for (; s && *s; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stdout);
+}
+
+static bool score_num(json_t *obj, const char *key, double *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+static const char *score_str(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* "4.25" (signed: "+0.25") or "-" when absent. */
+static void score_fmt(char *out, size_t n, json_t *obj, const char *key, bool sign)
+{
+    double x;
+    if (!score_num(obj, key, &x))
+        snprintf(out, n, "-");
+    else if (sign)
+        snprintf(out, n, "%+.2f", x);
+    else
+        snprintf(out, n, "%.2f", x);
+}
+
+static int score_anonymity_min(json_t *result, const struct cli *cli)
+{
+    json_t *v = json_object_get(json_object_get(json_object_get(result, "breakdown"), "params"), "anonymity_min");
+    if (json_is_integer(v))
+        return (int)json_integer_value(v);
+    return (int)config_int(cli->cfg, "fairness.anonymity_min");
+}
+
+static void score_print_header(const struct resultstore_score *s, const char *period, json_t *result)
+{
+    printf("Employee      ");
+    score_put(s->name);
+    printf("\nNIP           %s\nUnit          ", s->employee);
+    score_put(s->unit);
+    printf("\nPeriod        %s\nState         %s\n", period, s->state);
+    if (s->version == s->current_version)
+        printf("Version       %d (current)", s->version);
+    else
+        printf("Version       %d (the current one is %d)", s->version, s->current_version);
+    if (s->computed_at)
+        printf(", computed %s", s->computed_at);
+    const char *pred = score_str(result, "predikat");
+    const char *label = resultstore_predikat_label(pred);
+    printf("\nPredikat      %s\n", label ? label : "not decided yet (a rating is missing)");
+    char sc[32];
+    score_fmt(sc, sizeof sc, result, "score", false);
+    printf("Score         %s%s\n", sc, strcmp(sc, "-") ? " of 100" : " (needs both the achievement and perilaku)");
+}
+
+static void score_print_hasil(json_t *result)
+{
+    json_t *h = json_object_get(result, "hasil_kerja");
+    double ach;
+    printf("\nHasil kerja (work results)\n");
+    json_t *ind = json_object_get(h, "indicators");
+    if (score_num(h, "achievement", &ach))
+        printf("  achievement   %.2f%% over %lld indicator%s\n", ach * SCORE_CMD_PERCENT,
+               (long long)json_integer_value(ind), json_integer_value(ind) == 1 ? "" : "s");
+    else
+        printf("  achievement   - (no work results)\n");
+    const char *rating = score_str(h, "rating");
+    bool from_sup = json_is_true(json_object_get(h, "from_supervisor"));
+    printf("  rating        %s", rating ? rating : "none");
+    if (rating && strcmp(rating, "none"))
+        printf(" (%s)", from_sup ? "the supervisor's judgement" : "computed from the achievement");
+    printf("\n");
+}
+
+static void score_print_perilaku(json_t *result, int anonymity_min)
+{
+    json_t *p = json_object_get(result, "perilaku");
+    json_t *values = json_object_get(p, "values");
+    json_t *detail = json_object_get(json_object_get(result, "breakdown"), "values");
+    char buf[32];
+    printf("\nPerilaku kerja (behaviour, BerAKHLAK values on 1..5)\n");
+    score_fmt(buf, sizeof buf, p, "value", false);
+    const char *rating = score_str(p, "rating");
+    printf("  value         %s\n  rating        %s\n", buf, rating ? rating : "none");
+    printf("  %-*s %6s %9s  %s\n", SCORE_CMD_VALUE_WIDTH, "value", "mean", "self gap", "calibration");
+    for (int j = 0; j < SCORE_VALUES; j++) {
+        const char *key = event_behaviour_keys[j];
+        json_t *d = json_object_get(detail, key);
+        char mean[32], gap[32];
+        score_fmt(mean, sizeof mean, values, key, false);
+        score_fmt(gap, sizeof gap, d, "self_gap", true);
+        printf("  %-*s %6s %9s  %s\n", SCORE_CMD_VALUE_WIDTH, key, mean, gap,
+               json_is_true(json_object_get(d, "calibration")) ? "flagged" : "");
+    }
+
+    json_t *groups = json_object_get(p, "groups");
+    printf("\nRater groups\n");
+    for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
+        const char *name = score_group_names[g];
+        json_t *gr = json_object_get(groups, name);
+        printf("  %-*s ", SCORE_CMD_GROUP_WIDTH, name);
+        if (!json_is_object(gr)) {
+            printf("no ratings\n");
+            continue;
+        }
+        if (!json_is_true(json_object_get(gr, "shown"))) {
+            printf("hidden (fewer than %d ratings)\n", anonymity_min);
+            continue;
+        }
+        char mean[32];
+        score_fmt(mean, sizeof mean, gr, "mean", false);
+        printf("n %-4lld mean %s", (long long)json_integer_value(json_object_get(gr, "n")), mean);
+        json_t *ci = json_object_get(gr, "ci95");
+        if (json_is_array(ci) && json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)) &&
+            json_is_number(json_array_get(ci, 1)))
+            printf("   95%% interval %.2f .. %.2f", json_number_value(json_array_get(ci, 0)),
+                   json_number_value(json_array_get(ci, 1)));
+        printf("\n");
+    }
+}
+
+static void score_print_rest(const struct resultstore_score *s, json_t *result)
+{
+    bool flagged = json_is_true(json_object_get(json_object_get(result, "breakdown"), "calibration"));
+    printf("\nCalibration   %s\n",
+           flagged ? "flagged: the supervisor's rating of a value departs from the other raters' consensus"
+                   : "not flagged");
+
+    json_t *ikm = json_object_get(result, "ikm");
+    double x;
+    if (json_is_object(ikm) && score_num(ikm, "value", &x)) {
+        const char *mutu = score_str(ikm, "mutu");
+        const char *label = resultstore_mutu_label(mutu);
+        printf("IKM           %.2f (mutu %s%s%s, %lld SKM responses)\n", x, mutu ? mutu : "-", label ? " " : "",
+               label ? label : "", (long long)json_integer_value(json_object_get(ikm, "n")));
+    } else {
+        printf("IKM           none (not enough SKM responses about this employee)\n");
+    }
+    json_t *sat = json_object_get(result, "satisfaction");
+    if (score_num(sat, "mean", &x))
+        printf("Satisfaction  %.2f of 4 (%lld counted; %lld presses, %lld repeats)\n", x,
+               (long long)json_integer_value(json_object_get(sat, "n")),
+               (long long)json_integer_value(json_object_get(sat, "presses")),
+               (long long)json_integer_value(json_object_get(sat, "repeats")));
+    else
+        printf("Satisfaction  none (no smiley presses)\n");
+
+    json_t *training = json_object_get(result, "training");
+    printf("\nTraining recommendations\n");
+    if (!json_is_array(training) || json_array_size(training) == 0)
+        printf("  none\n");
+    size_t i;
+    json_t *t;
+    json_array_foreach(training, i, t)
+    {
+        const char *value = score_str(t, "value");
+        const char *course = score_str(t, "course");
+        char mean[32];
+        score_fmt(mean, sizeof mean, t, "mean", false);
+        printf("  %s (mean %s): ", value ? value : "?", mean);
+        score_put(course ? course : "no course in the catalog");
+        printf("\n");
+    }
+    if (s->late_events > 0)
+        printf("\nLate events   %d arrived while the result was frozen; they count once it is returned\n",
+               s->late_events);
+}
+
+static int score_print_table(const struct resultstore_score *s, const char *period, const struct cli *cli)
+{
+    json_error_t jerr;
+    json_t *result = json_loads(s->result_json, 0, &jerr);
+    if (!json_is_object(result)) {
+        fprintf(stderr, "kinerja score: the stored result of version %d cannot be read: %s\n", s->version,
+                result ? "not an object" : jerr.text);
+        json_decref(result);
+        return CLI_FAIL;
+    }
+    score_print_header(s, period, result);
+    score_print_hasil(result);
+    score_print_perilaku(result, score_anonymity_min(result, cli));
+    score_print_rest(s, result);
+    json_decref(result);
+    return ferror(stdout) ? CLI_FAIL : CLI_OK;
+}
+
+/* ---------------------------------------------------------------- command */
+
+static int score_parse_version(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > INT_MAX)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int score_report_missing(const struct resultstore_score *s, enum resultstore_found found, const char *nip,
+                                const char *period, int version)
+{
+    switch (found) {
+    case RESULTSTORE_NO_EMPLOYEE:
+        fprintf(stderr, "kinerja score: unknown NIP %s (not in the organisation; see `kinerja org import`)\n", nip);
+        break;
+    case RESULTSTORE_NO_RESULT:
+        if (s->state)
+            fprintf(stderr, "kinerja score: %s has no score version for period %s yet (state %s)\n", nip, period,
+                    s->state);
+        else
+            fprintf(stderr, "kinerja score: %s has no result for period %s yet\n", nip, period);
+        break;
+    case RESULTSTORE_NO_VERSION:
+        fprintf(stderr, "kinerja score: %s has no version %d for period %s (the current one is %d)\n", nip,
+                version, period, s->current_version);
+        break;
+    case RESULTSTORE_FOUND:
+        break;
+    }
+    return CLI_FAIL;
+}
+
+int cmd_score(struct cli *cli, int argc, char **argv)
+{
+    const char *nip = NULL, *period = NULL;
+    bool json = false;
+    int version = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            score_usage(stdout);
+            return CLI_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "--period") && i + 1 < argc) {
+            period = argv[++i];
+        } else if (!strcmp(a, "--version") && i + 1 < argc) {
+            if (score_parse_version(argv[++i], &version) < 0) {
+                fprintf(stderr, "kinerja score: --version: must be a whole number >= 1, got '%s'\n", argv[i]);
+                return CLI_USAGE;
+            }
+        } else if (a[0] == '-') {
+            fprintf(stderr, "kinerja score: unknown option or missing value '%s'\n", a);
+            score_usage(stderr);
+            return CLI_USAGE;
+        } else if (!nip) {
+            nip = a;
+        } else {
+            fprintf(stderr, "kinerja score: one NIP only, got '%s' too\n", a);
+            return CLI_USAGE;
+        }
+    }
+    if (!nip || !period) {
+        fprintf(stderr, "kinerja score: %s\n", !nip ? "NIP missing" : "--period missing");
+        score_usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!event_valid_nip(nip, strlen(nip))) {
+        fprintf(stderr, "kinerja score: NIP must be 18 digits, got '%s'\n", nip);
+        return CLI_USAGE;
+    }
+    if (!event_valid_period(period, strlen(period))) {
+        fprintf(stderr, "kinerja score: --period must be YYYY-MM or YYYY, got '%s'\n", period);
+        return CLI_USAGE;
+    }
+
+    struct pgstore *db = pgstore_connect(config_str(cli->cfg, "postgres.dsn"));
+    if (!db) {
+        fprintf(stderr, "kinerja score: out of memory\n");
+        return CLI_FAIL;
+    }
+    if (db->err) {
+        fprintf(stderr, "kinerja score: PostgreSQL unreachable: %s\n", db->errstr);
+        pgstore_destroy(&db);
+        return CLI_FAIL;
+    }
+    struct resultstore_score s;
+    enum resultstore_found found;
+    int rc;
+    if (resultstore_score(db, nip, period, version, &s, &found) < 0) {
+        fprintf(stderr, "kinerja score: PostgreSQL: %s%s\n", db->errstr,
+                strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
+        rc = CLI_FAIL;
+    } else if (found != RESULTSTORE_FOUND) {
+        rc = score_report_missing(&s, found, nip, period, version);
+    } else {
+        rc = json ? score_print_json(&s, period) : score_print_table(&s, period, cli);
+    }
+    resultstore_score_clear(&s);
+    pgstore_destroy(&db);
+    return rc;
+}
