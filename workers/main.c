@@ -13,6 +13,9 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "scorer.h"
+
+#include <pthread.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,24 +25,21 @@
 
 struct reload_ctx;
 
-/* A role's entry point: runs until SIGTERM and returns the exit code. */
-typedef int (*role_run_fn)(struct config *cfg, const char *metrics_addr, struct reload_ctx *reload);
-
-static int run_ingest(struct config *cfg, const char *metrics_addr, struct reload_ctx *reload);
+enum role_parts { ROLE_INGEST = 1, ROLE_SCORE = 2 };
 
 struct role {
     const char *name;
-    role_run_fn run;          /* NULL: not available yet */
+    int parts;                /* what runs; 0: not available yet */
     const char *metrics_addr; /* metrics.listen = auto */
     const char *what;
 };
 
 static const struct role roles[] = {
-    {"ingest", run_ingest, "127.0.0.1:9571", "stream entries -> PostgreSQL event log (exactly once)"},
-    {"score", NULL, "127.0.0.1:9572", "recompute scores and predikat (a later milestone)"},
-    {"notify", NULL, "127.0.0.1:9573", "deliver notifications (a later milestone)"},
-    {"schedule", NULL, "127.0.0.1:9574", "scheduled jobs (a later milestone)"},
-    {"all", run_ingest, "127.0.0.1:9571", "every available role in one process (now: ingest)"},
+    {"ingest", ROLE_INGEST, "127.0.0.1:9571", "stream entries -> PostgreSQL event log (exactly once)"},
+    {"score", ROLE_SCORE, "127.0.0.1:9572", "recompute scores, predikat, IKM and score versions"},
+    {"notify", 0, "127.0.0.1:9573", "deliver notifications (a later milestone)"},
+    {"schedule", 0, "127.0.0.1:9574", "scheduled jobs (a later milestone)"},
+    {"all", ROLE_INGEST | ROLE_SCORE, "127.0.0.1:9571", "every available role in one process (ingest, score)"},
 };
 #define ROLE_COUNT (sizeof roles / sizeof roles[0])
 
@@ -50,6 +50,8 @@ static const char *const settings_used[] = {
     "worker.consumer", "time.zone",       "intake.max_depth",      "log.level",
     "log.json",        "metrics.listen",
 };
+/* ... and for the score role every score.*, weight.*, fairness.* and training.* setting
+ * (score_params_from_config) plus the [training] catalog. */
 
 static void usage(FILE *out)
 {
@@ -72,6 +74,8 @@ static void usage(FILE *out)
                     defs[i].help);
         }
     }
+    fprintf(out, "  score.*, weight.*, fairness.*, training.* and the [training] catalog (role score;\n"
+                 "      see `kinerja config` and docs/SCORING.md)\n");
     fprintf(out, "\nsignals: SIGTERM/SIGINT finish the batch in hand and exit 0; SIGHUP reloads log.level\n"
                  "exit codes: 0 ok, 1 failure, 2 usage\n");
 }
@@ -112,7 +116,7 @@ static void reload_settings(void *arg)
     config_destroy(&cfg);
 }
 
-static int run_ingest(struct config *cfg, const char *metrics_addr, struct reload_ctx *reload)
+static struct ingest *make_ingest(struct config *cfg, struct metrics *m, struct reload_ctx *reload)
 {
     struct ingest_config ic = {
         .redis_url = config_str(cfg, "redis.url"),
@@ -129,30 +133,76 @@ static int run_ingest(struct config *cfg, const char *metrics_addr, struct reloa
         .reload = reload_settings,
         .reload_arg = reload,
     };
+    return ingest_new(&ic, m);
+}
+
+static struct scorer *make_scorer(struct config *cfg, struct metrics *m, struct reload_ctx *reload)
+{
+    struct scorer_config sc = {
+        .postgres_dsn = config_str(cfg, "postgres.dsn"),
+        .reload = reload_settings,
+        .reload_arg = reload,
+    };
+    char err[512];
+    if (score_params_from_config(cfg, &sc.params, err, sizeof err) < 0) {
+        log_error("config: %s", err);
+        return NULL;
+    }
+    return scorer_new(&sc, m);
+}
+
+static void *scorer_thread(void *arg)
+{
+    scorer_run(arg);
+    return NULL;
+}
+
+/*
+ * Builds the role's parts (registering their metrics), starts /metrics and /healthz,
+ * runs them (role all: the score loop in a second thread) until SIGTERM.
+ */
+static int run_role(struct config *cfg, const struct role *role, struct reload_ctx *reload)
+{
     struct metrics *m = metrics_new();
     if (!m) {
         log_error("out of memory");
         return 1;
     }
-    struct ingest *w = ingest_new(&ic, m);
-    if (!w) {
-        metrics_destroy(&m);
-        return 1;
-    }
+    struct ingest *ing = NULL;
+    struct scorer *sc = NULL;
+    int rc = 1;
+    if ((role->parts & ROLE_INGEST) && !(ing = make_ingest(cfg, m, reload)))
+        goto out;
+    if ((role->parts & ROLE_SCORE) && !(sc = make_scorer(cfg, m, reload)))
+        goto out;
+
     /* Several workers may share a host: one that cannot bind keeps working without
      * /metrics rather than not at all. */
     struct metrics_server *srv = NULL;
     char err[512];
-    const char *listen = config_str(cfg, "metrics.listen");
-    if (metrics_server_start(m, listen, metrics_addr, &srv, err, sizeof err) < 0)
+    if (metrics_server_start(m, config_str(cfg, "metrics.listen"), role->metrics_addr, &srv, err, sizeof err) < 0)
         log_error("metrics: %s; running without /metrics and /healthz", err);
     else if (srv)
         log_info("metrics and health on port %d", metrics_server_port(srv));
 
-    int rc = ingest_run(w);
-
+    if (ing && sc) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, scorer_thread, sc) != 0) {
+            log_error("cannot start the score thread");
+        } else {
+            rc = ingest_run(ing);
+            daemon_stopping = 1; /* the ingest loop ended: stop the score loop too */
+            pthread_join(t, NULL);
+        }
+    } else if (ing) {
+        rc = ingest_run(ing);
+    } else {
+        rc = scorer_run(sc);
+    }
     metrics_server_stop(&srv);
-    ingest_destroy(&w);
+out:
+    ingest_destroy(&ing);
+    scorer_destroy(&sc);
     metrics_destroy(&m);
     return rc;
 }
@@ -191,7 +241,7 @@ int main(int argc, char **argv)
                 role_name);
         return EXIT_USAGE;
     }
-    if (!role->run) {
+    if (!role->parts) {
         fprintf(stderr, "kinerja-worker: role %s is not available yet\n", role->name);
         return EXIT_USAGE;
     }
@@ -207,15 +257,17 @@ int main(int argc, char **argv)
         config_destroy(&cfg);
         return 1;
     }
-    struct reload_ctx reload = {config_file, "worker.ingest", log_json || config_bool(cfg, "log.json")};
+    static char component[32];
+    snprintf(component, sizeof component, "worker.%s", role->name);
+    struct reload_ctx reload = {config_file, component, log_json || config_bool(cfg, "log.json")};
     enum log_level level = LOG_LEVEL_INFO;
     log_level_parse(config_str(cfg, "log.level"), &level);
     log_init(reload.component, level, reload.log_json);
     daemon_install_signals();
 
     if (!strcmp(role->name, "all"))
-        log_info("role all: score, notify and schedule are not available yet; running ingest only");
-    int rc = role->run(cfg, role->metrics_addr, &reload);
+        log_info("role all: ingest and score; notify and schedule are not available yet");
+    int rc = run_role(cfg, role, &reload);
     config_destroy(&cfg);
     return rc;
 }
