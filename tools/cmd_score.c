@@ -167,7 +167,7 @@ static void score_print_perilaku(json_t *result, int anonymity_min)
     score_fmt(buf, sizeof buf, p, "value", false);
     const char *rating = score_str(p, "rating");
     printf("  value         %s\n  rating        %s\n", buf, rating ? rating : "none");
-    printf("  %-*s %6s %9s  %s\n", SCORE_CMD_VALUE_WIDTH, "value", "mean", "self gap", "calibration");
+    printf("  %-*s %6s %9s  %s\n", SCORE_CMD_VALUE_WIDTH, "BerAKHLAK value", "mean", "self gap", "calibration");
     for (int j = 0; j < SCORE_VALUES; j++) {
         const char *key = event_behaviour_keys[j];
         json_t *d = json_object_get(detail, key);

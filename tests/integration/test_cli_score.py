@@ -1,0 +1,387 @@
+"""
+The read side of scoring in the CLI (SPEC 9, SPEC 5): `kinerja score`, `kinerja report
+unit|awards|training|public` and `kinerja recalc`, against a real PostgreSQL (and, for
+recalc, the real broker and ingest worker).
+
+The score worker is not started: these tests check only what the CLI reads and how it
+prints it, so they write `results`, `score_versions` and `unit_scores` rows directly,
+with result documents in the shape common/score.c's score_result_json_fields() writes.
+"""
+
+import csv
+import io
+import json
+import re
+import unittest
+
+from harness import StackTestCase
+
+PERIOD = "2026-10"
+VALUES = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
+RESULT_KEYS = ["predikat", "score", "hasil_kerja", "perilaku", "ikm", "satisfaction", "training", "breakdown"]
+PREDIKATS = ["sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang"]
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def nip(n):
+    return "1980010120050110%02d" % n
+
+
+# Organisation: UNIT-A (head + seven staff), UNIT-B (head + one), UNIT-C (one, no data).
+HEAD_A, HEAD_B = nip(1), nip(2)
+A = {k: nip(10 + i) for i, k in enumerate("abcdefg")}
+B1 = nip(30)
+C1 = nip(40)
+NAMES = {
+    HEAD_A: "Kepala Dinas A", HEAD_B: "Kepala Dinas B", B1: "Budi Bintoro", C1: "Citra Candra",
+    A["a"]: "Ani <Anggraini>", A["b"]: "Bayu Wibowo", A["c"]: "Cahya Lestari", A["d"]: "Dewi Sartika",
+    A["e"]: "Eko Prasetyo", A["f"]: "Fajar Nugroho", A["g"]: "Gita Permata",
+}
+UNIT_OF = {HEAD_A: "UNIT-A", HEAD_B: "UNIT-B", B1: "UNIT-B", C1: "UNIT-C"}
+UNIT_OF.update({v: "UNIT-A" for v in A.values()})
+UNIT_A_NAME = 'Dinas <Kependudukan> & "Capil"'
+
+
+def org_csv():
+    rows = ["nip,name,unit,position,supervisor_nip,job_family"]
+    for n, name in NAMES.items():
+        sup = "" if n in (HEAD_A, HEAD_B, C1) else (HEAD_A if UNIT_OF[n] == "UNIT-A" else HEAD_B)
+        rows.append("%s,%s,%s,staff,%s,admin" % (n, name, UNIT_OF[n], sup))
+    return "\n".join(rows) + "\n"
+
+
+def group(n, mean, ci=None, shown=True):
+    """A rater group as perilaku.groups shows it (hidden: only "shown": false)."""
+    if not shown:
+        return {"shown": False}
+    return {"shown": True, "n": n, "mean": mean, "ci95": ci}
+
+
+def result_doc(predikat, score, groups=None, training=(), calibration=False, ikm=None, sat=None,
+               achievement=1.05, hasil="meets", from_supervisor=False, perilaku=3.9, perilaku_rating="above",
+               self_gap=None):
+    """A stored result in the shape of score_result_json_fields() (common/score.c)."""
+    groups = groups if groups is not None else {
+        "supervisor": group(1, 4.0), "peer": group(3, 3.8, [3.2, 4.4]), "subordinate": None,
+        "citizen": None, "self": None}
+    values = {k: 3.9 for k in VALUES}
+    flagged = {"akuntabel"} if calibration else set()
+    detail = {k: {"value": values[k], "before_calibration": values[k], "supervisor_weight": 0.4,
+                  "consensus": None, "consensus_n": 0, "calibration": k in flagged,
+                  "self_gap": (self_gap or {}).get(k)} for k in VALUES}
+    hasil_kerja = {"achievement": achievement, "rating": hasil, "from_supervisor": from_supervisor,
+                   "indicators": 3}
+    return {
+        "predikat": predikat,
+        "score": score,
+        "hasil_kerja": hasil_kerja,
+        "perilaku": {"value": perilaku, "rating": perilaku_rating, "values": values, "groups": groups},
+        "ikm": ikm,
+        "satisfaction": sat or {"mean": None, "n": 0, "presses": 0, "repeats": 0},
+        "training": [{"value": v, "mean": m, "course": c} for v, m, c in training],
+        "breakdown": {
+            "format": 1,
+            "steps": {"kiosk_misuse": True, "rater_effects": True, "robust_location": True, "credibility": True,
+                      "calibration": True, "anonymity": True},
+            "params": {"anonymity_min": 3, "training_threshold": 3.0},
+            "hasil_kerja": hasil_kerja,
+            "groups": groups,
+            "values": detail,
+            "calibration": calibration,
+            "perilaku": {"value": perilaku, "rating": perilaku_rating},
+            "score": None if score is None else {"hasil_scaled": 87.5, "perilaku_scaled": 72.5, "value": score},
+            "predikat": predikat,
+        },
+    }
+
+
+class CliScoreTest(StackTestCase):
+    """Redis, PostgreSQL, broker and one ingest worker (for recalc); results written by
+    SQL for period PERIOD."""
+
+    stack_options = {"shards": 2}
+
+    @classmethod
+    def put_result(cls, stack, employee, doc, version=1, state="pending_signoff", calibration=None,
+                   late_events=0):
+        stack.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result)"
+                  " VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
+                  (employee, PERIOD, version, doc["predikat"], doc["score"], json.dumps(doc)))
+        stack.sql("INSERT INTO results (employee, period, state, version, predikat, score, calibration, late_events)"
+                  " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                  " ON CONFLICT (employee, period) DO UPDATE SET state = excluded.state,"
+                  "  version = excluded.version, predikat = excluded.predikat, score = excluded.score,"
+                  "  calibration = excluded.calibration, late_events = excluded.late_events",
+                  (employee, PERIOD, state, version, doc["predikat"], doc["score"],
+                   doc["breakdown"]["calibration"] if calibration is None else calibration, late_events))
+
+    @classmethod
+    def setup_stack(cls, stack):
+        stack.start_all(workers=1)
+        stack.org_import(org_csv())
+        stack.sql("UPDATE units SET name = %s WHERE code = 'UNIT-A'", (UNIT_A_NAME,))
+        few = {"supervisor": group(1, 4.0), "peer": group(None, None, shown=False), "subordinate": None,
+               "citizen": group(40, 3.9, [3.6, 4.2]), "self": group(1, 4.5)}
+        cls.docs = {
+            # a: two versions; the current (2) has a hidden subordinate group, IKM,
+            # satisfaction and a training recommendation with a course.
+            "a1": result_doc("butuh_perbaikan", 55.0, hasil="below"),
+            "a": result_doc("baik", 90.0,
+                            groups={"supervisor": group(1, 4.0), "peer": group(3, 3.8, [3.2, 4.4]),
+                                    "subordinate": group(None, None, shown=False), "citizen": None,
+                                    "self": group(1, 4.5)},
+                            training=[("kompeten", 2.5, "Pelatihan Teknis <Dasar>")],
+                            ikm={"value": 87.5, "mutu": "B", "n": 12},
+                            sat={"mean": 3.25, "n": 40, "presses": 45, "repeats": 5},
+                            self_gap={"kompeten": 0.75}),
+            "b": result_doc("baik", 85.0, calibration=True),          # flagged: no award
+            "c": result_doc("sangat_baik", 95.0, groups=few),          # 2 raters: no award
+            "d": result_doc("baik", 75.0, training=[("harmonis", 2.9, None)]),
+            "e": result_doc("baik", 70.0, hasil="above", from_supervisor=True),
+            "f": result_doc("kurang", 65.0, perilaku_rating="below"),
+            "g": result_doc(None, None, perilaku=None, perilaku_rating="none"),  # no score
+            "b1": result_doc("sangat_baik", 60.0),
+        }
+        cls.put_result(stack, A["a"], cls.docs["a1"], version=1)
+        cls.put_result(stack, A["a"], cls.docs["a"], version=2, state="approved", late_events=2)
+        for k in "bcdefg":
+            cls.put_result(stack, A[k], cls.docs[k])
+        cls.put_result(stack, B1, cls.docs["b1"], state="collecting")
+        stack.sql("INSERT INTO unit_scores (period, unit, ikm, mutu, skm_n, satisfaction, presses, repeats, counted)"
+                  " VALUES (%s, 'UNIT-A', 87.5, 'B', 12, 3.25, 45, 5, 40),"
+                  "        (%s, 'UNIT-B', NULL, NULL, 0, 2.5, 4, 0, 4)", (PERIOD, PERIOD))
+
+    def run_ok(self, *args, **kw):
+        r = self.stack.kinerja(*args, **kw)
+        self.assertEqual(r.returncode, 0, "kinerja %s: %s" % (" ".join(args), r.stderr))
+        self.assertNotIn("ERROR: AddressSanitizer", r.stderr)
+        return r
+
+    # ---- kinerja score ---------------------------------------------------------------
+
+    def test_score_json_is_spec_shape_with_stored_members(self):
+        r = self.run_ok("score", A["a"], "--period", PERIOD, "--json")
+        out = json.loads(r.stdout)
+        self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
+        self.assertEqual(sorted(list(out)[4:]), sorted(RESULT_KEYS))
+        self.assertEqual((out["employee"], out["period"], out["version"], out["state"]),
+                         (A["a"], PERIOD, 2, "approved"))
+        self.assertEqual({k: out[k] for k in RESULT_KEYS}, self.docs["a"])
+        for key in ("achievement", "rating"):
+            self.assertIn(key, out["hasil_kerja"])
+        for key in ("value", "rating", "values", "groups"):
+            self.assertIn(key, out["perilaku"])
+
+    def test_score_older_version(self):
+        r = self.run_ok("score", A["a"], "--period", PERIOD, "--json", "--version", "1")
+        out = json.loads(r.stdout)
+        self.assertEqual((out["version"], out["state"], out["predikat"], out["score"]),
+                         (1, "approved", "butuh_perbaikan", 55.0))
+        r = self.run_ok("score", A["a"], "--period", PERIOD, "--version", "1")
+        self.assertRegex(r.stdout, r"Version\s+1 \(the current one is 2\)")
+        self.assertIn("Butuh Perbaikan", r.stdout)
+
+    def test_score_table_shows_every_part(self):
+        r = self.run_ok("score", A["a"], "--period", PERIOD)
+        t = r.stdout
+        for part in (NAMES[A["a"]], A["a"], "UNIT-A", PERIOD, "approved", "2 (current)"):
+            self.assertIn(part, t)
+        self.assertRegex(t, r"Predikat\s+Baik\n")
+        self.assertRegex(t, r"Score\s+90\.00 of 100")
+        # hasil kerja: achievement 1.05 = 105%, rating computed
+        self.assertRegex(t, r"achievement\s+105\.00% over 3 indicators")
+        self.assertRegex(t, r"rating\s+meets \(computed from the achievement\)")
+        # perilaku: value, rating, every BerAKHLAK value, the self gap of kompeten
+        self.assertRegex(t, r"value\s+3\.90\n\s+rating\s+above")
+        for v in VALUES:
+            self.assertRegex(t, r"\n\s+%s\s+3\.90" % v)
+        self.assertRegex(t, r"kompeten\s+3\.90\s+\+0\.75")
+        # groups with n / mean / interval; the hidden one says so; absent ones too
+        self.assertRegex(t, r"supervisor\s+n 1\s+mean 4\.00")
+        self.assertRegex(t, r"peer\s+n 3\s+mean 3\.80\s+95% interval 3\.20 \.\. 4\.40")
+        self.assertRegex(t, r"subordinate\s+hidden \(fewer than 3 ratings\)")
+        self.assertRegex(t, r"citizen\s+no ratings")
+        self.assertRegex(t, r"Calibration\s+not flagged")
+        self.assertRegex(t, r"IKM\s+87\.50 \(mutu B Baik, 12 SKM responses\)")
+        self.assertRegex(t, r"Satisfaction\s+3\.25 of 4 \(40 counted; 45 presses, 5 repeats\)")
+        self.assertIn("kompeten (mean 2.50): Pelatihan Teknis <Dasar>", t)
+        self.assertRegex(t, r"Late events\s+2 ")
+
+    def test_score_table_calibration_and_supervisor_judgement(self):
+        t = self.run_ok("score", A["b"], "--period", PERIOD).stdout
+        self.assertRegex(t, r"Calibration\s+flagged")
+        self.assertRegex(t, r"akuntabel\s+3\.90\s+-\s+flagged")
+        t = self.run_ok("score", A["e"], "--period", PERIOD).stdout
+        self.assertRegex(t, r"rating\s+above \(the supervisor's judgement\)")
+        t = self.run_ok("score", A["g"], "--period", PERIOD).stdout
+        self.assertRegex(t, r"Predikat\s+not decided yet")
+        self.assertRegex(t, r"Score\s+- ")
+
+    def test_score_unknown_nip_or_no_result_is_exit_1(self):
+        s = self.stack
+        r = s.kinerja("score", nip(99), "--period", PERIOD, "--json")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("unknown NIP %s" % nip(99), r.stderr)
+        r = s.kinerja("score", C1, "--period", PERIOD)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no result for period %s" % PERIOD, r.stderr)
+        r = s.kinerja("score", A["a"], "--period", "2026-09", "--json")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no result", r.stderr)
+        r = s.kinerja("score", A["a"], "--period", PERIOD, "--version", "7")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no version 7", r.stderr)
+
+    def test_bad_usage_is_exit_2(self):
+        s = self.stack
+        for args in (("score", A["a"]),                              # no --period
+                     ("score", "--period", PERIOD),                   # no NIP
+                     ("score", "12345", "--period", PERIOD),          # not a NIP
+                     ("score", A["a"], "--period", "2026-13"),        # not a period
+                     ("score", A["a"], "--period", PERIOD, "--version", "0"),
+                     ("score", A["a"], "--period", PERIOD, "--bogus"),
+                     ("report", "--period", PERIOD),                  # which report?
+                     ("report", "people", "--period", PERIOD),
+                     ("report", "unit"),
+                     ("report", "unit", "--period", PERIOD, "--format", "xml"),
+                     ("report", "unit", "--period", PERIOD, "--top", "2"),
+                     ("report", "awards", "--period", PERIOD, "--top", "0"),
+                     ("recalc", "--period", "26-11"),
+                     ("recalc", "--employee", "42"),
+                     ("recalc", "extra")):
+            r = s.kinerja(*args)
+            self.assertEqual(r.returncode, 2, "kinerja %s -> %d: %s" % (" ".join(args), r.returncode, r.stderr))
+            self.assertTrue(r.stderr.strip(), args)
+        for cmd in ("score", "report", "recalc"):
+            r = self.run_ok(cmd, "--help")
+            self.assertIn("usage: kinerja " + cmd, r.stdout)
+        self.assertIn("Trustworthy", self.run_ok("report", "--help").stdout)
+
+    # ---- kinerja report unit ---------------------------------------------------------
+
+    def test_report_unit_json(self):
+        r = self.run_ok("report", "unit", "--period", PERIOD, "--format", "json")
+        self.assertIn('"value":87.50', r.stdout.replace(" ", ""))
+        rows = json.loads(r.stdout)
+        self.assertEqual([u["unit"] for u in rows], ["UNIT-A", "UNIT-B", "UNIT-C"])
+        a, b, c = rows
+        self.assertEqual(a["ikm"], {"value": 87.5, "mutu": "B", "n": 12})
+        self.assertEqual(a["satisfaction"], {"mean": 3.25, "n": 40})
+        # UNIT-A: a baik, b baik, c sangat_baik, d baik, e baik, f kurang, g none
+        self.assertEqual(a["predikat"], {"sangat_baik": 1, "baik": 4, "butuh_perbaikan": 0, "kurang": 1,
+                                         "sangat_kurang": 0})
+        self.assertIsNone(b["ikm"])
+        self.assertEqual(b["satisfaction"], {"mean": 2.5, "n": 4})
+        self.assertEqual(b["predikat"]["sangat_baik"], 1)
+        self.assertIsNone(c["ikm"])
+        self.assertEqual(c["satisfaction"], {"mean": None, "n": 0})
+        self.assertEqual(c["predikat"], {k: 0 for k in PREDIKATS})
+        # other periods: every unit, nothing in them
+        rows = json.loads(self.run_ok("report", "unit", "--period", "2025", "--format", "json").stdout)
+        self.assertEqual(len(rows), 3)
+        self.assertTrue(all(u["ikm"] is None and u["predikat"] == {k: 0 for k in PREDIKATS} for u in rows))
+
+    def test_report_unit_csv_table_html(self):
+        r = self.run_ok("report", "unit", "--period", PERIOD, "--format", "csv")
+        rows = list(csv.DictReader(io.StringIO(r.stdout)))
+        self.assertEqual([row["unit"] for row in rows], ["UNIT-A", "UNIT-B", "UNIT-C"])
+        self.assertEqual(rows[0]["name"], UNIT_A_NAME)  # quotes and commas survive CSV quoting
+        self.assertEqual((rows[0]["ikm"], rows[0]["mutu"], rows[0]["ikm_n"]), ("87.50", "B", "12"))
+        self.assertEqual((rows[0]["baik"], rows[0]["kurang"]), ("4", "1"))
+        self.assertEqual(rows[2]["ikm"], "")
+
+        t = self.run_ok("report", "unit", "--period", PERIOD).stdout
+        self.assertRegex(t, r"UNIT-A\s+Dinas <Kependudukan> & \"Capil\"\s+87\.50\s+B\s+12\s+3\.25\s+40\s+7\s+1\s+4\s+0\s+1\s+0")
+        self.assertRegex(t, r"UNIT-C\s+-\s+-\s+-\s+0\s+-\s+0\s+0")
+
+        h = self.run_ok("report", "unit", "--period", PERIOD, "--format", "html").stdout
+        self.assertTrue(h.startswith("<!DOCTYPE html>"))
+        self.assertIn("</html>", h)
+        self.assertIn("Dinas &lt;Kependudukan&gt; &amp; &quot;Capil&quot;", h)
+        self.assertNotIn("<Kependudukan>", h)
+        self.assertIn("87.50", h)
+
+    # ---- kinerja report awards / training / public -----------------------------------
+
+    def test_report_awards_takes_only_trustworthy_results(self):
+        rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD, "--format", "json").stdout)
+        got = [(row["unit"], row["rank"], row["employee"], row["score"]) for row in rows]
+        # c (95, only 2 raters) and b (85, calibration) are passed over; g has no score.
+        self.assertEqual(got, [("UNIT-A", 1, A["a"], 90.0), ("UNIT-A", 2, A["d"], 75.0),
+                               ("UNIT-A", 3, A["e"], 70.0), ("UNIT-B", 1, B1, 60.0)])
+        self.assertEqual(rows[0]["name"], NAMES[A["a"]])
+        self.assertEqual(rows[0]["raters"], 5)  # supervisor 1 + peer 3 + hidden subordinate >= 1
+        rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD, "--top", "1",
+                                      "--format", "json").stdout)
+        self.assertEqual([row["employee"] for row in rows], [A["a"], B1])
+        h = self.run_ok("report", "awards", "--period", PERIOD, "--format", "html").stdout
+        self.assertIn("Ani &lt;Anggraini&gt;", h)
+        self.assertNotIn("<Anggraini>", h)
+        t = self.run_ok("report", "awards", "--period", PERIOD).stdout
+        self.assertNotIn(A["f"], t)  # 65: fourth trustworthy score in UNIT-A, beyond the default top 3
+        self.assertNotIn(A["c"], t)
+
+    def test_report_training(self):
+        rows = json.loads(self.run_ok("report", "training", "--period", PERIOD, "--format", "json").stdout)
+        self.assertEqual(rows, [
+            {"employee": A["a"], "name": NAMES[A["a"]], "unit": "UNIT-A", "value": "kompeten", "mean": 2.5,
+             "course": "Pelatihan Teknis <Dasar>"},
+            {"employee": A["d"], "name": NAMES[A["d"]], "unit": "UNIT-A", "value": "harmonis", "mean": 2.9,
+             "course": None},
+        ])
+        rows = list(csv.DictReader(io.StringIO(self.run_ok("report", "training", "--period", PERIOD,
+                                                            "--format", "csv").stdout)))
+        self.assertEqual([(r["employee"], r["value"], r["mean"], r["course"]) for r in rows],
+                         [(A["a"], "kompeten", "2.50", "Pelatihan Teknis <Dasar>"), (A["d"], "harmonis", "2.90", "")])
+
+    def test_report_public_has_no_personal_data_and_suppresses_small_units(self):
+        rows = json.loads(self.run_ok("report", "public", "--period", PERIOD, "--format", "json").stdout)
+        self.assertEqual([u["unit"] for u in rows], ["UNIT-A", "UNIT-B", "UNIT-C"])
+        a, b, c = rows
+        self.assertEqual(a["ikm"], {"value": 87.5, "mutu": "B", "n": 12})
+        self.assertEqual(a["predikat"]["baik"], 4)   # six decided results: shown
+        self.assertIsNone(b["predikat"])             # one result: suppressed
+        self.assertIsNone(c["predikat"])
+        for fmt in ("json", "csv", "table", "html"):
+            out = self.run_ok("report", "public", "--period", PERIOD, "--format", fmt).stdout
+            for n, name in NAMES.items():
+                self.assertNotIn(n, out, fmt)
+                self.assertNotIn(name.split()[0].strip("<>"), out, fmt)
+            self.assertNotIn("Pelatihan", out, fmt)
+        t = self.run_ok("report", "public", "--period", PERIOD).stdout
+        self.assertRegex(t, r"UNIT-B\s+-\s+-\s+-\s+0\s+2\.50\s+4\s+1\s+-\s+-\s+-\s+-\s+-")
+        self.assertIn("suppressed", t)
+
+    # ---- kinerja recalc ----------------------------------------------------------------
+
+    def test_recalc_is_accepted_and_requested(self):
+        s = self.stack
+        r = self.run_ok("recalc", "--period", "2026-11")
+        line = r.stdout.strip()
+        self.assertTrue(line.endswith(" accepted"), line)
+        event_id = line.split()[0]
+        self.assertRegex(event_id, UUID_RE)
+        row = s.wait_for(lambda: s.sql("SELECT period, unit, employee FROM recalc_requests WHERE event_id = %s",
+                                       (event_id,)), what="the recalc request in recalc_requests")
+        self.assertEqual(row, [("2026-11", None, None)])
+        self.assertEqual(s.sql("SELECT type, source FROM event_log WHERE id = %s", (event_id,)),
+                         [("recalc", "cli:recalc")])
+
+        r = self.run_ok("recalc", "--period", PERIOD, "--unit", "UNIT-B", "--employee", B1)
+        event_id = r.stdout.split()[0]
+        row = s.wait_for(lambda: s.sql("SELECT period, unit, employee FROM recalc_requests WHERE event_id = %s",
+                                       (event_id,)), what="the scoped recalc request")
+        self.assertEqual(row, [(PERIOD, "UNIT-B", B1)])
+
+    def test_recalc_without_broker_is_exit_1(self):
+        from harness import free_port
+        r = self.stack.kinerja("recalc", "--timeout", "2",
+                               env={"KINERJA_INTAKE_ENDPOINT": "tcp://127.0.0.1:%d" % free_port()})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no ack", r.stderr)
+        self.assertNotIn("accepted", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
