@@ -348,6 +348,12 @@ BEGIN
 END
 $$;
 
+-- Called by the score worker in the transaction that stored a period's new versions,
+-- after they are stored: the place where the workflow (a later migration) moves results
+-- on (collecting -> pending_signoff) and queues notifications. A no-op here.
+CREATE FUNCTION kinerja_after_score(p_period text) RETURNS void
+LANGUAGE sql AS $$ SELECT $$;
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON ratings, work_results, feedback, results, unit_scores,
     late_events, score_periods, recalc_requests TO kinerja_app;
 GRANT SELECT, INSERT ON score_versions TO kinerja_app;

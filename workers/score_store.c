@@ -765,6 +765,14 @@ int score_store_finish(struct score_writer *w, const struct period_data *d, cons
         PQclear(r);
     }
 
+    r = PQexecParams(c, "SELECT kinerja_after_score($1)", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "after score: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto fail;
+    }
+    PQclear(r);
+
     char gen[32];
     snprintf(gen, sizeof gen, "%lld", d->generation);
     params[1] = gen;
