@@ -127,14 +127,13 @@ void resultstore_score_clear(struct resultstore_score *s)
 
 /* The employee always (no row: unknown NIP); the result row and the version when they
  * exist. The version asked for, or the current one when $3 is 0. */
-static const char SQL_SCORE[] =
-    "SELECT e.nip, e.name, e.unit, r.state::text, r.version, r.late_events,"
-    "       v.version, v.computed_at::text, v.result::text"
-    " FROM employees e"
-    " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
-    " LEFT JOIN score_versions v ON v.employee = e.nip AND v.period = $2"
-    "       AND v.version = CASE WHEN $3::int > 0 THEN $3::int ELSE r.version END"
-    " WHERE e.nip = $1";
+static const char SQL_SCORE[] = "SELECT e.nip, e.name, e.unit, r.state::text, r.version, r.late_events,"
+                                "       v.version, v.computed_at::text, v.result::text"
+                                " FROM employees e"
+                                " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
+                                " LEFT JOIN score_versions v ON v.employee = e.nip AND v.period = $2"
+                                "       AND v.version = CASE WHEN $3::int > 0 THEN $3::int ELSE r.version END"
+                                " WHERE e.nip = $1";
 
 int resultstore_score(struct pgstore *db, const char *nip, const char *period, int version,
                       struct resultstore_score *out, enum resultstore_found *found)
@@ -240,14 +239,15 @@ int resultstore_each_unit(struct pgstore *db, const char *period, resultstore_un
 /* ---------------------------------------------------------------- results */
 
 #define SQL_RESULTS_HEAD                                                                                     \
-    "SELECT r.employee, e.name, e.unit, r.state::text, r.predikat, r.version, r.score, r.calibration,"      \
-    "       (v.result #> '{perilaku,groups}')::text, (v.result -> 'training')::text"                          \
+    "SELECT r.employee, e.name, e.unit, r.state::text, r.predikat, r.version, r.score, r.calibration,"       \
+    "       (v.result #> '{perilaku,groups}')::text, (v.result -> 'training')::text"                         \
     " FROM results r"                                                                                        \
     " JOIN employees e ON e.nip = r.employee"                                                                \
-    " JOIN score_versions v ON v.employee = r.employee AND v.period = r.period AND v.version = r.version"   \
+    " JOIN score_versions v ON v.employee = r.employee AND v.period = r.period AND v.version = r.version"    \
     " WHERE r.period = $1 AND r.version > 0"
 
-static const char SQL_RESULTS_BY_SCORE[] = SQL_RESULTS_HEAD " ORDER BY e.unit, r.score DESC NULLS LAST, r.employee";
+static const char SQL_RESULTS_BY_SCORE[] =
+    SQL_RESULTS_HEAD " ORDER BY e.unit, r.score DESC NULLS LAST, r.employee";
 static const char SQL_RESULTS_BY_EMPLOYEE[] = SQL_RESULTS_HEAD " ORDER BY e.unit, r.employee";
 
 /* Reads what is left of a query so the connection is usable again. */

@@ -34,15 +34,15 @@ enum resultstore_found {
 /* One employee's result at one version. Strings are malloc'd and owned by the struct
  * (resultstore_score_clear frees them); NULL when absent. */
 struct resultstore_score {
-    char *employee;        /* NIP */
+    char *employee; /* NIP */
     char *name;
     char *unit;
-    char *state;           /* result_state: collecting, pending_signoff, ... (NULL: no result row) */
-    int version;           /* the version shown */
-    int current_version;   /* results.version; 0 = none yet */
-    int late_events;       /* events that arrived while the result was frozen */
-    char *computed_at;     /* when the shown version was computed (timestamptz text) */
-    char *result_json;     /* score_versions.result as text: {"predikat":..,"score":..,...} */
+    char *state;         /* result_state: collecting, pending_signoff, ... (NULL: no result row) */
+    int version;         /* the version shown */
+    int current_version; /* results.version; 0 = none yet */
+    int late_events;     /* events that arrived while the result was frozen */
+    char *computed_at;   /* when the shown version was computed (timestamptz text) */
+    char *result_json;   /* score_versions.result as text: {"predikat":..,"score":..,...} */
 };
 
 /*
@@ -65,9 +65,9 @@ struct resultstore_unit {
     const char *mutu; /* "A".."D"; NULL without IKM */
     int skm_n;        /* SKM responses behind the IKM */
     bool has_satisfaction;
-    double satisfaction; /* mean of the counted smiley presses, 1..4 */
-    int counted, presses, repeats; /* smiley presses: counted, raw, flagged repeats */
-    long long results;             /* results with a score version, employees of the unit */
+    double satisfaction;                       /* mean of the counted smiley presses, 1..4 */
+    int counted, presses, repeats;             /* smiley presses: counted, raw, flagged repeats */
+    long long results;                         /* results with a score version, employees of the unit */
     long long predikat[RESULTSTORE_PREDIKATS]; /* of them, per predikat code */
 };
 
@@ -94,8 +94,8 @@ struct resultstore_row {
 };
 
 enum resultstore_order {
-    RESULTSTORE_BY_SCORE,    /* unit, score descending (no score last), NIP */
-    RESULTSTORE_BY_EMPLOYEE  /* unit, NIP */
+    RESULTSTORE_BY_SCORE,   /* unit, score descending (no score last), NIP */
+    RESULTSTORE_BY_EMPLOYEE /* unit, NIP */
 };
 
 typedef int (*resultstore_row_fn)(const struct resultstore_row *r, void *ctx);

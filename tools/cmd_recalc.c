@@ -34,15 +34,16 @@ struct recalc_request {
 
 static void recalc_usage(FILE *out)
 {
-    fprintf(out, "usage: kinerja recalc [--period P] [--unit U] [--employee NIP] [--timeout S]\n"
-                 "  Sends a `recalc` event to the broker: the score worker rebuilds the scope's derived\n"
-                 "  data from the event log and recomputes its results. Without options: everything.\n"
-                 "  --period P      YYYY-MM or YYYY\n"
-                 "  --unit U        one unit code\n"
-                 "  --employee NIP  one employee (18 digits)\n"
-                 "  --timeout S     seconds to wait for the broker's ack (default %d)\n"
-                 "Prints the ack (`<id> accepted`). Exit 0 when accepted, 1 otherwise (rejected:\n"
-                 "the broker's reason on stderr; no ack: the broker is unreachable), 2 usage.\n",
+    fprintf(out,
+            "usage: kinerja recalc [--period P] [--unit U] [--employee NIP] [--timeout S]\n"
+            "  Sends a `recalc` event to the broker: the score worker rebuilds the scope's derived\n"
+            "  data from the event log and recomputes its results. Without options: everything.\n"
+            "  --period P      YYYY-MM or YYYY\n"
+            "  --unit U        one unit code\n"
+            "  --employee NIP  one employee (18 digits)\n"
+            "  --timeout S     seconds to wait for the broker's ack (default %d)\n"
+            "Prints the ack (`<id> accepted`). Exit 0 when accepted, 1 otherwise (rejected:\n"
+            "the broker's reason on stderr; no ack: the broker is unreachable), 2 usage.\n",
             RECALC_DEFAULT_TIMEOUT_S);
 }
 
@@ -53,8 +54,8 @@ static void uuid4(char out[37])
     randombytes_buf(b, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static void recalc_pack_str(msgpack_packer *pk, const char *s)
@@ -184,8 +185,8 @@ int cmd_recalc(struct cli *cli, int argc, char **argv)
         return CLI_FAIL;
     }
     if (!rq.acked || rq.status == SENDER_UNACKED) {
-        fprintf(stderr, "kinerja recalc: %s: no ack from %s within %lds%s%s\n", rq.id, opts.endpoint, timeout_s,
-                rq.error[0] ? ": " : "", rq.error);
+        fprintf(stderr, "kinerja recalc: %s: no ack from %s within %lds%s%s\n", rq.id, opts.endpoint,
+                timeout_s, rq.error[0] ? ": " : "", rq.error);
         return CLI_FAIL;
     }
     switch (rq.status) {
@@ -195,7 +196,8 @@ int cmd_recalc(struct cli *cli, int argc, char **argv)
     case SENDER_DUPLICATE:
         /* a fresh random id cannot have been seen: say so rather than claim success */
         printf("%s duplicate\n", rq.id);
-        fprintf(stderr, "kinerja recalc: the broker reports id %s as seen before; nothing was queued\n", rq.id);
+        fprintf(stderr, "kinerja recalc: the broker reports id %s as seen before; nothing was queued\n",
+                rq.id);
         return CLI_FAIL;
     case SENDER_REJECTED:
         printf("%s rejected\n", rq.id);

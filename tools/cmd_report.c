@@ -41,27 +41,29 @@ static const char *const report_format_names[] = {"table", "csv", "json", "html"
 
 static void report_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kinerja report unit|awards|training|public --period P [--format table|csv|json|html]\n"
-            "                      [--top N]\n"
-            "  unit      per unit: IKM (value, mutu A..D, SKM responses), smiley satisfaction (mean of\n"
-            "            the counted presses, 1..4) and how many current results have each predikat;\n"
-            "            every unit of the organisation appears, with no data as null / 0\n"
-            "  awards    per unit the top N (--top, default %d) by numeric score among trustworthy\n"
-            "            results. Trustworthy: the result has a numeric score, is not flagged for\n"
-            "            calibration, and at least %d non-self raters (supervisor, peers, subordinates:\n"
-            "            the n of the rater groups in the result; a group hidden by anonymity counts as\n"
-            "            1, the least it can hold; citizens are respondents, not raters, and do not count)\n"
-            "  training  who needs which course: each result's training recommendations (BerAKHLAK\n"
-            "            values whose mean is below training.threshold, with the catalog's course)\n"
-            "  public    the unit report without personal data (no NIPs, names or comments); the\n"
-            "            predikat distribution only for units with at least %d decided results\n"
-            "  --period P   YYYY-MM or YYYY (required)\n"
-            "  --format F   table (default), csv, json or html (a self-contained page)\n"
-            "JSON of `unit`: [{\"unit\",\"name\",\"ikm\":{\"value\",\"mutu\",\"n\"}|null,\"satisfaction\":{\"mean\",\"n\"},\n"
-            "\"results\",\"predikat\":{\"sangat_baik\":n,...}}]; `public` the same with \"predikat\" null when\n"
-            "suppressed. Exit 0 ok, 1 database error, 2 usage.\n",
-            REPORT_DEFAULT_TOP, REPORT_TRUST_MIN_RATERS, REPORT_PUBLIC_MIN_RESULTS);
+    fprintf(
+        out,
+        "usage: kinerja report unit|awards|training|public --period P [--format table|csv|json|html]\n"
+        "                      [--top N]\n"
+        "  unit      per unit: IKM (value, mutu A..D, SKM responses), smiley satisfaction (mean of\n"
+        "            the counted presses, 1..4) and how many current results have each predikat;\n"
+        "            every unit of the organisation appears, with no data as null / 0\n"
+        "  awards    per unit the top N (--top, default %d) by numeric score among trustworthy\n"
+        "            results. Trustworthy: the result has a numeric score, is not flagged for\n"
+        "            calibration, and at least %d non-self raters (supervisor, peers, subordinates:\n"
+        "            the n of the rater groups in the result; a group hidden by anonymity counts as\n"
+        "            1, the least it can hold; citizens are respondents, not raters, and do not count)\n"
+        "  training  who needs which course: each result's training recommendations (BerAKHLAK\n"
+        "            values whose mean is below training.threshold, with the catalog's course)\n"
+        "  public    the unit report without personal data (no NIPs, names or comments); the\n"
+        "            predikat distribution only for units with at least %d decided results\n"
+        "  --period P   YYYY-MM or YYYY (required)\n"
+        "  --format F   table (default), csv, json or html (a self-contained page)\n"
+        "JSON of `unit`: "
+        "[{\"unit\",\"name\",\"ikm\":{\"value\",\"mutu\",\"n\"}|null,\"satisfaction\":{\"mean\",\"n\"},\n"
+        "\"results\",\"predikat\":{\"sangat_baik\":n,...}}]; `public` the same with \"predikat\" null when\n"
+        "suppressed. Exit 0 ok, 1 database error, 2 usage.\n",
+        REPORT_DEFAULT_TOP, REPORT_TRUST_MIN_RATERS, REPORT_PUBLIC_MIN_RESULTS);
 }
 
 /* ---------------------------------------------------------------- the table */
@@ -443,9 +445,9 @@ static int report_collect_unit(const struct resultstore_unit *u, void *ctx)
 /* ---------------------------------------------------------------- awards */
 
 static const struct report_column report_award_cols[] = {
-    {"unit", REPORT_COL_TEXT},     {"rank", REPORT_COL_NUMBER},  {"employee", REPORT_COL_TEXT},
-    {"name", REPORT_COL_TEXT},     {"score", REPORT_COL_NUMBER}, {"predikat", REPORT_COL_TEXT},
-    {"state", REPORT_COL_TEXT},    {"raters", REPORT_COL_NUMBER},
+    {"unit", REPORT_COL_TEXT},  {"rank", REPORT_COL_NUMBER},   {"employee", REPORT_COL_TEXT},
+    {"name", REPORT_COL_TEXT},  {"score", REPORT_COL_NUMBER},  {"predikat", REPORT_COL_TEXT},
+    {"state", REPORT_COL_TEXT}, {"raters", REPORT_COL_NUMBER},
 };
 #define REPORT_AWARD_COLS (sizeof report_award_cols / sizeof report_award_cols[0])
 
@@ -507,7 +509,8 @@ static int report_collect_award(const struct resultstore_row *r, void *ctx)
     snprintf(rank, sizeof rank, "%ld", ++ra->ranked);
     snprintf(score, sizeof score, "%.2f", r->score);
     snprintf(nraters, sizeof nraters, "%d", raters);
-    const char *cells[REPORT_AWARD_COLS] = {unit, rank, r->employee, r->name, score, r->predikat, r->state, nraters};
+    const char *cells[REPORT_AWARD_COLS] = {unit,  rank,        r->employee, r->name,
+                                            score, r->predikat, r->state,    nraters};
     report_add_row(&ra->table, cells);
     if (ra->table.oom) {
         ra->rc = -1;
@@ -550,9 +553,12 @@ static int report_collect_training(const struct resultstore_row *r, void *ctx)
         char m[REPORT_CELL_MAX];
         if (json_is_number(mean))
             snprintf(m, sizeof m, "%.2f", json_number_value(mean));
-        const char *cells[REPORT_TRAINING_COLS] = {
-            r->employee, r->name, r->unit, value, json_is_number(mean) ? m : NULL,
-            json_string_value(json_object_get(t, "course"))};
+        const char *cells[REPORT_TRAINING_COLS] = {r->employee,
+                                                   r->name,
+                                                   r->unit,
+                                                   value,
+                                                   json_is_number(mean) ? m : NULL,
+                                                   json_string_value(json_object_get(t, "course"))};
         report_add_row(&rt->table, cells);
     }
     json_decref(arr);
@@ -604,7 +610,7 @@ static int report_run(struct pgstore *db, enum report_kind kind, enum report_for
         if (kind == REPORT_PUBLIC)
             ru.table.note = "Predikat counts are shown only for units with at least " REPORT_STR(
                 REPORT_PUBLIC_MIN_RESULTS) " decided results "
-                            "(\"-\" or null: suppressed). No personal data.";
+                                           "(\"-\" or null: suppressed). No personal data.";
         buf_init(&ru.json, REPORT_JSON_MAX);
         rc = buf_putc(&ru.json, '[');
         int q = rc < 0 ? 1 : resultstore_each_unit(db, period, report_collect_unit, &ru);
@@ -621,9 +627,10 @@ static int report_run(struct pgstore *db, enum report_kind kind, enum report_for
         ra.table.cols = report_award_cols;
         ra.table.ncols = REPORT_AWARD_COLS;
         snprintf(ra.table.title, sizeof ra.table.title, "Awards, period %s: top %ld per unit", period, top);
-        ra.table.note = "Trustworthy results only: a numeric score, no calibration flag, at least " REPORT_STR(
-                            REPORT_TRUST_MIN_RATERS) " non-self "
-                        "raters (supervisor, peers, subordinates).";
+        ra.table.note =
+            "Trustworthy results only: a numeric score, no calibration flag, at least " REPORT_STR(
+                REPORT_TRUST_MIN_RATERS) " non-self "
+                                         "raters (supervisor, peers, subordinates).";
         int q = resultstore_each_result(db, period, RESULTSTORE_BY_SCORE, report_collect_award, &ra);
         if (q < 0)
             rc = report_db_error(db);
@@ -672,16 +679,17 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         } else if (!strcmp(a, "--period") && i + 1 < argc) {
             period = argv[++i];
         } else if (!strcmp(a, "--format") && i + 1 < argc) {
-            fmt = report_lookup(report_format_names, sizeof report_format_names / sizeof report_format_names[0],
-                                argv[++i]);
+            fmt = report_lookup(report_format_names,
+                                sizeof report_format_names / sizeof report_format_names[0], argv[++i]);
             if (fmt < 0) {
-                fprintf(stderr, "kinerja report: --format must be table, csv, json or html, got '%s'\n", argv[i]);
+                fprintf(stderr, "kinerja report: --format must be table, csv, json or html, got '%s'\n",
+                        argv[i]);
                 return CLI_USAGE;
             }
         } else if (!strcmp(a, "--top") && i + 1 < argc) {
             if (report_parse_top(argv[++i], &top) < 0) {
-                fprintf(stderr, "kinerja report: --top must be a whole number 1..%d, got '%s'\n", REPORT_TOP_MAX,
-                        argv[i]);
+                fprintf(stderr, "kinerja report: --top must be a whole number 1..%d, got '%s'\n",
+                        REPORT_TOP_MAX, argv[i]);
                 return CLI_USAGE;
             }
             have_top = true;
@@ -690,7 +698,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
             report_usage(stderr);
             return CLI_USAGE;
         } else if (kind < 0) {
-            kind = report_lookup(report_kind_names, sizeof report_kind_names / sizeof report_kind_names[0], a);
+            kind =
+                report_lookup(report_kind_names, sizeof report_kind_names / sizeof report_kind_names[0], a);
             if (kind < 0) {
                 fprintf(stderr, "kinerja report: unknown report '%s' (unit, awards, training, public)\n", a);
                 return CLI_USAGE;
@@ -701,8 +710,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         }
     }
     if (kind < 0 || !period) {
-        fprintf(stderr, "kinerja report: %s\n", kind < 0 ? "which report? (unit, awards, training, public)"
-                                                         : "--period missing");
+        fprintf(stderr, "kinerja report: %s\n",
+                kind < 0 ? "which report? (unit, awards, training, public)" : "--period missing");
         report_usage(stderr);
         return CLI_USAGE;
     }

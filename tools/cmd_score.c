@@ -28,16 +28,18 @@
 
 static void score_usage(FILE *out)
 {
-    fprintf(out, "usage: kinerja score NIP --period P [--version V] [--json]\n"
-                 "  The result of employee NIP for period P (YYYY-MM or YYYY): state, version,\n"
-                 "  predikat, numeric score, hasil kerja (work results), perilaku kerja (the seven\n"
-                 "  BerAKHLAK values, rater groups with n, mean and 95%% interval), the calibration\n"
-                 "  flag, IKM and smiley satisfaction about the employee, training recommendations.\n"
-                 "  --period P   the period (required)\n"
-                 "  --version V  an older score version (default: the current one)\n"
-                 "  --json       {\"employee\",\"period\",\"version\",\"state\",\"predikat\",\"score\",\n"
-                 "               \"hasil_kerja\",\"perilaku\",\"ikm\",\"satisfaction\",\"training\",\"breakdown\"}\n"
-                 "Exit 0 ok, 1 unknown NIP / no result yet / database error, 2 usage.\n");
+    fprintf(
+        out,
+        "usage: kinerja score NIP --period P [--version V] [--json]\n"
+        "  The result of employee NIP for period P (YYYY-MM or YYYY): state, version,\n"
+        "  predikat, numeric score, hasil kerja (work results), perilaku kerja (the seven\n"
+        "  BerAKHLAK values, rater groups with n, mean and 95%% interval), the calibration\n"
+        "  flag, IKM and smiley satisfaction about the employee, training recommendations.\n"
+        "  --period P   the period (required)\n"
+        "  --version V  an older score version (default: the current one)\n"
+        "  --json       {\"employee\",\"period\",\"version\",\"state\",\"predikat\",\"score\",\n"
+        "               \"hasil_kerja\",\"perilaku\",\"ikm\",\"satisfaction\",\"training\",\"breakdown\"}\n"
+        "Exit 0 ok, 1 unknown NIP / no result yet / database error, 2 usage.\n");
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -111,7 +113,8 @@ static void score_fmt(char *out, size_t n, json_t *obj, const char *key, bool si
 
 static int score_anonymity_min(json_t *result, const struct cli *cli)
 {
-    json_t *v = json_object_get(json_object_get(json_object_get(result, "breakdown"), "params"), "anonymity_min");
+    json_t *v =
+        json_object_get(json_object_get(json_object_get(result, "breakdown"), "params"), "anonymity_min");
     if (json_is_integer(v))
         return (int)json_integer_value(v);
     return (int)config_int(cli->cfg, "fairness.anonymity_min");
@@ -135,7 +138,8 @@ static void score_print_header(const struct resultstore_score *s, const char *pe
     printf("\nPredikat      %s\n", label ? label : "not decided yet (a rating is missing)");
     char sc[32];
     score_fmt(sc, sizeof sc, result, "score", false);
-    printf("Score         %s%s\n", sc, strcmp(sc, "-") ? " of 100" : " (needs both the achievement and perilaku)");
+    printf("Score         %s%s\n", sc,
+           strcmp(sc, "-") ? " of 100" : " (needs both the achievement and perilaku)");
 }
 
 static void score_print_hasil(json_t *result)
@@ -167,7 +171,8 @@ static void score_print_perilaku(json_t *result, int anonymity_min)
     score_fmt(buf, sizeof buf, p, "value", false);
     const char *rating = score_str(p, "rating");
     printf("  value         %s\n  rating        %s\n", buf, rating ? rating : "none");
-    printf("  %-*s %6s %9s  %s\n", SCORE_CMD_VALUE_WIDTH, "BerAKHLAK value", "mean", "self gap", "calibration");
+    printf("  %-*s %6s %9s  %s\n", SCORE_CMD_VALUE_WIDTH, "BerAKHLAK value", "mean", "self gap",
+           "calibration");
     for (int j = 0; j < SCORE_VALUES; j++) {
         const char *key = event_behaviour_keys[j];
         json_t *d = json_object_get(detail, key);
@@ -216,8 +221,9 @@ static void score_print_rest(const struct resultstore_score *s, json_t *result)
     if (json_is_object(ikm) && score_num(ikm, "value", &x)) {
         const char *mutu = score_str(ikm, "mutu");
         const char *label = resultstore_mutu_label(mutu);
-        printf("IKM           %.2f (mutu %s%s%s, %lld SKM responses)\n", x, mutu ? mutu : "-", label ? " " : "",
-               label ? label : "", (long long)json_integer_value(json_object_get(ikm, "n")));
+        printf("IKM           %.2f (mutu %s%s%s, %lld SKM responses)\n", x, mutu ? mutu : "-",
+               label ? " " : "", label ? label : "",
+               (long long)json_integer_value(json_object_get(ikm, "n")));
     } else {
         printf("IKM           none (not enough SKM responses about this employee)\n");
     }
@@ -282,17 +288,18 @@ static int score_parse_version(const char *s, int *out)
     return 0;
 }
 
-static int score_report_missing(const struct resultstore_score *s, enum resultstore_found found, const char *nip,
-                                const char *period, int version)
+static int score_report_missing(const struct resultstore_score *s, enum resultstore_found found,
+                                const char *nip, const char *period, int version)
 {
     switch (found) {
     case RESULTSTORE_NO_EMPLOYEE:
-        fprintf(stderr, "kinerja score: unknown NIP %s (not in the organisation; see `kinerja org import`)\n", nip);
+        fprintf(stderr, "kinerja score: unknown NIP %s (not in the organisation; see `kinerja org import`)\n",
+                nip);
         break;
     case RESULTSTORE_NO_RESULT:
         if (s->state)
-            fprintf(stderr, "kinerja score: %s has no score version for period %s yet (state %s)\n", nip, period,
-                    s->state);
+            fprintf(stderr, "kinerja score: %s has no score version for period %s yet (state %s)\n", nip,
+                    period, s->state);
         else
             fprintf(stderr, "kinerja score: %s has no result for period %s yet\n", nip, period);
         break;

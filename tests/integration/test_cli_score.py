@@ -8,11 +8,13 @@ prints it, so they write `results`, `score_versions` and `unit_scores` rows dire
 with result documents in the shape common/score.c's score_result_json_fields() writes.
 """
 
+import calendar
 import csv
 import io
 import json
 import re
 import unittest
+import uuid
 
 from harness import StackTestCase
 
@@ -381,6 +383,83 @@ class CliScoreTest(StackTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("no ack", r.stderr)
         self.assertNotIn("accepted", r.stdout)
+
+
+class CliScoreEndToEndTest(StackTestCase):
+    """The same commands over what the real score worker wrote: events in through the
+    broker, the ingest and score roles, then `kinerja score`, `report` and `recalc`."""
+
+    stack_options = {"shards": 2}
+    E2E_PERIOD = "2026-08"
+    TS = calendar.timegm((2026, 8, 15, 3, 0, 0)) * 1000
+
+    @classmethod
+    def setup_stack(cls, stack):
+        stack.start_all(workers=1)
+        stack.start_worker("score")
+        stack.org_import(org_csv())
+
+    def event(self, type_, **fields):
+        ev = {"v": 1, "id": str(uuid.uuid4()), "type": type_, "source": "test:e2e", "ts": self.TS}
+        ev.update(fields)
+        return ev
+
+    def test_score_and_reports_over_the_score_workers_rows(self):
+        s = self.stack
+        who = A["a"]
+        four = {k: 4 for k in VALUES}
+        evs = [self.event("evaluation", employee=who, period=self.E2E_PERIOD, rater=HEAD_A, relation="supervisor",
+                          behaviour=four, hasil_kerja="meets")]
+        evs += [self.event("evaluation", employee=who, period=self.E2E_PERIOD, rater=A[k], relation="peer",
+                           behaviour=four) for k in "bcd"]
+        evs.append(self.event("work_result", employee=who, period=self.E2E_PERIOD, indicator="K1", target=100,
+                              realization=100))
+        r = s.kinerja("send", "-", input="".join(json.dumps(e) + "\n" for e in evs))
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=5 accepted=5 duplicate=0 rejected=0", r.stderr)
+        # Stored, then the period computed up to its latest generation (the events may
+        # arrive in several ingest batches, each a new generation and maybe a version).
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM event_log WHERE period = %s", (self.E2E_PERIOD,)) == 5,
+                   timeout=60, what="the five events stored")
+        s.wait_for(lambda: s.sql_value("SELECT computed_generation >= generation FROM score_periods WHERE period = %s",
+                                       (self.E2E_PERIOD,)), timeout=60, what="the period computed")
+        version = s.sql_value("SELECT version FROM results WHERE employee = %s AND period = %s",
+                              (who, self.E2E_PERIOD))
+        self.assertGreaterEqual(version, 1)
+
+        out = json.loads(self.stack.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
+        self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
+        self.assertEqual(sorted(list(out)[4:]), sorted(RESULT_KEYS))
+        # hasil kerja: the supervisor says meets; perilaku: every rating 4 -> 4.0 >= 3.75
+        # above; predikat (meets, above) = Baik. Score: 0.6 x (1.0 / 1.2 x 100) + 0.4 x
+        # (4 - 1) / 4 x 100 = 50 + 30 = 80.
+        self.assertEqual((out["employee"], out["period"], out["version"]), (who, self.E2E_PERIOD, version))
+        self.assertEqual(out["predikat"], "baik")
+        self.assertAlmostEqual(out["score"], 80.0, places=2)
+        self.assertEqual(out["hasil_kerja"]["rating"], "meets")
+        self.assertAlmostEqual(out["perilaku"]["value"], 4.0, places=2)
+        self.assertEqual(out["perilaku"]["groups"]["peer"]["n"], 3)
+
+        t = s.kinerja("score", who, "--period", self.E2E_PERIOD)
+        self.assertEqual(t.returncode, 0, t.stderr)
+        self.assertRegex(t.stdout, r"Predikat\s+Baik\n")
+        self.assertRegex(t.stdout, r"Score\s+80\.00 of 100")
+        self.assertRegex(t.stdout, r"rating\s+meets \(the supervisor's judgement\)")
+        self.assertRegex(t.stdout, r"peer\s+n 3\s+mean 4\.00")
+
+        units = json.loads(s.kinerja("report", "unit", "--period", self.E2E_PERIOD, "--format", "json").stdout)
+        self.assertEqual(next(u for u in units if u["unit"] == "UNIT-A")["predikat"]["baik"], 1)
+        awards = json.loads(s.kinerja("report", "awards", "--period", self.E2E_PERIOD, "--format", "json").stdout)
+        self.assertEqual([(a["employee"], a["rank"], a["raters"]) for a in awards], [(who, 1, 4)])
+
+        # recalc of the period: requested, carried out by the score worker, and the
+        # result (same inputs) keeps its version.
+        r = s.kinerja("recalc", "--period", self.E2E_PERIOD)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        event_id = r.stdout.split()[0]
+        s.wait_for(lambda: s.sql_value("SELECT done_at IS NOT NULL FROM recalc_requests WHERE event_id = %s",
+                                       (event_id,)), timeout=60, what="the recalc request carried out")
+        out = json.loads(s.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
+        self.assertEqual((out["version"], out["predikat"]), (version, "baik"))
 
 
 if __name__ == "__main__":
