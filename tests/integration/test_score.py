@@ -1,0 +1,228 @@
+"""
+Scoring end to end (issue: scoring engine). Events go in through the real broker, the
+ingest worker derives ratings / work results / feedback in its transaction, the score
+worker recomputes the period; results are read back with `kinerja score --json` and
+`kinerja report unit`, and checked against values computed by hand here.
+"""
+
+import json
+import time
+import unittest
+import uuid
+
+from harness import StackTestCase
+
+PERIOD = "2026-03"
+TS = 1772668800000  # 2026-03-05T00:00:00Z: inside PERIOD in Asia/Jakarta
+KEYS = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
+SCORE_TIMEOUT = 60
+
+
+def nip(n):
+    return "1980010120050110%02d" % n
+
+
+def evaluation(employee, rater, relation, value, hasil=None, ts=TS, values=None):
+    ev = {"v": 1, "id": str(uuid.uuid4()), "type": "evaluation", "source": "app:360", "ts": ts,
+          "employee": employee, "period": PERIOD, "rater": rater, "relation": relation,
+          "behaviour": values or {k: value for k in KEYS}}
+    if hasil:
+        ev["hasil_kerja"] = hasil
+    return ev
+
+
+def jsonl(events):
+    return "".join(json.dumps(e) + "\n" for e in events)
+
+
+class ScoreTest(StackTestCase):
+    stack_options = {"shards": 4}
+
+    @classmethod
+    def setup_stack(cls, stack):
+        stack.start_all(workers=1)
+        cls.scorer = stack.start_worker(role="score")
+        # Unit A: supervisor 01, six staff 10..15 rated in the test, three peers 20..22.
+        # Unit B: supervisor 02, staff 30..33 (replacement, late event, kiosk).
+        # Unit C: no people, a counter only (SKM / IKM).
+        rows = ["nip,name,unit,position,supervisor_nip,job_family",
+                "%s,Kepala A,UNIT-A,kepala,,admin" % nip(1),
+                "%s,Kepala B,UNIT-B,kepala,,admin" % nip(2)]
+        for n in list(range(10, 16)) + [20, 21, 22]:
+            rows.append("%s,Staf %d,UNIT-A,staf,%s,admin" % (nip(n), n, nip(1)))
+        for n in range(30, 34):
+            rows.append("%s,Staf %d,UNIT-B,staf,%s,admin" % (nip(n), n, nip(2)))
+        rows.append("%s,Petugas C,UNIT-C,staf,%s,admin" % (nip(40), nip(2)))
+        r = stack.org_import("\n".join(rows) + "\n")
+        assert r.returncode == 0, r.stderr
+
+    def send(self, events):
+        r = self.stack.kinerja("send", "-", input=jsonl(events))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("accepted=%d" % len(events), r.stdout, r.stderr)
+
+    def settle(self):
+        """Waits until every accepted event is stored and every period computed."""
+        s = self.stack
+
+        def done():
+            behind = s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation")
+            open_recalcs = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NULL")
+            st = s.status()
+            return st["pending"] == 0 and st["stream_length"] >= 0 and behind == 0 and open_recalcs == 0
+        time.sleep(0.3)
+        s.wait_for(done, timeout=SCORE_TIMEOUT, what="events stored and periods scored")
+
+    def score(self, employee):
+        r = self.stack.kinerja("score", employee, "--period", PERIOD, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_1_six_employees_get_the_predikat_of_the_matrix(self):
+        # Each of the six is rated by the supervisor (with hasil_kerja) and three peers,
+        # all giving the same value v to every BerAKHLAK key. Nobody rates unevenly, so
+        # every rater offset is 0 and every robust weight 1. Perilaku, by hand:
+        #   supervisor group: v (weight 0.4); peer group: 3 ratings of v, shrunk toward
+        #   the unit's peer mean m with Z = 3/(3+3) = 0.5 (weight 0.2); no other groups,
+        #   so the weights renormalise to 2/3 and 1/3.
+        #   m = mean of all peer ratings in the unit = (5+5+3+3+1+1)/6 = 3
+        #   v=5: 2/3*5 + 1/3*(0.5*5 + 0.5*3) = 3.3333 + 1.3333 = 4.6667 -> above (>= 3.75)
+        #   v=3: 2/3*3 + 1/3*3 = 3.0 -> meets (>= 2.75)
+        #   v=1: 2/3*1 + 1/3*(0.5*1 + 0.5*3) = 0.6667 + 0.6667 = 1.3333 -> below
+        # Hasil kerja comes from the supervisor's judgement; predikat from the matrix.
+        cases = [  # (employee, hasil, v, perilaku, predikat)
+            (10, "above", 5, 4.6667, "sangat_baik"),
+            (11, "above", 3, 3.0, "baik"),
+            (12, "above", 1, 1.3333, "kurang"),
+            (13, "meets", 5, 4.6667, "baik"),
+            (14, "below", 3, 3.0, "butuh_perbaikan"),
+            (15, "below", 1, 1.3333, "sangat_kurang"),
+        ]
+        events = []
+        for e, hasil, v, _, _ in cases:
+            events.append(evaluation(nip(e), nip(1), "supervisor", v, hasil=hasil))
+            for p in (20, 21, 22):
+                events.append(evaluation(nip(e), nip(p), "peer", v))
+        self.send(events)
+        self.settle()
+        for e, hasil, v, perilaku, predikat in cases:
+            out = self.score(nip(e))
+            with self.subTest(employee=e):
+                self.assertEqual(out["employee"], nip(e))
+                self.assertEqual(out["period"], PERIOD)
+                self.assertEqual(out["state"], "collecting")
+                self.assertGreaterEqual(out["version"], 1)
+                self.assertEqual(out["hasil_kerja"]["rating"], hasil)
+                self.assertAlmostEqual(out["perilaku"]["value"], perilaku, places=3)
+                self.assertEqual(out["predikat"], predikat)
+                for k in KEYS:
+                    self.assertIn(k, out["perilaku"]["values"])
+
+    def test_2_ikm_of_ten_skm_responses_is_87_5_mutu_b(self):
+        # Five responses answering 4 to all nine elements and five answering 3:
+        # every element mean = (5*4 + 5*3)/10 = 3.5; IKM = (9 * 3.5 / 9) * 25 = 87.5;
+        # 76.61 <= 87.50 <= 88.30 -> mutu B.
+        events = []
+        for i in range(10):
+            a = 4 if i < 5 else 3
+            events.append({"v": 1, "id": str(uuid.uuid4()), "type": "citizen_feedback",
+                           "source": "survey:web", "ts": TS + i * 60000, "unit": "UNIT-C",
+                           "skm": {"u%d" % k: a for k in range(1, 10)}})
+        self.send(events)
+        self.settle()
+        r = self.stack.kinerja("report", "unit", "--period", PERIOD, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        units = {u["unit"]: u for u in json.loads(r.stdout)}
+        self.assertEqual(units["UNIT-C"]["ikm"]["n"], 10)
+        self.assertAlmostEqual(units["UNIT-C"]["ikm"]["value"], 87.5, places=2)
+        self.assertEqual(units["UNIT-C"]["ikm"]["mutu"], "B")
+
+    def test_3_later_evaluation_replaces_the_earlier_whatever_the_arrival_order(self):
+        s = self.stack
+        first = evaluation(nip(30), nip(2), "supervisor", 2, ts=TS)
+        correction = evaluation(nip(30), nip(2), "supervisor", 4, ts=TS + 3600000)
+        stale = evaluation(nip(30), nip(2), "supervisor", 1, ts=TS - 3600000)  # older, arrives last
+        self.send([first])
+        self.settle()
+        self.assertAlmostEqual(self.score(nip(30))["perilaku"]["value"], 2.0, places=3)
+        self.send([correction])
+        self.settle()
+        self.assertAlmostEqual(self.score(nip(30))["perilaku"]["value"], 4.0, places=3)
+        self.send([stale])
+        self.settle()
+        self.assertAlmostEqual(self.score(nip(30))["perilaku"]["value"], 4.0, places=3)
+        self.assertEqual(s.sql_value("SELECT count(*) FROM ratings WHERE employee = %s AND period = %s",
+                                     (nip(30), PERIOD)), 1)
+        # all three stay in the immutable log
+        self.assertEqual(s.sql_value("SELECT count(*) FROM event_log WHERE employee = %s AND type = 'evaluation'",
+                                     (nip(30),)), 3)
+
+    def test_4_kiosk_repeats_are_flagged_and_counted_once(self):
+        s = self.stack
+        # one device, one employee: presses at 0 s, 4 s, 8 s (a burst: counts once as
+        # the first press, 4) and 60 s (counts: 1) -> satisfaction over 2 presses
+        events = []
+        for i, (dt, rating) in enumerate([(0, 4), (4, 4), (8, 4), (60, 1)]):
+            events.append({"v": 1, "id": str(uuid.uuid4()), "type": "citizen_feedback",
+                           "source": "kiosk:unit-b-01", "ts": TS + 7200000 + dt * 1000, "unit": "UNIT-B",
+                           "employee": nip(31), "rating": rating})
+        self.send(events)
+        self.settle()
+        flags = s.sql("SELECT repeat FROM feedback WHERE employee = %s ORDER BY ts_ms", (nip(31),))
+        self.assertEqual([f[0] for f in flags], [False, True, True, False])
+        sat = self.score(nip(31))["satisfaction"]
+        self.assertEqual(sat["presses"], 4)
+        self.assertEqual(sat["n"], 2)
+        self.assertAlmostEqual(sat["mean"], 2.5, places=3)  # (4 + 1) / 2
+
+    def test_5_late_event_after_approval_does_not_change_the_signed_version(self):
+        s = self.stack
+        self.send([evaluation(nip(32), nip(2), "supervisor", 4, hasil="meets")])
+        self.settle()
+        before = self.score(nip(32))
+        # sign it off (the workflow milestone does this through `kinerja signoff`)
+        s.sql("UPDATE results SET state = 'approved' WHERE employee = %s AND period = %s", (nip(32), PERIOD))
+        late = evaluation(nip(32), nip(2), "supervisor", 1, hasil="below", ts=TS + 86400000)
+        self.send([late])
+        self.settle()
+        after = self.score(nip(32))
+        self.assertEqual(after["version"], before["version"])
+        self.assertEqual(after["predikat"], before["predikat"])
+        self.assertEqual(s.sql_value("SELECT count(*) FROM late_events WHERE event_id = %s", (late["id"],)), 1)
+        self.assertEqual(s.sql_value("SELECT late_events FROM results WHERE employee = %s AND period = %s",
+                                     (nip(32), PERIOD)), 1)
+        self.assertEqual(s.sql_value("SELECT count(*) FROM score_versions WHERE employee = %s", (nip(32),)),
+                         before["version"])
+
+    def test_6_recalculation_is_byte_identical_to_the_incremental_path(self):
+        s = self.stack
+        # more traffic for unit B, so the period has something for every step
+        events = []
+        for i, e in enumerate((30, 31, 33)):
+            events.append(evaluation(nip(e), nip(2), "supervisor", 3 + (i % 2), hasil="meets"))
+            for p in (30, 31, 32, 33):
+                if p != e:
+                    events.append(evaluation(nip(e), nip(p), "peer", 2 + (p + i) % 4))
+            events.append({"v": 1, "id": str(uuid.uuid4()), "type": "work_result", "source": "app:skp",
+                           "ts": TS, "employee": nip(e), "period": PERIOD, "indicator": "K-%d" % i,
+                           "target": 10, "realization": 8 + i})
+        self.send(events)
+        self.settle()
+        before = dict((r[0], (r[1], r[2])) for r in s.sql(
+            "SELECT r.employee, r.version, v.result::text FROM results r JOIN score_versions v "
+            "USING (employee, period, version) WHERE r.period = %s", (PERIOD,)))
+        self.assertGreaterEqual(len(before), 9)
+        r = s.kinerja("recalc", "--period", PERIOD)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") >= 1,
+                   timeout=SCORE_TIMEOUT, what="recalc carried out")
+        self.settle()
+        after = dict((r[0], (r[1], r[2])) for r in s.sql(
+            "SELECT r.employee, r.version, v.result::text FROM results r JOIN score_versions v "
+            "USING (employee, period, version) WHERE r.period = %s", (PERIOD,)))
+        self.assertEqual(after, before)  # no new version, byte-identical result JSON
+        self.assertIn("derived tables rebuilt", s.log_text(s.log_name(self.scorer)))
+
+
+if __name__ == "__main__":
+    unittest.main()
