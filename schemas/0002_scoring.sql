@@ -79,17 +79,30 @@ CREATE TABLE feedback (
 CREATE INDEX feedback_period_unit_idx ON feedback (period, unit);
 CREATE INDEX feedback_period_employee_idx ON feedback (period, employee);
 
+-- A small integer from a jsonb value, or NULL when it is anything else. The broker has
+-- validated every event already; this keeps a malformed payload (a bug, a hand-made
+-- row) from failing the ingest transaction: such an event stays in the log, underived.
+CREATE FUNCTION kinerja_jsonb_small(j jsonb) RETURNS smallint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN jsonb_typeof(j) = 'number' AND j::text ~ '^[0-9]{1,4}$' THEN j::text::smallint END
+$$;
+
+CREATE FUNCTION kinerja_jsonb_num(j jsonb) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN jsonb_typeof(j) = 'number' THEN j::text::double precision END
+$$;
+
 -- What the derivation reads from the log: one view per derived table, shared by the
 -- trigger and kinerja_rebuild() so both extract the same columns the same way.
 CREATE VIEW event_ratings AS
 SELECT e.id AS event_id, e.period, e.employee, e.rater, e.relation, e.unit, e.ts,
-       ARRAY[coalesce((e.payload #>> '{behaviour,berorientasi_pelayanan}')::smallint, 0),
-             coalesce((e.payload #>> '{behaviour,akuntabel}')::smallint, 0),
-             coalesce((e.payload #>> '{behaviour,kompeten}')::smallint, 0),
-             coalesce((e.payload #>> '{behaviour,harmonis}')::smallint, 0),
-             coalesce((e.payload #>> '{behaviour,loyal}')::smallint, 0),
-             coalesce((e.payload #>> '{behaviour,adaptif}')::smallint, 0),
-             coalesce((e.payload #>> '{behaviour,kolaboratif}')::smallint, 0)] AS vals,
+       ARRAY[coalesce(kinerja_jsonb_small(e.payload #> '{behaviour,berorientasi_pelayanan}'), 0),
+             coalesce(kinerja_jsonb_small(e.payload #> '{behaviour,akuntabel}'), 0),
+             coalesce(kinerja_jsonb_small(e.payload #> '{behaviour,kompeten}'), 0),
+             coalesce(kinerja_jsonb_small(e.payload #> '{behaviour,harmonis}'), 0),
+             coalesce(kinerja_jsonb_small(e.payload #> '{behaviour,loyal}'), 0),
+             coalesce(kinerja_jsonb_small(e.payload #> '{behaviour,adaptif}'), 0),
+             coalesce(kinerja_jsonb_small(e.payload #> '{behaviour,kolaboratif}'), 0)] AS vals,
        e.payload ->> 'hasil_kerja' AS hasil_kerja, e.payload ->> 'comment' AS comment
 FROM event_log e
 WHERE e.type = 'evaluation';
@@ -97,10 +110,10 @@ WHERE e.type = 'evaluation';
 CREATE VIEW event_work_results AS
 SELECT e.id AS event_id, e.period, e.employee, e.unit, e.ts,
        e.payload ->> 'indicator' AS indicator,
-       (e.payload ->> 'target')::double precision AS target,
-       (e.payload ->> 'realization')::double precision AS realization,
+       kinerja_jsonb_num(e.payload -> 'target') AS target,
+       kinerja_jsonb_num(e.payload -> 'realization') AS realization,
        coalesce(e.payload ->> 'direction', 'higher_better') AS direction,
-       coalesce((e.payload ->> 'weight')::double precision, 1) AS weight,
+       coalesce(kinerja_jsonb_num(e.payload -> 'weight'), 1) AS weight,
        e.payload ->> 'evidence' AS evidence
 FROM event_log e
 WHERE e.type = 'work_result';
@@ -109,13 +122,13 @@ CREATE VIEW event_feedback AS
 SELECT e.id AS event_id, e.period, e.unit, e.employee, e.source,
        (extract(epoch FROM e.ts) * 1000)::bigint AS ts_ms,
        coalesce(e.payload ->> 'respondent', 'citizen') AS respondent,
-       (e.payload ->> 'rating')::smallint AS rating,
+       kinerja_jsonb_small(e.payload -> 'rating') AS rating,
        CASE WHEN e.payload ? 'skm' THEN
-           ARRAY[(e.payload #>> '{skm,u1}')::smallint, (e.payload #>> '{skm,u2}')::smallint,
-                 (e.payload #>> '{skm,u3}')::smallint, (e.payload #>> '{skm,u4}')::smallint,
-                 (e.payload #>> '{skm,u5}')::smallint, (e.payload #>> '{skm,u6}')::smallint,
-                 (e.payload #>> '{skm,u7}')::smallint, (e.payload #>> '{skm,u8}')::smallint,
-                 (e.payload #>> '{skm,u9}')::smallint]
+           ARRAY[kinerja_jsonb_small(e.payload #> '{skm,u1}'), kinerja_jsonb_small(e.payload #> '{skm,u2}'),
+                 kinerja_jsonb_small(e.payload #> '{skm,u3}'), kinerja_jsonb_small(e.payload #> '{skm,u4}'),
+                 kinerja_jsonb_small(e.payload #> '{skm,u5}'), kinerja_jsonb_small(e.payload #> '{skm,u6}'),
+                 kinerja_jsonb_small(e.payload #> '{skm,u7}'), kinerja_jsonb_small(e.payload #> '{skm,u8}'),
+                 kinerja_jsonb_small(e.payload #> '{skm,u9}')]
        END AS skm,
        e.payload ->> 'comment' AS comment
 FROM event_log e
@@ -223,6 +236,10 @@ BEGIN
            period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id
     FROM event_ratings
     WHERE event_id IN (SELECT id FROM _derive_ids)
+      AND period IS NOT NULL AND employee IS NOT NULL AND rater IS NOT NULL
+      AND relation IN ('supervisor', 'peer', 'subordinate', 'self')
+      AND (hasil_kerja IS NULL OR hasil_kerja IN ('above', 'meets', 'below'))
+      AND 0 <= ALL (vals) AND 5 >= ALL (vals)
     ORDER BY period, employee, rater, relation, ts DESC, event_id DESC
     ON CONFLICT (period, employee, rater, relation) DO UPDATE
         SET vals = excluded.vals, hasil_kerja = excluded.hasil_kerja, comment = excluded.comment,
@@ -235,6 +252,9 @@ BEGIN
            period, employee, indicator, target, realization, direction, weight, evidence, unit, ts, event_id
     FROM event_work_results
     WHERE event_id IN (SELECT id FROM _derive_ids)
+      AND period IS NOT NULL AND employee IS NOT NULL AND indicator IS NOT NULL
+      AND target > 0 AND realization >= 0 AND weight > 0
+      AND direction IN ('higher_better', 'lower_better')
     ORDER BY period, employee, indicator, ts DESC, event_id DESC
     ON CONFLICT (period, employee, indicator) DO UPDATE
         SET target = excluded.target, realization = excluded.realization, direction = excluded.direction,
@@ -246,6 +266,10 @@ BEGIN
     SELECT event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment
     FROM event_feedback
     WHERE event_id IN (SELECT id FROM _derive_ids)
+      AND period IS NOT NULL AND unit IS NOT NULL
+      AND ((rating BETWEEN 1 AND 4 AND skm IS NULL)
+           OR (rating IS NULL AND skm IS NOT NULL AND 1 <= ALL (skm) AND 4 >= ALL (skm)
+               AND array_position(skm, NULL) IS NULL))
     ON CONFLICT (event_id) DO NOTHING;
 END
 $$;

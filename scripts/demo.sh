@@ -7,7 +7,9 @@
 #      surveys, 360 evaluations, SKP work results, plus a few invalid events, events about
 #      unknown employees and repeated ids, to show what happens to them,
 #   3. sends it with `kinerja send`, waits until `kinerja status --json` shows it stored,
-#   4. prints what reached PostgreSQL, then `kinerja status`.
+#   4. prints what reached PostgreSQL,
+#   5. waits for the score worker, prints unit IKM, every result's predikat and score,
+#      one result's breakdown, the awards and the sign-off queue, then `kinerja status`.
 # Deterministic: running it again sends the same events and they come back `duplicate`
 # (DEMO_SEED=n for another day's traffic, DEMO_DAY=YYYY-MM-DD for another date).
 set -euo pipefail
@@ -89,37 +91,6 @@ printf ' done: %d new events stored, %d new refused by the worker\n' \
 section "4. What reached PostgreSQL (period $PERIOD)"
 echo "Events by type:"
 psql_q -c "SELECT type, count(*) AS events FROM event_log GROUP BY type ORDER BY type"
-echo "Citizen feedback per unit (kiosk: four-button smiley 1..4; IKM from SKM per PermenPANRB 14/2017):"
-# Preview in SQL until `kinerja report unit` (the scoring milestone) replaces it.
-psql_q -v period="$PERIOD" <<'EOF'
-WITH fb AS (
-    SELECT unit, payload FROM event_log
-    WHERE type = 'citizen_feedback' AND period = :'period'
-), skm AS (
-    SELECT unit, count(*) AS n,
-           (avg((payload->'skm'->>'u1')::int) + avg((payload->'skm'->>'u2')::int) +
-            avg((payload->'skm'->>'u3')::int) + avg((payload->'skm'->>'u4')::int) +
-            avg((payload->'skm'->>'u5')::int) + avg((payload->'skm'->>'u6')::int) +
-            avg((payload->'skm'->>'u7')::int) + avg((payload->'skm'->>'u8')::int) +
-            avg((payload->'skm'->>'u9')::int)) / 9 * 25 AS ikm
-    FROM fb WHERE payload ? 'skm' GROUP BY unit
-), kiosk AS (
-    SELECT unit, count(*) AS n, avg((payload->>'rating')::int) AS mean
-    FROM fb WHERE payload ? 'rating' GROUP BY unit
-)
-SELECT u.code AS unit,
-       coalesce(kiosk.n, 0) AS kiosk_presses,
-       round(kiosk.mean, 2) AS mean_rating,
-       coalesce(skm.n, 0) AS skm_responses,
-       round(skm.ikm, 2) AS ikm,
-       CASE WHEN skm.ikm >= 88.31 THEN 'A' WHEN skm.ikm >= 76.61 THEN 'B'
-            WHEN skm.ikm >= 65.00 THEN 'C' WHEN skm.ikm IS NOT NULL THEN 'D' END AS mutu
-FROM units u
-LEFT JOIN kiosk ON kiosk.unit = u.code
-LEFT JOIN skm ON skm.unit = u.code
-WHERE kiosk.n IS NOT NULL OR skm.n IS NOT NULL
-ORDER BY u.code;
-EOF
 echo "360 evaluations and SKP results per unit:"
 psql_q -v period="$PERIOD" <<'EOF'
 SELECT unit,
@@ -134,15 +105,43 @@ EOF
 echo "Refused by the worker (organisation checks):"
 psql_q -c "SELECT left(regexp_replace(reason, '[0-9]{18}', '<NIP>', 'g'), 70) AS reason, count(*) FROM rejected_events GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
 
-section "5. Scores, predikat and the sign-off queue"
-# The scoring and workflow milestones fill this in: `kinerja report unit --period P`,
-# `kinerja score NIP --period P`, and the sign-off queue (`kinerja inbox` of a
-# supervisor). Until those commands exist, say so rather than print something made up.
-if "$KINERJA" --help 2>&1 | grep -q '^  report'; then
-  "$KINERJA" report unit --period "$PERIOD" --format table || true
-else
-  echo "(not yet: scoring, predikat and sign-off arrive with the next milestones)"
+section "5. Scores, predikat and the sign-off queue (period $PERIOD)"
+printf 'waiting for the score worker '
+deadline=$((SECONDS + 120))
+until [ "$(psql_q -At -c "SELECT count(*) FROM score_periods WHERE generation > computed_generation")" = 0 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || die "scores not computed after 120 s; see var/log/kinerja-worker-score.log"
+  printf '.'
+  sleep 0.5
+done
+echo " done"
+echo "Unit IKM (SKM, PermenPANRB 14/2017), kiosk satisfaction and the predikat of each unit's staff:"
+"$KINERJA" report unit --period "$PERIOD" --format table
+echo
+echo "Results (predikat from hasil kerja x perilaku kerja, PermenPANRB 6/2022):"
+psql_q -v period="$PERIOD" <<'EOF2'
+SELECT r.employee AS nip, left(e.name, 24) AS name, e.unit, r.state, r.version,
+       coalesce(r.predikat, '(collecting)') AS predikat, r.score,
+       CASE WHEN r.calibration THEN 'flagged' ELSE '' END AS calibration
+FROM results r JOIN employees e ON e.nip = r.employee
+WHERE r.period = :'period'
+ORDER BY e.unit, r.score DESC NULLS LAST, r.employee;
+EOF2
+top="$(psql_q -At -v period="$PERIOD" <<<"SELECT employee FROM results WHERE period = :'period' AND score IS NOT NULL ORDER BY score DESC, employee LIMIT 1")"
+if [ -n "$top" ]; then
+  echo "One result in full, with its breakdown (kinerja score $top --period $PERIOD):"
+  "$KINERJA" score "$top" --period "$PERIOD" | sed 's/^/  /'
 fi
+echo
+echo "Awards (top 3 per unit among trustworthy results):"
+"$KINERJA" report awards --period "$PERIOD" --format table || true
+echo
+echo "Sign-off queue (results waiting for the pejabat penilai):"
+psql_q -v period="$PERIOD" <<'EOF2'
+SELECT e.supervisor_nip AS supervisor, r.employee, r.version, r.predikat, r.score, r.state
+FROM results r JOIN employees e ON e.nip = r.employee
+WHERE r.period = :'period' AND r.state = 'pending_signoff'
+ORDER BY 1, 2;
+EOF2
 
 section "kinerja status"
 "$KINERJA" status
