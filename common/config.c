@@ -108,6 +108,10 @@ static const struct setting_def settings[] = {
 
     {"schedule.recalc", SETTING_STRING, "0 1 * * *", 0, 0, NULL, false, "cron expression of the full recalculation"},
     {"schedule.period_close_grace_days", SETTING_INT, "5", 0, 365, NULL, false, "days after a period ends before it closes"},
+    {"schedule.tick_ms", SETTING_INT, "1000", 50, 60000, NULL, false,
+     "how often the scheduler checks its leadership and its due jobs (lower only for tests)"},
+    {"schedule.housekeeping_s", SETTING_INT, "300", 1, 86400, NULL, false,
+     "seconds between housekeeping runs (stream trimming below the oldest pending entry)"},
 };
 
 #define SETTINGS_COUNT (sizeof settings / sizeof settings[0])
