@@ -186,8 +186,12 @@ class StackScriptTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
         self.assertIn("sent=3020 accepted=3004 duplicate=10 rejected=6", r.stdout)
         self.assertIn("done: 3000 new events stored, 4 new refused by the worker", r.stdout)
-        for heading in ("Events by type", "kiosk_presses", "skm_responses", "evaluations", "kinerja status"):
+        for heading in ("Events by type", "evaluations", "Unit report", "Results (predikat", "One result in full",
+                        "Awards", "Sign-off queue", "kinerja status"):
             self.assertIn(heading, r.stdout)
+        # the score worker that `make up` starts scored every employee with data
+        self.assertIn("(53 rows)", r.stdout)
+        self.assertRegex(r.stdout, r"Predikat +(Sangat Baik|Baik|Butuh Perbaikan|Kurang|Sangat Kurang)")
         self.assertEqual(self.stored(), 3000)
         # Again: the same day, every event already there.
         r = subprocess.run(["bash", os.path.join(harness.SOURCE_DIR, "scripts", "demo.sh")], capture_output=True,
