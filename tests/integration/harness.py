@@ -210,8 +210,9 @@ class Stack:
     start_broker/start_worker/kinerja is applied on top.
     """
 
-    def __init__(self, shards=4, env=None, bin_dir=None):
+    def __init__(self, shards=4, env=None, bin_dir=None, durable=False):
         self.bin_dir = bin_dir or BIN_DIR
+        self.durable = durable  # PostgreSQL with fsync on, as in production (benchmarks)
         self.source_dir = SOURCE_DIR
         self.shards = shards
         self.tmp = tempfile.mkdtemp(prefix="kinerja-test-")
@@ -446,7 +447,9 @@ class Stack:
                           "-U", "kinerja", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
         argv = [os.path.join(pg_bin, "postgres"), "-D", self.pg_dir, "-p", str(self.pg_port),
                 "-k", self.pg_sock_dir, "-c", "listen_addresses=127.0.0.1",
-                "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=60"]
+                "-c", "max_connections=60"]
+        if not self.durable:
+            argv += ["-c", "fsync=off", "-c", "full_page_writes=off"]
         self.postgres = self._spawn("postgres", argv, as_postgres=True)
         deadline = time.monotonic() + START_TIMEOUT
         while True:

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""
+Recalculation benchmark (issue: scoring engine): an organisation of N employees (default
+100 000, in units of 100: a head and 99 staff) with R ratings each (default 30: the
+supervisor, R-2 peers, the employee's own) and 2 SKP indicators each, written to the event
+log of a real PostgreSQL (fsync on), then timed:
+
+  1. first computation: the score worker computes the period and writes N new versions;
+  2. full recalculation: a `recalc` event through the real broker and ingest worker; the
+     score worker rebuilds the derived tables of the period from the event log (set-based
+     SQL) and recomputes every result (nothing changed, so no new version is written).
+
+Prints each phase's wall time and the worker's own load / score+store split.
+Usage: /usr/bin/python3 bench/recalc_bench.py [--employees N] [--ratings R] [--bin DIR]
+"""
+
+import argparse
+import os
+import re
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import harness  # noqa: E402
+
+PERIOD = "2026-06"
+
+SETUP_SQL = """
+INSERT INTO units (code) SELECT 'U' || lpad(u::text, 5, '0') FROM generate_series(0, %(units)s - 1) u;
+INSERT INTO employees (nip, name, unit, position, supervisor_nip, job_family)
+SELECT '19800101' || lpad(i::text, 10, '0'), 'Pegawai ' || i, 'U' || lpad((i / 100)::text, 5, '0'),
+       CASE WHEN i %% 100 = 0 THEN 'kepala' ELSE 'staf' END,
+       CASE WHEN i %% 100 = 0 THEN NULL ELSE '19800101' || lpad((i / 100 * 100)::text, 10, '0') END, 'admin'
+FROM generate_series(0, %(n)s - 1) i;
+"""
+
+# Ratings of staff member i (not heads): the head, peers i+1..i+(R-2) within the unit's
+# staff (wrapping), and the employee's own; values drawn around a per-person level.
+EVENTS_SQL = """
+INSERT INTO event_log (id, type, source, ts, employee, unit, period, rater, relation, payload)
+SELECT gen_random_uuid(), 'evaluation', 'bench', timestamptz '2026-06-15 10:00+00',
+       '19800101' || lpad(e::text, 10, '0'), 'U' || lpad((e / 100)::text, 5, '0'), '%(period)s',
+       '19800101' || lpad(r::text, 10, '0'), rel,
+       jsonb_build_object('behaviour', jsonb_build_object(
+           'berorientasi_pelayanan', 1 + (e * 7 + r) %% 5, 'akuntabel', 1 + (e * 3 + r * 2) %% 5,
+           'kompeten', 1 + (e + r * 3) %% 5, 'harmonis', 1 + (e * 5 + r) %% 5, 'loyal', 1 + (e + r) %% 5,
+           'adaptif', 1 + (e * 2 + r * 5) %% 5, 'kolaboratif', 1 + (e * 11 + r) %% 5))
+FROM (
+    SELECT e, e / 100 * 100 AS r, 'supervisor' AS rel FROM generate_series(%(lo)s, %(hi)s - 1) e WHERE e %% 100 <> 0
+    UNION ALL
+    SELECT e, e AS r, 'self' FROM generate_series(%(lo)s, %(hi)s - 1) e WHERE e %% 100 <> 0
+    UNION ALL
+    SELECT e, e / 100 * 100 + 1 + ((e %% 100 - 1 + k) %% 99), 'peer'
+    FROM generate_series(%(lo)s, %(hi)s - 1) e, generate_series(1, %(peers)s) k WHERE e %% 100 <> 0
+) x;
+INSERT INTO event_log (id, type, source, ts, employee, unit, period, payload)
+SELECT gen_random_uuid(), 'work_result', 'bench', timestamptz '2026-06-15 10:00+00',
+       '19800101' || lpad(e::text, 10, '0'), 'U' || lpad((e / 100)::text, 5, '0'), '%(period)s',
+       jsonb_build_object('indicator', 'K' || k, 'target', 100, 'realization', 70 + (e * k) %% 50)
+FROM generate_series(%(lo)s, %(hi)s - 1) e, generate_series(1, 2) k;
+"""
+
+
+def worker_lines(s, proc):
+    return [l for l in s.log_text(s.log_name(proc)).splitlines() if "period %s" % PERIOD in l]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("--employees", type=int, default=100000)
+    ap.add_argument("--ratings", type=int, default=30)
+    ap.add_argument("--bin", default=None, help="binaries (default build/bin)")
+    a = ap.parse_args()
+    n = a.employees - a.employees % 100
+    bin_dir = a.bin or os.path.join(HERE, "..", "build", "bin")
+    s = harness.Stack(shards=4, bin_dir=os.path.abspath(bin_dir), durable=True)
+    try:
+        s.start_all(workers=1)
+        t = time.monotonic()
+        s.sql(SETUP_SQL % {"units": n // 100, "n": n})
+        step = 10000
+        for lo in range(0, n, step):
+            s.sql(EVENTS_SQL % {"lo": lo, "hi": min(n, lo + step), "peers": a.ratings - 2, "period": PERIOD})
+        ratings = s.sql_value("SELECT count(*) FROM ratings WHERE period = %s", (PERIOD,))
+        print("setup: %d employees, %d ratings, %d work results in the log (%.1f s, not timed)" % (
+            n, ratings, s.sql_value("SELECT count(*) FROM work_results"), time.monotonic() - t))
+
+        t = time.monotonic()
+        scorer = s.start_worker(role="score")
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation")
+                   == 0, timeout=1800, interval=0.2, what="first computation")
+        first = time.monotonic() - t
+        versions = s.sql_value("SELECT count(*) FROM score_versions")
+        print("first computation: %.1f s for %d results (%d versions written)" % (first, n, versions))
+        print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
+
+        t = time.monotonic()
+        r = s.kinerja("recalc", "--period", PERIOD)
+        assert r.returncode == 0, r.stderr
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NULL") == 0 and
+                   s.sql_value("SELECT count(*) FROM recalc_requests") == 1 and
+                   s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation") == 0,
+                   timeout=1800, interval=0.2, what="recalculation")
+        recalc = time.monotonic() - t
+        log = s.log_text(s.log_name(scorer))
+        rebuild = re.findall(r"derived tables rebuilt for \d+ periods in (\d+) ms", log)
+        print("full recalculation: %.1f s (rebuild from the event log %s ms, then the period recomputed; "
+              "%d new versions)" % (recalc, rebuild[-1] if rebuild else "?",
+                                    s.sql_value("SELECT count(*) FROM score_versions") - versions))
+        print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
+    finally:
+        s.close()
+
+
+if __name__ == "__main__":
+    main()
