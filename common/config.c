@@ -67,6 +67,11 @@ static const struct setting_def settings[] = {
     {"notify.webhook_url", SETTING_STRING, "", 0, 0, NULL, false, "HTTP webhook for notifications (empty = none)"},
     {"notify.webhook_secret", SETTING_STRING, "", 0, 0, NULL, true, "HMAC-SHA256 key for X-Kinerja-Signature"},
     {"notify.max_attempts", SETTING_INT, "8", 1, 100, NULL, false, "webhook attempts before a notification is dead"},
+    {"notify.retry_base_ms", SETTING_INT, "1000", 1, 3600000, NULL, false,
+     "pause after the first failed webhook attempt; doubles with each attempt (+-50% jitter)"},
+    {"notify.retry_max_s", SETTING_INT, "600", 1, 86400, NULL, false, "longest pause between webhook attempts"},
+    {"notify.lease_s", SETTING_INT, "30", 2, 3600, NULL, false,
+     "notifications a worker is delivering are held this long; those of a killed worker are retried after it"},
 
     {"security.curve", SETTING_BOOL, "false", 0, 0, NULL, false, "CURVE encryption and client allow-list on intake"},
     {"security.server_secret_file", SETTING_STRING, "config/curve/server.key_secret", 0, 0, NULL, false,
