@@ -242,7 +242,7 @@ $$;
 
 -- Moves the period's collecting results that have a score version to pending_signoff
 -- (with p_require_inputs: only those whose supervisor evaluation and at least one work
--- result are in), and sends a new signoff_requested for pending results whose version
+-- result are in, and whose current version has a numeric score), and sends a new signoff_requested for pending results whose version
 -- changed since the last request. One signoff_requested per result moved or renewed,
 -- to the employee's supervisor (none when the employee has no supervisor). A result
 -- whose digest is NULL (returned, waiting for its new version) is left alone.
@@ -262,7 +262,11 @@ BEGIN
                OR (EXISTS (SELECT 1 FROM ratings g
                            WHERE g.period = p_period AND g.employee = r.employee AND g.relation = 'supervisor')
                    AND EXISTS (SELECT 1 FROM work_results w
-                               WHERE w.period = p_period AND w.employee = r.employee)))
+                               WHERE w.period = p_period AND w.employee = r.employee)
+                   -- and the version itself was computed with them (it has a numeric
+                   -- score): inputs stored after the score worker read the period wait
+                   -- for the next version rather than being signed without them
+                   AND r.score IS NOT NULL))
         RETURNING r.employee, r.version, r.calibration, r.late_events, r.pending_since, NULL::int AS replaces
     ), renewed AS (
         UPDATE results r

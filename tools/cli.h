@@ -29,5 +29,9 @@ int cmd_bench(struct cli *cli, int argc, char **argv);
 int cmd_score(struct cli *cli, int argc, char **argv);
 int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_recalc(struct cli *cli, int argc, char **argv);
+int cmd_signoff(struct cli *cli, int argc, char **argv);
+int cmd_appeal(struct cli *cli, int argc, char **argv);
+int cmd_decide(struct cli *cli, int argc, char **argv);
+int cmd_inbox(struct cli *cli, int argc, char **argv);
 
 #endif

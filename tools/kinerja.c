@@ -25,6 +25,10 @@ static const struct command commands[] = {
     {"score", cmd_score, "score NIP --period P [--json]   the current result with its breakdown"},
     {"report", cmd_report, "report unit|awards|training|public --period P [--format table|csv|json|html]"},
     {"recalc", cmd_recalc, "recalc [--period P] [--unit U] [--employee NIP]  recompute now"},
+    {"signoff", cmd_signoff, "signoff NIP --period P --supervisor NIP --approve|--return [--version V] [--note T]"},
+    {"appeal", cmd_appeal, "appeal NIP --period P --reason T  file a keberatan"},
+    {"decide", cmd_decide, "decide NIP --period P --decider NIP --uphold|--revise PREDIKAT [--note T]"},
+    {"inbox", cmd_inbox, "inbox NIP [--json]              notifications for one person"},
 };
 
 static void usage(FILE *out)
