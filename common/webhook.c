@@ -23,7 +23,8 @@ struct webhook {
     size_t reply_len;
 };
 
-void webhook_sign(const char *key, size_t keylen, const void *body, size_t len, char out[WEBHOOK_SIGNATURE_MAX])
+void webhook_sign(const char *key, size_t keylen, const void *body, size_t len,
+                  char out[WEBHOOK_SIGNATURE_MAX])
 {
     crypto_auth_hmacsha256_state st;
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -96,7 +97,8 @@ static size_t webhook_on_reply(char *data, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
-static int webhook_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int webhook_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                               curl_off_t ulnow)
 {
     const struct webhook *w = arg;
     return w->cancel && *w->cancel ? 1 : 0;
@@ -134,7 +136,8 @@ struct webhook *webhook_new(const struct webhook_config *cfg, char *err, size_t 
         return NULL;
     }
     w->secret_len = strlen(w->secret);
-    w->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : WEBHOOK_CONNECT_TIMEOUT_MS;
+    w->connect_timeout_ms =
+        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : WEBHOOK_CONNECT_TIMEOUT_MS;
     w->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : WEBHOOK_TIMEOUT_MS;
     w->cancel = cfg->cancel;
     return w;
@@ -167,8 +170,8 @@ static bool webhook_id_ok(const char *id)
     return true;
 }
 
-enum webhook_outcome webhook_post(struct webhook *w, const char *id, const void *body, size_t len, long *http_status,
-                                  char *err, size_t errlen)
+enum webhook_outcome webhook_post(struct webhook *w, const char *id, const void *body, size_t len,
+                                  long *http_status, char *err, size_t errlen)
 {
     if (http_status)
         *http_status = 0;
@@ -235,6 +238,7 @@ enum webhook_outcome webhook_post(struct webhook *w, const char *id, const void 
     if (status >= 200 && status < 300)
         return WEBHOOK_DELIVERED;
     webhook_clean_text(w->reply);
-    snprintf(err, errlen, "HTTP %ld%s%.*s", status, w->reply_len ? ": " : "", WEBHOOK_REPLY_EXCERPT, w->reply);
+    snprintf(err, errlen, "HTTP %ld%s%.*s", status, w->reply_len ? ": " : "", WEBHOOK_REPLY_EXCERPT,
+             w->reply);
     return WEBHOOK_FAILED;
 }

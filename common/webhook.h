@@ -37,7 +37,8 @@
  * Writes "sha256=<hex HMAC-SHA256(key, body)>" into out (WEBHOOK_SIGNATURE_MAX bytes).
  * The key may have any length, including 0.
  */
-void webhook_sign(const char *key, size_t keylen, const void *body, size_t len, char out[WEBHOOK_SIGNATURE_MAX]);
+void webhook_sign(const char *key, size_t keylen, const void *body, size_t len,
+                  char out[WEBHOOK_SIGNATURE_MAX]);
 
 /*
  * The part of a URL that is safe to log: "scheme://host[:port]" (no userinfo, path or
@@ -81,7 +82,7 @@ void webhook_destroy(struct webhook **w);
  * libcurl's reason ("Failed to connect to 127.0.0.1 port 8080 after 0 ms: Couldn't connect
  * to server").
  */
-enum webhook_outcome webhook_post(struct webhook *w, const char *id, const void *body, size_t len, long *http_status,
-                                  char *err, size_t errlen);
+enum webhook_outcome webhook_post(struct webhook *w, const char *id, const void *body, size_t len,
+                                  long *http_status, char *err, size_t errlen);
 
 #endif

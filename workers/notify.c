@@ -18,17 +18,17 @@
 #include <time.h>
 #include <zmq.h>
 
-#define NOTIFY_BODY_MAX (1024 * 1024) /* largest webhook body, and payload for the PUB */
+#define NOTIFY_BODY_MAX (1024 * 1024)          /* largest webhook body, and payload for the PUB */
 #define NOTIFY_IDS_MAX (NOTIFY_BATCH * 40 + 8) /* '{uuid,uuid,...}' for one batch */
 #define NOTIFY_PG_BACKOFF_MIN_MS 100
 #define NOTIFY_PG_BACKOFF_MAX_MS 5000
-#define NOTIFY_LEASE_MARGIN_MS 2000  /* renew when less than one post + this is left */
-#define NOTIFY_MIN_WAIT_MS 20        /* shortest idle wait (a retry due "now" was skipped) */
-#define NOTIFY_UNREACHABLE_STREAK 3  /* posts without any HTTP answer before the batch pauses */
-#define NOTIFY_SNDHWM 100000         /* PUB messages queued per subscriber before drops */
-#define NOTIFY_LINGER_MS 1000        /* at exit, time for published messages to leave */
+#define NOTIFY_LEASE_MARGIN_MS 2000 /* renew when less than one post + this is left */
+#define NOTIFY_MIN_WAIT_MS 20       /* shortest idle wait (a retry due "now" was skipped) */
+#define NOTIFY_UNREACHABLE_STREAK 3 /* posts without any HTTP answer before the batch pauses */
+#define NOTIFY_SNDHWM 100000        /* PUB messages queued per subscriber before drops */
+#define NOTIFY_LINGER_MS 1000       /* at exit, time for published messages to leave */
 #define NOTIFY_ERR_MAX 512
-#define NOTIFY_TOKEN_MAX 64          /* next_attempt_at as text */
+#define NOTIFY_TOKEN_MAX 64 /* next_attempt_at as text */
 #define NOTIFY_MSGPACK_FIELDS 8
 
 /* Columns of the claim query, in order. */
@@ -101,8 +101,10 @@ struct notifier *notifier_new(const struct notifier_config *cfg, struct metrics 
     buf_init(&n->ids, NOTIFY_IDS_MAX);
     msgpack_sbuffer_init(&n->msg);
     msgpack_sbuffer_init(&n->payload);
-    n->m_published = metrics_counter(m, "kinerja_notify_published_total", NULL, "notifications published on ZeroMQ");
-    n->m_sent = metrics_counter(m, "kinerja_notify_sent_total", NULL, "notifications delivered on every channel");
+    n->m_published =
+        metrics_counter(m, "kinerja_notify_published_total", NULL, "notifications published on ZeroMQ");
+    n->m_sent =
+        metrics_counter(m, "kinerja_notify_sent_total", NULL, "notifications delivered on every channel");
     n->m_failed = metrics_counter(m, "kinerja_notify_failed_attempts_total", NULL, "failed webhook attempts");
     n->m_dead = metrics_counter(m, "kinerja_notify_dead_total", NULL, "notifications given up (status dead)");
     n->m_queued = metrics_gauge(m, "kinerja_notify_queued", NULL, "notifications waiting for delivery");
@@ -117,8 +119,8 @@ struct notifier *notifier_new(const struct notifier_config *cfg, struct metrics 
         struct webhook_config wc = {
             .url = cfg->webhook_url,
             .secret = cfg->webhook_secret,
-            .connect_timeout_ms =
-                WEBHOOK_CONNECT_TIMEOUT_MS < n->http_timeout_ms ? WEBHOOK_CONNECT_TIMEOUT_MS : n->http_timeout_ms,
+            .connect_timeout_ms = WEBHOOK_CONNECT_TIMEOUT_MS < n->http_timeout_ms ? WEBHOOK_CONNECT_TIMEOUT_MS
+                                                                                  : n->http_timeout_ms,
             .timeout_ms = n->http_timeout_ms,
             .cancel = &daemon_stopping,
         };
@@ -272,16 +274,16 @@ static int batch_claim(struct notifier *n, struct batch *b)
     static const char sql[] =
         "WITH due AS (SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= now() "
         "             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
-        "leased AS (UPDATE notifications n SET next_attempt_at = now() + $1::bigint * interval '1 millisecond' "
+        "leased AS (UPDATE notifications n SET next_attempt_at = now() + $1::interval "
         "           FROM due WHERE n.id = due.id "
-        "           RETURNING n.id, n.kind, n.recipient, n.employee, n.period, n.version, n.payload, n.created_at, "
-        "                     n.published_at, n.delivered_at, n.attempts, n.next_attempt_at) "
+        "           RETURNING n.id, n.kind, n.recipient, n.employee, n.period, n.version, n.payload, "
+        "                     n.created_at, n.published_at, n.delivered_at, n.attempts, n.next_attempt_at) "
         "SELECT id::text, kind, recipient, employee, period, version, payload::text, "
         "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
         "       published_at IS NOT NULL, delivered_at IS NOT NULL, attempts, next_attempt_at::text "
         "FROM leased ORDER BY created_at, id";
-    char lease[32], limit[16];
-    snprintf(lease, sizeof lease, "%lld", n->cfg.lease_ms);
+    char lease[48], limit[16];
+    snprintf(lease, sizeof lease, "%lld milliseconds", n->cfg.lease_ms);
     snprintf(limit, sizeof limit, "%d", NOTIFY_BATCH);
     const char *params[2] = {lease, limit};
     memset(b, 0, sizeof *b);
@@ -340,13 +342,14 @@ static int row_of(const struct batch *b, const char *id)
  */
 static int batch_renew(struct notifier *n, struct batch *b)
 {
-    static const char sql[] = "UPDATE notifications SET next_attempt_at = now() + $3::bigint * interval '1 millisecond' "
-                              "WHERE id = ANY($1::uuid[]) AND status = 'queued' AND next_attempt_at = $2::timestamptz "
-                              "RETURNING id::text, next_attempt_at::text";
+    static const char sql[] =
+        "UPDATE notifications SET next_attempt_at = now() + $3::interval "
+        "WHERE id = ANY($1::uuid[]) AND status = 'queued' AND next_attempt_at = $2::timestamptz "
+        "RETURNING id::text, next_attempt_at::text";
     if (ids_literal(n, b, false) <= 0)
         return 0;
-    char lease[32];
-    snprintf(lease, sizeof lease, "%lld", n->cfg.lease_ms);
+    char lease[48];
+    snprintf(lease, sizeof lease, "%lld milliseconds", n->cfg.lease_ms);
     const char *params[3] = {n->ids.data, b->token, lease};
     long long t0 = daemon_now_ms();
     PGresult *r = pg_run(n, "renew lease", sql, 3, params);
@@ -369,7 +372,8 @@ static int batch_renew(struct notifier *n, struct batch *b)
     for (int i = 0; i < b->n; i++) {
         if (b->state[i] == ROW_PENDING && !kept[i]) {
             b->state[i] = ROW_DONE;
-            log_warn("notification %s: lease lost to another worker; leaving it to that one", col(b, i, COL_ID));
+            log_warn("notification %s: lease lost to another worker; leaving it to that one",
+                     col(b, i, COL_ID));
         }
     }
     free(kept);
@@ -380,12 +384,13 @@ static int batch_renew(struct notifier *n, struct batch *b)
 /* Gives the pending rows back (due after delay_ms) instead of letting the lease run out. */
 static int batch_release(struct notifier *n, struct batch *b, long long delay_ms)
 {
-    static const char sql[] = "UPDATE notifications SET next_attempt_at = now() + $3::bigint * interval '1 millisecond' "
-                              "WHERE id = ANY($1::uuid[]) AND status = 'queued' AND next_attempt_at = $2::timestamptz";
+    static const char sql[] =
+        "UPDATE notifications SET next_attempt_at = now() + $3::interval "
+        "WHERE id = ANY($1::uuid[]) AND status = 'queued' AND next_attempt_at = $2::timestamptz";
     if (ids_literal(n, b, false) <= 0)
         return 0;
-    char delay[32];
-    snprintf(delay, sizeof delay, "%lld", delay_ms);
+    char delay[48];
+    snprintf(delay, sizeof delay, "%lld milliseconds", delay_ms);
     const char *params[3] = {n->ids.data, b->token, delay};
     PGresult *r = pg_run(n, "release lease", sql, 3, params);
     if (!r)
@@ -450,8 +455,12 @@ static int pack_notification(struct notifier *n, const struct batch *b, int i, c
     static const struct {
         const char *key;
         enum claim_col c;
-    } strs[] = {{"id", COL_ID},         {"kind", COL_KIND},     {"recipient", COL_RECIPIENT},
-                {"employee", COL_EMPLOYEE}, {"period", COL_PERIOD}, {"created_at", COL_CREATED_AT}};
+    } strs[] = {{"id", COL_ID},
+                {"kind", COL_KIND},
+                {"recipient", COL_RECIPIENT},
+                {"employee", COL_EMPLOYEE},
+                {"period", COL_PERIOD},
+                {"created_at", COL_CREATED_AT}};
     for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) {
         pack_str(&pk, strs[k].key);
         pack_str(&pk, col(b, i, strs[k].c));
@@ -549,8 +558,10 @@ static int json_notification(struct notifier *n, const struct batch *b, int i)
         json_field(out, "recipient", col(b, i, COL_RECIPIENT), false) < 0 ||
         json_field(out, "employee", col(b, i, COL_EMPLOYEE), false) < 0 ||
         json_field(out, "period", col(b, i, COL_PERIOD), false) < 0 ||
-        buf_printf(out, ",\"version\":%s", PQgetisnull(b->r, i, COL_VERSION) ? "null" : col(b, i, COL_VERSION)) < 0 ||
-        json_field(out, "created_at", col(b, i, COL_CREATED_AT), false) < 0 || buf_puts(out, ",\"payload\":") < 0 ||
+        buf_printf(out, ",\"version\":%s",
+                   PQgetisnull(b->r, i, COL_VERSION) ? "null" : col(b, i, COL_VERSION)) < 0 ||
+        json_field(out, "created_at", col(b, i, COL_CREATED_AT), false) < 0 ||
+        buf_puts(out, ",\"payload\":") < 0 ||
         buf_append(out, col(b, i, COL_PAYLOAD), (size_t)PQgetlength(b->r, i, COL_PAYLOAD)) < 0 ||
         buf_putc(out, '}') < 0)
         return -1;
@@ -574,15 +585,15 @@ static int row_outcome(struct notifier *n, struct batch *b, int i, bool ok, cons
     static const char sql_failed[] =
         "UPDATE notifications SET attempts = attempts + 1, last_error = $3, "
         "  status = CASE WHEN attempts + 1 >= $4::int THEN 'dead' ELSE 'queued' END, "
-        "  next_attempt_at = now() + $5::bigint * interval '1 millisecond' "
+        "  next_attempt_at = now() + $5::interval "
         "WHERE id = $1 AND status = 'queued' AND next_attempt_at = $2::timestamptz "
         "RETURNING status, attempts";
     const char *id = col(b, i, COL_ID);
     int attempts = atoi(col(b, i, COL_ATTEMPTS)) + 1;
     long long delay = webhook_backoff_ms(attempts, n->cfg.retry_base_ms, n->cfg.retry_max_ms, jitter_u());
-    char max[16], delay_s[32];
+    char max[16], delay_s[48];
     snprintf(max, sizeof max, "%d", n->cfg.max_attempts);
-    snprintf(delay_s, sizeof delay_s, "%lld", delay);
+    snprintf(delay_s, sizeof delay_s, "%lld milliseconds", delay);
     const char *params[5] = {id, b->token, error, max, delay_s};
     PGresult *r = ok ? pg_run(n, "record delivery", sql_ok, 2, params)
                      : pg_run(n, "record failed attempt", sql_failed, 5, params);
@@ -610,7 +621,8 @@ static int row_outcome(struct notifier *n, struct batch *b, int i, bool ok, cons
             log_warn("notification %s (%s to %s) dead after %s webhook attempts: %s", id, col(b, i, COL_KIND),
                      col(b, i, COL_RECIPIENT), PQgetvalue(r, 0, 1), error);
         } else {
-            log_debug("notification %s: webhook attempt %d failed: %s; next in %lld ms", id, attempts, error, delay);
+            log_debug("notification %s: webhook attempt %d failed: %s; next in %lld ms", id, attempts, error,
+                      delay);
         }
     }
     PQclear(r);
@@ -645,8 +657,8 @@ static int batch_webhook(struct notifier *n, struct batch *b)
         }
         long status = 0;
         char err[WEBHOOK_ERR_MAX] = "";
-        enum webhook_outcome o = webhook_post(n->hook, col(b, i, COL_ID), n->body.data, n->body.len, &status, err,
-                                              sizeof err);
+        enum webhook_outcome o =
+            webhook_post(n->hook, col(b, i, COL_ID), n->body.data, n->body.len, &status, err, sizeof err);
         if (o == WEBHOOK_CANCELLED)
             break; /* SIGTERM: the row is given back below with the rest */
         if (row_outcome(n, b, i, o == WEBHOOK_DELIVERED, err) < 0)
@@ -693,7 +705,8 @@ static int notifier_pass(struct notifier *n)
 static void queue_refresh(struct notifier *n)
 {
     static const char sql[] =
-        "SELECT count(*), coalesce(ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000), -1) "
+        "SELECT count(*), "
+        "  coalesce(ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000), -1) "
         "FROM notifications WHERE status = 'queued'";
     PGresult *r = pg_run(n, "count queued", sql, 0, NULL);
     n->next_due_ms = -1;
@@ -733,14 +746,19 @@ static void summary_maybe(struct notifier *n, bool force)
     long long now = daemon_now_ms();
     if (!force && now - n->summary_at < NOTIFY_SUMMARY_MS)
         return;
-    n->summary_at = now;
     if (n->sum_published || n->sum_sent || n->sum_failed || n->sum_dead) {
-        log_info("last %d s: %ld published, %ld sent, %ld failed webhook attempts%s%s%s, %ld dead, %ld put off "
-                 "(receiver unreachable); %lld queued",
-                 NOTIFY_SUMMARY_MS / 1000, n->sum_published, n->sum_sent, n->sum_failed,
-                 n->sum_failed ? " (last: " : "", n->sum_failed ? n->sum_last_error : "", n->sum_failed ? ")" : "",
-                 n->sum_dead, n->sum_paused, metric_get(n->m_queued));
+        char failed[WEBHOOK_ERR_MAX + 64] = "";
+        if (n->sum_failed)
+            snprintf(failed, sizeof failed, " (last: %s)", n->sum_last_error);
+        char paused[64] = "";
+        if (n->sum_paused)
+            snprintf(paused, sizeof paused, ", %ld put off (receiver unreachable)", n->sum_paused);
+        log_info(
+            "last %lld s: %ld published, %ld sent, %ld failed webhook attempts%s, %ld dead%s; %lld queued",
+            (now - n->summary_at + 500) / 1000, n->sum_published, n->sum_sent, n->sum_failed, failed,
+            n->sum_dead, paused, metric_get(n->m_queued));
     }
+    n->summary_at = now;
     n->sum_published = n->sum_sent = n->sum_failed = n->sum_dead = n->sum_paused = 0;
 }
 
@@ -749,11 +767,12 @@ int notifier_run(struct notifier *n)
     char origin[256] = "none";
     if (n->hook)
         webhook_url_origin(n->cfg.webhook_url, origin, sizeof origin);
-    log_info("notify role started: PUB on %s, webhook %s%s (max_attempts %d, retry %lld ms doubling up to %lld s, "
-             "lease %lld s)",
-             n->cfg.endpoint, origin,
-             n->hook && !(n->cfg.webhook_secret && n->cfg.webhook_secret[0]) ? " WITHOUT a secret" : "",
-             n->cfg.max_attempts, n->cfg.retry_base_ms, n->cfg.retry_max_ms / 1000, n->cfg.lease_ms / 1000);
+    log_info(
+        "notify role started: PUB on %s, webhook %s%s (max_attempts %d, retry %lld ms doubling up to %lld s, "
+        "lease %lld s)",
+        n->cfg.endpoint, origin,
+        n->hook && !(n->cfg.webhook_secret && n->cfg.webhook_secret[0]) ? " WITHOUT a secret" : "",
+        n->cfg.max_attempts, n->cfg.retry_base_ms, n->cfg.retry_max_ms / 1000, n->cfg.lease_ms / 1000);
     n->summary_at = daemon_now_ms();
     while (!daemon_stopping) {
         if (daemon_reload_requested && n->cfg.reload) {

@@ -431,6 +431,19 @@ class NotifyTest(StackTestCase):
         self.assertTrue(published[0] and published[1], "one worker did all the work: %d / %d" % (
             len(published[0]), len(published[1])))
 
+    def test_7b_lease_renewed_while_a_slow_batch_outlives_it(self):
+        # 16 posts of 0.25 s: one batch takes ~4 s, twice the 2 s lease. The worker
+        # holding it renews the lease before each post, so the other never sends one of
+        # them again (without renewal it would, from the third second on).
+        rx = self.receiver(lambda n, total: (200, 0.25))
+        ids = [self.insert() for _ in range(16)]
+        self.worker(rx, lease_s=2)
+        self.worker(rx, lease_s=2)
+        for nid in ids:
+            self.wait_status(nid, "sent")
+        counts = {nid: len(rx.for_id(nid)) for nid in ids}
+        self.assertEqual(set(counts.values()), {1}, counts)
+
     def test_8_sigterm_mid_post_exits_and_gives_the_notification_back(self):
         rx = self.receiver(lambda n, total: (200, 8) if total == 0 else (200, 0))
         a = self.worker(rx)  # lease 30 s

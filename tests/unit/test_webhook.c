@@ -31,7 +31,8 @@ static void test_sign_known_body(void **state)
 {
     (void)state;
     static const char key[] = "s3cret-key";
-    static const char body[] = "{\"id\":\"0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70\",\"kind\":\"result_approved\"}";
+    static const char body[] =
+        "{\"id\":\"0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70\",\"kind\":\"result_approved\"}";
     /* /usr/bin/python3 -c 'import hmac,hashlib;print(hmac.new(b"s3cret-key",
      *   b"{\"id\":\"0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70\",\"kind\":\"result_approved\"}",
      *   hashlib.sha256).hexdigest())' */
@@ -71,7 +72,8 @@ static void test_url_origin(void **state)
 {
     (void)state;
     char out[128];
-    assert_int_equal(webhook_url_origin("https://user:pa55@hooks.example.go.id/k/notify?token=abc", out, sizeof out), 0);
+    assert_int_equal(
+        webhook_url_origin("https://user:pa55@hooks.example.go.id/k/notify?token=abc", out, sizeof out), 0);
     assert_string_equal(out, "https://hooks.example.go.id");
     assert_null(strstr(out, "pa55"));
     assert_int_equal(webhook_url_origin("http://127.0.0.1:8080/hook", out, sizeof out), 0);
@@ -111,8 +113,8 @@ static void test_backoff(void **state)
 struct receiver {
     struct MHD_Daemon *d;
     int port;
-    unsigned status;   /* answer */
-    int delay_ms;      /* before answering */
+    unsigned status; /* answer */
+    int delay_ms;    /* before answering */
     int requests;
     char method[16], content_type[64], signature[128], id[160];
     char body[RX_BODY_MAX];
@@ -151,7 +153,8 @@ static enum MHD_Result rx_answer(void *cls, struct MHD_Connection *conn, const c
     if (rx->delay_ms)
         usleep((useconds_t)rx->delay_ms * 1000);
     static const char reply[] = "receiver says\nno";
-    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof reply - 1, (void *)reply, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof reply - 1, (void *)reply, MHD_RESPMEM_PERSISTENT);
     enum MHD_Result rc = MHD_queue_response(conn, rx->status, r);
     MHD_destroy_response(r);
     return rc;
@@ -177,7 +180,8 @@ static void rx_stop(struct receiver *rx)
     rx->d = NULL;
 }
 
-static struct webhook *hook_for(int port, const char *secret, long timeout_ms, const volatile sig_atomic_t *cancel)
+static struct webhook *hook_for(int port, const char *secret, long timeout_ms,
+                                const volatile sig_atomic_t *cancel)
 {
     char url[128], err[WEBHOOK_ERR_MAX];
     snprintf(url, sizeof url, "http://user:pw@127.0.0.1:%d/hooks/kinerja?t=1", port);
@@ -187,7 +191,8 @@ static struct webhook *hook_for(int port, const char *secret, long timeout_ms, c
     return w;
 }
 
-static const char json_body[] = "{\"id\":\"0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70\",\"kind\":\"result_approved\"}";
+static const char json_body[] =
+    "{\"id\":\"0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70\",\"kind\":\"result_approved\"}";
 
 static void test_post_delivered(void **state)
 {
@@ -197,8 +202,8 @@ static void test_post_delivered(void **state)
     struct webhook *w = hook_for(rx.port, "s3cret-key", 0, NULL);
     long status = -1;
     char err[WEBHOOK_ERR_MAX] = "";
-    assert_int_equal(webhook_post(w, "0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70", json_body, strlen(json_body), &status,
-                                  err, sizeof err),
+    assert_int_equal(webhook_post(w, "0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70", json_body, strlen(json_body),
+                                  &status, err, sizeof err),
                      WEBHOOK_DELIVERED);
     assert_int_equal(status, 204);
     assert_int_equal(rx.requests, 1);
@@ -207,7 +212,8 @@ static void test_post_delivered(void **state)
     assert_string_equal(rx.id, "0b9d2c1e-5f7a-4e36-9a44-2d1f6c3b8e70");
     assert_string_equal(rx.body, json_body);
     /* the value computed with Python in test_sign_known_body */
-    assert_string_equal(rx.signature, "sha256=9d6aeefdb829def6b78097993363dd9370c2756742163b892122930b2c2d91ff");
+    assert_string_equal(rx.signature,
+                        "sha256=9d6aeefdb829def6b78097993363dd9370c2756742163b892122930b2c2d91ff");
 
     /* the same handle again (connection kept alive) */
     assert_int_equal(webhook_post(w, "second", "{}", 2, &status, err, sizeof err), WEBHOOK_DELIVERED);
@@ -319,11 +325,11 @@ static void test_new_refuses_bad_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sign_known_body),  cmocka_unit_test(test_sign_empty_and_long_key),
-        cmocka_unit_test(test_url_origin),       cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_post_delivered),   cmocka_unit_test(test_post_http_error),
-        cmocka_unit_test(test_post_refused),     cmocka_unit_test(test_post_timeout),
-        cmocka_unit_test(test_post_cancelled),   cmocka_unit_test(test_new_refuses_bad_url),
+        cmocka_unit_test(test_sign_known_body), cmocka_unit_test(test_sign_empty_and_long_key),
+        cmocka_unit_test(test_url_origin),      cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_post_delivered),  cmocka_unit_test(test_post_http_error),
+        cmocka_unit_test(test_post_refused),    cmocka_unit_test(test_post_timeout),
+        cmocka_unit_test(test_post_cancelled),  cmocka_unit_test(test_new_refuses_bad_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
