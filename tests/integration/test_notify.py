@@ -38,21 +38,6 @@ NIP_EMPLOYEE = "199002022015022002"
 NIP_OTHER = "197503032000031003"
 PERIOD = "2026-03"
 DELIVERY_TIMEOUT = 30
-# Development only, until schemas/0003_workflow.sql exists: the table as the workflow
-# design fixes it. Remove once the migration is in.
-DEV_DDL = """
-CREATE TABLE notifications (
-    id uuid PRIMARY KEY,
-    kind text NOT NULL CHECK (kind IN ('signoff_requested', 'signoff_reminder', 'result_approved',
-        'result_returned', 'appeal_filed', 'appeal_decided')),
-    recipient text NOT NULL, employee text NOT NULL, period text NOT NULL, version int,
-    payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
-    status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'dead')),
-    published_at timestamptz, attempts int NOT NULL DEFAULT 0,
-    next_attempt_at timestamptz NOT NULL DEFAULT now(), delivered_at timestamptz, last_error text);
-CREATE INDEX notifications_due_idx ON notifications (next_attempt_at) WHERE status = 'queued';
-CREATE INDEX notifications_recipient_idx ON notifications (recipient, created_at);
-"""
 FIELDS = {"id", "kind", "recipient", "employee", "period", "version", "created_at", "payload"}
 
 
@@ -143,9 +128,6 @@ class NotifyTest(StackTestCase):
         stack.start_postgres()
         stack.migrate()
         has_table = stack.sql_value("SELECT to_regclass('notifications') IS NOT NULL")
-        if not has_table and DEV_DDL:
-            stack.sql(DEV_DDL)
-            has_table = True
         assert has_table, "the migrations did not create the notifications table (schemas/0003_workflow.sql)"
         cls.zctx = zmq.Context.instance()
 
@@ -481,6 +463,104 @@ class NotifyTest(StackTestCase):
         self.wait_status(nid, "sent")
         self.assertEqual(len(rx.for_id(nid)), 1)
         self.assertEqual(w.poll(), None)
+
+
+# ---- the whole path: events -> score -> sign-off request -> supervisor's SUB and webhook ----
+
+E2E_PERIOD = "2026-05"
+E2E_TS = 1778371200000  # 2026-05-10T00:00:00Z: inside E2E_PERIOD in Asia/Jakarta
+KEYS = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
+
+
+def e2e_nip(n):
+    return "1986030320110310%02d" % n
+
+
+HEAD, SUPERVISOR, STAFF = e2e_nip(1), e2e_nip(2), e2e_nip(10)
+PEERS = [e2e_nip(21), e2e_nip(22), e2e_nip(23)]
+
+
+class NotifyEndToEndTest(StackTestCase):
+    """The notification a supervisor receives when a result needs the sign-off, and the
+    one the employee receives once it is approved, through every real process: broker,
+    ingest, score, notify, with the CLI's `kinerja signoff`."""
+
+    stack_options = {"shards": 2}
+
+    @classmethod
+    def setup_stack(cls, stack):
+        stack.start_all(workers=1)
+        stack.start_worker(role="score")
+        rows = ["nip,name,unit,position,supervisor_nip,job_family",
+                "%s,Kepala Dinas,UNIT-N,kepala,,admin" % HEAD,
+                "%s,Kepala Bidang,UNIT-N,kabid,%s,admin" % (SUPERVISOR, HEAD),
+                "%s,Staf Satu,UNIT-N,staf,%s,admin" % (STAFF, SUPERVISOR)]
+        rows += ["%s,Rekan %d,UNIT-N,staf,%s,admin" % (n, k, SUPERVISOR) for k, n in enumerate(PEERS)]
+        stack.org_import("\n".join(rows) + "\n")
+
+    def test_signoff_request_reaches_the_supervisor_and_approval_the_employee(self):
+        s = self.stack
+        rx = Receiver().start()
+        self.addCleanup(rx.stop)
+        endpoint = "tcp://127.0.0.1:%d" % free_port()
+        w = s.start_worker("notify", env={"KINERJA_NOTIFY_ENDPOINT": endpoint,
+                                          "KINERJA_NOTIFY_WEBHOOK_URL": rx.url,
+                                          "KINERJA_NOTIFY_WEBHOOK_SECRET": SECRET})
+        s.wait_for(lambda: "postgres connected" in s.log_text(w), what="the notify worker")
+        ctx = zmq.Context.instance()
+        subs = {}
+        for who in (SUPERVISOR, STAFF):
+            sock = ctx.socket(zmq.SUB)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt_string(zmq.SUBSCRIBE, who)
+            sock.connect(endpoint)
+            self.addCleanup(sock.close, 0)
+            subs[who] = sock
+        time.sleep(1.0)  # subscriptions reach the PUB before anything is published
+
+        def ev(rater, relation, **extra):
+            e = {"v": 1, "id": str(uuid.uuid4()), "type": "evaluation", "source": "app:360", "ts": E2E_TS,
+                 "employee": STAFF, "period": E2E_PERIOD, "rater": rater, "relation": relation,
+                 "behaviour": {k: 4 for k in KEYS}}
+            e.update(extra)
+            return e
+        events = [ev(SUPERVISOR, "supervisor", hasil_kerja="meets")] + [ev(p, "peer") for p in PEERS]
+        events.append({"v": 1, "id": str(uuid.uuid4()), "type": "work_result", "source": "app:skp", "ts": E2E_TS,
+                       "employee": STAFF, "period": E2E_PERIOD, "indicator": "SKP-1", "target": 10,
+                       "realization": 10})
+        r = s.kinerja("send", "-", input="".join(json.dumps(e) + "\n" for e in events))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def next_of(sock, kind, timeout=60):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if sock.poll(500, zmq.POLLIN):
+                    topic, body = sock.recv_multipart()
+                    msg = msgpack.unpackb(body, raw=False)
+                    if msg["kind"] == kind:
+                        return topic.decode(), msg
+            self.fail("no %s within %ss" % (kind, timeout))
+
+        topic, req = next_of(subs[SUPERVISOR], "signoff_requested")
+        self.assertEqual(topic, SUPERVISOR)
+        self.assertEqual((req["recipient"], req["employee"], req["period"]), (SUPERVISOR, STAFF, E2E_PERIOD))
+        version = s.sql_value("SELECT version FROM results WHERE employee = %s AND period = %s",
+                              (STAFF, E2E_PERIOD))
+        self.assertEqual(req["version"], version)
+        self.assertEqual((req["payload"]["employee"], req["payload"]["name"]), (STAFF, "Staf Satu"))
+        self.assertIn("predikat", req["payload"])
+        s.wait_for(lambda: rx.for_id(req["id"]), timeout=30, what="the webhook copy of the sign-off request")
+        hook = rx.for_id(req["id"])[0]
+        self.assertTrue(verify(hook))
+        self.assertEqual(json.loads(hook["body"])["payload"], req["payload"])
+
+        r = s.kinerja("signoff", STAFF, "--period", E2E_PERIOD, "--supervisor", SUPERVISOR, "--approve")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        topic, ok = next_of(subs[STAFF], "result_approved")
+        self.assertEqual((topic, ok["employee"], ok["version"]), (STAFF, STAFF, version))
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM notifications WHERE status <> 'sent'") == 0,
+                   timeout=30, what="every notification sent")
+        s.stop(w)
 
 
 if __name__ == "__main__":
