@@ -7,7 +7,9 @@ notification each person finds in their inbox, the reasons refused events carry 
 rejected_events (and that the CLI shows them), the transition trigger, the audit trail.
 
 Organisation (unit UNIT-W): TOP heads it (no supervisor); MID reports to TOP and
-supervises staff E1..E6 and the peers P1..P3. An appeal of a staff member goes to TOP.
+supervises staff E1..E7 and the peers P1..P3 (E7 has no supervisor evaluation, for the
+scheduler's steps). The ingest and score workers connect as a role with only
+kinerja_app's rights. An appeal of a staff member goes to TOP.
 Each test works on its own staff member, so the tests do not depend on each other's
 order; the setup scores all six once and waits until every one is pending_signoff.
 """
@@ -36,6 +38,7 @@ def nip(n):
 
 TOP, MID = nip(1), nip(2)
 E = {i: nip(10 + i) for i in range(1, 7)}
+E7 = nip(17)
 PEERS = [nip(21), nip(22), nip(23)]
 # (hasil kerja by the supervisor, the value every rater gives): E1 sangat_baik (above x
 # above), so revising it to baik is a real change; the others baik or thereabouts.
@@ -46,7 +49,7 @@ def org_csv():
     rows = ["nip,name,unit,position,supervisor_nip,job_family",
             "%s,Kepala Dinas,UNIT-W,kepala,,admin" % TOP,
             "%s,Kepala Bidang,UNIT-W,kabid,%s,admin" % (MID, TOP)]
-    for i, n in E.items():
+    for i, n in list(E.items()) + [(7, E7)]:
         rows.append("%s,Staf %d,UNIT-W,staf,%s,admin" % (n, i, MID))
     for k, n in enumerate(PEERS):
         rows.append("%s,Rekan %d,UNIT-W,staf,%s,admin" % (n, k + 1, MID))
@@ -77,8 +80,15 @@ class WorkflowTest(StackTestCase):
 
     @classmethod
     def setup_stack(cls, stack):
-        stack.start_all(workers=1)
-        stack.start_worker(role="score")
+        stack.start_all(workers=0)
+        # The daemons connect as a login role with only kinerja_app's rights (SPEC 8), so
+        # a missing GRANT for anything the workflow's triggers touch fails these tests.
+        stack.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kinerja_wf_app')"
+                  " THEN CREATE ROLE kinerja_wf_app LOGIN IN ROLE kinerja_app; END IF; END $$")
+        cls.app_dsn = stack.pg_dsn.replace("user=kinerja", "user=kinerja_wf_app")
+        app = {"KINERJA_POSTGRES_DSN": cls.app_dsn}
+        stack.start_worker(role="ingest", env=app)
+        stack.start_worker(role="score", env=app)
         stack.org_import(org_csv())
         events = []
         for i, n in E.items():
@@ -87,6 +97,10 @@ class WorkflowTest(StackTestCase):
             for p in PEERS:
                 events.append(evaluation(n, p, "peer", v))
             events.append(work_result(n, "SKP-1", 10))
+        # E7: peers and a work result, no supervisor evaluation: stays collecting
+        for p in PEERS:
+            events.append(evaluation(E7, p, "peer", 3))
+        events.append(work_result(E7, "SKP-1", 9))
         r = stack.kinerja("send", "-", input=jsonl(events))
         assert r.returncode == 0 and "accepted=%d" % len(events) in r.stdout, r.stdout + r.stderr
         cls.settle(stack)
@@ -385,9 +399,53 @@ class WorkflowTest(StackTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"^[0-9a-f-]{36} accepted\n$")
 
+    # ---- the scheduler's steps (SQL functions the schedule role calls) ----------------
+
+    def app_sql(self, query, params=None):
+        """One statement as the daemons' role (kinerja_app's rights only)."""
+        conn = psycopg2.connect(self.app_dsn)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(query, params)
+                return cur.fetchall() if cur.description is not None else []
+        finally:
+            conn.close()
+
+    def test_10_period_close_and_reminders(self):
+        self.app_sql("SELECT kinerja_publish_setting('workflow.reminder_days', '3')")
+        self.assertEqual(self.app_sql("SELECT kinerja_setting_days('workflow.reminder_days', 9)"), [(3,)])
+        self.app_sql("SELECT kinerja_publish_setting('workflow.reminder_days', 'soon')")
+        self.assertEqual(self.app_sql("SELECT kinerja_setting_days('workflow.reminder_days', 9)"), [(9,)])
+
+        # E7 has a version but no supervisor evaluation: collecting until the period closes
+        self.stack.wait_for(lambda: self.result(E7)["version"] >= 1, timeout=SETTLE_TIMEOUT, what="E7 scored")
+        self.assertEqual(self.result(E7)["state"], "collecting")
+        self.assertEqual(self.notes(MID, "signoff_requested", E7), [])
+        self.assertEqual(self.app_sql("SELECT kinerja_close_period(%s)", (PERIOD,)), [(1,)])
+        self.assertEqual(self.result(E7)["state"], "pending_signoff")
+        req = self.notes(MID, "signoff_requested", E7)
+        self.assertEqual([n["version"] for n in req], [self.result(E7)["version"]])
+        last = self.audit(E7)[-1]
+        self.assertEqual((last[0], last[1], last[3], last[4]),
+                         ("collecting", "pending_signoff", "scheduler", "the period closed"))
+        self.assertEqual(self.app_sql("SELECT kinerja_close_period(%s)", (PERIOD,)), [(0,)])  # nothing left
+
+        # pending for 5 days: one reminder with 3 days, none again until 3 more days pass
+        self.stack.sql("UPDATE results SET pending_since = now() - interval '5 days'"
+                       " WHERE employee = %s AND period = %s", (E7, PERIOD))
+        self.assertGreaterEqual(self.app_sql("SELECT kinerja_queue_reminders(3)")[0][0], 1)
+        self.assertEqual(self.app_sql("SELECT kinerja_queue_reminders(3)"), [(0,)])
+        reminders = self.notes(MID, "signoff_reminder", E7)
+        self.assertEqual(len(reminders), 1)
+        self.assertEqual(reminders[0]["payload"]["employee"], E7)
+        # the notify worker's writes
+        self.app_sql("UPDATE notifications SET status = 'sent', published_at = now() WHERE id = %s",
+                     (reminders[0]["id"],))
+
     # ---- the audit trail, over everything the tests did ------------------------------
 
-    def test_9_every_transition_is_audited(self):
+    def test_99_every_transition_is_audited(self):
         self.settle(self.stack)
         rows = self.stack.sql("SELECT employee, state::text FROM results WHERE period = %s", (PERIOD,))
         self.assertGreaterEqual(len(rows), len(E))
