@@ -10,29 +10,26 @@
 
 struct cron_field_def {
     const char *name;
-    int lo, hi;                /* accepted numbers (day of week: 0..7, 7 = Sunday) */
-    const char *const *names;  /* names for lo, lo+1, ... (NULL: numbers only) */
-    int names_first;           /* the number of names[0] */
+    int lo, hi;               /* accepted numbers (day of week: 0..7, 7 = Sunday) */
+    const char *const *names; /* names for lo, lo+1, ... (NULL: numbers only) */
+    int names_first;          /* the number of names[0] */
 };
 
-static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                          "jul", "aug", "sep", "oct", "nov", "dec", NULL};
+static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                          "aug", "sep", "oct", "nov", "dec", NULL};
 static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 static const struct cron_field_def field_defs[CRON_FIELDS] = {
-    {"minute", 0, 59, NULL, 0},
-    {"hour", 0, 23, NULL, 0},
-    {"day-of-month", 1, 31, NULL, 0},
-    {"month", 1, 12, month_names, 1},
+    {"minute", 0, 59, NULL, 0},          {"hour", 0, 23, NULL, 0},
+    {"day-of-month", 1, 31, NULL, 0},    {"month", 1, 12, month_names, 1},
     {"day-of-week", 0, 7, dow_names, 0},
 };
 
 static const struct {
     const char *macro, *expr;
 } macros[] = {
-    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-    {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
-    {"@hourly", "0 * * * *"},
+    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"}, {"@weekly", "0 0 * * 0"},
+    {"@daily", "0 0 * * *"},  {"@midnight", "0 0 * * *"}, {"@hourly", "0 * * * *"},
 };
 
 /* ---- calendar ---------------------------------------------------------------------- */
@@ -102,8 +99,8 @@ void cron_time_format(const struct cron_time *t, char *out, size_t outlen)
 static bool time_valid(const struct cron_time *t)
 {
     return t->year >= 1 && t->year <= 9999 && t->month >= 1 && t->month <= 12 && t->day >= 1 &&
-           t->day <= cron_days_in_month(t->year, t->month) && t->hour >= 0 && t->hour <= 23 && t->minute >= 0 &&
-           t->minute <= 59;
+           t->day <= cron_days_in_month(t->year, t->month) && t->hour >= 0 && t->hour <= 23 &&
+           t->minute >= 0 && t->minute <= 59;
 }
 
 /* The first set bit at or above `from` (up to `hi`), or -1. */
@@ -158,14 +155,14 @@ static int parse_value(const struct cron_field_def *f, const char **p, const cha
     if (tok_end == s)
         snprintf(err, errlen, "%s: expected a number%s", f->name, f->names ? " or a name" : "");
     else
-        snprintf(err, errlen, "%s: '%.*s' is not a %s", f->name, (int)(tok_end - s > 16 ? 16 : tok_end - s), s,
-                 f->names ? "number or a name" : "number");
+        snprintf(err, errlen, "%s: '%.*s' is not a %s", f->name, (int)(tok_end - s > 16 ? 16 : tok_end - s),
+                 s, f->names ? "number or a name" : "number");
     return -1;
 }
 
 /* One list item: `*`, `v`, `a-b`, each with an optional `/step`. Sets bits. */
-static int parse_item(const struct cron_field_def *f, const char *s, const char *end, uint64_t *bits, char *err,
-                      size_t errlen)
+static int parse_item(const struct cron_field_def *f, const char *s, const char *end, uint64_t *bits,
+                      char *err, size_t errlen)
 {
     int from, to;
     bool ranged = false;
@@ -275,7 +272,8 @@ int cron_parse(const char *expr, struct cron *out, char *err, size_t errlen)
     }
     if (*s == '@') {
         for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)
-            if ((size_t)(end - s) == strlen(macros[i].macro) && !strncasecmp(s, macros[i].macro, (size_t)(end - s)))
+            if ((size_t)(end - s) == strlen(macros[i].macro) &&
+                !strncasecmp(s, macros[i].macro, (size_t)(end - s)))
                 return cron_parse(macros[i].expr, out, err, errlen);
         snprintf(err, errlen, "unknown macro '%.*s' (@yearly, @monthly, @weekly, @daily, @hourly)",
                  (int)(end - s > 16 ? 16 : end - s), s);
@@ -317,9 +315,11 @@ int cron_parse(const char *expr, struct cron *out, char *err, size_t errlen)
     if ((out->dom_star || out->dow_star) && !some_day_exists(out)) {
         int first = next_bit(out->dom, 1, 31);
         if (__builtin_popcount(out->dom) == 1)
-            snprintf(err, errlen, "never fires: day-of-month %d does not occur in any month of the list", first);
+            snprintf(err, errlen, "never fires: day-of-month %d does not occur in any month of the list",
+                     first);
         else
-            snprintf(err, errlen, "never fires: no day of the day-of-month list occurs in a month of the list");
+            snprintf(err, errlen,
+                     "never fires: no day of the day-of-month list occurs in a month of the list");
         return -1;
     }
     return 0;

@@ -35,13 +35,13 @@
 #define CRON_SEARCH_YEARS 28 /* cron_next looks this far ahead: the weekday cycle of dates */
 
 struct cron {
-    uint64_t minute;  /* bit m: minute m (0..59) */
-    uint32_t hour;    /* bit h: hour h (0..23) */
-    uint32_t dom;     /* bit d: day of month d (1..31) */
-    uint16_t month;   /* bit m: month m (1..12) */
-    uint8_t dow;      /* bit d: day of week d (0 Sunday .. 6 Saturday) */
-    bool dom_star;    /* the day-of-month field starts with '*' */
-    bool dow_star;    /* the day-of-week field starts with '*' */
+    uint64_t minute; /* bit m: minute m (0..59) */
+    uint32_t hour;   /* bit h: hour h (0..23) */
+    uint32_t dom;    /* bit d: day of month d (1..31) */
+    uint16_t month;  /* bit m: month m (1..12) */
+    uint8_t dow;     /* bit d: day of week d (0 Sunday .. 6 Saturday) */
+    bool dom_star;   /* the day-of-month field starts with '*' */
+    bool dow_star;   /* the day-of-week field starts with '*' */
 };
 
 /* A wall-clock minute: year 1..9999, month 1..12, day 1..31, hour 0..23, minute 0..59. */

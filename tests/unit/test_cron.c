@@ -64,10 +64,10 @@ static void check_refused(const char *expr, const char *reason)
 static void test_calendar(void **state)
 {
     (void)state;
-    assert_int_equal(cron_weekday(1970, 1, 1), 4);  /* Thursday */
-    assert_int_equal(cron_weekday(2000, 1, 1), 6);  /* Saturday */
-    assert_int_equal(cron_weekday(2024, 2, 29), 4); /* Thursday */
-    assert_int_equal(cron_weekday(2024, 9, 1), 0);  /* Sunday */
+    assert_int_equal(cron_weekday(1970, 1, 1), 4);   /* Thursday */
+    assert_int_equal(cron_weekday(2000, 1, 1), 6);   /* Saturday */
+    assert_int_equal(cron_weekday(2024, 2, 29), 4);  /* Thursday */
+    assert_int_equal(cron_weekday(2024, 9, 1), 0);   /* Sunday */
     assert_int_equal(cron_weekday(1969, 12, 31), 3); /* Wednesday: before the epoch */
     assert_int_equal(cron_days_in_month(2024, 2), 29);
     assert_int_equal(cron_days_in_month(2023, 2), 28);
@@ -96,7 +96,7 @@ static void test_default_daily(void **state)
 {
     (void)state;
     check_next("0 1 * * *", at(2024, 5, 1, 0, 59), at(2024, 5, 1, 1, 0));
-    check_next("0 1 * * *", at(2024, 5, 1, 1, 0), at(2024, 5, 2, 1, 0)); /* strictly after */
+    check_next("0 1 * * *", at(2024, 5, 1, 1, 0), at(2024, 5, 2, 1, 0));    /* strictly after */
     check_next("0 1 * * *", at(2024, 2, 28, 1, 30), at(2024, 2, 29, 1, 0)); /* leap day */
     check_next("0 1 * * *", at(2023, 2, 28, 1, 30), at(2023, 3, 1, 1, 0));
     check_next("0 1 * * *", at(2024, 12, 31, 1, 0), at(2025, 1, 1, 1, 0)); /* year end */
@@ -244,8 +244,10 @@ static void test_invalid(void **state)
     check_refused("@every", "unknown macro '@every' (@yearly, @monthly, @weekly, @daily, @hourly)");
     /* Dates that never come. */
     check_refused("0 0 30 2 *", "never fires: day-of-month 30 does not occur in any month of the list");
-    check_refused("0 0 31 4,6,9,11 *", "never fires: day-of-month 31 does not occur in any month of the list");
-    check_refused("0 0 30,31 feb *", "never fires: no day of the day-of-month list occurs in a month of the list");
+    check_refused("0 0 31 4,6,9,11 *",
+                  "never fires: day-of-month 31 does not occur in any month of the list");
+    check_refused("0 0 30,31 feb *",
+                  "never fires: no day of the day-of-month list occurs in a month of the list");
     /* ... but with a restricted weekday the OR rule makes it fire (on the weekday). */
     struct cron c = parse_ok("0 0 30 2 1");
     struct cron_time after = at(2024, 2, 1, 0, 0), next;
@@ -281,11 +283,14 @@ static void test_brute_force(void **state)
 {
     (void)state;
     static const char *const exprs[] = {
-        "0 1 * * *", "*/7 */5 * * *", "0 0 31 * *", "15 3 29 2 *", "0 0 10 * 5", "0 0 */2 * 5",
-        "59 23 * * sun", "0 12 1-7 * mon", "0 0 1 */3 *", "30 4 1,15 * 3",
+        "0 1 * * *",   "*/7 */5 * * *", "0 0 31 * *",     "15 3 29 2 *", "0 0 10 * 5",
+        "0 0 */2 * 5", "59 23 * * sun", "0 12 1-7 * mon", "0 0 1 */3 *", "30 4 1,15 * 3",
     };
     static const struct cron_time starts[] = {
-        {2023, 12, 31, 23, 59}, {2024, 2, 28, 23, 59}, {2024, 6, 15, 12, 34}, {2025, 3, 1, 0, 0},
+        {2023, 12, 31, 23, 59},
+        {2024, 2, 28, 23, 59},
+        {2024, 6, 15, 12, 34},
+        {2025, 3, 1, 0, 0},
     };
     for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++) {
         struct cron c = parse_ok(exprs[e]);
