@@ -50,7 +50,7 @@ static const char *inboxstore_text(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-/* Runs a one-row query; *out is the result (the caller clears it) or NULL on error. */
+/* Runs a query that returns rows: the result (the caller clears it), or NULL on error. */
 static PGresult *inboxstore_query(struct pgstore *db, const char *what, const char *sql, int nparams,
                                   const char *const *params)
 {
@@ -139,7 +139,7 @@ int inboxstore_known(struct pgstore *db, const char *nip, bool *known)
 
 /* ---------------------------------------------------------------- the inbox */
 
-/* $2 = 0: no limit. The total rides on every row (a window over the recipient's rows). */
+/* $2 = 0: no limit. */
 static const char SQL_INBOX[] =
     "SELECT n.id::text, n.kind, n.recipient, n.employee, e.name, n.period, n.version,"
     "       to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
