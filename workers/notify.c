@@ -23,7 +23,7 @@
 #define NOTIFY_PG_BACKOFF_MIN_MS 100
 #define NOTIFY_PG_BACKOFF_MAX_MS 5000
 #define NOTIFY_LEASE_MARGIN_MS 2000 /* renew when less than one post + this is left */
-#define NOTIFY_MIN_WAIT_MS 20       /* shortest idle wait (a retry due "now" was skipped) */
+#define NOTIFY_MIN_WAIT_MS 100      /* shortest idle wait (a due row another worker holds) */
 #define NOTIFY_UNREACHABLE_STREAK 3 /* posts without any HTTP answer before the batch pauses */
 #define NOTIFY_SNDHWM 100000        /* PUB messages queued per subscriber before drops */
 #define NOTIFY_LINGER_MS 1000       /* at exit, time for published messages to leave */
@@ -75,6 +75,7 @@ struct notifier {
     msgpack_sbuffer msg, payload;
     char query_err[NOTIFY_ERR_MAX]; /* the last query error logged (repeats are not) */
     long long next_due_ms;          /* until the earliest queued row is due; -1 none */
+    long long refreshed_at;         /* when next_due_ms and the queued gauge were read */
     /* since the last summary line */
     long long summary_at;
     long sum_published, sum_sent, sum_failed, sum_dead, sum_paused;
@@ -710,6 +711,7 @@ static void queue_refresh(struct notifier *n)
         "FROM notifications WHERE status = 'queued'";
     PGresult *r = pg_run(n, "count queued", sql, 0, NULL);
     n->next_due_ms = -1;
+    n->refreshed_at = daemon_now_ms();
     if (!r)
         return;
     metric_set(n->m_queued, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
@@ -789,12 +791,12 @@ int notifier_run(struct notifier *n)
                 sleep_ms(NOTIFY_PG_BACKOFF_MAX_MS); /* a query failed: do not spin on it */
             continue;
         }
-        summary_maybe(n, false);
-        if (got < NOTIFY_BATCH && !daemon_stopping) {
+        bool idle = got < NOTIFY_BATCH;
+        if ((idle || daemon_now_ms() - n->refreshed_at >= NOTIFY_POLL_MS) && !daemon_stopping)
             queue_refresh(n);
-            if (!daemon_stopping && pgstore_ok(n->db))
-                wait_for_work(n);
-        }
+        summary_maybe(n, false);
+        if (idle && !daemon_stopping && pgstore_ok(n->db))
+            wait_for_work(n);
     }
     summary_maybe(n, true);
     log_info("notify role stopped");
