@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "scorer.h"
 
 #include <pthread.h>
@@ -25,7 +26,7 @@
 
 struct reload_ctx;
 
-enum role_parts { ROLE_INGEST = 1, ROLE_SCORE = 2 };
+enum role_parts { ROLE_INGEST = 1, ROLE_SCORE = 2, ROLE_NOTIFY = 4 };
 
 struct role {
     const char *name;
@@ -37,7 +38,7 @@ struct role {
 static const struct role roles[] = {
     {"ingest", ROLE_INGEST, "127.0.0.1:9571", "stream entries -> PostgreSQL event log (exactly once)"},
     {"score", ROLE_SCORE, "127.0.0.1:9572", "recompute scores, predikat, IKM and score versions"},
-    {"notify", 0, "127.0.0.1:9573", "deliver notifications (a later milestone)"},
+    {"notify", ROLE_NOTIFY, "127.0.0.1:9573", "deliver notifications: ZeroMQ PUB and the signed webhook"},
     {"schedule", 0, "127.0.0.1:9574", "scheduled jobs (a later milestone)"},
     {"all", ROLE_INGEST | ROLE_SCORE, "127.0.0.1:9571", "every available role in one process (ingest, score)"},
 };
@@ -49,6 +50,9 @@ static const char *const settings_used[] = {
     "worker.batch",    "worker.block_ms", "worker.max_deliveries", "worker.claim_idle_ms",
     "worker.consumer", "time.zone",       "intake.max_depth",      "log.level",
     "log.json",        "metrics.listen",
+    /* role notify */
+    "notify.endpoint", "notify.webhook_url", "notify.webhook_secret", "notify.max_attempts",
+    "notify.retry_base_ms", "notify.retry_max_s", "notify.lease_s",
 };
 /* ... and for the score role every score.*, weight.*, fairness.* and training.* setting
  * (score_params_from_config) plus the [training] catalog. */
@@ -151,6 +155,23 @@ static struct scorer *make_scorer(struct config *cfg, struct metrics *m, struct 
     return scorer_new(&sc, m);
 }
 
+static struct notifier *make_notifier(struct config *cfg, struct metrics *m, struct reload_ctx *reload)
+{
+    struct notifier_config nc = {
+        .postgres_dsn = config_str(cfg, "postgres.dsn"),
+        .endpoint = config_str(cfg, "notify.endpoint"),
+        .webhook_url = config_str(cfg, "notify.webhook_url"),
+        .webhook_secret = config_str(cfg, "notify.webhook_secret"),
+        .max_attempts = (int)config_int(cfg, "notify.max_attempts"),
+        .retry_base_ms = config_int(cfg, "notify.retry_base_ms"),
+        .retry_max_ms = config_int(cfg, "notify.retry_max_s") * 1000,
+        .lease_ms = config_int(cfg, "notify.lease_s") * 1000,
+        .reload = reload_settings,
+        .reload_arg = reload,
+    };
+    return notifier_new(&nc, m);
+}
+
 static void *scorer_thread(void *arg)
 {
     scorer_run(arg);
@@ -170,10 +191,13 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
     }
     struct ingest *ing = NULL;
     struct scorer *sc = NULL;
+    struct notifier *nt = NULL;
     int rc = 1;
     if ((role->parts & ROLE_INGEST) && !(ing = make_ingest(cfg, m, reload)))
         goto out;
     if ((role->parts & ROLE_SCORE) && !(sc = make_scorer(cfg, m, reload)))
+        goto out;
+    if ((role->parts & ROLE_NOTIFY) && !(nt = make_notifier(cfg, m, reload)))
         goto out;
 
     /* Several workers may share a host: one that cannot bind keeps working without
@@ -196,6 +220,8 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
         }
     } else if (ing) {
         rc = ingest_run(ing);
+    } else if (nt) {
+        rc = notifier_run(nt);
     } else {
         rc = scorer_run(sc);
     }
@@ -203,6 +229,7 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
 out:
     ingest_destroy(&ing);
     scorer_destroy(&sc);
+    notifier_destroy(&nt);
     metrics_destroy(&m);
     return rc;
 }
