@@ -252,9 +252,18 @@ class TestIngestRules(PgTestCase):
         self.check(self.ev(A, "peer"), "rater: %s is not a peer of %s (peers are others in unit U1)" % (A, A))
 
     def test_signoff_and_appeal_decision_chain(self):
-        self.check({"type": "signoff", "employee": A, "period": "2024-01", "supervisor": MID})
+        # The workflow (0003) also wants a result in the right state: pending_signoff for a
+        # sign-off of its current version, appealed for a decision. These events carry no
+        # decision, so storing them changes nothing.
+        self.stack.sql("INSERT INTO results (employee, period, state, version) VALUES (%s, '2024-01', 'collecting', 1)"
+                       " ON CONFLICT DO NOTHING", (A,))
+        self.stack.sql("UPDATE results SET state = 'pending_signoff' WHERE employee = %s AND period = '2024-01'", (A,))
+        self.check({"type": "signoff", "employee": A, "period": "2024-01", "supervisor": MID,
+                    "payload": '{"version": 1}'})
         self.check({"type": "signoff", "employee": A, "period": "2024-01", "supervisor": TOP},
                    "supervisor: %s is not the supervisor of %s" % (TOP, A))
+        for state in ("approved", "appealed"):
+            self.stack.sql("UPDATE results SET state = %s WHERE employee = %s AND period = '2024-01'", (state, A))
         self.check({"type": "appeal_decision", "employee": A, "period": "2024-01", "decider": TOP})
         self.check({"type": "appeal_decision", "employee": A, "period": "2024-01", "decider": MID},
                    "decider: %s is not the supervisor of %s, the supervisor of %s" % (MID, MID, A))

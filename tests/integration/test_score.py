@@ -181,7 +181,9 @@ class ScoreTest(StackTestCase):
         self.settle()
         before = self.score(nip(32))
         # sign it off (the workflow milestone does this through `kinerja signoff`)
-        s.sql("UPDATE results SET state = 'approved' WHERE employee = %s AND period = %s", (nip(32), PERIOD))
+        # (two steps: the workflow's trigger allows only collecting -> pending_signoff -> approved)
+        for state in ("pending_signoff", "approved"):
+            s.sql("UPDATE results SET state = %s WHERE employee = %s AND period = %s", (state, nip(32), PERIOD))
         late = evaluation(nip(32), nip(2), "supervisor", 1, hasil="below", ts=TS + 86400000)
         self.send([late])
         self.settle()
