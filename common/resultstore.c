@@ -126,9 +126,15 @@ void resultstore_score_clear(struct resultstore_score *s)
 }
 
 /* The employee always (no row: unknown NIP); the result row and the version when they
- * exist. The version asked for, or the current one when $3 is 0. */
+ * exist. The version asked for, or the current one when $3 is 0. A predikat revised on
+ * appeal (SPEC 6) replaces the computed one in the current version's output, with the
+ * computed one kept as "computed_predikat". */
 static const char SQL_SCORE[] = "SELECT e.nip, e.name, e.unit, r.state::text, r.version, r.late_events,"
-                                "       v.version, v.computed_at::text, v.result::text"
+                                "       v.version, v.computed_at::text,"
+                                "       CASE WHEN r.revised_predikat IS NOT NULL AND v.version = r.version"
+                                "            THEN (v.result || jsonb_build_object('predikat', r.revised_predikat,"
+                                "                  'computed_predikat', v.result -> 'predikat'))::text"
+                                "            ELSE v.result::text END"
                                 " FROM employees e"
                                 " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
                                 " LEFT JOIN score_versions v ON v.employee = e.nip AND v.period = $2"

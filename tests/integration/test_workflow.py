@@ -229,6 +229,9 @@ class WorkflowTest(StackTestCase):
                               decided[0]["payload"]["original_predikat"], decided[0]["payload"]["decider"]),
                              ("revise", "baik", "sangat_baik", TOP))
         # kinerja score shows the revision, the version's own document is untouched
+        shown = json.loads(self.cli("score", e1, "--period", PERIOD, "--json").stdout)
+        self.assertEqual((shown["state"], shown["predikat"], shown["computed_predikat"], shown["version"]),
+                         ("final", "baik", "sangat_baik", version))
         self.assertEqual(self.stack.sql_value(
             "SELECT predikat FROM score_versions WHERE employee = %s AND period = %s AND version = %s",
             (e1, PERIOD, version)), "sangat_baik")
