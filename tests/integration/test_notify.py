@@ -113,6 +113,14 @@ class Receiver:
             return len(self.receipts)
 
 
+def app_login(stack):
+    """A login role with only kinerja_app's rights (SPEC 8), as the daemons run: a GRANT
+    missing for anything the notify worker does fails these tests. Returns its DSN."""
+    stack.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kinerja_notify_app')"
+              " THEN CREATE ROLE kinerja_notify_app LOGIN IN ROLE kinerja_app; END IF; END $$")
+    return stack.pg_dsn.replace("user=kinerja", "user=kinerja_notify_app")
+
+
 def verify(receipt):
     sig = receipt["signature"] or ""
     want = "sha256=" + hmac.new(SECRET.encode(), receipt["body"], hashlib.sha256).hexdigest()
@@ -129,6 +137,7 @@ class NotifyTest(StackTestCase):
         stack.migrate()
         has_table = stack.sql_value("SELECT to_regclass('notifications') IS NOT NULL")
         assert has_table, "the migrations did not create the notifications table (schemas/0003_workflow.sql)"
+        cls.app_dsn = app_login(stack)
         cls.zctx = zmq.Context.instance()
 
     def setUp(self):
@@ -158,7 +167,7 @@ class NotifyTest(StackTestCase):
         """Starts a notify worker (webhook to rx when given, notify.KEY=VALUE settings)
         and waits until it runs."""
         env = {"KINERJA_NOTIFY_ENDPOINT": endpoint or "tcp://127.0.0.1:%d" % free_port(),
-               "KINERJA_NOTIFY_RETRY_BASE_MS": "200"}
+               "KINERJA_NOTIFY_RETRY_BASE_MS": "200", "KINERJA_POSTGRES_DSN": self.app_dsn}
         if metrics_port:
             env["KINERJA_METRICS_LISTEN"] = "127.0.0.1:%d" % metrics_port
         if rx is not None:
@@ -503,7 +512,7 @@ class NotifyEndToEndTest(StackTestCase):
         rx = Receiver().start()
         self.addCleanup(rx.stop)
         endpoint = "tcp://127.0.0.1:%d" % free_port()
-        w = s.start_worker("notify", env={"KINERJA_NOTIFY_ENDPOINT": endpoint,
+        w = s.start_worker("notify", env={"KINERJA_NOTIFY_ENDPOINT": endpoint, "KINERJA_POSTGRES_DSN": app_login(s),
                                           "KINERJA_NOTIFY_WEBHOOK_URL": rx.url,
                                           "KINERJA_NOTIFY_WEBHOOK_SECRET": SECRET})
         s.wait_for(lambda: "postgres connected" in s.log_text(w), what="the notify worker")
