@@ -135,13 +135,24 @@ echo
 echo "Awards (top 3 per unit among trustworthy results):"
 "$KINERJA" report awards --period "$PERIOD" --format table || true
 echo
-echo "Sign-off queue (results waiting for the pejabat penilai):"
+echo "Sign-off queue (results waiting for their pejabat penilai, oldest first):"
 psql_q -v period="$PERIOD" <<'EOF2'
-SELECT e.supervisor_nip AS supervisor, r.employee, r.version, r.predikat, r.score, r.state
-FROM results r JOIN employees e ON e.nip = r.employee
+SELECT e.supervisor_nip AS supervisor, left(s.name, 22) AS supervisor_name, r.employee, left(e.name, 22) AS name,
+       r.version, r.predikat, r.score, to_char(r.pending_since, 'HH24:MI:SS') AS since
+FROM results r JOIN employees e ON e.nip = r.employee LEFT JOIN employees s ON s.nip = e.supervisor_nip
 WHERE r.period = :'period' AND r.state = 'pending_signoff'
-ORDER BY 1, 2;
+ORDER BY r.pending_since, e.supervisor_nip, r.employee
+LIMIT 12;
+SELECT count(*) AS waiting_for_signoff, count(DISTINCT e.supervisor_nip) AS supervisors
+FROM results r JOIN employees e ON e.nip = r.employee
+WHERE r.period = :'period' AND r.state = 'pending_signoff';
 EOF2
+sup="$(psql_q -At -v period="$PERIOD" <<<"SELECT e.supervisor_nip FROM results r JOIN employees e ON e.nip = r.employee WHERE r.period = :'period' AND r.state = 'pending_signoff' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")"
+if [ -n "$sup" ]; then
+  echo
+  echo "The inbox of supervisor $sup (kinerja inbox $sup):"
+  "$KINERJA" inbox "$sup" --limit 10 | sed 's/^/  /'
+fi
 
 section "kinerja status"
 "$KINERJA" status

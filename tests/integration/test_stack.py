@@ -192,6 +192,10 @@ class StackScriptTest(unittest.TestCase):
         # the score worker that `make up` starts scored every employee with data
         self.assertIn("(53 rows)", r.stdout)
         self.assertRegex(r.stdout, r"Predikat +(Sangat Baik|Baik|Butuh Perbaikan|Kurang|Sangat Kurang)")
+        # the workflow: results with the supervisor's evaluation and a work result wait for
+        # sign-off, and the busiest supervisor's inbox holds the requests
+        self.assertRegex(r.stdout, r"waiting_for_signoff \| supervisors\n-+\+-+\n +[1-9]\d* \|")
+        self.assertIn("signoff_requested", r.stdout.split("The inbox of supervisor", 1)[1])
         self.assertEqual(self.stored(), 3000)
         # Again: the same day, every event already there.
         r = subprocess.run(["bash", os.path.join(harness.SOURCE_DIR, "scripts", "demo.sh")], capture_output=True,
