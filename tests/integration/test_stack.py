@@ -194,7 +194,7 @@ class StackScriptTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"Predikat +(Sangat Baik|Baik|Butuh Perbaikan|Kurang|Sangat Kurang)")
         # the workflow: results with the supervisor's evaluation and a work result wait for
         # sign-off, and the busiest supervisor's inbox holds the requests
-        self.assertRegex(r.stdout, r"waiting_for_signoff \| supervisors\n-+\+-+\n +[1-9]\d* \|")
+        self.assertRegex(r.stdout, r"waiting_for_signoff \| supervisors *\n-+\+-+\n +[1-9]\d* \|")
         self.assertIn("signoff_requested", r.stdout.split("The inbox of supervisor", 1)[1])
         self.assertEqual(self.stored(), 3000)
         # Again: the same day, every event already there.
