@@ -56,6 +56,7 @@ struct scheduler {
     bool leader_ready;   /* settings published and schedule_leader written */
     bool standby_logged; /* "standby" said since the last change */
     bool tz_checked;
+    bool idle_warned;
     int exit_code;
     char problem[SCHEDULE_ERR_MAX]; /* what is wrong with PostgreSQL now ("" = nothing) */
 
@@ -329,6 +330,26 @@ static int lock_connect(struct scheduler *s)
         return -1;
     }
     snprintf(s->lock_pid, sizeof s->lock_pid, "%d", PQbackendPID(s->lock));
+    /* Every tick uses this session; one silent for many ticks belongs to a scheduler
+     * that hangs or was stopped (SIGSTOP, a frozen VM): the server ends the session and
+     * so frees the lock for another. PostgreSQL 14+; older servers go without. */
+    char idle[32];
+    snprintf(idle, sizeof idle, "%ld", s->cfg.tick_ms * SCHEDULE_LOCK_IDLE_TICKS);
+    const char *ip[1] = {idle};
+    PGresult *ir = pg_query_deadline(s->lock, "SELECT set_config('idle_session_timeout', $1, false)", 1, ip,
+                                     SCHEDULE_CHECK_TIMEOUT_MS, err, sizeof err);
+    if (!ir) {
+        pg_problem(s, err);
+        pg_drop(&s->lock);
+        return -1;
+    }
+    if (PQresultStatus(ir) != PGRES_TUPLES_OK && !s->idle_warned) {
+        s->idle_warned = true;
+        log_warn(
+            "postgres: no idle_session_timeout (before PostgreSQL 14): a hung leader keeps the schedule lock "
+            "until its connection closes");
+    }
+    PQclear(ir);
     if (!s->tz_checked) {
         const char *p[1] = {s->cfg.time_zone};
         PGresult *r = pg_query_deadline(s->lock, "SELECT now() AT TIME ZONE $1", 1, p,

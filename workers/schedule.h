@@ -7,10 +7,11 @@
  *     leader; the others try again every tick (schedule.tick_ms, ~1 s), so one takes
  *     over within seconds of the leader's death (PostgreSQL releases a session lock when
  *     the session ends; TCP keepalives on both sides bound how long a vanished host
- *     keeps it). The leader checks its lock connection every tick, with a deadline, and
- *     steps down when it is lost. Jobs run on a second connection and each job's SQL
- *     first checks that the lock connection still holds the lock (a fence); the jobs
- *     are idempotent anyway.
+ *     keeps it; the lock session's idle_session_timeout of SCHEDULE_LOCK_IDLE_TICKS
+ *     ticks ends the session of a leader that hangs or is stopped). The leader checks
+ *     its lock connection every tick, with a deadline, and steps down when it is lost. Jobs run on a second
+ * connection and each job's SQL first checks that the lock connection still holds the lock (a fence); the
+ * jobs are idempotent anyway.
  *
  *   - jobs, while leader, each tick:
  *       full recalculation at the cron minutes of schedule.recalc (common/cron.h) on
@@ -43,6 +44,7 @@
 #define SCHEDULE_CATCHUP_MIN 60          /* a recalc missed by up to this many minutes runs late */
 #define SCHEDULE_REMINDER_EVERY_MS 60000 /* sign-off reminders are checked once a minute */
 #define SCHEDULE_CHECK_TIMEOUT_MS 5000   /* the lock connection must answer within this */
+#define SCHEDULE_LOCK_IDLE_TICKS 10      /* a lock session silent this many ticks is ended by the server */
 #define SCHEDULE_IDENTITY_MAX 128
 
 struct scheduler_config {

@@ -177,6 +177,31 @@ class ScheduleTest(StackTestCase):
         print("    takeover after SIGTERM of the leader: %.2f s" % (time.monotonic() - t0))
         s.stop(a2)
 
+    def test_stopped_leader_loses_the_lock(self):
+        """A leader that hangs (SIGSTOP) keeps its socket open: the server ends its silent
+        lock session after SCHEDULE_LOCK_IDLE_TICKS ticks and a standby takes over; when
+        the old one runs again it finds its session gone and steps down."""
+        s = self.stack
+        a = self.start_scheduler("sched-s1")
+        self.wait_leader("sched-s1")
+        b = self.start_scheduler("sched-s2")
+        s.wait_for(lambda: "standby:" in s.log_text(b), what="sched-s2 standby")
+        a.send_signal(signal.SIGSTOP)
+        t0 = time.monotonic()
+        try:
+            self.wait_leader("sched-s2", timeout=LEADER_TIMEOUT)
+            print("\n    takeover from a stopped leader: %.2f s (idle_session_timeout %d ms)"
+                  % (time.monotonic() - t0, 10 * TICK_MS))
+        finally:
+            a.send_signal(signal.SIGCONT)
+        s.wait_for(lambda: "standby: stepping down" in s.log_text(a), what="the old leader steps down")
+        time.sleep(3 * TICK_MS / 1000)
+        self.assertEqual(self.lock_holders(), 1)
+        self.assertEqual(s.sql_value("SELECT holder FROM schedule_leader"), "sched-s2")
+        self.assertNotIn("leader: sched-s1 holds", s.log_text(a).split("stepping down")[-1])
+        s.stop(a)
+        s.stop(b)
+
     # ---- recalc ---------------------------------------------------------------------------
 
     def test_recalc_at_its_cron_minute_once(self):
