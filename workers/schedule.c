@@ -35,7 +35,8 @@
     "; SET tcp_user_timeout = " SCHEDULE_TCP_USER_TIMEOUT_MS
 /* No job statement runs longer than this (they are set-based and normally take ms). */
 #define SCHEDULE_STATEMENT_TIMEOUT "SET statement_timeout = '300s'"
-#define SCHEDULE_COLLAPSE_MAX 1000000 /* missed cron minutes folded into one run, per tick */
+#define SCHEDULE_ERROR_REPEAT_MS 60000 /* an unchanged job error is logged once a minute */
+#define SCHEDULE_COLLAPSE_MAX 1000000  /* missed cron minutes folded into one run, per tick */
 #define SCHEDULE_STREAM_ID_MAX 48
 #define SCHEDULE_SQLSTATE_NOT_LEADER "55P03" /* lock_not_available, from kinerja_schedule_fence */
 #define SCHEDULE_SQLSTATE_BAD_VALUE "22023"  /* invalid_parameter_value: an unknown time zone */
@@ -58,7 +59,9 @@ struct scheduler {
     bool tz_checked;
     bool idle_warned;
     int exit_code;
-    char problem[SCHEDULE_ERR_MAX]; /* what is wrong with PostgreSQL now ("" = nothing) */
+    char problem[SCHEDULE_ERR_MAX];    /* what is wrong with PostgreSQL now ("" = nothing) */
+    char last_error[SCHEDULE_ERR_MAX]; /* the last job error logged, and when */
+    long long last_error_ms;
 
     bool recalc_primed;
     int64_t recalc_next; /* wall-clock minute (cron_time_to_minutes) of the next run */
@@ -469,19 +472,27 @@ static int leadership_tick(struct scheduler *s)
 
 /* ---- the jobs' connection ------------------------------------------------------------ */
 
-/* A job's query failed: drop the connection if it broke, step down if the fence says
- * this scheduler is no longer the leader. */
+/* A job's query failed (j: JOB_COUNT for the leader's setup): drop the connection if
+ * it broke, step down if the fence says this scheduler is no longer the leader. The
+ * same error again within SCHEDULE_ERROR_REPEAT_MS is not logged again (it would be,
+ * every tick). */
 static void job_failed(struct scheduler *s, enum job j, PGresult *r, const char *what)
 {
     char err[SCHEDULE_ERR_MAX];
     pg_error(s->work, r, what, err, sizeof err);
-    metric_inc(s->m_errors[j]);
+    if (j < JOB_COUNT)
+        metric_inc(s->m_errors[j]);
     if (sqlstate_is(r, SCHEDULE_SQLSTATE_NOT_LEADER)) {
         PQclear(r);
         step_down(s, err);
         return;
     }
-    log_error("%s: %s", job_names[j], err);
+    long long t = daemon_now_ms();
+    if (strcmp(err, s->last_error) != 0 || t - s->last_error_ms >= SCHEDULE_ERROR_REPEAT_MS) {
+        log_error("%s: %s", j < JOB_COUNT ? job_names[j] : "leader", err);
+        snprintf(s->last_error, sizeof s->last_error, "%s", err);
+        s->last_error_ms = t;
+    }
     PQclear(r);
     if (s->work && PQstatus(s->work) != CONNECTION_OK) {
         pg_drop(&s->work);
@@ -529,14 +540,14 @@ static bool leader_setup(struct scheduler *s)
                             "kinerja_publish_setting($5, $6)",
                             6, p);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        job_failed(s, JOB_RECALC, r, "publishing settings");
+        job_failed(s, JOB_COUNT, r, "publishing settings");
         return false;
     }
     PQclear(r);
     const char *q[2] = {s->identity, s->lock_pid};
     r = job_query(s, "SELECT kinerja_schedule_became_leader($1, $2::int)", 2, q);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        job_failed(s, JOB_RECALC, r, "recording the leader");
+        job_failed(s, JOB_COUNT, r, "recording the leader");
         return false;
     }
     PQclear(r);
