@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "schedule.h"
 #include "scorer.h"
 
 #include <pthread.h>
@@ -26,7 +27,7 @@
 
 struct reload_ctx;
 
-enum role_parts { ROLE_INGEST = 1, ROLE_SCORE = 2, ROLE_NOTIFY = 4 };
+enum role_parts { ROLE_INGEST = 1, ROLE_SCORE = 2, ROLE_NOTIFY = 4, ROLE_SCHEDULE = 8 };
 
 struct role {
     const char *name;
@@ -39,7 +40,8 @@ static const struct role roles[] = {
     {"ingest", ROLE_INGEST, "127.0.0.1:9571", "stream entries -> PostgreSQL event log (exactly once)"},
     {"score", ROLE_SCORE, "127.0.0.1:9572", "recompute scores, predikat, IKM and score versions"},
     {"notify", ROLE_NOTIFY, "127.0.0.1:9573", "deliver notifications: ZeroMQ PUB and the signed webhook"},
-    {"schedule", 0, "127.0.0.1:9574", "scheduled jobs (a later milestone)"},
+    {"schedule", ROLE_SCHEDULE, "127.0.0.1:9574",
+     "scheduled jobs, one active of any number: recalc, period close, reminders, housekeeping"},
     {"all", ROLE_INGEST | ROLE_SCORE, "127.0.0.1:9571", "every available role in one process (ingest, score)"},
 };
 #define ROLE_COUNT (sizeof roles / sizeof roles[0])
@@ -53,6 +55,9 @@ static const char *const settings_used[] = {
     /* role notify */
     "notify.endpoint", "notify.webhook_url", "notify.webhook_secret", "notify.max_attempts",
     "notify.retry_base_ms", "notify.retry_max_s", "notify.lease_s",
+    /* role schedule */
+    "schedule.recalc", "schedule.period_close_grace_days", "schedule.tick_ms", "schedule.housekeeping_s",
+    "workflow.reminder_days", "workflow.appeal_days", "intake.dedupe_ttl_s",
 };
 /* ... and for the score role every score.*, weight.*, fairness.* and training.* setting
  * (score_params_from_config) plus the [training] catalog. */
@@ -172,6 +177,28 @@ static struct notifier *make_notifier(struct config *cfg, struct metrics *m, str
     return notifier_new(&nc, m);
 }
 
+static struct scheduler *make_scheduler(struct config *cfg, struct metrics *m, struct reload_ctx *reload)
+{
+    struct scheduler_config sc = {
+        .postgres_dsn = config_str(cfg, "postgres.dsn"),
+        .redis_url = config_str(cfg, "redis.url"),
+        .redis_timeout_ms = (int)config_int(cfg, "redis.timeout_ms"),
+        .shards = (unsigned)config_int(cfg, "redis.shards"),
+        .time_zone = config_str(cfg, "time.zone"),
+        .recalc = config_str(cfg, "schedule.recalc"),
+        .period_close_grace_days = (int)config_int(cfg, "schedule.period_close_grace_days"),
+        .reminder_days = (int)config_int(cfg, "workflow.reminder_days"),
+        .appeal_days = (int)config_int(cfg, "workflow.appeal_days"),
+        .dedupe_ttl_s = config_int(cfg, "intake.dedupe_ttl_s"),
+        .tick_ms = (long)config_int(cfg, "schedule.tick_ms"),
+        .housekeeping_s = (long)config_int(cfg, "schedule.housekeeping_s"),
+        .identity = config_str(cfg, "worker.consumer"),
+        .reload = reload_settings,
+        .reload_arg = reload,
+    };
+    return scheduler_new(&sc, m);
+}
+
 static void *scorer_thread(void *arg)
 {
     scorer_run(arg);
@@ -192,12 +219,15 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
     struct ingest *ing = NULL;
     struct scorer *sc = NULL;
     struct notifier *nt = NULL;
+    struct scheduler *sch = NULL;
     int rc = 1;
     if ((role->parts & ROLE_INGEST) && !(ing = make_ingest(cfg, m, reload)))
         goto out;
     if ((role->parts & ROLE_SCORE) && !(sc = make_scorer(cfg, m, reload)))
         goto out;
     if ((role->parts & ROLE_NOTIFY) && !(nt = make_notifier(cfg, m, reload)))
+        goto out;
+    if ((role->parts & ROLE_SCHEDULE) && !(sch = make_scheduler(cfg, m, reload)))
         goto out;
 
     /* Several workers may share a host: one that cannot bind keeps working without
@@ -222,6 +252,8 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
         rc = ingest_run(ing);
     } else if (nt) {
         rc = notifier_run(nt);
+    } else if (sch) {
+        rc = scheduler_run(sch);
     } else {
         rc = scorer_run(sc);
     }
@@ -230,6 +262,7 @@ out:
     ingest_destroy(&ing);
     scorer_destroy(&sc);
     notifier_destroy(&nt);
+    scheduler_destroy(&sch);
     metrics_destroy(&m);
     return rc;
 }

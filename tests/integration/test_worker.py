@@ -164,11 +164,11 @@ class TestIngest(WorkerTestCase):
     def test_roles_of_later_milestones_and_usage(self):
         bin_path = os.path.join(self.s.bin_dir, "kinerja-worker")
         import subprocess
-        for role in ("schedule",):  # notify is available now (test_notify.py)
-            r = subprocess.run([bin_path, "--role", role], capture_output=True, text=True, env=self.s.env,
-                               timeout=30)
-            self.assertEqual(r.returncode, 2, r.stderr)
-            self.assertIn("role %s is not available yet" % role, r.stderr)
+        # every role is available now (notify: test_notify.py, schedule: test_schedule.py)
+        r = subprocess.run([bin_path, "--role", "nosuch"], capture_output=True, text=True, env=self.s.env,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("unknown role 'nosuch'", r.stderr)
         r = subprocess.run([bin_path], capture_output=True, text=True, env=self.s.env, timeout=30)
         self.assertEqual(r.returncode, 2)
         r = subprocess.run([bin_path, "--help"], capture_output=True, text=True, env=self.s.env, timeout=30)
