@@ -4,7 +4,7 @@
 #   up      start whatever is not running (idempotent): redis-server (AOF everysec), a
 #           PostgreSQL cluster (initdb on first start; run as user postgres when started
 #           by root), the role and database, `kinerja migrate`, kinerja-broker and one
-#           kinerja-worker per role (default: ingest, score); wait until each answers
+#           kinerja-worker per role (default: ingest, score, notify, schedule); wait until each answers
 #   down    stop in reverse order: SIGTERM, wait, SIGKILL after a timeout
 #   status  what runs, with pids and addresses
 #
@@ -15,7 +15,7 @@
 #   KINERJA_VAR_DIR=/tmp/x KINERJA_REDIS_URL=... KINERJA_POSTGRES_DSN=... \
 #   KINERJA_INTAKE_ENDPOINT=... KINERJA_METRICS_LISTEN=off scripts/stack.sh up
 # Other knobs: KINERJA_BIN_DIR (default build/bin), KINERJA_STACK_ROLES (worker roles,
-# default "ingest score"), KINERJA_STOP_TIMEOUT (seconds, default 20).
+# default "ingest score notify schedule"), KINERJA_STOP_TIMEOUT (seconds, default 20).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +25,7 @@ VAR="${KINERJA_VAR_DIR:-$ROOT/var}"
 mkdir -p "$VAR"
 VAR="$(cd "$VAR" && pwd)"
 BIN="${KINERJA_BIN_DIR:-$ROOT/build/bin}"
-ROLES="${KINERJA_STACK_ROLES:-ingest score}"
+ROLES="${KINERJA_STACK_ROLES:-ingest score notify schedule}"
 STOP_TIMEOUT="${KINERJA_STOP_TIMEOUT:-20}"
 START_TIMEOUT=30
 RUN="$VAR/run"

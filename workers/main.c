@@ -1,12 +1,12 @@
 /*
  * kinerja-worker: the worker daemon (SPEC 2). This file holds the command line, the
  * settings, logging, signals, the metrics endpoint and the dispatch to a role; each
- * role lives in its own file (workers/ingest.c so far).
+ * role lives in its own files (ingest.c, scorer.c, notify.c, schedule.c); role all runs
+ * every role in one process, one thread each.
  *
  *   kinerja-worker --role ingest|score|notify|schedule|all [-c FILE] [--log-json] [--help]
  *
- * Exit codes: 0 after SIGTERM/SIGINT, 1 on a failure to start, 2 on a usage error
- * (and for the roles of later milestones).
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 on a failure to start, 2 on a usage error.
  */
 #include "config.h"
 #include "daemon.h"
@@ -42,7 +42,8 @@ static const struct role roles[] = {
     {"notify", ROLE_NOTIFY, "127.0.0.1:9573", "deliver notifications: ZeroMQ PUB and the signed webhook"},
     {"schedule", ROLE_SCHEDULE, "127.0.0.1:9574",
      "scheduled jobs, one active of any number: recalc, period close, reminders, housekeeping"},
-    {"all", ROLE_INGEST | ROLE_SCORE, "127.0.0.1:9571", "every available role in one process (ingest, score)"},
+    {"all", ROLE_INGEST | ROLE_SCORE | ROLE_NOTIFY | ROLE_SCHEDULE, "127.0.0.1:9571",
+     "every role in one process, one thread each (small installations)"},
 };
 #define ROLE_COUNT (sizeof roles / sizeof roles[0])
 
@@ -199,15 +200,37 @@ static struct scheduler *make_scheduler(struct config *cfg, struct metrics *m, s
     return scheduler_new(&sc, m);
 }
 
-static void *scorer_thread(void *arg)
+/*
+ * Builds the role's parts (registering their metrics), starts /metrics and /healthz,
+ * runs them (role all: the score loop in a second thread) until SIGTERM.
+ */
+/* One running part of a role: its loop and its object. */
+struct part {
+    const char *name;
+    int (*run)(void *obj);
+    void *obj;
+    int rc;
+    pthread_t thread;
+    bool threaded;
+};
+
+static int run_ingest_part(void *o) { return ingest_run(o); }
+static int run_score_part(void *o) { return scorer_run(o); }
+static int run_notify_part(void *o) { return notifier_run(o); }
+static int run_schedule_part(void *o) { return scheduler_run(o); }
+
+static void *part_thread(void *arg)
 {
-    scorer_run(arg);
+    struct part *p = arg;
+    p->rc = p->run(p->obj);
+    daemon_stopping = 1; /* one part ended: the process stops as a whole */
     return NULL;
 }
 
 /*
  * Builds the role's parts (registering their metrics), starts /metrics and /healthz,
- * runs them (role all: the score loop in a second thread) until SIGTERM.
+ * and runs them until SIGTERM: the first in this thread, any others (role all) each in
+ * a thread of its own, with its own connections. Returns the first non-zero exit code.
  */
 static int run_role(struct config *cfg, const struct role *role, struct reload_ctx *reload)
 {
@@ -220,15 +243,29 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
     struct scorer *sc = NULL;
     struct notifier *nt = NULL;
     struct scheduler *sch = NULL;
+    struct part parts[4];
+    size_t n = 0;
     int rc = 1;
-    if ((role->parts & ROLE_INGEST) && !(ing = make_ingest(cfg, m, reload)))
-        goto out;
-    if ((role->parts & ROLE_SCORE) && !(sc = make_scorer(cfg, m, reload)))
-        goto out;
-    if ((role->parts & ROLE_NOTIFY) && !(nt = make_notifier(cfg, m, reload)))
-        goto out;
-    if ((role->parts & ROLE_SCHEDULE) && !(sch = make_scheduler(cfg, m, reload)))
-        goto out;
+    if (role->parts & ROLE_INGEST) {
+        if (!(ing = make_ingest(cfg, m, reload)))
+            goto out;
+        parts[n++] = (struct part){"ingest", run_ingest_part, ing, 0, 0, false};
+    }
+    if (role->parts & ROLE_SCORE) {
+        if (!(sc = make_scorer(cfg, m, reload)))
+            goto out;
+        parts[n++] = (struct part){"score", run_score_part, sc, 0, 0, false};
+    }
+    if (role->parts & ROLE_NOTIFY) {
+        if (!(nt = make_notifier(cfg, m, reload)))
+            goto out;
+        parts[n++] = (struct part){"notify", run_notify_part, nt, 0, 0, false};
+    }
+    if (role->parts & ROLE_SCHEDULE) {
+        if (!(sch = make_scheduler(cfg, m, reload)))
+            goto out;
+        parts[n++] = (struct part){"schedule", run_schedule_part, sch, 0, 0, false};
+    }
 
     /* Several workers may share a host: one that cannot bind keeps working without
      * /metrics rather than not at all. */
@@ -239,23 +276,22 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
     else if (srv)
         log_info("metrics and health on port %d", metrics_server_port(srv));
 
-    if (ing && sc) {
-        pthread_t t;
-        if (pthread_create(&t, NULL, scorer_thread, sc) != 0) {
-            log_error("cannot start the score thread");
+    for (size_t i = 1; i < n; i++) {
+        if (pthread_create(&parts[i].thread, NULL, part_thread, &parts[i]) != 0) {
+            log_error("cannot start the %s thread", parts[i].name);
+            daemon_stopping = 1;
+            parts[i].rc = 1;
         } else {
-            rc = ingest_run(ing);
-            daemon_stopping = 1; /* the ingest loop ended: stop the score loop too */
-            pthread_join(t, NULL);
+            parts[i].threaded = true;
         }
-    } else if (ing) {
-        rc = ingest_run(ing);
-    } else if (nt) {
-        rc = notifier_run(nt);
-    } else if (sch) {
-        rc = scheduler_run(sch);
-    } else {
-        rc = scorer_run(sc);
+    }
+    rc = n ? parts[0].run(parts[0].obj) : 1;
+    daemon_stopping = 1; /* the first part ended: stop the others too */
+    for (size_t i = 1; i < n; i++) {
+        if (parts[i].threaded)
+            pthread_join(parts[i].thread, NULL);
+        if (!rc)
+            rc = parts[i].rc;
     }
     metrics_server_stop(&srv);
 out:
@@ -326,7 +362,7 @@ int main(int argc, char **argv)
     daemon_install_signals();
 
     if (!strcmp(role->name, "all"))
-        log_info("role all: ingest and score; notify and schedule are not available yet");
+        log_info("role all: ingest, score, notify and schedule, one thread each");
     int rc = run_role(cfg, role, &reload);
     config_destroy(&cfg);
     return rc;
