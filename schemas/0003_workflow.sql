@@ -348,7 +348,8 @@ BEGIN
         UPDATE results r SET reminded_at = now()
         WHERE r.state = 'pending_signoff'
           AND r.pending_since <= now() - make_interval(days => p_days)
-          AND (r.reminded_at IS NULL OR r.reminded_at <= now() - make_interval(days => p_days))
+          -- at most one reminder a day per result, even with workflow.reminder_days = 0
+          AND (r.reminded_at IS NULL OR r.reminded_at <= now() - make_interval(days => greatest(p_days, 1)))
           AND EXISTS (SELECT 1 FROM employees e WHERE e.nip = r.employee AND e.supervisor_nip IS NOT NULL)
         RETURNING r.employee, r.period, r.version, r.calibration, r.late_events, r.pending_since
     ), ins AS (
