@@ -9,62 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Records "what: reason" from a result (may be NULL) or the connection. Returns -1. */
-static int inboxstore_fail(struct pgstore *db, const PGresult *res, const char *what)
-{
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (!msg || !*msg)
-        msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
-    if (!msg || !*msg)
-        msg = "unknown error";
-    snprintf(db->errstr, sizeof db->errstr, "%s: %s", what, msg);
-    /* one line: libpq messages end with a newline and may span lines */
-    for (char *p = db->errstr; *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-    size_t n = strlen(db->errstr);
-    while (n > 0 && db->errstr[n - 1] == ' ')
-        db->errstr[--n] = '\0';
-    db->err = -1;
-    db->transient = !db->conn || PQstatus(db->conn) != CONNECTION_OK;
-    return -1;
-}
-
-static int inboxstore_begin(struct pgstore *db)
-{
-    db->err = 0;
-    db->transient = false;
-    db->errstr[0] = '\0';
-    if (!pgstore_ok(db)) {
-        snprintf(db->errstr, sizeof db->errstr, "not connected to PostgreSQL");
-        db->err = -1;
-        db->transient = true;
-        return -1;
-    }
-    return 0;
-}
-
-/* NULL for SQL NULL, else the text (valid while res lives). */
-static const char *inboxstore_text(const PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-/* Runs a query that returns rows: the result (the caller clears it), or NULL on error. */
-static PGresult *inboxstore_query(struct pgstore *db, const char *what, const char *sql, int nparams,
-                                  const char *const *params)
-{
-    if (inboxstore_begin(db) < 0)
-        return NULL;
-    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        inboxstore_fail(db, res, what);
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 /* ---------------------------------------------------------------- one result */
 
 static const char SQL_RESULT[] = "SELECT r.state::text, r.version, r.predikat,"
@@ -77,19 +21,19 @@ int inboxstore_result(struct pgstore *db, const char *nip, const char *period, s
 {
     memset(out, 0, sizeof *out);
     const char *params[2] = {nip, period};
-    PGresult *res = inboxstore_query(db, "result", SQL_RESULT, 2, params);
+    PGresult *res = pgstore_query(db, "result", SQL_RESULT, 2, params);
     if (!res)
         return -1;
     if (PQntuples(res) > 0) {
         out->employee_known = true;
-        const char *state = inboxstore_text(res, 0, 0);
+        const char *state = pgstore_text(res, 0, 0);
         if (state) {
             out->exists = true;
             snprintf(out->state, sizeof out->state, "%s", state);
             out->version = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
-            const char *p = inboxstore_text(res, 0, 2);
+            const char *p = pgstore_text(res, 0, 2);
             snprintf(out->predikat, sizeof out->predikat, "%s", p ? p : "");
-            const char *d = inboxstore_text(res, 0, 3);
+            const char *d = pgstore_text(res, 0, 3);
             snprintf(out->appeal_deadline, sizeof out->appeal_deadline, "%s", d ? d : "");
         }
     }
@@ -109,11 +53,11 @@ int inboxstore_event_outcome(struct pgstore *db, const char *event_id, enum inbo
     if (reasonlen)
         reason[0] = '\0';
     const char *params[1] = {event_id};
-    PGresult *res = inboxstore_query(db, "event", SQL_OUTCOME, 1, params);
+    PGresult *res = pgstore_query(db, "event", SQL_OUTCOME, 1, params);
     if (!res)
         return -1;
-    const char *stored = inboxstore_text(res, 0, 0);
-    const char *why = inboxstore_text(res, 0, 1);
+    const char *stored = pgstore_text(res, 0, 0);
+    const char *why = pgstore_text(res, 0, 1);
     if (stored && stored[0] == 't') {
         *out = INBOXSTORE_STORED;
     } else if (why) {
@@ -129,7 +73,7 @@ int inboxstore_known(struct pgstore *db, const char *nip, bool *known)
 {
     *known = false;
     const char *params[1] = {nip};
-    PGresult *res = inboxstore_query(db, "employee", "SELECT 1 FROM employees WHERE nip = $1", 1, params);
+    PGresult *res = pgstore_query(db, "employee", "SELECT 1 FROM employees WHERE nip = $1", 1, params);
     if (!res)
         return -1;
     *known = PQntuples(res) > 0;
@@ -165,19 +109,19 @@ int inboxstore_each(struct pgstore *db, const char *recipient, long limit, inbox
 {
     const char *cparams[1] = {recipient};
     if (total) {
-        PGresult *c = inboxstore_query(db, "inbox", SQL_INBOX_COUNT, 1, cparams);
+        PGresult *c = pgstore_query(db, "inbox", SQL_INBOX_COUNT, 1, cparams);
         if (!c)
             return -1;
         *total = strtoll(PQgetvalue(c, 0, 0), NULL, 10);
         PQclear(c);
     }
-    if (inboxstore_begin(db) < 0)
+    if (pgstore_require_conn(db) < 0)
         return -1;
     char lim[32];
     snprintf(lim, sizeof lim, "%ld", limit > 0 ? limit : 0L);
     const char *params[2] = {recipient, lim};
     if (!PQsendQueryParams(db->conn, SQL_INBOX, 2, NULL, params, NULL, NULL, 0))
-        return inboxstore_fail(db, NULL, "inbox");
+        return pgstore_fail(db, NULL, "inbox");
     if (!PQsetSingleRowMode(db->conn)) {
         inboxstore_drain(db);
         snprintf(db->errstr, sizeof db->errstr, "inbox: single-row mode refused");
@@ -190,21 +134,21 @@ int inboxstore_each(struct pgstore *db, const char *recipient, long limit, inbox
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_SINGLE_TUPLE && rc == 0) {
             struct inboxstore_notification n = {0};
-            n.id = inboxstore_text(res, 0, 0);
-            n.kind = inboxstore_text(res, 0, 1);
-            n.recipient = inboxstore_text(res, 0, 2);
-            n.employee = inboxstore_text(res, 0, 3);
-            n.employee_name = inboxstore_text(res, 0, 4);
-            n.period = inboxstore_text(res, 0, 5);
-            const char *v = inboxstore_text(res, 0, 6);
+            n.id = pgstore_text(res, 0, 0);
+            n.kind = pgstore_text(res, 0, 1);
+            n.recipient = pgstore_text(res, 0, 2);
+            n.employee = pgstore_text(res, 0, 3);
+            n.employee_name = pgstore_text(res, 0, 4);
+            n.period = pgstore_text(res, 0, 5);
+            const char *v = pgstore_text(res, 0, 6);
             n.has_version = v != NULL;
             n.version = v ? (int)strtol(v, NULL, 10) : 0;
-            n.created_at = inboxstore_text(res, 0, 7);
-            n.status = inboxstore_text(res, 0, 8);
-            n.payload_json = inboxstore_text(res, 0, 9);
+            n.created_at = pgstore_text(res, 0, 7);
+            n.status = pgstore_text(res, 0, 8);
+            n.payload_json = pgstore_text(res, 0, 9);
             rc = fn(&n, ctx);
         } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
-            inboxstore_fail(db, res, "inbox");
+            pgstore_fail(db, res, "inbox");
             rc = -1;
         }
         PQclear(res);

@@ -69,7 +69,7 @@ static void pgstore_trim_newline(char *s)
 
 /* Sets err, errstr ("what: reason") and transient from the result (may be NULL) and the
  * connection state. Always returns -1. */
-static int pgstore_fail(struct pgstore *db, const PGresult *res, const char *what)
+int pgstore_fail(struct pgstore *db, const PGresult *res, const char *what)
 {
     const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -146,7 +146,7 @@ static int pgstore_commit(struct pgstore *db, const char *what)
     return 0;
 }
 
-static int pgstore_require_conn(struct pgstore *db)
+int pgstore_require_conn(struct pgstore *db)
 {
     pgstore_clear(db);
     if (!pgstore_ok(db)) {
@@ -156,6 +156,25 @@ static int pgstore_require_conn(struct pgstore *db)
         return -1;
     }
     return 0;
+}
+
+const char *pgstore_text(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+PGresult *pgstore_query(struct pgstore *db, const char *what, const char *sql, int nparams,
+                        const char *const *params)
+{
+    if (pgstore_require_conn(db) < 0)
+        return NULL;
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pgstore_fail(db, res, what);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
 }
 
 /* ---------------------------------------------------------------- connection */

@@ -33,6 +33,20 @@ int pgstore_reconnect(struct pgstore *db);
 bool pgstore_ok(struct pgstore *db); /* connection usable */
 void pgstore_destroy(struct pgstore **db);
 
+/* Helpers for the other PostgreSQL modules of common/ (resultstore, inboxstore), so
+ * every one carries errors the same way:
+ *  - pgstore_fail: sets err, errstr ("what: reason", one line) and transient from the
+ *    result (may be NULL) and the connection; returns -1;
+ *  - pgstore_require_conn: clears the error; -1 (transient) when not connected;
+ *  - pgstore_text: the value, or NULL for SQL NULL (valid while res lives);
+ *  - pgstore_query: parameterized query returning rows: the result (the caller clears
+ *    it), or NULL with the error set. */
+int pgstore_fail(struct pgstore *db, const PGresult *res, const char *what);
+int pgstore_require_conn(struct pgstore *db);
+const char *pgstore_text(const PGresult *res, int row, int col);
+PGresult *pgstore_query(struct pgstore *db, const char *what, const char *sql, int nparams,
+                        const char *const *params);
+
 /* Applies the embedded migrations (schemas/NNNN_*.sql) not yet in schema_migrations,
  * each in its own transaction, under an advisory lock so concurrent callers are safe.
  * *applied: how many were applied now. */

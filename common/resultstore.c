@@ -12,50 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Records "what: reason" from a result (may be NULL) or the connection. Returns -1. */
-static int resultstore_fail(struct pgstore *db, const PGresult *res, const char *what)
-{
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (!msg || !*msg)
-        msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
-    if (!msg || !*msg)
-        msg = "unknown error";
-    snprintf(db->errstr, sizeof db->errstr, "%s: %s", what, msg);
-    /* one line: libpq messages end with a newline and may span lines */
-    for (char *p = db->errstr; *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-    size_t n = strlen(db->errstr);
-    while (n > 0 && db->errstr[n - 1] == ' ')
-        db->errstr[--n] = '\0';
-    db->err = -1;
-    db->transient = !db->conn || PQstatus(db->conn) != CONNECTION_OK;
-    return -1;
-}
-
-static int resultstore_begin(struct pgstore *db)
-{
-    db->err = 0;
-    db->transient = false;
-    db->errstr[0] = '\0';
-    if (!pgstore_ok(db)) {
-        snprintf(db->errstr, sizeof db->errstr, "not connected to PostgreSQL");
-        db->err = -1;
-        db->transient = true;
-        return -1;
-    }
-    return 0;
-}
-
-/* NULL for SQL NULL, else the text (valid while res lives). */
-static const char *resultstore_text(const PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
 static char *resultstore_dup(const PGresult *res, int row, int col, bool *oom)
 {
-    const char *s = resultstore_text(res, row, col);
+    const char *s = pgstore_text(res, row, col);
     if (!s)
         return NULL;
     char *d = strdup(s);
@@ -66,13 +25,13 @@ static char *resultstore_dup(const PGresult *res, int row, int col, bool *oom)
 
 static long long resultstore_ll(const PGresult *res, int row, int col)
 {
-    const char *s = resultstore_text(res, row, col);
+    const char *s = pgstore_text(res, row, col);
     return s ? strtoll(s, NULL, 10) : 0;
 }
 
 static bool resultstore_num(const PGresult *res, int row, int col, double *out)
 {
-    const char *s = resultstore_text(res, row, col);
+    const char *s = pgstore_text(res, row, col);
     if (!s)
         return false;
     char *end;
@@ -146,14 +105,14 @@ int resultstore_score(struct pgstore *db, const char *nip, const char *period, i
 {
     memset(out, 0, sizeof *out);
     *found = RESULTSTORE_NO_EMPLOYEE;
-    if (resultstore_begin(db) < 0)
+    if (pgstore_require_conn(db) < 0)
         return -1;
     char vbuf[16];
     snprintf(vbuf, sizeof vbuf, "%d", version > 0 ? version : 0);
     const char *params[3] = {nip, period, vbuf};
     PGresult *res = PQexecParams(db->conn, SQL_SCORE, 3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        resultstore_fail(db, res, "score");
+        pgstore_fail(db, res, "score");
         PQclear(res);
         return -1;
     }
@@ -210,22 +169,22 @@ static const char SQL_UNITS[] =
 
 int resultstore_each_unit(struct pgstore *db, const char *period, resultstore_unit_fn fn, void *ctx)
 {
-    if (resultstore_begin(db) < 0)
+    if (pgstore_require_conn(db) < 0)
         return -1;
     const char *params[1] = {period};
     PGresult *res = PQexecParams(db->conn, SQL_UNITS, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        resultstore_fail(db, res, "units");
+        pgstore_fail(db, res, "units");
         PQclear(res);
         return -1;
     }
     int rc = 0;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
         struct resultstore_unit u = {0};
-        u.unit = resultstore_text(res, i, 0);
-        u.name = resultstore_text(res, i, 1);
+        u.unit = pgstore_text(res, i, 0);
+        u.name = pgstore_text(res, i, 1);
         u.has_ikm = resultstore_num(res, i, 2, &u.ikm);
-        u.mutu = u.has_ikm ? resultstore_text(res, i, 3) : NULL;
+        u.mutu = u.has_ikm ? pgstore_text(res, i, 3) : NULL;
         u.skm_n = (int)resultstore_ll(res, i, 4);
         u.has_satisfaction = resultstore_num(res, i, 5, &u.satisfaction);
         u.counted = (int)resultstore_ll(res, i, 6);
@@ -267,12 +226,12 @@ static void resultstore_drain(struct pgstore *db)
 int resultstore_each_result(struct pgstore *db, const char *period, enum resultstore_order order,
                             resultstore_row_fn fn, void *ctx)
 {
-    if (resultstore_begin(db) < 0)
+    if (pgstore_require_conn(db) < 0)
         return -1;
     const char *params[1] = {period};
     const char *sql = order == RESULTSTORE_BY_EMPLOYEE ? SQL_RESULTS_BY_EMPLOYEE : SQL_RESULTS_BY_SCORE;
     if (!PQsendQueryParams(db->conn, sql, 1, NULL, params, NULL, NULL, 0))
-        return resultstore_fail(db, NULL, "results");
+        return pgstore_fail(db, NULL, "results");
     if (!PQsetSingleRowMode(db->conn)) {
         resultstore_drain(db);
         snprintf(db->errstr, sizeof db->errstr, "results: single-row mode refused");
@@ -285,20 +244,20 @@ int resultstore_each_result(struct pgstore *db, const char *period, enum results
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_SINGLE_TUPLE && rc == 0) {
             struct resultstore_row r = {0};
-            r.employee = resultstore_text(res, 0, 0);
-            r.name = resultstore_text(res, 0, 1);
-            r.unit = resultstore_text(res, 0, 2);
-            r.state = resultstore_text(res, 0, 3);
-            r.predikat = resultstore_text(res, 0, 4);
+            r.employee = pgstore_text(res, 0, 0);
+            r.name = pgstore_text(res, 0, 1);
+            r.unit = pgstore_text(res, 0, 2);
+            r.state = pgstore_text(res, 0, 3);
+            r.predikat = pgstore_text(res, 0, 4);
             r.version = (int)resultstore_ll(res, 0, 5);
             r.has_score = resultstore_num(res, 0, 6, &r.score);
-            const char *cal = resultstore_text(res, 0, 7);
+            const char *cal = pgstore_text(res, 0, 7);
             r.calibration = cal && cal[0] == 't';
-            r.groups_json = resultstore_text(res, 0, 8);
-            r.training_json = resultstore_text(res, 0, 9);
+            r.groups_json = pgstore_text(res, 0, 8);
+            r.training_json = pgstore_text(res, 0, 9);
             rc = fn(&r, ctx);
         } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
-            resultstore_fail(db, res, "results");
+            pgstore_fail(db, res, "results");
             rc = -1;
         }
         PQclear(res);
