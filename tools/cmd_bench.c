@@ -12,6 +12,7 @@
 #include "pgstore.h"
 #include "rstream.h"
 #include "sender.h"
+#include "uuid4.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -45,16 +46,6 @@ struct bench_client {
     char err[256];
 };
 
-static void uuid4(char out[37])
-{
-    unsigned char b[16];
-    randombytes_buf(b, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 static void pack_str(msgpack_packer *pk, const char *s)
 {
     size_t n = strlen(s);
@@ -69,7 +60,7 @@ static int bench_next(void *ctx, struct sender_item *out)
         return 0;
     size_t k = c->made++;
     char id[37], source[64];
-    uuid4(id);
+    uuid4_generate(id);
     snprintf(source, sizeof source, "kiosk:bench-%02d", c->index);
     const char *unit = c->norg ? c->units[k % c->norg] : "BENCH";
     msgpack_sbuffer sb;

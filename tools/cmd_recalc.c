@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "sender.h"
+#include "uuid4.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -48,15 +49,6 @@ static void recalc_usage(FILE *out)
 }
 
 /* A random (version 4) UUID; the same as tools/cmd_bench.c's. */
-static void uuid4(char out[37])
-{
-    unsigned char b[16];
-    randombytes_buf(b, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
 
 static void recalc_pack_str(msgpack_packer *pk, const char *s)
 {
@@ -166,7 +158,7 @@ int cmd_recalc(struct cli *cli, int argc, char **argv)
         fprintf(stderr, "kinerja recalc: libsodium failed to start\n");
         return CLI_FAIL;
     }
-    uuid4(rq.id);
+    uuid4_generate(rq.id);
 
     int timeout_ms = (int)(timeout_s * 1000);
     struct sender_opts opts = {

@@ -8,6 +8,7 @@
 #include "event.h"
 #include "inboxstore.h"
 #include "sender.h"
+#include "uuid4.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -119,16 +120,6 @@ int wfevent_check_period(const char *cmd, const char *period)
 }
 
 /* A random (version 4) UUID. */
-static void wfevent_uuid4(char out[WFEVENT_UUID_LEN])
-{
-    unsigned char b[16];
-    randombytes_buf(b, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, WFEVENT_UUID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-}
 
 static void wfevent_pack_str(msgpack_packer *pk, const char *s)
 {
@@ -272,7 +263,7 @@ int wfevent_send(struct cli *cli, const struct wfevent *ev)
         return CLI_FAIL;
     }
     struct wfevent_request rq = {.ev = ev};
-    wfevent_uuid4(rq.id);
+    uuid4_generate(rq.id);
 
     int timeout_ms = (int)(ev->timeout_s * 1000);
     struct sender_opts opts = {
