@@ -76,6 +76,8 @@ CREATE TABLE feedback (
     CHECK ((rating IS NULL) <> (skm IS NULL))
 );
 CREATE INDEX feedback_period_unit_idx ON feedback (period, unit);
+CREATE INDEX ratings_event_idx ON ratings (event_id);
+CREATE INDEX work_results_event_idx ON work_results (event_id);
 CREATE INDEX feedback_period_employee_idx ON feedback (period, employee);
 
 -- A rating from its text in a jsonb payload: '1'..'5' (or '1'..'4' for citizens), else
@@ -105,6 +107,26 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN jsonb_typeof(j) = 'number' THEN j::text::double precision END
 $$;
 
+-- A derived row is a function of the one event it came from: it is replaced whole by
+-- another event's row (the incremental upsert changes event_id with the content) or
+-- deleted, never edited in place. kinerja_rebuild() relies on that to check a period by
+-- event ids alone, so it is enforced here; the score worker's kiosk flag (feedback.repeat)
+-- is the one column that may change on its own.
+CREATE FUNCTION derived_refuse_edit() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%: a derived row changes only with its event (event_id %)', TG_TABLE_NAME, OLD.event_id
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+CREATE TRIGGER ratings_whole_rows BEFORE UPDATE ON ratings
+    FOR EACH ROW WHEN (NEW.event_id = OLD.event_id) EXECUTE FUNCTION derived_refuse_edit();
+CREATE TRIGGER work_results_whole_rows BEFORE UPDATE ON work_results
+    FOR EACH ROW WHEN (NEW.event_id = OLD.event_id) EXECUTE FUNCTION derived_refuse_edit();
+CREATE TRIGGER feedback_whole_rows BEFORE UPDATE ON feedback
+    FOR EACH ROW WHEN (NEW.event_id <> OLD.event_id OR (to_jsonb(NEW) - 'repeat') <> (to_jsonb(OLD) - 'repeat'))
+    EXECUTE FUNCTION derived_refuse_edit();
+
 -- What the derivation reads from the log: one view per derived table, shared by the
 -- trigger and kinerja_rebuild() so both extract the same columns the same way.
 CREATE VIEW event_ratings AS
@@ -112,7 +134,9 @@ SELECT e.id AS event_id, e.period, e.employee, e.rater, e.relation, e.unit, e.ts
        ARRAY[kinerja_value5(b.berorientasi_pelayanan), kinerja_value5(b.akuntabel), kinerja_value5(b.kompeten),
              kinerja_value5(b.harmonis), kinerja_value5(b.loyal), kinerja_value5(b.adaptif),
              kinerja_value5(b.kolaboratif)] AS vals,
-       e.payload ->> 'hasil_kerja' AS hasil_kerja, e.payload ->> 'comment' AS comment
+       CASE WHEN e.payload ->> 'hasil_kerja' IN ('above', 'meets', 'below') THEN e.payload ->> 'hasil_kerja' END
+           AS hasil_kerja,
+       e.payload ->> 'comment' AS comment
 FROM event_log e
 LEFT JOIN LATERAL jsonb_to_record(kinerja_jsonb_object(e.payload -> 'behaviour'))
     AS b(berorientasi_pelayanan text, akuntabel text, kompeten text, harmonis text, loyal text, adaptif text,
@@ -250,7 +274,6 @@ BEGIN
     WHERE event_id IN (SELECT id FROM _derive_ids)
       AND period IS NOT NULL AND employee IS NOT NULL AND rater IS NOT NULL
       AND relation IN ('supervisor', 'peer', 'subordinate', 'self')
-      AND (hasil_kerja IS NULL OR hasil_kerja IN ('above', 'meets', 'below'))
     ORDER BY period, employee, rater, relation, ts DESC, event_id DESC
     ON CONFLICT (period, employee, rater, relation) DO UPDATE
         SET vals = excluded.vals, hasil_kerja = excluded.hasil_kerja, comment = excluded.comment,
@@ -345,42 +368,53 @@ CREATE TRIGGER event_log_derive
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION event_log_derive();
 
--- The recalculation: rebuilds the derived rows of a scope (any of period, unit,
--- employee may be NULL = all) from the log, set-based, and marks the periods for
--- recomputation. Returns the periods touched. After the DELETE nothing of the scope is
--- left, so the rows go in with plain INSERTs (no ON CONFLICT: several times cheaper on
--- millions of rows than the incremental path's upserts; the same views and the same
--- "latest by (ts, event id)" rule, so both paths derive the same rows).
+-- The recalculation: brings the derived rows of a scope (any of period, unit, employee
+-- may be NULL = all) back to what the log says, set-based, and marks the periods for
+-- recomputation. Returns the periods touched.
+--
+-- A derived row is a function of the one event it came from (the log is immutable), so
+-- the rebuild works on event ids: which event is the latest per key is decided from the
+-- log's own columns (no payload parsing), rows whose event is no longer the latest are
+-- deleted, and only the missing rows are derived from their payloads. On a consistent
+-- period (the usual case) that writes nothing, and 3 million ratings are checked in a
+-- few seconds; on an empty one it derives everything. The same views and the same
+-- "latest by (ts, event id)" rule as the trigger, so both paths derive the same rows.
 CREATE FUNCTION kinerja_rebuild(p_period text, p_unit text, p_employee text)
 RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 BEGIN
     SET LOCAL work_mem = '256MB';
-    DELETE FROM ratings
-    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
-      AND (p_employee IS NULL OR employee = p_employee);
-    DELETE FROM work_results
-    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
-      AND (p_employee IS NULL OR employee = p_employee);
-    DELETE FROM feedback
-    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
-      AND (p_employee IS NULL OR employee = p_employee);
+    IF to_regclass('pg_temp._rebuild_latest') IS NULL THEN
+        CREATE TEMP TABLE _rebuild_latest (id uuid PRIMARY KEY) ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM _rebuild_latest;
+    END IF;
 
-    INSERT INTO ratings (period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id)
-    SELECT DISTINCT ON (period, employee, rater, relation)
-           period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id
-    FROM event_ratings
-    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
+    -- ratings: the latest evaluation per key
+    INSERT INTO _rebuild_latest
+    SELECT DISTINCT ON (period, employee, rater, relation) id
+    FROM event_log
+    WHERE type = 'evaluation'
+      AND (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
       AND (p_employee IS NULL OR employee = p_employee)
       AND period IS NOT NULL AND employee IS NOT NULL AND rater IS NOT NULL
       AND relation IN ('supervisor', 'peer', 'subordinate', 'self')
-      AND (hasil_kerja IS NULL OR hasil_kerja IN ('above', 'meets', 'below'))
-    ORDER BY period, employee, rater, relation, ts DESC, event_id DESC;
+    ORDER BY period, employee, rater, relation, ts DESC, id DESC;
+    ANALYZE _rebuild_latest;
+    DELETE FROM ratings r
+    WHERE (p_period IS NULL OR r.period = p_period) AND (p_unit IS NULL OR r.unit = p_unit)
+      AND (p_employee IS NULL OR r.employee = p_employee)
+      AND NOT EXISTS (SELECT 1 FROM _rebuild_latest l WHERE l.id = r.event_id);
+    INSERT INTO ratings (period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id)
+    SELECT v.period, v.employee, v.rater, v.relation, v.vals, v.hasil_kerja, v.comment, v.unit, v.ts, v.event_id
+    FROM event_ratings v
+    WHERE v.event_id IN (SELECT l.id FROM _rebuild_latest l
+                         WHERE NOT EXISTS (SELECT 1 FROM ratings r WHERE r.event_id = l.id));
 
-    INSERT INTO work_results (period, employee, indicator, target, realization, direction, weight,
-                              evidence, unit, ts, event_id)
-    SELECT DISTINCT ON (period, employee, indicator)
-           period, employee, indicator, target, realization, direction, weight, evidence, unit, ts, event_id
+    -- work results: validity needs the payload; there are few of them
+    DELETE FROM _rebuild_latest;
+    INSERT INTO _rebuild_latest
+    SELECT DISTINCT ON (period, employee, indicator) event_id
     FROM event_work_results
     WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
       AND (p_employee IS NULL OR employee = p_employee)
@@ -388,15 +422,32 @@ BEGIN
       AND target > 0 AND realization >= 0 AND weight > 0
       AND direction IN ('higher_better', 'lower_better')
     ORDER BY period, employee, indicator, ts DESC, event_id DESC;
+    DELETE FROM work_results w
+    WHERE (p_period IS NULL OR w.period = p_period) AND (p_unit IS NULL OR w.unit = p_unit)
+      AND (p_employee IS NULL OR w.employee = p_employee)
+      AND NOT EXISTS (SELECT 1 FROM _rebuild_latest l WHERE l.id = w.event_id);
+    INSERT INTO work_results (period, employee, indicator, target, realization, direction, weight,
+                              evidence, unit, ts, event_id)
+    SELECT v.period, v.employee, v.indicator, v.target, v.realization, v.direction, v.weight, v.evidence,
+           v.unit, v.ts, v.event_id
+    FROM event_work_results v
+    WHERE v.event_id IN (SELECT l.id FROM _rebuild_latest l
+                         WHERE NOT EXISTS (SELECT 1 FROM work_results w WHERE w.event_id = l.id));
 
+    -- citizen feedback: every valid event, one row each
+    DELETE FROM feedback f
+    WHERE (p_period IS NULL OR f.period = p_period) AND (p_unit IS NULL OR f.unit = p_unit)
+      AND (p_employee IS NULL OR f.employee = p_employee)
+      AND NOT EXISTS (SELECT 1 FROM event_log e WHERE e.id = f.event_id);
     INSERT INTO feedback (event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment)
-    SELECT event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment
-    FROM event_feedback
-    WHERE (p_period IS NULL OR period = p_period) AND (p_unit IS NULL OR unit = p_unit)
-      AND (p_employee IS NULL OR employee = p_employee)
-      AND period IS NOT NULL AND unit IS NOT NULL
-      AND ((rating IS NOT NULL AND skm IS NULL)
-           OR (rating IS NULL AND skm IS NOT NULL AND array_position(skm, NULL) IS NULL));
+    SELECT v.event_id, v.period, v.unit, v.employee, v.source, v.ts_ms, v.respondent, v.rating, v.skm, v.comment
+    FROM event_feedback v
+    WHERE (p_period IS NULL OR v.period = p_period) AND (p_unit IS NULL OR v.unit = p_unit)
+      AND (p_employee IS NULL OR v.employee = p_employee)
+      AND v.period IS NOT NULL AND v.unit IS NOT NULL
+      AND ((v.rating IS NOT NULL AND v.skm IS NULL)
+           OR (v.rating IS NULL AND v.skm IS NOT NULL AND array_position(v.skm, NULL) IS NULL))
+      AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.event_id = v.event_id);
 
     RETURN QUERY
     INSERT INTO score_periods AS p (period)
