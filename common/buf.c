@@ -114,3 +114,22 @@ int buf_json_escape(struct buf *b, const char *s, size_t n)
     }
     return buf_append(b, s + start, n - start);
 }
+
+int buf_copy_escape(struct buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc;
+        switch (s[i]) {
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        default: continue;
+        }
+        if (buf_append(b, s + start, i - start) < 0 || buf_puts(b, esc) < 0)
+            return -1;
+        start = i + 1;
+    }
+    return buf_append(b, s + start, n - start);
+}

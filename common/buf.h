@@ -27,5 +27,8 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Appends s[0..n) as the inside of a JSON string (quotes not included). */
 int buf_json_escape(struct buf *b, const char *s, size_t n);
+/* Appends s[0..n) as one field of PostgreSQL's COPY text format: backslash, tab,
+ * newline and carriage return escaped (NULL is the caller's \N). */
+int buf_copy_escape(struct buf *b, const char *s, size_t n);
 
 #endif

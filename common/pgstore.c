@@ -323,25 +323,6 @@ int pgstore_migrate(struct pgstore *db, int *applied)
 
 /* ---------------------------------------------------------------- COPY text format */
 
-/* Appends s[0..n) as one COPY text field: backslash, tab, newline and CR escaped. */
-static int copy_put_text(struct buf *b, const char *s, size_t n)
-{
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *esc = NULL;
-        switch (s[i]) {
-        case '\\': esc = "\\\\"; break;
-        case '\t': esc = "\\t"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        default: continue;
-        }
-        if (buf_append(b, s + start, i - start) < 0 || buf_puts(b, esc) < 0)
-            return -1;
-        start = i + 1;
-    }
-    return buf_append(b, s + start, n - start);
-}
 
 static int copy_put_null(struct buf *b)
 {
@@ -358,14 +339,14 @@ static int copy_put_str(struct buf *b, bool first, const char *s)
 {
     if (copy_sep(b, first) < 0)
         return -1;
-    return s ? copy_put_text(b, s, strlen(s)) : copy_put_null(b);
+    return s ? buf_copy_escape(b, s, strlen(s)) : copy_put_null(b);
 }
 
 static int copy_put_view(struct buf *b, bool first, struct strview v)
 {
     if (copy_sep(b, first) < 0)
         return -1;
-    return v.p ? copy_put_text(b, v.p, v.n) : copy_put_null(b);
+    return v.p ? buf_copy_escape(b, v.p, v.n) : copy_put_null(b);
 }
 
 static int copy_put_i64(struct buf *b, bool first, bool present, int64_t v)
@@ -510,7 +491,7 @@ static int ingest_put_row(struct buf *b, size_t seq, const struct ingest_row *ro
     rc |= copy_put_view(b, false, supervisor);
     rc |= copy_put_view(b, false, decider);
     rc |= copy_sep(b, false);
-    rc |= payload ? copy_put_text(b, payload, payload_len) : copy_put_null(b);
+    rc |= payload ? buf_copy_escape(b, payload, payload_len) : copy_put_null(b);
     rc |= copy_put_str(b, false, row->stream_key);
     rc |= copy_put_str(b, false, row->stream_id);
     rc |= copy_put_i64(b, false, row->received_ms > 0, row->received_ms);

@@ -531,27 +531,6 @@ out:
 
 /* ---- writing ------------------------------------------------------------------ */
 
-/* Appends s as one COPY text field. */
-static int copy_field(struct buf *b, const char *s, size_t n)
-{
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *esc = NULL;
-        switch (s[i]) {
-        case '\\': esc = "\\\\"; break;
-        case '\t': esc = "\\t"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        default: break;
-        }
-        if (esc) {
-            if (buf_append(b, s + start, i - start) < 0 || buf_puts(b, esc) < 0)
-                return -1;
-            start = i + 1;
-        }
-    }
-    return buf_append(b, s + start, n - start);
-}
 
 static int copy_flush(struct score_writer *w, bool force, char *err, size_t errlen)
 {
@@ -626,7 +605,7 @@ int score_store_row(struct score_writer *w, const char *nip, int version, const 
     else
         rc |= buf_puts(b, "\\N\t");
     rc |= buf_printf(b, "%s\t%s\t", r->calibration_flag ? "t" : "f", digest);
-    rc |= copy_field(b, json, json_len);
+    rc |= buf_copy_escape(b, json, json_len);
     rc |= buf_putc(b, '\n');
     if (rc) {
         snprintf(err, errlen, "COPY buffer full");
