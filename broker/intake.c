@@ -3,6 +3,8 @@
  */
 #include "intake.h"
 
+#include "zap.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 struct intake {
     void *ctx;
     void *sock;
+    void *zap; /* REP on ZAP_ENDPOINT, with CURVE only */
 };
 
 static int set_int(void *sock, int option, int value, const char *name, char *err, size_t errlen)
@@ -25,7 +28,37 @@ static int set_int(void *sock, int option, int value, const char *name, char *er
     return 0;
 }
 
-struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, char *err, size_t errlen)
+/* The ZAP handler must be bound before the ROUTER accepts anyone: libzmq lets a CURVE
+ * client in unchecked when no handler is bound. */
+static int setup_curve(struct intake *in, const char *secret_key, char *err, size_t errlen)
+{
+    in->zap = zmq_socket(in->ctx, ZMQ_REP);
+    if (!in->zap) {
+        snprintf(err, errlen, "intake: ZAP socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    int linger = 0;
+    zmq_setsockopt(in->zap, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(in->zap, ZAP_ENDPOINT) != 0) {
+        snprintf(err, errlen, "intake: ZAP handler %s: cannot bind: %s", ZAP_ENDPOINT, zmq_strerror(errno));
+        return -1;
+    }
+    int on = 1;
+    if (zmq_setsockopt(in->sock, ZMQ_CURVE_SERVER, &on, sizeof on) != 0 ||
+        zmq_setsockopt(in->sock, ZMQ_CURVE_SECRETKEY, secret_key, strlen(secret_key)) != 0 ||
+        zmq_setsockopt(in->sock, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0) {
+        /* the key text is never echoed */
+        snprintf(err, errlen, "intake: CURVE server setup: %s", zmq_strerror(errno));
+        return -1;
+    }
+#ifdef ZMQ_ZAP_ENFORCE_DOMAIN
+    zmq_setsockopt(in->sock, ZMQ_ZAP_ENFORCE_DOMAIN, &on, sizeof on); /* draft API; set when there */
+#endif
+    return 0;
+}
+
+struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, const char *curve_secret_key, char *err,
+                          size_t errlen)
 {
     struct intake *in = calloc(1, sizeof *in);
     if (!in) {
@@ -58,12 +91,16 @@ struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, char *er
         set_int(in->sock, ZMQ_TCP_KEEPALIVE_IDLE, INTAKE_TCP_KEEPALIVE_IDLE_S, "ZMQ_TCP_KEEPALIVE_IDLE", err,
                 errlen) != 0)
         goto fail;
+    if (curve_secret_key && setup_curve(in, curve_secret_key, err, errlen) != 0)
+        goto fail;
     if (zmq_bind(in->sock, endpoint) != 0) {
         snprintf(err, errlen, "intake.endpoint %s: cannot bind: %s", endpoint, zmq_strerror(errno));
         goto fail;
     }
     return in;
 fail:
+    if (in->zap)
+        zmq_close(in->zap);
     zmq_close(in->sock);
     zmq_ctx_term(in->ctx);
     free(in);
@@ -76,6 +113,8 @@ void intake_destroy(struct intake **pin)
         return;
     struct intake *in = *pin;
     zmq_close(in->sock); /* ZMQ_LINGER bounds how long queued replies may still go out */
+    if (in->zap)
+        zmq_close(in->zap);
     zmq_ctx_term(in->ctx);
     free(in);
     *pin = NULL;
@@ -84,6 +123,11 @@ void intake_destroy(struct intake **pin)
 void *intake_socket(struct intake *in)
 {
     return in->sock;
+}
+
+void *intake_zap_socket(struct intake *in)
+{
+    return in->zap;
 }
 
 int intake_recv(struct intake *in, struct request *r, long long wall_ms)

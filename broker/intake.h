@@ -30,13 +30,19 @@
 
 struct intake;
 
-/* Creates the ZMQ context and binds the ROUTER to endpoint. NULL with the reason in err. */
-struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, char *err, size_t errlen);
+/* Creates the ZMQ context and binds the ROUTER to endpoint. With curve_secret_key (Z85,
+ * security.curve) the ROUTER is a CURVE server and a ZAP REP socket is bound on
+ * ZAP_ENDPOINT first (zap.h; the caller serves it from intake_zap_socket); NULL: plain
+ * TCP. NULL with the reason in err. */
+struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, const char *curve_secret_key, char *err,
+                          size_t errlen);
 /* Closes the socket (lingering up to INTAKE_LINGER_MS for replies still queued). */
 void intake_destroy(struct intake **in);
 
 /* The socket, for zmq_poll. */
 void *intake_socket(struct intake *in);
+/* The ZAP handler's socket, for zmq_poll; NULL without CURVE. */
+void *intake_zap_socket(struct intake *in);
 
 /* Receives one request without waiting. Returns 1 with r filled (frames only; see
  * request_decode), 0 when nothing is waiting, -1 on a socket error (errno set; EINTR

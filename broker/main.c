@@ -8,10 +8,18 @@
  * Batching across clients is what makes the intake fast: many kiosks' single events
  * share one Redis round trip. Acks go out only after Redis answered for their events.
  * SIGTERM/SIGINT: stop reading, finish the round in hand (Redis and acks), exit 0.
- * SIGHUP: reload log.level, log.json and intake.rate_per_client from the config.
+ * SIGHUP: reload log.level, log.json and intake.rate_per_client from the config, and
+ * with CURVE the allow-list security.clients_file.
+ *
+ * security.curve = true (SPEC 8): the ROUTER is a CURVE server (security.server_secret_file),
+ * zap (polled here with the ROUTER) admits only keys of the allow-list (clients.h), each
+ * message carries its client's name as "User-Id", events of types the client may not send
+ * are rejected, and the rate limit counts per client name instead of per connection.
  */
 #include "ack.h"
+#include "clients.h"
 #include "config.h"
+#include "curvekey.h"
 #include "daemon.h"
 #include "enqueue.h"
 #include "intake.h"
@@ -20,6 +28,7 @@
 #include "ratelimit.h"
 #include "request.h"
 #include "rstream.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -45,7 +54,8 @@ static const char *const broker_settings[] = {
     "redis.url",         "redis.shards",           "redis.timeout_ms",  "intake.endpoint",
     "intake.max_batch",  "intake.max_frame_bytes", "intake.max_depth",  "intake.dedupe_ttl_s",
     "intake.durability", "intake.rate_per_client", "intake.read_batch", "log.level",
-    "log.json",          "metrics.listen",         "security.curve",
+    "log.json",          "metrics.listen",         "security.curve",    "security.server_secret_file",
+    "security.clients_file",
 };
 
 struct broker_metrics {
@@ -54,6 +64,7 @@ struct broker_metrics {
     struct metric *roundtrips;
     struct metric *acks_dropped;
     struct metric *redis_up;
+    struct metric *zap_refused;
 };
 
 /* Totals at the last periodic log line, to print what happened since. */
@@ -69,6 +80,8 @@ struct broker {
     struct intake *intake;
     struct enqueue *enq;
     struct ratelimit *rl;
+    struct clients *clients; /* the CURVE allow-list; NULL without security.curve */
+    struct zap_state zap;
     struct request_limits limits;
     size_t read_batch;
 
@@ -117,7 +130,10 @@ static void print_usage(FILE *out)
             "\nNotes: a frame above intake.max_frame_bytes gets a rejected ack; above twice that,\n"
             "libzmq drops the connection without a reply. metrics.listen auto = %s;\n"
             "GET /metrics (Prometheus) and /healthz (200 ok, 503 with the reason).\n"
-            "Signals: TERM/INT drain and exit 0; HUP reloads log.level, log.json, intake.rate_per_client.\n",
+            "Signals: TERM/INT drain and exit 0; HUP reloads log.level, log.json, intake.rate_per_client\n"
+            "and, with security.curve, security.clients_file.\n"
+            "CURVE: security.clients_file lines are `<z85 public key> <name> <event types, comma-separated, or *>`;\n"
+            "`kinerja keygen --out PREFIX` makes key pairs.\n",
             BROKER_METRICS_AUTO);
 }
 
@@ -136,6 +152,8 @@ static void register_metrics(struct broker *b)
                                         "replies dropped because the client was gone or not reading");
     b->m.redis_up =
         metrics_gauge(m, "kinerja_broker_redis_up", NULL, "1 when the broker holds a Redis connection");
+    b->m.zap_refused = metrics_counter(m, "kinerja_broker_zap_refused_total", NULL,
+                                       "CURVE connections refused (key not in security.clients_file)");
 }
 
 /* Keeps /healthz and the redis_up gauge in line with the Redis connection. */
@@ -175,6 +193,17 @@ static void reload_config(struct broker *b)
     log_init(BROKER_COMPONENT, level, json);
     long long rate = config_int(next, "intake.rate_per_client");
     ratelimit_set_rate(b->rl, rate);
+    if (b->clients) {
+        const char *path = config_str(next, "security.clients_file");
+        struct clients *list = clients_load(path, err, sizeof err);
+        if (list) {
+            clients_destroy(&b->clients);
+            b->clients = list;
+            log_info("SIGHUP: reloaded security.clients_file %s: %zu clients", path, clients_count(list));
+        } else {
+            log_error("SIGHUP: %s; the previous allow-list stays in force", err);
+        }
+    }
     log_info(
         "SIGHUP: reloaded %s: log.level=%s log.json=%s intake.rate_per_client=%lld (other settings need a "
         "restart)",
@@ -195,7 +224,37 @@ static void count_acks(struct broker *b, const struct request *r)
     }
 }
 
-/* Over the client's rate: its valid events get retry "rate limited". */
+/* With CURVE: the name zap gave the sender's connection ("User-Id"), or NULL. */
+static const char *client_name(const struct broker *b, struct request *r)
+{
+    if (!b->clients || !r->has_payload)
+        return NULL;
+    return zmq_msg_gets(&r->payload, "User-Id");
+}
+
+/* With CURVE: events of types the client may not send are rejected. A client dropped
+ * from the list by SIGHUP while connected has all its events rejected. */
+static void apply_client_types(struct broker *b, struct request *r)
+{
+    if (!b->clients || r->frame_rejected)
+        return;
+    const char *name = client_name(b, r);
+    const struct client *cl = name ? clients_find_name(b->clients, name) : NULL;
+    for (size_t i = 0; i < r->nevents; i++) {
+        struct request_event *e = &r->events[i];
+        if (e->status != ACK_PENDING)
+            continue;
+        if (!cl)
+            request_event_set(e, ACK_REJECTED, "client %s is not in security.clients_file any more",
+                              name ? name : "(unknown)");
+        else if (!client_allows(cl, e->type))
+            request_event_set(e, ACK_REJECTED, "type: %s is not allowed for client %s", event_type_name(e->type),
+                              cl->name);
+    }
+}
+
+/* Over the client's rate: its valid events get retry "rate limited". The client is
+ * its name with CURVE, else its connection (routing id). */
 static void apply_rate_limit(struct broker *b, struct request *r, long long now_ms)
 {
     if (ratelimit_rate(b->rl) <= 0 || r->frame_rejected || r->nenvelope == 0)
@@ -203,7 +262,10 @@ static void apply_rate_limit(struct broker *b, struct request *r, long long now_
     size_t valid = request_pending(r);
     if (valid == 0)
         return;
-    if (ratelimit_admit(b->rl, zmq_msg_data(&r->envelope[0]), zmq_msg_size(&r->envelope[0]), valid, now_ms))
+    const char *name = client_name(b, r);
+    const void *key = name ? (const void *)name : zmq_msg_data(&r->envelope[0]);
+    size_t keylen = name ? strlen(name) : zmq_msg_size(&r->envelope[0]);
+    if (ratelimit_admit(b->rl, key, keylen, valid, now_ms))
         return;
     for (size_t i = 0; i < r->nevents; i++)
         if (r->events[i].status == ACK_PENDING)
@@ -233,6 +295,7 @@ static void serve_round(struct broker *b)
             log_error("intake: out of memory decoding a request");
         if (r->frame_rejected)
             log_debug("request rejected: %s", r->frame_error);
+        apply_client_types(b, r);
         apply_rate_limit(b, r, now);
         events += r->nevents ? r->nevents : 1;
     }
@@ -302,7 +365,11 @@ static int poll_timeout_ms(const struct broker *b, long long now_ms)
 
 static void run_loop(struct broker *b)
 {
-    zmq_pollitem_t item = {.socket = intake_socket(b->intake), .events = ZMQ_POLLIN};
+    zmq_pollitem_t items[2] = {
+        {.socket = intake_socket(b->intake), .events = ZMQ_POLLIN},
+        {.socket = intake_zap_socket(b->intake), .events = ZMQ_POLLIN},
+    };
+    int nitems = items[1].socket ? 2 : 1;
     while (!daemon_stopping) {
         if (daemon_reload_requested) {
             daemon_reload_requested = 0;
@@ -311,14 +378,16 @@ static void run_loop(struct broker *b)
         long long now = daemon_now_ms();
         enqueue_maintain(b->enq, now);
         update_health(b);
-        int rc = zmq_poll(&item, 1, poll_timeout_ms(b, now));
+        int rc = zmq_poll(items, nitems, poll_timeout_ms(b, now));
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
             log_error("intake: poll failed: %s", zmq_strerror(errno));
             break;
         }
-        if (rc > 0 && (item.revents & ZMQ_POLLIN))
+        if (rc > 0 && nitems > 1 && (items[1].revents & ZMQ_POLLIN))
+            metric_add(b->m.zap_refused, zap_serve(items[1].socket, b->clients, &b->zap, daemon_now_ms()));
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             serve_round(b);
         update_health(b);
         log_stats(b, daemon_now_ms());
@@ -328,12 +397,6 @@ static void run_loop(struct broker *b)
 /* Settings that cannot work are refused at start, with the reason. */
 static int check_settings(const struct config *cfg, char *err, size_t errlen)
 {
-    if (config_bool(cfg, "security.curve")) {
-        snprintf(err, errlen,
-                 "security.curve = true is not supported by this kinerja-broker yet; refusing to run "
-                 "the intake unencrypted");
-        return -1;
-    }
     struct redis_url u;
     if (rstream_parse_url(config_str(cfg, "redis.url"), &u, err, errlen) != 0)
         return -1;
@@ -377,7 +440,18 @@ static int setup(struct broker *b, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    b->intake = intake_new(config_str(cfg, "intake.endpoint"), b->limits.max_frame_bytes, err, errlen);
+    char secret[CURVEKEY_Z85_LEN + 1] = "";
+    if (config_bool(cfg, "security.curve")) {
+        b->clients = clients_load(config_str(cfg, "security.clients_file"), err, errlen);
+        if (!b->clients)
+            return -1;
+        if (curvekey_read(config_str(cfg, "security.server_secret_file"), "security.server_secret_file", secret,
+                          err, errlen) != 0)
+            return -1;
+    }
+    b->intake = intake_new(config_str(cfg, "intake.endpoint"), b->limits.max_frame_bytes,
+                           b->clients ? secret : NULL, err, errlen);
+    explicit_bzero(secret, sizeof secret); /* libzmq holds its own copy */
     if (!b->intake)
         return -1;
     if (metrics_server_start(b->metrics, config_str(cfg, "metrics.listen"), BROKER_METRICS_AUTO,
@@ -392,6 +466,7 @@ static void teardown(struct broker *b)
     metrics_server_stop(&b->metrics_srv);
     enqueue_destroy(&b->enq);
     ratelimit_destroy(&b->rl);
+    clients_destroy(&b->clients);
     if (b->pool)
         msgpack_sbuffer_destroy(&b->reply);
     free(b->pool);
@@ -407,6 +482,9 @@ static void log_start(const struct broker *b)
     char err[BROKER_ERR_MAX];
     rstream_parse_url(config_str(cfg, "redis.url"), &u, err, sizeof err); /* checked in setup */
     char metrics_at[300] = "off";
+    char curve[96] = "off";
+    if (b->clients)
+        snprintf(curve, sizeof curve, "on (%zu clients in security.clients_file)", clients_count(b->clients));
     if (b->metrics_srv) {
         const char *listen = config_str(cfg, "metrics.listen");
         const char *addr = strcmp(listen, "auto") == 0 ? BROKER_METRICS_AUTO : listen;
@@ -416,11 +494,11 @@ static void log_start(const struct broker *b)
     }
     log_info(
         "kinerja-broker %s started: intake %s, redis %s:%d/%d%s, shards %lld, durability %s, read_batch %zu, "
-        "max_batch %zu, max_frame_bytes %zu, rate_per_client %lld, metrics %s",
+        "max_batch %zu, max_frame_bytes %zu, rate_per_client %lld, metrics %s, curve %s",
         KINERJA_VERSION, config_str(cfg, "intake.endpoint"), u.host, u.port, u.db,
         u.password[0] ? " (with password)" : "", config_int(cfg, "redis.shards"),
         config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch, b->limits.max_frame_bytes,
-        config_int(cfg, "intake.rate_per_client"), metrics_at);
+        config_int(cfg, "intake.rate_per_client"), metrics_at, curve);
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /*
- * ratelimit: intake.rate_per_client (SPEC 8) as a token bucket per client routing id.
+ * ratelimit: intake.rate_per_client (SPEC 8) as a token bucket per client: its routing id,
+ * or with security.curve its name from security.clients_file (the broker passes the key).
  * Events over the limit are answered retry "rate limited" (nothing stored).
  *
  * The table is bounded: RATELIMIT_SETS x RATELIMIT_WAYS entries, set-associative; a

@@ -67,6 +67,7 @@ static void decode_event(struct request_event *e, const msgpack_object *o, long 
     }
     e->id = ev.id;
     e->shard = event_shard(&ev, shards);
+    e->type = ev.type;
     e->status = ACK_PENDING;
 }
 

@@ -39,6 +39,7 @@ struct request_event {
     const msgpack_object *obj; /* the event map inside the request's unpacked tree; NULL if not a map */
     struct strview id;         /* for the ack; p == NULL: nil */
     unsigned shard;            /* stream shard, valid while pending */
+    enum event_type type;      /* valid while pending (the client's allowed types, SPEC 8) */
     enum ack_status status;
     char *error; /* owned; set for rejected and retry */
 };

@@ -78,6 +78,10 @@ static const struct setting_def settings[] = {
      "file holding the broker's CURVE secret key (z85)"},
     {"security.clients_file", SETTING_STRING, "config/curve/clients", 0, 0, NULL, false,
      "allow-list: one line per client: public key, name, allowed event types"},
+    {"security.server_public_file", SETTING_STRING, "config/curve/server.key", 0, 0, NULL, false,
+     "file holding the broker's CURVE public key (z85), read by the CLI"},
+    {"security.client_key_file", SETTING_STRING, "config/curve/client", 0, 0, NULL, false,
+     "the CLI's own CURVE key pair: PREFIX.key and PREFIX.key_secret (kinerja keygen --out PREFIX)"},
 
     {"score.achievement_cap", SETTING_DOUBLE, "1.2", 1, 10, NULL, false, "cap on one indicator's achievement"},
     {"score.hk_above", SETTING_DOUBLE, "1.10", 0, 10, NULL, false, "achievement for hasil kerja above"},
