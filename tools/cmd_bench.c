@@ -8,6 +8,7 @@
  */
 #include "ceiling.h"
 #include "cli.h"
+#include "clientkeys.h"
 #include "daemon.h"
 #include "pgstore.h"
 #include "rstream.h"
@@ -205,6 +206,11 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
         goto fail;
     }
 
+    struct clientkeys keys; /* every simulated kiosk uses this client's key pair */
+    if (clientkeys_load(cli->cfg, &keys, err, sizeof err) != 0) {
+        fprintf(stderr, "kinerja bench: %s\n", err);
+        goto fail;
+    }
     struct sender_opts opts = {
         .endpoint = config_str(cli->cfg, "intake.endpoint"),
         .batch = (size_t)batch,
@@ -213,6 +219,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
         .timeout_ms = 600000,
         .reply_timeout_ms = 10000,
     };
+    clientkeys_apply(&keys, &opts);
     struct bench_client *cs = calloc((size_t)clients, sizeof *cs);
     pthread_t *th = calloc((size_t)clients, sizeof *th);
     double *lat = calloc((size_t)events, sizeof *lat);
@@ -297,6 +304,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
         printf("ack latency           p50 %.1f ms, p99 %.1f ms (per frame of %ld)\n", p50, p99, batch);
     }
     free(cs), free(th), free(lat);
+    clientkeys_clear(&keys);
     redisFree(rc);
     pgstore_destroy(&db);
     return unacked || !e2e_end ? CLI_FAIL : CLI_OK;

@@ -6,6 +6,7 @@
  * broker's ack; exit 1 unless it was accepted.
  */
 #include "cli.h"
+#include "clientkeys.h"
 #include "daemon.h"
 #include "event.h"
 #include "sender.h"
@@ -172,7 +173,15 @@ int cmd_recalc(struct cli *cli, int argc, char **argv)
     };
     struct sender_counts counts;
     char err[RECALC_ERROR_MAX];
-    if (sender_run(&opts, recalc_next, recalc_on_ack, &rq, &counts, err, sizeof err) < 0) {
+    struct clientkeys keys;
+    if (clientkeys_load(cli->cfg, &keys, err, sizeof err) != 0) {
+        fprintf(stderr, "kinerja recalc: %s\n", err);
+        return CLI_FAIL;
+    }
+    clientkeys_apply(&keys, &opts);
+    int sent = sender_run(&opts, recalc_next, recalc_on_ack, &rq, &counts, err, sizeof err);
+    clientkeys_clear(&keys);
+    if (sent < 0) {
         fprintf(stderr, "kinerja recalc: %s\n", err);
         return CLI_FAIL;
     }

@@ -5,6 +5,7 @@
  * any event got no final ack.
  */
 #include "cli.h"
+#include "clientkeys.h"
 #include "event_json.h"
 #include "sender.h"
 
@@ -180,7 +181,16 @@ int cmd_send(struct cli *cli, int argc, char **argv)
     };
     struct sender_counts c;
     char err[512];
+    struct clientkeys keys;
+    if (clientkeys_load(cli->cfg, &keys, err, sizeof err) != 0) {
+        fprintf(stderr, "kinerja send: %s\n", err);
+        if (si.in != stdin)
+            fclose(si.in);
+        return CLI_FAIL;
+    }
+    clientkeys_apply(&keys, &opts);
     int rc = sender_run(&opts, next_event, on_ack, &si, &c, err, sizeof err);
+    clientkeys_clear(&keys);
     if (si.in != stdin)
         fclose(si.in);
     free(si.line);

@@ -4,6 +4,8 @@
  */
 #include "wfevent.h"
 
+#include "clientkeys.h"
+
 #include "daemon.h"
 #include "event.h"
 #include "inboxstore.h"
@@ -277,7 +279,15 @@ int wfevent_send(struct cli *cli, const struct wfevent *ev)
     };
     struct sender_counts counts;
     char err[WFEVENT_ERROR_MAX];
-    if (sender_run(&opts, wfevent_next, wfevent_on_ack, &rq, &counts, err, sizeof err) < 0) {
+    struct clientkeys keys;
+    if (clientkeys_load(cli->cfg, &keys, err, sizeof err) != 0) {
+        fprintf(stderr, "kinerja %s: %s\n", ev->cmd, err);
+        return CLI_FAIL;
+    }
+    clientkeys_apply(&keys, &opts);
+    int sent = sender_run(&opts, wfevent_next, wfevent_on_ack, &rq, &counts, err, sizeof err);
+    clientkeys_clear(&keys);
+    if (sent < 0) {
         fprintf(stderr, "kinerja %s: %s\n", ev->cmd, err);
         return CLI_FAIL;
     }
