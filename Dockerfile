@@ -1,0 +1,34 @@
+# Kinerja's three binaries in a Debian 12 image, for docker-compose.yml.
+# Build stage: the same packages and build as `make` on a Debian 12 machine.
+FROM debian:12 AS build
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      build-essential cmake pkg-config libzmq3-dev libhiredis-dev libmsgpack-dev libpq-dev libinih-dev \
+      libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake cmake
+COPY common common
+COPY broker broker
+COPY workers workers
+COPY tools tools
+COPY schemas schemas
+COPY bench bench
+COPY config config
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKINERJA_WERROR=OFF \
+    && cmake --build build -j"$(nproc)" --target kinerja kinerja-broker kinerja-worker
+
+# Runtime stage: the shared libraries only, a non-root user.
+FROM debian:12-slim
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      libzmq5 libhiredis0.14 libmsgpackc2 libpq5 libinih1 libjansson4 libcurl4 libmicrohttpd12 libsodium23 \
+      ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /var/lib/kinerja --create-home kinerja
+COPY --from=build /src/build/bin/kinerja /src/build/bin/kinerja-broker /src/build/bin/kinerja-worker /usr/local/bin/
+COPY config/kinerja.conf /etc/kinerja/kinerja.conf
+ENV KINERJA_CONFIG=/etc/kinerja/kinerja.conf
+USER kinerja
+WORKDIR /var/lib/kinerja
+EXPOSE 5570 5571 9570 9571 9572 9573 9574
+CMD ["kinerja", "--help"]
