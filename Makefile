@@ -10,7 +10,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build asan deps up down restart demo check unit integration bench fuzz clean format
+.PHONY: all build asan deps up down restart demo check unit integration bench fuzz chaos clean format
 
 all: build
 
@@ -67,6 +67,13 @@ fuzz: deps
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon tests/fuzz/fuzz_frame.c \
 	  common/mpscan.c common/event.c common/buf.c $$(pkg-config --cflags --libs msgpack) -lm -o build-fuzz/fuzz_frame
 	cd build-fuzz && ./fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus/
+
+# Kill the broker, the workers, Redis and PostgreSQL at random moments while events flow;
+# then check that every accepted event is in PostgreSQL exactly once (SPEC 7).
+# CHAOS_SECONDS=600 make chaos for a longer run.
+CHAOS_SECONDS ?= 60
+chaos: build
+	/usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) --bin $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
