@@ -96,12 +96,28 @@ static const char SQL_INBOX[] =
 
 static const char SQL_INBOX_COUNT[] = "SELECT count(*) FROM notifications WHERE recipient = $1";
 
-/* Reads what is left of a query so the connection is usable again. */
-static void inboxstore_drain(struct pgstore *db)
+struct inbox_walk {
+    inboxstore_fn fn;
+    void *ctx;
+};
+
+static int inbox_row(const PGresult *res, void *arg)
 {
-    PGresult *res;
-    while ((res = PQgetResult(db->conn)) != NULL)
-        PQclear(res);
+    struct inbox_walk *w = arg;
+    struct inboxstore_notification n = {0};
+    n.id = pgstore_text(res, 0, 0);
+    n.kind = pgstore_text(res, 0, 1);
+    n.recipient = pgstore_text(res, 0, 2);
+    n.employee = pgstore_text(res, 0, 3);
+    n.employee_name = pgstore_text(res, 0, 4);
+    n.period = pgstore_text(res, 0, 5);
+    const char *v = pgstore_text(res, 0, 6);
+    n.has_version = v != NULL;
+    n.version = v ? (int)strtol(v, NULL, 10) : 0;
+    n.created_at = pgstore_text(res, 0, 7);
+    n.status = pgstore_text(res, 0, 8);
+    n.payload_json = pgstore_text(res, 0, 9);
+    return w->fn(&n, w->ctx);
 }
 
 int inboxstore_each(struct pgstore *db, const char *recipient, long limit, inboxstore_fn fn, void *ctx,
@@ -115,43 +131,9 @@ int inboxstore_each(struct pgstore *db, const char *recipient, long limit, inbox
         *total = strtoll(PQgetvalue(c, 0, 0), NULL, 10);
         PQclear(c);
     }
-    if (pgstore_require_conn(db) < 0)
-        return -1;
     char lim[32];
     snprintf(lim, sizeof lim, "%ld", limit > 0 ? limit : 0L);
     const char *params[2] = {recipient, lim};
-    if (!PQsendQueryParams(db->conn, SQL_INBOX, 2, NULL, params, NULL, NULL, 0))
-        return pgstore_fail(db, NULL, "inbox");
-    if (!PQsetSingleRowMode(db->conn)) {
-        inboxstore_drain(db);
-        snprintf(db->errstr, sizeof db->errstr, "inbox: single-row mode refused");
-        db->err = -1;
-        return -1;
-    }
-    int rc = 0;
-    PGresult *res;
-    while ((res = PQgetResult(db->conn)) != NULL) {
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_SINGLE_TUPLE && rc == 0) {
-            struct inboxstore_notification n = {0};
-            n.id = pgstore_text(res, 0, 0);
-            n.kind = pgstore_text(res, 0, 1);
-            n.recipient = pgstore_text(res, 0, 2);
-            n.employee = pgstore_text(res, 0, 3);
-            n.employee_name = pgstore_text(res, 0, 4);
-            n.period = pgstore_text(res, 0, 5);
-            const char *v = pgstore_text(res, 0, 6);
-            n.has_version = v != NULL;
-            n.version = v ? (int)strtol(v, NULL, 10) : 0;
-            n.created_at = pgstore_text(res, 0, 7);
-            n.status = pgstore_text(res, 0, 8);
-            n.payload_json = pgstore_text(res, 0, 9);
-            rc = fn(&n, ctx);
-        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
-            pgstore_fail(db, res, "inbox");
-            rc = -1;
-        }
-        PQclear(res);
-    }
-    return rc;
+    struct inbox_walk w = {fn, ctx};
+    return pgstore_each_row(db, "inbox", SQL_INBOX, 2, params, inbox_row, &w);
 }

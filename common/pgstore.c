@@ -177,6 +177,34 @@ PGresult *pgstore_query(struct pgstore *db, const char *what, const char *sql, i
     return res;
 }
 
+int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int nparams, const char *const *params,
+                     pgstore_row_fn fn, void *ctx)
+{
+    if (pgstore_require_conn(db) < 0)
+        return -1;
+    if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+        return pgstore_fail(db, NULL, what);
+    PGresult *res;
+    if (!PQsetSingleRowMode(db->conn)) {
+        while ((res = PQgetResult(db->conn)) != NULL)
+            PQclear(res);
+        snprintf(db->errstr, sizeof db->errstr, "%s: single-row mode refused", what);
+        db->err = -1;
+        return -1;
+    }
+    int rc = 0;
+    /* every result is read, also after fn stopped, so the connection stays usable */
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_SINGLE_TUPLE && rc == 0)
+            rc = fn(res, ctx);
+        else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0)
+            rc = pgstore_fail(db, res, what);
+        PQclear(res);
+    }
+    return rc;
+}
+
 /* ---------------------------------------------------------------- connection */
 
 struct pgstore *pgstore_connect(const char *dsn)

@@ -46,6 +46,12 @@ int pgstore_require_conn(struct pgstore *db);
 const char *pgstore_text(const PGresult *res, int row, int col);
 PGresult *pgstore_query(struct pgstore *db, const char *what, const char *sql, int nparams,
                         const char *const *params);
+/* Streams a query's rows in libpq's single-row mode, so memory does not grow with the
+ * result: fn gets each row (row 0 of its own PGresult) and returns 0 to go on or
+ * non-zero to stop (that value is returned). -1 with the error set on failure. */
+typedef int (*pgstore_row_fn)(const PGresult *row, void *ctx);
+int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int nparams, const char *const *params,
+                     pgstore_row_fn fn, void *ctx);
 
 /* Applies the embedded migrations (schemas/NNNN_*.sql) not yet in schema_migrations,
  * each in its own transaction, under an advisory lock so concurrent callers are safe.

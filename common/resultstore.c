@@ -215,52 +215,34 @@ static const char SQL_RESULTS_BY_SCORE[] =
     SQL_RESULTS_HEAD " ORDER BY e.unit, r.score DESC NULLS LAST, r.employee";
 static const char SQL_RESULTS_BY_EMPLOYEE[] = SQL_RESULTS_HEAD " ORDER BY e.unit, r.employee";
 
-/* Reads what is left of a query so the connection is usable again. */
-static void resultstore_drain(struct pgstore *db)
+struct results_walk {
+    resultstore_row_fn fn;
+    void *ctx;
+};
+
+static int results_row(const PGresult *res, void *arg)
 {
-    PGresult *res;
-    while ((res = PQgetResult(db->conn)) != NULL)
-        PQclear(res);
+    struct results_walk *w = arg;
+    struct resultstore_row r = {0};
+    r.employee = pgstore_text(res, 0, 0);
+    r.name = pgstore_text(res, 0, 1);
+    r.unit = pgstore_text(res, 0, 2);
+    r.state = pgstore_text(res, 0, 3);
+    r.predikat = pgstore_text(res, 0, 4);
+    r.version = (int)resultstore_ll(res, 0, 5);
+    r.has_score = resultstore_num(res, 0, 6, &r.score);
+    const char *cal = pgstore_text(res, 0, 7);
+    r.calibration = cal && cal[0] == 't';
+    r.groups_json = pgstore_text(res, 0, 8);
+    r.training_json = pgstore_text(res, 0, 9);
+    return w->fn(&r, w->ctx);
 }
 
 int resultstore_each_result(struct pgstore *db, const char *period, enum resultstore_order order,
                             resultstore_row_fn fn, void *ctx)
 {
-    if (pgstore_require_conn(db) < 0)
-        return -1;
     const char *params[1] = {period};
     const char *sql = order == RESULTSTORE_BY_EMPLOYEE ? SQL_RESULTS_BY_EMPLOYEE : SQL_RESULTS_BY_SCORE;
-    if (!PQsendQueryParams(db->conn, sql, 1, NULL, params, NULL, NULL, 0))
-        return pgstore_fail(db, NULL, "results");
-    if (!PQsetSingleRowMode(db->conn)) {
-        resultstore_drain(db);
-        snprintf(db->errstr, sizeof db->errstr, "results: single-row mode refused");
-        db->err = -1;
-        return -1;
-    }
-    int rc = 0;
-    PGresult *res;
-    while ((res = PQgetResult(db->conn)) != NULL) {
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_SINGLE_TUPLE && rc == 0) {
-            struct resultstore_row r = {0};
-            r.employee = pgstore_text(res, 0, 0);
-            r.name = pgstore_text(res, 0, 1);
-            r.unit = pgstore_text(res, 0, 2);
-            r.state = pgstore_text(res, 0, 3);
-            r.predikat = pgstore_text(res, 0, 4);
-            r.version = (int)resultstore_ll(res, 0, 5);
-            r.has_score = resultstore_num(res, 0, 6, &r.score);
-            const char *cal = pgstore_text(res, 0, 7);
-            r.calibration = cal && cal[0] == 't';
-            r.groups_json = pgstore_text(res, 0, 8);
-            r.training_json = pgstore_text(res, 0, 9);
-            rc = fn(&r, ctx);
-        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
-            pgstore_fail(db, res, "results");
-            rc = -1;
-        }
-        PQclear(res);
-    }
-    return rc;
+    struct results_walk w = {fn, ctx};
+    return pgstore_each_row(db, "results", sql, 1, params, results_row, &w);
 }
