@@ -205,6 +205,16 @@ int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int 
     return rc;
 }
 
+int pgstore_check_time_zone(struct pgstore *db, const char *tz)
+{
+    const char *params[1] = {tz};
+    PGresult *res = pgstore_query(db, "time.zone", "SELECT now() AT TIME ZONE $1", 1, params);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- connection */
 
 struct pgstore *pgstore_connect(const char *dsn)

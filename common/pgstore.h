@@ -53,6 +53,11 @@ typedef int (*pgstore_row_fn)(const PGresult *row, void *ctx);
 int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int nparams, const char *const *params,
                      pgstore_row_fn fn, void *ctx);
 
+/* Checks that PostgreSQL knows the time zone tz (time.zone), which places citizen
+ * feedback in its month: an unknown zone would make every ingest batch fail. -1 with
+ * the error set (db->transient false: the zone itself is wrong). */
+int pgstore_check_time_zone(struct pgstore *db, const char *tz);
+
 /* Applies the embedded migrations (schemas/NNNN_*.sql) not yet in schema_migrations,
  * each in its own transaction, under an advisory lock so concurrent callers are safe.
  * *applied: how many were applied now. */

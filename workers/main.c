@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "pgstore.h"
 #include "notify.h"
 #include "schedule.h"
 #include "scorer.h"
@@ -126,8 +127,26 @@ static void reload_settings(void *arg)
     config_destroy(&cfg);
 }
 
+/* An unknown time.zone would make PostgreSQL refuse every batch, and every event would
+ * end in dead_letters: refuse to start instead. When PostgreSQL cannot be reached now the
+ * check is skipped (the ingest loop waits for it anyway). */
+static int check_time_zone(struct config *cfg)
+{
+    struct pgstore *db = pgstore_connect(config_str(cfg, "postgres.dsn"));
+    int rc = 0;
+    if (db && !db->err && pgstore_check_time_zone(db, config_str(cfg, "time.zone")) < 0 && !db->transient) {
+        log_error("time.zone '%s' is refused by PostgreSQL (%s); not starting", config_str(cfg, "time.zone"),
+                  db->errstr);
+        rc = -1;
+    }
+    pgstore_destroy(&db);
+    return rc;
+}
+
 static struct ingest *make_ingest(struct config *cfg, struct metrics *m, struct reload_ctx *reload)
 {
+    if (check_time_zone(cfg) < 0)
+        return NULL;
     struct ingest_config ic = {
         .redis_url = config_str(cfg, "redis.url"),
         .redis_timeout_ms = (int)config_int(cfg, "redis.timeout_ms"),

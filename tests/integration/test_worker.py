@@ -176,6 +176,16 @@ class TestIngest(WorkerTestCase):
         for word in ("ingest", "schedule", "worker.max_deliveries", "worker.claim_idle_ms", "redis.url"):
             self.assertIn(word, r.stdout)
 
+    def test_unknown_time_zone_refused_at_start(self):
+        """An unknown time.zone would make every batch fail and every event a dead letter:
+        the ingest worker refuses to start instead, naming the setting."""
+        import subprocess
+        bin_path = os.path.join(self.s.bin_dir, "kinerja-worker")
+        env = dict(self.s.env, KINERJA_TIME_ZONE="Mars/Olympus_Mons")
+        r = subprocess.run([bin_path, "--role", "ingest"], capture_output=True, text=True, env=env, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("time.zone 'Mars/Olympus_Mons' is refused by PostgreSQL", r.stderr)
+
     def test_sigkill_mid_batch_then_restart_stores_each_once(self):
         """(2) SIGKILL while the stream is being consumed; after a restart under the same
         consumer name every accepted event is stored exactly once."""
