@@ -91,6 +91,7 @@ static const struct setting_def settings[] = {
     {"score.w_hasil", SETTING_DOUBLE, "0.6", 0, 1, NULL, false, "numeric score weight of hasil kerja"},
     {"score.w_perilaku", SETTING_DOUBLE, "0.4", 0, 1, NULL, false, "numeric score weight of perilaku"},
     {"score.ikm_min_responses", SETTING_INT, "10", 1, 100000, NULL, false, "SKM responses needed for an employee's own IKM"},
+    {"score.version_min_delta", SETTING_DOUBLE, "0.5", 0, 100, NULL, false, "numeric score move that alone makes a new score version (SPEC 5.7)"},
 
     {"weight.supervisor", SETTING_DOUBLE, "0.4", 0, 1, NULL, false, "perilaku weight of the supervisor group"},
     {"weight.peer", SETTING_DOUBLE, "0.2", 0, 1, NULL, false, "perilaku weight of peers"},

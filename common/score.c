@@ -70,6 +70,7 @@ void score_params_default(struct score_params *p)
     p->w_hasil = 0.6;
     p->w_perilaku = 0.4;
     p->ikm_min_responses = 10;
+    p->version_min_delta = 0.5;
     p->weight[SCORE_GROUP_SUPERVISOR] = 0.4;
     p->weight[SCORE_GROUP_PEER] = 0.2;
     p->weight[SCORE_GROUP_SUBORDINATE] = 0.15;
@@ -108,6 +109,7 @@ int score_params_from_config(const struct config *cfg, struct score_params *p, c
     p->w_hasil = config_double(cfg, "score.w_hasil");
     p->w_perilaku = config_double(cfg, "score.w_perilaku");
     p->ikm_min_responses = (int)config_int(cfg, "score.ikm_min_responses");
+    p->version_min_delta = config_double(cfg, "score.version_min_delta");
     p->weight[SCORE_GROUP_SUPERVISOR] = config_double(cfg, "weight.supervisor");
     p->weight[SCORE_GROUP_PEER] = config_double(cfg, "weight.peer");
     p->weight[SCORE_GROUP_SUBORDINATE] = config_double(cfg, "weight.subordinate");

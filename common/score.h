@@ -72,6 +72,7 @@ struct score_params {
     double pk_above, pk_meets;
     double w_hasil, w_perilaku;
     int ikm_min_responses;
+    double version_min_delta;         /* score.version_min_delta: a score move that is a new version */
     double weight[SCORE_GROUP_COUNT]; /* weight.supervisor .. weight.self, by enum score_group */
     bool kiosk_misuse;
     int kiosk_repeat_s;
@@ -94,6 +95,8 @@ struct score_indicator {
     double realization; /* >= 0 */
     double weight;      /* > 0 */
     enum direction direction;
+
+    char code[EVENT_INDICATOR_MAX + 1]; /* the indicator code ("" when unknown) */
 };
 
 /* One evaluation (360 rating), the latest per (rater, ratee, relation). */

@@ -165,9 +165,9 @@ static void test_achievement_cap_lower_better_weighted(void **state)
     (void)state;
     struct score_params p = plain_params();
     struct score_indicator ind[3] = {
-        {100, 150, 2, DIRECTION_HIGHER_BETTER},
-        {10, 8, 1, DIRECTION_LOWER_BETTER},
-        {50, 30, 1, DIRECTION_HIGHER_BETTER},
+        {100, 150, 2, DIRECTION_HIGHER_BETTER, ""},
+        {10, 8, 1, DIRECTION_LOWER_BETTER, ""},
+        {50, 30, 1, DIRECTION_HIGHER_BETTER, ""},
     };
     struct score_result r;
     score_one(&p, NULL, 0, NULL, 0, ind, 3, NULL, 0, &r, NULL);
@@ -178,7 +178,7 @@ static void test_achievement_cap_lower_better_weighted(void **state)
 
     /* lower better, realization 12 vs target 10: 10 / 12 = 0.8333 -> below (< 0.85);
      * lower better, realization 0: perfect -> the cap 1.2 -> above */
-    struct score_indicator low[1] = {{10, 12, 1, DIRECTION_LOWER_BETTER}};
+    struct score_indicator low[1] = {{10, 12, 1, DIRECTION_LOWER_BETTER, ""}};
     score_one(&p, NULL, 0, NULL, 0, low, 1, NULL, 0, &r, NULL);
     assert_true(fabs(r.achievement - 10.0 / 12) < EPS);
     assert_int_equal(r.hasil, SCORE_RATING_BELOW);
@@ -188,7 +188,7 @@ static void test_achievement_cap_lower_better_weighted(void **state)
     assert_int_equal(r.hasil, SCORE_RATING_ABOVE);
 
     /* 1.15 (>= 1.10) -> above; 0.85 exactly -> meets (>=) */
-    struct score_indicator one[1] = {{100, 115, 1, DIRECTION_HIGHER_BETTER}};
+    struct score_indicator one[1] = {{100, 115, 1, DIRECTION_HIGHER_BETTER, ""}};
     score_one(&p, NULL, 0, NULL, 0, one, 1, NULL, 0, &r, NULL);
     assert_int_equal(r.hasil, SCORE_RATING_ABOVE);
     one[0].realization = 85;
@@ -203,7 +203,7 @@ static void test_hasil_from_supervisor(void **state)
 {
     (void)state;
     struct score_params p = plain_params();
-    struct score_indicator ind[1] = {{100, 105, 1, DIRECTION_HIGHER_BETTER}};
+    struct score_indicator ind[1] = {{100, 105, 1, DIRECTION_HIGHER_BETTER, ""}};
     struct score_evaluation e[2] = {ev(0, 1, RELATION_SUPERVISOR, 3), ev(0, 1, RELATION_SUPERVISOR, 3)};
     e[0].hasil_kerja = HASIL_BELOW;
     e[0].ts_ms = 2000;
@@ -641,9 +641,10 @@ static void test_json_identical_for_any_input_order(void **state)
         e[n++] = ev(x, x, RELATION_SELF, 5);
         for (int c = 0; c < 6; c++)
             fb[nf++] = press(100 + x, x, 1000 * c + (c < 3 ? 0 : 3 * c), 1 + NEXT() % 4);
-        ind[ni] = (struct score_indicator){100, 60 + NEXT() % 80, 1 + NEXT() % 3, DIRECTION_HIGHER_BETTER};
+        ind[ni] =
+            (struct score_indicator){100, 60 + NEXT() % 80, 1 + NEXT() % 3, DIRECTION_HIGHER_BETTER, ""};
         ind_emp[ni++] = x;
-        ind[ni] = (struct score_indicator){10, 5 + NEXT() % 10, 1, DIRECTION_LOWER_BETTER};
+        ind[ni] = (struct score_indicator){10, 5 + NEXT() % 10, 1, DIRECTION_LOWER_BETTER, ""};
         ind_emp[ni++] = x;
     }
     for (int c = 0; c < 3; c++) { /* a burst, and SKM responses */
@@ -708,7 +709,7 @@ static void test_breakdown_json_content(void **state)
     struct score_evaluation e[4] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 3),
                                     ev(3, 1, RELATION_PEER, 3), ev(4, 1, RELATION_PEER, 3)};
     e[0].hasil_kerja = HASIL_ABOVE;
-    struct score_indicator ind[1] = {{100, 130, 1, DIRECTION_HIGHER_BETTER}};
+    struct score_indicator ind[1] = {{100, 130, 1, DIRECTION_HIGHER_BETTER, ""}};
     struct score_result r;
     score_one(&p, e, 4, NULL, 0, ind, 1, NULL, 1, &r, NULL);
     char *s = result_json(&p, &r);
@@ -776,7 +777,7 @@ static void test_missing_data(void **state)
     assert_false(r.has_score);
 
     /* work results but no behaviour rating: hasil known, perilaku none, no predikat */
-    struct score_indicator ind[1] = {{100, 100, 1, DIRECTION_HIGHER_BETTER}};
+    struct score_indicator ind[1] = {{100, 100, 1, DIRECTION_HIGHER_BETTER, ""}};
     score_one(&p, NULL, 0, NULL, 0, ind, 1, NULL, 1, &r, NULL);
     assert_int_equal(r.hasil, SCORE_RATING_MEETS);
     assert_int_equal(r.predikat, SCORE_PREDIKAT_NONE);
@@ -797,7 +798,7 @@ static void test_numeric_score(void **state)
     const int per[3] = {5, 3, 4};
     const double want[3] = {100, 50, 75};
     for (int i = 0; i < 3; i++) {
-        struct score_indicator ind[1] = {{100, 100 * ach[i], 1, DIRECTION_HIGHER_BETTER}};
+        struct score_indicator ind[1] = {{100, 100 * ach[i], 1, DIRECTION_HIGHER_BETTER, ""}};
         struct score_evaluation e = ev(0, 1, RELATION_SUPERVISOR, per[i]);
         struct score_result r;
         score_one(&p, &e, 1, NULL, 0, ind, 1, NULL, 1, &r, NULL);
@@ -926,7 +927,7 @@ static void test_invalid_input(void **state)
     assert_int_equal(score_employee(&p, &in, &r), -1);
     assert_non_null(strstr(r.err, "fits"));
     p.rater_effects = false;
-    struct score_indicator ind = {0, 1, 1, DIRECTION_HIGHER_BETTER};
+    struct score_indicator ind = {0, 1, 1, DIRECTION_HIGHER_BETTER, ""};
     struct score_employee_input in2 = {.indicators = &ind, .n_indicators = 1};
     assert_int_equal(score_employee(&p, &in2, &r), -1);
     struct ikm_feedback f = press(1, 1, 0, 9);
