@@ -343,6 +343,10 @@ static int on_work_result(char **f, int n, void *ctx)
     struct period_data *d = lc->d;
     (void)n;
     int32_t emp = person_index(d, f[0]);
+    if (strlen(f[5]) >= sizeof d->ind[0].code) {
+        d->skipped++; /* longer than an event may carry: not ours */
+        return 0;
+    }
     if (emp < 0) {
         d->skipped++;
         return 0;
@@ -355,6 +359,7 @@ static int on_work_result(char **f, int n, void *ctx)
     x->realization = strtod(f[2], NULL);
     x->direction = !strcmp(f[3], "lower_better") ? DIRECTION_LOWER_BETTER : DIRECTION_HIGHER_BETTER;
     x->weight = strtod(f[4], NULL);
+    snprintf(x->code, sizeof x->code, "%s", f[5]); /* COPY-escaped, as the digest sees it */
     d->ind_emp[d->n_ind] = emp;
     d->has_data[emp] = true;
     d->n_ind++;
@@ -436,8 +441,16 @@ static int on_result(char **f, int n, void *ctx)
     d->state[emp] = (!strcmp(f[1], "approved") || !strcmp(f[1], "appealed") || !strcmp(f[1], "final"))
                         ? STORED_FROZEN
                         : STORED_OPEN;
-    d->version[emp] = (int32_t)strtol(f[2], NULL, 10);
-    snprintf(d->digest[emp], SCORE_STORE_DIGEST_HEX, "%s", is_null(f[3]) ? "" : f[3]);
+    struct scoreversion_current *cur = &d->current[emp];
+    cur->version = (int)strtol(f[2], NULL, 10);
+    snprintf(cur->json_digest, sizeof cur->json_digest, "%s", is_null(f[3]) ? "" : f[3]);
+    cur->predikat = is_null(f[4]) ? SCORE_PREDIKAT_NONE : scoreversion_predikat_of(f[4]);
+    cur->has_score = !is_null(f[5]);
+    cur->score = cur->has_score ? strtod(f[5], NULL) : 0;
+    cur->known = !is_null(f[6]) && !is_null(f[7]) && !is_null(f[8]);
+    cur->hasil = cur->known ? scoreversion_rating_of(f[6]) : SCORE_RATING_NONE;
+    cur->perilaku = cur->known ? scoreversion_rating_of(f[7]) : SCORE_RATING_NONE;
+    snprintf(cur->inputs_digest, sizeof cur->inputs_digest, "%s", cur->known ? f[8] : "");
     d->has_data[emp] = true;
     return 0;
 }
@@ -457,8 +470,7 @@ void period_data_free(struct period_data *d)
     free(d->fb_event);
     free(d->fb_repeat);
     free(d->state);
-    free(d->version);
-    free(d->digest);
+    free(d->current);
     free(d->has_data);
     memset(d, 0, sizeof *d);
 }
@@ -486,15 +498,15 @@ int score_store_load(PGconn *c, const char *period, struct period_data *d, char 
     d->generation = PQgetisnull(r, 0, 1) ? 0 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     PQclear(r);
 
-    if (copy_out(c, "COPY (SELECT nip, unit FROM employees) TO STDOUT", 2, on_employee, &rp, err, errlen) < 0 ||
+    if (copy_out(c, "COPY (SELECT nip, unit FROM employees) TO STDOUT", 2, on_employee, &rp, err, errlen) <
+            0 ||
         index_people(d, &rp) < 0)
         goto out;
     size_t np = d->n_people ? d->n_people : 1;
     d->state = calloc(np, sizeof *d->state);
-    d->version = calloc(np, sizeof *d->version);
-    d->digest = calloc(np, sizeof *d->digest);
+    d->current = calloc(np, sizeof *d->current);
     d->has_data = calloc(np, sizeof *d->has_data);
-    if (!d->state || !d->version || !d->digest || !d->has_data) {
+    if (!d->state || !d->current || !d->has_data) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -504,17 +516,20 @@ int score_store_load(PGconn *c, const char *period, struct period_data *d, char 
                  "WHERE period = current_setting('kinerja.period')) TO STDOUT",
                  6, on_rating, &lc, err, errlen) < 0 ||
         copy_out(c,
-                 "COPY (SELECT employee, target, realization, direction, weight FROM work_results "
+                 "COPY (SELECT employee, target, realization, direction, weight, indicator FROM work_results "
                  "WHERE period = current_setting('kinerja.period')) TO STDOUT",
-                 5, on_work_result, &lc, err, errlen) < 0 ||
-        copy_out(c,
-                 "COPY (SELECT event_id, unit, employee, source, ts_ms, respondent, rating, skm, repeat "
-                 "FROM feedback WHERE period = current_setting('kinerja.period')) TO STDOUT",
-                 9, on_feedback, &lc, err, errlen) < 0 ||
-        copy_out(c,
-                 "COPY (SELECT employee, state, version, digest FROM results "
-                 "WHERE period = current_setting('kinerja.period')) TO STDOUT",
-                 4, on_result, &lc, err, errlen) < 0)
+                 6, on_work_result, &lc, err, errlen) < 0 ||
+        copy_out(
+            c,
+            "COPY (SELECT event_id, unit, employee, source, ts_ms, respondent, rating, skm, repeat "
+            "FROM feedback WHERE period = ANY (kinerja_period_months(current_setting('kinerja.period')))) "
+            "TO STDOUT",
+            9, on_feedback, &lc, err, errlen) < 0 ||
+        copy_out(
+            c,
+            "COPY (SELECT employee, state, version, digest, predikat, score, hasil_rating, perilaku_rating, "
+            "inputs_digest FROM results WHERE period = current_setting('kinerja.period')) TO STDOUT",
+            9, on_result, &lc, err, errlen) < 0)
         goto out;
     rc = 0;
 out:
@@ -530,7 +545,6 @@ out:
 }
 
 /* ---- writing ------------------------------------------------------------------ */
-
 
 static int copy_flush(struct score_writer *w, bool force, char *err, size_t errlen)
 {
@@ -571,10 +585,13 @@ int score_store_begin(struct score_writer *w, char *err, size_t errlen)
     if (!w->temp_ready) {
         if (exec_cmd(w->conn,
                      "CREATE TEMP TABLE IF NOT EXISTS _score_new (employee text, version int, predikat text, "
-                     "score numeric(6,2), calibration boolean, digest text, result jsonb) ON COMMIT DELETE ROWS",
+                     "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
+                     "perilaku_rating text, "
+                     "inputs_digest text, reason text, result jsonb) ON COMMIT DELETE ROWS",
                      err, errlen) < 0 ||
             exec_cmd(w->conn,
-                     "CREATE TEMP TABLE IF NOT EXISTS _unit_new (unit text, ikm numeric(6,2), mutu text, skm_n int, "
+                     "CREATE TEMP TABLE IF NOT EXISTS _unit_new (unit text, ikm numeric(6,2), mutu text, "
+                     "skm_n int, "
                      "element_means double precision[], satisfaction numeric(6,4), presses int, repeats int, "
                      "counted int) ON COMMIT DELETE ROWS",
                      err, errlen) < 0)
@@ -594,18 +611,21 @@ fail:
     return -1;
 }
 
-int score_store_row(struct score_writer *w, const char *nip, int version, const struct score_result *r,
-                    const char *json, size_t json_len, const char *digest, char *err, size_t errlen)
+int score_store_row(struct score_writer *w, const struct score_store_version *v, char *err, size_t errlen)
 {
     struct buf *b = &w->copy;
+    const struct score_result *r = v->result;
     const char *predikat = score_predikat_code(r->predikat);
-    int rc = buf_printf(b, "%s\t%d\t%s\t", nip, version, predikat ? predikat : "\\N");
+    int rc = buf_printf(b, "%s\t%d\t%s\t", v->nip, v->version, predikat ? predikat : "\\N");
     if (r->has_score)
         rc |= buf_printf(b, "%.2f\t", r->score);
     else
         rc |= buf_puts(b, "\\N\t");
-    rc |= buf_printf(b, "%s\t%s\t", r->calibration_flag ? "t" : "f", digest);
-    rc |= buf_copy_escape(b, json, json_len);
+    rc |= buf_printf(b, "%s\t%s\t%s\t%s\t%s\t", r->calibration_flag ? "t" : "f", v->digest,
+                     score_rating_name(r->hasil), score_rating_name(r->perilaku_rating), v->inputs_digest);
+    rc |= buf_copy_escape(b, v->reason, strlen(v->reason));
+    rc |= buf_putc(b, '\t');
+    rc |= buf_copy_escape(b, v->json, v->json_len);
     rc |= buf_putc(b, '\n');
     if (rc) {
         snprintf(err, errlen, "COPY buffer full");
@@ -635,8 +655,9 @@ static int append_uuid_array(struct buf *b, const char (*ids)[SCORE_STORE_UUID_L
     return rc | buf_putc(b, '}');
 }
 
-int score_store_finish(struct score_writer *w, const struct period_data *d, const char (*flip)[SCORE_STORE_UUID_LEN],
-                       size_t n_flip, const struct unit_score *units, size_t n_units, size_t *written, char *err,
+int score_store_finish(struct score_writer *w, const struct period_data *d,
+                       const char (*flip)[SCORE_STORE_UUID_LEN], size_t n_flip,
+                       const struct unit_score *units, size_t n_units, size_t *written, char *err,
                        size_t errlen)
 {
     PGconn *c = w->conn;
@@ -647,16 +668,20 @@ int score_store_finish(struct score_writer *w, const struct period_data *d, cons
     PGresult *r = PQexecParams(
         c,
         "WITH upd AS ("
-        "  INSERT INTO results AS r (employee, period, version, predikat, score, digest, calibration, updated_at)"
-        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.digest, n.calibration, now() FROM _score_new n"
+        "  INSERT INTO results AS r (employee, period, version, predikat, score, digest, calibration,"
+        "                            hasil_rating, perilaku_rating, inputs_digest, updated_at)"
+        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.digest, n.calibration,"
+        "         n.hasil_rating, n.perilaku_rating, n.inputs_digest, now() FROM _score_new n"
         "  ON CONFLICT (employee, period) DO UPDATE"
         "    SET version = excluded.version, predikat = excluded.predikat, score = excluded.score,"
-        "        digest = excluded.digest, calibration = excluded.calibration, updated_at = now()"
+        "        digest = excluded.digest, calibration = excluded.calibration,"
+        "        hasil_rating = excluded.hasil_rating, perilaku_rating = excluded.perilaku_rating,"
+        "        inputs_digest = excluded.inputs_digest, updated_at = now()"
         "    WHERE r.state NOT IN ('approved', 'appealed', 'final') AND r.version = excluded.version - 1"
         "  RETURNING r.employee, r.version"
         "), ins AS ("
-        "  INSERT INTO score_versions (employee, period, version, predikat, score, result)"
-        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.result"
+        "  INSERT INTO score_versions (employee, period, version, predikat, score, reason, result)"
+        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.reason, n.result"
         "  FROM _score_new n JOIN upd USING (employee, version)"
         "  RETURNING 1"
         ") SELECT count(*) FROM ins",
@@ -678,8 +703,8 @@ int score_store_finish(struct score_writer *w, const struct period_data *d, cons
             goto fail;
         }
         const char *p1[1] = {ids.data};
-        r = PQexecParams(c, "UPDATE feedback SET repeat = NOT repeat WHERE event_id = ANY($1::uuid[])", 1, NULL, p1,
-                         NULL, NULL, 0);
+        r = PQexecParams(c, "UPDATE feedback SET repeat = NOT repeat WHERE event_id = ANY($1::uuid[])", 1,
+                         NULL, p1, NULL, NULL, 0);
         buf_free(&ids);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             snprintf(err, errlen, "kiosk flags: %s", PQerrorMessage(c));
@@ -723,19 +748,20 @@ int score_store_finish(struct score_writer *w, const struct period_data *d, cons
         }
         if (copy_flush(w, true, err, errlen) < 0 || copy_end(c, err, errlen) < 0)
             goto fail;
-        r = PQexecParams(c,
-                         "INSERT INTO unit_scores AS u (period, unit, ikm, mutu, skm_n, element_means, satisfaction,"
-                         " presses, repeats, counted, computed_at)"
-                         " SELECT $1, unit, ikm, mutu, skm_n, element_means, satisfaction, presses, repeats, counted,"
-                         " now() FROM _unit_new"
-                         " ON CONFLICT (period, unit) DO UPDATE SET ikm = excluded.ikm, mutu = excluded.mutu,"
-                         " skm_n = excluded.skm_n, element_means = excluded.element_means,"
-                         " satisfaction = excluded.satisfaction, presses = excluded.presses,"
-                         " repeats = excluded.repeats, counted = excluded.counted, computed_at = now()"
-                         " WHERE (u.ikm, u.mutu, u.skm_n, u.satisfaction, u.presses, u.repeats, u.counted)"
-                         " IS DISTINCT FROM (excluded.ikm, excluded.mutu, excluded.skm_n, excluded.satisfaction,"
-                         " excluded.presses, excluded.repeats, excluded.counted)",
-                         1, NULL, params, NULL, NULL, 0);
+        r = PQexecParams(
+            c,
+            "INSERT INTO unit_scores AS u (period, unit, ikm, mutu, skm_n, element_means, satisfaction,"
+            " presses, repeats, counted, computed_at)"
+            " SELECT $1, unit, ikm, mutu, skm_n, element_means, satisfaction, presses, repeats, counted,"
+            " now() FROM _unit_new"
+            " ON CONFLICT (period, unit) DO UPDATE SET ikm = excluded.ikm, mutu = excluded.mutu,"
+            " skm_n = excluded.skm_n, element_means = excluded.element_means,"
+            " satisfaction = excluded.satisfaction, presses = excluded.presses,"
+            " repeats = excluded.repeats, counted = excluded.counted, computed_at = now()"
+            " WHERE (u.ikm, u.mutu, u.skm_n, u.satisfaction, u.presses, u.repeats, u.counted)"
+            " IS DISTINCT FROM (excluded.ikm, excluded.mutu, excluded.skm_n, excluded.satisfaction,"
+            " excluded.presses, excluded.repeats, excluded.counted)",
+            1, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             snprintf(err, errlen, "unit scores: %s", PQerrorMessage(c));
             PQclear(r);
@@ -755,10 +781,11 @@ int score_store_finish(struct score_writer *w, const struct period_data *d, cons
     char gen[32];
     snprintf(gen, sizeof gen, "%lld", d->generation);
     params[1] = gen;
-    r = PQexecParams(c,
-                     "UPDATE score_periods SET computed_generation = greatest(computed_generation, $2::bigint),"
-                     " computed_at = now() WHERE period = $1",
-                     2, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(
+        c,
+        "UPDATE score_periods SET computed_generation = greatest(computed_generation, $2::bigint),"
+        " computed_at = now() WHERE period = $1",
+        2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         snprintf(err, errlen, "score_periods: %s", PQerrorMessage(c));
         PQclear(r);

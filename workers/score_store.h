@@ -10,13 +10,14 @@
 
 #include "buf.h"
 #include "score.h"
+#include "scoreversion.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCORE_STORE_DIGEST_HEX 33 /* 16-byte BLAKE2b as hex + NUL */
+#define SCORE_STORE_DIGEST_HEX SCOREVERSION_DIGEST_HEX /* 16-byte BLAKE2b as hex + NUL */
 #define SCORE_STORE_UUID_LEN 37
 
 /* A result's state as stored (result_state in SQL). */
@@ -28,10 +29,10 @@ struct period_data {
 
     /* people: every employee of the organisation, sorted by NIP */
     size_t n_people;
-    uint64_t *nip;     /* NIP as a number (18 digits fit) */
-    int32_t *unit_of;  /* index into units */
+    uint64_t *nip;    /* NIP as a number (18 digits fit) */
+    int32_t *unit_of; /* index into units */
     size_t n_units;
-    char **unit_code;  /* sorted */
+    char **unit_code; /* sorted */
 
     struct score_evaluation *evs;
     size_t n_evs;
@@ -44,10 +45,10 @@ struct period_data {
     bool *fb_repeat;                        /* as stored */
     size_t n_fb;
 
-    /* current results, by person index */
+    /* current results, by person index: the state, and what the current version
+     * recorded (version 0 = none yet), for the material-change rule */
     enum stored_state *state;
-    int32_t *version;
-    char (*digest)[SCORE_STORE_DIGEST_HEX];
+    struct scoreversion_current *current;
     bool *has_data; /* the person has anything to be scored on in this period */
     size_t skipped; /* rows naming a person or unit not in the organisation */
 };
@@ -67,8 +68,19 @@ struct score_writer {
 };
 
 int score_store_begin(struct score_writer *w, char *err, size_t errlen);
-int score_store_row(struct score_writer *w, const char *nip, int version, const struct score_result *r,
-                    const char *json, size_t json_len, const char *digest, char *err, size_t errlen);
+/* One new version: its result JSON and digest, the digest of the employee's own inputs
+ * and why it is a version (scoreversion_material). */
+struct score_store_version {
+    const char *nip;
+    int version;
+    const struct score_result *result;
+    const char *json;
+    size_t json_len;
+    const char *digest;
+    const char *inputs_digest;
+    const char *reason;
+};
+int score_store_row(struct score_writer *w, const struct score_store_version *v, char *err, size_t errlen);
 
 struct unit_score {
     const char *unit;
@@ -80,8 +92,9 @@ struct unit_score {
  * version is the next one (a result approved meanwhile is left alone); flips the
  * kiosk repeat flags of the listed feedback events; upserts the unit scores; marks the
  * period computed up to generation; commits. *written: versions stored. */
-int score_store_finish(struct score_writer *w, const struct period_data *d, const char (*flip)[SCORE_STORE_UUID_LEN],
-                       size_t n_flip, const struct unit_score *units, size_t n_units, size_t *written, char *err,
+int score_store_finish(struct score_writer *w, const struct period_data *d,
+                       const char (*flip)[SCORE_STORE_UUID_LEN], size_t n_flip,
+                       const struct unit_score *units, size_t n_units, size_t *written, char *err,
                        size_t errlen);
 void score_store_abort(struct score_writer *w);
 

@@ -118,9 +118,75 @@ static int pg_ready(struct scorer *s)
 struct period_run {
     struct scorer *s;
     struct period_data *d;
-    size_t computed, changed;
+    char (*inputs)[SCOREVERSION_DIGEST_HEX]; /* per person: the digest of their own inputs */
+    size_t computed, changed, drift;
     char err[SCORER_ERR_MAX];
 };
+
+/* Stable counting sort of 0..n-1 by key[i] in 0..nkeys-1: start[k]..start[k+1] index
+ * order[] for key k. start has nkeys + 1 entries. Returns 0, or -1 out of memory. */
+static int bucket_by(const int32_t *key, size_t stride, size_t n, size_t nkeys, size_t *order, size_t *start)
+{
+    size_t *fill = malloc((nkeys ? nkeys : 1) * sizeof *fill);
+    if (!fill)
+        return -1;
+    memset(start, 0, (nkeys + 1) * sizeof *start);
+    for (size_t i = 0; i < n; i++)
+        start[*(const int32_t *)((const char *)key + i * stride) + 1]++;
+    for (size_t k = 0; k < nkeys; k++)
+        start[k + 1] += start[k];
+    memcpy(fill, start, nkeys * sizeof *fill);
+    for (size_t i = 0; i < n; i++)
+        order[fill[*(const int32_t *)((const char *)key + i * stride)]++] = i;
+    free(fill);
+    return 0;
+}
+
+/* Per person, the digest of the inputs that are theirs alone (SPEC 5.7): evaluations
+ * about them and their work results, hashed in canonical order
+ * (scoreversion_inputs_digest). Returns the array, or NULL when out of memory. */
+static char (*inputs_digests(const struct period_data *d))[SCOREVERSION_DIGEST_HEX]
+{
+    size_t np = d->n_people;
+    char(*out)[SCOREVERSION_DIGEST_HEX] = calloc(np ? np : 1, sizeof *out);
+    size_t *ev_start = malloc((np + 1) * sizeof *ev_start), *ind_start = malloc((np + 1) * sizeof *ind_start);
+    size_t *ev_order = malloc((d->n_evs ? d->n_evs : 1) * sizeof *ev_order);
+    size_t *ind_order = malloc((d->n_ind ? d->n_ind : 1) * sizeof *ind_order);
+    struct scoreversion_rating *rt = malloc((d->n_evs ? d->n_evs : 1) * sizeof *rt);
+    struct score_indicator *ind = malloc((d->n_ind ? d->n_ind : 1) * sizeof *ind);
+    bool ok = out && ev_start && ind_start && ev_order && ind_order && rt && ind &&
+              bucket_by(d->n_evs ? &d->evs[0].ratee : NULL, sizeof *d->evs, d->n_evs, np, ev_order,
+                        ev_start) == 0 &&
+              bucket_by(d->ind_emp, sizeof *d->ind_emp, d->n_ind, np, ind_order, ind_start) == 0;
+    for (size_t e = 0; ok && e < np; e++) {
+        if (!d->has_data[e])
+            continue;
+        size_t nr = 0, ni = 0;
+        for (size_t k = ev_start[e]; k < ev_start[e + 1]; k++) {
+            const struct score_evaluation *ev = &d->evs[ev_order[k]];
+            struct scoreversion_rating *x = &rt[nr++];
+            x->rater = d->nip[ev->rater];
+            x->relation = ev->relation;
+            memcpy(x->values, ev->values, SCORE_VALUES);
+            x->hasil_kerja = ev->hasil_kerja;
+        }
+        for (size_t k = ind_start[e]; k < ind_start[e + 1]; k++)
+            ind[ni++] = d->ind[ind_order[k]];
+        if (scoreversion_inputs_digest(rt, nr, ind, ni, out[e]) < 0)
+            ok = false;
+    }
+    free(ev_start);
+    free(ind_start);
+    free(ev_order);
+    free(ind_order);
+    free(rt);
+    free(ind);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
 
 static int store_result(size_t e, const struct score_result *r, void *ctx)
 {
@@ -140,20 +206,34 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
     char digest[SCORE_STORE_DIGEST_HEX];
     crypto_generichash(h, sizeof h, (const unsigned char *)s->json.data, s->json.len, NULL, 0);
     sodium_bin2hex(digest, sizeof digest, h, sizeof h);
-    if (!strcmp(digest, d->digest[e]))
-        return 0; /* nothing changed: no new version */
+    char why[SCOREVERSION_REASON_MAX];
+    if (!scoreversion_material(&s->cfg.params, &d->current[e], r, pr->inputs[e], digest, why, sizeof why)) {
+        if (strcmp(digest, d->current[e].json_digest) != 0)
+            pr->drift++; /* moved, but not materially: no version (SPEC 5.7) */
+        return 0;
+    }
     char nip[19];
     score_store_nip(d, e, nip);
-    if (score_store_row(&s->writer, nip, d->version[e] + 1, r, s->json.data, s->json.len, digest, pr->err,
-                        sizeof pr->err) < 0)
+    struct score_store_version v = {
+        .nip = nip,
+        .version = d->current[e].version + 1,
+        .result = r,
+        .json = s->json.data,
+        .json_len = s->json.len,
+        .digest = digest,
+        .inputs_digest = pr->inputs[e],
+        .reason = why,
+    };
+    if (score_store_row(&s->writer, &v, pr->err, sizeof pr->err) < 0)
         return -1;
     pr->changed++;
     return 0;
 }
 
 /* Kiosk flags to flip and per-unit IKM / satisfaction. */
-static int unit_aggregates(const struct scorer *s, const struct period_data *d, char (**flip)[SCORE_STORE_UUID_LEN],
-                           size_t *n_flip, struct unit_score **units, size_t *n_units)
+static int unit_aggregates(const struct scorer *s, const struct period_data *d,
+                           char (**flip)[SCORE_STORE_UUID_LEN], size_t *n_flip, struct unit_score **units,
+                           size_t *n_units)
 {
     size_t n = d->n_fb;
     bool *rep = calloc(n ? n : 1, sizeof *rep);
@@ -219,12 +299,12 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
     if (d.skipped)
         log_warn("period %s: %zu rows name people or units missing from the organisation; skipped", period,
                  d.skipped);
-    char (*flip)[SCORE_STORE_UUID_LEN] = NULL;
+    char(*flip)[SCORE_STORE_UUID_LEN] = NULL;
     struct unit_score *units = NULL;
     size_t n_flip = 0, n_units = 0, written = 0;
     int rc = -1;
     struct period_run pr = {.s = s, .d = &d};
-    if (unit_aggregates(s, &d, &flip, &n_flip, &units, &n_units) < 0) {
+    if (unit_aggregates(s, &d, &flip, &n_flip, &units, &n_units) < 0 || !(pr.inputs = inputs_digests(&d))) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -256,9 +336,11 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
     metric_add(s->m_results, (long long)pr.computed);
     metric_add(s->m_versions, (long long)written);
     metric_set(s->m_last_ms, t2 - t0);
-    log_info("period %s (generation %lld): %zu results computed, %zu new versions, %zu kiosk flags changed, "
-             "%zu evaluations, %zu work results, %zu feedback; load %lld ms, score+store %lld ms",
-             period, d.generation, pr.computed, written, n_flip, d.n_evs, d.n_ind, d.n_fb, t1 - t0, t2 - t1);
+    log_info("period %s (generation %lld): %zu results computed, %zu new versions, %zu moved below the "
+             "material threshold, %zu kiosk flags changed, %zu evaluations, %zu work results, %zu feedback; "
+             "load %lld ms, score+store %lld ms",
+             period, d.generation, pr.computed, written, pr.drift, n_flip, d.n_evs, d.n_ind, d.n_fb, t1 - t0,
+             t2 - t1);
     if (written < pr.changed)
         log_info("period %s: %zu results were frozen (signed) meanwhile and kept their version", period,
                  pr.changed - written);
@@ -266,6 +348,7 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
 out:
     free(flip);
     free(units);
+    free(pr.inputs);
     period_data_free(&d);
     return rc;
 }
@@ -323,7 +406,8 @@ static int recalc_one(struct scorer *s, char *err, size_t errlen)
     long periods = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     const char *idp[1] = {id};
-    r = PQexecParams(c, "UPDATE recalc_requests SET done_at = now() WHERE event_id = $1", 1, NULL, idp, NULL, NULL, 0);
+    r = PQexecParams(c, "UPDATE recalc_requests SET done_at = now() WHERE event_id = $1", 1, NULL, idp, NULL,
+                     NULL, 0);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     r = PQexec(c, "COMMIT");
@@ -334,9 +418,9 @@ static int recalc_one(struct scorer *s, char *err, size_t errlen)
         return -1;
     }
     metric_inc(s->m_recalcs);
-    log_info("recalc %s (period %s, unit %s, employee %s): derived tables rebuilt for %ld periods in %lld ms", id,
-             params[0] ? params[0] : "all", params[1] ? params[1] : "all", params[2] ? params[2] : "all", periods,
-             daemon_now_ms() - t0);
+    log_info("recalc %s (period %s, unit %s, employee %s): derived tables rebuilt for %ld periods in %lld ms",
+             id, params[0] ? params[0] : "all", params[1] ? params[1] : "all", params[2] ? params[2] : "all",
+             periods, daemon_now_ms() - t0);
     return 1;
 }
 
@@ -361,7 +445,7 @@ static int scorer_pass(struct scorer *s)
         return -1;
     }
     int n = PQntuples(r), done = 0;
-    char (*periods)[8] = calloc((size_t)(n ? n : 1), sizeof *periods);
+    char(*periods)[8] = calloc((size_t)(n ? n : 1), sizeof *periods);
     for (int i = 0; periods && i < n; i++)
         snprintf(periods[i], sizeof periods[i], "%s", PQgetvalue(r, i, 0));
     PQclear(r);

@@ -336,16 +336,22 @@ class WorkflowTest(StackTestCase):
             decided = self.notes(who, "appeal_decided", e5)
             self.assertEqual([d["payload"]["decision"] for d in decided], ["uphold"], who)
 
-    def test_6_return_makes_a_new_version(self):
+    def test_6_return_waits_for_new_input(self):
         e6 = E[6]
         old = self.result(e6)["version"]
         requests_before = len(self.notes(MID, "signoff_requested", e6))
         r = self.signoff(e6, "return", MID, 0, "--note", "lengkapi SKP")
-        self.assertIn("a new score version follows", r.stdout)
         returned = self.notes(e6, "result_returned", e6)
         self.assertEqual(len(returned), 1)
         self.assertEqual((returned[0]["version"], returned[0]["payload"]["note"]), (old, "lengkapi SKP"))
-        # a new version follows, pending again, and a new request names it
+        # the returned result is not offered again as the same result at once (SPEC 6):
+        # once the period is computed again it is still collecting, at the same version
+        self.settle(self.stack)
+        self.assertEqual((self.result(e6)["state"], self.result(e6)["version"]), ("collecting", old))
+        self.assertEqual(len(self.notes(MID, "signoff_requested", e6)), requests_before)
+        # new input (the SKP completed): a new version, pending again, a new request names it
+        r = self.stack.kinerja("send", "-", input=jsonl([work_result(e6, "SKP-2", 10)]))
+        self.assertIn("accepted=1", r.stdout, r.stderr)
         self.stack.wait_for(lambda: self.result(e6)["version"] == old + 1
                             and self.result(e6)["state"] == "pending_signoff",
                             timeout=SETTLE_TIMEOUT, what="a new version, pending again")
