@@ -92,6 +92,8 @@ static const struct setting_def settings[] = {
     {"score.w_perilaku", SETTING_DOUBLE, "0.4", 0, 1, NULL, false, "numeric score weight of perilaku"},
     {"score.ikm_min_responses", SETTING_INT, "10", 1, 100000, NULL, false, "SKM responses needed for an employee's own IKM"},
     {"score.version_min_delta", SETTING_DOUBLE, "0.5", 0, 100, NULL, false, "numeric score move that alone makes a new score version (SPEC 5.7)"},
+    {"score.settle_ms", SETTING_INT, "300", 0, 60000, NULL, false, "a period is computed once its inputs have been quiet this long (a burst is scored once; 0 = at once)"},
+    {"score.settle_max_ms", SETTING_INT, "5000", 0, 600000, NULL, false, "... but at the latest this long after it changed, however busy"},
 
     {"weight.supervisor", SETTING_DOUBLE, "0.4", 0, 1, NULL, false, "perilaku weight of the supervisor group"},
     {"weight.peer", SETTING_DOUBLE, "0.2", 0, 1, NULL, false, "perilaku weight of peers"},

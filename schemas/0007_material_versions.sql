@@ -56,4 +56,25 @@ CREATE TRIGGER score_periods_propagate
     FOR EACH ROW WHEN (NEW.period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$')
     EXECUTE FUNCTION score_periods_propagate();
 
+-- When a period became dirty (its generation went ahead of computed_generation): the
+-- score worker computes a period once its inputs have been quiet for score.settle_ms,
+-- or at the latest score.settle_max_ms after dirty_since, so a burst of events is one
+-- computation (one version, one sign-off request), not one per ingest batch.
+ALTER TABLE score_periods ADD COLUMN dirty_since timestamptz;
+
+CREATE FUNCTION score_periods_dirty_since() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.generation > NEW.computed_generation
+       AND (TG_OP = 'INSERT' OR OLD.generation <= OLD.computed_generation OR OLD.dirty_since IS NULL) THEN
+        NEW.dirty_since := clock_timestamp();
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER score_periods_dirty_since
+    BEFORE INSERT OR UPDATE ON score_periods
+    FOR EACH ROW EXECUTE FUNCTION score_periods_dirty_since();
+
 GRANT EXECUTE ON FUNCTION kinerja_period_months(text) TO kinerja_app;

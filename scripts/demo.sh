@@ -153,6 +153,13 @@ if [ -n "$sup" ]; then
   echo "The inbox of supervisor $sup (kinerja inbox $sup):"
   "$KINERJA" inbox "$sup" --limit 10 | sed 's/^/  /'
 fi
+echo
+echo "Sign-off requests sent (a new score version only on a material change, SPEC 5.7):"
+psql_q -v period="$PERIOD" <<'EOF2'
+SELECT count(*) AS signoff_requests, count(DISTINCT employee) AS results_asked,
+       count(*) - count(DISTINCT employee) AS extra_requests
+FROM notifications WHERE kind = 'signoff_requested' AND period = :'period';
+EOF2
 
 section "kinerja status"
 "$KINERJA" status

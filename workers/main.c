@@ -169,6 +169,8 @@ static struct scorer *make_scorer(struct config *cfg, struct metrics *m, struct 
 {
     struct scorer_config sc = {
         .postgres_dsn = config_str(cfg, "postgres.dsn"),
+        .settle_ms = (int)config_int(cfg, "score.settle_ms"),
+        .settle_max_ms = (int)config_int(cfg, "score.settle_max_ms"),
         .reload = reload_settings,
         .reload_arg = reload,
     };

@@ -424,10 +424,14 @@ static int recalc_one(struct scorer *s, char *err, size_t errlen)
     return 1;
 }
 
-/* One pass: open recalc requests, then every period behind. Returns how many periods
- * were computed, or -1 when PostgreSQL failed. */
-static int scorer_pass(struct scorer *s)
+/* One pass: open recalc requests, then every period behind whose inputs have settled:
+ * quiet for score.settle_ms, or dirty for score.settle_max_ms however busy (so a burst
+ * of events is scored once, not once per ingest batch, and a steady stream still is
+ * every settle_max_ms). *wait_ms gets how long until the next unsettled period is due
+ * (-1: none). Returns how many periods were computed, or -1 when PostgreSQL failed. */
+static int scorer_pass(struct scorer *s, long *wait_ms)
 {
+    *wait_ms = -1;
     char err[SCORER_ERR_MAX];
     int rc;
     while ((rc = recalc_one(s, err, sizeof err)) > 0 && !daemon_stopping)
@@ -437,17 +441,35 @@ static int scorer_pass(struct scorer *s)
         return -1;
     }
     PGconn *c = s->db->conn;
-    PGresult *r = PQexec(c, "SELECT period FROM score_periods WHERE generation > computed_generation "
-                            "ORDER BY changed_at LIMIT 50");
+    char settle[16], settle_max[16];
+    snprintf(settle, sizeof settle, "%d", s->cfg.settle_ms);
+    snprintf(settle_max, sizeof settle_max, "%d", s->cfg.settle_max_ms);
+    const char *sp[2] = {settle, settle_max};
+    PGresult *r = PQexecParams(
+        c,
+        "SELECT period, greatest(0, ceil(1000 * extract(epoch FROM least("
+        "    changed_at + make_interval(secs => $1::int / 1000.0),"
+        "    coalesce(dirty_since, changed_at) + make_interval(secs => $2::int / 1000.0)) - "
+        "clock_timestamp())))::bigint"
+        " FROM score_periods WHERE generation > computed_generation ORDER BY changed_at LIMIT 50",
+        2, NULL, sp, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_error("score_periods: %s", PQerrorMessage(c));
         PQclear(r);
         return -1;
     }
-    int n = PQntuples(r), done = 0;
+    int n = PQntuples(r), done = 0, due = 0;
     char(*periods)[8] = calloc((size_t)(n ? n : 1), sizeof *periods);
-    for (int i = 0; periods && i < n; i++)
-        snprintf(periods[i], sizeof periods[i], "%s", PQgetvalue(r, i, 0));
+    for (int i = 0; periods && i < n; i++) {
+        long wait = strtol(PQgetvalue(r, i, 1), NULL, 10);
+        if (wait > 0) {
+            if (*wait_ms < 0 || wait < *wait_ms)
+                *wait_ms = wait;
+            continue; /* still settling */
+        }
+        snprintf(periods[due++], sizeof periods[0], "%s", PQgetvalue(r, i, 0));
+    }
+    n = due;
     PQclear(r);
     for (int i = 0; periods && i < n && !daemon_stopping; i++) {
         if (!try_lock(c, periods[i], true))
@@ -468,19 +490,21 @@ static int scorer_pass(struct scorer *s)
     return done;
 }
 
-/* Waits for NOTIFY kinerja_score or the poll interval. */
-static void wait_for_work(struct scorer *s)
+/* Waits for NOTIFY kinerja_score, the poll interval, or wait_ms when that is sooner
+ * (a period settling). */
+static void wait_for_work(struct scorer *s, long wait_ms)
 {
     PGconn *c = s->db->conn;
+    long ms = wait_ms >= 0 && wait_ms < SCORER_POLL_MS ? wait_ms : SCORER_POLL_MS;
     int fd = PQsocket(c);
     if (fd < 0) {
-        sleep_ms(SCORER_POLL_MS);
+        sleep_ms(ms);
         return;
     }
     fd_set rd;
     FD_ZERO(&rd);
     FD_SET(fd, &rd);
-    struct timeval tv = {SCORER_POLL_MS / 1000, (SCORER_POLL_MS % 1000) * 1000};
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     if (select(fd + 1, &rd, NULL, NULL, &tv) > 0)
         PQconsumeInput(c);
     PGnotify *n;
@@ -498,7 +522,8 @@ int scorer_run(struct scorer *s)
         }
         if (pg_ready(s) < 0)
             break;
-        int n = scorer_pass(s);
+        long wait_ms;
+        int n = scorer_pass(s, &wait_ms);
         if (n < 0) {
             if (!pgstore_ok(s->db))
                 pg_down(s, s->db->errstr);
@@ -507,7 +532,7 @@ int scorer_run(struct scorer *s)
             continue;
         }
         if (n == 0 && !daemon_stopping)
-            wait_for_work(s);
+            wait_for_work(s, wait_ms);
     }
     log_info("score role stopped");
     return 0;

@@ -34,6 +34,8 @@
 struct scorer_config {
     const char *postgres_dsn;
     struct score_params params;
+    int settle_ms;             /* score.settle_ms: compute a period once quiet this long ... */
+    int settle_max_ms;         /* score.settle_max_ms: ... or once dirty this long */
     void (*reload)(void *arg); /* SIGHUP */
     void *reload_arg;
 };
