@@ -19,6 +19,7 @@ import uuid
 from harness import StackTestCase
 
 PERIOD = "2026-10"
+PERIOD2 = "2026-06"  # awards, public and queue: signed and unsigned results side by side
 VALUES = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
 RESULT_KEYS = ["predikat", "score", "hasil_kerja", "perilaku", "ikm", "satisfaction", "training", "breakdown"]
 PREDIKATS = ["sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang"]
@@ -105,17 +106,23 @@ class CliScoreTest(StackTestCase):
 
     @classmethod
     def put_result(cls, stack, employee, doc, version=1, state="pending_signoff", calibration=None,
-                   late_events=0):
+                   late_events=0, period=PERIOD, revised=None, pending_since=None):
+        """A score version and the result row. revised: the predikat an appeal decision
+        revised to (results.predikat and revised_predikat, as schemas/0003 leaves them);
+        pending_since: a timestamptz text."""
         stack.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result)"
                   " VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
-                  (employee, PERIOD, version, doc["predikat"], doc["score"], json.dumps(doc)))
-        stack.sql("INSERT INTO results (employee, period, state, version, predikat, score, calibration, late_events)"
-                  " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                  (employee, period, version, doc["predikat"], doc["score"], json.dumps(doc)))
+        stack.sql("INSERT INTO results (employee, period, state, version, predikat, score, calibration, late_events,"
+                  "                     revised_predikat, pending_since)"
+                  " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz)"
                   " ON CONFLICT (employee, period) DO UPDATE SET state = excluded.state,"
                   "  version = excluded.version, predikat = excluded.predikat, score = excluded.score,"
-                  "  calibration = excluded.calibration, late_events = excluded.late_events",
-                  (employee, PERIOD, state, version, doc["predikat"], doc["score"],
-                   doc["breakdown"]["calibration"] if calibration is None else calibration, late_events))
+                  "  calibration = excluded.calibration, late_events = excluded.late_events,"
+                  "  revised_predikat = excluded.revised_predikat, pending_since = excluded.pending_since",
+                  (employee, period, state, version, revised or doc["predikat"], doc["score"],
+                   doc["breakdown"]["calibration"] if calibration is None else calibration, late_events,
+                   revised, pending_since))
 
     @classmethod
     def setup_stack(cls, stack):
@@ -146,9 +153,31 @@ class CliScoreTest(StackTestCase):
         }
         cls.put_result(stack, A["a"], cls.docs["a1"], version=1)
         cls.put_result(stack, A["a"], cls.docs["a"], version=2, state="approved", late_events=2)
+        # signed: a, b, c (approved), d, f (final), e (appealed); not signed: g, B1
+        states = {"b": "approved", "c": "approved", "d": "final", "e": "appealed", "f": "final",
+                  "g": "pending_signoff"}
         for k in "bcdefg":
-            cls.put_result(stack, A[k], cls.docs[k])
+            cls.put_result(stack, A[k], cls.docs[k], state=states[k])
         cls.put_result(stack, B1, cls.docs["b1"], state="collecting")
+
+        # PERIOD2, UNIT-A, every result with 4 non-self raters (supervisor 1 + peer 3), no
+        # calibration flag. Signed: a (butuh_perbaikan, 95: achievement 1.2, hasil below),
+        # b (baik 70, final), e (kurang 85 revised on appeal to baik, final), g (sangat_baik
+        # 40, appealed), HEAD_A (baik 65, final). Not signed: c (sangat_baik 60,
+        # collecting), d (baik 80, pending_signoff), f (sangat_kurang 50, returned).
+        p2 = {
+            "a": (result_doc("butuh_perbaikan", 95.0, achievement=1.2, hasil="below"), "approved", None),
+            "b": (result_doc("baik", 70.0), "final", None),
+            "e": (result_doc("kurang", 85.0, perilaku_rating="below"), "final", "baik"),
+            "g": (result_doc("sangat_baik", 40.0), "appealed", None),
+            "c": (result_doc("sangat_baik", 60.0), "collecting", None),
+            "d": (result_doc("baik", 80.0), "pending_signoff", None),
+            "f": (result_doc("sangat_kurang", 50.0, hasil="below", perilaku_rating="below"), "returned", None),
+        }
+        cls.docs2 = {k: v[0] for k, v in p2.items()}
+        for k, (doc, state, revised) in p2.items():
+            cls.put_result(stack, A[k], doc, state=state, revised=revised, period=PERIOD2)
+        cls.put_result(stack, HEAD_A, result_doc("baik", 65.0), state="final", period=PERIOD2)
         stack.sql("INSERT INTO unit_scores (period, unit, ikm, mutu, skm_n, satisfaction, presses, repeats, counted)"
                   " VALUES (%s, 'UNIT-A', 87.5, 'B', 12, 3.25, 45, 5, 40),"
                   "        (%s, 'UNIT-B', NULL, NULL, 0, 2.5, 4, 0, 4)", (PERIOD, PERIOD))
@@ -309,20 +338,82 @@ class CliScoreTest(StackTestCase):
     def test_report_awards_takes_only_trustworthy_results(self):
         rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD, "--format", "json").stdout)
         got = [(row["unit"], row["rank"], row["employee"], row["score"]) for row in rows]
-        # c (95, only 2 raters) and b (85, calibration) are passed over; g has no score.
+        # c (95, only 2 raters) and b (85, calibration) are passed over; g has no score
+        # (and is not signed); B1 (collecting) is not signed: UNIT-B has no award.
         self.assertEqual(got, [("UNIT-A", 1, A["a"], 90.0), ("UNIT-A", 2, A["d"], 75.0),
-                               ("UNIT-A", 3, A["e"], 70.0), ("UNIT-B", 1, B1, 60.0)])
+                               ("UNIT-A", 3, A["e"], 70.0)])
         self.assertEqual(rows[0]["name"], NAMES[A["a"]])
         self.assertEqual(rows[0]["raters"], 5)  # supervisor 1 + peer 3 + hidden subordinate >= 1
+        self.assertTrue(all(row["signed"] is True for row in rows))
         rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD, "--top", "1",
                                       "--format", "json").stdout)
-        self.assertEqual([row["employee"] for row in rows], [A["a"], B1])
+        self.assertEqual([row["employee"] for row in rows], [A["a"]])
         h = self.run_ok("report", "awards", "--period", PERIOD, "--format", "html").stdout
         self.assertIn("Ani &lt;Anggraini&gt;", h)
         self.assertNotIn("<Anggraini>", h)
         t = self.run_ok("report", "awards", "--period", PERIOD).stdout
-        self.assertNotIn(A["f"], t)  # 65: fourth trustworthy score in UNIT-A, beyond the default top 3
+        self.assertNotIn(A["f"], t)  # kurang 65: fourth trustworthy signed result in UNIT-A, beyond the top 3
         self.assertNotIn(A["c"], t)
+        self.assertNotIn(B1, t)
+
+    def test_report_awards_rank_predikat_first_among_signed(self):
+        # SPEC 5.5: predikat first, then score, signed results only. PERIOD2 UNIT-A signed:
+        # g sangat_baik 40; baik: e 85 (revised from kurang), b 70, HEAD_A 65; a
+        # butuh_perbaikan 95. By score alone a (95, achievement 1.2) would lead and the
+        # unsigned d (80) and c (60) would be among them.
+        rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD2, "--top", "10",
+                                      "--format", "json").stdout)
+        got = [(row["rank"], row["employee"], row["predikat"], row["score"], row["state"], row["signed"])
+               for row in rows]
+        self.assertEqual(got, [(1, A["g"], "sangat_baik", 40.0, "appealed", True),
+                               (2, A["e"], "baik", 85.0, "final", True),
+                               (3, A["b"], "baik", 70.0, "final", True),
+                               (4, HEAD_A, "baik", 65.0, "final", True),
+                               (5, A["a"], "butuh_perbaikan", 95.0, "approved", True)])
+        t = self.run_ok("report", "awards", "--period", PERIOD2).stdout
+        self.assertIn("among signed results", t)
+        for k in "cdf":
+            self.assertNotIn(A[k], t)
+
+    def test_report_awards_provisional_lists_unsigned_apart(self):
+        # Not signed in PERIOD2: c sangat_baik 60 (collecting), d baik 80 (pending_signoff),
+        # f sangat_kurang 50 (returned): predikat order c, d, f.
+        rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD2, "--provisional", "--top", "10",
+                                      "--format", "json").stdout)
+        got = [(row["rank"], row["employee"], row["state"], row["signed"]) for row in rows]
+        self.assertEqual(got, [(1, A["c"], "collecting", False), (2, A["d"], "pending_signoff", False),
+                               (3, A["f"], "returned", False)])
+        t = self.run_ok("report", "awards", "--period", PERIOD2, "--provisional").stdout
+        self.assertIn("PROVISIONAL", t)
+        self.assertIn("NOT SIGNED", t)
+        self.assertRegex(t, r"%s\s+.*\s+no\n" % A["c"])
+        for k in ("a", "b", "e", "g"):
+            self.assertNotIn(A[k], t)
+        r = self.stack.kinerja("report", "unit", "--period", PERIOD2, "--provisional")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--provisional applies to the awards report only", r.stderr)
+
+    def test_report_public_counts_signed_results_only(self):
+        # PERIOD2 UNIT-A signed: a butuh_perbaikan, b baik, e baik (revised from kurang), g
+        # sangat_baik, HEAD_A baik = 5 signed (the minimum to show), so sangat_baik 1,
+        # baik 3, butuh_perbaikan 1, kurang 0 (e was revised), sangat_kurang 0 (f returned).
+        # Counting every current result would give sangat_baik 2 (c), baik 4 (d),
+        # sangat_kurang 1 (f).
+        rows = json.loads(self.run_ok("report", "public", "--period", PERIOD2, "--format", "json").stdout)
+        a = rows[0]
+        self.assertEqual(a["unit"], "UNIT-A")
+        self.assertEqual(a["predikat_basis"], "signed")
+        self.assertEqual(a["signed_results"], 5)
+        self.assertEqual(a["predikat"], {"sangat_baik": 1, "baik": 3, "butuh_perbaikan": 1, "kurang": 0,
+                                         "sangat_kurang": 0})
+        t = self.run_ok("report", "public", "--period", PERIOD2).stdout
+        self.assertIn("signed results only", t.splitlines()[0])
+        self.assertRegex(t, r"UNIT-A\s.*\s5\s+1\s+3\s+1\s+0\s+0\n")
+        # the internal unit report still counts every current result (8 with a version)
+        u = json.loads(self.run_ok("report", "unit", "--period", PERIOD2, "--format", "json").stdout)[0]
+        self.assertEqual((u["results"], u["signed_results"]), (8, 5))
+        self.assertEqual(u["predikat"], {"sangat_baik": 2, "baik": 4, "butuh_perbaikan": 1, "kurang": 0,
+                                         "sangat_kurang": 1})
 
     def test_report_training(self):
         rows = json.loads(self.run_ok("report", "training", "--period", PERIOD, "--format", "json").stdout)
@@ -342,7 +433,7 @@ class CliScoreTest(StackTestCase):
         self.assertEqual([u["unit"] for u in rows], ["UNIT-A", "UNIT-B", "UNIT-C"])
         a, b, c = rows
         self.assertEqual(a["ikm"], {"value": 87.5, "mutu": "B", "n": 12})
-        self.assertEqual(a["predikat"]["baik"], 4)   # six decided results: shown
+        self.assertEqual(a["predikat"]["baik"], 4)   # six signed results: shown
         self.assertIsNone(b["predikat"])             # one result: suppressed
         self.assertIsNone(c["predikat"])
         for fmt in ("json", "csv", "table", "html"):
@@ -352,7 +443,8 @@ class CliScoreTest(StackTestCase):
                 self.assertNotIn(name.split()[0].strip("<>"), out, fmt)
             self.assertNotIn("Pelatihan", out, fmt)
         t = self.run_ok("report", "public", "--period", PERIOD).stdout
-        self.assertRegex(t, r"UNIT-B\s+-\s+-\s+-\s+0\s+2\.50\s+4\s+1\s+-\s+-\s+-\s+-\s+-")
+        # UNIT-B: B1 is collecting, so no signed result (0) and no distribution
+        self.assertRegex(t, r"UNIT-B\s+-\s+-\s+-\s+0\s+2\.50\s+4\s+0\s+-\s+-\s+-\s+-\s+-")
         self.assertIn("suppressed", t)
 
     # ---- kinerja recalc ----------------------------------------------------------------
