@@ -23,6 +23,11 @@ PERIOD2 = "2026-06"  # awards, public and queue: signed and unsigned results sid
 VALUES = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
 RESULT_KEYS = ["predikat", "score", "hasil_kerja", "perilaku", "ikm", "satisfaction", "training", "breakdown"]
 PREDIKATS = ["sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang"]
+# pending_since (UTC) of the results waiting for sign-off: Asia/Jakarta is UTC+7,
+# Asia/Makassar UTC+8.
+QUEUE_SINCE = {"d": "2026-07-02 01:30:00+00",   # Jakarta 2026-07-02 08:30, Makassar 09:30
+               "g": "2026-11-03 23:30:00+00",   # Jakarta 2026-11-04 06:30, Makassar 07:30
+               "b1": "2026-07-01 00:00:00+00"}  # Jakarta 2026-07-01 07:00
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -157,7 +162,8 @@ class CliScoreTest(StackTestCase):
         states = {"b": "approved", "c": "approved", "d": "final", "e": "appealed", "f": "final",
                   "g": "pending_signoff"}
         for k in "bcdefg":
-            cls.put_result(stack, A[k], cls.docs[k], state=states[k])
+            cls.put_result(stack, A[k], cls.docs[k], state=states[k],
+                           pending_since=QUEUE_SINCE["g"] if k == "g" else None)
         cls.put_result(stack, B1, cls.docs["b1"], state="collecting")
 
         # PERIOD2, UNIT-A, every result with 4 non-self raters (supervisor 1 + peer 3), no
@@ -176,8 +182,15 @@ class CliScoreTest(StackTestCase):
         }
         cls.docs2 = {k: v[0] for k, v in p2.items()}
         for k, (doc, state, revised) in p2.items():
-            cls.put_result(stack, A[k], doc, state=state, revised=revised, period=PERIOD2)
+            cls.put_result(stack, A[k], doc, state=state, revised=revised, period=PERIOD2,
+                           pending_since=QUEUE_SINCE["d"] if k == "d" else None)
         cls.put_result(stack, HEAD_A, result_doc("baik", 65.0), state="final", period=PERIOD2)
+        # B1 (supervisor HEAD_B) waits in PERIOD2 with every warning: calibration flagged on
+        # akuntabel, peer and subordinate groups hidden, two late events.
+        hidden = {"supervisor": group(1, 4.0), "peer": group(None, None, shown=False),
+                  "subordinate": group(None, None, shown=False), "citizen": None, "self": None}
+        cls.put_result(stack, B1, result_doc("baik", 72.5, groups=hidden, calibration=True), late_events=2,
+                       period=PERIOD2, pending_since=QUEUE_SINCE["b1"])
         stack.sql("INSERT INTO unit_scores (period, unit, ikm, mutu, skm_n, satisfaction, presses, repeats, counted)"
                   " VALUES (%s, 'UNIT-A', 87.5, 'B', 12, 3.25, 45, 5, 40),"
                   "        (%s, 'UNIT-B', NULL, NULL, 0, 2.5, 4, 0, 4)", (PERIOD, PERIOD))
@@ -446,6 +459,60 @@ class CliScoreTest(StackTestCase):
         # UNIT-B: B1 is collecting, so no signed result (0) and no distribution
         self.assertRegex(t, r"UNIT-B\s+-\s+-\s+-\s+0\s+2\.50\s+4\s+0\s+-\s+-\s+-\s+-\s+-")
         self.assertIn("suppressed", t)
+
+    # ---- kinerja queue -----------------------------------------------------------------
+
+    def test_queue_oldest_first_with_warnings(self):
+        # HEAD_A's queue: d of PERIOD2 (waiting since 2026-07-02 01:30 UTC) before g of
+        # PERIOD (2026-11-03 23:30 UTC); results of HEAD_A's staff that are signed,
+        # collecting or returned are not in it.
+        rows = json.loads(self.run_ok("queue", "--supervisor", HEAD_A, "--json").stdout)
+        self.assertEqual([(q["employee"], q["period"], q["version"]) for q in rows],
+                         [(A["d"], PERIOD2, 1), (A["g"], PERIOD, 1)])
+        d, g = rows
+        self.assertEqual((d["name"], d["unit"], d["predikat"], d["score"]), (NAMES[A["d"]], "UNIT-A", "baik", 80.0))
+        self.assertEqual(d["pending_since"], "2026-07-02T08:30:00+07:00")
+        self.assertEqual((d["calibration"], d["warnings"]), (False, []))
+        self.assertEqual(d["highlights"]["groups_hidden"], [])
+        self.assertEqual((g["predikat"], g["score"], g["pending_since"]), (None, None, "2026-11-04T06:30:00+07:00"))
+        # HEAD_B's queue: B1 with every warning, from kinerja_signoff_highlights
+        rows = json.loads(self.run_ok("queue", "--supervisor", HEAD_B, "--json").stdout)
+        self.assertEqual(len(rows), 1)
+        b = rows[0]
+        self.assertEqual((b["employee"], b["period"], b["predikat"], b["score"], b["calibration"]),
+                         (B1, PERIOD2, "baik", 72.5, True))
+        self.assertEqual(b["highlights"]["calibration_values"], ["akuntabel"])
+        self.assertEqual(b["highlights"]["groups_hidden"], ["peer", "subordinate"])
+        self.assertEqual(b["highlights"]["late_events"], 2)
+        self.assertEqual(b["warnings"], ["calibration flagged on akuntabel", "hidden rater groups: peer, subordinate",
+                                         "2 late events"])
+        t = self.run_ok("queue", "--supervisor", HEAD_A).stdout
+        self.assertIn("Sign-off queue of %s, oldest first (times in Asia/Jakarta)" % HEAD_A, t)
+        self.assertLess(t.index(A["d"]), t.index(A["g"]))
+        self.assertRegex(t, r"1\. waiting since 2026-07-02 08:30  Dewi Sartika \(%s\), UNIT-A\n"
+                            r"\s+period %s, version 1, predikat Baik, score 80\.00\n\s+warnings: none" % (A["d"], PERIOD2))
+        self.assertRegex(t, r"2\. waiting since 2026-11-04 06:30 .*\n\s+period %s, version 1, predikat not decided,"
+                            r" score -" % PERIOD)
+        self.assertIn("2 results waiting.", t)
+        t = self.run_ok("queue", "--supervisor", HEAD_B).stdout
+        self.assertIn("warnings: calibration flagged on akuntabel; hidden rater groups: peer, subordinate; "
+                      "2 late events", t)
+
+    def test_queue_empty_and_evaluator_ids(self):
+        # nobody reports to A["a"]; an evaluator who is not ASN has an id of any form
+        for who in (A["a"], "bupati-kupang", "x" * 64):
+            t = self.run_ok("queue", "--supervisor", who).stdout
+            self.assertIn("No results are waiting for the sign-off of %s." % who, t)
+            self.assertEqual(json.loads(self.run_ok("queue", "--supervisor", who, "--json").stdout), [])
+
+    def test_queue_usage_is_exit_2(self):
+        for args in (("queue",), ("queue", "--supervisor"), ("queue", "--supervisor", ""),
+                     ("queue", "--supervisor", "x" * 65), ("queue", "--supervisor", "a\tb"),
+                     ("queue", "--supervisor", HEAD_A, "--bogus"), ("queue", HEAD_A)):
+            r = self.stack.kinerja(*args)
+            self.assertEqual(r.returncode, 2, "kinerja %s -> %d: %s" % (" ".join(args), r.returncode, r.stderr))
+            self.assertTrue(r.stderr.strip(), args)
+        self.assertIn("usage: kinerja queue --supervisor ID", self.run_ok("queue", "--help").stdout)
 
     # ---- kinerja recalc ----------------------------------------------------------------
 
