@@ -28,6 +28,7 @@ PREDIKATS = ["sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang"
 QUEUE_SINCE = {"d": "2026-07-02 01:30:00+00",   # Jakarta 2026-07-02 08:30, Makassar 09:30
                "g": "2026-11-03 23:30:00+00",   # Jakarta 2026-11-04 06:30, Makassar 07:30
                "b1": "2026-07-01 00:00:00+00"}  # Jakarta 2026-07-01 07:00
+ISO_JAKARTA_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -50,10 +51,17 @@ UNIT_OF.update({v: "UNIT-A" for v in A.values()})
 UNIT_A_NAME = 'Dinas <Kependudukan> & "Capil"'
 
 
-def org_csv():
+SEKDA = nip(3)  # in the end-to-end organisation: HEAD_A's supervisor, who decides appeals
+
+
+def org_csv(with_sekda=False):
     rows = ["nip,name,unit,position,supervisor_nip,job_family"]
+    if with_sekda:
+        rows.append("%s,Sekretaris Daerah,UNIT-A,sekda,,admin" % SEKDA)
     for n, name in NAMES.items():
         sup = "" if n in (HEAD_A, HEAD_B, C1) else (HEAD_A if UNIT_OF[n] == "UNIT-A" else HEAD_B)
+        if n == HEAD_A and with_sekda:
+            sup = SEKDA
         rows.append("%s,%s,%s,staff,%s,admin" % (n, name, UNIT_OF[n], sup))
     return "\n".join(rows) + "\n"
 
@@ -165,6 +173,15 @@ class CliScoreTest(StackTestCase):
             cls.put_result(stack, A[k], cls.docs[k], state=states[k],
                            pending_since=QUEUE_SINCE["g"] if k == "g" else None)
         cls.put_result(stack, B1, cls.docs["b1"], state="collecting")
+        # d's sign-off, appeal and decision at fixed times, as schemas/0003 records them
+        for frm, to, actor, note, at in (
+                ("pending_signoff", "approved", HEAD_A, "sesuai", "2026-11-05 01:30:00+00"),
+                ("approved", "appealed", A["d"], "nilai harmonis keliru", "2026-11-06 02:00:00+00"),
+                ("appealed", "final", SEKDA, "uphold: sesuai aturan", "2026-11-07 16:59:00+00")):
+            stack.sql("INSERT INTO result_audit (employee, period, from_state, to_state, version, actor, note,"
+                      "                          event_id, at)"
+                      " VALUES (%s, %s, %s, %s, 1, %s, %s, gen_random_uuid(), %s::timestamptz)",
+                      (A["d"], PERIOD, frm, to, actor, note, at))
 
         # PERIOD2, UNIT-A, every result with 4 non-self raters (supervisor 1 + peer 3), no
         # calibration flag. Signed: a (butuh_perbaikan, 95: achievement 1.2, hasil below),
@@ -207,7 +224,9 @@ class CliScoreTest(StackTestCase):
         r = self.run_ok("score", A["a"], "--period", PERIOD, "--json")
         out = json.loads(r.stdout)
         self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
-        self.assertEqual(sorted(list(out)[4:]), sorted(RESULT_KEYS))
+        self.assertEqual(sorted(list(out)[4:-2]), sorted(RESULT_KEYS))  # the stored members, spliced
+        self.assertEqual(list(out)[-2:], ["history", "time_zone"])
+        self.assertEqual(out["time_zone"], "Asia/Jakarta")
         self.assertEqual((out["employee"], out["period"], out["version"], out["state"]),
                          (A["a"], PERIOD, 2, "approved"))
         self.assertEqual({k: out[k] for k in RESULT_KEYS}, self.docs["a"])
@@ -250,6 +269,55 @@ class CliScoreTest(StackTestCase):
         self.assertRegex(t, r"Satisfaction\s+3\.25 of 4 \(40 counted; 45 presses, 5 repeats\)")
         self.assertIn("kompeten (mean 2.50): Pelatihan Teknis <Dasar>", t)
         self.assertRegex(t, r"Late events\s+2 ")
+
+    def test_score_history_json_and_table(self):
+        # d (PERIOD) has its version 1 and creation (now) and the sign-off, appeal and
+        # decision rows written in setup at fixed times (UTC): approved 2026-11-05 01:30,
+        # appealed 2026-11-06 02:00, decided 2026-11-07 16:59 (Jakarta +7: 23:59).
+        out = json.loads(self.run_ok("score", A["d"], "--period", PERIOD, "--json").stdout)
+        h = out["history"]
+        self.assertEqual([e["what"] for e in h], ["approved", "appealed", "decided", "version", "created"])
+        ap, appeal, dec, ver, created = h
+        self.assertEqual((ap["from"], ap["to"], ap["version"], ap["actor"], ap["note"], ap["at"]),
+                         ("pending_signoff", "approved", 1, HEAD_A, "sesuai", "2026-11-05T08:30:00+07:00"))
+        self.assertEqual((appeal["actor"], appeal["reason"], appeal["at"]),
+                         (A["d"], "nilai harmonis keliru", "2026-11-06T09:00:00+07:00"))
+        self.assertEqual((dec["decider"], dec["decision"], dec["decision_note"], dec["at"]),
+                         (SEKDA, "uphold", "sesuai aturan", "2026-11-07T23:59:00+07:00"))
+        self.assertNotIn("predikat", dec)  # upheld: no revised predikat
+        self.assertEqual((ver["version"], ver["predikat"], ver["score"]), (1, "baik", 75.0))
+        self.assertRegex(ver["at"], ISO_JAKARTA_RE)
+        self.assertEqual((created["from"], created["to"]), (None, "final"))
+        t = self.run_ok("score", A["d"], "--period", PERIOD).stdout
+        self.assertIn("\nHistory (times in Asia/Jakarta)\n", t)
+        self.assertIn("  2026-11-05 08:30  version 1 approved (signed) by %s: sesuai\n" % HEAD_A, t)
+        self.assertIn("  2026-11-06 09:00  appeal (keberatan) filed against version 1 by %s, reason: "
+                      "nilai harmonis keliru\n" % A["d"], t)
+        self.assertIn("  2026-11-07 23:59  appeal decided by %s: uphold: sesuai aturan\n" % SEKDA, t)
+        self.assertRegex(t, r"  \d{4}-\d\d-\d\d \d\d:\d\d  version 1 computed: Baik, score 75\.00\n")
+        self.assertRegex(t, r"Version\s+1 \(current\), computed \d{4}-\d\d-\d\d \d\d:\d\d \(Asia/Jakarta\)")
+
+    def test_times_in_time_zone(self):
+        # Asia/Makassar is UTC+8: the decision of 2026-11-07 16:59 UTC falls on the 8th
+        # there, 00:59; d's queue entry (2026-07-02 01:30 UTC) shows 09:30.
+        mks = {"KINERJA_TIME_ZONE": "Asia/Makassar"}
+        out = json.loads(self.run_ok("score", A["d"], "--period", PERIOD, "--json", env=mks).stdout)
+        self.assertEqual(out["time_zone"], "Asia/Makassar")
+        dec = [e for e in out["history"] if e["what"] == "decided"][0]
+        self.assertEqual(dec["at"], "2026-11-08T00:59:00+08:00")
+        t = self.run_ok("score", A["d"], "--period", PERIOD, env=mks).stdout
+        self.assertIn("History (times in Asia/Makassar)", t)
+        self.assertIn("  2026-11-08 00:59  appeal decided by %s" % SEKDA, t)
+        q = json.loads(self.run_ok("queue", "--supervisor", HEAD_A, "--json", env=mks).stdout)
+        self.assertEqual(q[0]["pending_since"], "2026-07-02T09:30:00+08:00")
+        t = self.run_ok("queue", "--supervisor", HEAD_A, env=mks).stdout
+        self.assertIn("(times in Asia/Makassar)", t)
+        self.assertIn("waiting since 2026-07-02 09:30", t)
+        # a zone PostgreSQL does not know: exit 1, naming the setting
+        for args in (("score", A["d"], "--period", PERIOD), ("queue", "--supervisor", HEAD_A)):
+            r = self.stack.kinerja(*args, env={"KINERJA_TIME_ZONE": "Mars/Olympus"})
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("time.zone: PostgreSQL does not know 'Mars/Olympus'", r.stderr)
 
     def test_score_table_calibration_and_supervisor_judgement(self):
         t = self.run_ok("score", A["b"], "--period", PERIOD).stdout
@@ -556,7 +624,7 @@ class CliScoreEndToEndTest(StackTestCase):
     def setup_stack(cls, stack):
         stack.start_all(workers=1)
         stack.start_worker("score")
-        stack.org_import(org_csv())
+        stack.org_import(org_csv(with_sekda=True))
 
     def event(self, type_, **fields):
         ev = {"v": 1, "id": str(uuid.uuid4()), "type": type_, "source": "test:e2e", "ts": self.TS}
@@ -587,7 +655,8 @@ class CliScoreEndToEndTest(StackTestCase):
 
         out = json.loads(self.stack.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
         self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
-        self.assertEqual(sorted(list(out)[4:]), sorted(RESULT_KEYS))
+        self.assertEqual(sorted(list(out)[4:-2]), sorted(RESULT_KEYS))
+        self.assertEqual(list(out)[-2:], ["history", "time_zone"])
         # hasil kerja: the supervisor says meets; perilaku: every rating 4 -> 4.0 >= 3.75
         # above; predikat (meets, above) = Baik. Score: 0.6 x (1.0 / 1.2 x 100) + 0.4 x
         # (4 - 1) / 4 x 100 = 50 + 30 = 80.
@@ -607,8 +676,13 @@ class CliScoreEndToEndTest(StackTestCase):
 
         units = json.loads(s.kinerja("report", "unit", "--period", self.E2E_PERIOD, "--format", "json").stdout)
         self.assertEqual(next(u for u in units if u["unit"] == "UNIT-A")["predikat"]["baik"], 1)
+        # not signed yet: no award, listed under --provisional
         awards = json.loads(s.kinerja("report", "awards", "--period", self.E2E_PERIOD, "--format", "json").stdout)
-        self.assertEqual([(a["employee"], a["rank"], a["raters"]) for a in awards], [(who, 1, 4)])
+        self.assertEqual(awards, [])
+        awards = json.loads(s.kinerja("report", "awards", "--period", self.E2E_PERIOD, "--provisional",
+                                      "--format", "json").stdout)
+        self.assertEqual([(a["employee"], a["rank"], a["raters"], a["signed"]) for a in awards],
+                         [(who, 1, 4, False)])
 
         # recalc of the period: requested, carried out by the score worker, and the
         # result (same inputs) keeps its version.
@@ -619,6 +693,66 @@ class CliScoreEndToEndTest(StackTestCase):
                                        (event_id,)), timeout=60, what="the recalc request carried out")
         out = json.loads(s.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
         self.assertEqual((out["version"], out["predikat"]), (version, "baik"))
+
+    def cli(self, *args):
+        r = self.stack.kinerja(*args)
+        self.assertEqual(r.returncode, 0, "kinerja %s -> %d\nstdout: %s\nstderr: %s" % (
+            " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def test_history_after_approve_appeal_decide(self):
+        # SPEC 6: the result shows its whole history. B's result for HISTORY_PERIOD is
+        # scored by the real worker, signed by HEAD_A, appealed by B, and the appeal
+        # decided (revised to sangat_baik) by SEKDA, HEAD_A's supervisor; then `kinerja
+        # score` shows every step with who and when.
+        s, who, period = self.stack, A["b"], "2026-07"
+        four = {k: 4 for k in VALUES}
+        evs = [self.event("evaluation", employee=who, period=period, rater=HEAD_A, relation="supervisor",
+                          behaviour=four, hasil_kerja="meets")]
+        evs += [self.event("evaluation", employee=who, period=period, rater=A[k], relation="peer",
+                           behaviour=four) for k in "cde"]
+        evs.append(self.event("work_result", employee=who, period=period, indicator="K1", target=10,
+                              realization=10))
+        r = s.kinerja("send", "-", input="".join(json.dumps(e) + "\n" for e in evs))
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=5 accepted=5 duplicate=0 rejected=0", r.stderr)
+        s.wait_for(lambda: s.sql_value("SELECT state::text FROM results WHERE employee = %s AND period = %s",
+                                       (who, period)) == "pending_signoff"
+                   and s.sql_value("SELECT computed_generation >= generation FROM score_periods WHERE period = %s",
+                                   (period,)),
+                   timeout=60, what="the result pending_signoff, the period computed")
+        version = s.sql_value("SELECT version FROM results WHERE employee = %s AND period = %s", (who, period))
+        self.cli("signoff", who, "--period", period, "--supervisor", HEAD_A, "--approve", "--note", "bagus")
+        self.cli("appeal", who, "--period", period, "--reason", "nilai kolaborasi keliru")
+        self.cli("decide", who, "--period", period, "--decider", SEKDA, "--revise", "sangat_baik",
+                 "--note", "dikoreksi")
+        out = json.loads(self.cli("score", who, "--period", period, "--json").stdout)
+        self.assertEqual((out["state"], out["predikat"], out["version"]), ("final", "sangat_baik", version))
+        h = out["history"]
+        for e in h:
+            self.assertRegex(e["at"], ISO_JAKARTA_RE)
+        # one "version" entry per score version, in order
+        self.assertEqual([e["version"] for e in h if e["what"] == "version"], list(range(1, version + 1)))
+        steps = [e for e in h if e["what"] != "version"]
+        self.assertEqual([e["what"] for e in steps],
+                         ["created", "signoff_requested", "approved", "appealed", "decided"])
+        created, requested, approved, appealed, decided = steps
+        self.assertEqual((created["to"], requested["actor"]), ("collecting", "score-worker"))
+        self.assertEqual((approved["version"], approved["actor"], approved["note"]), (version, HEAD_A, "bagus"))
+        self.assertEqual((appealed["actor"], appealed["reason"]), (who, "nilai kolaborasi keliru"))
+        self.assertEqual((decided["decider"], decided["decision"], decided["decision_note"], decided["predikat"]),
+                         (SEKDA, "revise", "dikoreksi", "sangat_baik"))
+        for e in (approved, appealed, decided):
+            self.assertRegex(e["event_id"], UUID_RE)
+        # oldest first: the history's times never go back
+        self.assertEqual([e["at"] for e in h], sorted(e["at"] for e in h))
+        t = self.cli("score", who, "--period", period).stdout
+        hist = t[t.index("History (times in Asia/Jakarta)"):]
+        self.assertRegex(hist, r"version %d approved \(signed\) by %s: bagus\n" % (version, HEAD_A))
+        self.assertRegex(hist, r"appeal \(keberatan\) filed against version %d by %s, reason: "
+                               r"nilai kolaborasi keliru\n" % (version, who))
+        self.assertRegex(hist, r"appeal decided by %s: revise to Sangat Baik: dikoreksi\n" % SEKDA)
+        self.assertLess(hist.index("approved (signed)"), hist.index("appeal (keberatan)"))
+        self.assertLess(hist.index("appeal (keberatan)"), hist.index("appeal decided"))
 
 
 if __name__ == "__main__":
