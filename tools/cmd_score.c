@@ -26,10 +26,14 @@
 
 #define SCORE_CMD_HEADER_MAX 4096 /* bytes of the JSON head before the spliced result */
 #define SCORE_CMD_PERCENT 100.0
-#define SCORE_CMD_VALUE_WIDTH 24 /* column of the BerAKHLAK value names */
-#define SCORE_CMD_GROUP_WIDTH 12 /* column of the rater group names */
-#define SCORE_CMD_TIME_CHARS 16  /* "YYYY-MM-DD HH:MM" of an ISO 8601 time */
-#define SCORE_CMD_DATE_CHARS 10  /* "YYYY-MM-DD" */
+#define SCORE_CMD_VALUE_WIDTH 24     /* column of the BerAKHLAK value names */
+#define SCORE_CMD_GROUP_WIDTH 12     /* column of the rater group names */
+#define SCORE_CMD_TIME_CHARS 16      /* "YYYY-MM-DD HH:MM" of an ISO 8601 time */
+#define SCORE_CMD_INDICATOR_WIDTH 16 /* columns of the per-indicator SKP detail */
+#define SCORE_CMD_NUMBER_WIDTH 11
+#define SCORE_CMD_DIRECTION_WIDTH 13
+#define SCORE_CMD_WEIGHT_WIDTH 6
+#define SCORE_CMD_DATE_CHARS 10 /* "YYYY-MM-DD" */
 
 static void score_usage(FILE *out)
 {
@@ -37,9 +41,10 @@ static void score_usage(FILE *out)
         out,
         "usage: kinerja score NIP --period P [--version V] [--json]\n"
         "  The result of employee NIP for period P (YYYY-MM or YYYY): state, version,\n"
-        "  predikat, numeric score, hasil kerja (work results), perilaku kerja (the seven\n"
-        "  BerAKHLAK values, rater groups with n, mean and 95%% interval), the calibration\n"
-        "  flag, IKM and smiley satisfaction about the employee, training recommendations.\n"
+        "  predikat, numeric score, hasil kerja (work results, per SKP indicator when the version\n"
+        "  records them), perilaku kerja (the seven BerAKHLAK values, rater groups with n, mean\n"
+        "  and 95%% interval), the calibration flag, IKM and smiley satisfaction about the\n"
+        "  employee, training recommendations, and the result's history.\n"
         "  --period P   the period (required)\n"
         "  --version V  an older score version (default: the current one)\n"
         "  --json       {\"employee\",\"period\",\"version\",\"state\",\"predikat\",\"score\",\n"
@@ -167,6 +172,47 @@ static void score_print_header(const struct resultstore_score *s, const char *pe
            strcmp(sc, "-") ? " of 100" : " (needs both the achievement and perilaku)");
 }
 
+/* A number of an indicator row, right-aligned in width, "-" when absent. */
+static void score_put_cell(json_t *row, const char *key, int width, double scale, const char *suffix)
+{
+    double x;
+    if (score_num(row, key, &x))
+        printf(" %*.2f%s", width, x * scale, suffix);
+    else
+        printf(" %*s%s", width, "-", *suffix ? " " : "");
+}
+
+/*
+ * The per-indicator SKP detail of hasil kerja (hasil_kerja.detail: [{"indicator",
+ * "target","realization","direction","weight","achievement"}], achievement as a ratio,
+ * capped). Versions written before the detail existed have none: nothing is printed.
+ */
+static void score_print_indicators(json_t *detail)
+{
+    if (!json_is_array(detail) || json_array_size(detail) == 0)
+        return;
+    printf("  %-*s %*s %*s  %-*s %*s %*s\n", SCORE_CMD_INDICATOR_WIDTH, "indicator", SCORE_CMD_NUMBER_WIDTH,
+           "target", SCORE_CMD_NUMBER_WIDTH, "realization", SCORE_CMD_DIRECTION_WIDTH, "direction",
+           SCORE_CMD_WEIGHT_WIDTH, "weight", SCORE_CMD_NUMBER_WIDTH + 1, "achievement");
+    size_t i;
+    json_t *row;
+    json_array_foreach(detail, i, row)
+    {
+        const char *code = score_str(row, "indicator");
+        const char *direction = score_str(row, "direction");
+        printf("  ");
+        score_put(code ? code : "?");
+        int len = code ? (int)strlen(code) : 1;
+        printf("%*s", len < SCORE_CMD_INDICATOR_WIDTH ? SCORE_CMD_INDICATOR_WIDTH - len : 0, "");
+        score_put_cell(row, "target", SCORE_CMD_NUMBER_WIDTH, 1.0, "");
+        score_put_cell(row, "realization", SCORE_CMD_NUMBER_WIDTH, 1.0, "");
+        printf("  %-*s", SCORE_CMD_DIRECTION_WIDTH, direction ? direction : "-");
+        score_put_cell(row, "weight", SCORE_CMD_WEIGHT_WIDTH, 1.0, "");
+        score_put_cell(row, "achievement", SCORE_CMD_NUMBER_WIDTH, SCORE_CMD_PERCENT, "%");
+        printf("\n");
+    }
+}
+
 static void score_print_hasil(json_t *result)
 {
     json_t *h = json_object_get(result, "hasil_kerja");
@@ -184,6 +230,7 @@ static void score_print_hasil(json_t *result)
     if (rating && strcmp(rating, "none"))
         printf(" (%s)", from_sup ? "the supervisor's judgement" : "computed from the achievement");
     printf("\n");
+    score_print_indicators(json_object_get(h, "detail"));
 }
 
 static void score_print_perilaku(json_t *result, int anonymity_min)

@@ -75,7 +75,7 @@ def group(n, mean, ci=None, shown=True):
 
 def result_doc(predikat, score, groups=None, training=(), calibration=False, ikm=None, sat=None,
                achievement=1.05, hasil="meets", from_supervisor=False, perilaku=3.9, perilaku_rating="above",
-               self_gap=None):
+               self_gap=None, indicators=None):
     """A stored result in the shape of score_result_json_fields() (common/score.c)."""
     groups = groups if groups is not None else {
         "supervisor": group(1, 4.0), "peer": group(3, 3.8, [3.2, 4.4]), "subordinate": None,
@@ -87,6 +87,9 @@ def result_doc(predikat, score, groups=None, training=(), calibration=False, ikm
                   "self_gap": (self_gap or {}).get(k)} for k in VALUES}
     hasil_kerja = {"achievement": achievement, "rating": hasil, "from_supervisor": from_supervisor,
                    "indicators": 3}
+    if indicators is not None:  # per-indicator SKP detail (versions written before it have none)
+        hasil_kerja["detail"] = [{"indicator": i, "target": t, "realization": r, "direction": d, "weight": w,
+                                  "achievement": a} for i, t, r, d, w, a in indicators]
     return {
         "predikat": predikat,
         "score": score,
@@ -159,7 +162,11 @@ class CliScoreTest(StackTestCase):
             "b": result_doc("baik", 85.0, calibration=True),          # flagged: no award
             "c": result_doc("sangat_baik", 95.0, groups=few),          # 2 raters: no award
             "d": result_doc("baik", 75.0, training=[("harmonis", 2.9, None)]),
-            "e": result_doc("baik", 70.0, hasil="above", from_supervisor=True),
+            # e: three SKP indicators: K1 110/100 = 1.1 (weight 2), K2 lower is better
+            # 20/25 = 0.8, K3 12/12 = 1.0; weighted mean (2 x 1.1 + 0.8 + 1.0) / 4 = 1.0
+            "e": result_doc("baik", 70.0, hasil="above", from_supervisor=True, achievement=1.0,
+                            indicators=[("K1", 100, 110, "higher_better", 2, 1.1), ("K2", 20, 25, "lower_better", 1, 0.8),
+                                    ("K3-PELAYANAN-PUBLIK", 12, 12, "higher_better", 1, 1.0)]),
             "f": result_doc("kurang", 65.0, perilaku_rating="below"),
             "g": result_doc(None, None, perilaku=None, perilaku_rating="none"),  # no score
             "b1": result_doc("sangat_baik", 60.0),
@@ -325,6 +332,19 @@ class CliScoreTest(StackTestCase):
         self.assertRegex(t, r"akuntabel\s+3\.90\s+-\s+flagged")
         t = self.run_ok("score", A["e"], "--period", PERIOD).stdout
         self.assertRegex(t, r"rating\s+above \(the supervisor's judgement\)")
+        # the per-indicator SKP detail, under the rating
+        self.assertRegex(t, r"indicator\s+target\s+realization\s+direction\s+weight\s+achievement\n"
+                            r"\s+K1\s+100\.00\s+110\.00\s+higher_better\s+2\.00\s+110\.00%\n"
+                            r"\s+K2\s+20\.00\s+25\.00\s+lower_better\s+1\.00\s+80\.00%\n"
+                            r"\s+K3-PELAYANAN-PUBLIK\s+12\.00\s+12\.00\s+higher_better\s+1\.00\s+100\.00%\n")
+        self.assertRegex(t, r"achievement\s+100\.00% over 3 indicators")
+        out = json.loads(self.run_ok("score", A["e"], "--period", PERIOD, "--json").stdout)
+        self.assertEqual(out["hasil_kerja"]["detail"][1], {"indicator": "K2", "target": 20, "realization": 25,
+                                                           "direction": "lower_better", "weight": 1,
+                                                           "achievement": 0.8})
+        # a version without the detail (written before it existed) prints no indicator table
+        t = self.run_ok("score", A["a"], "--period", PERIOD, "--version", "1").stdout
+        self.assertNotIn("realization", t)
         t = self.run_ok("score", A["g"], "--period", PERIOD).stdout
         self.assertRegex(t, r"Predikat\s+not decided yet")
         self.assertRegex(t, r"Score\s+- ")
