@@ -714,6 +714,34 @@ class CliScoreEndToEndTest(StackTestCase):
         out = json.loads(s.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
         self.assertEqual((out["version"], out["predikat"]), (version, "baik"))
 
+    def test_ikm_rounded_once_through_the_worker(self):
+        # SPEC 5.6: eight SKM responses about UNIT-C in 2026-05 whose element sums are
+        # u1..u9 = 19, 22, 27, 25, 23, 16, 23, 18, 16 (S = 189; element j: the first
+        # sum mod 8 responses answer sum // 8 + 1, the others sum // 8).
+        # IKM = 25 x 189 / (9 x 8) = 65.625 exactly, rounded half up 65.63, mutu C.
+        # Summing the nine element means in floating point gave 65.62499.., stored and
+        # printed as 65.62.
+        s, period = self.stack, "2026-05"
+        sums = [19, 22, 27, 25, 23, 16, 23, 18, 16]
+        ts = calendar.timegm((2026, 5, 15, 3, 0, 0)) * 1000
+        evs = []
+        for i in range(8):
+            skm = {"u%d" % (j + 1): t // 8 + (1 if i < t % 8 else 0) for j, t in enumerate(sums)}
+            evs.append({"v": 1, "id": str(uuid.uuid4()), "type": "citizen_feedback", "source": "survey:web",
+                        "ts": ts + i * 60000, "unit": "UNIT-C", "skm": skm})
+        self.assertEqual(sum(sum(e["skm"].values()) for e in evs), 189)
+        r = s.kinerja("send", "-", input="".join(json.dumps(e) + "\n" for e in evs))
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=8 accepted=8 duplicate=0 rejected=0", r.stderr)
+        s.wait_for(lambda: s.sql_value("SELECT skm_n FROM unit_scores WHERE period = %s AND unit = 'UNIT-C'",
+                                       (period,)) == 8, timeout=60, what="UNIT-C's IKM of eight responses")
+        self.assertEqual(str(s.sql_value("SELECT ikm FROM unit_scores WHERE period = %s AND unit = 'UNIT-C'",
+                                         (period,))), "65.63")
+        r = s.kinerja("report", "unit", "--period", period, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"ikm":{"value":65.63,"mutu":"C","n":8}', r.stdout.replace(" ", ""))
+        t = s.kinerja("report", "unit", "--period", period).stdout
+        self.assertRegex(t, r"UNIT-C\s+-\s+65\.63\s+C\s+8\s")
+
     def cli(self, *args):
         r = self.stack.kinerja(*args)
         self.assertEqual(r.returncode, 0, "kinerja %s -> %d\nstdout: %s\nstderr: %s" % (
