@@ -8,6 +8,9 @@
 #define IKM_A_MIN_CENTI 8831
 #define IKM_B_MIN_CENTI 7661
 #define IKM_C_MIN_CENTI 6500
+#define IKM_CENTI_PER_UNIT 100.0
+/* 100 x IKM = 100 x 25 S / (9 n) = 2500 S / (9 n); doubled for the half-up rounding */
+#define IKM_CENTI_NUM 5000u
 /* 1..4 onto 1..5 linearly (SPEC 5.2): the 3 steps of the answer become the 4 of the scale */
 #define IKM_TO_SCALE5_MIN 1.0
 #define IKM_TO_SCALE5_STEP (4.0 / 3.0)
@@ -125,21 +128,32 @@ long ikm_mark_repeats(const struct ikm_feedback *fb, size_t n, int repeat_s, boo
     return repeats;
 }
 
-enum ikm_mutu ikm_mutu_of_sum(uint64_t answer_sum, uint64_t responses)
+long ikm_centi_of_sum(uint64_t answer_sum, uint64_t responses)
 {
     if (responses == 0)
+        return 0;
+    /* 100 x IKM = 2500 S / (9 n); half up: floor(2500 S / (9 n) + 1/2)
+     *         = floor((5000 S + 9 n) / (18 n)). */
+    const uint64_t num = IKM_CENTI_NUM * answer_sum + IKM_ELEMENTS * responses;
+    return (long)(num / (2u * IKM_ELEMENTS * responses));
+}
+
+enum ikm_mutu ikm_mutu_of_centi(long centi)
+{
+    if (centi <= 0)
         return IKM_MUTU_NONE;
-    /* IKM = 25 S / (9 n). Rounded half-up to hundredths it is >= B/100 exactly when
-     * 25 S / (9 n) x 100 >= B - 1/2, i.e. 5000 S >= (2B - 1) x 9 n. */
-    const uint64_t lhs = 5000u * answer_sum;
-    const uint64_t nine_n = 9u * responses;
-    if (lhs >= (uint64_t)(2 * IKM_A_MIN_CENTI - 1) * nine_n)
+    if (centi >= IKM_A_MIN_CENTI)
         return IKM_MUTU_A;
-    if (lhs >= (uint64_t)(2 * IKM_B_MIN_CENTI - 1) * nine_n)
+    if (centi >= IKM_B_MIN_CENTI)
         return IKM_MUTU_B;
-    if (lhs >= (uint64_t)(2 * IKM_C_MIN_CENTI - 1) * nine_n)
+    if (centi >= IKM_C_MIN_CENTI)
         return IKM_MUTU_C;
     return IKM_MUTU_D;
+}
+
+enum ikm_mutu ikm_mutu_of_sum(uint64_t answer_sum, uint64_t responses)
+{
+    return ikm_mutu_of_centi(ikm_centi_of_sum(answer_sum, responses));
 }
 
 void ikm_compute(const struct ikm_feedback *fb, size_t n, struct ikm_result *out)
@@ -155,16 +169,12 @@ void ikm_compute(const struct ikm_feedback *fb, size_t n, struct ikm_result *out
         }
     }
     out->n = (int)responses;
-    out->value = 0;
     for (int j = 0; j < IKM_ELEMENTS; j++)
         out->element_mean[j] = responses ? (double)sum[j] / (double)responses : 0.0;
-    if (responses) {
-        double s = 0;
-        for (int j = 0; j < IKM_ELEMENTS; j++)
-            s += out->element_mean[j];
-        out->value = s / IKM_ELEMENTS * IKM_SCALE;
-    }
-    out->mutu = ikm_mutu_of_sum(total, responses);
+    /* once, from the integer sums; the figure shown and its band come from it */
+    out->centi = ikm_centi_of_sum(total, responses);
+    out->value = (double)out->centi / IKM_CENTI_PER_UNIT;
+    out->mutu = ikm_mutu_of_centi(out->centi);
 }
 
 void ikm_satisfaction(const struct ikm_feedback *fb, size_t n, const bool *repeat,

@@ -11,12 +11,16 @@
  *     B  76.61 - 88.30  Baik
  *     C  65.00 - 76.60  Kurang Baik
  *     D  25.00 - 64.99  Tidak Baik
- * The bands are printed with two decimals and leave gaps (88.30 .. 88.31); we close
- * them by classifying the IKM rounded half-up to two decimals, which is the figure a
- * report shows: on the unrounded value that is A >= 88.305, B >= 76.605, C >= 64.995,
- * D below. Because every response has all nine answers, IKM = 25 x S / (9 x n) with S
- * the sum of all answers and n the responses, so the band is decided in exact integer
- * arithmetic (no floating-point drift at a boundary).
+ * The bands are printed with two decimals and leave gaps (88.30 .. 88.31). SPEC 5.6:
+ * the IKM is computed once from the integer sums, rounded half up to two decimals, and
+ * the mutu is read from that rounded figure, so the number shown and its band always
+ * agree (88.305 shows as 88.31, A). Because every response has all nine answers,
+ * IKM = 25 x S / (9 x n) with S the sum of all answers and n the responses, and the
+ * rounded figure in hundredths is floor((5000 S + 9 n) / (18 n)), exact integer
+ * arithmetic: no floating-point drift at a boundary (25 x 158949 / 45000 = 88.305 is
+ * 88.30499.. as a double, which "%.2f" prints as 88.30). ikm_result.value is that
+ * rounded figure, so every place that prints it with "%.2f" (reports, the score JSON,
+ * unit_scores) shows the same number, and its mutu is the band of that number.
  *
  * Smiley presses (the four-button kiosk, rating 1..4) are not SKM responses: they give
  * a separate satisfaction mean on 1..4.
@@ -57,8 +61,9 @@ struct ikm_feedback {
 struct ikm_result {
     int n; /* SKM responses */
     double element_mean[IKM_ELEMENTS];
-    double value;       /* IKM, unrounded; 0 when n == 0 */
-    enum ikm_mutu mutu; /* IKM_MUTU_NONE when n == 0 */
+    long centi;         /* IKM in hundredths, rounded half up (8831 = 88.31); 0 when n == 0 */
+    double value;       /* centi / 100: the IKM as shown; 0 when n == 0 */
+    enum ikm_mutu mutu; /* the band of the rounded IKM; IKM_MUTU_NONE when n == 0 */
 };
 
 struct ikm_satisfaction {
@@ -87,7 +92,13 @@ long ikm_mark_repeats(const struct ikm_feedback *fb, size_t n, int repeat_s, boo
  * been rejected by ikm_feedback_check; they are skipped here. */
 void ikm_compute(const struct ikm_feedback *fb, size_t n, struct ikm_result *out);
 
-/* The mutu of S (sum of all answers) over n complete responses, exactly. */
+/* The IKM of S (sum of all answers) over n complete responses, in hundredths rounded
+ * half up, exactly: floor((5000 S + 9 n) / (18 n)); 0 when n == 0. */
+long ikm_centi_of_sum(uint64_t answer_sum, uint64_t responses);
+/* The mutu band of an IKM given in hundredths (A >= 8831, B >= 7661, C >= 6500, D
+ * below); IKM_MUTU_NONE for centi <= 0. */
+enum ikm_mutu ikm_mutu_of_centi(long centi);
+/* The mutu of S over n complete responses: the band of ikm_centi_of_sum. */
 enum ikm_mutu ikm_mutu_of_sum(uint64_t answer_sum, uint64_t responses);
 
 /* Mean of the smiley presses in fb; presses with repeat[i] set are not counted

@@ -29,6 +29,15 @@ static long long resultstore_ll(const PGresult *res, int row, int col)
     return s ? strtoll(s, NULL, 10) : 0;
 }
 
+/* Signed results (see resultstore.h): the states after the pejabat penilai's signature. */
+#define RS_SIGNED "r.state IN ('approved', 'appealed', 'final')"
+/* The predikat a result holds now: the one revised on appeal, else the computed one. */
+#define RS_PREDIKAT "coalesce(r.revised_predikat, r.predikat)"
+/* Times in the session's time zone (resultstore_use_time_zone). */
+#define RS_TIME_TEXT(x) "to_char(" x ", 'YYYY-MM-DD HH24:MI')"
+#define RS_TIME_ISO(x) "to_char(" x ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
+#define RS_PREDIKAT_ARRAY_MAX 128 /* "{sangat_baik,baik,...}" */
+
 static bool resultstore_num(const PGresult *res, int row, int col, double *out)
 {
     const char *s = pgstore_text(res, row, col);
@@ -71,6 +80,33 @@ const char *resultstore_mutu_label(const char *mutu)
     return ikm_mutu_label(by_letter[mutu[0] - 'A']);
 }
 
+/* ---------------------------------------------------------------- time zone */
+
+int resultstore_use_time_zone(struct pgstore *db, const char *tz)
+{
+    if (pgstore_require_conn(db) < 0)
+        return -1;
+    const char *params[1] = {tz ? tz : ""};
+    PGresult *res =
+        PQexecParams(db->conn, "SELECT set_config('TimeZone', $1, false)", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        bool bad_value = state && !strcmp(state, "22023"); /* invalid_parameter_value */
+        if (bad_value) {
+            snprintf(db->errstr, sizeof db->errstr, "time.zone: PostgreSQL does not know '%.128s'",
+                     params[0]);
+            db->err = -1;
+            db->transient = false;
+        } else {
+            pgstore_fail(db, res, "time.zone");
+        }
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- one result */
 
 void resultstore_score_clear(struct resultstore_score *s)
@@ -88,17 +124,19 @@ void resultstore_score_clear(struct resultstore_score *s)
  * exist. The version asked for, or the current one when $3 is 0. A predikat revised on
  * appeal (SPEC 6) replaces the computed one in the current version's output, with the
  * computed one kept as "computed_predikat". */
-static const char SQL_SCORE[] = "SELECT e.nip, e.name, e.unit, r.state::text, r.version, r.late_events,"
-                                "       v.version, v.computed_at::text,"
-                                "       CASE WHEN r.revised_predikat IS NOT NULL AND v.version = r.version"
-                                "            THEN (v.result || jsonb_build_object('predikat', r.revised_predikat,"
-                                "                  'computed_predikat', v.result -> 'predikat'))::text"
-                                "            ELSE v.result::text END"
-                                " FROM employees e"
-                                " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
-                                " LEFT JOIN score_versions v ON v.employee = e.nip AND v.period = $2"
-                                "       AND v.version = CASE WHEN $3::int > 0 THEN $3::int ELSE r.version END"
-                                " WHERE e.nip = $1";
+static const char SQL_SCORE[] =
+    "SELECT e.nip, e.name, e.unit, r.state::text, r.version, r.late_events,"
+    "       v.version, " RS_TIME_TEXT(
+        "v.computed_at") ","
+                         "       CASE WHEN r.revised_predikat IS NOT NULL AND v.version = r.version"
+                         "            THEN (v.result || jsonb_build_object('predikat', r.revised_predikat,"
+                         "                  'computed_predikat', v.result -> 'predikat'))::text"
+                         "            ELSE v.result::text END"
+                         " FROM employees e"
+                         " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
+                         " LEFT JOIN score_versions v ON v.employee = e.nip AND v.period = $2"
+                         "       AND v.version = CASE WHEN $3::int > 0 THEN $3::int ELSE r.version END"
+                         " WHERE e.nip = $1";
 
 int resultstore_score(struct pgstore *db, const char *nip, const char *period, int version,
                       struct resultstore_score *out, enum resultstore_found *found)
@@ -153,7 +191,9 @@ static const char SQL_UNITS[] =
     "SELECT u.code, u.name, s.ikm, s.mutu, coalesce(s.skm_n, 0), s.satisfaction,"
     "       coalesce(s.counted, 0), coalesce(s.presses, 0), coalesce(s.repeats, 0),"
     "       coalesce(p.results, 0), coalesce(p.sangat_baik, 0), coalesce(p.baik, 0),"
-    "       coalesce(p.butuh_perbaikan, 0), coalesce(p.kurang, 0), coalesce(p.sangat_kurang, 0)"
+    "       coalesce(p.butuh_perbaikan, 0), coalesce(p.kurang, 0), coalesce(p.sangat_kurang, 0),"
+    "       coalesce(p.signed, 0), coalesce(p.s_sangat_baik, 0), coalesce(p.s_baik, 0),"
+    "       coalesce(p.s_butuh_perbaikan, 0), coalesce(p.s_kurang, 0), coalesce(p.s_sangat_kurang, 0)"
     " FROM units u"
     " LEFT JOIN unit_scores s ON s.unit = u.code AND s.period = $1"
     " LEFT JOIN (SELECT e.unit, count(*) AS results,"
@@ -161,7 +201,16 @@ static const char SQL_UNITS[] =
     "                   count(*) FILTER (WHERE r.predikat = 'baik') AS baik,"
     "                   count(*) FILTER (WHERE r.predikat = 'butuh_perbaikan') AS butuh_perbaikan,"
     "                   count(*) FILTER (WHERE r.predikat = 'kurang') AS kurang,"
-    "                   count(*) FILTER (WHERE r.predikat = 'sangat_kurang') AS sangat_kurang"
+    "                   count(*) FILTER (WHERE r.predikat = 'sangat_kurang') AS sangat_kurang,"
+    "                   count(*) FILTER (WHERE " RS_SIGNED ") AS signed,"
+    "                   count(*) FILTER (WHERE " RS_SIGNED " AND " RS_PREDIKAT
+    " = 'sangat_baik') AS s_sangat_baik,"
+    "                   count(*) FILTER (WHERE " RS_SIGNED " AND " RS_PREDIKAT " = 'baik') AS s_baik,"
+    "                   count(*) FILTER (WHERE " RS_SIGNED " AND " RS_PREDIKAT " = 'butuh_perbaikan')"
+    "                       AS s_butuh_perbaikan,"
+    "                   count(*) FILTER (WHERE " RS_SIGNED " AND " RS_PREDIKAT " = 'kurang') AS s_kurang,"
+    "                   count(*) FILTER (WHERE " RS_SIGNED " AND " RS_PREDIKAT " = 'sangat_kurang')"
+    "                       AS s_sangat_kurang"
     "            FROM results r JOIN employees e ON e.nip = r.employee"
     "            WHERE r.period = $1 AND r.version > 0"
     "            GROUP BY e.unit) p ON p.unit = u.code"
@@ -195,6 +244,9 @@ int resultstore_each_unit(struct pgstore *db, const char *period, resultstore_un
         u.results = resultstore_ll(res, i, 9);
         for (int k = 0; k < RESULTSTORE_PREDIKATS; k++)
             u.predikat[k] = resultstore_ll(res, i, 10 + k);
+        u.signed_results = resultstore_ll(res, i, 10 + RESULTSTORE_PREDIKATS);
+        for (int k = 0; k < RESULTSTORE_PREDIKATS; k++)
+            u.signed_predikat[k] = resultstore_ll(res, i, 11 + RESULTSTORE_PREDIKATS + k);
         rc = fn(&u, ctx);
     }
     PQclear(res);
@@ -203,17 +255,23 @@ int resultstore_each_unit(struct pgstore *db, const char *period, resultstore_un
 
 /* ---------------------------------------------------------------- results */
 
+/* $1 period; $2 scope ('all', 'signed', 'unsigned'); $3 (the predikat ranking only) the
+ * predikat codes in rank order. */
 #define SQL_RESULTS_HEAD                                                                                     \
-    "SELECT r.employee, e.name, e.unit, r.state::text, r.predikat, r.version, r.score, r.calibration,"       \
-    "       (v.result #> '{perilaku,groups}')::text, (v.result -> 'training')::text"                         \
+    "SELECT r.employee, e.name, e.unit, r.state::text, " RS_PREDIKAT ", r.version, r.score, r.calibration,"  \
+    "       (v.result #> '{perilaku,groups}')::text, (v.result -> 'training')::text, " RS_SIGNED             \
     " FROM results r"                                                                                        \
     " JOIN employees e ON e.nip = r.employee"                                                                \
     " JOIN score_versions v ON v.employee = r.employee AND v.period = r.period AND v.version = r.version"    \
-    " WHERE r.period = $1 AND r.version > 0"
+    " WHERE r.period = $1 AND r.version > 0"                                                                 \
+    "   AND ($2 = 'all' OR ($2 = 'signed') = (" RS_SIGNED "))"
 
 static const char SQL_RESULTS_BY_SCORE[] =
     SQL_RESULTS_HEAD " ORDER BY e.unit, r.score DESC NULLS LAST, r.employee";
 static const char SQL_RESULTS_BY_EMPLOYEE[] = SQL_RESULTS_HEAD " ORDER BY e.unit, r.employee";
+static const char SQL_RESULTS_BY_PREDIKAT_SCORE[] =
+    SQL_RESULTS_HEAD " ORDER BY e.unit, array_position($3::text[], " RS_PREDIKAT ") NULLS LAST,"
+                     " r.score DESC NULLS LAST, r.employee";
 
 struct results_walk {
     resultstore_row_fn fn;
@@ -235,14 +293,155 @@ static int results_row(const PGresult *res, void *arg)
     r.calibration = cal && cal[0] == 't';
     r.groups_json = pgstore_text(res, 0, 8);
     r.training_json = pgstore_text(res, 0, 9);
+    const char *sig = pgstore_text(res, 0, 10);
+    r.is_signed = sig && sig[0] == 't';
     return w->fn(&r, w->ctx);
 }
 
-int resultstore_each_result(struct pgstore *db, const char *period, enum resultstore_order order,
-                            resultstore_row_fn fn, void *ctx)
+/* "{sangat_baik,baik,butuh_perbaikan,kurang,sangat_kurang}": the rank order of SPEC 5.5,
+ * from its one home, event_predikat_codes. */
+static void resultstore_predikat_array(char *out, size_t n)
 {
-    const char *params[1] = {period};
-    const char *sql = order == RESULTSTORE_BY_EMPLOYEE ? SQL_RESULTS_BY_EMPLOYEE : SQL_RESULTS_BY_SCORE;
+    size_t len = (size_t)snprintf(out, n, "{");
+    for (int k = 0; k < RESULTSTORE_PREDIKATS && len < n; k++)
+        len += (size_t)snprintf(out + len, n - len, "%s%s", k ? "," : "", event_predikat_codes[k]);
+    if (len < n)
+        snprintf(out + len, n - len, "}");
+}
+
+int resultstore_each_result(struct pgstore *db, const char *period, enum resultstore_order order,
+                            enum resultstore_scope scope, resultstore_row_fn fn, void *ctx)
+{
+    static const char *const scopes[] = {"all", "signed", "unsigned"};
+    char ranks[RS_PREDIKAT_ARRAY_MAX];
+    resultstore_predikat_array(ranks, sizeof ranks);
+    const char *params[3] = {period, scopes[scope], ranks};
+    const char *sql = order == RESULTSTORE_BY_EMPLOYEE         ? SQL_RESULTS_BY_EMPLOYEE
+                      : order == RESULTSTORE_BY_PREDIKAT_SCORE ? SQL_RESULTS_BY_PREDIKAT_SCORE
+                                                               : SQL_RESULTS_BY_SCORE;
     struct results_walk w = {fn, ctx};
-    return pgstore_each_row(db, "results", sql, 1, params, results_row, &w);
+    int nparams = order == RESULTSTORE_BY_PREDIKAT_SCORE ? 3 : 2;
+    return pgstore_each_row(db, "results", sql, nparams, params, results_row, &w);
+}
+
+/* ---------------------------------------------------------------- sign-off queue */
+
+/* Current versions in pending_signoff of the employees whose pejabat penilai (in the
+ * organisation data now, SPEC 6) is $1, with the highlights a sign-off request carries. */
+static const char SQL_QUEUE[] =
+    "SELECT r.employee, e.name, e.unit, r.period, r.version, r.predikat, r.score,"
+    "       " RS_TIME_TEXT("r.pending_since") ", " RS_TIME_ISO(
+        "r.pending_since") ", r.calibration,"
+                           "       kinerja_signoff_highlights(coalesce(v.result, '{}'::jsonb), "
+                           "r.calibration, r.late_events, NULL)::text"
+                           " FROM results r"
+                           " JOIN employees e ON e.nip = r.employee"
+                           " LEFT JOIN score_versions v ON v.employee = r.employee AND v.period = r.period "
+                           "AND v.version = r.version"
+                           " WHERE r.state = 'pending_signoff' AND e.supervisor_nip = $1"
+                           " ORDER BY r.pending_since NULLS LAST, r.period, r.employee";
+
+struct queue_walk {
+    resultstore_queued_fn fn;
+    void *ctx;
+};
+
+static int queue_row(const PGresult *res, void *arg)
+{
+    struct queue_walk *w = arg;
+    struct resultstore_queued q = {0};
+    q.employee = pgstore_text(res, 0, 0);
+    q.name = pgstore_text(res, 0, 1);
+    q.unit = pgstore_text(res, 0, 2);
+    q.period = pgstore_text(res, 0, 3);
+    q.version = (int)resultstore_ll(res, 0, 4);
+    q.predikat = pgstore_text(res, 0, 5);
+    q.has_score = resultstore_num(res, 0, 6, &q.score);
+    q.pending_since = pgstore_text(res, 0, 7);
+    q.pending_since_iso = pgstore_text(res, 0, 8);
+    const char *cal = pgstore_text(res, 0, 9);
+    q.calibration = cal && cal[0] == 't';
+    q.highlights_json = pgstore_text(res, 0, 10);
+    return w->fn(&q, w->ctx);
+}
+
+int resultstore_each_queued(struct pgstore *db, const char *supervisor, resultstore_queued_fn fn, void *ctx)
+{
+    const char *params[1] = {supervisor};
+    struct queue_walk w = {fn, ctx};
+    return pgstore_each_row(db, "queue", SQL_QUEUE, 1, params, queue_row, &w);
+}
+
+/* ---------------------------------------------------------------- history */
+
+/* Every score version and every state change of one result, oldest first; a version
+ * and the state changes of the transaction that wrote it share a time, and the version
+ * comes first. What a change means follows from its two states (SPEC 6): the appeal's
+ * reason is the note of approved -> appealed; the decision's decider is the actor of
+ * appealed -> final, whose note is "uphold|revise[: note]" (schemas/0003). */
+static const char SQL_HISTORY[] =
+    "WITH h AS ("
+    "  SELECT v.computed_at AS at, 0 AS src, v.version::bigint AS ord,"
+    "         jsonb_build_object('what', 'version', 'version', v.version, 'predikat', v.predikat,"
+    "                            'score', v.score, 'at', " RS_TIME_ISO(
+        "v.computed_at") ") AS j"
+                         "  FROM score_versions v WHERE v.employee = $1 AND v.period = $2"
+                         "  UNION ALL"
+                         "  SELECT a.at, 1, a.id,"
+                         "         jsonb_build_object('what', CASE"
+                         "                  WHEN a.from_state IS NULL THEN 'created'"
+                         "                  WHEN a.to_state = 'pending_signoff' THEN 'signoff_requested'"
+                         "                  WHEN a.to_state = 'approved' THEN 'approved'"
+                         "                  WHEN a.from_state = 'approved' AND a.to_state = 'returned' THEN "
+                         "'reopened'"
+                         "                  WHEN a.to_state = 'returned' THEN 'returned'"
+                         "                  WHEN a.to_state = 'collecting' THEN 'collecting'"
+                         "                  WHEN a.to_state = 'appealed' THEN 'appealed'"
+                         "                  WHEN a.from_state = 'appealed' AND a.to_state = 'final' THEN "
+                         "'decided'"
+                         "                  WHEN a.to_state = 'final' THEN 'final'"
+                         "                  ELSE a.to_state::text END,"
+                         "             'from', a.from_state, 'to', a.to_state, 'version', a.version, "
+                         "'actor', a.actor,"
+                         "             'note', a.note, 'event_id', a.event_id, 'at', " RS_TIME_ISO(
+                             "a.at") ")"
+                                     "         || CASE"
+                                     "              WHEN a.from_state = 'approved' AND a.to_state = "
+                                     "'appealed'"
+                                     "                THEN jsonb_build_object('reason', a.note)"
+                                     "              WHEN a.from_state = 'appealed' AND a.to_state = 'final'"
+                                     "                THEN jsonb_build_object('decider', a.actor,"
+                                     "                       'decision', split_part(a.note, ': ', 1),"
+                                     "                       'decision_note', nullif(substr(a.note, "
+                                     "length(split_part(a.note, ': ', 1)) + 3), ''))"
+                                     "                     || CASE WHEN split_part(a.note, ': ', 1) = "
+                                     "'revise'"
+                                     "                             THEN jsonb_build_object('predikat', "
+                                     "r.revised_predikat)"
+                                     "                             ELSE '{}'::jsonb END"
+                                     "              ELSE '{}'::jsonb END"
+                                     "  FROM result_audit a"
+                                     "  LEFT JOIN results r ON r.employee = a.employee AND r.period = "
+                                     "a.period"
+                                     "  WHERE a.employee = $1 AND a.period = $2"
+                                     ")"
+                                     " SELECT coalesce(jsonb_agg(j ORDER BY at, src, ord), "
+                                     "'[]'::jsonb)::text FROM h";
+
+int resultstore_history_json(struct pgstore *db, const char *nip, const char *period, char **out)
+{
+    *out = NULL;
+    const char *params[2] = {nip, period};
+    PGresult *res = pgstore_query(db, "history", SQL_HISTORY, 2, params);
+    if (!res)
+        return -1;
+    const char *text = PQntuples(res) == 1 ? pgstore_text(res, 0, 0) : NULL;
+    *out = strdup(text ? text : "[]");
+    PQclear(res);
+    if (!*out) {
+        snprintf(db->errstr, sizeof db->errstr, "history: out of memory");
+        db->err = -1;
+        return -1;
+    }
+    return 0;
 }

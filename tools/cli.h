@@ -33,6 +33,7 @@ int cmd_signoff(struct cli *cli, int argc, char **argv);
 int cmd_appeal(struct cli *cli, int argc, char **argv);
 int cmd_decide(struct cli *cli, int argc, char **argv);
 int cmd_inbox(struct cli *cli, int argc, char **argv);
+int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_keygen(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -3,11 +3,14 @@
  * (SPEC 9), read from PostgreSQL through common/resultstore:
  *   unit      per unit: IKM (value, mutu, SKM responses), smiley satisfaction and the
  *             predikat distribution of its employees' current results;
- *   awards    per unit the top N scores among trustworthy results (see report_usage);
+ *   awards    per unit the top N trustworthy signed results, by predikat first and
+ *             then numeric score (SPEC 5.5; see report_usage); --provisional lists
+ *             the unsigned ones apart, labelled as not signed;
  *   training  who needs which course (the training recommendations of each result);
  *   public    the unit report without personal data: no NIPs, names or comments, and
- *             the predikat distribution only for units with at least
- *             REPORT_PUBLIC_MIN_RESULTS decided results.
+ *             the predikat distribution of signed results only (approved, appealed,
+ *             final; the revised predikat where an appeal revised it), shown only for
+ *             units with at least REPORT_PUBLIC_MIN_RESULTS signed results.
  * Every report is built as one table of text cells and rendered as an aligned text
  * table, CSV (RFC 4180), a self-contained HTML page (everything escaped) or JSON (the
  * unit and public reports in SPEC 9's nested shape, the others as flat objects).
@@ -44,31 +47,41 @@ static void report_usage(FILE *out)
     fprintf(
         out,
         "usage: kinerja report unit|awards|training|public --period P [--format table|csv|json|html]\n"
-        "                      [--top N]\n"
+        "                      [--top N] [--provisional]\n"
         "  unit      per unit: IKM (value, mutu A..D, SKM responses), smiley satisfaction (mean of\n"
         "            the counted presses, 1..4) and how many current results have each predikat;\n"
         "            every unit of the organisation appears, with no data as null / 0\n"
-        "  awards    per unit the top N (--top, default %d) by numeric score among trustworthy\n"
-        "            results. Trustworthy: the result has a numeric score, is not flagged for\n"
-        "            calibration, and at least %d non-self raters (supervisor, peers, subordinates:\n"
-        "            the n of the rater groups in the result; a group hidden by anonymity counts as\n"
-        "            1, the least it can hold; citizens are respondents, not raters, and do not count)\n"
+        "  awards    per unit the top N (--top, default %d) among trustworthy SIGNED results\n"
+        "            (approved, appealed, final), ranked by predikat first (sangat_baik, baik,\n"
+        "            butuh_perbaikan, kurang, sangat_kurang; the revised one where an appeal revised\n"
+        "            it), then by numeric score. Trustworthy: the result has a predikat and a numeric\n"
+        "            score, is not flagged for calibration, and at least %d non-self raters\n"
+        "            (supervisor, peers, subordinates: the n of the rater groups in the result; a\n"
+        "            group hidden by anonymity counts as 1, the least it can hold; citizens are\n"
+        "            respondents, not raters, and do not count)\n"
+        "            --provisional: the same ranking of the results NOT SIGNED yet (collecting,\n"
+        "            pending_signoff, returned), apart and labelled so; they may still change\n"
         "  training  who needs which course: each result's training recommendations (BerAKHLAK\n"
         "            values whose mean is below training.threshold, with the catalog's course)\n"
         "  public    the unit report without personal data (no NIPs, names or comments); the\n"
-        "            predikat distribution only for units with at least %d decided results\n"
+        "            predikat distribution counts SIGNED results only (approved, appealed, final;\n"
+        "            the revised predikat where revised), shown for units with at least %d of them\n"
         "  --period P   YYYY-MM or YYYY (required)\n"
         "  --format F   table (default), csv, json or html (a self-contained page)\n"
         "JSON of `unit`: "
         "[{\"unit\",\"name\",\"ikm\":{\"value\",\"mutu\",\"n\"}|null,\"satisfaction\":{\"mean\",\"n\"},\n"
-        "\"results\",\"predikat\":{\"sangat_baik\":n,...}}]; `public` the same with \"predikat\" null when\n"
-        "suppressed. Exit 0 ok, 1 database error, 2 usage.\n",
+        "\"results\",\"signed_results\",\"predikat\":{\"sangat_baik\":n,...}}]; `public` the same with\n"
+        "\"predikat\" counting signed results only (\"predikat_basis\":\"signed\"), null when suppressed.\n"
+        "JSON of `awards`: "
+        "[{\"unit\",\"rank\",\"employee\",\"name\",\"score\",\"predikat\",\"state\",\"raters\",\n"
+        "\"signed\":true|false}]. Exit 0 ok, 1 database error, 2 usage.\n",
         REPORT_DEFAULT_TOP, REPORT_TRUST_MIN_RATERS, REPORT_PUBLIC_MIN_RESULTS);
 }
 
 /* ---------------------------------------------------------------- the table */
 
-enum report_col_kind { REPORT_COL_TEXT, REPORT_COL_NUMBER };
+/* BOOL cells hold "true" / "false": JSON booleans, "yes" / "no" for people. */
+enum report_col_kind { REPORT_COL_TEXT, REPORT_COL_NUMBER, REPORT_COL_BOOL };
 
 struct report_column {
     const char *name;
@@ -77,7 +90,7 @@ struct report_column {
 
 /* nrows x ncols cells of malloc'd text; NULL = no value (JSON null, "-" in a table). */
 struct report_table {
-    char title[160];
+    char title[256];
     const struct report_column *cols;
     size_t ncols;
     char **cells;
@@ -124,6 +137,16 @@ static const char *report_cell(const struct report_table *t, size_t r, size_t c)
     return t->cells[r * t->ncols + c];
 }
 
+/* A cell as people read it: "-" for no value, "yes" / "no" for a BOOL. */
+static const char *report_shown(const struct report_table *t, size_t c, const char *v)
+{
+    if (!v)
+        return "-";
+    if (t->cols[c].kind == REPORT_COL_BOOL)
+        return strcmp(v, "true") ? "no" : "yes";
+    return v;
+}
+
 /* Display width: code points, control characters shown as one '?'. */
 static size_t report_width(const char *s)
 {
@@ -154,8 +177,7 @@ static void report_render_text(FILE *out, const struct report_table *t)
     for (size_t c = 0; c < t->ncols; c++) {
         w[c] = report_width(t->cols[c].name);
         for (size_t r = 0; r < t->nrows; r++) {
-            const char *v = report_cell(t, r, c);
-            size_t n = report_width(v ? v : "-");
+            size_t n = report_width(report_shown(t, c, report_cell(t, r, c)));
             if (n > w[c])
                 w[c] = n;
         }
@@ -163,9 +185,7 @@ static void report_render_text(FILE *out, const struct report_table *t)
     fprintf(out, "%s\n\n", t->title);
     for (size_t r = 0; r <= t->nrows; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
-            const char *v = r == 0 ? t->cols[c].name : report_cell(t, r - 1, c);
-            if (!v)
-                v = "-";
+            const char *v = r == 0 ? t->cols[c].name : report_shown(t, c, report_cell(t, r - 1, c));
             size_t pad = w[c] - report_width(v);
             bool right = t->cols[c].kind == REPORT_COL_NUMBER;
             if (c)
@@ -264,7 +284,7 @@ static void report_render_html(FILE *out, const struct report_table *t)
         for (size_t c = 0; c < t->ncols; c++) {
             const char *v = report_cell(t, r, c);
             fputs(t->cols[c].kind == REPORT_COL_NUMBER ? "<td class=\"n\">" : "<td>", out);
-            report_html_escape(out, v ? v : "-");
+            report_html_escape(out, report_shown(t, c, v));
             fputs("</td>", out);
         }
         fputs("</tr>\n", out);
@@ -301,7 +321,7 @@ static int report_table_json(struct buf *b, const struct report_table *t)
             rc |= buf_puts(b, c ? ",\"" : "\"");
             rc |= buf_puts(b, t->cols[c].name);
             rc |= buf_puts(b, "\":");
-            rc |= t->cols[c].kind == REPORT_COL_NUMBER && v ? buf_puts(b, v) : report_json_str(b, v);
+            rc |= t->cols[c].kind != REPORT_COL_TEXT && v ? buf_puts(b, v) : report_json_str(b, v);
         }
         rc |= buf_putc(b, '}');
     }
@@ -360,7 +380,26 @@ static const struct report_column report_unit_cols[] = {
     {"sangat_kurang", REPORT_COL_NUMBER},
 };
 #define REPORT_UNIT_COLS (sizeof report_unit_cols / sizeof report_unit_cols[0])
+#define REPORT_UNIT_RESULTS 7
 #define REPORT_UNIT_FIRST_PREDIKAT 8
+
+/* The public report: the same columns, its counts over signed results only. */
+static const struct report_column report_public_cols[] = {
+    {"unit", REPORT_COL_TEXT},
+    {"name", REPORT_COL_TEXT},
+    {"ikm", REPORT_COL_NUMBER},
+    {"mutu", REPORT_COL_TEXT},
+    {"ikm_n", REPORT_COL_NUMBER},
+    {"satisfaction", REPORT_COL_NUMBER},
+    {"satisfaction_n", REPORT_COL_NUMBER},
+    {"signed_results", REPORT_COL_NUMBER},
+    {"sangat_baik", REPORT_COL_NUMBER},
+    {"baik", REPORT_COL_NUMBER},
+    {"butuh_perbaikan", REPORT_COL_NUMBER},
+    {"kurang", REPORT_COL_NUMBER},
+    {"sangat_kurang", REPORT_COL_NUMBER},
+};
+_Static_assert(sizeof report_public_cols == sizeof report_unit_cols, "public and unit reports share a row");
 
 struct report_units {
     bool public_only;
@@ -370,16 +409,19 @@ struct report_units {
     int rc;
 };
 
-static long long report_decided(const struct resultstore_unit *u)
+static long long report_signed_decided(const struct resultstore_unit *u)
 {
     long long n = 0;
     for (int k = 0; k < RESULTSTORE_PREDIKATS; k++)
-        n += u->predikat[k];
+        n += u->signed_predikat[k];
     return n;
 }
 
-static int report_unit_json(struct buf *b, const struct resultstore_unit *u, bool show_predikat, size_t index)
+/* The unit report counts every current result; the public one signed results only. */
+static int report_unit_json(struct buf *b, const struct resultstore_unit *u, bool public_only,
+                            bool show_predikat, size_t index)
 {
+    const long long *counts = public_only ? u->signed_predikat : u->predikat;
     int rc = buf_puts(b, index ? ",{\"unit\":" : "{\"unit\":");
     rc |= report_json_str(b, u->unit);
     rc |= buf_puts(b, ",\"name\":");
@@ -397,10 +439,14 @@ static int report_unit_json(struct buf *b, const struct resultstore_unit *u, boo
         rc |= buf_printf(b, "%.2f", u->satisfaction);
     else
         rc |= buf_puts(b, "null");
-    rc |= buf_printf(b, ",\"n\":%d},\"results\":%lld,\"predikat\":", u->counted, u->results);
+    rc |= buf_printf(b, ",\"n\":%d},\"results\":%lld,\"signed_results\":%lld,", u->counted, u->results,
+                     u->signed_results);
+    if (public_only)
+        rc |= buf_puts(b, "\"predikat_basis\":\"signed\",");
+    rc |= buf_puts(b, "\"predikat\":");
     if (show_predikat) {
         for (int k = 0; k < RESULTSTORE_PREDIKATS; k++)
-            rc |= buf_printf(b, "%s\"%s\":%lld", k ? "," : "{", event_predikat_codes[k], u->predikat[k]);
+            rc |= buf_printf(b, "%s\"%s\":%lld", k ? "," : "{", event_predikat_codes[k], counts[k]);
         rc |= buf_putc(b, '}');
     } else {
         rc |= buf_puts(b, "null");
@@ -412,7 +458,8 @@ static int report_unit_json(struct buf *b, const struct resultstore_unit *u, boo
 static int report_collect_unit(const struct resultstore_unit *u, void *ctx)
 {
     struct report_units *ru = ctx;
-    bool show = !ru->public_only || report_decided(u) >= REPORT_PUBLIC_MIN_RESULTS;
+    bool show = !ru->public_only || report_signed_decided(u) >= REPORT_PUBLIC_MIN_RESULTS;
+    const long long *counts = ru->public_only ? u->signed_predikat : u->predikat;
     char num[REPORT_UNIT_COLS][REPORT_CELL_MAX];
     const char *cells[REPORT_UNIT_COLS] = {u->unit, u->name};
     if (u->has_ikm) {
@@ -428,14 +475,15 @@ static int report_collect_unit(const struct resultstore_unit *u, void *ctx)
     }
     snprintf(num[6], sizeof num[6], "%d", u->counted);
     cells[6] = num[6];
-    snprintf(num[7], sizeof num[7], "%lld", u->results);
-    cells[7] = num[7];
+    snprintf(num[REPORT_UNIT_RESULTS], sizeof num[REPORT_UNIT_RESULTS], "%lld",
+             ru->public_only ? u->signed_results : u->results);
+    cells[REPORT_UNIT_RESULTS] = num[REPORT_UNIT_RESULTS];
     for (int k = 0; k < RESULTSTORE_PREDIKATS && show; k++) {
-        snprintf(num[REPORT_UNIT_FIRST_PREDIKAT + k], REPORT_CELL_MAX, "%lld", u->predikat[k]);
+        snprintf(num[REPORT_UNIT_FIRST_PREDIKAT + k], REPORT_CELL_MAX, "%lld", counts[k]);
         cells[REPORT_UNIT_FIRST_PREDIKAT + k] = num[REPORT_UNIT_FIRST_PREDIKAT + k];
     }
     report_add_row(&ru->table, cells);
-    if (ru->table.oom || report_unit_json(&ru->json, u, show, ru->n++) < 0) {
+    if (ru->table.oom || report_unit_json(&ru->json, u, ru->public_only, show, ru->n++) < 0) {
         ru->rc = -1;
         return 1;
     }
@@ -447,7 +495,7 @@ static int report_collect_unit(const struct resultstore_unit *u, void *ctx)
 static const struct report_column report_award_cols[] = {
     {"unit", REPORT_COL_TEXT},  {"rank", REPORT_COL_NUMBER},   {"employee", REPORT_COL_TEXT},
     {"name", REPORT_COL_TEXT},  {"score", REPORT_COL_NUMBER},  {"predikat", REPORT_COL_TEXT},
-    {"state", REPORT_COL_TEXT}, {"raters", REPORT_COL_NUMBER},
+    {"state", REPORT_COL_TEXT}, {"raters", REPORT_COL_NUMBER}, {"signed", REPORT_COL_BOOL},
 };
 #define REPORT_AWARD_COLS (sizeof report_award_cols / sizeof report_award_cols[0])
 
@@ -500,7 +548,7 @@ static int report_collect_award(const struct resultstore_row *r, void *ctx)
         }
         ra->ranked = 0;
     }
-    if (ra->ranked >= ra->top || !r->has_score || r->calibration)
+    if (ra->ranked >= ra->top || !r->has_score || !r->predikat || r->calibration)
         return 0;
     int raters = report_raters(r->groups_json);
     if (raters < REPORT_TRUST_MIN_RATERS)
@@ -509,8 +557,9 @@ static int report_collect_award(const struct resultstore_row *r, void *ctx)
     snprintf(rank, sizeof rank, "%ld", ++ra->ranked);
     snprintf(score, sizeof score, "%.2f", r->score);
     snprintf(nraters, sizeof nraters, "%d", raters);
-    const char *cells[REPORT_AWARD_COLS] = {unit,  rank,        r->employee, r->name,
-                                            score, r->predikat, r->state,    nraters};
+    const char *cells[REPORT_AWARD_COLS] = {unit,     rank,    r->employee,
+                                            r->name,  score,   r->predikat,
+                                            r->state, nraters, r->is_signed ? "true" : "false"};
     report_add_row(&ra->table, cells);
     if (ra->table.oom) {
         ra->rc = -1;
@@ -598,19 +647,26 @@ static int report_db_error(struct pgstore *db)
 }
 
 static int report_run(struct pgstore *db, enum report_kind kind, enum report_format fmt, const char *period,
-                      long top)
+                      long top, bool provisional)
 {
     int rc = 0;
     if (kind == REPORT_UNIT || kind == REPORT_PUBLIC) {
         struct report_units ru = {.public_only = kind == REPORT_PUBLIC};
-        ru.table.cols = report_unit_cols;
+        ru.table.cols = kind == REPORT_PUBLIC ? report_public_cols : report_unit_cols;
         ru.table.ncols = REPORT_UNIT_COLS;
-        snprintf(ru.table.title, sizeof ru.table.title, "%s report, period %s",
-                 kind == REPORT_PUBLIC ? "Public unit" : "Unit", period);
         if (kind == REPORT_PUBLIC)
-            ru.table.note = "Predikat counts are shown only for units with at least " REPORT_STR(
-                REPORT_PUBLIC_MIN_RESULTS) " decided results "
-                                           "(\"-\" or null: suppressed). No personal data.";
+            snprintf(
+                ru.table.title, sizeof ru.table.title,
+                "Public unit report, period %s: predikat of signed results only (approved, appealed, final)",
+                period);
+        else
+            snprintf(ru.table.title, sizeof ru.table.title, "Unit report, period %s", period);
+        if (kind == REPORT_PUBLIC)
+            ru.table.note =
+                "Predikat counts are of signed results only (approved, appealed, final; the revised "
+                "predikat where an appeal revised it), shown only for units with at least " REPORT_STR(
+                    REPORT_PUBLIC_MIN_RESULTS) " signed results (\"-\" or null: suppressed). "
+                                               "No personal data.";
         buf_init(&ru.json, REPORT_JSON_MAX);
         rc = buf_putc(&ru.json, '[');
         int q = rc < 0 ? 1 : resultstore_each_unit(db, period, report_collect_unit, &ru);
@@ -626,12 +682,27 @@ static int report_run(struct pgstore *db, enum report_kind kind, enum report_for
         struct report_awards ra = {.top = top};
         ra.table.cols = report_award_cols;
         ra.table.ncols = REPORT_AWARD_COLS;
-        snprintf(ra.table.title, sizeof ra.table.title, "Awards, period %s: top %ld per unit", period, top);
+        if (provisional)
+            snprintf(ra.table.title, sizeof ra.table.title,
+                     "PROVISIONAL awards, period %s: NOT SIGNED results (collecting, pending_signoff, "
+                     "returned), top %ld per unit",
+                     period, top);
+        else
+            snprintf(ra.table.title, sizeof ra.table.title,
+                     "Awards, period %s: top %ld per unit among signed results (approved, appealed, final)",
+                     period, top);
         ra.table.note =
-            "Trustworthy results only: a numeric score, no calibration flag, at least " REPORT_STR(
-                REPORT_TRUST_MIN_RATERS) " non-self "
-                                         "raters (supervisor, peers, subordinates).";
-        int q = resultstore_each_result(db, period, RESULTSTORE_BY_SCORE, report_collect_award, &ra);
+            provisional
+                ? "NOT SIGNED: these results may still change and are no ranking for awards. Ranked by "
+                  "predikat, then score. Trustworthy results only: a predikat and a numeric score, no "
+                  "calibration flag, at least " REPORT_STR(REPORT_TRUST_MIN_RATERS) " non-self raters."
+                : "Signed results only, ranked by predikat, then score. Trustworthy results only: a "
+                  "predikat and a numeric score, no calibration flag, at least " REPORT_STR(
+                      REPORT_TRUST_MIN_RATERS) " non-self raters (supervisor, peers, subordinates). "
+                                               "`--provisional` lists the unsigned ones.";
+        int q = resultstore_each_result(db, period, RESULTSTORE_BY_PREDIKAT_SCORE,
+                                        provisional ? RESULTSTORE_UNSIGNED : RESULTSTORE_SIGNED,
+                                        report_collect_award, &ra);
         if (q < 0)
             rc = report_db_error(db);
         else if (q > 0 || ra.rc < 0)
@@ -645,7 +716,8 @@ static int report_run(struct pgstore *db, enum report_kind kind, enum report_for
         rt.table.cols = report_training_cols;
         rt.table.ncols = REPORT_TRAINING_COLS;
         snprintf(rt.table.title, sizeof rt.table.title, "Training recommendations, period %s", period);
-        int q = resultstore_each_result(db, period, RESULTSTORE_BY_EMPLOYEE, report_collect_training, &rt);
+        int q = resultstore_each_result(db, period, RESULTSTORE_BY_EMPLOYEE, RESULTSTORE_ALL,
+                                        report_collect_training, &rt);
         if (q < 0)
             rc = report_db_error(db);
         else if (q > 0 || rt.rc < 0)
@@ -670,7 +742,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
     int kind = -1;
     int fmt = REPORT_TABLE;
     long top = REPORT_DEFAULT_TOP;
-    bool have_top = false;
+    bool have_top = false, provisional = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -693,6 +765,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
                 return CLI_USAGE;
             }
             have_top = true;
+        } else if (!strcmp(a, "--provisional")) {
+            provisional = true;
         } else if (a[0] == '-') {
             fprintf(stderr, "kinerja report: unknown option or missing value '%s'\n", a);
             report_usage(stderr);
@@ -719,8 +793,9 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         fprintf(stderr, "kinerja report: --period must be YYYY-MM or YYYY, got '%s'\n", period);
         return CLI_USAGE;
     }
-    if (have_top && kind != REPORT_AWARDS) {
-        fprintf(stderr, "kinerja report: --top applies to the awards report only\n");
+    if ((have_top || provisional) && kind != REPORT_AWARDS) {
+        fprintf(stderr, "kinerja report: %s applies to the awards report only\n",
+                have_top ? "--top" : "--provisional");
         return CLI_USAGE;
     }
 
@@ -734,7 +809,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         pgstore_destroy(&db);
         return CLI_FAIL;
     }
-    int rc = report_run(db, (enum report_kind)kind, (enum report_format)fmt, period, top);
+    int rc = report_run(db, (enum report_kind)kind, (enum report_format)fmt, period, top, provisional);
     pgstore_destroy(&db);
     return rc;
 }

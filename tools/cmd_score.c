@@ -4,9 +4,12 @@
  *
  * --json prints SPEC 9's shape: {"employee","period","version","state", then the
  * members of the stored result (predikat, score, hasil_kerja, perilaku, ikm,
- * satisfaction, training, breakdown)}; the stored text is spliced in unchanged, so the
- * numbers are exactly what the score worker wrote. Without --json a human-readable
- * rendering of the same result (parsed with jansson).
+ * satisfaction, training, breakdown), then "history" and "time_zone"}; the stored text
+ * is spliced in unchanged, so the numbers are exactly what the score worker wrote.
+ * "history" is the result's whole history (SPEC 6: every version, sign-off, return,
+ * appeal with its reason, decision with its decider and note, who and when; see
+ * resultstore_history_json). Without --json a human-readable rendering of the same
+ * (parsed with jansson). Times are in time.zone.
  */
 #include "buf.h"
 #include "cli.h"
@@ -23,8 +26,14 @@
 
 #define SCORE_CMD_HEADER_MAX 4096 /* bytes of the JSON head before the spliced result */
 #define SCORE_CMD_PERCENT 100.0
-#define SCORE_CMD_VALUE_WIDTH 24 /* column of the BerAKHLAK value names */
-#define SCORE_CMD_GROUP_WIDTH 12 /* column of the rater group names */
+#define SCORE_CMD_VALUE_WIDTH 24     /* column of the BerAKHLAK value names */
+#define SCORE_CMD_GROUP_WIDTH 12     /* column of the rater group names */
+#define SCORE_CMD_TIME_CHARS 16      /* "YYYY-MM-DD HH:MM" of an ISO 8601 time */
+#define SCORE_CMD_INDICATOR_WIDTH 16 /* columns of the per-indicator SKP detail */
+#define SCORE_CMD_NUMBER_WIDTH 11
+#define SCORE_CMD_DIRECTION_WIDTH 13
+#define SCORE_CMD_WEIGHT_WIDTH 6
+#define SCORE_CMD_DATE_CHARS 10 /* "YYYY-MM-DD" */
 
 static void score_usage(FILE *out)
 {
@@ -32,28 +41,35 @@ static void score_usage(FILE *out)
         out,
         "usage: kinerja score NIP --period P [--version V] [--json]\n"
         "  The result of employee NIP for period P (YYYY-MM or YYYY): state, version,\n"
-        "  predikat, numeric score, hasil kerja (work results), perilaku kerja (the seven\n"
-        "  BerAKHLAK values, rater groups with n, mean and 95%% interval), the calibration\n"
-        "  flag, IKM and smiley satisfaction about the employee, training recommendations.\n"
+        "  predikat, numeric score, hasil kerja (work results, per SKP indicator when the version\n"
+        "  records them), perilaku kerja (the seven BerAKHLAK values, rater groups with n, mean\n"
+        "  and 95%% interval), the calibration flag, IKM and smiley satisfaction about the\n"
+        "  employee, training recommendations, and the result's history.\n"
         "  --period P   the period (required)\n"
         "  --version V  an older score version (default: the current one)\n"
         "  --json       {\"employee\",\"period\",\"version\",\"state\",\"predikat\",\"score\",\n"
-        "               \"hasil_kerja\",\"perilaku\",\"ikm\",\"satisfaction\",\"training\",\"breakdown\"}\n"
+        "               \"hasil_kerja\",\"perilaku\",\"ikm\",\"satisfaction\",\"training\",\"breakdown\",\n"
+        "               \"history\":[{\"what\",\"at\",...}],\"time_zone\"}\n"
+        "  The history lists every version, sign-off request, sign-off, return, appeal (reason),\n"
+        "  decision (decider, note) with who and when; times are in time.zone.\n"
         "Exit 0 ok, 1 unknown NIP / no result yet / database error, 2 usage.\n");
 }
 
 /* ---------------------------------------------------------------- JSON */
 
-/* {"employee":..,"period":..,"version":..,"state":.., then the stored object's members. */
-static int score_print_json(const struct resultstore_score *s, const char *period)
+/* {"employee":..,"period":..,"version":..,"state":.., then the stored object's members,
+ * then "history" and "time_zone". */
+static int score_print_json(const struct resultstore_score *s, const char *period, const char *history,
+                            const char *tz)
 {
     const char *body = s->result_json + strspn(s->result_json, " \t\r\n");
-    if (*body != '{') {
+    const char *end = strrchr(body, '}');
+    if (*body != '{' || !end) {
         fprintf(stderr, "kinerja score: the stored result of version %d is not a JSON object\n", s->version);
         return CLI_FAIL;
     }
     body++;
-    bool empty = body[strspn(body, " \t\r\n")] == '}';
+    bool empty = body + strspn(body, " \t\r\n") == end;
     struct buf b;
     buf_init(&b, SCORE_CMD_HEADER_MAX);
     int rc = 0;
@@ -64,15 +80,25 @@ static int score_print_json(const struct resultstore_score *s, const char *perio
     rc |= buf_printf(&b, "\",\"version\":%d,\"state\":\"", s->version);
     rc |= buf_json_escape(&b, s->state, strlen(s->state));
     rc |= buf_puts(&b, empty ? "\"" : "\",");
+    struct buf tail;
+    buf_init(&tail, SCORE_CMD_HEADER_MAX + strlen(history));
+    rc |= buf_puts(&tail, ",\"history\":");
+    rc |= buf_puts(&tail, history);
+    rc |= buf_puts(&tail, ",\"time_zone\":\"");
+    rc |= buf_json_escape(&tail, tz, strlen(tz));
+    rc |= buf_puts(&tail, "\"}");
     if (rc < 0) {
         buf_free(&b);
+        buf_free(&tail);
         fprintf(stderr, "kinerja score: out of memory\n");
         return CLI_FAIL;
     }
     fwrite(b.data, 1, b.len, stdout);
-    fputs(body, stdout);
+    fwrite(body, 1, (size_t)(end - body), stdout); /* the stored members, unchanged */
+    fwrite(tail.data, 1, tail.len, stdout);
     fputc('\n', stdout);
     buf_free(&b);
+    buf_free(&tail);
     return ferror(stdout) ? CLI_FAIL : CLI_OK;
 }
 
@@ -120,7 +146,8 @@ static int score_anonymity_min(json_t *result, const struct cli *cli)
     return (int)config_int(cli->cfg, "fairness.anonymity_min");
 }
 
-static void score_print_header(const struct resultstore_score *s, const char *period, json_t *result)
+static void score_print_header(const struct resultstore_score *s, const char *period, json_t *result,
+                               const char *tz)
 {
     printf("Employee      ");
     score_put(s->name);
@@ -131,8 +158,11 @@ static void score_print_header(const struct resultstore_score *s, const char *pe
         printf("Version       %d (current)", s->version);
     else
         printf("Version       %d (the current one is %d)", s->version, s->current_version);
-    if (s->computed_at)
-        printf(", computed %s", s->computed_at);
+    if (s->computed_at) {
+        printf(", computed %s (", s->computed_at);
+        score_put(tz);
+        printf(")");
+    }
     const char *pred = score_str(result, "predikat");
     const char *label = resultstore_predikat_label(pred);
     printf("\nPredikat      %s\n", label ? label : "not decided yet (a rating is missing)");
@@ -140,6 +170,47 @@ static void score_print_header(const struct resultstore_score *s, const char *pe
     score_fmt(sc, sizeof sc, result, "score", false);
     printf("Score         %s%s\n", sc,
            strcmp(sc, "-") ? " of 100" : " (needs both the achievement and perilaku)");
+}
+
+/* A number of an indicator row, right-aligned in width, "-" when absent. */
+static void score_put_cell(json_t *row, const char *key, int width, double scale, const char *suffix)
+{
+    double x;
+    if (score_num(row, key, &x))
+        printf(" %*.2f%s", width, x * scale, suffix);
+    else
+        printf(" %*s%s", width, "-", *suffix ? " " : "");
+}
+
+/*
+ * The per-indicator SKP detail of hasil kerja (hasil_kerja.detail: [{"indicator",
+ * "target","realization","direction","weight","achievement"}], achievement as a ratio,
+ * capped). Versions written before the detail existed have none: nothing is printed.
+ */
+static void score_print_indicators(json_t *detail)
+{
+    if (!json_is_array(detail) || json_array_size(detail) == 0)
+        return;
+    printf("  %-*s %*s %*s  %-*s %*s %*s\n", SCORE_CMD_INDICATOR_WIDTH, "indicator", SCORE_CMD_NUMBER_WIDTH,
+           "target", SCORE_CMD_NUMBER_WIDTH, "realization", SCORE_CMD_DIRECTION_WIDTH, "direction",
+           SCORE_CMD_WEIGHT_WIDTH, "weight", SCORE_CMD_NUMBER_WIDTH + 1, "achievement");
+    size_t i;
+    json_t *row;
+    json_array_foreach(detail, i, row)
+    {
+        const char *code = score_str(row, "indicator");
+        const char *direction = score_str(row, "direction");
+        printf("  ");
+        score_put(code ? code : "?");
+        int len = code ? (int)strlen(code) : 1;
+        printf("%*s", len < SCORE_CMD_INDICATOR_WIDTH ? SCORE_CMD_INDICATOR_WIDTH - len : 0, "");
+        score_put_cell(row, "target", SCORE_CMD_NUMBER_WIDTH, 1.0, "");
+        score_put_cell(row, "realization", SCORE_CMD_NUMBER_WIDTH, 1.0, "");
+        printf("  %-*s", SCORE_CMD_DIRECTION_WIDTH, direction ? direction : "-");
+        score_put_cell(row, "weight", SCORE_CMD_WEIGHT_WIDTH, 1.0, "");
+        score_put_cell(row, "achievement", SCORE_CMD_NUMBER_WIDTH, SCORE_CMD_PERCENT, "%");
+        printf("\n");
+    }
 }
 
 static void score_print_hasil(json_t *result)
@@ -159,6 +230,7 @@ static void score_print_hasil(json_t *result)
     if (rating && strcmp(rating, "none"))
         printf(" (%s)", from_sup ? "the supervisor's judgement" : "computed from the achievement");
     printf("\n");
+    score_print_indicators(json_object_get(h, "detail"));
 }
 
 static void score_print_perilaku(json_t *result, int anonymity_min)
@@ -257,7 +329,118 @@ static void score_print_rest(const struct resultstore_score *s, json_t *result)
                s->late_events);
 }
 
-static int score_print_table(const struct resultstore_score *s, const char *period, const struct cli *cli)
+/* "2026-10-04 06:30" of an ISO 8601 time "2026-10-04T06:30:00+07:00" (the zone is
+ * shown once, in the section's title). */
+static void score_put_time(const char *iso)
+{
+    char t[SCORE_CMD_TIME_CHARS + 1];
+    if (!iso || strlen(iso) < SCORE_CMD_TIME_CHARS) {
+        printf("%-*s", SCORE_CMD_TIME_CHARS, "-");
+        return;
+    }
+    memcpy(t, iso, SCORE_CMD_TIME_CHARS);
+    t[SCORE_CMD_TIME_CHARS] = '\0';
+    if (t[SCORE_CMD_DATE_CHARS] == 'T')
+        t[SCORE_CMD_DATE_CHARS] = ' ';
+    score_put(t);
+}
+
+/* " by ACTOR" and ": NOTE" when present. */
+static void score_put_by(json_t *e, const char *key)
+{
+    const char *actor = score_str(e, key);
+    if (actor) {
+        printf(" by ");
+        score_put(actor);
+    }
+}
+
+static void score_put_note(const char *note)
+{
+    if (note && *note) {
+        printf(": ");
+        score_put(note);
+    }
+}
+
+/* One line per entry of the history (resultstore_history_json), oldest first. */
+static void score_print_history(json_t *history, const char *tz)
+{
+    printf("\nHistory (times in ");
+    score_put(tz);
+    printf(")\n");
+    if (!json_is_array(history) || json_array_size(history) == 0) {
+        printf("  none recorded\n");
+        return;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(history, i, e)
+    {
+        const char *what = score_str(e, "what");
+        json_t *version = json_object_get(e, "version");
+        long long v = json_is_integer(version) ? (long long)json_integer_value(version) : 0;
+        printf("  ");
+        score_put_time(score_str(e, "at"));
+        printf("  ");
+        if (!what) {
+            printf("?");
+        } else if (!strcmp(what, "version")) {
+            const char *label = resultstore_predikat_label(score_str(e, "predikat"));
+            char sc[32];
+            score_fmt(sc, sizeof sc, e, "score", false);
+            printf("version %lld computed: %s, score %s", v, label ? label : "no predikat", sc);
+        } else if (!strcmp(what, "created")) {
+            printf("result created (%s)", score_str(e, "to") ? score_str(e, "to") : "?");
+            score_put_by(e, "actor");
+        } else if (!strcmp(what, "signoff_requested")) {
+            printf("sign-off requested for version %lld", v);
+            score_put_by(e, "actor");
+            score_put_note(score_str(e, "note"));
+        } else if (!strcmp(what, "approved")) {
+            printf("version %lld approved (signed)", v);
+            score_put_by(e, "actor");
+            score_put_note(score_str(e, "note"));
+        } else if (!strcmp(what, "returned")) {
+            printf("version %lld returned", v);
+            score_put_by(e, "actor");
+            score_put_note(score_str(e, "note"));
+        } else if (!strcmp(what, "reopened")) {
+            printf("version %lld reopened", v);
+            score_put_by(e, "actor");
+            score_put_note(score_str(e, "note"));
+        } else if (!strcmp(what, "collecting")) {
+            printf("collecting again");
+            score_put_note(score_str(e, "note"));
+        } else if (!strcmp(what, "appealed")) {
+            printf("appeal (keberatan) filed against version %lld", v);
+            score_put_by(e, "actor");
+            printf(", reason");
+            score_put_note(score_str(e, "reason"));
+        } else if (!strcmp(what, "decided")) {
+            const char *decision = score_str(e, "decision");
+            printf("appeal decided");
+            score_put_by(e, "decider");
+            printf(": ");
+            score_put(decision ? decision : "?");
+            const char *label = resultstore_predikat_label(score_str(e, "predikat"));
+            if (decision && !strcmp(decision, "revise") && label)
+                printf(" to %s", label);
+            score_put_note(score_str(e, "decision_note"));
+        } else if (!strcmp(what, "final")) {
+            printf("final (the appeal window ended)");
+            score_put_by(e, "actor");
+        } else {
+            score_put(what);
+            score_put_by(e, "actor");
+            score_put_note(score_str(e, "note"));
+        }
+        printf("\n");
+    }
+}
+
+static int score_print_table(const struct resultstore_score *s, const char *period, const struct cli *cli,
+                             const char *history_json, const char *tz)
 {
     json_error_t jerr;
     json_t *result = json_loads(s->result_json, 0, &jerr);
@@ -267,10 +450,13 @@ static int score_print_table(const struct resultstore_score *s, const char *peri
         json_decref(result);
         return CLI_FAIL;
     }
-    score_print_header(s, period, result);
+    score_print_header(s, period, result, tz);
     score_print_hasil(result);
     score_print_perilaku(result, score_anonymity_min(result, cli));
     score_print_rest(s, result);
+    json_t *history = json_loads(history_json, 0, NULL);
+    score_print_history(history, tz);
+    json_decref(history);
     json_decref(result);
     return ferror(stdout) ? CLI_FAIL : CLI_OK;
 }
@@ -367,18 +553,28 @@ int cmd_score(struct cli *cli, int argc, char **argv)
         pgstore_destroy(&db);
         return CLI_FAIL;
     }
+    const char *tz = config_str(cli->cfg, "time.zone");
+    if (resultstore_use_time_zone(db, tz) < 0) {
+        fprintf(stderr, "kinerja score: %s\n", db->errstr);
+        pgstore_destroy(&db);
+        return CLI_FAIL;
+    }
     struct resultstore_score s;
     enum resultstore_found found;
+    char *history = NULL;
     int rc;
-    if (resultstore_score(db, nip, period, version, &s, &found) < 0) {
+    if (resultstore_score(db, nip, period, version, &s, &found) < 0 ||
+        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0)) {
         fprintf(stderr, "kinerja score: PostgreSQL: %s%s\n", db->errstr,
                 strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
         rc = CLI_FAIL;
     } else if (found != RESULTSTORE_FOUND) {
         rc = score_report_missing(&s, found, nip, period, version);
     } else {
-        rc = json ? score_print_json(&s, period) : score_print_table(&s, period, cli);
+        rc = json ? score_print_json(&s, period, history, tz)
+                  : score_print_table(&s, period, cli, history, tz);
     }
+    free(history);
     resultstore_score_clear(&s);
     pgstore_destroy(&db);
     return rc;

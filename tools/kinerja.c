@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"appeal", cmd_appeal, "appeal NIP --period P --reason T  file a keberatan"},
     {"decide", cmd_decide, "decide NIP --period P --decider NIP --uphold|--revise PREDIKAT [--note T]"},
     {"inbox", cmd_inbox, "inbox NIP [--json]              notifications for one person"},
+    {"queue", cmd_queue, "queue --supervisor ID [--json]  the sign-off queue of one pejabat penilai"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
 };
 

@@ -19,9 +19,16 @@ import uuid
 from harness import StackTestCase
 
 PERIOD = "2026-10"
+PERIOD2 = "2026-06"  # awards, public and queue: signed and unsigned results side by side
 VALUES = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
 RESULT_KEYS = ["predikat", "score", "hasil_kerja", "perilaku", "ikm", "satisfaction", "training", "breakdown"]
 PREDIKATS = ["sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang"]
+# pending_since (UTC) of the results waiting for sign-off: Asia/Jakarta is UTC+7,
+# Asia/Makassar UTC+8.
+QUEUE_SINCE = {"d": "2026-07-02 01:30:00+00",   # Jakarta 2026-07-02 08:30, Makassar 09:30
+               "g": "2026-11-03 23:30:00+00",   # Jakarta 2026-11-04 06:30, Makassar 07:30
+               "b1": "2026-07-01 00:00:00+00"}  # Jakarta 2026-07-01 07:00
+ISO_JAKARTA_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -44,10 +51,17 @@ UNIT_OF.update({v: "UNIT-A" for v in A.values()})
 UNIT_A_NAME = 'Dinas <Kependudukan> & "Capil"'
 
 
-def org_csv():
+SEKDA = nip(3)  # in the end-to-end organisation: HEAD_A's supervisor, who decides appeals
+
+
+def org_csv(with_sekda=False):
     rows = ["nip,name,unit,position,supervisor_nip,job_family"]
+    if with_sekda:
+        rows.append("%s,Sekretaris Daerah,UNIT-A,sekda,,admin" % SEKDA)
     for n, name in NAMES.items():
         sup = "" if n in (HEAD_A, HEAD_B, C1) else (HEAD_A if UNIT_OF[n] == "UNIT-A" else HEAD_B)
+        if n == HEAD_A and with_sekda:
+            sup = SEKDA
         rows.append("%s,%s,%s,staff,%s,admin" % (n, name, UNIT_OF[n], sup))
     return "\n".join(rows) + "\n"
 
@@ -61,7 +75,7 @@ def group(n, mean, ci=None, shown=True):
 
 def result_doc(predikat, score, groups=None, training=(), calibration=False, ikm=None, sat=None,
                achievement=1.05, hasil="meets", from_supervisor=False, perilaku=3.9, perilaku_rating="above",
-               self_gap=None):
+               self_gap=None, indicators=None):
     """A stored result in the shape of score_result_json_fields() (common/score.c)."""
     groups = groups if groups is not None else {
         "supervisor": group(1, 4.0), "peer": group(3, 3.8, [3.2, 4.4]), "subordinate": None,
@@ -73,6 +87,9 @@ def result_doc(predikat, score, groups=None, training=(), calibration=False, ikm
                   "self_gap": (self_gap or {}).get(k)} for k in VALUES}
     hasil_kerja = {"achievement": achievement, "rating": hasil, "from_supervisor": from_supervisor,
                    "indicators": 3}
+    if indicators is not None:  # per-indicator SKP detail (versions written before it have none)
+        hasil_kerja["detail"] = [{"indicator": i, "target": t, "realization": r, "direction": d, "weight": w,
+                                  "achievement": a} for i, t, r, d, w, a in indicators]
     return {
         "predikat": predikat,
         "score": score,
@@ -105,17 +122,23 @@ class CliScoreTest(StackTestCase):
 
     @classmethod
     def put_result(cls, stack, employee, doc, version=1, state="pending_signoff", calibration=None,
-                   late_events=0):
+                   late_events=0, period=PERIOD, revised=None, pending_since=None):
+        """A score version and the result row. revised: the predikat an appeal decision
+        revised to (results.predikat and revised_predikat, as schemas/0003 leaves them);
+        pending_since: a timestamptz text."""
         stack.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result)"
                   " VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
-                  (employee, PERIOD, version, doc["predikat"], doc["score"], json.dumps(doc)))
-        stack.sql("INSERT INTO results (employee, period, state, version, predikat, score, calibration, late_events)"
-                  " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                  (employee, period, version, doc["predikat"], doc["score"], json.dumps(doc)))
+        stack.sql("INSERT INTO results (employee, period, state, version, predikat, score, calibration, late_events,"
+                  "                     revised_predikat, pending_since)"
+                  " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz)"
                   " ON CONFLICT (employee, period) DO UPDATE SET state = excluded.state,"
                   "  version = excluded.version, predikat = excluded.predikat, score = excluded.score,"
-                  "  calibration = excluded.calibration, late_events = excluded.late_events",
-                  (employee, PERIOD, state, version, doc["predikat"], doc["score"],
-                   doc["breakdown"]["calibration"] if calibration is None else calibration, late_events))
+                  "  calibration = excluded.calibration, late_events = excluded.late_events,"
+                  "  revised_predikat = excluded.revised_predikat, pending_since = excluded.pending_since",
+                  (employee, period, state, version, revised or doc["predikat"], doc["score"],
+                   doc["breakdown"]["calibration"] if calibration is None else calibration, late_events,
+                   revised, pending_since))
 
     @classmethod
     def setup_stack(cls, stack):
@@ -139,16 +162,59 @@ class CliScoreTest(StackTestCase):
             "b": result_doc("baik", 85.0, calibration=True),          # flagged: no award
             "c": result_doc("sangat_baik", 95.0, groups=few),          # 2 raters: no award
             "d": result_doc("baik", 75.0, training=[("harmonis", 2.9, None)]),
-            "e": result_doc("baik", 70.0, hasil="above", from_supervisor=True),
+            # e: three SKP indicators: K1 110/100 = 1.1 (weight 2), K2 lower is better
+            # 20/25 = 0.8, K3 12/12 = 1.0; weighted mean (2 x 1.1 + 0.8 + 1.0) / 4 = 1.0
+            "e": result_doc("baik", 70.0, hasil="above", from_supervisor=True, achievement=1.0,
+                            indicators=[("K1", 100, 110, "higher_better", 2, 1.1), ("K2", 20, 25, "lower_better", 1, 0.8),
+                                    ("K3-PELAYANAN-PUBLIK", 12, 12, "higher_better", 1, 1.0)]),
             "f": result_doc("kurang", 65.0, perilaku_rating="below"),
             "g": result_doc(None, None, perilaku=None, perilaku_rating="none"),  # no score
             "b1": result_doc("sangat_baik", 60.0),
         }
         cls.put_result(stack, A["a"], cls.docs["a1"], version=1)
         cls.put_result(stack, A["a"], cls.docs["a"], version=2, state="approved", late_events=2)
+        # signed: a, b, c (approved), d, f (final), e (appealed); not signed: g, B1
+        states = {"b": "approved", "c": "approved", "d": "final", "e": "appealed", "f": "final",
+                  "g": "pending_signoff"}
         for k in "bcdefg":
-            cls.put_result(stack, A[k], cls.docs[k])
+            cls.put_result(stack, A[k], cls.docs[k], state=states[k],
+                           pending_since=QUEUE_SINCE["g"] if k == "g" else None)
         cls.put_result(stack, B1, cls.docs["b1"], state="collecting")
+        # d's sign-off, appeal and decision at fixed times, as schemas/0003 records them
+        for frm, to, actor, note, at in (
+                ("pending_signoff", "approved", HEAD_A, "sesuai", "2026-11-05 01:30:00+00"),
+                ("approved", "appealed", A["d"], "nilai harmonis keliru", "2026-11-06 02:00:00+00"),
+                ("appealed", "final", SEKDA, "uphold: sesuai aturan", "2026-11-07 16:59:00+00")):
+            stack.sql("INSERT INTO result_audit (employee, period, from_state, to_state, version, actor, note,"
+                      "                          event_id, at)"
+                      " VALUES (%s, %s, %s, %s, 1, %s, %s, gen_random_uuid(), %s::timestamptz)",
+                      (A["d"], PERIOD, frm, to, actor, note, at))
+
+        # PERIOD2, UNIT-A, every result with 4 non-self raters (supervisor 1 + peer 3), no
+        # calibration flag. Signed: a (butuh_perbaikan, 95: achievement 1.2, hasil below),
+        # b (baik 70, final), e (kurang 85 revised on appeal to baik, final), g (sangat_baik
+        # 40, appealed), HEAD_A (baik 65, final). Not signed: c (sangat_baik 60,
+        # collecting), d (baik 80, pending_signoff), f (sangat_kurang 50, returned).
+        p2 = {
+            "a": (result_doc("butuh_perbaikan", 95.0, achievement=1.2, hasil="below"), "approved", None),
+            "b": (result_doc("baik", 70.0), "final", None),
+            "e": (result_doc("kurang", 85.0, perilaku_rating="below"), "final", "baik"),
+            "g": (result_doc("sangat_baik", 40.0), "appealed", None),
+            "c": (result_doc("sangat_baik", 60.0), "collecting", None),
+            "d": (result_doc("baik", 80.0), "pending_signoff", None),
+            "f": (result_doc("sangat_kurang", 50.0, hasil="below", perilaku_rating="below"), "returned", None),
+        }
+        cls.docs2 = {k: v[0] for k, v in p2.items()}
+        for k, (doc, state, revised) in p2.items():
+            cls.put_result(stack, A[k], doc, state=state, revised=revised, period=PERIOD2,
+                           pending_since=QUEUE_SINCE["d"] if k == "d" else None)
+        cls.put_result(stack, HEAD_A, result_doc("baik", 65.0), state="final", period=PERIOD2)
+        # B1 (supervisor HEAD_B) waits in PERIOD2 with every warning: calibration flagged on
+        # akuntabel, peer and subordinate groups hidden, two late events.
+        hidden = {"supervisor": group(1, 4.0), "peer": group(None, None, shown=False),
+                  "subordinate": group(None, None, shown=False), "citizen": None, "self": None}
+        cls.put_result(stack, B1, result_doc("baik", 72.5, groups=hidden, calibration=True), late_events=2,
+                       period=PERIOD2, pending_since=QUEUE_SINCE["b1"])
         stack.sql("INSERT INTO unit_scores (period, unit, ikm, mutu, skm_n, satisfaction, presses, repeats, counted)"
                   " VALUES (%s, 'UNIT-A', 87.5, 'B', 12, 3.25, 45, 5, 40),"
                   "        (%s, 'UNIT-B', NULL, NULL, 0, 2.5, 4, 0, 4)", (PERIOD, PERIOD))
@@ -165,7 +231,9 @@ class CliScoreTest(StackTestCase):
         r = self.run_ok("score", A["a"], "--period", PERIOD, "--json")
         out = json.loads(r.stdout)
         self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
-        self.assertEqual(sorted(list(out)[4:]), sorted(RESULT_KEYS))
+        self.assertEqual(sorted(list(out)[4:-2]), sorted(RESULT_KEYS))  # the stored members, spliced
+        self.assertEqual(list(out)[-2:], ["history", "time_zone"])
+        self.assertEqual(out["time_zone"], "Asia/Jakarta")
         self.assertEqual((out["employee"], out["period"], out["version"], out["state"]),
                          (A["a"], PERIOD, 2, "approved"))
         self.assertEqual({k: out[k] for k in RESULT_KEYS}, self.docs["a"])
@@ -209,12 +277,74 @@ class CliScoreTest(StackTestCase):
         self.assertIn("kompeten (mean 2.50): Pelatihan Teknis <Dasar>", t)
         self.assertRegex(t, r"Late events\s+2 ")
 
+    def test_score_history_json_and_table(self):
+        # d (PERIOD) has its version 1 and creation (now) and the sign-off, appeal and
+        # decision rows written in setup at fixed times (UTC): approved 2026-11-05 01:30,
+        # appealed 2026-11-06 02:00, decided 2026-11-07 16:59 (Jakarta +7: 23:59).
+        out = json.loads(self.run_ok("score", A["d"], "--period", PERIOD, "--json").stdout)
+        h = out["history"]
+        self.assertEqual([e["what"] for e in h], ["approved", "appealed", "decided", "version", "created"])
+        ap, appeal, dec, ver, created = h
+        self.assertEqual((ap["from"], ap["to"], ap["version"], ap["actor"], ap["note"], ap["at"]),
+                         ("pending_signoff", "approved", 1, HEAD_A, "sesuai", "2026-11-05T08:30:00+07:00"))
+        self.assertEqual((appeal["actor"], appeal["reason"], appeal["at"]),
+                         (A["d"], "nilai harmonis keliru", "2026-11-06T09:00:00+07:00"))
+        self.assertEqual((dec["decider"], dec["decision"], dec["decision_note"], dec["at"]),
+                         (SEKDA, "uphold", "sesuai aturan", "2026-11-07T23:59:00+07:00"))
+        self.assertNotIn("predikat", dec)  # upheld: no revised predikat
+        self.assertEqual((ver["version"], ver["predikat"], ver["score"]), (1, "baik", 75.0))
+        self.assertRegex(ver["at"], ISO_JAKARTA_RE)
+        self.assertEqual((created["from"], created["to"]), (None, "final"))
+        t = self.run_ok("score", A["d"], "--period", PERIOD).stdout
+        self.assertIn("\nHistory (times in Asia/Jakarta)\n", t)
+        self.assertIn("  2026-11-05 08:30  version 1 approved (signed) by %s: sesuai\n" % HEAD_A, t)
+        self.assertIn("  2026-11-06 09:00  appeal (keberatan) filed against version 1 by %s, reason: "
+                      "nilai harmonis keliru\n" % A["d"], t)
+        self.assertIn("  2026-11-07 23:59  appeal decided by %s: uphold: sesuai aturan\n" % SEKDA, t)
+        self.assertRegex(t, r"  \d{4}-\d\d-\d\d \d\d:\d\d  version 1 computed: Baik, score 75\.00\n")
+        self.assertRegex(t, r"Version\s+1 \(current\), computed \d{4}-\d\d-\d\d \d\d:\d\d \(Asia/Jakarta\)")
+
+    def test_times_in_time_zone(self):
+        # Asia/Makassar is UTC+8: the decision of 2026-11-07 16:59 UTC falls on the 8th
+        # there, 00:59; d's queue entry (2026-07-02 01:30 UTC) shows 09:30.
+        mks = {"KINERJA_TIME_ZONE": "Asia/Makassar"}
+        out = json.loads(self.run_ok("score", A["d"], "--period", PERIOD, "--json", env=mks).stdout)
+        self.assertEqual(out["time_zone"], "Asia/Makassar")
+        dec = [e for e in out["history"] if e["what"] == "decided"][0]
+        self.assertEqual(dec["at"], "2026-11-08T00:59:00+08:00")
+        t = self.run_ok("score", A["d"], "--period", PERIOD, env=mks).stdout
+        self.assertIn("History (times in Asia/Makassar)", t)
+        self.assertIn("  2026-11-08 00:59  appeal decided by %s" % SEKDA, t)
+        q = json.loads(self.run_ok("queue", "--supervisor", HEAD_A, "--json", env=mks).stdout)
+        self.assertEqual(q[0]["pending_since"], "2026-07-02T09:30:00+08:00")
+        t = self.run_ok("queue", "--supervisor", HEAD_A, env=mks).stdout
+        self.assertIn("(times in Asia/Makassar)", t)
+        self.assertIn("waiting since 2026-07-02 09:30", t)
+        # a zone PostgreSQL does not know: exit 1, naming the setting
+        for args in (("score", A["d"], "--period", PERIOD), ("queue", "--supervisor", HEAD_A)):
+            r = self.stack.kinerja(*args, env={"KINERJA_TIME_ZONE": "Mars/Olympus"})
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("time.zone: PostgreSQL does not know 'Mars/Olympus'", r.stderr)
+
     def test_score_table_calibration_and_supervisor_judgement(self):
         t = self.run_ok("score", A["b"], "--period", PERIOD).stdout
         self.assertRegex(t, r"Calibration\s+flagged")
         self.assertRegex(t, r"akuntabel\s+3\.90\s+-\s+flagged")
         t = self.run_ok("score", A["e"], "--period", PERIOD).stdout
         self.assertRegex(t, r"rating\s+above \(the supervisor's judgement\)")
+        # the per-indicator SKP detail, under the rating
+        self.assertRegex(t, r"indicator\s+target\s+realization\s+direction\s+weight\s+achievement\n"
+                            r"\s+K1\s+100\.00\s+110\.00\s+higher_better\s+2\.00\s+110\.00%\n"
+                            r"\s+K2\s+20\.00\s+25\.00\s+lower_better\s+1\.00\s+80\.00%\n"
+                            r"\s+K3-PELAYANAN-PUBLIK\s+12\.00\s+12\.00\s+higher_better\s+1\.00\s+100\.00%\n")
+        self.assertRegex(t, r"achievement\s+100\.00% over 3 indicators")
+        out = json.loads(self.run_ok("score", A["e"], "--period", PERIOD, "--json").stdout)
+        self.assertEqual(out["hasil_kerja"]["detail"][1], {"indicator": "K2", "target": 20, "realization": 25,
+                                                           "direction": "lower_better", "weight": 1,
+                                                           "achievement": 0.8})
+        # a version without the detail (written before it existed) prints no indicator table
+        t = self.run_ok("score", A["a"], "--period", PERIOD, "--version", "1").stdout
+        self.assertNotIn("realization", t)
         t = self.run_ok("score", A["g"], "--period", PERIOD).stdout
         self.assertRegex(t, r"Predikat\s+not decided yet")
         self.assertRegex(t, r"Score\s+- ")
@@ -309,20 +439,82 @@ class CliScoreTest(StackTestCase):
     def test_report_awards_takes_only_trustworthy_results(self):
         rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD, "--format", "json").stdout)
         got = [(row["unit"], row["rank"], row["employee"], row["score"]) for row in rows]
-        # c (95, only 2 raters) and b (85, calibration) are passed over; g has no score.
+        # c (95, only 2 raters) and b (85, calibration) are passed over; g has no score
+        # (and is not signed); B1 (collecting) is not signed: UNIT-B has no award.
         self.assertEqual(got, [("UNIT-A", 1, A["a"], 90.0), ("UNIT-A", 2, A["d"], 75.0),
-                               ("UNIT-A", 3, A["e"], 70.0), ("UNIT-B", 1, B1, 60.0)])
+                               ("UNIT-A", 3, A["e"], 70.0)])
         self.assertEqual(rows[0]["name"], NAMES[A["a"]])
         self.assertEqual(rows[0]["raters"], 5)  # supervisor 1 + peer 3 + hidden subordinate >= 1
+        self.assertTrue(all(row["signed"] is True for row in rows))
         rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD, "--top", "1",
                                       "--format", "json").stdout)
-        self.assertEqual([row["employee"] for row in rows], [A["a"], B1])
+        self.assertEqual([row["employee"] for row in rows], [A["a"]])
         h = self.run_ok("report", "awards", "--period", PERIOD, "--format", "html").stdout
         self.assertIn("Ani &lt;Anggraini&gt;", h)
         self.assertNotIn("<Anggraini>", h)
         t = self.run_ok("report", "awards", "--period", PERIOD).stdout
-        self.assertNotIn(A["f"], t)  # 65: fourth trustworthy score in UNIT-A, beyond the default top 3
+        self.assertNotIn(A["f"], t)  # kurang 65: fourth trustworthy signed result in UNIT-A, beyond the top 3
         self.assertNotIn(A["c"], t)
+        self.assertNotIn(B1, t)
+
+    def test_report_awards_rank_predikat_first_among_signed(self):
+        # SPEC 5.5: predikat first, then score, signed results only. PERIOD2 UNIT-A signed:
+        # g sangat_baik 40; baik: e 85 (revised from kurang), b 70, HEAD_A 65; a
+        # butuh_perbaikan 95. By score alone a (95, achievement 1.2) would lead and the
+        # unsigned d (80) and c (60) would be among them.
+        rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD2, "--top", "10",
+                                      "--format", "json").stdout)
+        got = [(row["rank"], row["employee"], row["predikat"], row["score"], row["state"], row["signed"])
+               for row in rows]
+        self.assertEqual(got, [(1, A["g"], "sangat_baik", 40.0, "appealed", True),
+                               (2, A["e"], "baik", 85.0, "final", True),
+                               (3, A["b"], "baik", 70.0, "final", True),
+                               (4, HEAD_A, "baik", 65.0, "final", True),
+                               (5, A["a"], "butuh_perbaikan", 95.0, "approved", True)])
+        t = self.run_ok("report", "awards", "--period", PERIOD2).stdout
+        self.assertIn("among signed results", t)
+        for k in "cdf":
+            self.assertNotIn(A[k], t)
+
+    def test_report_awards_provisional_lists_unsigned_apart(self):
+        # Not signed in PERIOD2: c sangat_baik 60 (collecting), d baik 80 (pending_signoff),
+        # f sangat_kurang 50 (returned): predikat order c, d, f.
+        rows = json.loads(self.run_ok("report", "awards", "--period", PERIOD2, "--provisional", "--top", "10",
+                                      "--format", "json").stdout)
+        got = [(row["rank"], row["employee"], row["state"], row["signed"]) for row in rows]
+        self.assertEqual(got, [(1, A["c"], "collecting", False), (2, A["d"], "pending_signoff", False),
+                               (3, A["f"], "returned", False)])
+        t = self.run_ok("report", "awards", "--period", PERIOD2, "--provisional").stdout
+        self.assertIn("PROVISIONAL", t)
+        self.assertIn("NOT SIGNED", t)
+        self.assertRegex(t, r"%s\s+.*\s+no\n" % A["c"])
+        for k in ("a", "b", "e", "g"):
+            self.assertNotIn(A[k], t)
+        r = self.stack.kinerja("report", "unit", "--period", PERIOD2, "--provisional")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--provisional applies to the awards report only", r.stderr)
+
+    def test_report_public_counts_signed_results_only(self):
+        # PERIOD2 UNIT-A signed: a butuh_perbaikan, b baik, e baik (revised from kurang), g
+        # sangat_baik, HEAD_A baik = 5 signed (the minimum to show), so sangat_baik 1,
+        # baik 3, butuh_perbaikan 1, kurang 0 (e was revised), sangat_kurang 0 (f returned).
+        # Counting every current result would give sangat_baik 2 (c), baik 4 (d),
+        # sangat_kurang 1 (f).
+        rows = json.loads(self.run_ok("report", "public", "--period", PERIOD2, "--format", "json").stdout)
+        a = rows[0]
+        self.assertEqual(a["unit"], "UNIT-A")
+        self.assertEqual(a["predikat_basis"], "signed")
+        self.assertEqual(a["signed_results"], 5)
+        self.assertEqual(a["predikat"], {"sangat_baik": 1, "baik": 3, "butuh_perbaikan": 1, "kurang": 0,
+                                         "sangat_kurang": 0})
+        t = self.run_ok("report", "public", "--period", PERIOD2).stdout
+        self.assertIn("signed results only", t.splitlines()[0])
+        self.assertRegex(t, r"UNIT-A\s.*\s5\s+1\s+3\s+1\s+0\s+0\n")
+        # the internal unit report still counts every current result (8 with a version)
+        u = json.loads(self.run_ok("report", "unit", "--period", PERIOD2, "--format", "json").stdout)[0]
+        self.assertEqual((u["results"], u["signed_results"]), (8, 5))
+        self.assertEqual(u["predikat"], {"sangat_baik": 2, "baik": 4, "butuh_perbaikan": 1, "kurang": 0,
+                                         "sangat_kurang": 1})
 
     def test_report_training(self):
         rows = json.loads(self.run_ok("report", "training", "--period", PERIOD, "--format", "json").stdout)
@@ -342,7 +534,7 @@ class CliScoreTest(StackTestCase):
         self.assertEqual([u["unit"] for u in rows], ["UNIT-A", "UNIT-B", "UNIT-C"])
         a, b, c = rows
         self.assertEqual(a["ikm"], {"value": 87.5, "mutu": "B", "n": 12})
-        self.assertEqual(a["predikat"]["baik"], 4)   # six decided results: shown
+        self.assertEqual(a["predikat"]["baik"], 4)   # six signed results: shown
         self.assertIsNone(b["predikat"])             # one result: suppressed
         self.assertIsNone(c["predikat"])
         for fmt in ("json", "csv", "table", "html"):
@@ -352,8 +544,63 @@ class CliScoreTest(StackTestCase):
                 self.assertNotIn(name.split()[0].strip("<>"), out, fmt)
             self.assertNotIn("Pelatihan", out, fmt)
         t = self.run_ok("report", "public", "--period", PERIOD).stdout
-        self.assertRegex(t, r"UNIT-B\s+-\s+-\s+-\s+0\s+2\.50\s+4\s+1\s+-\s+-\s+-\s+-\s+-")
+        # UNIT-B: B1 is collecting, so no signed result (0) and no distribution
+        self.assertRegex(t, r"UNIT-B\s+-\s+-\s+-\s+0\s+2\.50\s+4\s+0\s+-\s+-\s+-\s+-\s+-")
         self.assertIn("suppressed", t)
+
+    # ---- kinerja queue -----------------------------------------------------------------
+
+    def test_queue_oldest_first_with_warnings(self):
+        # HEAD_A's queue: d of PERIOD2 (waiting since 2026-07-02 01:30 UTC) before g of
+        # PERIOD (2026-11-03 23:30 UTC); results of HEAD_A's staff that are signed,
+        # collecting or returned are not in it.
+        rows = json.loads(self.run_ok("queue", "--supervisor", HEAD_A, "--json").stdout)
+        self.assertEqual([(q["employee"], q["period"], q["version"]) for q in rows],
+                         [(A["d"], PERIOD2, 1), (A["g"], PERIOD, 1)])
+        d, g = rows
+        self.assertEqual((d["name"], d["unit"], d["predikat"], d["score"]), (NAMES[A["d"]], "UNIT-A", "baik", 80.0))
+        self.assertEqual(d["pending_since"], "2026-07-02T08:30:00+07:00")
+        self.assertEqual((d["calibration"], d["warnings"]), (False, []))
+        self.assertEqual(d["highlights"]["groups_hidden"], [])
+        self.assertEqual((g["predikat"], g["score"], g["pending_since"]), (None, None, "2026-11-04T06:30:00+07:00"))
+        # HEAD_B's queue: B1 with every warning, from kinerja_signoff_highlights
+        rows = json.loads(self.run_ok("queue", "--supervisor", HEAD_B, "--json").stdout)
+        self.assertEqual(len(rows), 1)
+        b = rows[0]
+        self.assertEqual((b["employee"], b["period"], b["predikat"], b["score"], b["calibration"]),
+                         (B1, PERIOD2, "baik", 72.5, True))
+        self.assertEqual(b["highlights"]["calibration_values"], ["akuntabel"])
+        self.assertEqual(b["highlights"]["groups_hidden"], ["peer", "subordinate"])
+        self.assertEqual(b["highlights"]["late_events"], 2)
+        self.assertEqual(b["warnings"], ["calibration flagged on akuntabel", "hidden rater groups: peer, subordinate",
+                                         "2 late events"])
+        t = self.run_ok("queue", "--supervisor", HEAD_A).stdout
+        self.assertIn("Sign-off queue of %s, oldest first (times in Asia/Jakarta)" % HEAD_A, t)
+        self.assertLess(t.index(A["d"]), t.index(A["g"]))
+        self.assertRegex(t, r"1\. waiting since 2026-07-02 08:30  Dewi Sartika \(%s\), UNIT-A\n"
+                            r"\s+period %s, version 1, predikat Baik, score 80\.00\n\s+warnings: none" % (A["d"], PERIOD2))
+        self.assertRegex(t, r"2\. waiting since 2026-11-04 06:30 .*\n\s+period %s, version 1, predikat not decided,"
+                            r" score -" % PERIOD)
+        self.assertIn("2 results waiting.", t)
+        t = self.run_ok("queue", "--supervisor", HEAD_B).stdout
+        self.assertIn("warnings: calibration flagged on akuntabel; hidden rater groups: peer, subordinate; "
+                      "2 late events", t)
+
+    def test_queue_empty_and_evaluator_ids(self):
+        # nobody reports to A["a"]; an evaluator who is not ASN has an id of any form
+        for who in (A["a"], "bupati-kupang", "x" * 64):
+            t = self.run_ok("queue", "--supervisor", who).stdout
+            self.assertIn("No results are waiting for the sign-off of %s." % who, t)
+            self.assertEqual(json.loads(self.run_ok("queue", "--supervisor", who, "--json").stdout), [])
+
+    def test_queue_usage_is_exit_2(self):
+        for args in (("queue",), ("queue", "--supervisor"), ("queue", "--supervisor", ""),
+                     ("queue", "--supervisor", "x" * 65), ("queue", "--supervisor", "a\tb"),
+                     ("queue", "--supervisor", HEAD_A, "--bogus"), ("queue", HEAD_A)):
+            r = self.stack.kinerja(*args)
+            self.assertEqual(r.returncode, 2, "kinerja %s -> %d: %s" % (" ".join(args), r.returncode, r.stderr))
+            self.assertTrue(r.stderr.strip(), args)
+        self.assertIn("usage: kinerja queue --supervisor ID", self.run_ok("queue", "--help").stdout)
 
     # ---- kinerja recalc ----------------------------------------------------------------
 
@@ -397,7 +644,7 @@ class CliScoreEndToEndTest(StackTestCase):
     def setup_stack(cls, stack):
         stack.start_all(workers=1)
         stack.start_worker("score")
-        stack.org_import(org_csv())
+        stack.org_import(org_csv(with_sekda=True))
 
     def event(self, type_, **fields):
         ev = {"v": 1, "id": str(uuid.uuid4()), "type": type_, "source": "test:e2e", "ts": self.TS}
@@ -428,7 +675,8 @@ class CliScoreEndToEndTest(StackTestCase):
 
         out = json.loads(self.stack.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
         self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
-        self.assertEqual(sorted(list(out)[4:]), sorted(RESULT_KEYS))
+        self.assertEqual(sorted(list(out)[4:-2]), sorted(RESULT_KEYS))
+        self.assertEqual(list(out)[-2:], ["history", "time_zone"])
         # hasil kerja: the supervisor says meets; perilaku: every rating 4 -> 4.0 >= 3.75
         # above; predikat (meets, above) = Baik. Score: 0.6 x (1.0 / 1.2 x 100) + 0.4 x
         # (4 - 1) / 4 x 100 = 50 + 30 = 80.
@@ -448,8 +696,13 @@ class CliScoreEndToEndTest(StackTestCase):
 
         units = json.loads(s.kinerja("report", "unit", "--period", self.E2E_PERIOD, "--format", "json").stdout)
         self.assertEqual(next(u for u in units if u["unit"] == "UNIT-A")["predikat"]["baik"], 1)
+        # not signed yet: no award, listed under --provisional
         awards = json.loads(s.kinerja("report", "awards", "--period", self.E2E_PERIOD, "--format", "json").stdout)
-        self.assertEqual([(a["employee"], a["rank"], a["raters"]) for a in awards], [(who, 1, 4)])
+        self.assertEqual(awards, [])
+        awards = json.loads(s.kinerja("report", "awards", "--period", self.E2E_PERIOD, "--provisional",
+                                      "--format", "json").stdout)
+        self.assertEqual([(a["employee"], a["rank"], a["raters"], a["signed"]) for a in awards],
+                         [(who, 1, 4, False)])
 
         # recalc of the period: requested, carried out by the score worker, and the
         # result (same inputs) keeps its version.
@@ -460,6 +713,94 @@ class CliScoreEndToEndTest(StackTestCase):
                                        (event_id,)), timeout=60, what="the recalc request carried out")
         out = json.loads(s.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
         self.assertEqual((out["version"], out["predikat"]), (version, "baik"))
+
+    def test_ikm_rounded_once_through_the_worker(self):
+        # SPEC 5.6: eight SKM responses about UNIT-C in 2026-05 whose element sums are
+        # u1..u9 = 19, 22, 27, 25, 23, 16, 23, 18, 16 (S = 189; element j: the first
+        # sum mod 8 responses answer sum // 8 + 1, the others sum // 8).
+        # IKM = 25 x 189 / (9 x 8) = 65.625 exactly, rounded half up 65.63, mutu C.
+        # Summing the nine element means in floating point gave 65.62499.., stored and
+        # printed as 65.62.
+        s, period = self.stack, "2026-05"
+        sums = [19, 22, 27, 25, 23, 16, 23, 18, 16]
+        ts = calendar.timegm((2026, 5, 15, 3, 0, 0)) * 1000
+        evs = []
+        for i in range(8):
+            skm = {"u%d" % (j + 1): t // 8 + (1 if i < t % 8 else 0) for j, t in enumerate(sums)}
+            evs.append({"v": 1, "id": str(uuid.uuid4()), "type": "citizen_feedback", "source": "survey:web",
+                        "ts": ts + i * 60000, "unit": "UNIT-C", "skm": skm})
+        self.assertEqual(sum(sum(e["skm"].values()) for e in evs), 189)
+        r = s.kinerja("send", "-", input="".join(json.dumps(e) + "\n" for e in evs))
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=8 accepted=8 duplicate=0 rejected=0", r.stderr)
+        s.wait_for(lambda: s.sql_value("SELECT skm_n FROM unit_scores WHERE period = %s AND unit = 'UNIT-C'",
+                                       (period,)) == 8, timeout=60, what="UNIT-C's IKM of eight responses")
+        self.assertEqual(str(s.sql_value("SELECT ikm FROM unit_scores WHERE period = %s AND unit = 'UNIT-C'",
+                                         (period,))), "65.63")
+        r = s.kinerja("report", "unit", "--period", period, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"ikm":{"value":65.63,"mutu":"C","n":8}', r.stdout.replace(" ", ""))
+        t = s.kinerja("report", "unit", "--period", period).stdout
+        self.assertRegex(t, r"UNIT-C\s+-\s+65\.63\s+C\s+8\s")
+
+    def cli(self, *args):
+        r = self.stack.kinerja(*args)
+        self.assertEqual(r.returncode, 0, "kinerja %s -> %d\nstdout: %s\nstderr: %s" % (
+            " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def test_history_after_approve_appeal_decide(self):
+        # SPEC 6: the result shows its whole history. B's result for HISTORY_PERIOD is
+        # scored by the real worker, signed by HEAD_A, appealed by B, and the appeal
+        # decided (revised to sangat_baik) by SEKDA, HEAD_A's supervisor; then `kinerja
+        # score` shows every step with who and when.
+        s, who, period = self.stack, A["b"], "2026-07"
+        four = {k: 4 for k in VALUES}
+        evs = [self.event("evaluation", employee=who, period=period, rater=HEAD_A, relation="supervisor",
+                          behaviour=four, hasil_kerja="meets")]
+        evs += [self.event("evaluation", employee=who, period=period, rater=A[k], relation="peer",
+                           behaviour=four) for k in "cde"]
+        evs.append(self.event("work_result", employee=who, period=period, indicator="K1", target=10,
+                              realization=10))
+        r = s.kinerja("send", "-", input="".join(json.dumps(e) + "\n" for e in evs))
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=5 accepted=5 duplicate=0 rejected=0", r.stderr)
+        s.wait_for(lambda: s.sql_value("SELECT state::text FROM results WHERE employee = %s AND period = %s",
+                                       (who, period)) == "pending_signoff"
+                   and s.sql_value("SELECT computed_generation >= generation FROM score_periods WHERE period = %s",
+                                   (period,)),
+                   timeout=60, what="the result pending_signoff, the period computed")
+        version = s.sql_value("SELECT version FROM results WHERE employee = %s AND period = %s", (who, period))
+        self.cli("signoff", who, "--period", period, "--supervisor", HEAD_A, "--approve", "--note", "bagus")
+        self.cli("appeal", who, "--period", period, "--reason", "nilai kolaborasi keliru")
+        self.cli("decide", who, "--period", period, "--decider", SEKDA, "--revise", "sangat_baik",
+                 "--note", "dikoreksi")
+        out = json.loads(self.cli("score", who, "--period", period, "--json").stdout)
+        self.assertEqual((out["state"], out["predikat"], out["version"]), ("final", "sangat_baik", version))
+        h = out["history"]
+        for e in h:
+            self.assertRegex(e["at"], ISO_JAKARTA_RE)
+        # one "version" entry per score version, in order
+        self.assertEqual([e["version"] for e in h if e["what"] == "version"], list(range(1, version + 1)))
+        steps = [e for e in h if e["what"] != "version"]
+        self.assertEqual([e["what"] for e in steps],
+                         ["created", "signoff_requested", "approved", "appealed", "decided"])
+        created, requested, approved, appealed, decided = steps
+        self.assertEqual((created["to"], requested["actor"]), ("collecting", "score-worker"))
+        self.assertEqual((approved["version"], approved["actor"], approved["note"]), (version, HEAD_A, "bagus"))
+        self.assertEqual((appealed["actor"], appealed["reason"]), (who, "nilai kolaborasi keliru"))
+        self.assertEqual((decided["decider"], decided["decision"], decided["decision_note"], decided["predikat"]),
+                         (SEKDA, "revise", "dikoreksi", "sangat_baik"))
+        for e in (approved, appealed, decided):
+            self.assertRegex(e["event_id"], UUID_RE)
+        # oldest first: the history's times never go back
+        self.assertEqual([e["at"] for e in h], sorted(e["at"] for e in h))
+        t = self.cli("score", who, "--period", period).stdout
+        hist = t[t.index("History (times in Asia/Jakarta)"):]
+        self.assertRegex(hist, r"version %d approved \(signed\) by %s: bagus\n" % (version, HEAD_A))
+        self.assertRegex(hist, r"appeal \(keberatan\) filed against version %d by %s, reason: "
+                               r"nilai kolaborasi keliru\n" % (version, who))
+        self.assertRegex(hist, r"appeal decided by %s: revise to Sangat Baik: dikoreksi\n" % SEKDA)
+        self.assertLess(hist.index("approved (signed)"), hist.index("appeal (keberatan)"))
+        self.assertLess(hist.index("appeal (keberatan)"), hist.index("appeal decided"))
 
 
 if __name__ == "__main__":

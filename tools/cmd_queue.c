@@ -1,0 +1,265 @@
+/*
+ * kinerja queue --supervisor ID [--json] (SPEC 9): the sign-off queue of one pejabat
+ * penilai, read from PostgreSQL through common/resultstore: the current versions in
+ * pending_signoff of the employees whose supervisor (in the organisation data now,
+ * SPEC 6) is ID, oldest pending_since first, each with its warnings (the highlights a
+ * sign-off request carries: the calibration flag and the values it concerns, rater
+ * groups hidden by anonymity, events that arrived late).
+ *
+ * ID is a NIP, or the id of an evaluator who is not ASN (evaluators.csv), so any 1..64
+ * characters without control characters. Times are shown in time.zone.
+ */
+#include "buf.h"
+#include "cli.h"
+#include "resultstore.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_ID_MAX 64           /* characters of a supervisor or evaluator id */
+#define QUEUE_JSON_MAX (1u << 28) /* bound of the JSON output */
+#define QUEUE_WARNINGS_MAX 1024   /* bytes of one entry's warnings line */
+
+static void queue_usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: kinerja queue --supervisor ID [--json]\n"
+        "  The sign-off queue of one pejabat penilai: every current score version waiting for\n"
+        "  the sign-off of ID (results in pending_signoff whose employee's supervisor is ID in\n"
+        "  the organisation data), oldest first, with employee, name, unit, period, version,\n"
+        "  predikat, score, when it started waiting (in time.zone) and its warnings: the\n"
+        "  calibration flag and the values it concerns, rater groups hidden by anonymity,\n"
+        "  events that arrived late.\n"
+        "  --supervisor ID  a NIP, or the id of an evaluator who is not ASN (1..%d characters)\n"
+        "  --json           [{\"employee\",\"name\",\"unit\",\"period\",\"version\",\"predikat\",\"score\",\n"
+        "                   \"pending_since\" (ISO 8601 with offset),\"calibration\",\"highlights\",\n"
+        "                   \"warnings\":[text,...]}]\n"
+        "Exit 0 ok (also when the queue is empty), 1 database error, 2 usage.\n",
+        QUEUE_ID_MAX);
+}
+
+static bool queue_valid_id(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+        if ((*p & 0xc0) != 0x80)
+            n++;
+    }
+    return n >= 1 && n <= QUEUE_ID_MAX;
+}
+
+/* Prints s with control characters replaced, so a name cannot drive the terminal. */
+static void queue_put(const char *s)
+{
+    for (; s && *s; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stdout);
+}
+
+/* Appends the names in a JSON array of strings, comma separated. */
+static void queue_join(struct buf *b, json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s)
+            buf_printf(b, "%s%s", i ? ", " : "", s);
+    }
+}
+
+/*
+ * The warnings of one entry, from its highlights, each as one text into the JSON array
+ * `out` (may be NULL) and joined with "; " into line (empty: none).
+ */
+static void queue_warnings(const char *highlights_json, bool calibration, json_t *out, char *line, size_t n)
+{
+    line[0] = '\0';
+    json_t *h = highlights_json ? json_loads(highlights_json, 0, NULL) : NULL;
+    const char *texts[4];
+    struct buf parts[4];
+    size_t k = 0;
+    for (size_t i = 0; i < 4; i++)
+        buf_init(&parts[i], QUEUE_WARNINGS_MAX);
+
+    json_t *cal_values = json_object_get(h, "calibration_values");
+    if (calibration || json_is_true(json_object_get(h, "calibration"))) {
+        buf_puts(&parts[k], "calibration flagged");
+        if (json_is_array(cal_values) && json_array_size(cal_values) > 0) {
+            buf_puts(&parts[k], " on ");
+            queue_join(&parts[k], cal_values);
+        }
+        k++;
+    }
+    json_t *hidden = json_object_get(h, "groups_hidden");
+    if (json_is_array(hidden) && json_array_size(hidden) > 0) {
+        buf_puts(&parts[k], "hidden rater groups: ");
+        queue_join(&parts[k], hidden);
+        k++;
+    }
+    json_t *late = json_object_get(h, "late_events");
+    if (json_is_integer(late) && json_integer_value(late) > 0) {
+        buf_printf(&parts[k], "%lld late event%s", (long long)json_integer_value(late),
+                   json_integer_value(late) == 1 ? "" : "s");
+        k++;
+    }
+    const char *curve = json_string_value(json_object_get(h, "curve"));
+    if (curve) {
+        buf_printf(&parts[k], "curve: %s", curve);
+        k++;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < k; i++) {
+        texts[i] = parts[i].data ? parts[i].data : "";
+        if (out)
+            json_array_append_new(out, json_stringn(texts[i], parts[i].len));
+        int w = snprintf(line + len, n - len, "%s%.*s", i ? "; " : "", (int)parts[i].len, texts[i]);
+        if (w < 0 || (size_t)w >= n - len) {
+            len = n - 1;
+            break;
+        }
+        len += (size_t)w;
+    }
+    for (size_t i = 0; i < 4; i++)
+        buf_free(&parts[i]);
+    json_decref(h);
+}
+
+struct queue_print {
+    bool json;
+    json_t *arr; /* --json: the entries */
+    long n;
+    int rc;
+};
+
+static int queue_collect(const struct resultstore_queued *q, void *ctx)
+{
+    struct queue_print *qp = ctx;
+    char warnings[QUEUE_WARNINGS_MAX];
+    qp->n++;
+    if (qp->json) {
+        json_t *w = json_array();
+        queue_warnings(q->highlights_json, q->calibration, w, warnings, sizeof warnings);
+        json_t *h = q->highlights_json ? json_loads(q->highlights_json, 0, NULL) : NULL;
+        json_t *o = json_pack("{s:s?, s:s?, s:s?, s:s?, s:i, s:s?, s:o, s:s?, s:b, s:o, s:o}", "employee",
+                              q->employee, "name", q->name, "unit", q->unit, "period", q->period, "version",
+                              q->version, "predikat", q->predikat, "score",
+                              q->has_score ? json_real(q->score) : json_null(), "pending_since",
+                              q->pending_since_iso, "calibration", q->calibration, "highlights",
+                              h ? h : json_null(), "warnings", w ? w : json_array());
+        if (!o || json_array_append_new(qp->arr, o) < 0) {
+            qp->rc = -1;
+            return 1;
+        }
+        return 0;
+    }
+    queue_warnings(q->highlights_json, q->calibration, NULL, warnings, sizeof warnings);
+    const char *label = resultstore_predikat_label(q->predikat);
+    printf("\n%ld. waiting since %s  ", qp->n, q->pending_since ? q->pending_since : "-");
+    queue_put(q->name);
+    printf(" (%s), ", q->employee ? q->employee : "?");
+    queue_put(q->unit);
+    printf("\n   period %s, version %d, predikat %s, score ", q->period ? q->period : "?", q->version,
+           label ? label : "not decided");
+    if (q->has_score)
+        printf("%.2f\n", q->score);
+    else
+        printf("-\n");
+    printf("   warnings: %s\n", warnings[0] ? warnings : "none");
+    return 0;
+}
+
+int cmd_queue(struct cli *cli, int argc, char **argv)
+{
+    const char *supervisor = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            queue_usage(stdout);
+            return CLI_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "--supervisor") && i + 1 < argc) {
+            supervisor = argv[++i];
+        } else if (a[0] == '-') {
+            fprintf(stderr, "kinerja queue: unknown option or missing value '%s'\n", a);
+            queue_usage(stderr);
+            return CLI_USAGE;
+        } else {
+            fprintf(stderr,
+                    "kinerja queue: unexpected argument '%s' (the supervisor goes after --supervisor)\n", a);
+            return CLI_USAGE;
+        }
+    }
+    if (!supervisor) {
+        fprintf(stderr, "kinerja queue: --supervisor missing\n");
+        queue_usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!queue_valid_id(supervisor)) {
+        fprintf(stderr, "kinerja queue: --supervisor: must be 1..%d characters without control characters\n",
+                QUEUE_ID_MAX);
+        return CLI_USAGE;
+    }
+
+    struct pgstore *db = pgstore_connect(config_str(cli->cfg, "postgres.dsn"));
+    if (!db) {
+        fprintf(stderr, "kinerja queue: out of memory\n");
+        return CLI_FAIL;
+    }
+    if (db->err) {
+        fprintf(stderr, "kinerja queue: PostgreSQL unreachable: %s\n", db->errstr);
+        pgstore_destroy(&db);
+        return CLI_FAIL;
+    }
+    const char *tz = config_str(cli->cfg, "time.zone");
+    if (resultstore_use_time_zone(db, tz) < 0) {
+        fprintf(stderr, "kinerja queue: %s\n", db->errstr);
+        pgstore_destroy(&db);
+        return CLI_FAIL;
+    }
+    struct queue_print qp = {.json = json};
+    if (json && !(qp.arr = json_array())) {
+        fprintf(stderr, "kinerja queue: out of memory\n");
+        pgstore_destroy(&db);
+        return CLI_FAIL;
+    }
+    if (!json) {
+        printf("Sign-off queue of %s, oldest first (times in %s)\n", supervisor, tz);
+        fflush(stdout);
+    }
+    int q = resultstore_each_queued(db, supervisor, queue_collect, &qp);
+    int rc = CLI_OK;
+    if (q < 0) {
+        fprintf(stderr, "kinerja queue: PostgreSQL: %s%s\n", db->errstr,
+                strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
+        rc = CLI_FAIL;
+    } else if (q > 0 || qp.rc < 0) {
+        fprintf(stderr, "kinerja queue: out of memory\n");
+        rc = CLI_FAIL;
+    } else if (json) {
+        char *text = json_dumps(qp.arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!text || strlen(text) > QUEUE_JSON_MAX) {
+            fprintf(stderr, "kinerja queue: out of memory\n");
+            rc = CLI_FAIL;
+        } else {
+            printf("%s\n", text);
+        }
+        free(text);
+    } else if (qp.n == 0) {
+        printf("No results are waiting for the sign-off of %s.\n", supervisor);
+    } else {
+        printf("\n%ld result%s waiting.\n", qp.n, qp.n == 1 ? "" : "s");
+    }
+    json_decref(qp.arr);
+    pgstore_destroy(&db);
+    if (rc == CLI_OK && ferror(stdout))
+        rc = CLI_FAIL;
+    return rc;
+}
