@@ -132,8 +132,9 @@ if [ -n "$top" ]; then
   "$KINERJA" score "$top" --period "$PERIOD" | sed 's/^/  /'
 fi
 echo
-echo "Awards (top 3 per unit among trustworthy results):"
-"$KINERJA" report awards --period "$PERIOD" --format table || true
+echo "Awards rank signed results only; nothing is signed yet on this simulated day, so the provisional"
+echo "ranking of unsigned results (kinerja report awards --provisional):"
+"$KINERJA" report awards --period "$PERIOD" --provisional --format table || true
 echo
 echo "Sign-off queue (results waiting for their pejabat penilai, oldest first):"
 psql_q -v period="$PERIOD" <<'EOF2'
@@ -149,6 +150,9 @@ WHERE r.period = :'period' AND r.state = 'pending_signoff';
 EOF2
 sup="$(psql_q -At -v period="$PERIOD" <<<"SELECT e.supervisor_nip FROM results r JOIN employees e ON e.nip = r.employee WHERE r.period = :'period' AND r.state = 'pending_signoff' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")"
 if [ -n "$sup" ]; then
+  echo
+  echo "The sign-off queue of supervisor $sup (kinerja queue --supervisor $sup):"
+  "$KINERJA" queue --supervisor "$sup" | sed 's/^/  /'
   echo
   echo "The inbox of supervisor $sup (kinerja inbox $sup):"
   "$KINERJA" inbox "$sup" --limit 10 | sed 's/^/  /'
