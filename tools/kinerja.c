@@ -35,7 +35,8 @@ static const struct command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: kinerja [-c FILE] [--log-json] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(out, "usage: kinerja [-c FILE] [--log-json] COMMAND [ARGS]\n"
+                 "       kinerja help COMMAND | --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %s\n", commands[i].usage);
     fprintf(out, "\noptions:\n"
@@ -58,6 +59,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return CLI_OK;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("kinerja %s\n", KINERJA_VERSION);
+            return CLI_OK;
         } else {
             fprintf(stderr, "kinerja: unknown option '%s'\n", argv[i]);
             usage(stderr);
@@ -67,6 +71,18 @@ int main(int argc, char **argv)
     if (i >= argc) {
         usage(stderr);
         return CLI_USAGE;
+    }
+    /* `kinerja help CMD` is `kinerja CMD --help` (SPEC 9); `kinerja help` the overview */
+    char *help_argv[] = {NULL, "--help", NULL};
+    if (!strcmp(argv[i], "help")) {
+        if (i + 1 >= argc) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        help_argv[0] = argv[i + 1];
+        argv = help_argv;
+        argc = 2;
+        i = 0;
     }
     const struct command *cmd = NULL;
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)

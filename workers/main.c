@@ -66,7 +66,7 @@ static const char *const settings_used[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: kinerja-worker --role ROLE [-c FILE] [--log-json] [--help]\n\nroles:\n");
+    fprintf(out, "usage: kinerja-worker --role ROLE [-c FILE] [--log-json] [--help] [--version]\n\nroles:\n");
     for (size_t i = 0; i < ROLE_COUNT; i++)
         fprintf(out, "  %-9s %s\n", roles[i].name, roles[i].what);
     fprintf(out, "\noptions:\n"
@@ -332,6 +332,9 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("kinerja-worker %s\n", KINERJA_VERSION);
             return 0;
         } else if (!strcmp(a, "-c") && i + 1 < argc) {
             config_file = argv[++i];
