@@ -568,16 +568,17 @@ static void score_hasil_kerja(const struct score_params *p, const struct score_i
                      : judge->ev.hasil_kerja == HASIL_MEETS ? SCORE_RATING_MEETS
                                                             : SCORE_RATING_BELOW;
         /* SPEC 5.5: the score's hasil part stays inside the band of the rating given, so
-         * a `below` never outranks a `meets` (the bands' upper ends are exclusive) */
+         * a `below` never outranks a `meets` (at a band's edge the two can tie; the
+         * predikat orders them first anyway) */
         double a = out->achievement;
         if (out->hasil == SCORE_RATING_ABOVE && a < p->hk_above)
             a = p->hk_above;
         else if (out->hasil == SCORE_RATING_MEETS && a < p->hk_meets)
             a = p->hk_meets;
-        else if (out->hasil == SCORE_RATING_MEETS && a >= p->hk_above)
-            a = nextafter(p->hk_above, 0);
-        else if (out->hasil == SCORE_RATING_BELOW && a >= p->hk_meets)
-            a = nextafter(p->hk_meets, 0);
+        else if (out->hasil == SCORE_RATING_MEETS && a > p->hk_above)
+            a = p->hk_above;
+        else if (out->hasil == SCORE_RATING_BELOW && a > p->hk_meets)
+            a = p->hk_meets;
         out->score_achievement = a;
     } else if (out->has_achievement) {
         out->hasil = out->achievement >= p->hk_above   ? SCORE_RATING_ABOVE

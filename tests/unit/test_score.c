@@ -229,6 +229,104 @@ static void test_hasil_from_supervisor(void **state)
     assert_int_equal(r.hasil, first);
 }
 
+/* SPEC 5.5: when the supervisor's hasil_kerja judgement overrides the computed rating,
+ * the score's hasil part is the achievement clamped into that rating's band (above >=
+ * 1.10, meets 0.85..1.10, below <= 0.85), so a `below` never outranks a `meets` (at the
+ * edge they can tie; the predikat orders them first).
+ * All steps off, the supervisor's rating 3 on every value: perilaku 3, its part
+ * 0.4 x (3 - 1) / 4 x 100 = 20.
+ *   achievement 1.2 judged below: hasil part clamped to 0.85:
+ *       0.6 x 0.85 / 1.2 x 100 = 42.5 (+ 20 = 62.5)
+ *   achievement 0.9 judged meets (inside its band, unchanged): 0.6 x 0.9 / 1.2 x 100 = 45
+ *       (+ 20 = 65): the `meets` ranks above the `below` with the higher achievement
+ *   achievement 1.2 judged meets: 1.10: 0.6 x 1.1 / 1.2 x 100 = 55 (75)
+ *   achievement 0.5 judged above: raised to 1.10: 55 (75); judged meets: 0.85: 42.5 (62.5)
+ * The shown achievement stays the measured one (1.2, 0.9, 0.5). */
+static void test_hasil_band_clamp(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    const double ach[5] = {1.2, 0.9, 1.2, 0.5, 0.5};
+    const enum hasil_kerja judged[5] = {HASIL_BELOW, HASIL_MEETS, HASIL_MEETS, HASIL_ABOVE, HASIL_MEETS};
+    const double want[5] = {62.5, 65, 75, 75, 62.5};
+    double got[5];
+    for (int i = 0; i < 5; i++) {
+        struct score_indicator ind[1] = {{100, 100 * ach[i], 1, DIRECTION_HIGHER_BETTER, "K"}};
+        struct score_evaluation e = ev(0, 1, RELATION_SUPERVISOR, 3);
+        e.hasil_kerja = judged[i];
+        struct score_result r;
+        score_one(&p, &e, 1, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+        assert_true(r.has_score);
+        assert_true(fabs(r.achievement - ach[i]) < EPS);
+        assert_true(fabs(r.score - want[i]) < 1e-6);
+        got[i] = r.score;
+    }
+    assert_true(got[0] < got[1]); /* below (1.2) never outranks meets (0.9) */
+    assert_true(got[2] > got[1]);
+    /* without a judgement the achievement is used as it is: 1.2 -> 60 + 20 = 80 */
+    struct score_indicator ind[1] = {{100, 120, 1, DIRECTION_HIGHER_BETTER, "K"}};
+    struct score_evaluation e = ev(0, 1, RELATION_SUPERVISOR, 3);
+    struct score_result r;
+    score_one(&p, &e, 1, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+    assert_true(fabs(r.score - 80) < 1e-9);
+}
+
+/* Per-indicator SKP detail, in canonical order (by code) whatever the input order:
+ *   B-2 target 10, realization 8, lower better, weight 1: 10/8 = 1.25 -> capped 1.2
+ *   A-1 target 50, realization 30, weight 2: 0.6
+ * achievement (2 x 0.6 + 1.2) / 3 = 0.8. An indicator without a code shows null. */
+static void test_indicator_detail(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_indicator ind[3] = {
+        {10, 8, 1, DIRECTION_LOWER_BETTER, "B-2"},
+        {50, 30, 2, DIRECTION_HIGHER_BETTER, "A-1"},
+    };
+    struct score_result r;
+    score_one(&p, NULL, 0, NULL, 0, ind, 2, NULL, 1, &r, NULL);
+    assert_int_equal(r.n_detail, 2);
+    assert_string_equal(r.detail[0].code, "A-1");
+    assert_true(fabs(r.detail[0].achievement - 0.6) < EPS);
+    assert_string_equal(r.detail[1].code, "B-2");
+    assert_true(fabs(r.detail[1].achievement - 1.2) < EPS);
+    assert_true(fabs(r.achievement - 0.8) < EPS);
+    char *s = result_json(&p, &r);
+    assert_non_null(strstr(s, "\"indicators\":2,\"detail\":[{\"indicator\":\"A-1\",\"target\":50.0000,"
+                              "\"realization\":30.0000,\"direction\":\"higher_better\",\"weight\":2.0000,"
+                              "\"achievement\":0.6000},{\"indicator\":\"B-2\",\"target\":10.0000,"
+                              "\"realization\":8.0000,\"direction\":\"lower_better\",\"weight\":1.0000,"
+                              "\"achievement\":1.2000}],\"detail_omitted\":0}"));
+    free(s);
+    struct score_indicator rev[2] = {ind[1], ind[0]};
+    struct score_result r2;
+    score_one(&p, NULL, 0, NULL, 0, rev, 2, NULL, 1, &r2, NULL);
+    char *a = result_json(&p, &r), *b = result_json(&p, &r2);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* a code that is not a code (unterminated in its field, or control bytes): null */
+    memset(ind[2].code, 'x', sizeof ind[2].code);
+    ind[2].target = ind[2].realization = ind[2].weight = 1;
+    ind[2].direction = DIRECTION_HIGHER_BETTER;
+    score_one(&p, NULL, 0, NULL, 0, ind + 2, 1, NULL, 1, &r, NULL);
+    s = result_json(&p, &r);
+    assert_non_null(strstr(s, "\"detail\":[{\"indicator\":null,"));
+    json_decref(parsed(s));
+    free(s);
+    /* more than SCORE_DETAIL_MAX: the first ones listed, the rest counted */
+    struct score_indicator many[SCORE_DETAIL_MAX + 3];
+    for (int i = 0; i < SCORE_DETAIL_MAX + 3; i++) {
+        many[i] = (struct score_indicator){100, 100, 1, DIRECTION_HIGHER_BETTER, ""};
+        snprintf(many[i].code, sizeof many[i].code, "K%03d", i);
+    }
+    score_one(&p, NULL, 0, NULL, 0, many, SCORE_DETAIL_MAX + 3, NULL, 1, &r, NULL);
+    assert_int_equal(r.n_detail, SCORE_DETAIL_MAX);
+    s = result_json(&p, &r);
+    assert_non_null(strstr(s, "\"detail_omitted\":3}"));
+    free(s);
+}
+
 /* ------------------------------------------------------------------ perilaku */
 
 /* Weights renormalised over the groups that have ratings (all steps off).
@@ -1108,6 +1206,8 @@ int main(void)
         cmocka_unit_test(test_rater_effects_remove_leniency),
         cmocka_unit_test(test_favourite_down_weighted),
         cmocka_unit_test(test_robust_location),
+        cmocka_unit_test(test_hasil_band_clamp),
+        cmocka_unit_test(test_indicator_detail),
         cmocka_unit_test(test_credibility),
         cmocka_unit_test(test_anonymity_arithmetic),
         cmocka_unit_test(test_anonymity_pool_split),
