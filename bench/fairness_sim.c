@@ -20,13 +20,13 @@
  * (b) >= (c) - 0.01; (b) > (a), by >= 0.05 with generous citizens; flag precision >=
  * 0.8 and recall >= 0.6 (--precision-min / --recall-min change the last two).
  * The CTest line below runs seeds 1-5 of both models. The flag targets are NOT met
- * (docs/SCORING.md 3, "Calibration": in this model a favourite's residual is about 2.3
- * standard errors, so no threshold gives both), so CTest guards the flags at the level
- * measured on seeds 1-5 (precision >= 0.85, recall >= 0.15) against regression, and
- * the ranking targets in full. (CMake passes the comment's closing star-slash along as
- * one more argument, which main() ignores.)
+ * in full (docs/SCORING.md 3, "Calibration": in this model a favourite's residual is
+ * about 2.4 standard errors, so no threshold gives both on every seed), so CTest checks
+ * the ranking targets and the precision target in full and guards the recall at the
+ * level measured on seeds 1-5 (>= 0.25) against regression. (CMake passes the comment's closing star-slash
+ * along as one more argument, which main() ignores.)
  */
-/* KINERJA_CTEST_ARGS: --check --seeds 5 --precision-min 0.85 --recall-min 0.15 */
+/* KINERJA_CTEST_ARGS: --check --seeds 5 --recall-min 0.25 */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,9 +67,9 @@ static double check_precision = SIM_CHECK_PRECISION, check_recall = SIM_CHECK_RE
 #define SIM_PEERS_MAX 5
 #define SIM_SUBS_MIN 3
 #define SIM_SUBS_MAX 6
-#define SIM_RESPONSE_P 0.9      /* a requested peer/subordinate rating is given */
-#define SIM_FAVOURING_SUP_P 0.6 /* a supervisor has favourites */
-#define SIM_FAVOURITES_MAX 3    /* 1..3 of their staff: about 12% of all staff */
+#define SIM_RESPONSE_P 0.9                    /* a requested peer/subordinate rating is given */
+#define SIM_FAVOURING_SUP_P model.favouring_p /* a supervisor has favourites (0.6) */
+#define SIM_FAVOURITES_MAX 3                  /* 1..3 of their staff: about 12% of all staff */
 #define SIM_FAVOUR_MIN 0.8
 #define SIM_FAVOUR_MAX 1.6
 #define SIM_GRUDGE_P 0.03 /* a peer rating carries a grudge */
@@ -103,6 +103,7 @@ struct sim_model {
     double leniency_sd;   /* spread of rater offsets */
     double halo_sd;       /* one rating's overall impression error */
     double self_image_sd; /* self-image error of self-ratings */
+    double favouring_p;   /* share of supervisors with favourites */
 };
 
 static struct sim_model model = {
@@ -110,6 +111,7 @@ static struct sim_model model = {
     .leniency_sd = 0.35,
     .halo_sd = 0.25,
     .self_image_sd = 0.6, /* self-other agreement about 0.4, as in the literature */
+    .favouring_p = 0.6,   /* with 1..3 favourites each: about 12% of staff, as the outside check */
 };
 
 struct rng {
@@ -820,7 +822,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: fairness_sim [--seeds N] [--first-seed S] [--check] [--ablation] [--verbose]\n"
             "                    [--model colleague|generous|both] [--citizen-bias X] [--leniency-sd X]\n"
-            "                    [--halo-sd X] [--self-image-sd X]\n"
+            "                    [--halo-sd X] [--self-image-sd X] [--favouring-p X]\n"
             "                    [--weight-supervisor X] [--credibility-k X] [--calibration-z X]\n"
             "                    [--calibration-factor X] [--no-citizen-offset]\n"
             "                    [--precision-min X] [--recall-min X]\n"
@@ -951,6 +953,8 @@ int main(int argc, char **argv)
             model.leniency_sd = atof(argv[++i]);
         else if (!strcmp(a, "--halo-sd") && i + 1 < argc)
             model.halo_sd = atof(argv[++i]);
+        else if (!strcmp(a, "--favouring-p") && i + 1 < argc)
+            model.favouring_p = atof(argv[++i]);
         else if (!strcmp(a, "--self-image-sd") && i + 1 < argc)
             model.self_image_sd = atof(argv[++i]);
         else if (!strcmp(a, "--weight-supervisor") && i + 1 < argc)

@@ -11,6 +11,9 @@
 #define SCORE_SCALE_SPAN (SCORE_VALUE_MAX - SCORE_VALUE_MIN) /* 4: (perilaku - 1) / 4 */
 #define SCORE_ROBUST_MIN_N 5      /* robust location applies from this many ratings */
 #define SCORE_CALIBRATION_MIN_N 3 /* the calibration test needs this many other raters */
+/* The supervisor offset the calibration test uses is computed again without the ratings
+ * more than this many standard errors from it (score_test_offsets). */
+#define SCORE_TEST_OFFSET_TRIM 2.0
 #define SCORE_T_TABLE_DF 30
 #define SCORE_Z_975 1.96
 #define SCORE_JSON_ZERO 0.00005 /* |x| below this prints as 0.0000, never -0.0000 */
@@ -246,6 +249,94 @@ static double clamp_scale(double x)
 
 /* ---------------------------------------------------------------- rater effects */
 
+struct st_item {
+    int32_t key, other;
+    double y, w;
+    size_t k;
+};
+
+static int st_cmp(const void *pa, const void *pb)
+{
+    const struct st_item *a = pa, *b = pb;
+    if (a->key != b->key)
+        return (a->key > b->key) - (a->key < b->key);
+    if (a->other != b->other)
+        return (a->other > b->other) - (a->other < b->other);
+    if (a->y != b->y)
+        return (a->y > b->y) - (a->y < b->y);
+    return (a->w > b->w) - (a->w < b->w);
+}
+
+/* fits[back[k]].test_offset for every rating k. A rating's departure is y minus its
+ * ratee's level without it (every other rating about them, corrected). The rater's
+ * offset is sum w d / (sum w + shrink_k) over their departures; the ratings whose
+ * departure from that is more than z_max standard errors (scale x sqrt(1 + 1/n), n the
+ * ratee's other ratings) are left out and it is computed again: the test offset. Sums
+ * are taken in a canonical order (by ratee, rater, y, w; then by rater, ratee). */
+static int score_test_offsets(const struct rater_effects *re, const int32_t *rater, const int32_t *ratee,
+                              const double *y, size_t m, double shrink_k, double z_max, const size_t *back,
+                              struct score_fit *fits)
+{
+    struct st_item *it = malloc((m ? m : 1) * sizeof *it);
+    double *wsum = calloc(re->n_people ? re->n_people : 1, sizeof *wsum);
+    int *cnt = calloc(re->n_people ? re->n_people : 1, sizeof *cnt);
+    double *dep = malloc((m ? m : 1) * sizeof *dep), *se = malloc((m ? m : 1) * sizeof *se);
+    if (!it || !wsum || !cnt || !dep || !se) {
+        free(it);
+        free(wsum);
+        free(cnt);
+        free(dep);
+        free(se);
+        return -1;
+    }
+    for (size_t k = 0; k < m; k++)
+        it[k] = (struct st_item){ratee[k], rater[k], y[k], re->weight[k], k};
+    qsort(it, m, sizeof *it, st_cmp);
+    for (size_t i = 0; i < m; i++) {
+        wsum[it[i].key] += it[i].w;
+        cnt[it[i].key]++;
+    }
+    for (size_t k = 0; k < m; k++) {
+        int32_t e = ratee[k];
+        double W = wsum[e], w = re->weight[k];
+        dep[k] = NAN;
+        se[k] = re->scale * sqrt(1.0 + 1.0 / (cnt[e] > 1 ? cnt[e] - 1 : 1));
+        if (cnt[e] > 1 && W - w > 1e-12)
+            dep[k] = y[k] - (re->level[e] * W - w * (y[k] - re->offset[rater[k]])) / (W - w);
+    }
+    for (size_t k = 0; k < m; k++)
+        it[k] = (struct st_item){rater[k], ratee[k], isnan(dep[k]) ? 0 : dep[k], re->weight[k], k};
+    qsort(it, m, sizeof *it, st_cmp);
+    for (size_t a = 0; a < m;) {
+        size_t b = a;
+        while (b < m && it[b].key == it[a].key)
+            b++;
+        double o = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            double s = 0, sw = 0;
+            for (size_t i = a; i < b; i++) {
+                size_t k = it[i].k;
+                if (isnan(dep[k]) || (pass > 0 && fabs(dep[k] - o) > z_max * se[k]))
+                    continue;
+                s += it[i].w * dep[k];
+                sw += it[i].w;
+            }
+            o = s / (sw + shrink_k);
+            if (!(sw + shrink_k > 0))
+                o = 0;
+        }
+        for (size_t i = a; i < b; i++)
+            fits[back[it[i].k]].test_offset = o;
+        a = b;
+    }
+    free(it);
+    free(wsum);
+    free(cnt);
+    free(dep);
+    free(se);
+    return 0;
+}
+
 int score_rater_effects(const struct score_params *p, const struct score_evaluation *evs, size_t n,
                         size_t n_people, struct score_fit *fits, struct score_model *model, char *err,
                         size_t errlen)
@@ -256,6 +347,7 @@ int score_rater_effects(const struct score_params *p, const struct score_evaluat
     for (size_t i = 0; i < n; i++) {
         fits[i].offset = 0;
         fits[i].weight = 1;
+        fits[i].test_offset = 0;
         if (score_check_evaluation(&evs[i], i, err, errlen) < 0)
             return -1;
         if (evs[i].rater < 0 || (size_t)evs[i].rater >= n_people || evs[i].ratee < 0 ||
@@ -297,6 +389,11 @@ int score_rater_effects(const struct score_params *p, const struct score_evaluat
         for (k = 0; k < m; k++) {
             fits[back[k]].offset = re->offset[rater[k]];
             fits[back[k]].weight = re->weight[k];
+        }
+        if (score_test_offsets(re, rater, ratee, y, m, p->leniency_min, SCORE_TEST_OFFSET_TRIM, back, fits) <
+            0) {
+            snprintf(err, errlen, "rater effects: out of memory for %zu ratings", m);
+            goto done;
         }
     }
     if (model) {
@@ -346,6 +443,8 @@ static int sc_rating_cmp(const void *pa, const void *pb)
     if ((c = cmp_i64(a->ev.hasil_kerja, b->ev.hasil_kerja)))
         return c;
     if ((c = cmp_double(a->fit.offset, b->fit.offset)))
+        return c;
+    if ((c = cmp_double(a->fit.test_offset, b->fit.test_offset)))
         return c;
     return cmp_double(a->fit.weight, b->fit.weight);
 }
@@ -413,6 +512,7 @@ static struct sc_rating *sc_ratings_sorted(const struct score_params *p, const s
         r[i].ev = evs[i];
         r[i].fit.offset = fits ? fits[i].offset : 0;
         r[i].fit.weight = fits ? fits[i].weight : 1;
+        r[i].fit.test_offset = fits ? fits[i].test_offset : 0;
         if (p->rater_effects && r[i].ev.relation != RELATION_SELF &&
             (!isfinite(r[i].fit.offset) || !(r[i].fit.weight > 0 && r[i].fit.weight <= 1))) {
             snprintf(err, errlen, "evaluation %zu: fit offset must be finite and weight in (0, 1]", i);
@@ -711,7 +811,9 @@ static void score_calibration_test(const struct score_params *p, const struct sc
         if (score_rated_count(&r[i].ev) == 0)
             continue;
         if (r[i].ev.relation == RELATION_SUPERVISOR) {
-            ss += sc_corrected_mean(p, &r[i]);
+            /* the supervisor's offset over the ratings the test does not flag */
+            ss +=
+                sc_corrected_mean(p, &r[i]) + (p->rater_effects ? r[i].fit.offset - r[i].fit.test_offset : 0);
             m++;
         } else if (sc_is_crowd_rating(&r[i])) {
             double w = sc_weight(p, &r[i]);

@@ -116,8 +116,12 @@ struct score_evaluation {
 
 /* What the joint estimate says about one evaluation (score_rater_effects). */
 struct score_fit {
-    double offset; /* the rater's shrunk offset: subtracted from every value */
-    double weight; /* robust weight of this rating, (0, 1]; 1 for self */
+    double offset;      /* the rater's shrunk offset: subtracted from every value */
+    double weight;      /* robust weight of this rating, (0, 1]; 1 for self */
+    double test_offset; /* the rater's offset for the calibration test: as offset, but over
+                           the rater's ratings that the test does not flag (a supervisor's
+                           favourites would otherwise inflate it and push every other
+                           ratee of theirs down); 0 when rater effects are off */
 };
 
 /* What the period's joint model says about every result (score_rater_effects and
