@@ -450,6 +450,48 @@ static void test_favourite_down_weighted(void **state)
     assert_true(b.groups[SCORE_GROUP_SUPERVISOR].robust_weight > 0.9);
 }
 
+/* A favouring supervisor's other ratees are not pushed down by the test. The head (0)
+ * rates staff 1..6 whose true levels are 3, 3, 3, 3, 4, 2 (peers 10..12 rate each at
+ * the truth), but gives staff 1 and 2 +2 (5 instead of 3). Even down-weighted (robust
+ * weight about 0.18), the favourites inflate the head's offset (fits[].offset, about
+ * +0.09), so staff 3..6, rated exactly, would show a residual of about -0.1 against
+ * their peers' level. The test's offset is computed again without the two favourites'
+ * ratings (more than 2 se away): about -0.02, so the fair ratings' residuals are about 0
+ * and only the favourites are flagged. */
+static void test_calibration_favourites_do_not_shift_others(void **state)
+{
+    (void)state;
+    const int L[7] = {0, 3, 3, 3, 3, 4, 2};
+    struct score_evaluation e[32];
+    size_t n = 0;
+    for (int32_t s = 1; s <= 6; s++) {
+        e[n++] = ev(0, s, RELATION_SUPERVISOR, L[s] + (s <= 2 ? 2 : 0));
+        for (int32_t q = 10; q <= 12; q++)
+            e[n++] = ev(q, s, RELATION_PEER, L[s]);
+    }
+    struct score_params p = plain_params();
+    p.rater_effects = true;
+    p.calibration = true;
+    struct score_fit fits[32];
+    struct score_result r;
+    score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 3, &r, fits);
+    assert_true(fits[0].offset > 0.05);                                 /* inflated by the favourites */
+    assert_true(fabs(fits[0].test_offset) < fits[0].offset / 3);        /* without them */
+    assert_true(fabs(fits[8].test_offset - fits[0].test_offset) < EPS); /* one per rater */
+    for (int32_t s = 1; s <= 6; s++) {
+        score_one(&p, e, n, NULL, 0, NULL, 0, NULL, s, &r, NULL);
+        assert_true(r.calibration.tested);
+        if (s <= 2) {
+            assert_true(r.calibration_flag);
+        } else {
+            assert_false(r.calibration_flag);
+            assert_true(fabs(r.calibration.residual) < 0.05);
+            /* with the inflated offset the same fair rating would show below -0.05 */
+            assert_true(r.calibration.residual - (fits[0].offset - fits[0].test_offset) < -0.05);
+        }
+    }
+}
+
 /* Robust location (only that step on): five peers rating 1, 3, 3, 4, 5 on every value.
  * Plain mean 16 / 5 = 3.2; without the highest (5) and lowest (1): (3 + 3 + 4) / 3 =
  * 3.3333. Four peers 1, 3, 4, 5: fewer than 5, untouched: 13 / 4 = 3.25. */
@@ -1208,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_robust_location),
         cmocka_unit_test(test_hasil_band_clamp),
         cmocka_unit_test(test_indicator_detail),
+        cmocka_unit_test(test_calibration_favourites_do_not_shift_others),
         cmocka_unit_test(test_credibility),
         cmocka_unit_test(test_anonymity_arithmetic),
         cmocka_unit_test(test_anonymity_pool_split),
