@@ -492,6 +492,54 @@ static void test_calibration_favourites_do_not_shift_others(void **state)
     }
 }
 
+/* The citizens' group offset (only that step on, through score_period). Employee 1:
+ * three peers rate 3 everywhere, three citizen presses of 4 (-> 5): citizens minus the
+ * joint level of pelayanan = 5 - 3 = 2. Employee 2: peers 4, presses 4: 5 - 4 = 1. The
+ * offset is the mean over employees, 1.5, taken off every citizen response (5 -> 3.5):
+ *   employee 1 pelayanan = (0.2 x 3 + 0.25 x 3.5) / 0.45 = 3.2778
+ *   employee 2 pelayanan = (0.2 x 4 + 0.25 x 3.5) / 0.45 = 3.7222
+ * The step off: (0.2 x 3 + 0.25 x 5) / 0.45 = 4.1111 for employee 1. */
+static void test_citizen_offset(void **state)
+{
+    (void)state;
+    struct score_evaluation e[6];
+    for (int i = 0; i < 3; i++) {
+        e[i] = ev(3 + i, 1, RELATION_PEER, 3);
+        e[3 + i] = ev(6 + i, 2, RELATION_PEER, 4);
+    }
+    struct ikm_feedback fb[6];
+    for (int i = 0; i < 3; i++) {
+        fb[i] = press(20, 1, 100 * i, 4);
+        fb[3 + i] = press(21, 2, 100 * i, 4);
+    }
+    int32_t unit[9] = {0};
+    struct score_period_input in = {.n_employees = 9,
+                                    .unit = unit,
+                                    .evaluations = e,
+                                    .n_evaluations = 6,
+                                    .feedback = fb,
+                                    .n_feedback = 6};
+    struct score_params p = plain_params();
+    p.citizen_offset = true;
+    struct score_result r[9];
+    char err[SCORE_ERR_MAX];
+    assert_int_equal(score_period(&p, &in, r, err, sizeof err), 0);
+    assert_true(r[1].model.has_citizen_offset);
+    assert_int_equal(r[1].model.citizen_offset_n, 2);
+    assert_true(fabs(r[1].model.citizen_offset - 1.5) < EPS);
+    const struct score_group_value *c = &r[1].groups[SCORE_GROUP_CITIZEN].values[SCORE_VALUE_PELAYANAN];
+    assert_true(fabs(c->rater_effects - 5.0) < EPS);  /* after the kiosk step */
+    assert_true(fabs(c->citizen_offset - 3.5) < EPS); /* after the offset */
+    assert_true(fabs(r[1].values[SCORE_VALUE_PELAYANAN].value - (0.6 + 0.875) / 0.45) < EPS);
+    assert_true(fabs(r[2].values[SCORE_VALUE_PELAYANAN].value - (0.8 + 0.875) / 0.45) < EPS);
+    char *s = result_json(&p, &r[1]);
+    assert_non_null(strstr(s, "\"model\":{\"scale\":null,\"citizen_offset\":1.5000,\"citizen_offset_n\":2}"));
+    free(s);
+    p.citizen_offset = false;
+    assert_int_equal(score_period(&p, &in, r, err, sizeof err), 0);
+    assert_true(fabs(r[1].values[SCORE_VALUE_PELAYANAN].value - (0.6 + 1.25) / 0.45) < EPS);
+}
+
 /* Robust location (only that step on): five peers rating 1, 3, 3, 4, 5 on every value.
  * Plain mean 16 / 5 = 3.2; without the highest (5) and lowest (1): (3 + 3 + 4) / 3 =
  * 3.3333. Four peers 1, 3, 4, 5: fewer than 5, untouched: 13 / 4 = 3.25. */
@@ -1251,6 +1299,7 @@ int main(void)
         cmocka_unit_test(test_hasil_band_clamp),
         cmocka_unit_test(test_indicator_detail),
         cmocka_unit_test(test_calibration_favourites_do_not_shift_others),
+        cmocka_unit_test(test_citizen_offset),
         cmocka_unit_test(test_credibility),
         cmocka_unit_test(test_anonymity_arithmetic),
         cmocka_unit_test(test_anonymity_pool_split),
