@@ -800,13 +800,20 @@ static void score_group_build(const struct score_params *p, int g, const struct 
 }
 
 /* The calibration test (SPEC 5.3): the supervisor's corrected mean against the level
- * the other non-self ratings imply, over its standard error. */
+ * the other non-self ratings imply (peers and subordinates, not the supervisor's own
+ * rating under another relation), over its standard error. */
 static void score_calibration_test(const struct score_params *p, const struct sc_rating *r, size_t nr,
                                    const struct score_model *model, struct score_calibration *c)
 {
     memset(c, 0, sizeof *c);
     double ss = 0, so = 0, swo = 0;
     int m = 0, n = 0;
+    /* r is sorted by relation first: the supervisor ratings are r[s0..s1) */
+    size_t s0 = 0, s1;
+    while (s0 < nr && r[s0].ev.relation != RELATION_SUPERVISOR)
+        s0++;
+    for (s1 = s0; s1 < nr && r[s1].ev.relation == RELATION_SUPERVISOR; s1++)
+        ;
     for (size_t i = 0; i < nr; i++) {
         if (score_rated_count(&r[i].ev) == 0)
             continue;
@@ -816,6 +823,12 @@ static void score_calibration_test(const struct score_params *p, const struct sc
                 sc_corrected_mean(p, &r[i]) + (p->rater_effects ? r[i].fit.offset - r[i].fit.test_offset : 0);
             m++;
         } else if (sc_is_crowd_rating(&r[i])) {
+            /* a supervisor who also rated as a peer or subordinate is not an "other" */
+            bool is_sup = false;
+            for (size_t k = s0; k < s1 && !is_sup; k++)
+                is_sup = r[k].ev.rater == r[i].ev.rater;
+            if (is_sup)
+                continue;
             double w = sc_weight(p, &r[i]);
             so += w * sc_corrected_mean(p, &r[i]);
             swo += w;

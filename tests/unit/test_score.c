@@ -664,6 +664,13 @@ static void test_calibration(void **state)
     assert_false(r.calibration.tested);
     assert_false(r.calibration_flag);
 
+    /* the supervisor also rating as a peer (issue 11's hole) is not a third "other":
+     * still two others, not tested */
+    struct score_evaluation dup[4] = {e[0], e[1], e[2], ev(0, 1, RELATION_PEER, 5)};
+    score_one(&p, dup, 4, NULL, 0, NULL, 0, &m, 1, &r, NULL);
+    assert_int_equal(r.calibration.n, 2);
+    assert_false(r.calibration.tested);
+
     p.calibration = false;
     score_one(&p, e, 4, NULL, 0, NULL, 0, &m, 1, &r, NULL);
     assert_true(r.calibration.tested);
