@@ -1767,7 +1767,8 @@ int score_result_json_fields(const struct score_params *p, const struct score_re
     bool fs = true;
     J(buf_putc(b, '{'));
     J(j_key(b, &fs, "mean"));
-    J(j_opt(b, r->satisfaction.n > 0, r->satisfaction.mean));
+    /* the presses' mean is the citizens' value: hidden with the citizen group */
+    J(j_opt(b, r->satisfaction.n > 0 && r->groups[SCORE_GROUP_CITIZEN].shown, r->satisfaction.mean));
     J(j_key(b, &fs, "n"));
     J(buf_printf(b, "%d", r->satisfaction.n));
     J(j_key(b, &fs, "presses"));

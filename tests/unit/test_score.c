@@ -788,6 +788,8 @@ static void test_anonymity(void **state)
     assert_non_null(strstr(s, "\"supervisor\":{\"shown\":true,\"n\":1,\"mean\":null"));
     assert_non_null(strstr(s, "\"self\":{\"shown\":true,\"n\":1,\"mean\":5.0000"));
     assert_non_null(strstr(s, "\"others\":{\"shown\":false}"));
+    /* the presses' satisfaction mean would be the hidden citizens' value: not shown */
+    assert_non_null(strstr(s, "\"satisfaction\":{\"mean\":null,\"n\":2,"));
     json_t *j = parsed(s);
     json_t *peer = json_object_get(json_object_get(json_object_get(j, "breakdown"), "groups"), "peer");
     assert_int_equal(json_object_size(peer), 1);
@@ -808,6 +810,7 @@ static void test_anonymity(void **state)
     s = result_json(&p, &r);
     assert_non_null(strstr(s, "\"supervisor\":{\"shown\":true,\"n\":1,\"mean\":4.0000"));
     assert_non_null(strstr(s, "\"others\":null"));
+    assert_non_null(strstr(s, "\"satisfaction\":{\"mean\":4.0000,\"n\":3,"));
     free(s);
 }
 
