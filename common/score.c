@@ -410,7 +410,7 @@ done:
     return rc;
 }
 
-/* An evaluation with its fit, as score_employee and score_unit_means sort them. */
+/* An evaluation with its fit, as score_employee and the citizen offset sort them. */
 struct sc_rating {
     struct score_evaluation ev;
     struct score_fit fit;

@@ -298,9 +298,10 @@ int score_employee(const struct score_params *p, const struct score_employee_inp
                    struct score_result *out);
 
 /* A whole period at once (the recalculation): employees 0..n_employees-1, unit[e] the
- * unit index of employee e; evaluations, feedback (feedback.employee = index or
- * IKM_NO_EMPLOYEE) and indicators (indicator_employee[i] = whose) for every employee.
- * results has n_employees entries. Returns 0, or -1 with the reason in err. */
+ * unit index of employee e (checked to be >= 0; since breakdown format 2 no step uses
+ * it: credibility's target is the ratee's own joint level, not a unit mean; may be NULL); evaluations,
+ * feedback (feedback.employee = index or IKM_NO_EMPLOYEE) and indicators (indicator_employee[i] = whose) for
+ * every employee. results has n_employees entries. Returns 0, or -1 with the reason in err. */
 struct score_period_input {
     size_t n_employees;
     const int32_t *unit;
