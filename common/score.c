@@ -267,6 +267,26 @@ static int st_cmp(const void *pa, const void *pb)
     return (a->w > b->w) - (a->w < b->w);
 }
 
+/* Puts it[0..m) in st_cmp order: a counting sort by key (0..nkeys-1) into tmp, then
+ * each key's (short) run sorted in place; the same order as one qsort, in O(m) plus the
+ * runs. start has nkeys + 1 entries. Returns the sorted array (it or tmp). */
+static struct st_item *st_sort(struct st_item *it, struct st_item *tmp, size_t m, size_t nkeys, size_t *start)
+{
+    memset(start, 0, (nkeys + 1) * sizeof *start);
+    for (size_t i = 0; i < m; i++)
+        start[(size_t)it[i].key + 1]++;
+    for (size_t k = 0; k < nkeys; k++)
+        start[k + 1] += start[k];
+    for (size_t i = 0; i < m; i++)
+        tmp[start[it[i].key]++] = it[i];
+    for (size_t k = 0, a = 0; k < nkeys; k++) { /* start[k] is now the end of run k */
+        if (start[k] - a > 1)
+            qsort(tmp + a, start[k] - a, sizeof *tmp, st_cmp);
+        a = start[k];
+    }
+    return tmp;
+}
+
 /* fits[back[k]].test_offset for every rating k. A rating's departure is y minus its
  * ratee's level without it (every other rating about them, corrected). The rater's
  * offset is sum w d / (sum w + shrink_k) over their departures; the ratings whose
@@ -277,12 +297,16 @@ static int score_test_offsets(const struct rater_effects *re, const int32_t *rat
                               const double *y, size_t m, double shrink_k, double z_max, const size_t *back,
                               struct score_fit *fits)
 {
-    struct st_item *it = malloc((m ? m : 1) * sizeof *it);
-    double *wsum = calloc(re->n_people ? re->n_people : 1, sizeof *wsum);
-    int *cnt = calloc(re->n_people ? re->n_people : 1, sizeof *cnt);
+    size_t np = re->n_people ? re->n_people : 1;
+    struct st_item *buf = malloc((m ? m : 1) * sizeof *buf), *tmp = malloc((m ? m : 1) * sizeof *tmp), *it;
+    size_t *start = malloc((np + 1) * sizeof *start);
+    double *wsum = calloc(np, sizeof *wsum);
+    int *cnt = calloc(np, sizeof *cnt);
     double *dep = malloc((m ? m : 1) * sizeof *dep), *se = malloc((m ? m : 1) * sizeof *se);
-    if (!it || !wsum || !cnt || !dep || !se) {
-        free(it);
+    if (!buf || !tmp || !start || !wsum || !cnt || !dep || !se) {
+        free(buf);
+        free(tmp);
+        free(start);
         free(wsum);
         free(cnt);
         free(dep);
@@ -290,8 +314,8 @@ static int score_test_offsets(const struct rater_effects *re, const int32_t *rat
         return -1;
     }
     for (size_t k = 0; k < m; k++)
-        it[k] = (struct st_item){ratee[k], rater[k], y[k], re->weight[k], k};
-    qsort(it, m, sizeof *it, st_cmp);
+        buf[k] = (struct st_item){ratee[k], rater[k], y[k], re->weight[k], k};
+    it = st_sort(buf, tmp, m, re->n_people, start);
     for (size_t i = 0; i < m; i++) {
         wsum[it[i].key] += it[i].w;
         cnt[it[i].key]++;
@@ -305,8 +329,8 @@ static int score_test_offsets(const struct rater_effects *re, const int32_t *rat
             dep[k] = y[k] - (re->level[e] * W - w * (y[k] - re->offset[rater[k]])) / (W - w);
     }
     for (size_t k = 0; k < m; k++)
-        it[k] = (struct st_item){rater[k], ratee[k], isnan(dep[k]) ? 0 : dep[k], re->weight[k], k};
-    qsort(it, m, sizeof *it, st_cmp);
+        buf[k] = (struct st_item){rater[k], ratee[k], isnan(dep[k]) ? 0 : dep[k], re->weight[k], k};
+    it = st_sort(buf, tmp, m, re->n_people, start);
     for (size_t a = 0; a < m;) {
         size_t b = a;
         while (b < m && it[b].key == it[a].key)
@@ -329,7 +353,9 @@ static int score_test_offsets(const struct rater_effects *re, const int32_t *rat
             fits[back[it[i].k]].test_offset = o;
         a = b;
     }
-    free(it);
+    free(buf);
+    free(tmp);
+    free(start);
     free(wsum);
     free(cnt);
     free(dep);
