@@ -102,7 +102,7 @@ static const struct setting_def settings[] = {
      "numeric score move that alone makes a new score version (SPEC 5.7)"},
 
     {"weight.supervisor", SETTING_DOUBLE, "0.02", 0, 1, NULL, false,
-     "perilaku weight of the supervisor group"},
+     "perilaku weight of the supervisor group, beside its share of the joint level (docs/SCORING.md 10)"},
     {"weight.peer", SETTING_DOUBLE, "0.2", 0, 1, NULL, false, "perilaku weight of peers"},
     {"weight.subordinate", SETTING_DOUBLE, "0.15", 0, 1, NULL, false, "perilaku weight of subordinates"},
     {"weight.citizen", SETTING_DOUBLE, "0.25", 0, 1, NULL, false, "perilaku weight of citizens"},
