@@ -27,12 +27,10 @@ static const struct setting_def settings[] = {
 
     {"intake.endpoint", SETTING_STRING, "tcp://127.0.0.1:5570", 0, 0, NULL, false,
      "ZeroMQ ROUTER endpoint the broker binds"},
-    {"intake.max_batch", SETTING_INT, "1000", 1, 100000, NULL, false,
-     "most events in one request frame"},
+    {"intake.max_batch", SETTING_INT, "1000", 1, 100000, NULL, false, "most events in one request frame"},
     {"intake.max_frame_bytes", SETTING_INT, "1048576", 1024, 67108864, NULL, false,
      "largest request frame answered; larger frames are rejected (twice this disconnects)"},
-    {"intake.max_depth", SETTING_INT, "6", 2, 32, NULL, false,
-     "deepest msgpack nesting accepted in a frame"},
+    {"intake.max_depth", SETTING_INT, "6", 2, 32, NULL, false, "deepest msgpack nesting accepted in a frame"},
     {"intake.dedupe_ttl_s", SETTING_INT, "2592000", 60, 315360000, NULL, false,
      "how long an accepted event id is remembered for duplicate acks"},
     {"intake.durability", SETTING_ENUM, "everysec", 0, 0, "everysec|always", false,
@@ -60,20 +58,27 @@ static const struct setting_def settings[] = {
     {"log.json", SETTING_BOOL, "false", 0, 0, NULL, false, "log JSON lines (same as --log-json)"},
 
     {"metrics.listen", SETTING_STRING, "auto", 0, 0, NULL, false,
-     "host:port for /metrics and /healthz; auto = 127.0.0.1:9570 (broker), 9571..9574 (worker roles); off = none"},
+     "host:port for /metrics and /healthz; auto = 127.0.0.1:9570 (broker), 9571..9574 (worker roles); off = "
+     "none"},
 
     {"notify.endpoint", SETTING_STRING, "tcp://127.0.0.1:5571", 0, 0, NULL, false,
      "ZeroMQ PUB endpoint for notifications (topic = recipient NIP)"},
-    {"notify.webhook_url", SETTING_STRING, "", 0, 0, NULL, false, "HTTP webhook for notifications (empty = none)"},
-    {"notify.webhook_secret", SETTING_STRING, "", 0, 0, NULL, true, "HMAC-SHA256 key for X-Kinerja-Signature"},
-    {"notify.max_attempts", SETTING_INT, "8", 1, 100, NULL, false, "webhook attempts before a notification is dead"},
+    {"notify.webhook_url", SETTING_STRING, "", 0, 0, NULL, false,
+     "HTTP webhook for notifications (empty = none)"},
+    {"notify.webhook_secret", SETTING_STRING, "", 0, 0, NULL, true,
+     "HMAC-SHA256 key for X-Kinerja-Signature"},
+    {"notify.max_attempts", SETTING_INT, "8", 1, 100, NULL, false,
+     "webhook attempts before a notification is dead"},
     {"notify.retry_base_ms", SETTING_INT, "1000", 1, 3600000, NULL, false,
      "pause after the first failed webhook attempt; doubles with each attempt (+-50% jitter)"},
-    {"notify.retry_max_s", SETTING_INT, "600", 1, 86400, NULL, false, "longest pause between webhook attempts"},
+    {"notify.retry_max_s", SETTING_INT, "600", 1, 86400, NULL, false,
+     "longest pause between webhook attempts"},
     {"notify.lease_s", SETTING_INT, "30", 2, 3600, NULL, false,
-     "notifications a worker is delivering are held this long; those of a killed worker are retried after it"},
+     "notifications a worker is delivering are held this long; those of a killed worker are retried after "
+     "it"},
 
-    {"security.curve", SETTING_BOOL, "false", 0, 0, NULL, false, "CURVE encryption and client allow-list on intake"},
+    {"security.curve", SETTING_BOOL, "false", 0, 0, NULL, false,
+     "CURVE encryption and client allow-list on intake"},
     {"security.server_secret_file", SETTING_STRING, "config/curve/server.key_secret", 0, 0, NULL, false,
      "file holding the broker's CURVE secret key (z85)"},
     {"security.clients_file", SETTING_STRING, "config/curve/clients", 0, 0, NULL, false,
@@ -83,19 +88,25 @@ static const struct setting_def settings[] = {
     {"security.client_key_file", SETTING_STRING, "config/curve/client", 0, 0, NULL, false,
      "the CLI's own CURVE key pair: PREFIX.key and PREFIX.key_secret (kinerja keygen --out PREFIX)"},
 
-    {"score.achievement_cap", SETTING_DOUBLE, "1.2", 1, 10, NULL, false, "cap on one indicator's achievement"},
+    {"score.achievement_cap", SETTING_DOUBLE, "1.2", 1, 10, NULL, false,
+     "cap on one indicator's achievement"},
     {"score.hk_above", SETTING_DOUBLE, "1.10", 0, 10, NULL, false, "achievement for hasil kerja above"},
     {"score.hk_meets", SETTING_DOUBLE, "0.85", 0, 10, NULL, false, "achievement for hasil kerja meets"},
     {"score.pk_above", SETTING_DOUBLE, "3.75", 1, 5, NULL, false, "perilaku for above"},
     {"score.pk_meets", SETTING_DOUBLE, "2.75", 1, 5, NULL, false, "perilaku for meets"},
     {"score.w_hasil", SETTING_DOUBLE, "0.6", 0, 1, NULL, false, "numeric score weight of hasil kerja"},
     {"score.w_perilaku", SETTING_DOUBLE, "0.4", 0, 1, NULL, false, "numeric score weight of perilaku"},
-    {"score.ikm_min_responses", SETTING_INT, "10", 1, 100000, NULL, false, "SKM responses needed for an employee's own IKM"},
-    {"score.version_min_delta", SETTING_DOUBLE, "0.5", 0, 100, NULL, false, "numeric score move that alone makes a new score version (SPEC 5.7)"},
-    {"score.settle_ms", SETTING_INT, "300", 0, 60000, NULL, false, "a period is computed once its inputs have been quiet this long (a burst is scored once; 0 = at once)"},
-    {"score.settle_max_ms", SETTING_INT, "5000", 0, 600000, NULL, false, "... but at the latest this long after it changed, however busy"},
+    {"score.ikm_min_responses", SETTING_INT, "10", 1, 100000, NULL, false,
+     "SKM responses needed for an employee's own IKM"},
+    {"score.version_min_delta", SETTING_DOUBLE, "0.5", 0, 100, NULL, false,
+     "numeric score move that alone makes a new score version (SPEC 5.7)"},
+    {"score.settle_ms", SETTING_INT, "300", 0, 60000, NULL, false,
+     "a period is computed once its inputs have been quiet this long (a burst is scored once; 0 = at once)"},
+    {"score.settle_max_ms", SETTING_INT, "5000", 0, 600000, NULL, false,
+     "... but at the latest this long after it changed, however busy"},
 
-    {"weight.supervisor", SETTING_DOUBLE, "0.4", 0, 1, NULL, false, "perilaku weight of the supervisor group"},
+    {"weight.supervisor", SETTING_DOUBLE, "0.02", 0, 1, NULL, false,
+     "perilaku weight of the supervisor group, beside its share of the joint level (docs/SCORING.md 10)"},
     {"weight.peer", SETTING_DOUBLE, "0.2", 0, 1, NULL, false, "perilaku weight of peers"},
     {"weight.subordinate", SETTING_DOUBLE, "0.15", 0, 1, NULL, false, "perilaku weight of subordinates"},
     {"weight.citizen", SETTING_DOUBLE, "0.25", 0, 1, NULL, false, "perilaku weight of citizens"},
@@ -104,22 +115,37 @@ static const struct setting_def settings[] = {
     {"fairness.kiosk_misuse", SETTING_BOOL, "true", 0, 0, NULL, false, "count repeated kiosk presses once"},
     {"fairness.kiosk_repeat_s", SETTING_INT, "10", 0, 86400, NULL, false, "window for repeated presses"},
     {"fairness.rater_effects", SETTING_BOOL, "true", 0, 0, NULL, false, "joint robust ratee/rater estimate"},
-    {"fairness.leniency_min", SETTING_DOUBLE, "3", 0, 1000, NULL, false, "ratings at which half a rater offset applies"},
-    {"fairness.robust_location", SETTING_BOOL, "true", 0, 0, NULL, false, "drop highest and lowest in groups of 5+"},
-    {"fairness.credibility", SETTING_BOOL, "true", 0, 0, NULL, false, "shrink crowd groups toward the unit mean"},
-    {"fairness.credibility_k", SETTING_DOUBLE, "3", 0, 1000, NULL, false, "credibility constant k in Z = n/(n+k)"},
-    {"fairness.calibration", SETTING_BOOL, "true", 0, 0, NULL, false, "flag supervisors far from consensus"},
-    {"fairness.calibration_delta", SETTING_DOUBLE, "1.0", 0, 4, NULL, false, "departure that flags calibration"},
-    {"fairness.calibration_factor", SETTING_DOUBLE, "0.25", 0, 1, NULL, false, "supervisor weight factor when flagged"},
-    {"fairness.anonymity_min", SETTING_INT, "3", 1, 1000, NULL, false, "smallest crowd group shown on its own"},
+    {"fairness.leniency_min", SETTING_DOUBLE, "3", 0, 1000, NULL, false,
+     "ratings at which half a rater offset applies"},
+    {"fairness.robust_location", SETTING_BOOL, "true", 0, 0, NULL, false,
+     "drop highest and lowest in groups of 5+"},
+    {"fairness.citizen_offset", SETTING_BOOL, "true", 0, 0, NULL, false,
+     "remove the citizens' group generosity (their mean departure from the joint levels)"},
+    {"fairness.credibility", SETTING_BOOL, "true", 0, 0, NULL, false,
+     "a crowd group of n brings n/(n+k) of its weight, the rest goes to the ratee's joint level"},
+    {"fairness.credibility_k", SETTING_DOUBLE, "3", 0, 1000, NULL, false,
+     "credibility constant k in Z = n/(n+k)"},
+    {"fairness.calibration", SETTING_BOOL, "true", 0, 0, NULL, false,
+     "test the supervisor's rating against the level the other raters imply"},
+    {"fairness.calibration_z", SETTING_DOUBLE, "3.0", 0.5, 10, NULL, false,
+     "|z| of the supervisor's residual above which the result is flagged"},
+    {"fairness.calibration_delta", SETTING_DOUBLE, "1.0", 0, 4, NULL, false,
+     "no effect since breakdown format 2 (kept so old configuration files still load)"},
+    {"fairness.calibration_factor", SETTING_DOUBLE, "1", 0, 1, NULL, false,
+     "supervisor weight factor when flagged (1: the robust weight alone)"},
+    {"fairness.anonymity_min", SETTING_INT, "3", 1, 1000, NULL, false,
+     "smallest crowd group shown on its own"},
 
     {"training.threshold", SETTING_DOUBLE, "3.0", 1, 5, NULL, false, "values below this get a course"},
 
     {"workflow.appeal_days", SETTING_INT, "14", 0, 365, NULL, false, "appeal window after approval"},
-    {"workflow.reminder_days", SETTING_INT, "3", 0, 365, NULL, false, "pending sign-off age that sends a reminder"},
+    {"workflow.reminder_days", SETTING_INT, "3", 0, 365, NULL, false,
+     "pending sign-off age that sends a reminder"},
 
-    {"schedule.recalc", SETTING_STRING, "0 1 * * *", 0, 0, NULL, false, "cron expression of the full recalculation"},
-    {"schedule.period_close_grace_days", SETTING_INT, "5", 0, 365, NULL, false, "days after a period ends before it closes"},
+    {"schedule.recalc", SETTING_STRING, "0 1 * * *", 0, 0, NULL, false,
+     "cron expression of the full recalculation"},
+    {"schedule.period_close_grace_days", SETTING_INT, "5", 0, 365, NULL, false,
+     "days after a period ends before it closes"},
     {"schedule.tick_ms", SETTING_INT, "1000", 50, 60000, NULL, false,
      "how often the scheduler checks its leadership and its due jobs (lower only for tests)"},
     {"schedule.housekeeping_s", SETTING_INT, "300", 1, 86400, NULL, false,
@@ -205,8 +231,8 @@ static int validate_value(const struct setting_def *d, const char *value, char *
     }
     case SETTING_BOOL:
         if (!strcmp(value, "true") || !strcmp(value, "false") || !strcmp(value, "yes") ||
-            !strcmp(value, "no") || !strcmp(value, "on") || !strcmp(value, "off") ||
-            !strcmp(value, "1") || !strcmp(value, "0"))
+            !strcmp(value, "no") || !strcmp(value, "on") || !strcmp(value, "off") || !strcmp(value, "1") ||
+            !strcmp(value, "0"))
             return 0;
         snprintf(err, errlen, "%s: must be true or false, got '%s'", d->name, value);
         return -1;
@@ -497,8 +523,9 @@ int config_print_one(FILE *out, const struct config *c, const char *name)
 void config_print_reference(FILE *out)
 {
     const char *section = "";
-    fprintf(out, "# Kinerja reference configuration (generated by `kinerja config --reference`).\n"
-                 "# Every setting may be overridden by the environment: section.key -> KINERJA_SECTION_KEY.\n");
+    fprintf(out,
+            "# Kinerja reference configuration (generated by `kinerja config --reference`).\n"
+            "# Every setting may be overridden by the environment: section.key -> KINERJA_SECTION_KEY.\n");
     for (size_t i = 0; i < SETTINGS_COUNT; i++) {
         const char *dot = strchr(settings[i].name, '.');
         size_t slen = (size_t)(dot - settings[i].name);

@@ -9,12 +9,15 @@
 
 #define SCORE_PERCENT 100.0
 #define SCORE_SCALE_SPAN (SCORE_VALUE_MAX - SCORE_VALUE_MIN) /* 4: (perilaku - 1) / 4 */
-#define SCORE_ROBUST_MIN_N 5    /* robust location applies from this many ratings */
-#define SCORE_CONSENSUS_MIN_N 3 /* calibration needs this many other raters */
+#define SCORE_ROBUST_MIN_N 5      /* robust location applies from this many ratings */
+#define SCORE_CALIBRATION_MIN_N 3 /* the calibration test needs this many other raters */
+/* The supervisor offset the calibration test uses is computed again without the ratings
+ * more than this many standard errors from it (score_test_offsets). */
+#define SCORE_TEST_OFFSET_TRIM 2.0
 #define SCORE_T_TABLE_DF 30
 #define SCORE_Z_975 1.96
 #define SCORE_JSON_ZERO 0.00005 /* |x| below this prints as 0.0000, never -0.0000 */
-#define SCORE_BREAKDOWN_FORMAT 1
+#define SCORE_BREAKDOWN_FORMAT 2
 
 const char *const score_group_names[SCORE_GROUP_COUNT] = {
     "supervisor", "peer", "subordinate", "citizen", "self",
@@ -71,7 +74,7 @@ void score_params_default(struct score_params *p)
     p->w_perilaku = 0.4;
     p->ikm_min_responses = 10;
     p->version_min_delta = 0.5;
-    p->weight[SCORE_GROUP_SUPERVISOR] = 0.4;
+    p->weight[SCORE_GROUP_SUPERVISOR] = 0.02;
     p->weight[SCORE_GROUP_PEER] = 0.2;
     p->weight[SCORE_GROUP_SUBORDINATE] = 0.15;
     p->weight[SCORE_GROUP_CITIZEN] = 0.25;
@@ -85,7 +88,9 @@ void score_params_default(struct score_params *p)
     p->credibility_k = 3;
     p->calibration = true;
     p->calibration_delta = 1.0;
-    p->calibration_factor = 0.25;
+    p->calibration_z = 3.0;
+    p->calibration_factor = 1.0;
+    p->citizen_offset = true;
     p->anonymity_min = 3;
     p->training_threshold = 3.0;
 }
@@ -124,6 +129,8 @@ int score_params_from_config(const struct config *cfg, struct score_params *p, c
     p->credibility_k = config_double(cfg, "fairness.credibility_k");
     p->calibration = config_bool(cfg, "fairness.calibration");
     p->calibration_delta = config_double(cfg, "fairness.calibration_delta");
+    p->calibration_z = config_double(cfg, "fairness.calibration_z");
+    p->citizen_offset = config_bool(cfg, "fairness.citizen_offset");
     p->calibration_factor = config_double(cfg, "fairness.calibration_factor");
     p->anonymity_min = (int)config_int(cfg, "fairness.anonymity_min");
     p->training_threshold = config_double(cfg, "training.threshold");
@@ -191,11 +198,6 @@ static int score_group_of(enum relation r)
     }
 }
 
-static bool score_group_is_crowd(int g)
-{
-    return g == SCORE_GROUP_PEER || g == SCORE_GROUP_SUBORDINATE || g == SCORE_GROUP_CITIZEN;
-}
-
 static int score_rated_count(const struct score_evaluation *ev)
 {
     int k = 0;
@@ -247,13 +249,131 @@ static double clamp_scale(double x)
 
 /* ---------------------------------------------------------------- rater effects */
 
+struct st_item {
+    int32_t key, other;
+    double y, w;
+    size_t k;
+};
+
+static int st_cmp(const void *pa, const void *pb)
+{
+    const struct st_item *a = pa, *b = pb;
+    if (a->key != b->key)
+        return (a->key > b->key) - (a->key < b->key);
+    if (a->other != b->other)
+        return (a->other > b->other) - (a->other < b->other);
+    if (a->y != b->y)
+        return (a->y > b->y) - (a->y < b->y);
+    return (a->w > b->w) - (a->w < b->w);
+}
+
+/* Puts it[0..m) in st_cmp order: a counting sort by key (0..nkeys-1) into tmp, then
+ * each key's (short) run sorted in place; the same order as one qsort, in O(m) plus the
+ * runs. start has nkeys + 1 entries. Returns the sorted array (it or tmp). */
+static struct st_item *st_sort(struct st_item *it, struct st_item *tmp, size_t m, size_t nkeys, size_t *start)
+{
+    memset(start, 0, (nkeys + 1) * sizeof *start);
+    for (size_t i = 0; i < m; i++)
+        start[(size_t)it[i].key + 1]++;
+    for (size_t k = 0; k < nkeys; k++)
+        start[k + 1] += start[k];
+    for (size_t i = 0; i < m; i++)
+        tmp[start[it[i].key]++] = it[i];
+    for (size_t k = 0, a = 0; k < nkeys; k++) { /* start[k] is now the end of run k */
+        if (start[k] - a > 1)
+            qsort(tmp + a, start[k] - a, sizeof *tmp, st_cmp);
+        a = start[k];
+    }
+    return tmp;
+}
+
+/* fits[back[k]].test_offset for every rating k. A rating's departure is y minus its
+ * ratee's level without it (every other rating about them, corrected). The rater's
+ * offset is sum w d / (sum w + shrink_k) over their departures; the ratings whose
+ * departure from that is more than z_max standard errors (scale x sqrt(1 + 1/n), n the
+ * ratee's other ratings) are left out and it is computed again: the test offset. Sums
+ * are taken in a canonical order (by ratee, rater, y, w; then by rater, ratee). */
+static int score_test_offsets(const struct rater_effects *re, const int32_t *rater, const int32_t *ratee,
+                              const double *y, size_t m, double shrink_k, double z_max, const size_t *back,
+                              struct score_fit *fits)
+{
+    size_t np = re->n_people ? re->n_people : 1;
+    struct st_item *buf = malloc((m ? m : 1) * sizeof *buf), *tmp = malloc((m ? m : 1) * sizeof *tmp), *it;
+    size_t *start = malloc((np + 1) * sizeof *start);
+    double *wsum = calloc(np, sizeof *wsum);
+    int *cnt = calloc(np, sizeof *cnt);
+    double *dep = malloc((m ? m : 1) * sizeof *dep), *se = malloc((m ? m : 1) * sizeof *se);
+    if (!buf || !tmp || !start || !wsum || !cnt || !dep || !se) {
+        free(buf);
+        free(tmp);
+        free(start);
+        free(wsum);
+        free(cnt);
+        free(dep);
+        free(se);
+        return -1;
+    }
+    for (size_t k = 0; k < m; k++)
+        buf[k] = (struct st_item){ratee[k], rater[k], y[k], re->weight[k], k};
+    it = st_sort(buf, tmp, m, re->n_people, start);
+    for (size_t i = 0; i < m; i++) {
+        wsum[it[i].key] += it[i].w;
+        cnt[it[i].key]++;
+    }
+    for (size_t k = 0; k < m; k++) {
+        int32_t e = ratee[k];
+        double W = wsum[e], w = re->weight[k];
+        dep[k] = NAN;
+        se[k] = re->scale * sqrt(1.0 + 1.0 / (cnt[e] > 1 ? cnt[e] - 1 : 1));
+        if (cnt[e] > 1 && W - w > 1e-12)
+            dep[k] = y[k] - (re->level[e] * W - w * (y[k] - re->offset[rater[k]])) / (W - w);
+    }
+    for (size_t k = 0; k < m; k++)
+        buf[k] = (struct st_item){rater[k], ratee[k], isnan(dep[k]) ? 0 : dep[k], re->weight[k], k};
+    it = st_sort(buf, tmp, m, re->n_people, start);
+    for (size_t a = 0; a < m;) {
+        size_t b = a;
+        while (b < m && it[b].key == it[a].key)
+            b++;
+        double o = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            double s = 0, sw = 0;
+            for (size_t i = a; i < b; i++) {
+                size_t k = it[i].k;
+                if (isnan(dep[k]) || (pass > 0 && fabs(dep[k] - o) > z_max * se[k]))
+                    continue;
+                s += it[i].w * dep[k];
+                sw += it[i].w;
+            }
+            o = s / (sw + shrink_k);
+            if (!(sw + shrink_k > 0))
+                o = 0;
+        }
+        for (size_t i = a; i < b; i++)
+            fits[back[it[i].k]].test_offset = o;
+        a = b;
+    }
+    free(buf);
+    free(tmp);
+    free(start);
+    free(wsum);
+    free(cnt);
+    free(dep);
+    free(se);
+    return 0;
+}
+
 int score_rater_effects(const struct score_params *p, const struct score_evaluation *evs, size_t n,
-                        size_t n_people, struct score_fit *fits, char *err, size_t errlen)
+                        size_t n_people, struct score_fit *fits, struct score_model *model, char *err,
+                        size_t errlen)
 {
     size_t m = 0;
+    if (model)
+        memset(model, 0, sizeof *model);
     for (size_t i = 0; i < n; i++) {
         fits[i].offset = 0;
         fits[i].weight = 1;
+        fits[i].test_offset = 0;
         if (score_check_evaluation(&evs[i], i, err, errlen) < 0)
             return -1;
         if (evs[i].rater < 0 || (size_t)evs[i].rater >= n_people || evs[i].ratee < 0 ||
@@ -264,7 +384,7 @@ int score_rater_effects(const struct score_params *p, const struct score_evaluat
         if (evs[i].relation != RELATION_SELF && score_rated_count(&evs[i]) > 0)
             m++;
     }
-    if (!p->rater_effects || m == 0)
+    if ((!p->rater_effects && !(p->calibration && model)) || m == 0)
         return 0;
 
     int32_t *rater = malloc(m * sizeof *rater);
@@ -291,9 +411,20 @@ int score_rater_effects(const struct score_params *p, const struct score_evaluat
         snprintf(err, errlen, "rater effects: %s", re->errstr);
         goto done;
     }
-    for (k = 0; k < m; k++) {
-        fits[back[k]].offset = re->offset[rater[k]];
-        fits[back[k]].weight = re->weight[k];
+    if (p->rater_effects) {
+        for (k = 0; k < m; k++) {
+            fits[back[k]].offset = re->offset[rater[k]];
+            fits[back[k]].weight = re->weight[k];
+        }
+        if (score_test_offsets(re, rater, ratee, y, m, p->leniency_min, SCORE_TEST_OFFSET_TRIM, back, fits) <
+            0) {
+            snprintf(err, errlen, "rater effects: out of memory for %zu ratings", m);
+            goto done;
+        }
+    }
+    if (model) {
+        model->has_scale = true;
+        model->scale = re->scale;
     }
     rc = 0;
 done:
@@ -305,7 +436,7 @@ done:
     return rc;
 }
 
-/* An evaluation with its fit, as score_employee and score_unit_means sort them. */
+/* An evaluation with its fit, as score_employee and the citizen offset sort them. */
 struct sc_rating {
     struct score_evaluation ev;
     struct score_fit fit;
@@ -339,6 +470,8 @@ static int sc_rating_cmp(const void *pa, const void *pb)
         return c;
     if ((c = cmp_double(a->fit.offset, b->fit.offset)))
         return c;
+    if ((c = cmp_double(a->fit.test_offset, b->fit.test_offset)))
+        return c;
     return cmp_double(a->fit.weight, b->fit.weight);
 }
 
@@ -363,6 +496,8 @@ static int ind_cmp(const void *pa, const void *pb)
 {
     const struct score_indicator *a = pa, *b = pb;
     int c;
+    if ((c = strncmp(a->code, b->code, sizeof a->code)))
+        return c;
     if ((c = cmp_double(a->target, b->target)))
         return c;
     if ((c = cmp_double(a->realization, b->realization)))
@@ -403,6 +538,7 @@ static struct sc_rating *sc_ratings_sorted(const struct score_params *p, const s
         r[i].ev = evs[i];
         r[i].fit.offset = fits ? fits[i].offset : 0;
         r[i].fit.weight = fits ? fits[i].weight : 1;
+        r[i].fit.test_offset = fits ? fits[i].test_offset : 0;
         if (p->rater_effects && r[i].ev.relation != RELATION_SELF &&
             (!isfinite(r[i].fit.offset) || !(r[i].fit.weight > 0 && r[i].fit.weight <= 1))) {
             snprintf(err, errlen, "evaluation %zu: fit offset must be finite and weight in (0, 1]", i);
@@ -446,57 +582,6 @@ static int fb_sorted(const struct score_params *p, const struct ikm_feedback *fb
     return 0;
 }
 
-/* ---------------------------------------------------------------- unit means */
-
-int score_unit_means(const struct score_params *p, const struct score_evaluation *evs,
-                     const struct score_fit *fits, size_t n_evs, const struct ikm_feedback *fb, size_t n_fb,
-                     struct score_unit_means *out)
-{
-    char err[SCORE_ERR_MAX];
-    memset(out, 0, sizeof *out);
-    if (p->rater_effects && n_evs > 0 && !fits)
-        return -1; /* the same programming error score_employee reports */
-    struct sc_rating *r = sc_ratings_sorted(p, evs, fits, n_evs, err, sizeof err);
-    if (!r)
-        return -1;
-    double sw[SCORE_GROUP_COUNT][SCORE_VALUES] = {{0}}, s[SCORE_GROUP_COUNT][SCORE_VALUES] = {{0}};
-    for (size_t i = 0; i < n_evs; i++) {
-        int g = score_group_of(r[i].ev.relation);
-        if (g != SCORE_GROUP_PEER && g != SCORE_GROUP_SUBORDINATE)
-            continue;
-        double w = sc_weight(p, &r[i]);
-        for (int j = 0; j < SCORE_VALUES; j++) {
-            if (!r[i].ev.values[j])
-                continue;
-            s[g][j] += w * sc_corrected(p, &r[i], j);
-            sw[g][j] += w;
-            out->n[g][j]++;
-        }
-    }
-    free(r);
-    struct ikm_feedback *f;
-    bool *repeat;
-    if (fb_sorted(p, fb, n_fb, &f, &repeat, err, sizeof err) < 0)
-        return -1;
-    const int c = SCORE_GROUP_CITIZEN, j0 = SCORE_VALUE_PELAYANAN;
-    for (size_t i = 0; i < n_fb; i++) {
-        if (repeat[i])
-            continue;
-        s[c][j0] += ikm_feedback_scale5(&f[i]);
-        sw[c][j0] += 1;
-        out->n[c][j0]++;
-    }
-    free(f);
-    free(repeat);
-    for (int g = 0; g < SCORE_GROUP_COUNT; g++)
-        for (int j = 0; j < SCORE_VALUES; j++)
-            if (sw[g][j] > 0) {
-                out->has[g][j] = true;
-                out->mean[g][j] = s[g][j] / sw[g][j];
-            }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- one employee */
 
 struct cw {
@@ -520,31 +605,30 @@ static double cw_mean(const struct cw *x, size_t n)
     return sw > 0 ? s / sw : NAN;
 }
 
-/* One group and value from its (corrected value, weight) pairs x[0..n), through rater
- * effects (the weighted mean; for citizens, whose x holds the responses counted after
- * the kiosk step, that is the kiosk step's result), robust location and credibility.
- * raw_mean is the plain mean before any step. Reorders x. */
-static void score_group_value_steps(const struct score_params *p, int g, int j,
-                                    const struct score_unit_means *unit, double raw_mean, struct cw *x,
-                                    size_t n, struct score_group_value *gv)
+/* One group and value from its (corrected value, weight) pairs x[0..n): rater effects
+ * (the weighted mean; for citizens, whose x holds the responses counted after the kiosk
+ * step, that is the kiosk step's result), the citizens' group offset (shift, subtracted
+ * from x already: `shift` is added back for the step before), robust location. The
+ * credibility factor Z is recorded; it splits the group's weight, not its value. x is
+ * put in canonical order first, so the sums do not depend on where the ratings came
+ * from. raw_mean is the plain mean before any step. */
+static void score_group_value_steps(const struct score_params *p, int g, double raw_mean, double shift,
+                                    struct cw *x, size_t n, struct score_group_value *gv)
 {
+    qsort(x, n, sizeof *x, cw_cmp);
     gv->n = (int)n;
     gv->raw = raw_mean;
-    gv->rater_effects = cw_mean(x, n);
-    gv->robust_location = gv->rater_effects;
-    if (p->robust_location && n >= SCORE_ROBUST_MIN_N) {
-        qsort(x, n, sizeof *x, cw_cmp);
+    gv->citizen_offset = cw_mean(x, n);
+    gv->rater_effects = gv->citizen_offset + shift;
+    gv->robust_location = gv->citizen_offset;
+    if (p->robust_location && n >= SCORE_ROBUST_MIN_N)
         gv->robust_location = cw_mean(x + 1, n - 2);
-    }
-    gv->credibility = gv->robust_location;
     gv->z = 1.0;
-    if (p->credibility && score_group_is_crowd(g) && unit && unit->has[g][j]) {
-        double z = (double)n / ((double)n + p->credibility_k);
-        gv->z = z;
-        gv->credibility = z * gv->robust_location + (1.0 - z) * unit->mean[g][j];
-    }
+    if (p->credibility && g != SCORE_GROUP_SUPERVISOR && g != SCORE_GROUP_SELF)
+        gv->z = (double)n / ((double)n + p->credibility_k);
 }
 
+/* The 95% interval of a group's mean from the per-rating means, within the 1..5 scale. */
 static void score_ci(struct score_group_result *gr, const double *per_rating, size_t n)
 {
     gr->has_ci = false;
@@ -559,8 +643,18 @@ static void score_ci(struct score_group_result *gr, const double *per_rating, si
     double sd = sqrt(ss / (double)(n - 1));
     double half = score_t975((int)n - 1) * sd / sqrt((double)n);
     gr->has_ci = true;
-    gr->ci_lo = gr->mean - half;
-    gr->ci_hi = gr->mean + half;
+    gr->ci_lo = clamp_scale(gr->mean - half);
+    gr->ci_hi = clamp_scale(gr->mean + half);
+}
+
+static double score_indicator_achievement(const struct score_params *p, const struct score_indicator *ind)
+{
+    double a;
+    if (ind->direction == DIRECTION_LOWER_BETTER)
+        a = ind->realization > 0 ? ind->target / ind->realization : p->achievement_cap;
+    else
+        a = ind->realization / ind->target;
+    return a > p->achievement_cap ? p->achievement_cap : a;
 }
 
 static void score_hasil_kerja(const struct score_params *p, const struct score_indicator *ind, size_t n,
@@ -569,18 +663,22 @@ static void score_hasil_kerja(const struct score_params *p, const struct score_i
     out->n_indicators = (int)n;
     double s = 0, sw = 0;
     for (size_t i = 0; i < n; i++) {
-        double a;
-        if (ind[i].direction == DIRECTION_LOWER_BETTER)
-            a = ind[i].realization > 0 ? ind[i].target / ind[i].realization : p->achievement_cap;
-        else
-            a = ind[i].realization / ind[i].target;
-        if (a > p->achievement_cap)
-            a = p->achievement_cap;
+        double a = score_indicator_achievement(p, &ind[i]);
         s += ind[i].weight * a;
         sw += ind[i].weight;
+        if (i < SCORE_DETAIL_MAX) {
+            struct score_indicator_detail *d = &out->detail[out->n_detail++];
+            snprintf(d->code, sizeof d->code, "%.*s", (int)sizeof ind[i].code - 1, ind[i].code);
+            d->target = ind[i].target;
+            d->realization = ind[i].realization;
+            d->weight = ind[i].weight;
+            d->direction = ind[i].direction;
+            d->achievement = a;
+        }
     }
     out->has_achievement = n > 0 && sw > 0;
     out->achievement = out->has_achievement ? s / sw : 0;
+    out->score_achievement = out->achievement;
 
     /* the supervisor's own judgement wins; the latest one when there are several
      * (r is sorted by relation, ratee, rater, ts: scan for the greatest ts) */
@@ -595,6 +693,19 @@ static void score_hasil_kerja(const struct score_params *p, const struct score_i
         out->hasil = judge->ev.hasil_kerja == HASIL_ABOVE   ? SCORE_RATING_ABOVE
                      : judge->ev.hasil_kerja == HASIL_MEETS ? SCORE_RATING_MEETS
                                                             : SCORE_RATING_BELOW;
+        /* SPEC 5.5: the score's hasil part stays inside the band of the rating given, so
+         * a `below` never outranks a `meets` (at a band's edge the two can tie; the
+         * predikat orders them first anyway) */
+        double a = out->achievement;
+        if (out->hasil == SCORE_RATING_ABOVE && a < p->hk_above)
+            a = p->hk_above;
+        else if (out->hasil == SCORE_RATING_MEETS && a < p->hk_meets)
+            a = p->hk_meets;
+        else if (out->hasil == SCORE_RATING_MEETS && a > p->hk_above)
+            a = p->hk_above;
+        else if (out->hasil == SCORE_RATING_BELOW && a > p->hk_meets)
+            a = p->hk_meets;
+        out->score_achievement = a;
     } else if (out->has_achievement) {
         out->hasil = out->achievement >= p->hk_above   ? SCORE_RATING_ABOVE
                      : out->achievement >= p->hk_meets ? SCORE_RATING_MEETS
@@ -602,114 +713,53 @@ static void score_hasil_kerja(const struct score_params *p, const struct score_i
     }
 }
 
-/* Combines the groups' values of value j with their effective weights. skip_self
- * leaves the self group out; calibrated applies the supervisor's calibration factor.
- * Returns false when no group with weight rated j. */
-static bool score_combine(const struct score_params *p, const struct score_result *out, int j, bool skip_self,
-                          bool calibrated, double *value, double *sup_weight)
+/* The mean of a rating's rated values, corrected by its rater's offset. */
+static double sc_corrected_mean(const struct score_params *p, const struct sc_rating *r)
 {
-    double s = 0, sw = 0;
-    *sup_weight = 0;
-    for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
-        const struct score_group_result *gr = &out->groups[g];
-        if (!gr->has[j] || (skip_self && g == SCORE_GROUP_SELF))
-            continue;
-        double w = p->weight[g];
-        if (g == SCORE_GROUP_SUPERVISOR) {
-            w *= gr->robust_weight;
-            if (calibrated && out->values[j].calibration_flag)
-                w *= p->calibration_factor;
-            *sup_weight = w;
+    double cm = 0;
+    int k = 0;
+    for (int j = 0; j < SCORE_VALUES; j++)
+        if (r->ev.values[j]) {
+            cm += sc_corrected(p, r, j);
+            k++;
         }
-        if (w <= 0)
-            continue;
-        s += w * gr->values[j].credibility;
-        sw += w;
-    }
-    if (sw <= 0)
-        return false;
-    *value = s / sw;
-    return true;
+    return k ? cm / k : NAN;
 }
 
-static int score_perilaku(const struct score_params *p, const struct sc_rating *r, size_t nr,
-                          const struct ikm_feedback *fb, const bool *repeat, size_t nfb,
-                          const struct score_unit_means *unit, struct score_result *out)
+static bool sc_is_crowd_rating(const struct sc_rating *r)
 {
-    size_t cap = (nr > nfb ? nr : nfb) + 1;
-    struct cw *x = malloc(cap * sizeof *x);
-    double *per = malloc(cap * sizeof *per);
-    if (!x || !per) {
-        free(x);
-        free(per);
-        snprintf(out->err, sizeof out->err, "out of memory");
-        return -1;
-    }
+    return r->ev.relation == RELATION_PEER || r->ev.relation == RELATION_SUBORDINATE;
+}
 
-    /* evaluation groups */
-    for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
-        struct score_group_result *gr = &out->groups[g];
-        gr->weight = p->weight[g];
-        gr->robust_weight = 1.0;
-        if (g == SCORE_GROUP_CITIZEN)
-            continue;
-        size_t nrated = 0;
-        double wsum = 0;
-        for (size_t i = 0; i < nr; i++) {
-            if (score_group_of(r[i].ev.relation) != g || score_rated_count(&r[i].ev) == 0)
-                continue;
-            double cm = 0;
-            int k = 0;
-            for (int j = 0; j < SCORE_VALUES; j++)
-                if (r[i].ev.values[j]) {
-                    cm += sc_corrected(p, &r[i], j);
-                    k++;
-                }
-            per[nrated++] = cm / k;
-            wsum += sc_weight(p, &r[i]);
-        }
-        gr->n = (int)nrated;
-        if (nrated == 0)
-            continue;
-        gr->robust_weight = wsum / (double)nrated;
-        for (int j = 0; j < SCORE_VALUES; j++) {
-            size_t n = 0;
-            double raw = 0;
-            for (size_t i = 0; i < nr; i++) {
-                if (score_group_of(r[i].ev.relation) != g || !r[i].ev.values[j])
-                    continue;
-                raw += r[i].ev.values[j];
-                x[n].c = sc_corrected(p, &r[i], j);
-                x[n].w = sc_weight(p, &r[i]);
-                n++;
-            }
-            if (n == 0)
-                continue;
-            gr->has[j] = true;
-            score_group_value_steps(p, g, j, unit, raw / (double)n, x, n, &gr->values[j]);
-        }
-        double s = 0;
-        int k = 0;
-        for (int j = 0; j < SCORE_VALUES; j++)
-            if (gr->has[j]) {
-                s += gr->values[j].credibility;
-                k++;
-            }
-        gr->has_mean = k > 0;
-        gr->mean = k ? s / k : 0;
-        score_ci(gr, per, nrated);
-    }
+/* One group's result from its ratings: in(g) says whether rating r[i] belongs to it
+ * (hidden: any rating of a hidden crowd group, for the pool), the citizens' responses
+ * when cit. x and per have room for nr + nfb entries. */
+struct score_group_members {
+    bool eval_group[SCORE_GROUP_COUNT + 1]; /* evaluations of these relations' groups */
+    bool citizens;
+};
 
-    /* citizens: berorientasi_pelayanan only */
-    {
-        struct score_group_result *gr = &out->groups[SCORE_GROUP_CITIZEN];
-        const int j = SCORE_VALUE_PELAYANAN;
-        size_t n = 0, nall = 0;
-        double raw = 0;
+static void score_group_build(const struct score_params *p, int g, const struct score_group_members *mem,
+                              const struct sc_rating *r, size_t nr, const struct ikm_feedback *fb,
+                              const bool *repeat, size_t nfb, double cit_offset, struct cw *x, double *per,
+                              struct score_group_result *gr)
+{
+    memset(gr, 0, sizeof *gr);
+    gr->robust_weight = 1.0;
+    for (int h = 0; h < SCORE_GROUP_COUNT; h++)
+        if (mem->eval_group[h] || (h == SCORE_GROUP_CITIZEN && mem->citizens))
+            gr->weight += p->weight[h];
+    size_t nrated = 0;
+    double wsum = 0;
+    for (size_t i = 0; i < nr; i++) {
+        if (!mem->eval_group[score_group_of(r[i].ev.relation)] || score_rated_count(&r[i].ev) == 0)
+            continue;
+        per[nrated++] = sc_corrected_mean(p, &r[i]);
+        wsum += sc_weight(p, &r[i]);
+    }
+    size_t nresp = 0;
+    if (mem->citizens)
         for (size_t i = 0; i < nfb; i++) {
-            double v = ikm_feedback_scale5(&fb[i]);
-            raw += v;
-            nall++;
             if (fb[i].rating)
                 gr->presses++;
             else
@@ -718,66 +768,247 @@ static int score_perilaku(const struct score_params *p, const struct sc_rating *
                 gr->repeats++;
                 continue;
             }
-            x[n].c = v;
-            x[n].w = 1.0;
-            per[n] = v;
+            per[nrated + nresp++] = ikm_feedback_scale5(&fb[i]) - cit_offset;
+            wsum += 1.0;
+        }
+    gr->n = (int)(nrated + nresp);
+    if (gr->n == 0)
+        return;
+    gr->robust_weight = wsum / (double)gr->n;
+    for (int j = 0; j < SCORE_VALUES; j++) {
+        size_t n = 0, nall = 0;
+        double raw = 0;
+        for (size_t i = 0; i < nr; i++) {
+            if (!mem->eval_group[score_group_of(r[i].ev.relation)] || !r[i].ev.values[j])
+                continue;
+            raw += r[i].ev.values[j];
+            nall++;
+            x[n].c = sc_corrected(p, &r[i], j);
+            x[n].w = sc_weight(p, &r[i]);
             n++;
         }
-        gr->n = (int)n;
-        if (n > 0) {
-            gr->has[j] = true;
-            score_group_value_steps(p, SCORE_GROUP_CITIZEN, j, unit, raw / (double)nall, x, n,
-                                    &gr->values[j]);
-            gr->has_mean = true;
-            gr->mean = gr->values[j].credibility;
-            score_ci(gr, per, n);
+        if (mem->citizens && j == SCORE_VALUE_PELAYANAN)
+            for (size_t i = 0; i < nfb; i++) {
+                raw += ikm_feedback_scale5(&fb[i]);
+                nall++;
+                if (repeat[i])
+                    continue;
+                x[n].c = ikm_feedback_scale5(&fb[i]) - cit_offset;
+                x[n].w = 1.0;
+                n++;
+            }
+        if (n == 0)
+            continue;
+        gr->has[j] = true;
+        score_group_value_steps(p, g, raw / (double)nall, g == SCORE_GROUP_CITIZEN ? cit_offset : 0, x, n,
+                                &gr->values[j]);
+        for (int h = 0; h < SCORE_GROUP_COUNT; h++) {
+            bool rated = false;
+            if (h == SCORE_GROUP_CITIZEN)
+                rated = mem->citizens && j == SCORE_VALUE_PELAYANAN && nresp > 0;
+            else if (mem->eval_group[h])
+                for (size_t i = 0; i < nr && !rated; i++)
+                    rated = score_group_of(r[i].ev.relation) == h && r[i].ev.values[j];
+            if (rated)
+                gr->values[j].weight += p->weight[h];
         }
     }
+    double s = 0;
+    int k = 0;
+    for (int j = 0; j < SCORE_VALUES; j++)
+        if (gr->has[j]) {
+            s += gr->values[j].robust_location;
+            k++;
+        }
+    gr->has_mean = k > 0;
+    gr->mean = k ? s / k : 0;
+    score_ci(gr, per, (size_t)gr->n);
+}
 
-    /* anonymity: crowd groups below the minimum are never shown on their own */
-    for (int g = 0; g < SCORE_GROUP_COUNT; g++)
-        out->groups[g].shown = !(score_group_is_crowd(g) && out->groups[g].n < p->anonymity_min);
-
-    /* calibration, combination, self gap */
-    double total = 0;
-    int nvalues = 0;
-    const struct score_group_result *sup = &out->groups[SCORE_GROUP_SUPERVISOR];
-    for (int j = 0; j < SCORE_VALUES; j++) {
-        struct score_value_result *vr = &out->values[j];
-        double s = 0, sw = 0;
-        int cn = 0;
-        for (size_t i = 0; i < nr; i++) {
-            if ((r[i].ev.relation != RELATION_PEER && r[i].ev.relation != RELATION_SUBORDINATE) ||
-                !r[i].ev.values[j])
+/* The calibration test (SPEC 5.3): the supervisor's corrected mean against the level
+ * the other non-self ratings imply (peers and subordinates, not the supervisor's own
+ * rating under another relation), over its standard error. */
+static void score_calibration_test(const struct score_params *p, const struct sc_rating *r, size_t nr,
+                                   const struct score_model *model, struct score_calibration *c)
+{
+    memset(c, 0, sizeof *c);
+    double ss = 0, so = 0, swo = 0;
+    int m = 0, n = 0;
+    /* r is sorted by relation first: the supervisor ratings are r[s0..s1) */
+    size_t s0 = 0, s1;
+    while (s0 < nr && r[s0].ev.relation != RELATION_SUPERVISOR)
+        s0++;
+    for (s1 = s0; s1 < nr && r[s1].ev.relation == RELATION_SUPERVISOR; s1++)
+        ;
+    for (size_t i = 0; i < nr; i++) {
+        if (score_rated_count(&r[i].ev) == 0)
+            continue;
+        if (r[i].ev.relation == RELATION_SUPERVISOR) {
+            /* the supervisor's offset over the ratings the test does not flag */
+            ss +=
+                sc_corrected_mean(p, &r[i]) + (p->rater_effects ? r[i].fit.offset - r[i].fit.test_offset : 0);
+            m++;
+        } else if (sc_is_crowd_rating(&r[i])) {
+            /* a supervisor who also rated as a peer or subordinate is not an "other" */
+            bool is_sup = false;
+            for (size_t k = s0; k < s1 && !is_sup; k++)
+                is_sup = r[k].ev.rater == r[i].ev.rater;
+            if (is_sup)
                 continue;
             double w = sc_weight(p, &r[i]);
-            s += w * sc_corrected(p, &r[i], j);
-            sw += w;
-            cn++;
+            so += w * sc_corrected_mean(p, &r[i]);
+            swo += w;
+            n++;
         }
-        vr->consensus_n = cn;
-        if (cn >= SCORE_CONSENSUS_MIN_N && sw > 0) {
-            vr->has_consensus = true;
-            vr->consensus = s / sw;
-            if (p->calibration && sup->has[j] &&
-                fabs(sup->values[j].credibility - vr->consensus) > p->calibration_delta) {
-                vr->calibration_flag = true;
-                out->calibration_flag = true;
-            }
-        }
-        double before = 0, after = 0, w0 = 0, w1 = 0;
-        if (!score_combine(p, out, j, false, false, &before, &w0))
+    }
+    c->n = n;
+    if (m == 0 || n < SCORE_CALIBRATION_MIN_N || swo <= 0 || !model || !model->has_scale ||
+        !(model->scale > 0))
+        return;
+    c->tested = true;
+    c->residual = ss / m - so / swo;
+    c->se = model->scale * sqrt(1.0 / m + 1.0 / n);
+    c->z = c->residual / c->se;
+    c->flag = p->calibration && fabs(c->z) > p->calibration_z;
+}
+
+/* Combines value j over the groups that count: the supervisor (weight x robust weight,
+ * x calibration_factor when calibrated and flagged), each shown crowd group with weight
+ * x Z, the pool of hidden crowd groups likewise, self; the crowd groups' (1 - Z) goes
+ * to the ratee's joint level of j (dropped when there is none). skip_self leaves self
+ * out. Returns false when nothing with weight rated j. */
+static bool score_combine(const struct score_params *p, const struct score_result *out, const bool *hidden,
+                          int j, bool skip_self, bool calibrated, double *value, double *sup_weight,
+                          double *joint_weight)
+{
+    double s = 0, sw = 0, jw = 0;
+    *sup_weight = 0;
+    for (int g = 0; g <= SCORE_GROUP_COUNT; g++) {
+        const struct score_group_result *gr = g == SCORE_GROUP_COUNT ? &out->others : &out->groups[g];
+        if (g == SCORE_GROUP_COUNT ? !out->has_others : hidden[g])
             continue;
-        score_combine(p, out, j, false, true, &after, &w1);
+        if (!gr->has[j] || (skip_self && g == SCORE_GROUP_SELF))
+            continue;
+        double w = gr->values[j].weight;
+        if (g == SCORE_GROUP_SUPERVISOR) {
+            w *= gr->robust_weight;
+            if (calibrated && out->calibration.flag)
+                w *= p->calibration_factor;
+            *sup_weight = w;
+        }
+        if (w <= 0)
+            continue;
+        double z = gr->values[j].z;
+        s += w * z * gr->values[j].robust_location;
+        sw += w * z;
+        jw += w * (1.0 - z);
+    }
+    if (out->values[j].has_joint && jw > 0) {
+        s += jw * out->values[j].joint;
+        sw += jw;
+    } else {
+        jw = 0;
+    }
+    *joint_weight = jw;
+    if (sw <= 0)
+        return false;
+    *value = s / sw;
+    return true;
+}
+
+static int score_perilaku(const struct score_params *p, const struct sc_rating *r, size_t nr,
+                          const struct ikm_feedback *fb, const bool *repeat, size_t nfb,
+                          const struct score_model *model, struct score_result *out)
+{
+    size_t cap = nr + nfb + 1;
+    struct cw *x = malloc(cap * sizeof *x);
+    double *per = malloc(cap * sizeof *per);
+    if (!x || !per) {
+        free(x);
+        free(per);
+        snprintf(out->err, sizeof out->err, "out of memory");
+        return -1;
+    }
+    double cit_offset = 0;
+    if (p->citizen_offset && model && model->has_citizen_offset)
+        cit_offset = model->citizen_offset;
+
+    for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
+        struct score_group_members mem = {{false}, false};
+        if (g == SCORE_GROUP_CITIZEN)
+            mem.citizens = true;
+        else
+            mem.eval_group[g] = true;
+        score_group_build(p, g, &mem, r, nr, fb, repeat, nfb, cit_offset, x, per, &out->groups[g]);
+    }
+
+    /* anonymity: crowd groups below the minimum are never shown on their own; they are
+     * pooled into one group for display and computation */
+    bool hidden[SCORE_GROUP_COUNT] = {false};
+    struct score_group_members pool = {{false}, false};
+    for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
+        struct score_group_result *gr = &out->groups[g];
+        bool crowd = g == SCORE_GROUP_PEER || g == SCORE_GROUP_SUBORDINATE || g == SCORE_GROUP_CITIZEN;
+        hidden[g] = crowd && gr->n > 0 && gr->n < p->anonymity_min;
+        gr->shown = !(crowd && gr->n < p->anonymity_min);
+        if (hidden[g]) {
+            out->has_others = true;
+            if (g == SCORE_GROUP_CITIZEN)
+                pool.citizens = true;
+            else
+                pool.eval_group[g] = true;
+        }
+    }
+    if (out->has_others) {
+        score_group_build(p, SCORE_GROUP_PEER, &pool, r, nr, fb, repeat, nfb, cit_offset, x, per,
+                          &out->others);
+        bool ok = out->others.n >= p->anonymity_min;
+        for (int j = 0; j < SCORE_VALUES; j++)
+            if (out->others.has[j] && out->others.values[j].n < p->anonymity_min)
+                ok = false;
+        out->others.shown = ok;
+        out->restricted = !ok;
+    }
+
+    /* the ratee's joint level per value: every corrected non-self rating of it */
+    for (int j = 0; j < SCORE_VALUES; j++) {
+        struct score_value_result *vr = &out->values[j];
+        size_t n = 0;
+        for (size_t i = 0; i < nr; i++) {
+            if (r[i].ev.relation == RELATION_SELF || !r[i].ev.values[j])
+                continue;
+            x[n].c = sc_corrected(p, &r[i], j);
+            x[n].w = sc_weight(p, &r[i]);
+            n++;
+        }
+        qsort(x, n, sizeof *x, cw_cmp);
+        vr->joint_n = (int)n;
+        vr->has_joint = n > 0;
+        vr->joint = n ? cw_mean(x, n) : 0;
+    }
+
+    score_calibration_test(p, r, nr, model, &out->calibration);
+    out->calibration_flag = out->calibration.flag;
+
+    double total = 0;
+    int nvalues = 0;
+    for (int j = 0; j < SCORE_VALUES; j++) {
+        struct score_value_result *vr = &out->values[j];
+        vr->calibration_flag = out->calibration.flag && out->groups[SCORE_GROUP_SUPERVISOR].has[j];
+        double before = 0, after = 0, w0 = 0, w1 = 0, jw = 0;
+        if (!score_combine(p, out, hidden, j, false, false, &before, &w0, &jw))
+            continue;
+        score_combine(p, out, hidden, j, false, true, &after, &w1, &jw);
         vr->has = true;
         vr->before_calibration = before;
         vr->value = clamp_scale(after);
         vr->supervisor_weight = w1;
+        vr->joint_weight = jw;
         if (out->groups[SCORE_GROUP_SELF].has[j]) {
-            double others, w2;
-            if (score_combine(p, out, j, true, true, &others, &w2)) {
+            double others, w2, jw2;
+            if (score_combine(p, out, hidden, j, true, true, &others, &w2, &jw2)) {
                 vr->has_self_gap = true;
-                vr->self_gap = out->groups[SCORE_GROUP_SELF].values[j].credibility - clamp_scale(others);
+                vr->self_gap = out->groups[SCORE_GROUP_SELF].values[j].robust_location - clamp_scale(others);
             }
         }
         total += vr->value;
@@ -798,7 +1029,8 @@ static int score_perilaku(const struct score_params *p, const struct sc_rating *
 static int score_check_params(const struct score_params *p, char *err, size_t errlen)
 {
     if (!(p->achievement_cap >= 1) || !(p->leniency_min >= 0) || !(p->credibility_k >= 0) ||
-        !(p->calibration_factor >= 0) || !(p->w_hasil >= 0) || !(p->w_perilaku >= 0)) {
+        !(p->calibration_factor >= 0) || !(p->calibration_z > 0) || !(p->w_hasil >= 0) ||
+        !(p->w_perilaku >= 0)) {
         snprintf(err, errlen, "parameters out of range (see common/config.c)");
         return -1;
     }
@@ -808,6 +1040,21 @@ static int score_check_params(const struct score_params *p, char *err, size_t er
             return -1;
         }
     return 0;
+}
+
+/* An indicator code as events carry it (printable ASCII, NUL-terminated in its field);
+ * anything else (a caller that did not fill it) becomes "" (unknown), never bytes
+ * that would make the JSON invalid. */
+static void score_code_sanitize(char *code, size_t size)
+{
+    size_t n = 0;
+    while (n < size && code[n])
+        n++;
+    bool ok = n < size;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = code[i] > 0x20 && code[i] < 0x7f;
+    if (!ok)
+        code[0] = '\0';
 }
 
 int score_employee(const struct score_params *p, const struct score_employee_input *in,
@@ -842,6 +1089,8 @@ int score_employee(const struct score_params *p, const struct score_employee_inp
     }
     if (in->n_indicators)
         memcpy(ind, in->indicators, in->n_indicators * sizeof *ind);
+    for (size_t i = 0; i < in->n_indicators; i++)
+        score_code_sanitize(ind[i].code, sizeof ind[i].code);
     qsort(ind, in->n_indicators, sizeof *ind, ind_cmp);
     r = sc_ratings_sorted(p, in->evaluations, p->rater_effects ? in->fits : NULL, in->n_evaluations, out->err,
                           sizeof out->err);
@@ -853,14 +1102,16 @@ int score_employee(const struct score_params *p, const struct score_employee_inp
         goto done;
     }
 
+    if (in->model)
+        out->model = *in->model;
     score_hasil_kerja(p, ind, in->n_indicators, r, in->n_evaluations, out);
-    if (score_perilaku(p, r, in->n_evaluations, fb, repeat, in->n_feedback, in->unit, out) < 0)
+    if (score_perilaku(p, r, in->n_evaluations, fb, repeat, in->n_feedback, in->model, out) < 0)
         goto done;
 
     out->predikat = score_predikat_of(out->hasil, out->perilaku_rating);
     double wsum = p->w_hasil + p->w_perilaku;
     if (out->has_achievement && out->has_perilaku && wsum > 0) {
-        double h = out->achievement / p->achievement_cap * SCORE_PERCENT;
+        double h = out->score_achievement / p->achievement_cap * SCORE_PERCENT;
         if (h > SCORE_PERCENT)
             h = SCORE_PERCENT;
         double b = (out->perilaku - SCORE_VALUE_MIN) / SCORE_SCALE_SPAN * SCORE_PERCENT;
@@ -905,6 +1156,60 @@ static void counting_order(const int32_t *key, size_t n, size_t nkeys, size_t *o
     start[0] = 0;
 }
 
+/* One employee's citizen value of berorientasi_pelayanan (after the kiosk step) minus
+ * their joint level of it (every corrected non-self rating). Returns 1 with *gap, 0 when
+ * either is missing, -1 on an invalid record or out of memory. */
+static int score_citizen_gap(const struct score_params *p, const struct score_employee_input *in, double *gap,
+                             char *err, size_t errlen)
+{
+    const int j = SCORE_VALUE_PELAYANAN;
+    if (in->n_feedback == 0 || in->n_evaluations == 0)
+        return 0;
+    struct sc_rating *r = sc_ratings_sorted(p, in->evaluations, p->rater_effects ? in->fits : NULL,
+                                            in->n_evaluations, err, errlen);
+    if (!r)
+        return -1;
+    struct ikm_feedback *fb;
+    bool *repeat;
+    if (fb_sorted(p, in->feedback, in->n_feedback, &fb, &repeat, err, errlen) < 0) {
+        free(r);
+        return -1;
+    }
+    struct cw *x = malloc((in->n_evaluations + 1) * sizeof *x);
+    int rc = -1;
+    if (!x) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_evaluations; i++) {
+        if (r[i].ev.relation == RELATION_SELF || !r[i].ev.values[j])
+            continue;
+        x[n].c = sc_corrected(p, &r[i], j);
+        x[n].w = sc_weight(p, &r[i]);
+        n++;
+    }
+    qsort(x, n, sizeof *x, cw_cmp);
+    double cs = 0;
+    int cn = 0;
+    for (size_t i = 0; i < in->n_feedback; i++)
+        if (!repeat[i]) {
+            cs += ikm_feedback_scale5(&fb[i]);
+            cn++;
+        }
+    rc = 0;
+    if (n > 0 && cn > 0) {
+        *gap = cs / cn - cw_mean(x, n);
+        rc = 1;
+    }
+out:
+    free(x);
+    free(r);
+    free(fb);
+    free(repeat);
+    return rc;
+}
+
 int score_period_each(const struct score_params *p, const struct score_period_input *in, score_each_fn each,
                       void *ctx, char *err, size_t errlen)
 {
@@ -913,15 +1218,11 @@ int score_period_each(const struct score_params *p, const struct score_period_in
         snprintf(err, errlen, "too many employees (%zu)", ne);
         return -1;
     }
-    size_t nunits = 0;
-    for (size_t e = 0; e < ne; e++) {
-        if (in->unit[e] < 0) {
+    for (size_t e = 0; e < ne; e++)
+        if (in->unit && in->unit[e] < 0) {
             snprintf(err, errlen, "employee %zu: unit index must be >= 0", e);
             return -1;
         }
-        if ((size_t)in->unit[e] + 1 > nunits)
-            nunits = (size_t)in->unit[e] + 1;
-    }
     for (size_t i = 0; i < nfb; i++)
         if (in->feedback[i].employee != IKM_NO_EMPLOYEE &&
             (in->feedback[i].employee < 0 || (uint64_t)in->feedback[i].employee >= ne)) {
@@ -935,6 +1236,7 @@ int score_period_each(const struct score_params *p, const struct score_period_in
         }
 
     int rc = -1;
+    struct score_model model;
     struct score_fit *fits = malloc((nev ? nev : 1) * sizeof *fits);
     /* per employee: evaluations (with fits), feedback, indicators, contiguous */
     size_t *ev_order = malloc((nev ? nev : 1) * sizeof *ev_order),
@@ -945,24 +1247,17 @@ int score_period_each(const struct score_params *p, const struct score_period_in
            *fb_start = malloc((ne + 2) * sizeof *fb_start);
     size_t *ind_order = malloc((nind ? nind : 1) * sizeof *ind_order),
            *ind_start = malloc((ne + 1) * sizeof *ind_start);
-    size_t *emp_order = malloc((ne ? ne : 1) * sizeof *emp_order),
-           *unit_start = malloc((nunits + 1) * sizeof *unit_start);
     struct score_evaluation *evs = malloc((nev ? nev : 1) * sizeof *evs);
     struct score_fit *efits = malloc((nev ? nev : 1) * sizeof *efits);
     struct ikm_feedback *fbs = malloc((nfb ? nfb : 1) * sizeof *fbs);
     struct score_indicator *inds = malloc((nind ? nind : 1) * sizeof *inds);
-    struct score_unit_means *means = calloc(nunits ? nunits : 1, sizeof *means);
-    struct score_evaluation *uev = malloc((nev ? nev : 1) * sizeof *uev);
-    struct score_fit *ufit = malloc((nev ? nev : 1) * sizeof *ufit);
-    struct ikm_feedback *ufb = malloc((nfb ? nfb : 1) * sizeof *ufb);
     struct score_result *result = malloc(sizeof *result);
     if (!fits || !ev_order || !ev_start || !ev_key || !fb_key || !fb_order || !fb_start || !ind_order ||
-        !ind_start || !emp_order || !unit_start || !evs || !efits || !fbs || !inds || !means || !uev ||
-        !ufit || !ufb || !result) {
+        !ind_start || !evs || !efits || !fbs || !inds || !result) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    if (score_rater_effects(p, in->evaluations, nev, ne, fits, err, errlen) < 0)
+    if (score_rater_effects(p, in->evaluations, nev, ne, fits, &model, err, errlen) < 0)
         goto done;
 
     for (size_t i = 0; i < nev; i++)
@@ -982,23 +1277,32 @@ int score_period_each(const struct score_params *p, const struct score_period_in
     counting_order(in->indicator_employee, nind, ne, ind_order, ind_start);
     for (size_t k = 0; k < nind; k++)
         inds[k] = in->indicators[ind_order[k]];
-    counting_order(in->unit, ne, nunits, emp_order, unit_start);
 
-    for (size_t u = 0; u < nunits; u++) {
-        size_t nu = 0, nf = 0;
-        for (size_t k = unit_start[u]; k < unit_start[u + 1]; k++) {
-            size_t e = emp_order[k];
-            for (size_t i = ev_start[e]; i < ev_start[e + 1]; i++) {
-                uev[nu] = evs[i];
-                ufit[nu] = efits[i];
-                nu++;
+    /* the citizens' group offset: their generosity against the joint levels */
+    if (p->citizen_offset) {
+        double gs = 0;
+        int gn = 0;
+        for (size_t e = 0; e < ne; e++) {
+            struct score_employee_input ei = {
+                .evaluations = evs + ev_start[e],
+                .fits = efits + ev_start[e],
+                .n_evaluations = ev_start[e + 1] - ev_start[e],
+                .feedback = fbs + fb_start[e],
+                .n_feedback = fb_start[e + 1] - fb_start[e],
+            };
+            double gap;
+            int got = score_citizen_gap(p, &ei, &gap, err, errlen);
+            if (got < 0)
+                goto done;
+            if (got) {
+                gs += gap;
+                gn++;
             }
-            for (size_t i = fb_start[e]; i < fb_start[e + 1]; i++)
-                ufb[nf++] = fbs[i];
         }
-        if (score_unit_means(p, uev, ufit, nu, ufb, nf, &means[u]) < 0) {
-            snprintf(err, errlen, "unit %zu: out of memory", u);
-            goto done;
+        if (gn > 0) {
+            model.has_citizen_offset = true;
+            model.citizen_offset = gs / gn;
+            model.citizen_offset_n = gn;
         }
     }
 
@@ -1011,7 +1315,7 @@ int score_period_each(const struct score_params *p, const struct score_period_in
             .n_evaluations = ev_start[e + 1] - ev_start[e],
             .feedback = fbs + fb_start[e],
             .n_feedback = fb_start[e + 1] - fb_start[e],
-            .unit = &means[in->unit[e]],
+            .model = &model,
         };
         if (score_employee(p, &ei, result) < 0) {
             snprintf(err, errlen, "employee %zu: %s", e, result->err);
@@ -1039,16 +1343,10 @@ out:
     free(fb_start);
     free(ind_order);
     free(ind_start);
-    free(emp_order);
-    free(unit_start);
     free(evs);
     free(efits);
     free(fbs);
     free(inds);
-    free(means);
-    free(uev);
-    free(ufit);
-    free(ufb);
     return rc;
 }
 
@@ -1125,14 +1423,14 @@ static int j_group_value(struct buf *b, const struct score_group_value *v, bool 
     if (g == SCORE_GROUP_CITIZEN) {
         J(j_key(b, &f, "kiosk_misuse"));
         J(j_num(b, v->rater_effects)); /* citizens have no rater effect: this is after dedupe */
+        J(j_key(b, &f, "citizen_offset"));
+        J(j_num(b, v->citizen_offset));
     } else {
         J(j_key(b, &f, "rater_effects"));
         J(j_num(b, v->rater_effects));
     }
     J(j_key(b, &f, "robust_location"));
     J(j_num(b, v->robust_location));
-    J(j_key(b, &f, "credibility"));
-    J(j_num(b, v->credibility));
     J(j_key(b, &f, "z"));
     J(j_num(b, v->z));
     return buf_putc(b, '}');
@@ -1149,8 +1447,11 @@ static int j_ci(struct buf *b, const struct score_group_result *gr)
     return buf_putc(b, ']');
 }
 
-/* full: the breakdown's group object; otherwise the summary perilaku.groups shows. */
-static int j_group(struct buf *b, const struct score_group_result *gr, int g, bool full)
+/* full: the breakdown's group object; otherwise the summary perilaku.groups shows.
+ * g == SCORE_GROUP_COUNT is the pool of hidden crowd groups ("others"). figures: false
+ * when the result is restricted by anonymity and this group's figures would let a
+ * reader work a hidden group out (the supervisor's): n only. */
+static int j_group(struct buf *b, const struct score_group_result *gr, int g, bool full, bool figures)
 {
     if (gr->n == 0 && !(g == SCORE_GROUP_CITIZEN && gr->presses + gr->skm > 0))
         return buf_puts(b, "null");
@@ -1163,15 +1464,18 @@ static int j_group(struct buf *b, const struct score_group_result *gr, int g, bo
     J(j_key(b, &f, "n"));
     J(buf_printf(b, "%d", gr->n));
     J(j_key(b, &f, "mean"));
-    J(j_opt(b, gr->has_mean, gr->mean));
+    J(j_opt(b, figures && gr->has_mean, gr->mean));
     J(j_key(b, &f, "ci95"));
-    J(j_ci(b, gr));
+    if (figures)
+        J(j_ci(b, gr));
+    else
+        J(buf_puts(b, "null"));
     if (!full)
         return buf_putc(b, '}');
     J(j_key(b, &f, "weight"));
     J(j_num(b, gr->weight));
     J(j_key(b, &f, "robust_weight"));
-    J(j_num(b, gr->robust_weight));
+    J(j_opt(b, figures, gr->robust_weight));
     if (g == SCORE_GROUP_CITIZEN) {
         J(j_key(b, &f, "presses"));
         J(buf_printf(b, "%d", gr->presses));
@@ -1181,6 +1485,8 @@ static int j_group(struct buf *b, const struct score_group_result *gr, int g, bo
         J(buf_printf(b, "%d", gr->skm));
     }
     J(j_key(b, &f, "values"));
+    if (!figures)
+        return buf_puts(b, "null}");
     J(buf_putc(b, '{'));
     bool fv = true;
     for (int j = 0; j < SCORE_VALUES; j++) {
@@ -1199,8 +1505,13 @@ static int j_groups(struct buf *b, const struct score_result *r, bool full)
     J(buf_putc(b, '{'));
     for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
         J(j_key(b, &f, score_group_names[g]));
-        J(j_group(b, &r->groups[g], g, full));
+        J(j_group(b, &r->groups[g], g, full, !(r->restricted && g == SCORE_GROUP_SUPERVISOR)));
     }
+    J(j_key(b, &f, "others"));
+    if (r->has_others)
+        J(j_group(b, &r->others, SCORE_GROUP_COUNT, full, true));
+    else
+        J(buf_puts(b, "null"));
     return buf_putc(b, '}');
 }
 
@@ -1216,6 +1527,31 @@ static int j_hasil(struct buf *b, const struct score_result *r)
     J(j_bool(b, r->hasil_from_supervisor));
     J(j_key(b, &f, "indicators"));
     J(buf_printf(b, "%d", r->n_indicators));
+    J(j_key(b, &f, "detail"));
+    J(buf_putc(b, '['));
+    for (int i = 0; i < r->n_detail; i++) {
+        const struct score_indicator_detail *d = &r->detail[i];
+        bool fd = true;
+        if (i)
+            J(buf_putc(b, ','));
+        J(buf_putc(b, '{'));
+        J(j_key(b, &fd, "indicator"));
+        J(j_str(b, d->code[0] ? d->code : NULL));
+        J(j_key(b, &fd, "target"));
+        J(j_num(b, d->target));
+        J(j_key(b, &fd, "realization"));
+        J(j_num(b, d->realization));
+        J(j_key(b, &fd, "direction"));
+        J(j_str(b, d->direction == DIRECTION_LOWER_BETTER ? "lower_better" : "higher_better"));
+        J(j_key(b, &fd, "weight"));
+        J(j_num(b, d->weight));
+        J(j_key(b, &fd, "achievement"));
+        J(j_num(b, d->achievement));
+        J(buf_putc(b, '}'));
+    }
+    J(buf_putc(b, ']'));
+    J(j_key(b, &f, "detail_omitted"));
+    J(buf_printf(b, "%d", r->n_indicators - r->n_detail));
     return buf_putc(b, '}');
 }
 
@@ -1251,8 +1587,8 @@ static int j_params(struct buf *b, const struct score_params *p)
     J(j_num(b, p->leniency_min));
     J(j_key(b, &f, "credibility_k"));
     J(j_num(b, p->credibility_k));
-    J(j_key(b, &f, "calibration_delta"));
-    J(j_num(b, p->calibration_delta));
+    J(j_key(b, &f, "calibration_z"));
+    J(j_num(b, p->calibration_z));
     J(j_key(b, &f, "calibration_factor"));
     J(j_num(b, p->calibration_factor));
     J(j_key(b, &f, "anonymity_min"));
@@ -1270,6 +1606,8 @@ static int j_steps(struct buf *b, const struct score_params *p)
     J(j_bool(b, p->kiosk_misuse));
     J(j_key(b, &f, "rater_effects"));
     J(j_bool(b, p->rater_effects));
+    J(j_key(b, &f, "citizen_offset"));
+    J(j_bool(b, p->citizen_offset));
     J(j_key(b, &f, "robust_location"));
     J(j_bool(b, p->robust_location));
     J(j_key(b, &f, "credibility"));
@@ -1281,9 +1619,10 @@ static int j_steps(struct buf *b, const struct score_params *p)
     return buf_putc(b, '}');
 }
 
+/* figures: false when restricted by anonymity: only the final value and the self gap. */
 static int j_values_detail(struct buf *b, const struct score_result *r)
 {
-    bool f = true;
+    bool f = true, fig = !r->restricted;
     J(buf_putc(b, '{'));
     for (int j = 0; j < SCORE_VALUES; j++) {
         const struct score_value_result *v = &r->values[j];
@@ -1293,13 +1632,15 @@ static int j_values_detail(struct buf *b, const struct score_result *r)
         J(j_key(b, &fv, "value"));
         J(j_opt(b, v->has, v->value));
         J(j_key(b, &fv, "before_calibration"));
-        J(j_opt(b, v->has, v->before_calibration));
+        J(j_opt(b, fig && v->has, v->before_calibration));
         J(j_key(b, &fv, "supervisor_weight"));
-        J(j_opt(b, v->has && r->groups[SCORE_GROUP_SUPERVISOR].has[j], v->supervisor_weight));
-        J(j_key(b, &fv, "consensus"));
-        J(j_opt(b, v->has_consensus, v->consensus));
-        J(j_key(b, &fv, "consensus_n"));
-        J(buf_printf(b, "%d", v->consensus_n));
+        J(j_opt(b, fig && v->has && r->groups[SCORE_GROUP_SUPERVISOR].has[j], v->supervisor_weight));
+        J(j_key(b, &fv, "joint"));
+        J(j_opt(b, fig && v->has_joint, v->joint));
+        J(j_key(b, &fv, "joint_n"));
+        J(buf_printf(b, "%d", v->joint_n));
+        J(j_key(b, &fv, "joint_weight"));
+        J(j_opt(b, fig && v->has, v->joint_weight));
         J(j_key(b, &fv, "calibration"));
         J(j_bool(b, v->calibration_flag));
         J(j_key(b, &fv, "self_gap"));
@@ -1309,16 +1650,40 @@ static int j_values_detail(struct buf *b, const struct score_result *r)
     return buf_putc(b, '}');
 }
 
+static int j_calibration_test(struct buf *b, const struct score_params *p, const struct score_result *r)
+{
+    const struct score_calibration *c = &r->calibration;
+    bool f = true, fig = c->tested && !r->restricted;
+    J(buf_putc(b, '{'));
+    J(j_key(b, &f, "tested"));
+    J(j_bool(b, c->tested));
+    J(j_key(b, &f, "flag"));
+    J(j_bool(b, c->flag));
+    J(j_key(b, &f, "residual"));
+    J(j_opt(b, fig, c->residual));
+    J(j_key(b, &f, "se"));
+    J(j_opt(b, fig, c->se));
+    J(j_key(b, &f, "z"));
+    J(j_opt(b, fig, c->z));
+    J(j_key(b, &f, "n"));
+    J(buf_printf(b, "%d", c->n));
+    J(j_key(b, &f, "threshold"));
+    J(j_num(b, p->calibration_z));
+    return buf_putc(b, '}');
+}
+
 static int j_score_parts(struct buf *b, const struct score_params *p, const struct score_result *r)
 {
     if (!r->has_score)
         return buf_puts(b, "null");
-    double h = r->achievement / p->achievement_cap * SCORE_PERCENT;
+    double h = r->score_achievement / p->achievement_cap * SCORE_PERCENT;
     if (h > SCORE_PERCENT)
         h = SCORE_PERCENT;
     double pb = (r->perilaku - SCORE_VALUE_MIN) / SCORE_SCALE_SPAN * SCORE_PERCENT;
     bool f = true;
     J(buf_putc(b, '{'));
+    J(j_key(b, &f, "hasil_achievement"));
+    J(j_num(b, r->score_achievement));
     J(j_key(b, &f, "hasil_scaled"));
     J(j_num(b, h));
     J(j_key(b, &f, "perilaku_scaled"));
@@ -1338,6 +1703,16 @@ int score_breakdown_json(const struct score_params *p, const struct score_result
     J(j_steps(b, p));
     J(j_key(b, &f, "params"));
     J(j_params(b, p));
+    J(j_key(b, &f, "model"));
+    bool fm = true;
+    J(buf_putc(b, '{'));
+    J(j_key(b, &fm, "scale"));
+    J(j_opt(b, r->model.has_scale, r->model.scale));
+    J(j_key(b, &fm, "citizen_offset"));
+    J(j_opt(b, r->model.has_citizen_offset && p->citizen_offset, r->model.citizen_offset));
+    J(j_key(b, &fm, "citizen_offset_n"));
+    J(buf_printf(b, "%d", r->model.citizen_offset_n));
+    J(buf_putc(b, '}'));
     J(j_key(b, &f, "hasil_kerja"));
     J(j_hasil(b, r));
     J(j_key(b, &f, "groups"));
@@ -1346,6 +1721,16 @@ int score_breakdown_json(const struct score_params *p, const struct score_result
     J(j_values_detail(b, r));
     J(j_key(b, &f, "calibration"));
     J(j_bool(b, r->calibration_flag));
+    J(j_key(b, &f, "calibration_test"));
+    J(j_calibration_test(b, p, r));
+    J(j_key(b, &f, "anonymity"));
+    bool fa = true;
+    J(buf_putc(b, '{'));
+    J(j_key(b, &fa, "pooled"));
+    J(j_bool(b, r->has_others));
+    J(j_key(b, &fa, "restricted"));
+    J(j_bool(b, r->restricted));
+    J(buf_putc(b, '}'));
     J(j_key(b, &f, "perilaku"));
     bool fp = true;
     J(buf_putc(b, '{'));
@@ -1408,7 +1793,8 @@ int score_result_json_fields(const struct score_params *p, const struct score_re
     bool fs = true;
     J(buf_putc(b, '{'));
     J(j_key(b, &fs, "mean"));
-    J(j_opt(b, r->satisfaction.n > 0, r->satisfaction.mean));
+    /* the presses' mean is the citizens' value: hidden with the citizen group */
+    J(j_opt(b, r->satisfaction.n > 0 && r->groups[SCORE_GROUP_CITIZEN].shown, r->satisfaction.mean));
     J(j_key(b, &fs, "n"));
     J(buf_printf(b, "%d", r->satisfaction.n));
     J(j_key(b, &fs, "presses"));

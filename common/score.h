@@ -17,9 +17,11 @@
  * How a caller scores a period (score_period does exactly this):
  *   1. score_rater_effects over ALL evaluations of the period (every unit): the joint
  *      robust estimate gives each evaluation a rater offset and a robust weight;
- *   2. score_unit_means per unit (for credibility shrinkage);
+ *      and the period's model (the residual scale; struct score_model);
+ *   2. the citizens' group offset (their generosity against the joint levels) over
+ *      every employee with both citizen feedback and colleagues' ratings;
  *   3. score_employee per employee with that employee's evaluations (and their fits),
- *      citizen feedback, work-result indicators and the unit's means.
+ *      citizen feedback, work-result indicators and the period's model.
  * score_employee is a pure function of its input, and its result (and JSON) does not
  * depend on the order of any input array.
  */
@@ -42,6 +44,7 @@
 #define SCORE_COURSE_MAX 256 /* bytes of a course title kept in a result */
 #define SCORE_ERR_MAX 160
 #define SCORE_JSON_MAX (1u << 20) /* a breakdown is a few KB; bound for struct buf */
+#define SCORE_DETAIL_MAX 32       /* SKP indicators listed one by one in a result */
 
 /* Rater groups of SPEC 5.2. Citizens are a group, not an evaluation relation. */
 enum score_group {
@@ -78,12 +81,14 @@ struct score_params {
     int kiosk_repeat_s;
     bool rater_effects;
     double leniency_min;
+    bool citizen_offset; /* fairness.citizen_offset: remove the citizens' group generosity */
     bool robust_location;
     bool credibility;
     double credibility_k;
     bool calibration;
-    double calibration_delta;
-    double calibration_factor;
+    double calibration_delta;  /* fairness.calibration_delta: parsed, no effect since format 2 */
+    double calibration_z;      /* fairness.calibration_z: |z| above this flags */
+    double calibration_factor; /* supervisor weight factor when flagged (1: robust weight only) */
     int anonymity_min;
     double training_threshold;
     char course[SCORE_VALUES][SCORE_COURSE_MAX]; /* [training] catalog; "" = no course */
@@ -111,15 +116,23 @@ struct score_evaluation {
 
 /* What the joint estimate says about one evaluation (score_rater_effects). */
 struct score_fit {
-    double offset; /* the rater's shrunk offset: subtracted from every value */
-    double weight; /* robust weight of this rating, (0, 1]; 1 for self */
+    double offset;      /* the rater's shrunk offset: subtracted from every value */
+    double weight;      /* robust weight of this rating, (0, 1]; 1 for self */
+    double test_offset; /* the rater's offset for the calibration test: as offset, but over
+                           the rater's ratings that the test does not flag (a supervisor's
+                           favourites would otherwise inflate it and push every other
+                           ratee of theirs down); 0 when rater effects are off */
 };
 
-/* A unit's pooled mean per crowd group and value: the credibility target. */
-struct score_unit_means {
-    bool has[SCORE_GROUP_COUNT][SCORE_VALUES];
-    double mean[SCORE_GROUP_COUNT][SCORE_VALUES];
-    int n[SCORE_GROUP_COUNT][SCORE_VALUES];
+/* What the period's joint model says about every result (score_rater_effects and
+ * score_period_each fill it; score_employee reads it). */
+struct score_model {
+    bool has_scale;
+    double scale; /* robust residual scale of one rating's mean (rater_effects.h) */
+    bool has_citizen_offset;
+    double citizen_offset; /* citizens' generosity: mean over employees of their citizen
+                              value minus their joint berorientasi_pelayanan level */
+    int citizen_offset_n;  /* employees it was estimated from */
 };
 
 struct score_employee_input {
@@ -131,7 +144,7 @@ struct score_employee_input {
     size_t n_evaluations;
     const struct ikm_feedback *feedback; /* citizen feedback about this employee */
     size_t n_feedback;
-    const struct score_unit_means *unit; /* NULL: credibility has no target */
+    const struct score_model *model; /* NULL: no calibration test, no citizen offset */
 };
 
 /* One value within one group, after each step (equal to the step before when the
@@ -141,9 +154,11 @@ struct score_group_value {
     double raw;             /* plain mean of the raw values */
     double rater_effects;   /* robust-weighted mean of the corrected values; for
                                citizens: the mean after the kiosk-misuse step */
-    double robust_location; /* after dropping highest and lowest (n >= 5) */
-    double credibility;     /* after shrinking toward the unit mean; the group's value */
-    double z;               /* credibility factor applied (1 = none) */
+    double citizen_offset;  /* citizens: after removing the group offset; others: = rater_effects */
+    double robust_location; /* after dropping highest and lowest (n >= 5): the group's value */
+    double z;               /* credibility factor Z = n/(n+k) of the group weight (1 = none) */
+    double weight;          /* configured weight on this value: the group's; for the pool of
+                               hidden groups, the sum over those that rated this value */
 };
 
 struct score_group_result {
@@ -162,15 +177,35 @@ struct score_group_result {
 
 struct score_value_result {
     bool has;                  /* some group with weight rated this value */
-    double before_calibration; /* weighted combination before the calibration step */
+    double before_calibration; /* weighted combination before the calibration factor */
     double value;              /* final, clamped to 1..5 */
     double supervisor_weight;  /* effective supervisor weight on this value */
-    bool has_consensus;
-    double consensus; /* mean of >= 3 peer/subordinate ratings */
-    int consensus_n;
-    bool calibration_flag;
+    bool has_joint;
+    double joint;          /* the ratee's joint level of this value: robust-weighted mean of
+                              every corrected non-self rating of it */
+    int joint_n;           /* ratings in it */
+    double joint_weight;   /* weight the crowd groups handed to it (credibility) */
+    bool calibration_flag; /* the result is flagged and the supervisor rated this value */
     bool has_self_gap;
     double self_gap; /* self minus the others' combined value */
+};
+
+/* The calibration test of the supervisor's rating (SPEC 5.3). */
+struct score_calibration {
+    bool tested;     /* a supervisor rating, >= 3 other non-self raters, a residual scale */
+    bool flag;       /* |z| > calibration_z (and the step is on) */
+    double residual; /* supervisor's corrected mean minus the level the others imply */
+    double se;       /* scale x sqrt(1/m + 1/n) */
+    double z;
+    int n; /* other non-self raters */
+};
+
+/* One SKP indicator as the result shows it (canonical order: by code). */
+struct score_indicator_detail {
+    char code[EVENT_INDICATOR_MAX + 1];
+    double target, realization, weight;
+    enum direction direction;
+    double achievement; /* capped */
 };
 
 struct score_training {
@@ -184,16 +219,25 @@ struct score_training {
 struct score_result {
     int n_indicators;
     bool has_achievement;
-    double achievement; /* weighted mean of capped indicator achievements */
+    double achievement;       /* weighted mean of capped indicator achievements */
+    double score_achievement; /* the achievement the numeric score uses: clamped into the
+                                 band of the supervisor's rating when it overrides (SPEC 5.5) */
     bool hasil_from_supervisor;
     enum score_rating hasil;
+    int n_detail; /* min(n_indicators, SCORE_DETAIL_MAX) */
+    struct score_indicator_detail detail[SCORE_DETAIL_MAX];
 
     bool has_perilaku;
     double perilaku; /* 1..5 */
     enum score_rating perilaku_rating;
     struct score_value_result values[SCORE_VALUES];
     struct score_group_result groups[SCORE_GROUP_COUNT];
-    bool calibration_flag; /* any value flagged */
+    bool has_others;                  /* some crowd group is hidden: they are pooled */
+    struct score_group_result others; /* the hidden crowd groups pooled (display and computation) */
+    bool restricted;                  /* the pool is still below anonymity_min: only final values are shown */
+    struct score_calibration calibration;
+    bool calibration_flag;    /* = calibration.flag */
+    struct score_model model; /* the period's model the result used (zero without one) */
 
     enum score_predikat predikat;
     bool has_score;
@@ -228,25 +272,14 @@ enum score_predikat score_predikat_of(enum score_rating hasil, enum score_rating
  * The joint rater-effects estimate (rater_effects.h) over every non-self evaluation in
  * evs that rates at least one value, on the mean of its rated values. Raters and
  * ratees are indexes 0..n_people-1. Fills fits[i] for every evaluation (self and empty
- * ones: offset 0, weight 1). With p->rater_effects off it fills offset 0, weight 1.
+ * ones: offset 0, weight 1). With p->rater_effects off it fills offset 0, weight 1
+ * (the estimate still runs when calibration is on: its residual scale is the test's).
+ * model (may be NULL) gets the residual scale; its citizen offset is left unset.
  * Returns 0, or -1 with the reason in err.
  */
 int score_rater_effects(const struct score_params *p, const struct score_evaluation *evs, size_t n,
-                        size_t n_people, struct score_fit *fits, char *err, size_t errlen);
-
-/*
- * A unit's means per crowd group (peer, subordinate, citizen) and value, for the
- * credibility step: pooled over every rating about the unit's employees, peer and
- * subordinate values corrected by their fits and weighted by their robust weights
- * (raw and weight 1 when rater effects are off), citizen responses mapped to 1..5
- * (berorientasi_pelayanan only), repeats excluded when kiosk misuse is on.
- * evs/fits/fb are the unit's evaluations and feedback; fits may be NULL only when
- * rater effects are off. Returns 0, or -1 (fits missing, an invalid record, out of
- * memory).
- */
-int score_unit_means(const struct score_params *p, const struct score_evaluation *evs,
-                     const struct score_fit *fits, size_t n_evs, const struct ikm_feedback *fb, size_t n_fb,
-                     struct score_unit_means *out);
+                        size_t n_people, struct score_fit *fits, struct score_model *model, char *err,
+                        size_t errlen);
 
 /*
  * Scores one employee for one period. Returns 0 with *out filled, or -1 with the
@@ -265,9 +298,10 @@ int score_employee(const struct score_params *p, const struct score_employee_inp
                    struct score_result *out);
 
 /* A whole period at once (the recalculation): employees 0..n_employees-1, unit[e] the
- * unit index of employee e; evaluations, feedback (feedback.employee = index or
- * IKM_NO_EMPLOYEE) and indicators (indicator_employee[i] = whose) for every employee.
- * results has n_employees entries. Returns 0, or -1 with the reason in err. */
+ * unit index of employee e (checked to be >= 0; since breakdown format 2 no step uses
+ * it: credibility's target is the ratee's own joint level, not a unit mean; may be NULL); evaluations,
+ * feedback (feedback.employee = index or IKM_NO_EMPLOYEE) and indicators (indicator_employee[i] = whose) for
+ * every employee. results has n_employees entries. Returns 0, or -1 with the reason in err. */
 struct score_period_input {
     size_t n_employees;
     const int32_t *unit;

@@ -48,16 +48,20 @@ static struct ikm_feedback press(int64_t device, int64_t employee, int64_t ts_s,
     return f;
 }
 
-/* Defaults with every switchable fairness step off (anonymity always applies). */
+/* Defaults with every switchable fairness step off (anonymity always applies), and
+ * the supervisor's weight of the regulation's example, 0.4 (the default is 0.02, see
+ * docs/SCORING.md), so that the arithmetic of the examples stays readable. */
 static struct score_params plain_params(void)
 {
     struct score_params p;
     score_params_default(&p);
     p.kiosk_misuse = false;
     p.rater_effects = false;
+    p.citizen_offset = false;
     p.robust_location = false;
     p.credibility = false;
     p.calibration = false;
+    p.weight[SCORE_GROUP_SUPERVISOR] = 0.4;
     return p;
 }
 
@@ -65,8 +69,8 @@ static struct score_params plain_params(void)
  * over a period), then score_employee with the evaluations about ratee. */
 static void score_one(const struct score_params *p, const struct score_evaluation *evs, size_t n,
                       const struct ikm_feedback *fb, size_t nfb, const struct score_indicator *ind,
-                      size_t nind, const struct score_unit_means *unit, int32_t ratee,
-                      struct score_result *out, struct score_fit *fits_out)
+                      size_t nind, const struct score_model *model, int32_t ratee, struct score_result *out,
+                      struct score_fit *fits_out)
 {
     struct score_fit fits[MAX_EVS];
     struct score_evaluation mine[MAX_EVS];
@@ -80,7 +84,8 @@ static void score_one(const struct score_params *p, const struct score_evaluatio
         if (evs[i].ratee + 1 > people)
             people = evs[i].ratee + 1;
     }
-    assert_int_equal(score_rater_effects(p, evs, n, (size_t)people, fits, err, sizeof err), 0);
+    struct score_model own;
+    assert_int_equal(score_rater_effects(p, evs, n, (size_t)people, fits, &own, err, sizeof err), 0);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (evs[i].ratee == ratee) {
@@ -98,7 +103,7 @@ static void score_one(const struct score_params *p, const struct score_evaluatio
         .n_evaluations = m,
         .feedback = fb,
         .n_feedback = nfb,
-        .unit = unit,
+        .model = model ? model : &own,
     };
     int rc = score_employee(p, &in, out);
     if (rc != 0)
@@ -224,6 +229,104 @@ static void test_hasil_from_supervisor(void **state)
     assert_int_equal(r.hasil, first);
 }
 
+/* SPEC 5.5: when the supervisor's hasil_kerja judgement overrides the computed rating,
+ * the score's hasil part is the achievement clamped into that rating's band (above >=
+ * 1.10, meets 0.85..1.10, below <= 0.85), so a `below` never outranks a `meets` (at the
+ * edge they can tie; the predikat orders them first).
+ * All steps off, the supervisor's rating 3 on every value: perilaku 3, its part
+ * 0.4 x (3 - 1) / 4 x 100 = 20.
+ *   achievement 1.2 judged below: hasil part clamped to 0.85:
+ *       0.6 x 0.85 / 1.2 x 100 = 42.5 (+ 20 = 62.5)
+ *   achievement 0.9 judged meets (inside its band, unchanged): 0.6 x 0.9 / 1.2 x 100 = 45
+ *       (+ 20 = 65): the `meets` ranks above the `below` with the higher achievement
+ *   achievement 1.2 judged meets: 1.10: 0.6 x 1.1 / 1.2 x 100 = 55 (75)
+ *   achievement 0.5 judged above: raised to 1.10: 55 (75); judged meets: 0.85: 42.5 (62.5)
+ * The shown achievement stays the measured one (1.2, 0.9, 0.5). */
+static void test_hasil_band_clamp(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    const double ach[5] = {1.2, 0.9, 1.2, 0.5, 0.5};
+    const enum hasil_kerja judged[5] = {HASIL_BELOW, HASIL_MEETS, HASIL_MEETS, HASIL_ABOVE, HASIL_MEETS};
+    const double want[5] = {62.5, 65, 75, 75, 62.5};
+    double got[5];
+    for (int i = 0; i < 5; i++) {
+        struct score_indicator ind[1] = {{100, 100 * ach[i], 1, DIRECTION_HIGHER_BETTER, "K"}};
+        struct score_evaluation e = ev(0, 1, RELATION_SUPERVISOR, 3);
+        e.hasil_kerja = judged[i];
+        struct score_result r;
+        score_one(&p, &e, 1, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+        assert_true(r.has_score);
+        assert_true(fabs(r.achievement - ach[i]) < EPS);
+        assert_true(fabs(r.score - want[i]) < 1e-6);
+        got[i] = r.score;
+    }
+    assert_true(got[0] < got[1]); /* below (1.2) never outranks meets (0.9) */
+    assert_true(got[2] > got[1]);
+    /* without a judgement the achievement is used as it is: 1.2 -> 60 + 20 = 80 */
+    struct score_indicator ind[1] = {{100, 120, 1, DIRECTION_HIGHER_BETTER, "K"}};
+    struct score_evaluation e = ev(0, 1, RELATION_SUPERVISOR, 3);
+    struct score_result r;
+    score_one(&p, &e, 1, NULL, 0, ind, 1, NULL, 1, &r, NULL);
+    assert_true(fabs(r.score - 80) < 1e-9);
+}
+
+/* Per-indicator SKP detail, in canonical order (by code) whatever the input order:
+ *   B-2 target 10, realization 8, lower better, weight 1: 10/8 = 1.25 -> capped 1.2
+ *   A-1 target 50, realization 30, weight 2: 0.6
+ * achievement (2 x 0.6 + 1.2) / 3 = 0.8. An indicator without a code shows null. */
+static void test_indicator_detail(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_indicator ind[3] = {
+        {10, 8, 1, DIRECTION_LOWER_BETTER, "B-2"},
+        {50, 30, 2, DIRECTION_HIGHER_BETTER, "A-1"},
+    };
+    struct score_result r;
+    score_one(&p, NULL, 0, NULL, 0, ind, 2, NULL, 1, &r, NULL);
+    assert_int_equal(r.n_detail, 2);
+    assert_string_equal(r.detail[0].code, "A-1");
+    assert_true(fabs(r.detail[0].achievement - 0.6) < EPS);
+    assert_string_equal(r.detail[1].code, "B-2");
+    assert_true(fabs(r.detail[1].achievement - 1.2) < EPS);
+    assert_true(fabs(r.achievement - 0.8) < EPS);
+    char *s = result_json(&p, &r);
+    assert_non_null(strstr(s, "\"indicators\":2,\"detail\":[{\"indicator\":\"A-1\",\"target\":50.0000,"
+                              "\"realization\":30.0000,\"direction\":\"higher_better\",\"weight\":2.0000,"
+                              "\"achievement\":0.6000},{\"indicator\":\"B-2\",\"target\":10.0000,"
+                              "\"realization\":8.0000,\"direction\":\"lower_better\",\"weight\":1.0000,"
+                              "\"achievement\":1.2000}],\"detail_omitted\":0}"));
+    free(s);
+    struct score_indicator rev[2] = {ind[1], ind[0]};
+    struct score_result r2;
+    score_one(&p, NULL, 0, NULL, 0, rev, 2, NULL, 1, &r2, NULL);
+    char *a = result_json(&p, &r), *b = result_json(&p, &r2);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* a code that is not a code (unterminated in its field, or control bytes): null */
+    memset(ind[2].code, 'x', sizeof ind[2].code);
+    ind[2].target = ind[2].realization = ind[2].weight = 1;
+    ind[2].direction = DIRECTION_HIGHER_BETTER;
+    score_one(&p, NULL, 0, NULL, 0, ind + 2, 1, NULL, 1, &r, NULL);
+    s = result_json(&p, &r);
+    assert_non_null(strstr(s, "\"detail\":[{\"indicator\":null,"));
+    json_decref(parsed(s));
+    free(s);
+    /* more than SCORE_DETAIL_MAX: the first ones listed, the rest counted */
+    struct score_indicator many[SCORE_DETAIL_MAX + 3];
+    for (int i = 0; i < SCORE_DETAIL_MAX + 3; i++) {
+        many[i] = (struct score_indicator){100, 100, 1, DIRECTION_HIGHER_BETTER, ""};
+        snprintf(many[i].code, sizeof many[i].code, "K%03d", i);
+    }
+    score_one(&p, NULL, 0, NULL, 0, many, SCORE_DETAIL_MAX + 3, NULL, 1, &r, NULL);
+    assert_int_equal(r.n_detail, SCORE_DETAIL_MAX);
+    s = result_json(&p, &r);
+    assert_non_null(strstr(s, "\"detail_omitted\":3}"));
+    free(s);
+}
+
 /* ------------------------------------------------------------------ perilaku */
 
 /* Weights renormalised over the groups that have ratings (all steps off).
@@ -294,9 +397,12 @@ static void test_rater_effects_remove_leniency(void **state)
 
 /* A favourite: as above but the supervisor is fair except to staff 1, who gets +2.
  * That one rating gets a small robust weight, and the supervisor's group weight on
- * every value is 0.4 x that weight (calibration off here). With calibration on the
- * corrected favourite rating (about 4) is more than 1.0 from the peers' consensus (2):
- * flagged, and the weight is further x 0.25. */
+ * every value is 0.4 x that weight (calibration off here). With calibration on, the
+ * supervisor's corrected rating (about 4) against the three peers' level (2), over its
+ * standard error (the residual scale is at its floor 0.25 here, every other rating
+ * fits exactly: se = 0.25 x sqrt(1 + 1/3) = 0.2887), gives z of about 6: flagged. The
+ * flag does not reduce the weight again (calibration_factor 1); with factor 0.25 it
+ * would. Staff 2, rated fairly, is not flagged. */
 static void test_favourite_down_weighted(void **state)
 {
     (void)state;
@@ -327,14 +433,111 @@ static void test_favourite_down_weighted(void **state)
     p.calibration = true;
     score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 1, &b, NULL);
     assert_true(b.calibration_flag);
+    assert_true(b.calibration.tested);
+    assert_int_equal(b.calibration.n, 3);
+    assert_true(b.calibration.z > 5 && b.calibration.residual > 1.5);
     for (int j = 0; j < J; j++) {
         assert_true(b.values[j].calibration_flag);
-        assert_true(fabs(b.values[j].supervisor_weight - 0.4 * w * 0.25) < EPS);
+        assert_true(fabs(b.values[j].supervisor_weight - 0.4 * w) < EPS);
     }
+    p.calibration_factor = 0.25;
+    score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 1, &b, NULL);
+    assert_true(fabs(b.values[KOMPETEN].supervisor_weight - 0.4 * w * 0.25) < EPS);
+    p.calibration_factor = 1;
     /* staff 2, rated fairly: weight near 1, no flag */
     score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 2, &b, NULL);
     assert_false(b.calibration_flag);
     assert_true(b.groups[SCORE_GROUP_SUPERVISOR].robust_weight > 0.9);
+}
+
+/* A favouring supervisor's other ratees are not pushed down by the test. The head (0)
+ * rates staff 1..6 whose true levels are 3, 3, 3, 3, 4, 2 (peers 10..12 rate each at
+ * the truth), but gives staff 1 and 2 +2 (5 instead of 3). Even down-weighted (robust
+ * weight about 0.18), the favourites inflate the head's offset (fits[].offset, about
+ * +0.09), so staff 3..6, rated exactly, would show a residual of about -0.1 against
+ * their peers' level. The test's offset is computed again without the two favourites'
+ * ratings (more than 2 se away): about -0.02, so the fair ratings' residuals are about 0
+ * and only the favourites are flagged. */
+static void test_calibration_favourites_do_not_shift_others(void **state)
+{
+    (void)state;
+    const int L[7] = {0, 3, 3, 3, 3, 4, 2};
+    struct score_evaluation e[32];
+    size_t n = 0;
+    for (int32_t s = 1; s <= 6; s++) {
+        e[n++] = ev(0, s, RELATION_SUPERVISOR, L[s] + (s <= 2 ? 2 : 0));
+        for (int32_t q = 10; q <= 12; q++)
+            e[n++] = ev(q, s, RELATION_PEER, L[s]);
+    }
+    struct score_params p = plain_params();
+    p.rater_effects = true;
+    p.calibration = true;
+    struct score_fit fits[32];
+    struct score_result r;
+    score_one(&p, e, n, NULL, 0, NULL, 0, NULL, 3, &r, fits);
+    assert_true(fits[0].offset > 0.05);                                 /* inflated by the favourites */
+    assert_true(fabs(fits[0].test_offset) < fits[0].offset / 3);        /* without them */
+    assert_true(fabs(fits[8].test_offset - fits[0].test_offset) < EPS); /* one per rater */
+    for (int32_t s = 1; s <= 6; s++) {
+        score_one(&p, e, n, NULL, 0, NULL, 0, NULL, s, &r, NULL);
+        assert_true(r.calibration.tested);
+        if (s <= 2) {
+            assert_true(r.calibration_flag);
+        } else {
+            assert_false(r.calibration_flag);
+            assert_true(fabs(r.calibration.residual) < 0.05);
+            /* with the inflated offset the same fair rating would show below -0.05 */
+            assert_true(r.calibration.residual - (fits[0].offset - fits[0].test_offset) < -0.05);
+        }
+    }
+}
+
+/* The citizens' group offset (only that step on, through score_period). Employee 1:
+ * three peers rate 3 everywhere, three citizen presses of 4 (-> 5): citizens minus the
+ * joint level of pelayanan = 5 - 3 = 2. Employee 2: peers 4, presses 4: 5 - 4 = 1. The
+ * offset is the mean over employees, 1.5, taken off every citizen response (5 -> 3.5):
+ *   employee 1 pelayanan = (0.2 x 3 + 0.25 x 3.5) / 0.45 = 3.2778
+ *   employee 2 pelayanan = (0.2 x 4 + 0.25 x 3.5) / 0.45 = 3.7222
+ * The step off: (0.2 x 3 + 0.25 x 5) / 0.45 = 4.1111 for employee 1. */
+static void test_citizen_offset(void **state)
+{
+    (void)state;
+    struct score_evaluation e[6];
+    for (int i = 0; i < 3; i++) {
+        e[i] = ev(3 + i, 1, RELATION_PEER, 3);
+        e[3 + i] = ev(6 + i, 2, RELATION_PEER, 4);
+    }
+    struct ikm_feedback fb[6];
+    for (int i = 0; i < 3; i++) {
+        fb[i] = press(20, 1, 100 * i, 4);
+        fb[3 + i] = press(21, 2, 100 * i, 4);
+    }
+    int32_t unit[9] = {0};
+    struct score_period_input in = {.n_employees = 9,
+                                    .unit = unit,
+                                    .evaluations = e,
+                                    .n_evaluations = 6,
+                                    .feedback = fb,
+                                    .n_feedback = 6};
+    struct score_params p = plain_params();
+    p.citizen_offset = true;
+    struct score_result r[9];
+    char err[SCORE_ERR_MAX];
+    assert_int_equal(score_period(&p, &in, r, err, sizeof err), 0);
+    assert_true(r[1].model.has_citizen_offset);
+    assert_int_equal(r[1].model.citizen_offset_n, 2);
+    assert_true(fabs(r[1].model.citizen_offset - 1.5) < EPS);
+    const struct score_group_value *c = &r[1].groups[SCORE_GROUP_CITIZEN].values[SCORE_VALUE_PELAYANAN];
+    assert_true(fabs(c->rater_effects - 5.0) < EPS);  /* after the kiosk step */
+    assert_true(fabs(c->citizen_offset - 3.5) < EPS); /* after the offset */
+    assert_true(fabs(r[1].values[SCORE_VALUE_PELAYANAN].value - (0.6 + 0.875) / 0.45) < EPS);
+    assert_true(fabs(r[2].values[SCORE_VALUE_PELAYANAN].value - (0.8 + 0.875) / 0.45) < EPS);
+    char *s = result_json(&p, &r[1]);
+    assert_non_null(strstr(s, "\"model\":{\"scale\":null,\"citizen_offset\":1.5000,\"citizen_offset_n\":2}"));
+    free(s);
+    p.citizen_offset = false;
+    assert_int_equal(score_period(&p, &in, r, err, sizeof err), 0);
+    assert_true(fabs(r[1].values[SCORE_VALUE_PELAYANAN].value - (0.6 + 1.25) / 0.45) < EPS);
 }
 
 /* Robust location (only that step on): five peers rating 1, 3, 3, 4, 5 on every value.
@@ -362,104 +565,204 @@ static void test_robust_location(void **state)
     assert_true(fabs(r.perilaku - 3.25) < EPS);
 }
 
-/* Credibility (only that step on). The unit's peer mean is 3.0 for every value; three
- * peers give 4: Z = 3 / (3 + 3) = 0.5, the peer value 0.5 x 4 + 0.5 x 3 = 3.5. The
- * supervisor (2) is never shrunk, even if a unit mean for the group were given.
- * Result: (0.4 x 2 + 0.2 x 3.5) / 0.6 = 1.5 / 0.6 = 2.5. Six peers: Z = 6/9. */
+/* Credibility v2 (only that step on, rater effects off so every weight is 1).
+ * Supervisor 2, three peers 4 on every value. The ratee's joint level of a value is the
+ * mean of every non-self rating of it: (2 + 4 + 4 + 4) / 4 = 3.5. The peers bring
+ * Z = 3 / (3 + 3) = 0.5 of their weight (0.2 x 0.5 = 0.1) with their own value 4; the
+ * 0.1 they give up goes to the joint level, never to the supervisor alone and never to
+ * a unit mean; the supervisor is never shrunk (z = 1, full 0.4):
+ *   value = (0.4 x 2 + 0.1 x 4 + 0.1 x 3.5) / 0.6 = 1.55 / 0.6 = 2.5833
+ * Six peers: joint (2 + 6 x 4) / 7 = 26/7, Z = 6/9:
+ *   value = (0.8 + 0.2 x 6/9 x 4 + 0.2 x 3/9 x 26/7) / 0.6
+ * A colleague rated 1 by three other peers in the same period changes nothing (v1
+ * pulled toward a unit mean, which it moved). Citizens only (no joint level): one press
+ * of 4 (-> 5) keeps Z x 0.25 and has nothing to hand over: the value is the press, 5. */
 static void test_credibility(void **state)
 {
     (void)state;
     struct score_params p = plain_params();
     p.credibility = true;
-    struct score_unit_means u;
-    memset(&u, 0, sizeof u);
-    for (int j = 0; j < J; j++) {
-        u.has[SCORE_GROUP_PEER][j] = true;
-        u.mean[SCORE_GROUP_PEER][j] = 3.0;
-        u.has[SCORE_GROUP_SUPERVISOR][j] = true;
-        u.mean[SCORE_GROUP_SUPERVISOR][j] = 5.0;
-    }
-    struct score_evaluation e[7] = {ev(0, 1, RELATION_SUPERVISOR, 2), ev(2, 1, RELATION_PEER, 4),
-                                    ev(3, 1, RELATION_PEER, 4), ev(4, 1, RELATION_PEER, 4)};
+    struct score_evaluation e[12] = {ev(0, 1, RELATION_SUPERVISOR, 2), ev(2, 1, RELATION_PEER, 4),
+                                     ev(3, 1, RELATION_PEER, 4), ev(4, 1, RELATION_PEER, 4)};
     struct score_result r;
-    score_one(&p, e, 4, NULL, 0, NULL, 0, &u, 1, &r, NULL);
+    score_one(&p, e, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
     const struct score_group_value *gv = &r.groups[SCORE_GROUP_PEER].values[AKUNTABEL];
     assert_true(fabs(gv->z - 0.5) < EPS);
-    assert_true(fabs(gv->credibility - 3.5) < EPS);
-    assert_true(fabs(r.groups[SCORE_GROUP_SUPERVISOR].values[AKUNTABEL].credibility - 2.0) < EPS);
-    assert_true(fabs(r.perilaku - 2.5) < EPS);
+    assert_true(fabs(gv->robust_location - 4.0) < EPS);
+    assert_true(fabs(r.groups[SCORE_GROUP_SUPERVISOR].values[AKUNTABEL].z - 1.0) < EPS);
+    assert_true(r.values[AKUNTABEL].has_joint);
+    assert_int_equal(r.values[AKUNTABEL].joint_n, 4);
+    assert_true(fabs(r.values[AKUNTABEL].joint - 3.5) < EPS);
+    assert_true(fabs(r.values[AKUNTABEL].joint_weight - 0.1) < EPS);
+    assert_true(fabs(r.values[AKUNTABEL].value - 1.55 / 0.6) < EPS);
+    assert_true(fabs(r.perilaku - 1.55 / 0.6) < EPS);
+
+    /* another employee (5) rated 1 by three peers: nothing about employee 1 moves */
+    for (int i = 0; i < 3; i++)
+        e[4 + i] = ev(6 + i, 5, RELATION_PEER, 1);
+    score_one(&p, e, 7, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(fabs(r.perilaku - 1.55 / 0.6) < EPS);
+
     for (int i = 4; i < 7; i++)
         e[i] = ev(i + 1, 1, RELATION_PEER, 4);
-    score_one(&p, e, 7, NULL, 0, NULL, 0, &u, 1, &r, NULL);
+    score_one(&p, e, 7, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
     gv = &r.groups[SCORE_GROUP_PEER].values[AKUNTABEL];
     assert_true(fabs(gv->z - 6.0 / 9) < EPS);
-    assert_true(fabs(gv->credibility - (6.0 / 9 * 4 + 3.0 / 9 * 3)) < EPS);
+    assert_true(fabs(r.values[AKUNTABEL].joint - 26.0 / 7) < EPS);
+    assert_true(fabs(r.perilaku - (0.8 + 0.2 * 6 / 9 * 4 + 0.2 * 3 / 9 * 26 / 7) / 0.6) < EPS);
 
-    /* score_unit_means pools the unit's peer ratings: employee 1 gets 4, 4, 4 and
-     * employee 2 gets 2, 2, 2 -> 3.0 per value; supervisor ratings are not pooled */
-    struct score_evaluation ue[7] = {ev(3, 1, RELATION_PEER, 4),      ev(4, 1, RELATION_PEER, 4),
-                                     ev(5, 1, RELATION_PEER, 4),      ev(3, 2, RELATION_PEER, 2),
-                                     ev(4, 2, RELATION_PEER, 2),      ev(5, 2, RELATION_PEER, 2),
-                                     ev(0, 2, RELATION_SUPERVISOR, 5)};
-    struct score_unit_means m;
-    assert_int_equal(score_unit_means(&p, ue, NULL, 7, NULL, 0, &m), 0);
-    assert_true(m.has[SCORE_GROUP_PEER][KOMPETEN]);
-    assert_true(fabs(m.mean[SCORE_GROUP_PEER][KOMPETEN] - 3.0) < EPS);
-    assert_int_equal(m.n[SCORE_GROUP_PEER][KOMPETEN], 6);
-    assert_false(m.has[SCORE_GROUP_SUPERVISOR][KOMPETEN]);
-    p.rater_effects = true; /* on, but no fits: refused rather than silently raw */
-    assert_int_equal(score_unit_means(&p, ue, NULL, 7, NULL, 0, &m), -1);
+    struct ikm_feedback fb[1] = {press(9, 1, 0, 4)};
+    score_one(&p, NULL, 0, fb, 1, NULL, 0, NULL, 1, &r, NULL);
+    assert_true(fabs(r.groups[SCORE_GROUP_CITIZEN].values[SCORE_VALUE_PELAYANAN].z - 0.25) < EPS);
+    assert_false(r.values[SCORE_VALUE_PELAYANAN].has_joint);
+    assert_true(fabs(r.values[SCORE_VALUE_PELAYANAN].value - 5.0) < EPS);
 }
 
-/* Calibration (only that step on). The supervisor gives akuntabel 5 and 4 elsewhere;
- * three peers give 3 everywhere (consensus 3).
- *   akuntabel: |5 - 3| = 2 > 1.0 -> flagged; supervisor weight 0.4 x 0.25 = 0.1:
- *     before (0.4 x 5 + 0.2 x 3) / 0.6 = 4.3333, after (0.1 x 5 + 0.2 x 3) / 0.3 = 3.6667
- *   other values: |4 - 3| = 1.0, not more than 1.0 -> not flagged: 2.2 / 0.6 = 3.6667
- * With only two peers there is no consensus: no flag. */
+/* Calibration v2 (only that step on, rater effects off: offsets 0, weights 1), with a
+ * residual scale of 0.5 given. The supervisor rates 5 everywhere; three peers rate 3:
+ *   residual = 5 - 3 = 2; se = 0.5 x sqrt(1/1 + 1/3) = 0.57735; z = 3.4641 > 3.0: flagged.
+ * The flag marks every value the supervisor rated, and changes no weight (factor 1):
+ *   value = (0.4 x 5 + 0.2 x 3) / 0.6 = 4.3333.
+ * The supervisor at 4: residual 1, z = 1.7321: not flagged. With two peers: not
+ * tested (fewer than 3 other raters). The step off: the test is reported, no flag. */
 static void test_calibration(void **state)
 {
     (void)state;
     struct score_params p = plain_params();
     p.calibration = true;
-    struct score_evaluation e[4] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 3),
+    struct score_model m = {.has_scale = true, .scale = 0.5};
+    struct score_evaluation e[4] = {ev(0, 1, RELATION_SUPERVISOR, 5), ev(2, 1, RELATION_PEER, 3),
                                     ev(3, 1, RELATION_PEER, 3), ev(4, 1, RELATION_PEER, 3)};
-    e[0].values[AKUNTABEL] = 5;
     struct score_result r;
-    score_one(&p, e, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    score_one(&p, e, 4, NULL, 0, NULL, 0, &m, 1, &r, NULL);
+    double se = 0.5 * sqrt(1.0 + 1.0 / 3);
+    assert_true(r.calibration.tested);
     assert_true(r.calibration_flag);
-    const struct score_value_result *a = &r.values[AKUNTABEL];
-    assert_true(a->calibration_flag);
-    assert_true(a->has_consensus);
-    assert_int_equal(a->consensus_n, 3);
-    assert_true(fabs(a->consensus - 3.0) < EPS);
-    assert_true(fabs(a->before_calibration - 2.6 / 0.6) < EPS);
-    assert_true(fabs(a->value - 1.1 / 0.3) < EPS);
-    assert_true(fabs(a->supervisor_weight - 0.1) < EPS);
-    assert_false(r.values[KOMPETEN].calibration_flag);
-    assert_true(fabs(r.values[KOMPETEN].value - 2.2 / 0.6) < EPS);
-
-    score_one(&p, e, 3, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
-    assert_false(r.calibration_flag);
-    assert_false(r.values[AKUNTABEL].has_consensus);
-
-    p.calibration = false; /* the step off: consensus still reported, no flag */
-    score_one(&p, e, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
-    assert_false(r.calibration_flag);
+    assert_int_equal(r.calibration.n, 3);
+    assert_true(fabs(r.calibration.residual - 2.0) < EPS);
+    assert_true(fabs(r.calibration.se - se) < EPS);
+    assert_true(fabs(r.calibration.z - 2.0 / se) < EPS);
+    for (int j = 0; j < J; j++)
+        assert_true(r.values[j].calibration_flag);
     assert_true(fabs(r.values[AKUNTABEL].value - 2.6 / 0.6) < EPS);
+    assert_true(fabs(r.values[AKUNTABEL].supervisor_weight - 0.4) < EPS);
+    char *s = result_json(&p, &r);
+    assert_non_null(strstr(s,
+                           "\"calibration\":true,\"calibration_test\":{\"tested\":true,\"flag\":true,"
+                           "\"residual\":2.0000,\"se\":0.5774,\"z\":3.4641,\"n\":3,\"threshold\":3.0000}"));
+    free(s);
+
+    e[0] = ev(0, 1, RELATION_SUPERVISOR, 4);
+    score_one(&p, e, 4, NULL, 0, NULL, 0, &m, 1, &r, NULL);
+    assert_true(r.calibration.tested);
+    assert_true(fabs(r.calibration.z - 1.0 / se) < EPS);
+    assert_false(r.calibration_flag);
+    assert_false(r.values[AKUNTABEL].calibration_flag);
+
+    e[0] = ev(0, 1, RELATION_SUPERVISOR, 5);
+    score_one(&p, e, 3, NULL, 0, NULL, 0, &m, 1, &r, NULL);
+    assert_false(r.calibration.tested);
+    assert_false(r.calibration_flag);
+
+    /* the supervisor also rating as a peer (issue 11's hole) is not a third "other":
+     * still two others, not tested */
+    struct score_evaluation dup[4] = {e[0], e[1], e[2], ev(0, 1, RELATION_PEER, 5)};
+    score_one(&p, dup, 4, NULL, 0, NULL, 0, &m, 1, &r, NULL);
+    assert_int_equal(r.calibration.n, 2);
+    assert_false(r.calibration.tested);
+
+    p.calibration = false;
+    score_one(&p, e, 4, NULL, 0, NULL, 0, &m, 1, &r, NULL);
+    assert_true(r.calibration.tested);
+    assert_false(r.calibration_flag);
 }
 
-/* Anonymity: supervisor 4 (1 rating), two peers 2, three subordinates 3, self 5, two
- * citizen presses 4 (-> 5). Peers (2 < 3) and citizens (2 < 3) are hidden, the others
- * shown; supervisor and self always. Hidden groups still count (all steps off):
- *   pelayanan = (0.4 x 4 + 0.2 x 2 + 0.15 x 3 + 0.25 x 5) / 1.0 = 3.7
- *   others    = (1.6 + 0.4 + 0.45) / 0.75 = 3.2667
- * The JSON shows a hidden group as {"shown":false} only: no n, no mean. */
+/* Every real number in a JSON text (the figures; integers are counts), for the
+ * anonymity tests. */
+static void collect_numbers(json_t *j, double *out, size_t *n, size_t cap)
+{
+    if (json_is_real(j)) {
+        if (*n < cap)
+            out[(*n)++] = json_real_value(j);
+    } else if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) collect_numbers(v, out, n, cap);
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) collect_numbers(v, out, n, cap);
+    }
+}
+
+/* docs/SCORING.md 11.5: a supervisor (4) and one peer (2). v1 showed the final value
+ * 3.3333 = (0.4 x 4 + 0.2 x 2) / 0.6 and the supervisor's 4 beside it, so a reader
+ * recovered the peer as (0.6 x 3.3333 - 0.4 x 4) / 0.2 = 2. Now the hidden peer is
+ * pooled into "others" (n 1, still below 3): the result is restricted and the
+ * supervisor's figures are not shown. The test applies that arithmetic to every number
+ * the JSON shows, for both the example weights and the defaults: no shown number is
+ * the supervisor's rating, the peer's, or recovers the peer. */
+static void test_anonymity_arithmetic(void **state)
+{
+    (void)state;
+    for (int defaults = 0; defaults < 2; defaults++) {
+        struct score_params p = plain_params();
+        if (defaults)
+            score_params_default(&p);
+        struct score_evaluation e[3] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 2),
+                                        ev(1, 1, RELATION_SELF, 3)};
+        struct score_result r;
+        score_one(&p, e, 3, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+        assert_true(r.has_others);
+        assert_true(r.restricted);
+        assert_false(r.groups[SCORE_GROUP_PEER].shown);
+        assert_false(r.others.shown);
+        if (!defaults)
+            assert_true(fabs(r.values[KOMPETEN].value - 2.0 / 0.6) < EPS);
+        char *s = result_json(&p, &r);
+        json_t *j = parsed(s);
+        json_t *sup =
+            json_object_get(json_object_get(json_object_get(j, "perilaku"), "groups"), "supervisor");
+        assert_true(json_is_true(json_object_get(sup, "shown"))); /* always attributed */
+        assert_true(json_is_null(json_object_get(sup, "mean")));
+        json_t *bsup =
+            json_object_get(json_object_get(json_object_get(j, "breakdown"), "groups"), "supervisor");
+        assert_true(json_is_null(json_object_get(bsup, "values")));
+        assert_true(json_is_null(json_object_get(bsup, "robust_weight")));
+        json_t *vk = json_object_get(json_object_get(json_object_get(j, "breakdown"), "values"), "kompeten");
+        assert_true(json_is_null(json_object_get(vk, "supervisor_weight")));
+        assert_true(json_is_null(json_object_get(vk, "joint")));
+        assert_true(json_is_null(json_object_get(vk, "before_calibration")));
+        double num[512];
+        size_t nn = 0;
+        collect_numbers(j, num, &nn, 512);
+        assert_true(nn > 20 && nn < 512);
+        double v = r.values[KOMPETEN].value,
+               wsum = p.weight[SCORE_GROUP_SUPERVISOR] + p.weight[SCORE_GROUP_PEER];
+        for (size_t i = 0; i < nn; i++) {
+            assert_false(fabs(num[i] - 4.0) < 1e-4); /* the supervisor's rating */
+            assert_false(fabs(num[i] - 2.0) < 1e-4); /* the peer's */
+            double peer = (wsum * v - p.weight[SCORE_GROUP_SUPERVISOR] * num[i]) / p.weight[SCORE_GROUP_PEER];
+            assert_false(fabs(peer - 2.0) < 1e-3);
+        }
+        json_decref(j);
+        free(s);
+    }
+}
+
+/* Anonymity, pooled: supervisor 4, two peers 2, three subordinates 3, self 5, two
+ * citizen presses 4 (-> 5). Peers (2 < 3) and citizens (2 < 3) are hidden and pooled
+ * into "others" for display and computation (all steps off). The pool's weight on a
+ * value is the sum of the hidden groups' weights that rated it:
+ *   pelayanan: pool (2, 2, 5, 5) = 3.5 with 0.2 + 0.25 = 0.45:
+ *              (0.4 x 4 + 0.15 x 3 + 0.45 x 3.5) / 1.0 = 3.625
+ *   others:    pool (2, 2) with 0.2: (1.6 + 0.45 + 0.4) / 0.75 = 3.2667
+ * The pool has only 2 ratings of kompeten (< 3): the result is restricted. */
 static void test_anonymity(void **state)
 {
     (void)state;
     struct score_params p = plain_params();
-    struct score_evaluation e[7] = {
+    struct score_evaluation e[8] = {
         ev(0, 1, RELATION_SUPERVISOR, 4),  ev(2, 1, RELATION_PEER, 2),
         ev(3, 1, RELATION_PEER, 2),        ev(4, 1, RELATION_SUBORDINATE, 3),
         ev(5, 1, RELATION_SUBORDINATE, 3), ev(6, 1, RELATION_SUBORDINATE, 3),
@@ -473,26 +776,68 @@ static void test_anonymity(void **state)
     assert_true(r.groups[SCORE_GROUP_SUBORDINATE].shown);
     assert_false(r.groups[SCORE_GROUP_CITIZEN].shown);
     assert_true(r.groups[SCORE_GROUP_SELF].shown);
-    assert_true(fabs(r.values[SCORE_VALUE_PELAYANAN].value - 3.7) < EPS);
+    assert_true(r.has_others);
+    assert_int_equal(r.others.n, 4);
+    assert_true(r.restricted);
+    assert_true(fabs(r.values[SCORE_VALUE_PELAYANAN].value - 3.625) < EPS);
     assert_true(fabs(r.values[KOMPETEN].value - 2.45 / 0.75) < EPS);
 
     char *s = result_json(&p, &r);
     assert_non_null(strstr(s, "\"peer\":{\"shown\":false}"));
     assert_non_null(strstr(s, "\"citizen\":{\"shown\":false}"));
-    assert_non_null(strstr(s, "\"supervisor\":{\"shown\":true,\"n\":1,\"mean\":4.0000"));
+    assert_non_null(strstr(s, "\"supervisor\":{\"shown\":true,\"n\":1,\"mean\":null"));
     assert_non_null(strstr(s, "\"self\":{\"shown\":true,\"n\":1,\"mean\":5.0000"));
+    assert_non_null(strstr(s, "\"others\":{\"shown\":false}"));
+    /* the presses' satisfaction mean would be the hidden citizens' value: not shown */
+    assert_non_null(strstr(s, "\"satisfaction\":{\"mean\":null,\"n\":2,"));
     json_t *j = parsed(s);
     json_t *peer = json_object_get(json_object_get(json_object_get(j, "breakdown"), "groups"), "peer");
     assert_int_equal(json_object_size(peer), 1);
     json_decref(j);
     free(s);
 
-    /* a third peer: shown */
-    struct score_evaluation e2[8];
-    memcpy(e2, e, sizeof e);
-    e2[7] = ev(7, 1, RELATION_PEER, 2);
-    score_one(&p, e2, 8, fb, 2, NULL, 0, NULL, 1, &r, NULL);
+    /* a third peer: peers shown; the pool is the citizens alone (2 ratings of
+     * pelayanan only, < 3): still restricted */
+    e[7] = ev(7, 1, RELATION_PEER, 2);
+    score_one(&p, e, 8, fb, 2, NULL, 0, NULL, 1, &r, NULL);
     assert_true(r.groups[SCORE_GROUP_PEER].shown);
+    assert_true(r.restricted);
+    /* and a third press: nothing hidden, nothing pooled, nothing restricted */
+    struct ikm_feedback fb3[3] = {fb[0], fb[1], press(9, 1, 200, 4)};
+    score_one(&p, e, 8, fb3, 3, NULL, 0, NULL, 1, &r, NULL);
+    assert_false(r.has_others);
+    assert_false(r.restricted);
+    s = result_json(&p, &r);
+    assert_non_null(strstr(s, "\"supervisor\":{\"shown\":true,\"n\":1,\"mean\":4.0000"));
+    assert_non_null(strstr(s, "\"others\":null"));
+    assert_non_null(strstr(s, "\"satisfaction\":{\"mean\":4.0000,\"n\":3,"));
+    free(s);
+}
+
+/* A pool that reaches the minimum is shown as "others", and no figure depends on how
+ * its ratings split between the hidden groups: supervisor 4, peers 2 and 3, one
+ * subordinate 5 (hidden, hidden; pool n = 3, shown), every step on. Moving one pooled
+ * rating from the peers to the subordinates (peer 2; subordinates 3 and 5) gives
+ * byte-identical JSON: a reader learns the pool, never a hidden group. */
+static void test_anonymity_pool_split(void **state)
+{
+    (void)state;
+    struct score_params p;
+    score_params_default(&p);
+    struct score_evaluation a[4] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 2),
+                                    ev(3, 1, RELATION_PEER, 3), ev(4, 1, RELATION_SUBORDINATE, 5)};
+    struct score_evaluation b[4] = {a[0], a[1], ev(3, 1, RELATION_SUBORDINATE, 3), a[3]};
+    struct score_result ra, rb;
+    score_one(&p, a, 4, NULL, 0, NULL, 0, NULL, 1, &ra, NULL);
+    score_one(&p, b, 4, NULL, 0, NULL, 0, NULL, 1, &rb, NULL);
+    assert_true(ra.has_others && ra.others.shown && !ra.restricted);
+    assert_int_equal(ra.others.n, 3);
+    char *sa = result_json(&p, &ra), *sb = result_json(&p, &rb);
+    assert_string_equal(sa, sb);
+    assert_non_null(strstr(sa, "\"peer\":{\"shown\":false},\"subordinate\":{\"shown\":false}"));
+    assert_non_null(strstr(sa, "\"others\":{\"shown\":true,\"n\":3,"));
+    free(sa);
+    free(sb);
 }
 
 /* Kiosk misuse (only that step on): device 9 presses 4 six times in 10 s (0, 2, .. 10 s)
@@ -540,10 +885,11 @@ static void test_kiosk_misuse(void **state)
  *   hasil     above  meets  above  below  below  meets
  *   v         5      5      1      3      1      3
  * Ratings agree exactly, so the joint estimate finds levels v and offsets 0, all
- * weights 1; no calibration flag (the head agrees with the peers). Credibility: the
- * unit's pooled peer mean is (5+5+1+3+1+3)/6 = 3, Z = 3/6, peer value 0.5 v + 1.5;
- * value = (0.4 v + 0.2 (0.5 v + 1.5)) / 0.6 = (0.5 v + 0.3) / 0.6:
- *   v = 5 -> 4.6667 above;  v = 3 -> 3.0 meets;  v = 1 -> 1.3333 below.
+ * weights 1; no calibration flag (residual 0). Credibility: the peers' group value
+ * and the ratee's joint level are both v, so every value is v whatever the weights:
+ *   v = 5 -> 5 above;  v = 3 -> 3 meets;  v = 1 -> 1 below.
+ * (v1 shrank toward the unit mean 3 and gave 4.6667, 3, 1.3333: a unit mean pulls
+ * everyone toward their colleagues.)
  * Predikat by the matrix: sangat_baik, baik, kurang, butuh_perbaikan, sangat_kurang,
  * baik. No work results were sent: achievement absent, so no numeric score. */
 static void test_six_employees(void **state)
@@ -570,7 +916,7 @@ static void test_six_employees(void **state)
     assert_int_equal(score_period(&p, &in, r, err, sizeof err), 0);
     assert_int_equal(r[0].predikat, SCORE_PREDIKAT_NONE); /* the head was not rated */
     for (int s = 1; s <= 6; s++) {
-        double want_v = (0.5 * v[s] + 0.3) / 0.6;
+        double want_v = v[s];
         assert_true(fabs(r[s].perilaku - want_v) < 1e-6);
         assert_false(r[s].calibration_flag);
         assert_true(fabs(r[s].groups[SCORE_GROUP_SUPERVISOR].robust_weight - 1.0) < 1e-6);
@@ -709,19 +1055,22 @@ static void test_breakdown_json_content(void **state)
     struct score_evaluation e[4] = {ev(0, 1, RELATION_SUPERVISOR, 4), ev(2, 1, RELATION_PEER, 3),
                                     ev(3, 1, RELATION_PEER, 3), ev(4, 1, RELATION_PEER, 3)};
     e[0].hasil_kerja = HASIL_ABOVE;
-    struct score_indicator ind[1] = {{100, 130, 1, DIRECTION_HIGHER_BETTER, ""}};
+    struct score_indicator ind[1] = {{100, 130, 1, DIRECTION_HIGHER_BETTER, "K1"}};
     struct score_result r;
     score_one(&p, e, 4, NULL, 0, ind, 1, NULL, 1, &r, NULL);
     char *s = result_json(&p, &r);
-    assert_non_null(strstr(s,
-                           "{\"predikat\":\"baik\",\"score\":86.6667,\"hasil_kerja\":{\"achievement\":1.2000,"
-                           "\"rating\":\"above\",\"from_supervisor\":true,\"indicators\":1}"));
+    assert_non_null(
+        strstr(s, "{\"predikat\":\"baik\",\"score\":86.6667,\"hasil_kerja\":{\"achievement\":1.2000,"
+                  "\"rating\":\"above\",\"from_supervisor\":true,\"indicators\":1,\"detail\":[{"
+                  "\"indicator\":\"K1\",\"target\":100.0000,\"realization\":130.0000,\"direction\":"
+                  "\"higher_better\",\"weight\":1.0000,\"achievement\":1.2000}],\"detail_omitted\":0}"));
     assert_non_null(strstr(s, "\"perilaku\":{\"value\":3.6667,\"rating\":\"meets\",\"values\":{"
                               "\"berorientasi_pelayanan\":3.6667,"));
-    assert_non_null(strstr(s, "\"steps\":{\"kiosk_misuse\":false,\"rater_effects\":false,\"robust_location\":"
-                              "false,\"credibility\":false,\"calibration\":false,\"anonymity\":true}"));
-    assert_non_null(strstr(s, "\"score\":{\"hasil_scaled\":100.0000,\"perilaku_scaled\":66.6667,"
-                              "\"value\":86.6667}"));
+    assert_non_null(strstr(s, "\"format\":2,\"steps\":{\"kiosk_misuse\":false,\"rater_effects\":false,"
+                              "\"citizen_offset\":false,\"robust_location\":false,\"credibility\":false,"
+                              "\"calibration\":false,\"anonymity\":true}"));
+    assert_non_null(strstr(s, "\"score\":{\"hasil_achievement\":1.2000,\"hasil_scaled\":100.0000,"
+                              "\"perilaku_scaled\":66.6667,\"value\":86.6667}"));
     assert_non_null(strstr(s, "\"ikm\":null"));
     json_t *j = parsed(s);
     json_t *bd = json_object_get(j, "breakdown");
@@ -829,7 +1178,9 @@ static void test_self_gap(void **state)
 }
 
 /* 95% interval of a group: peers 2, 3, 4 (per-rating means), mean 3, sd 1, t(0.975, 2)
- * = 4.303: 3 -/+ 4.303 / sqrt(3) = [0.51566, 5.48434]. One rating: no interval. */
+ * = 4.303: 3 -/+ 4.303 / sqrt(3) = [0.51566, 5.48434], clamped to the scale: [1, 5].
+ * Peers 3, 3, 4, 4: mean 3.5, sd 0.57735, t(3) = 3.182: 3.5 -/+ 0.91852 = [2.58148,
+ * 4.41852], inside the scale. One rating: no interval. */
 static void test_interval(void **state)
 {
     (void)state;
@@ -840,9 +1191,14 @@ static void test_interval(void **state)
     score_one(&p, e, 3, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
     const struct score_group_result *g = &r.groups[SCORE_GROUP_PEER];
     assert_true(g->has_ci);
-    double half = 4.303 / sqrt(3.0);
-    assert_true(fabs(g->ci_lo - (3 - half)) < 1e-9);
-    assert_true(fabs(g->ci_hi - (3 + half)) < 1e-9);
+    assert_true(fabs(g->ci_lo - 1.0) < 1e-9);
+    assert_true(fabs(g->ci_hi - 5.0) < 1e-9);
+    struct score_evaluation f[4] = {ev(2, 1, RELATION_PEER, 3), ev(3, 1, RELATION_PEER, 3),
+                                    ev(4, 1, RELATION_PEER, 4), ev(5, 1, RELATION_PEER, 4)};
+    score_one(&p, f, 4, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
+    double half = 3.182 * sqrt(1.0 / 3) / 2;
+    assert_true(fabs(g->ci_lo - (3.5 - half)) < 1e-9);
+    assert_true(fabs(g->ci_hi - (3.5 + half)) < 1e-9);
     score_one(&p, e, 1, NULL, 0, NULL, 0, NULL, 1, &r, NULL);
     assert_false(r.groups[SCORE_GROUP_PEER].has_ci);
 }
@@ -868,7 +1224,8 @@ static void test_training_from_config(void **state)
     assert_true(fd >= 0);
     close(fd);
     write_file(path, "[fairness]\nrater_effects = false\ncredibility = false\ncalibration = false\n"
-                     "robust_location = false\nkiosk_misuse = false\n"
+                     "robust_location = false\nkiosk_misuse = false\ncalibration_delta = 1.5\n"
+                     "[weight]\nsupervisor = 0.4\n"
                      "[training]\nthreshold = 3.0\nkompeten = Pelatihan Teknis\n"
                      "akuntabel = Diklat Akuntabilitas\n");
     struct config *cfg = config_new();
@@ -878,6 +1235,9 @@ static void test_training_from_config(void **state)
     assert_int_equal(score_params_from_config(cfg, &p, err, sizeof err), 0);
     assert_false(p.rater_effects);
     assert_true(fabs(p.weight[SCORE_GROUP_SUPERVISOR] - 0.4) < EPS);
+    assert_true(fabs(p.calibration_delta - 1.5) < EPS); /* still parsed, no effect */
+    assert_true(fabs(p.calibration_z - 3.0) < EPS);     /* the default */
+    assert_true(p.citizen_offset);
     assert_string_equal(p.course[KOMPETEN], "Pelatihan Teknis");
     assert_string_equal(p.course[AKUNTABEL], "Diklat Akuntabilitas");
     assert_string_equal(p.course[HARMONIS], "");
@@ -946,7 +1306,13 @@ int main(void)
         cmocka_unit_test(test_rater_effects_remove_leniency),
         cmocka_unit_test(test_favourite_down_weighted),
         cmocka_unit_test(test_robust_location),
+        cmocka_unit_test(test_hasil_band_clamp),
+        cmocka_unit_test(test_indicator_detail),
+        cmocka_unit_test(test_calibration_favourites_do_not_shift_others),
+        cmocka_unit_test(test_citizen_offset),
         cmocka_unit_test(test_credibility),
+        cmocka_unit_test(test_anonymity_arithmetic),
+        cmocka_unit_test(test_anonymity_pool_split),
         cmocka_unit_test(test_calibration),
         cmocka_unit_test(test_anonymity),
         cmocka_unit_test(test_kiosk_misuse),
