@@ -81,22 +81,21 @@ class ScoreTest(StackTestCase):
     def test_1_six_employees_get_the_predikat_of_the_matrix(self):
         # Each of the six is rated by the supervisor (with hasil_kerja) and three peers,
         # all giving the same value v to every BerAKHLAK key. Nobody rates unevenly, so
-        # every rater offset is 0 and every robust weight 1. Perilaku, by hand:
-        #   supervisor group: v (weight 0.4); peer group: 3 ratings of v, shrunk toward
-        #   the unit's peer mean m with Z = 3/(3+3) = 0.5 (weight 0.2); no other groups,
-        #   so the weights renormalise to 2/3 and 1/3.
-        #   m = mean of all peer ratings in the unit = (5+5+3+3+1+1)/6 = 3
-        #   v=5: 2/3*5 + 1/3*(0.5*5 + 0.5*3) = 3.3333 + 1.3333 = 4.6667 -> above (>= 3.75)
-        #   v=3: 2/3*3 + 1/3*3 = 3.0 -> meets (>= 2.75)
-        #   v=1: 2/3*1 + 1/3*(0.5*1 + 0.5*3) = 0.6667 + 0.6667 = 1.3333 -> below
+        # every rater offset is 0 and every robust weight 1. Perilaku, by hand (scoring v2,
+        # default weights: supervisor 0.02, peer 0.2):
+        #   supervisor group: v (weight 0.02); peer group: 3 ratings of v (weight 0.2 x
+        #   Z = 3/(3+3) = 0.1), the weight the peers give up (0.1) goes to the ratee's own
+        #   joint level, which is the mean of every non-self rating about them = v; so
+        #   every value is (0.02 v + 0.1 v + 0.1 v) / 0.22 = v:
+        #   v=5: 5.0 -> above (>= 3.75); v=3: 3.0 -> meets (>= 2.75); v=1: 1.0 -> below
         # Hasil kerja comes from the supervisor's judgement; predikat from the matrix.
         cases = [  # (employee, hasil, v, perilaku, predikat)
-            (10, "above", 5, 4.6667, "sangat_baik"),
+            (10, "above", 5, 5.0, "sangat_baik"),
             (11, "above", 3, 3.0, "baik"),
-            (12, "above", 1, 1.3333, "kurang"),
-            (13, "meets", 5, 4.6667, "baik"),
+            (12, "above", 1, 1.0, "kurang"),
+            (13, "meets", 5, 5.0, "baik"),
             (14, "below", 3, 3.0, "butuh_perbaikan"),
-            (15, "below", 1, 1.3333, "sangat_kurang"),
+            (15, "below", 1, 1.0, "sangat_kurang"),
         ]
         events = []
         for e, hasil, v, _, _ in cases:
@@ -160,20 +159,22 @@ class ScoreTest(StackTestCase):
     def test_4_kiosk_repeats_are_flagged_and_counted_once(self):
         s = self.stack
         # one device, one employee: presses at 0 s, 4 s, 8 s (a burst: counts once as
-        # the first press, 4) and 60 s (counts: 1) -> satisfaction over 2 presses
+        # the first press, 4), 60 s and 120 s (count: 1 and 1) -> satisfaction over 3
+        # presses (3 = fairness.anonymity_min: with fewer the citizen group, and with it
+        # their satisfaction mean, is not shown)
         events = []
-        for i, (dt, rating) in enumerate([(0, 4), (4, 4), (8, 4), (60, 1)]):
+        for i, (dt, rating) in enumerate([(0, 4), (4, 4), (8, 4), (60, 1), (120, 1)]):
             events.append({"v": 1, "id": str(uuid.uuid4()), "type": "citizen_feedback",
                            "source": "kiosk:unit-b-01", "ts": TS + 7200000 + dt * 1000, "unit": "UNIT-B",
                            "employee": nip(31), "rating": rating})
         self.send(events)
         self.settle()
         flags = s.sql("SELECT repeat FROM feedback WHERE employee = %s ORDER BY ts_ms", (nip(31),))
-        self.assertEqual([f[0] for f in flags], [False, True, True, False])
+        self.assertEqual([f[0] for f in flags], [False, True, True, False, False])
         sat = self.score(nip(31))["satisfaction"]
-        self.assertEqual(sat["presses"], 4)
-        self.assertEqual(sat["n"], 2)
-        self.assertAlmostEqual(sat["mean"], 2.5, places=3)  # (4 + 1) / 2
+        self.assertEqual(sat["presses"], 5)
+        self.assertEqual(sat["n"], 3)
+        self.assertAlmostEqual(sat["mean"], 2.0, places=3)  # (4 + 1 + 1) / 3
 
     def test_5_late_event_after_approval_does_not_change_the_signed_version(self):
         s = self.stack
@@ -245,7 +246,7 @@ class ScoreTest(StackTestCase):
         self.settle()
         self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
         self.assertEqual([f[0] for f in s.sql("SELECT repeat FROM feedback WHERE employee = %s ORDER BY ts_ms",
-                                              (nip(31),))], [False, True, True, False])
+                                              (nip(31),))], [False, True, True, False, False])
         self.assertEqual(s.sql_value("SELECT count(*) FROM score_versions"), versions)
 
 
