@@ -48,6 +48,8 @@
 --     the employee gets result_returned (payload reopened: true, late_events). A new
 --     version then is offered as usual; when the late events changed nothing, the
 --     supervisor offers the same version again.
+--   * A changed supervisor (SPEC 4): the employee's pending requests go to the new one
+--     (and supersede the old ones) in the transaction that changed supervisor_nip.
 --   * Every transition still writes result_audit (who, when, from, to, version, note,
 --     event); no column is added to result_audit.
 --
@@ -826,6 +828,34 @@ BEGIN
     END IF;
 END
 $$;
+
+-- A new supervisor (SPEC 4) ---------------------------------------------------------------
+
+-- "A re-import that changes a supervisor takes effect for sign-offs from then on; the
+-- new supervisor is sent the pending requests": when an employee's supervisor_nip
+-- changes (org import, or an operator's UPDATE), each pending_signoff result of theirs
+-- gets a new signoff_requested to the new supervisor (or evaluator), which supersedes
+-- the old one; the ingest step already checks a sign-off against the current
+-- supervisor. A collecting result follows the usual rules.
+CREATE FUNCTION employees_supervisor_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+BEGIN
+    FOR p IN
+        UPDATE results SET signoff_version = NULL
+        WHERE employee = NEW.nip AND state = 'pending_signoff'
+        RETURNING period
+    LOOP
+        PERFORM kinerja_request_signoff(p, true, kinerja_actor(), 'the supervisor changed', NEW.nip);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER employees_supervisor_changed
+    AFTER UPDATE OF supervisor_nip ON employees
+    FOR EACH ROW WHEN (OLD.supervisor_nip IS DISTINCT FROM NEW.supervisor_nip)
+    EXECUTE FUNCTION employees_supervisor_changed();
 
 -- Daemon role (SPEC 8) -----------------------------------------------------------------
 

@@ -49,12 +49,12 @@ S1, S2, S3 = nip(22), nip(23), nip(24)
 Q = [nip(31), nip(32), nip(33)]
 
 
-def org_csv(head_supervisor=""):
+def org_csv(head_supervisor="", a5_supervisor=None):
     rows = ["nip,name,unit,position,supervisor_nip,job_family",
             "%s,Kepala Dinas V,UNIT-V,kepala,%s,admin" % (HEAD, head_supervisor),
             "%s,Kepala Bidang V,UNIT-V,kabid,%s,admin" % (SUP, HEAD)]
     for i, n in A.items():
-        rows.append("%s,Staf A%d,UNIT-V,staf,%s,admin" % (n, i, SUP))
+        rows.append("%s,Staf A%d,UNIT-V,staf,%s,admin" % (n, i, a5_supervisor if i == 5 and a5_supervisor else SUP))
     rows.append("%s,Staf B,UNIT-V,staf,%s,admin" % (B, SUP))
     rows.append("%s,Kasubbag X,UNIT-V,kasubbag,%s,admin" % (X, SUP))
     rows.append("%s,Staf S1,UNIT-V,staf,%s,admin" % (S1, X))
@@ -454,6 +454,24 @@ class WorkflowV2Test(StackTestCase):
         self.assertEqual(self.rejected_reason(r),
                          "signoff: result of %s for %s is final: only a pending_signoff result can be returned, "
                          "or an approved one reopened" % (a4, PERIOD))
+
+    # ---- 7. a new supervisor gets the pending requests (SPEC 4) ---------------------------
+
+    def test_7_new_supervisor_gets_pending_requests(self):
+        a5 = A[5]
+        res = self.result(a5)
+        self.assertEqual(res["state"], "pending_signoff")
+        # (HEAD's row goes back to no supervisor: the employees CSV cannot name an
+        # evaluator until common/pgstore.c's import accepts evaluator ids; HEAD is approved)
+        r = self.stack.org_import(org_csv(a5_supervisor=X), name="org2.csv")
+        self.assertIn("employees=2 ", r.stdout)  # A5 and HEAD changed
+        reqs = self.notes(X, "signoff_requested", a5)
+        self.assertEqual([(n["version"], n["superseded"]) for n in reqs], [(res["version"], False)])
+        self.assertTrue(all(n["superseded"] for n in self.notes(SUP, "signoff_requested", a5)))
+        r = self.signoff(a5, "approve", SUP, 1)
+        self.assertEqual(self.rejected_reason(r), "supervisor: %s is not the supervisor of %s" % (SUP, a5))
+        self.signoff(a5, "approve", X)
+        self.assertEqual(self.result(a5)["state"], "approved")
 
     # ---- the audit trail, over everything ------------------------------------------------
 
