@@ -339,10 +339,12 @@ $$;
 -- 0004's job, with the loop over closed periods narrowed to what can still be done:
 -- results that became offerable, and results not yet told what they miss. A result
 -- without a predikat (or without a pejabat penilai), once told, is not looked at again
--- on every tick. `moved` counts the results offered now.
-CREATE OR REPLACE FUNCTION kinerja_schedule_close_periods(p_tz text, p_grace_days int, p_ran_by text,
-                                                          p_lock_pid int)
-RETURNS TABLE (period text, newly_closed boolean, period_end timestamptz, moved bigint, requests bigint)
+-- on every tick. `moved` counts the results offered now, `missing` the inputs_missing
+-- notifications queued now.
+DROP FUNCTION kinerja_schedule_close_periods(text, int, text, int);
+CREATE FUNCTION kinerja_schedule_close_periods(p_tz text, p_grace_days int, p_ran_by text, p_lock_pid int)
+RETURNS TABLE (period text, newly_closed boolean, period_end timestamptz, moved bigint, requests bigint,
+               missing bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     local_now timestamp := now() AT TIME ZONE p_tz; -- raises for an unknown zone
@@ -351,7 +353,6 @@ DECLARE
     acted bigint := 0;
     closed_now bigint := 0;
     total_moved bigint := 0;
-    missing bigint;
 BEGIN
     PERFORM kinerja_schedule_fence(p_lock_pid);
     WITH ended AS (
@@ -860,5 +861,6 @@ CREATE TRIGGER employees_supervisor_changed
 -- Daemon role (SPEC 8) -----------------------------------------------------------------
 
 GRANT SELECT ON evaluators TO kinerja_app;
-GRANT EXECUTE ON FUNCTION employees_supervisor_known(), kinerja_offerable(result_state, int, text, int, text),
-    kinerja_request_signoff(text, boolean, text, text, text), kinerja_notify_inputs_missing(text) TO kinerja_app;
+GRANT EXECUTE ON FUNCTION employees_supervisor_known(), employees_supervisor_changed(),
+    kinerja_offerable(result_state, int, text, int, text), kinerja_request_signoff(text, boolean, text, text, text),
+    kinerja_notify_inputs_missing(text), kinerja_schedule_close_periods(text, int, text, int) TO kinerja_app;

@@ -330,6 +330,7 @@ class ScheduleTest(StackTestCase):
         self.assertEqual((self.state(STAFF_F, "2019-06"), self.state(BOSS, "2019-06")), ("collecting", "collecting"))
         self.assertEqual(s.sql_value("SELECT count(*) FROM notifications WHERE period = '2019-06'"
                                      " AND kind = 'signoff_requested'"), 0)
+        self.assertEqual(s.log_text(p).count("period close: period 2019-06: 3 inputs_missing notifications"), 1)
         s.stop(p)
 
     def test_reminder_after_reminder_days_0(self):
