@@ -45,7 +45,8 @@
 --     approved result (naming its current version) reopens it before it is final. It
 --     goes to collecting, the period is marked dirty (score_periods.generation + 1,
 --     NOTIFY kinerja_score) so the score worker recomputes it with the late events, and
---     the employee gets result_returned (payload reopened: true, late_events). A new
+--     the employee gets result_returned (payload reopened: true, late_events; the
+--     result's late_events counter goes back to 0, the late_events table keeps them). A new
 --     version then is offered as usual; when the late events changed nothing, the
 --     supervisor offers the same version again.
 --   * A changed supervisor (SPEC 4): the employee's pending requests go to the new one
@@ -110,6 +111,35 @@ CREATE CONSTRAINT TRIGGER employees_supervisor_known
     AFTER INSERT OR UPDATE OF supervisor_nip ON employees
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION employees_supervisor_known();
+
+-- Nobody who is someone's supervisor (an employee or an evaluator) disappears from
+-- under them: 0001's foreign key refused that for employees; this keeps it for both.
+CREATE FUNCTION org_supervisor_in_use() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    who text := to_jsonb(OLD) ->> CASE WHEN TG_TABLE_NAME = 'evaluators' THEN 'id' ELSE 'nip' END;
+    now_is text;
+    whom text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        now_is := to_jsonb(NEW) ->> CASE WHEN TG_TABLE_NAME = 'evaluators' THEN 'id' ELSE 'nip' END;
+        IF now_is = who THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    SELECT e.nip INTO whom FROM employees e WHERE e.supervisor_nip = who ORDER BY e.nip LIMIT 1;
+    IF whom IS NOT NULL THEN
+        RAISE EXCEPTION '%: % is the supervisor of % (and maybe others): name another supervisor first',
+                TG_TABLE_NAME, who, whom
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+CREATE TRIGGER evaluators_in_use BEFORE DELETE OR UPDATE OF id ON evaluators
+    FOR EACH ROW EXECUTE FUNCTION org_supervisor_in_use();
+CREATE TRIGGER employees_in_use BEFORE DELETE OR UPDATE OF nip ON employees
+    FOR EACH ROW EXECUTE FUNCTION org_supervisor_in_use();
 
 -- Results and notifications: the new columns ---------------------------------------------
 
@@ -748,6 +778,8 @@ BEGIN
             UPDATE results
             SET state = 'collecting', pending_since = NULL, reminded_at = NULL, signoff_version = NULL,
                 returned_version = version, updated_at = now(), transition_actor = signer,
+                -- reopened: the late events count from now on (the late_events table keeps them)
+                late_events = CASE WHEN reopened THEN 0 ELSE late_events END,
                 transition_note = CASE WHEN reopened
                     THEN 'reopened: collecting; the late inputs are taken in, a new version is offered, or the '
                          'supervisor offers this one again'
@@ -861,6 +893,6 @@ CREATE TRIGGER employees_supervisor_changed
 -- Daemon role (SPEC 8) -----------------------------------------------------------------
 
 GRANT SELECT ON evaluators TO kinerja_app;
-GRANT EXECUTE ON FUNCTION employees_supervisor_known(), employees_supervisor_changed(),
+GRANT EXECUTE ON FUNCTION employees_supervisor_known(), employees_supervisor_changed(), org_supervisor_in_use(),
     kinerja_offerable(result_state, int, text, int, text), kinerja_request_signoff(text, boolean, text, text, text),
     kinerja_notify_inputs_missing(text), kinerja_schedule_close_periods(text, int, text, int) TO kinerja_app;

@@ -303,6 +303,16 @@ class WorkflowV2Test(StackTestCase):
         self.assertEqual(self.rejected_reason(r), "supervisor: unknown evaluator id walikota:x")
         self.assertEqual(self.cli("signoff", HEAD, "--period", PERIOD, "--supervisor", "12345", "--approve",
                                   expect=2).returncode, 2)
+        # reminded like any supervisor
+        self.stack.sql("UPDATE results SET pending_since = now() - interval '5 days' WHERE employee = %s"
+                       " AND period = %s", (HEAD, PERIOD))
+        self.app_sql("SELECT kinerja_queue_reminders(3)")
+        rem = self.notes(EVALUATOR, "signoff_reminder", HEAD)
+        self.assertEqual([(n["version"], n["payload"]["request"]) for n in rem], [(res["version"], reqs[0]["id"])])
+        # an evaluator who signs for someone cannot be removed from under them
+        with self.assertRaises(psycopg2.Error) as cm:
+            self.stack.sql("DELETE FROM evaluators WHERE id = %s", (EVALUATOR,))
+        self.assertIn("evaluators: %s is the supervisor of %s" % (EVALUATOR, HEAD), str(cm.exception))
         # the evaluator signs
         r = self.signoff(HEAD, "approve", EVALUATOR, 0, "--note", "disetujui")
         self.assertIn("is now approved", r.stdout)
@@ -430,6 +440,9 @@ class WorkflowV2Test(StackTestCase):
         self.assertEqual(len(ret), 1)
         self.assertEqual((ret[0]["payload"]["reopened"], ret[0]["payload"]["late_events"], ret[0]["version"]),
                          (True, 1, v))
+        self.assertEqual(self.result(a3)["late_events"], 0)  # taken in now; the late_events table keeps it
+        self.assertEqual(self.stack.sql_value("SELECT count(*) FROM late_events WHERE event_id = %s",
+                                              (late["id"],)), 1)
         # the score worker takes the late work result in: a new version, offered
         self.stack.wait_for(lambda: self.result(a3)["version"] > v and self.result(a3)["state"] == "pending_signoff",
                             timeout=SETTLE_TIMEOUT, what="a new version with the late input, offered")
