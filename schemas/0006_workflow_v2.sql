@@ -869,12 +869,28 @@ $$;
 -- changes (org import, or an operator's UPDATE), each pending_signoff result of theirs
 -- gets a new signoff_requested to the new supervisor (or evaluator), which supersedes
 -- the old one; the ingest step already checks a sign-off against the current
--- supervisor. A collecting result follows the usual rules.
+-- supervisor. A collecting result follows the usual rules. When supervisor_nip is
+-- emptied, a pending result goes back to collecting (nobody could sign it).
 CREATE FUNCTION employees_supervisor_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     p text;
 BEGIN
+    IF NEW.supervisor_nip IS NULL THEN
+        -- nobody can sign any more: back to collecting (through returned, audited), the
+        -- requests superseded by nothing, and at period close the employee is told
+        -- (inputs_missing: pejabat_penilai) until someone is named again
+        UPDATE results SET state = 'returned', transition_actor = kinerja_actor(),
+            transition_note = 'no pejabat penilai any more (supervisor_nip emptied)'
+        WHERE employee = NEW.nip AND state = 'pending_signoff';
+        UPDATE results SET state = 'collecting', pending_since = NULL, reminded_at = NULL, signoff_version = NULL,
+            inputs_missing_at = NULL, transition_actor = kinerja_actor(),
+            transition_note = 'collecting until a pejabat penilai is named'
+        WHERE employee = NEW.nip AND state = 'returned';
+        UPDATE notifications SET superseded_at = now()
+        WHERE employee = NEW.nip AND kind IN ('signoff_requested', 'signoff_reminder') AND superseded_at IS NULL;
+        RETURN NULL;
+    END IF;
     FOR p IN
         UPDATE results SET signoff_version = NULL
         WHERE employee = NEW.nip AND state = 'pending_signoff'

@@ -49,12 +49,13 @@ S1, S2, S3 = nip(22), nip(23), nip(24)
 Q = [nip(31), nip(32), nip(33)]
 
 
-def org_csv(head_supervisor="", a5_supervisor=None):
+def org_csv(head_supervisor="", a5_supervisor=None, a1_supervisor=None):
     rows = ["nip,name,unit,position,supervisor_nip,job_family",
             "%s,Kepala Dinas V,UNIT-V,kepala,%s,admin" % (HEAD, head_supervisor),
             "%s,Kepala Bidang V,UNIT-V,kabid,%s,admin" % (SUP, HEAD)]
     for i, n in A.items():
-        rows.append("%s,Staf A%d,UNIT-V,staf,%s,admin" % (n, i, a5_supervisor if i == 5 and a5_supervisor else SUP))
+        sup = {5: a5_supervisor, 1: a1_supervisor}.get(i)
+        rows.append("%s,Staf A%d,UNIT-V,staf,%s,admin" % (n, i, SUP if sup is None else sup))
     rows.append("%s,Staf B,UNIT-V,staf,%s,admin" % (B, SUP))
     rows.append("%s,Kasubbag X,UNIT-V,kasubbag,%s,admin" % (X, SUP))
     rows.append("%s,Staf S1,UNIT-V,staf,%s,admin" % (S1, X))
@@ -485,6 +486,26 @@ class WorkflowV2Test(StackTestCase):
         self.assertEqual(self.rejected_reason(r), "supervisor: %s is not the supervisor of %s" % (SUP, a5))
         self.signoff(a5, "approve", X)
         self.assertEqual(self.result(a5)["state"], "approved")
+
+        # no supervisor at all any more: a pending result goes back to collecting, its
+        # requests superseded; the next period-close tick tells the employee; naming a
+        # supervisor again offers it again
+        a1 = A[1]
+        self.assertEqual(self.result(a1)["state"], "pending_signoff")
+        r = self.stack.org_import(org_csv(a5_supervisor=X, a1_supervisor=""), name="org3.csv")
+        self.assertIn("%s (Staf A1) has no pejabat penilai" % a1, r.stderr)
+        self.assertEqual(self.result(a1)["state"], "collecting")
+        self.assertEqual(self.transitions(a1)[-2:], [("pending_signoff", "returned"), ("returned", "collecting")])
+        self.assertTrue(all(n["superseded"] for n in self.inbox(SUP) if n["employee"] == a1
+                            and n["kind"] in ("signoff_requested", "signoff_reminder")))
+        self.scheduler_tick()
+        told = self.notes(a1, "inputs_missing", a1)
+        self.assertEqual([n["payload"]["missing"] for n in told], [["pejabat_penilai"]])
+        self.assertEqual(self.result(a1)["state"], "collecting")
+        self.stack.org_import(org_csv(a5_supervisor=X), name="org4.csv")
+        self.scheduler_tick()
+        self.assertEqual(self.result(a1)["state"], "pending_signoff")
+        self.assertEqual(self.notes(SUP, "signoff_requested", a1)[0]["superseded"], False)
 
     # ---- the audit trail, over everything ------------------------------------------------
 
