@@ -489,16 +489,17 @@ BEGIN
     IF p_type = 'signoff' THEN
         IF r_state IS NULL THEN
             RETURN format('signoff: no result of %s for %s to sign yet', p_employee, p_period);
-        ELSIF decision = 'approve' AND r_state <> 'pending_signoff' THEN
-            RETURN format('signoff: result of %s for %s is %s, not pending_signoff', p_employee, p_period, r_state);
         ELSIF decision = 'return' AND r_state NOT IN ('pending_signoff', 'approved') THEN
             RETURN format('signoff: result of %s for %s is %s: only a pending_signoff result can be returned, '
                           'or an approved one reopened', p_employee, p_period, r_state);
         ELSIF decision = 'offer' AND r_state <> 'collecting' THEN
             RETURN format('signoff: result of %s for %s is %s: only a collecting (returned) result can be offered',
                           p_employee, p_period, r_state);
-        ELSIF decision IS NULL OR decision NOT IN ('approve', 'return', 'offer') THEN
-            RETURN format('decision: must be approve, return or offer, got %s', coalesce(decision, 'nothing'));
+        ELSIF decision IS DISTINCT FROM 'return' AND decision IS DISTINCT FROM 'offer'
+              AND r_state <> 'pending_signoff' THEN
+            -- approve (the broker lets no other decision through; a hand-made row without
+            -- one is held to approve's rule, as in 0003, and applying it changes nothing)
+            RETURN format('signoff: result of %s for %s is %s, not pending_signoff', p_employee, p_period, r_state);
         END IF;
         v := CASE WHEN p_payload ->> 'version' ~ '^[0-9]{1,9}$' THEN (p_payload ->> 'version')::bigint END;
         IF v IS NULL THEN
