@@ -54,6 +54,13 @@
 --   * Every transition still writes result_audit (who, when, from, to, version, note,
 --     event); no column is added to result_audit.
 --
+-- Not (yet) covered here: an evaluator sends no `evaluation` (the rater stays a NIP: the
+-- score worker counts raters among employees), so a top-of-chain result rests on its
+-- work results and its other raters; the employees CSV names an evaluator in
+-- supervisor_nip once common/pgstore.c's import accepts the id form (until then an
+-- operator's UPDATE does, checked by the trigger below); ratings stored before this
+-- migration that break the one-relation rule stay as they are.
+--
 -- The states, after this migration:
 --   collecting --(predikat, a pejabat penilai, not waiting after a return)--> pending_signoff
 --       by the score worker once the supervisor evaluation and a work result are in, by
