@@ -640,15 +640,21 @@ BEGIN
         LEFT JOIN evaluators sve ON sve.id = s.supervisor
         LEFT JOIN employees d ON d.nip = s.decider
         LEFT JOIN units u ON u.code = s.unit
+    ), stored_relations AS (
+        -- the relations the batch's raters already hold to its ratees (set-based)
+        SELECT g.period, g.employee, g.rater, array_agg(g.relation ORDER BY g.ts, g.relation) AS relations
+        FROM ratings g
+        JOIN (SELECT DISTINCT c.period, c.employee, c.rater FROM checked0 c
+              WHERE c.type = 'evaluation' AND c.reason0 IS NULL) k
+          ON g.period = k.period AND g.employee = k.employee AND g.rater = k.rater
+        GROUP BY 1, 2, 3
     ), held AS (
         -- a good evaluation against the relation its rater already holds (stored)
         SELECT c.*,
             CASE WHEN c.type = 'evaluation' AND c.reason0 IS NULL THEN
-                (SELECT g.relation FROM ratings g
-                 WHERE g.period = c.period AND g.employee = c.employee AND g.rater = c.rater
-                   AND g.relation <> c.relation
-                 ORDER BY g.ts, g.relation LIMIT 1) END AS held_stored
+                (SELECT x FROM unnest(h.relations) AS x WHERE x <> c.relation LIMIT 1) END AS held_stored
         FROM checked0 c
+        LEFT JOIN stored_relations h ON h.period = c.period AND h.employee = c.employee AND h.rater = c.rater
     ), first_in_batch AS (
         -- and against the first relation the rater takes earlier in this batch
         SELECT h.*,
