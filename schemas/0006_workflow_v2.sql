@@ -516,11 +516,16 @@ BEGIN
         ELSIF v > r_version THEN
             RETURN format('version: no version %s yet, current is %s', v, r_version);
         END IF;
-        IF decision = 'offer' THEN
+        IF decision = 'offer' OR decision = 'approve' THEN
             SELECT x.predikat INTO pred FROM results x WHERE x.employee = p_employee AND x.period = p_period;
-            IF pred IS NULL THEN
+            IF pred IS NULL AND decision = 'offer' THEN
                 RETURN format('signoff: result of %s for %s has no predikat yet: nothing to offer '
                               '(a supervisor evaluation and work results are needed)', p_employee, p_period);
+            ELSIF pred IS NULL THEN
+                -- a pending result whose newest version lost its predikat (a corrected
+                -- evaluation): it can be returned, never approved
+                RETURN format('signoff: result of %s for %s has no predikat: it cannot be approved, only returned',
+                              p_employee, p_period);
             END IF;
         END IF;
     ELSIF p_type = 'appeal' THEN

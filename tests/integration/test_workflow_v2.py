@@ -469,6 +469,18 @@ class WorkflowV2Test(StackTestCase):
                          "signoff: result of %s for %s is final: only a pending_signoff result can be returned, "
                          "or an approved one reopened" % (a4, PERIOD))
 
+    def test_6b_no_predikat_cannot_be_approved(self):
+        # a pending result whose current version has no predikat (its supervisor withdrew
+        # the judgement the hasil kerja rested on; made here by hand) is never approved
+        a2 = A[2]
+        self.assertEqual(self.result(a2)["state"], "pending_signoff")
+        self.stack.sql("UPDATE results SET predikat = NULL WHERE employee = %s AND period = %s", (a2, PERIOD))
+        r = self.signoff(a2, "approve", SUP, 1)
+        self.assertEqual(self.rejected_reason(r), "signoff: result of %s for %s has no predikat: it cannot be "
+                                                  "approved, only returned" % (a2, PERIOD))
+        self.signoff(a2, "return")
+        self.assertEqual(self.result(a2)["state"], "collecting")
+
     # ---- 7. a new supervisor gets the pending requests (SPEC 4) ---------------------------
 
     def test_7_new_supervisor_gets_pending_requests(self):
