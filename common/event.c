@@ -670,11 +670,16 @@ static int decode_behaviour(struct decoder *d, const msgpack_object *o, struct e
 
 /* ---- per-type rules ---------------------------------------------------------------- */
 
+#define EVENT_EVALUATOR_ID_MAX 64
+
 static const char *const respondent_words[] = {"citizen", "student", "parent"};
 static const char *const relation_words[] = {"supervisor", "peer", "subordinate", "self"};
 static const char *const hasil_words[] = {"above", "meets", "below"};
 static const char *const direction_words[] = {"higher_better", "lower_better"};
-static const char *const signoff_words[] = {"approve", "return"};
+/* offer (SPEC 6): the supervisor asks for a returned (collecting) result to be offered
+ * for sign-off again; enum decision has no value for it yet (event.h), the workers read
+ * the decision from the stored payload. */
+static const char *const signoff_words[] = {"approve", "return", "offer"};
 static const char *const appeal_words[] = {"uphold", "revise"};
 
 static int decode_citizen_feedback(struct decoder *d, struct event *ev)
@@ -767,15 +772,54 @@ static int decode_work_result(struct decoder *d, struct event *ev)
     return get_str(d, F_EVIDENCE, EVENT_COMMENT_MAX, 0, &ev->evidence);
 }
 
+/* An evaluator who is not ASN (SPEC 4: `evaluators.csv`, e.g. the regional head): 1..64
+ * characters of [A-Za-z0-9._:-] with at least one that is not a digit, so an id is never
+ * mistaken for a NIP (schemas/0006_workflow_v2.sql checks the same in the table). */
+static bool valid_evaluator_id(const char *s, size_t n)
+{
+    if (!s || n < 1 || n > EVENT_EVALUATOR_ID_MAX)
+        return false;
+    bool non_digit = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '.' || c == '_' ||
+                  c == ':' || c == '-';
+        if (!ok)
+            return false;
+        non_digit |= !is_digit(c);
+    }
+    return non_digit;
+}
+
+/* Who signs: the employee's supervisor (a NIP) or an evaluator id. */
+static int get_signer(struct decoder *d, enum field f, struct strview *out)
+{
+    const msgpack_object *o = field_value(d, f);
+    char got[EVENT_SHOW_BYTES + 8];
+    if (!o)
+        return fail_required(d, f);
+    if (o->type != MSGPACK_OBJECT_STR || (!event_valid_nip(o->via.str.ptr, o->via.str.size) &&
+                                          !valid_evaluator_id(o->via.str.ptr, o->via.str.size))) {
+        show_value(o, got, sizeof got);
+        return fail(d,
+                    "%s: must be an 18-digit NIP or an evaluator id (1..%d of A-Z a-z 0-9 . _ : -, "
+                    "not all digits), got %s",
+                    field_names[f], EVENT_EVALUATOR_ID_MAX, got);
+    }
+    out->p = o->via.str.ptr;
+    out->n = o->via.str.size;
+    return 0;
+}
+
 static int decode_signoff(struct decoder *d, struct event *ev)
 {
     int choice;
     if (get_nip(d, F_EMPLOYEE, true, &ev->employee) < 0 || get_period(d, true, &ev->period) < 0 ||
-        get_nip(d, F_SUPERVISOR, true, &ev->supervisor) < 0)
+        get_signer(d, F_SUPERVISOR, &ev->supervisor) < 0)
         return -1;
-    if (get_choice(d, F_DECISION, signoff_words, 2, true, &choice) < 0)
+    if (get_choice(d, F_DECISION, signoff_words, 3, true, &choice) < 0)
         return -1;
-    ev->decision = choice == 0 ? DECISION_APPROVE : DECISION_RETURN;
+    ev->decision = choice == 0 ? DECISION_APPROVE : choice == 1 ? DECISION_RETURN : DECISION_NONE;
     const msgpack_object *ver = field_value(d, F_VERSION);
     if (!ver)
         return fail_required(d, F_VERSION);

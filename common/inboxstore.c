@@ -73,7 +73,9 @@ int inboxstore_known(struct pgstore *db, const char *nip, bool *known)
 {
     *known = false;
     const char *params[1] = {nip};
-    PGresult *res = pgstore_query(db, "employee", "SELECT 1 FROM employees WHERE nip = $1", 1, params);
+    PGresult *res = pgstore_query(
+        db, "employee",
+        "SELECT 1 FROM employees WHERE nip = $1 UNION ALL SELECT 1 FROM evaluators WHERE id = $1", 1, params);
     if (!res)
         return -1;
     *known = PQntuples(res) > 0;
@@ -87,7 +89,8 @@ int inboxstore_known(struct pgstore *db, const char *nip, bool *known)
 static const char SQL_INBOX[] =
     "SELECT n.id::text, n.kind, n.recipient, n.employee, e.name, n.period, n.version,"
     "       to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-    "       n.status, n.payload::text"
+    "       n.status, n.payload::text, n.superseded_at IS NOT NULL,"
+    "       (SELECT s.version FROM notifications s WHERE s.id = n.superseded_by)"
     " FROM notifications n"
     " LEFT JOIN employees e ON e.nip = n.employee"
     " WHERE n.recipient = $1"
@@ -117,6 +120,11 @@ static int inbox_row(const PGresult *res, void *arg)
     n.created_at = pgstore_text(res, 0, 7);
     n.status = pgstore_text(res, 0, 8);
     n.payload_json = pgstore_text(res, 0, 9);
+    const char *sup = pgstore_text(res, 0, 10);
+    n.superseded = sup && sup[0] == 't';
+    const char *sv = pgstore_text(res, 0, 11);
+    n.has_superseded_by_version = sv != NULL;
+    n.superseded_by_version = sv ? (int)strtol(sv, NULL, 10) : 0;
     return w->fn(&n, w->ctx);
 }
 

@@ -48,7 +48,8 @@ enum inboxstore_outcome {
 int inboxstore_event_outcome(struct pgstore *db, const char *event_id, enum inboxstore_outcome *out,
                              char *reason, size_t reasonlen);
 
-/* Whether nip is in the organisation. Returns 0 or -1. */
+/* Whether nip is in the organisation: an employee's NIP or an evaluator's id (SPEC 4:
+ * evaluators who are not ASN, table evaluators). Returns 0 or -1. */
 int inboxstore_known(struct pgstore *db, const char *nip, bool *known);
 
 /* One notification. Strings point into the query result and live only during the
@@ -56,7 +57,7 @@ int inboxstore_known(struct pgstore *db, const char *nip, bool *known);
 struct inboxstore_notification {
     const char *id;            /* uuid */
     const char *kind;          /* signoff_requested, signoff_reminder, result_approved, ... */
-    const char *recipient;     /* NIP */
+    const char *recipient;     /* NIP, or an evaluator id */
     const char *employee;      /* NIP the notification is about */
     const char *employee_name; /* NULL when the employee left the organisation */
     const char *period;
@@ -65,6 +66,9 @@ struct inboxstore_notification {
     const char *created_at;   /* ISO 8601 UTC, "2026-03-31T10:00:00.123456Z" */
     const char *status;       /* queued, sent, dead */
     const char *payload_json; /* the payload object as text */
+    bool superseded;          /* a newer signoff_requested of the same result replaced it */
+    bool has_superseded_by_version;
+    int superseded_by_version; /* the version the newer request names */
 };
 
 /* Return non-zero to stop; that value is returned by the iterator. */

@@ -21,6 +21,8 @@ appeal_decision, recalc) from the right people. Optionally: invalid events (each
 name), events about an employee the organisation does not have, repeated ids.
 
     gen_traffic.py org --units 10 > org.csv
+    gen_traffic.py org --units 10 --evaluators evaluators.csv > org.csv   (Sekda signed by the
+        regional head, an evaluator who is not ASN: import evaluators.csv first)
     gen_traffic.py events --org org.csv --count 5000 --invalid 30 --unknown 10 --repeat 20 > events.jsonl
 
 As a module: make_org(), build_org(), Org.from_csv(), make_events() -> Traffic
@@ -200,9 +202,20 @@ def _person(rng, used, senior=False):
     return _nip(rng, used, gender, senior), "%s %s" % (first, rng.choice(FAMILY_NAMES))
 
 
-def build_org(units=10, per_unit=6, seed=1):
+EVALUATOR_CSV_COLUMNS = ["id", "name", "position"]
+
+
+def evaluator_id(city_name):
+    """The id of a city's regional head, an evaluator who is not ASN (SPEC 4: never an
+    18-digit NIP): `kepala-daerah:kupang`."""
+    return "kepala-daerah:%s" % city_name
+
+
+def build_org(units=10, per_unit=6, seed=1, evaluators=False):
     """The simulated organisation (see the module comment): `units` service units of
-    `per_unit` people each, plus the kepala dinas and Sekda above them."""
+    `per_unit` people each, plus the kepala dinas and Sekda above them. With evaluators,
+    each Sekda's supervisor_nip names the city's regional head (evaluator_id), who is
+    not ASN and signs the Sekda's results (SPEC 4, 6); org.evaluators lists them."""
     if units < 1 or per_unit < 1:
         raise ValueError("units and per_unit must be >= 1")
     rng = random.Random("org:%d" % seed)
@@ -210,6 +223,7 @@ def build_org(units=10, per_unit=6, seed=1):
     employees = []
     sekda = {}
     kadis = {}
+    regional_heads = []
     for i in range(units):
         tmpl = SERVICE_UNITS[i % len(SERVICE_UNITS)]
         city_index = (i // len(SERVICE_UNITS)) % len(CITIES)
@@ -220,7 +234,12 @@ def build_org(units=10, per_unit=6, seed=1):
         if city not in sekda:
             nip, name = _person(rng, used, senior=True)
             sekda[city] = nip
-            employees.append(Employee(nip, name, "SETDA-" + city, "Sekretaris Daerah", None, "admin"))
+            head_of_region = None
+            if evaluators:
+                head_of_region = evaluator_id(CITIES[city_index][1])
+                regional_heads.append((head_of_region, "Kepala Daerah %s" % CITIES[city_index][1].title(),
+                                       "Kepala Daerah"))
+            employees.append(Employee(nip, name, "SETDA-" + city, "Sekretaris Daerah", head_of_region, "admin"))
         if (agency, city) not in kadis:
             nip, name = _person(rng, used, senior=True)
             kadis[(agency, city)] = nip
@@ -238,7 +257,19 @@ def build_org(units=10, per_unit=6, seed=1):
             nip, name = _person(rng, used)
             sup = mid if (mid and k < staff_n // 2) else head
             employees.append(Employee(nip, name, unit, rng.choice(staff_pos), sup, family))
-    return Org(employees)
+    org = Org(employees)
+    org.evaluators = regional_heads
+    return org
+
+
+def evaluators_csv(org):
+    """The evaluators CSV (header id,name,position) for `kinerja org import --evaluators`."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(EVALUATOR_CSV_COLUMNS)
+    for row in getattr(org, "evaluators", []):
+        w.writerow(row)
+    return out.getvalue()
 
 
 def make_org(units=10, per_unit=6, seed=1):
@@ -598,6 +629,10 @@ def main(argv=None):
     po.add_argument("--units", type=int, default=10)
     po.add_argument("--per-unit", type=int, default=6)
     po.add_argument("--seed", type=int, default=1)
+    po.add_argument("--evaluators", metavar="FILE",
+                    help="also write the regional heads (evaluators who are not ASN, id,name,position) to FILE "
+                         "and name them as the Sekda's supervisor_nip; import FILE with "
+                         "`kinerja org import --evaluators FILE` before the organisation")
     pe = sub.add_parser("events", help="a simulated day of events, JSON Lines on stdout")
     pe.add_argument("--org", required=True, help="organisation CSV (from `org`)")
     pe.add_argument("--count", type=int, default=1000, help="valid events")
@@ -612,7 +647,11 @@ def main(argv=None):
     pe.add_argument("--expect", help="also write the expected outcome per event (JSON Lines) here")
     a = p.parse_args(argv)
     if a.cmd == "org":
-        sys.stdout.write(make_org(a.units, a.per_unit, a.seed))
+        org = build_org(a.units, a.per_unit, a.seed, evaluators=bool(a.evaluators))
+        if a.evaluators:
+            with open(a.evaluators, "w", encoding="utf-8") as f:
+                f.write(evaluators_csv(org))
+        sys.stdout.write(org.to_csv())
         return 0
     with open(a.org, encoding="utf-8") as f:
         org = Org.from_csv(f.read())

@@ -5,13 +5,15 @@
  * an employee, appeals to decide for the supervisor's supervisor.
  *
  * --json prints SPEC 9's shape: an array of {"id","kind","recipient","employee",
- * "period","version","created_at","payload"} (plus "status"), the stored payload spliced
+ * "period","version","created_at","payload"} (plus "status", "superseded" and
+ * "superseded_by_version": a sign-off request a newer one replaced), the stored payload spliced
  * in unchanged. Without --json a table with one line per notification and its gist.
  */
 #include "buf.h"
 #include "cli.h"
 #include "event.h"
 #include "inboxstore.h"
+#include "wfevent.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -29,11 +31,13 @@
 static void inbox_usage(FILE *out)
 {
     fprintf(out,
-            "usage: kinerja inbox NIP [--json] [--limit N]\n"
-            "  The notifications for NIP, newest first: signoff_requested, signoff_reminder,\n"
-            "  result_approved, result_returned, appeal_filed, appeal_decided.\n"
+            "usage: kinerja inbox NIP|EVALUATOR_ID [--json] [--limit N]\n"
+            "  The notifications for NIP (or an evaluator who is not ASN, by id), newest first:\n"
+            "  signoff_requested, signoff_reminder, inputs_missing, result_approved,\n"
+            "  result_returned, appeal_filed, appeal_decided. A sign-off request a newer one\n"
+            "  replaced is marked superseded (only the newest is current).\n"
             "  --json      an array of {\"id\",\"kind\",\"recipient\",\"employee\",\"period\",\"version\",\n"
-            "              \"created_at\",\"payload\",\"status\"}\n"
+            "              \"created_at\",\"payload\",\"status\",\"superseded\",\"superseded_by_version\"}\n"
             "  --limit N   at most N, the newest (default %d; 0 = all)\n"
             "Exit 0 ok (also when there is nothing), 1 unknown NIP or database error, 2 usage.\n",
             INBOX_DEFAULT_LIMIT);
@@ -70,7 +74,12 @@ static int inbox_json_row(const struct inboxstore_notification *n, void *ctx)
     rc |= buf_json_escape(b, n->created_at ? n->created_at : "", n->created_at ? strlen(n->created_at) : 0);
     rc |= buf_puts(b, "\",\"status\":\"");
     rc |= buf_json_escape(b, n->status ? n->status : "", n->status ? strlen(n->status) : 0);
-    rc |= buf_puts(b, "\",\"payload\":");
+    rc |= buf_printf(b, "\",\"superseded\":%s", n->superseded ? "true" : "false");
+    if (n->has_superseded_by_version)
+        rc |= buf_printf(b, ",\"superseded_by_version\":%d", n->superseded_by_version);
+    else
+        rc |= buf_puts(b, ",\"superseded_by_version\":null");
+    rc |= buf_puts(b, ",\"payload\":");
     if (rc < 0) {
         j->failed = true;
         return 1;
@@ -137,15 +146,24 @@ static void inbox_gist(const struct inboxstore_notification *n, char *out, size_
         char extra[64] = "";
         if (json_is_integer(rep))
             snprintf(extra, sizeof extra, ", replaces version %lld", (long long)json_integer_value(rep));
-        snprintf(out, len, "%s: predikat %s, score %s%s%s",
+        char was[48] = "";
+        if (n->superseded && n->has_superseded_by_version)
+            snprintf(was, sizeof was, "superseded by version %d: ", n->superseded_by_version);
+        else if (n->superseded)
+            snprintf(was, sizeof was, "superseded: ");
+        snprintf(out, len, "%s%s: predikat %s, score %s%s%s", was,
                  !strcmp(kind, "signoff_reminder") ? "still to sign" : "to sign", *pred ? pred : "-", score,
                  json_is_true(json_object_get(p, "calibration")) ? ", calibration flagged" : "", extra);
+    } else if (!strcmp(kind, "inputs_missing")) {
+        snprintf(out, len, "not offered for sign-off: %s", inbox_str(p, "note"));
     } else if (!strcmp(kind, "result_approved")) {
         const char *until = inbox_str(p, "appeal_deadline");
         snprintf(out, len, "approved by %s: predikat %s, score %s; appeals until %.10s",
                  inbox_str(p, "supervisor"), *pred ? pred : "-", score, until);
     } else if (!strcmp(kind, "result_returned")) {
-        snprintf(out, len, "returned by %s: %s", inbox_str(p, "supervisor"), inbox_str(p, "note"));
+        snprintf(out, len, "%s by %s: %s",
+                 json_is_true(json_object_get(p, "reopened")) ? "reopened" : "returned",
+                 inbox_str(p, "supervisor"), inbox_str(p, "note"));
     } else if (!strcmp(kind, "appeal_filed")) {
         snprintf(out, len, "appeal to decide%s: %s",
                  json_is_true(json_object_get(p, "calibration")) ? " (calibration flagged)" : "",
@@ -234,8 +252,11 @@ int cmd_inbox(struct cli *cli, int argc, char **argv)
         inbox_usage(stderr);
         return CLI_USAGE;
     }
-    if (!event_valid_nip(nip, strlen(nip))) {
-        fprintf(stderr, "kinerja inbox: NIP must be 18 digits, got '%s'\n", nip);
+    if (!event_valid_nip(nip, strlen(nip)) && !wfevent_valid_evaluator_id(nip)) {
+        fprintf(stderr,
+                "kinerja inbox: NIP must be 18 digits (or an evaluator id: 1..%d of A-Z a-z 0-9 . _ : -, "
+                "not all digits), got '%s'\n",
+                WFEVENT_EVALUATOR_ID_MAX, nip);
         return CLI_USAGE;
     }
     struct pgstore *db = pgstore_connect(config_str(cli->cfg, "postgres.dsn"));
@@ -248,7 +269,7 @@ int cmd_inbox(struct cli *cli, int argc, char **argv)
     if (db->err || inboxstore_known(db, nip, &known) < 0)
         fprintf(stderr, "kinerja inbox: %s\n", db->errstr);
     else if (!known)
-        fprintf(stderr, "kinerja inbox: %s: unknown NIP\n", nip);
+        fprintf(stderr, "kinerja inbox: %s: unknown NIP (neither an employee nor an evaluator)\n", nip);
     else
         rc = json ? inbox_print_json(db, nip, limit) : inbox_print_table(db, nip, limit);
     pgstore_destroy(&db);

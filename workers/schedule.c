@@ -650,7 +650,7 @@ static void job_period_close(struct scheduler *s)
     PGresult *r =
         job_query(s,
                   "SELECT period, newly_closed, to_char(period_end AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI'), "
-                  "moved, requests FROM kinerja_schedule_close_periods($1, $2::int, $3, $4::int)",
+                  "moved, requests, missing FROM kinerja_schedule_close_periods($1, $2::int, $3, $4::int)",
                   4, p);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         job_failed(s, JOB_PERIOD_CLOSE, r, "closing periods");
@@ -659,7 +659,8 @@ static void job_period_close(struct scheduler *s)
     metric_inc(s->m_runs[JOB_PERIOD_CLOSE]);
     for (int i = 0; i < PQntuples(r); i++) {
         long long moved = strtoll(PQgetvalue(r, i, 3), NULL, 10),
-                  requests = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+                  requests = strtoll(PQgetvalue(r, i, 4), NULL, 10),
+                  missing = strtoll(PQgetvalue(r, i, 5), NULL, 10);
         metric_add(s->m_moved, moved);
         metric_add(s->m_requests, requests);
         if (PQgetvalue(r, i, 1)[0] == 't') {
@@ -674,6 +675,13 @@ static void job_period_close(struct scheduler *s)
                      "-> pending_signoff, %lld signoff_requested notifications",
                      PQgetvalue(r, i, 0), moved, requests);
         }
+        /* SPEC 6: a result without a predikat, or without anyone to sign it, stays
+         * collecting; its supervisor and employee are told once what is missing */
+        if (missing > 0)
+            log_info(
+                "period close: period %s: %lld inputs_missing notifications (results without a predikat or "
+                "a pejabat penilai stay collecting)",
+                PQgetvalue(r, i, 0), missing);
     }
     PQclear(r);
 }

@@ -285,12 +285,13 @@ class ScheduleTest(StackTestCase):
         self.assertIn("period close: period 2020-01 ended 2020-02-01 00:00", s.log_text(p))
         self.assertEqual(s.sql_value("SELECT ran_by FROM schedule_runs WHERE job = 'period_close'"), "sched-p")
 
-        # closed once: a result that is collecting again (returned, new version in)
-        # follows, but no second close and no second request for the others
+        # closed once: a result that is collecting again (returned: 0006 remembers the
+        # version returned, which is not offered again by itself) follows once a new
+        # version is in, but no second close and no second request for the others
         s.sql("UPDATE results SET state = 'approved' WHERE employee = %s AND period = '2020-01'", (STAFF_A,))
         s.sql("UPDATE results SET state = 'returned' WHERE employee = %s AND period = '2020'", (STAFF_B,))
-        s.sql("UPDATE results SET state = 'collecting', digest = NULL WHERE employee = %s AND period = '2020'",
-              (STAFF_B,))
+        s.sql("UPDATE results SET state = 'collecting', returned_version = version"
+              " WHERE employee = %s AND period = '2020'", (STAFF_B,))
         time.sleep(3 * TICK_MS / 1000)
         self.assertEqual(self.state(STAFF_B, "2020"), "collecting")  # waits for its new version
         s.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result) "
@@ -301,6 +302,35 @@ class ScheduleTest(StackTestCase):
                                      "AND employee = %s AND period = '2020'", (STAFF_B,)), 2)
         self.assertEqual(s.sql_value("SELECT count(*) FROM notifications WHERE kind = 'signoff_requested' "
                                      "AND employee = %s", (STAFF_A,)), 1)
+        s.stop(p)
+
+    def test_period_close_inputs_missing_once(self):
+        # SPEC 6 (issue 11): a result without a predikat is never offered; at period close
+        # it stays collecting, and its supervisor and employee are told once what is
+        # missing, not on every tick. The top of the chain (BOSS: no supervisor) is not
+        # moved to pending_signoff where nobody could sign; she is told instead.
+        s = self.stack
+        s.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result) VALUES "
+              "(%s, '2019-06', 1, NULL, NULL, '{\"hasil_kerja\": {\"rating\": \"none\"}, "
+              "\"perilaku\": {\"rating\": \"meets\"}}')", (STAFF_F,))
+        s.sql("INSERT INTO results (employee, period, state, version, predikat, score, digest) "
+              "VALUES (%s, '2019-06', 'collecting', 1, NULL, NULL, 'd')", (STAFF_F,))
+        self.add_result(BOSS, "2019-06")  # predikat baik, but nobody signs for her
+        p = self.start_scheduler("sched-i", schedule_period_close_grace_days=0)
+
+        def missing():
+            return s.sql("SELECT recipient, employee, payload -> 'missing' FROM notifications"
+                         " WHERE kind = 'inputs_missing' AND period = '2019-06' ORDER BY employee, recipient")
+        want = sorted([(BOSS, STAFF_F, ["supervisor_evaluation", "work_results"]),
+                       (STAFF_F, STAFF_F, ["supervisor_evaluation", "work_results"]),
+                       (BOSS, BOSS, ["pejabat_penilai"])], key=lambda r: (r[1], r[0]))
+        s.wait_for(lambda: len(missing()) == 3, what="inputs_missing for 2019-06")
+        time.sleep(10 * TICK_MS / 1000)  # ten more ticks: still one each
+        self.assertEqual(missing(), want)
+        self.assertEqual((self.state(STAFF_F, "2019-06"), self.state(BOSS, "2019-06")), ("collecting", "collecting"))
+        self.assertEqual(s.sql_value("SELECT count(*) FROM notifications WHERE period = '2019-06'"
+                                     " AND kind = 'signoff_requested'"), 0)
+        self.assertEqual(s.log_text(p).count("period close: period 2019-06: 3 inputs_missing notifications"), 1)
         s.stop(p)
 
     def test_reminder_after_reminder_days_0(self):

@@ -336,33 +336,47 @@ class WorkflowTest(StackTestCase):
             decided = self.notes(who, "appeal_decided", e5)
             self.assertEqual([d["payload"]["decision"] for d in decided], ["uphold"], who)
 
-    def test_6_return_waits_for_new_input(self):
+    def test_6_return_waits_then_offer(self):
+        # SPEC 6: a returned result goes back to collecting and is offered again when a
+        # new input arrives or the supervisor asks, never as an identical version at once
+        # (before issue 11 it bounced straight back as a new identical version).
         e6 = E[6]
         old = self.result(e6)["version"]
         requests_before = len(self.notes(MID, "signoff_requested", e6))
         r = self.signoff(e6, "return", MID, 0, "--note", "lengkapi SKP")
+        self.assertIn("it waits for new input", r.stdout)
         returned = self.notes(e6, "result_returned", e6)
         self.assertEqual(len(returned), 1)
         self.assertEqual((returned[0]["version"], returned[0]["payload"]["note"]), (old, "lengkapi SKP"))
-        # the returned result is not offered again as the same result at once (SPEC 6):
-        # once the period is computed again it is still collecting, at the same version
+        self.assertIs(returned[0]["payload"]["reopened"], False)
+        # the period is scored again (another employee's new work result): E6 waits
+        r = self.stack.kinerja("send", "-", input=jsonl([work_result(E7, "SKP-9", 8, ts=TS + 5000)]))
+        self.assertEqual(r.returncode, 0, r.stderr)
         self.settle(self.stack)
-        self.assertEqual((self.result(e6)["state"], self.result(e6)["version"]), ("collecting", old))
+        res = self.result(e6)
+        self.assertEqual((res["state"], res["version"]), ("collecting", old))
         self.assertEqual(len(self.notes(MID, "signoff_requested", e6)), requests_before)
-        # new input (the SKP completed): a new version, pending again, a new request names it
-        r = self.stack.kinerja("send", "-", input=jsonl([work_result(e6, "SKP-2", 10)]))
-        self.assertIn("accepted=1", r.stdout, r.stderr)
-        self.stack.wait_for(lambda: self.result(e6)["version"] == old + 1
-                            and self.result(e6)["state"] == "pending_signoff",
-                            timeout=SETTLE_TIMEOUT, what="a new version, pending again")
+        self.assertEqual(self.transitions(e6)[-2:], [("pending_signoff", "returned"), ("returned", "collecting")])
+
+        # the supervisor offers it again: the same version, one new request, the older superseded
+        r = self.signoff(e6, "offer")
+        self.assertIn("signing version %d" % old, r.stdout)
+        res = self.result(e6)
+        self.assertEqual((res["state"], res["version"]), ("pending_signoff", old))
         reqs = self.notes(MID, "signoff_requested", e6)
         self.assertEqual(len(reqs), requests_before + 1)
-        self.assertEqual(reqs[0]["version"], old + 1)  # newest first
-        self.assertEqual(self.transitions(e6)[-3:], [("pending_signoff", "returned"), ("returned", "collecting"),
-                                                     ("collecting", "pending_signoff")])
-        # the returned version can no longer be signed
-        r = self.signoff(e6, "approve", MID, 1, "--version", str(old))
-        self.assertEqual(self.rejected_reason(r), "version: stale version %d, current is %d" % (old, old + 1))
+        self.assertEqual((reqs[0]["version"], reqs[0]["superseded"]), (old, False))  # newest first
+        self.assertTrue(all(n["superseded"] for n in reqs[1:]), reqs)
+        last = self.audit(e6)[-1]
+        self.assertEqual((last[0], last[1], last[2], last[3]), ("collecting", "pending_signoff", old, MID))
+        # a second offer is refused: it is no longer collecting
+        r = self.signoff(e6, "offer", MID, 1)
+        self.assertEqual(self.rejected_reason(r),
+                         "signoff: result of %s for %s is pending_signoff: only a collecting (returned) result "
+                         "can be offered" % (e6, PERIOD))
+        # and the offered version is the one to sign
+        self.signoff(e6, "approve")
+        self.assertEqual(self.result(e6)["state"], "approved")
 
     def test_7_sql_cannot_skip_a_step(self):
         e2 = E[2]

@@ -1154,12 +1154,52 @@ static void test_signoff_decision(void **state)
     (void)state;
     struct evb b = base(EVENT_SIGNOFF);
     set_str(&b, "decision", "uphold");
-    expect_err(&b, "decision: must be one of approve|return, got \"uphold\"");
+    expect_err(&b, "decision: must be one of approve|return|offer, got \"uphold\"");
     del(&b, "decision");
     expect_err(&b, "decision: required for signoff");
+    /* offer: the supervisor asks for a returned result to be offered again (SPEC 6) */
+    set_str(&b, "decision", "offer");
+    expect_ok(&b);
     b = base(EVENT_SIGNOFF);
     del(&b, "supervisor");
     expect_err(&b, "supervisor: required for signoff");
+}
+
+/* SPEC 4, 6: an evaluator who is not ASN signs with their id; anything that is neither
+ * a NIP nor such an id is refused, naming the field. */
+static void test_signoff_evaluator(void **state)
+{
+    (void)state;
+    struct evb b = base(EVENT_SIGNOFF);
+    set_str(&b, "supervisor", "bupati:kupang");
+    expect_ok(&b);
+    assert_true(sv_is(ev.supervisor, "bupati:kupang"));
+    set_str(&b, "supervisor", "gubernur.ntt-2026_a");
+    expect_ok(&b);
+    const char *msg = "supervisor: must be an 18-digit NIP or an evaluator id (1..64 of A-Z a-z 0-9 . _ : -, "
+                      "not all digits), got ";
+    char want[256];
+    set_str(&b, "supervisor", "12345"); /* all digits but not 18: a mistyped NIP, not an id */
+    snprintf(want, sizeof want, "%s\"12345\"", msg);
+    expect_err(&b, want);
+    set_str(&b, "supervisor", "bupati kupang");
+    snprintf(want, sizeof want, "%s\"bupati kupang\"", msg);
+    expect_err(&b, want);
+    set_str(&b, "supervisor", "");
+    snprintf(want, sizeof want, "%s\"\"", msg);
+    expect_err(&b, want);
+    char longid[66];
+    memset(longid, 'a', 65);
+    longid[65] = '\0';
+    set_str(&b, "supervisor", longid);
+    assert_int_equal(decode(&b), -1);
+    longid[64] = '\0';
+    set_str(&b, "supervisor", longid);
+    expect_ok(&b);
+    /* a rater stays a NIP */
+    b = base(EVENT_EVALUATION);
+    set_str(&b, "rater", "bupati:kupang");
+    expect_err(&b, "rater: must be an 18-digit NIP, got \"bupati:kupang\"");
 }
 
 static void test_appeal_reason(void **state)
@@ -1337,6 +1377,7 @@ int main(void)
         cmocka_unit_test(test_rater_rules),
         cmocka_unit_test(test_behaviour_rules),
         cmocka_unit_test(test_hasil_kerja_supervisor_only),
+        cmocka_unit_test(test_signoff_evaluator),
         cmocka_unit_test(test_work_result_required_fields),
         cmocka_unit_test(test_target_positive),
         cmocka_unit_test(test_numbers_must_be_finite),
