@@ -102,6 +102,7 @@ const char *event_decision_name(enum decision d)
     switch (d) {
     case DECISION_APPROVE: return "approve";
     case DECISION_RETURN: return "return";
+    case DECISION_OFFER: return "offer";
     case DECISION_UPHOLD: return "uphold";
     case DECISION_REVISE: return "revise";
     case DECISION_NONE: break;
@@ -670,15 +671,13 @@ static int decode_behaviour(struct decoder *d, const msgpack_object *o, struct e
 
 /* ---- per-type rules ---------------------------------------------------------------- */
 
-#define EVENT_EVALUATOR_ID_MAX 64
 
 static const char *const respondent_words[] = {"citizen", "student", "parent"};
 static const char *const relation_words[] = {"supervisor", "peer", "subordinate", "self"};
 static const char *const hasil_words[] = {"above", "meets", "below"};
 static const char *const direction_words[] = {"higher_better", "lower_better"};
 /* offer (SPEC 6): the supervisor asks for a returned (collecting) result to be offered
- * for sign-off again; enum decision has no value for it yet (event.h), the workers read
- * the decision from the stored payload. */
+ * for sign-off again (DECISION_OFFER). */
 static const char *const signoff_words[] = {"approve", "return", "offer"};
 static const char *const appeal_words[] = {"uphold", "revise"};
 
@@ -772,10 +771,8 @@ static int decode_work_result(struct decoder *d, struct event *ev)
     return get_str(d, F_EVIDENCE, EVENT_COMMENT_MAX, 0, &ev->evidence);
 }
 
-/* An evaluator who is not ASN (SPEC 4: `evaluators.csv`, e.g. the regional head): 1..64
- * characters of [A-Za-z0-9._:-] with at least one that is not a digit, so an id is never
- * mistaken for a NIP (schemas/0006_workflow_v2.sql checks the same in the table). */
-static bool valid_evaluator_id(const char *s, size_t n)
+/* An evaluator who is not ASN (SPEC 4: `evaluators.csv`, e.g. the regional head). */
+bool event_valid_evaluator_id(const char *s, size_t n)
 {
     if (!s || n < 1 || n > EVENT_EVALUATOR_ID_MAX)
         return false;
@@ -799,7 +796,7 @@ static int get_signer(struct decoder *d, enum field f, struct strview *out)
     if (!o)
         return fail_required(d, f);
     if (o->type != MSGPACK_OBJECT_STR || (!event_valid_nip(o->via.str.ptr, o->via.str.size) &&
-                                          !valid_evaluator_id(o->via.str.ptr, o->via.str.size))) {
+                                          !event_valid_evaluator_id(o->via.str.ptr, o->via.str.size))) {
         show_value(o, got, sizeof got);
         return fail(d,
                     "%s: must be an 18-digit NIP or an evaluator id (1..%d of A-Z a-z 0-9 . _ : -, "
@@ -819,7 +816,7 @@ static int decode_signoff(struct decoder *d, struct event *ev)
         return -1;
     if (get_choice(d, F_DECISION, signoff_words, 3, true, &choice) < 0)
         return -1;
-    ev->decision = choice == 0 ? DECISION_APPROVE : choice == 1 ? DECISION_RETURN : DECISION_NONE;
+    ev->decision = choice == 0 ? DECISION_APPROVE : choice == 1 ? DECISION_RETURN : DECISION_OFFER;
     const msgpack_object *ver = field_value(d, F_VERSION);
     if (!ver)
         return fail_required(d, F_VERSION);

@@ -29,6 +29,7 @@
 #define EVENT_COMMENT_MAX 2000   /* bytes: comment, note, evidence */
 #define EVENT_REASON_MAX 4000
 #define EVENT_INDICATOR_MAX 64
+#define EVENT_EVALUATOR_ID_MAX 64 /* an evaluator who is not ASN (SPEC 4), e.g. "bupati:kupang" */
 #define EVENT_PROFILE_MAX 64     /* gender, age_band, education, occupation */
 #define EVENT_SKM_ITEMS 9
 #define EVENT_BEHAVIOUR_KEYS 7
@@ -56,6 +57,7 @@ enum decision {
     DECISION_NONE,
     DECISION_APPROVE, /* signoff */
     DECISION_RETURN,  /* signoff */
+    DECISION_OFFER,   /* signoff: offer a returned (collecting) result again (SPEC 6) */
     DECISION_UPHOLD,  /* appeal_decision */
     DECISION_REVISE   /* appeal_decision */
 };
@@ -145,6 +147,10 @@ int event_decode(const msgpack_object *obj, struct event *ev, char *err, size_t 
 /* Field checks, exposed for the CLI and tests. */
 bool event_valid_uuid(const char *s, size_t n);
 bool event_valid_nip(const char *s, size_t n);
+/* An evaluator id (SPEC 4, evaluators.csv): 1..EVENT_EVALUATOR_ID_MAX characters of
+ * [A-Za-z0-9._:-], at least one not a digit, so it is never mistaken for a NIP
+ * (schemas/0006_workflow_v2.sql checks the same in the table). */
+bool event_valid_evaluator_id(const char *s, size_t n);
 bool event_valid_period(const char *s, size_t n);
 bool event_valid_utf8(const char *s, size_t n);
 

@@ -881,8 +881,14 @@ static int org_read_row(const struct csv_record *rec, const int col[ORG_COLUMNS]
         org_check_text(v[ORG_JOB_FAMILY], "job_family", ORG_JOB_FAMILY_MAX, false, line, err, errlen) < 0)
         return -1;
     if (*v[ORG_SUPERVISOR]) {
-        if (org_check_nip(v[ORG_SUPERVISOR], "supervisor_nip", line, err, errlen) < 0)
+        const char *sup = v[ORG_SUPERVISOR];
+        if (!event_valid_nip(sup, strlen(sup)) && !event_valid_evaluator_id(sup, strlen(sup))) {
+            snprintf(err, errlen,
+                     "line %ld: supervisor_nip: must be %d digits or an evaluator id (1..%d of A-Z a-z 0-9 . _ : -, "
+                     "not all digits), got '%.40s'",
+                     line, EVENT_NIP_LEN, EVENT_EVALUATOR_ID_MAX, sup);
             return -1;
+        }
         if (!strcmp(v[ORG_SUPERVISOR], v[ORG_NIP])) {
             snprintf(err, errlen, "line %ld: supervisor_nip: %s cannot supervise themself", line, v[ORG_NIP]);
             return -1;
@@ -971,6 +977,7 @@ static const char org_unknown_supervisor_sql[] =
     " WHERE s.supervisor_nip IS NOT NULL"
     "   AND NOT EXISTS (SELECT 1 FROM org_staging t WHERE t.nip = s.supervisor_nip)"
     "   AND NOT EXISTS (SELECT 1 FROM employees e WHERE e.nip = s.supervisor_nip)"
+    "   AND NOT EXISTS (SELECT 1 FROM evaluators v WHERE v.id = s.supervisor_nip)"
     " ORDER BY s.line LIMIT 1";
 
 static const char org_upsert_units_sql[] =
@@ -1074,7 +1081,8 @@ int pgstore_org_import(struct pgstore *db, FILE *csv, const char *filename, stru
     if (found < 0)
         goto fail;
     if (found) {
-        pgstore_fail_data(db, "line %ld: supervisor_nip: unknown NIP %s (not in the file nor stored)", line, text);
+        pgstore_fail_data(db, "line %ld: supervisor_nip: unknown NIP or evaluator id %s (not in the file, not stored, not an "
+                          "evaluator: import evaluators first with kinerja org import --evaluators)", line, text);
         goto fail;
     }
     if (org_command_rows(db, org_upsert_units_sql, "org import: units", &c.units) < 0 ||

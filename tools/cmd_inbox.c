@@ -252,11 +252,11 @@ int cmd_inbox(struct cli *cli, int argc, char **argv)
         inbox_usage(stderr);
         return CLI_USAGE;
     }
-    if (!event_valid_nip(nip, strlen(nip)) && !wfevent_valid_evaluator_id(nip)) {
+    if (!event_valid_nip(nip, strlen(nip)) && !event_valid_evaluator_id(nip, strlen(nip))) {
         fprintf(stderr,
                 "kinerja inbox: NIP must be 18 digits (or an evaluator id: 1..%d of A-Z a-z 0-9 . _ : -, "
                 "not all digits), got '%s'\n",
-                WFEVENT_EVALUATOR_ID_MAX, nip);
+                EVENT_EVALUATOR_ID_MAX, nip);
         return CLI_USAGE;
     }
     struct pgstore *db = pgstore_connect(config_str(cli->cfg, "postgres.dsn"));

@@ -164,11 +164,11 @@ static json_t *org_read_evaluators(FILE *f, char *err, size_t errlen)
         const char *v[EV_COLUMNS];
         for (int k = 0; k < EV_COLUMNS; k++)
             v[k] = col[k] >= 0 && col[k] < rec->n ? rec->field[col[k]] : "";
-        if (!wfevent_valid_evaluator_id(v[EV_ID])) {
+        if (!event_valid_evaluator_id(v[EV_ID], strlen(v[EV_ID]))) {
             snprintf(err, errlen,
                      "line %ld: id: must be 1..%d of A-Z a-z 0-9 . _ : - and not all digits (a NIP is not an "
                      "evaluator id), got '%.64s'",
-                     line, WFEVENT_EVALUATOR_ID_MAX, v[EV_ID]);
+                     line, EVENT_EVALUATOR_ID_MAX, v[EV_ID]);
             goto fail;
         }
         if (!v[EV_NAME][0] || strlen(v[EV_NAME]) > ORG_EV_TEXT_MAX) {

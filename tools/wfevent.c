@@ -108,29 +108,13 @@ int wfevent_check_nip(const char *cmd, const char *what, const char *nip)
     return 0;
 }
 
-bool wfevent_valid_evaluator_id(const char *id)
-{
-    size_t n = id ? strlen(id) : 0;
-    if (n < 1 || n > WFEVENT_EVALUATOR_ID_MAX)
-        return false;
-    bool non_digit = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        bool digit = c >= '0' && c <= '9';
-        if (!digit && !(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !strchr("._:-", c))
-            return false;
-        non_digit |= !digit;
-    }
-    return non_digit;
-}
-
 int wfevent_check_signer(const char *cmd, const char *what, const char *id)
 {
-    if (!id || (!event_valid_nip(id, strlen(id)) && !wfevent_valid_evaluator_id(id))) {
+    if (!id || (!event_valid_nip(id, strlen(id)) && !event_valid_evaluator_id(id, strlen(id)))) {
         fprintf(stderr,
                 "kinerja %s: %s must be an 18-digit NIP or an evaluator id (1..%d of A-Z a-z 0-9 . _ : -, "
                 "not all digits), got '%s'\n",
-                cmd, what, WFEVENT_EVALUATOR_ID_MAX, id ? id : "");
+                cmd, what, EVENT_EVALUATOR_ID_MAX, id ? id : "");
         return -1;
     }
     return 0;

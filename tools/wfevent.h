@@ -65,8 +65,6 @@ int wfevent_check_nip(const char *cmd, const char *what, const char *nip);
 /* An evaluator who is not ASN (SPEC 4, `kinerja org import --evaluators`): 1..64
  * characters of [A-Za-z0-9._:-], at least one not a digit (never a NIP). The same rule
  * as schemas/0006_workflow_v2.sql and common/event.c. */
-#define WFEVENT_EVALUATOR_ID_MAX 64
-bool wfevent_valid_evaluator_id(const char *id);
 
 /* Who signs: a NIP or an evaluator id; prints the problem and returns -1. */
 int wfevent_check_signer(const char *cmd, const char *what, const char *id);

@@ -177,7 +177,7 @@ class TestOrgImport(PgTestCase):
 
     def test_unknown_supervisor(self):
         self.assert_refused(HEADER + "199001012020011099,X,NEWUNIT,,%s,\n199001012020011098,Y,U1,,188888888888888888,\n"
-                            % TOP, "line 3: supervisor_nip: unknown NIP 188888888888888888")
+                            % TOP, "line 3: supervisor_nip: unknown NIP or evaluator id 188888888888888888")
 
     def test_cycle_through_stored_rows(self):
         # TOP would report to A, who reports (via MID) to TOP.

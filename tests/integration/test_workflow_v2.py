@@ -289,7 +289,15 @@ class WorkflowV2Test(StackTestCase):
             self.stack.sql("UPDATE employees SET supervisor_nip = 'walikota:x' WHERE nip = %s", (HEAD,))
         self.assertIn("employee %s: supervisor_nip: walikota:x is neither a known NIP nor an evaluator id" % HEAD,
                       str(cm.exception))
-        self.stack.sql("UPDATE employees SET supervisor_nip = %s WHERE nip = %s", (EVALUATOR, HEAD))
+        # ... and so is one in the employees CSV, naming the line; the known id imports
+        bad_org = self.stack.write_file("org_bad_evaluator.csv", org_csv(head_supervisor="walikota:x"))
+        r = self.cli("org", "import", bad_org, expect=1)
+        self.assertIn("supervisor_nip: unknown NIP or evaluator id walikota:x", r.stderr)
+        self.assertIsNone(self.stack.sql_value("SELECT supervisor_nip FROM employees WHERE nip = %s", (HEAD,)))
+        r = self.stack.org_import(org_csv(head_supervisor=EVALUATOR), name="org_evaluator.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.stack.sql_value("SELECT supervisor_nip FROM employees WHERE nip = %s", (HEAD,)),
+                         EVALUATOR)
 
         # the next period-close tick offers HEAD's result to the evaluator
         self.scheduler_tick()
@@ -487,8 +495,7 @@ class WorkflowV2Test(StackTestCase):
         a5 = A[5]
         res = self.result(a5)
         self.assertEqual(res["state"], "pending_signoff")
-        # (HEAD's row goes back to no supervisor: the employees CSV cannot name an
-        # evaluator until common/pgstore.c's import accepts evaluator ids; HEAD is approved)
+        # (HEAD's row goes back to no supervisor here; HEAD is approved by now)
         r = self.stack.org_import(org_csv(a5_supervisor=X), name="org2.csv")
         self.assertIn("employees=2 ", r.stdout)  # A5 and HEAD changed
         reqs = self.notes(X, "signoff_requested", a5)
