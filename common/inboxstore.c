@@ -12,7 +12,7 @@
 /* ---------------------------------------------------------------- one result */
 
 static const char SQL_RESULT[] = "SELECT r.state::text, r.version, r.predikat,"
-                                 "       to_char(r.appeal_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+                                 "       to_char(r.appeal_deadline, 'YYYY-MM-DD HH24:MI')"
                                  " FROM employees e"
                                  " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
                                  " WHERE e.nip = $1";
@@ -90,7 +90,8 @@ static const char SQL_INBOX[] =
     "SELECT n.id::text, n.kind, n.recipient, n.employee, e.name, n.period, n.version,"
     "       to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
     "       n.status, n.payload::text, n.superseded_at IS NOT NULL,"
-    "       (SELECT s.version FROM notifications s WHERE s.id = n.superseded_by)"
+    "       (SELECT s.version FROM notifications s WHERE s.id = n.superseded_by),"
+    "       to_char(n.created_at, 'YYYY-MM-DD HH24:MI')"
     " FROM notifications n"
     " LEFT JOIN employees e ON e.nip = n.employee"
     " WHERE n.recipient = $1"
@@ -122,6 +123,7 @@ static int inbox_row(const PGresult *res, void *arg)
     n.payload_json = pgstore_text(res, 0, 9);
     const char *sup = pgstore_text(res, 0, 10);
     n.superseded = sup && sup[0] == 't';
+    n.created_local = pgstore_text(res, 0, 12);
     const char *sv = pgstore_text(res, 0, 11);
     n.has_superseded_by_version = sv != NULL;
     n.superseded_by_version = sv ? (int)strtol(sv, NULL, 10) : 0;

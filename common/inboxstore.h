@@ -31,7 +31,7 @@ struct inboxstore_result {
     char state[INBOXSTORE_STATE_MAX];           /* result_state: collecting, pending_signoff, ... */
     int version;                                /* the current score version; 0 = none yet */
     char predikat[INBOXSTORE_STATE_MAX];        /* "" when not decided */
-    char appeal_deadline[INBOXSTORE_STATE_MAX]; /* "YYYY-MM-DD HH:MM" (UTC) or "" */
+    char appeal_deadline[INBOXSTORE_STATE_MAX]; /* "YYYY-MM-DD HH:MM" in the session's time zone, or "" */
 };
 
 /* Reads the result of nip for period. Returns 0 (see out->exists) or -1. */
@@ -63,10 +63,11 @@ struct inboxstore_notification {
     const char *period;
     bool has_version;
     int version;
-    const char *created_at;   /* ISO 8601 UTC, "2026-03-31T10:00:00.123456Z" */
-    const char *status;       /* queued, sent, dead */
-    const char *payload_json; /* the payload object as text */
-    bool superseded;          /* a newer signoff_requested of the same result replaced it */
+    const char *created_at;    /* ISO 8601 UTC, "2026-03-31T10:00:00.123456Z" */
+    const char *created_local; /* "2026-03-31 17:00" in the session's time zone (pgstore_use_time_zone) */
+    const char *status;        /* queued, sent, dead */
+    const char *payload_json;  /* the payload object as text */
+    bool superseded;           /* a newer signoff_requested of the same result replaced it */
     bool has_superseded_by_version;
     int superseded_by_version; /* the version the newer request names */
 };

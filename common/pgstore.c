@@ -1188,3 +1188,28 @@ int pgstore_status(struct pgstore *db, struct pg_status *out)
         return -1;
     return 0;
 }
+
+int pgstore_use_time_zone(struct pgstore *db, const char *tz)
+{
+    if (pgstore_require_conn(db) < 0)
+        return -1;
+    const char *params[1] = {tz ? tz : ""};
+    PGresult *res =
+        PQexecParams(db->conn, "SELECT set_config('TimeZone', $1, false)", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        bool bad_value = state && !strcmp(state, "22023"); /* invalid_parameter_value */
+        if (bad_value) {
+            snprintf(db->errstr, sizeof db->errstr, "time.zone: PostgreSQL does not know '%.128s'",
+                     params[0]);
+            db->err = -1;
+            db->transient = false;
+        } else {
+            pgstore_fail(db, res, "time.zone");
+        }
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}

@@ -33,6 +33,12 @@ int pgstore_reconnect(struct pgstore *db);
 bool pgstore_ok(struct pgstore *db); /* connection usable */
 void pgstore_destroy(struct pgstore **db);
 
+/* Sets the session's time zone (config time.zone, e.g. "Asia/Jakarta"), in which
+ * PostgreSQL formats every time the session shows people (SPEC 9). -1 with errstr
+ * "time.zone: PostgreSQL does not know 'X'" when the zone is unknown (or on a database
+ * error). */
+int pgstore_use_time_zone(struct pgstore *db, const char *tz);
+
 /* Helpers for the other PostgreSQL modules of common/ (resultstore, inboxstore), so
  * every one carries errors the same way:
  *  - pgstore_fail: sets err, errstr ("what: reason", one line) and transient from the

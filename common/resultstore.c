@@ -33,7 +33,7 @@ static long long resultstore_ll(const PGresult *res, int row, int col)
 #define RS_SIGNED "r.state IN ('approved', 'appealed', 'final')"
 /* The predikat a result holds now: the one revised on appeal, else the computed one. */
 #define RS_PREDIKAT "coalesce(r.revised_predikat, r.predikat)"
-/* Times in the session's time zone (resultstore_use_time_zone). */
+/* Times in the session's time zone (pgstore_use_time_zone). */
 #define RS_TIME_TEXT(x) "to_char(" x ", 'YYYY-MM-DD HH24:MI')"
 #define RS_TIME_ISO(x) "to_char(" x ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
 #define RS_PREDIKAT_ARRAY_MAX 128 /* "{sangat_baik,baik,...}" */
@@ -81,31 +81,6 @@ const char *resultstore_mutu_label(const char *mutu)
 }
 
 /* ---------------------------------------------------------------- time zone */
-
-int resultstore_use_time_zone(struct pgstore *db, const char *tz)
-{
-    if (pgstore_require_conn(db) < 0)
-        return -1;
-    const char *params[1] = {tz ? tz : ""};
-    PGresult *res =
-        PQexecParams(db->conn, "SELECT set_config('TimeZone', $1, false)", 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        bool bad_value = state && !strcmp(state, "22023"); /* invalid_parameter_value */
-        if (bad_value) {
-            snprintf(db->errstr, sizeof db->errstr, "time.zone: PostgreSQL does not know '%.128s'",
-                     params[0]);
-            db->err = -1;
-            db->transient = false;
-        } else {
-            pgstore_fail(db, res, "time.zone");
-        }
-        PQclear(res);
-        return -1;
-    }
-    PQclear(res);
-    return 0;
-}
 
 /* ---------------------------------------------------------------- one result */
 

@@ -16,7 +16,7 @@
  *
  * Times (SPEC 9: "Times shown to people are in time.zone"): every time this module
  * returns is formatted by PostgreSQL in the session's time zone, which
- * resultstore_use_time_zone sets from config time.zone: RESULTSTORE_TIME_TEXT for
+ * pgstore_use_time_zone sets from config time.zone: RESULTSTORE_TIME_TEXT for
  * people ("2026-10-04 06:30"), ISO 8601 with the offset in JSON
  * ("2026-10-04T06:30:00+07:00").
  *
@@ -56,10 +56,6 @@ struct resultstore_score {
     char *result_json;   /* score_versions.result as text: {"predikat":..,"score":..,...} */
 };
 
-/* Sets the session's time zone (config time.zone, e.g. "Asia/Jakarta"), in which every
- * time below is formatted. -1 with errstr "time.zone: PostgreSQL does not know 'X'"
- * when the zone is unknown (or on a database error). */
-int resultstore_use_time_zone(struct pgstore *db, const char *tz);
 
 /*
  * Reads employee nip's result for period at version (0 = the current one). Returns 0

@@ -39,8 +39,11 @@ status_field() { "$KINERJA" status --json 2>/dev/null | "$PY" -c "import json,sy
 mkdir -p "$WORK"
 
 section "1. Organisation"
-"$PY" scripts/gen_traffic.py org --units 6 --per-unit 8 --seed "$SEED" >"$WORK/org.csv"
-echo "$(($(wc -l <"$WORK/org.csv") - 1)) employees in $WORK/org.csv"
+"$PY" scripts/gen_traffic.py org --units 6 --per-unit 8 --seed "$SEED" --evaluators "$WORK/evaluators.csv" \
+  >"$WORK/org.csv"
+echo "$(($(wc -l <"$WORK/org.csv") - 1)) employees in $WORK/org.csv, and the regional head, who is not ASN, as the"
+echo "Sekda's evaluator ($WORK/evaluators.csv):"
+"$KINERJA" org import --evaluators "$WORK/evaluators.csv"
 "$KINERJA" org import "$WORK/org.csv"
 
 section "2. A simulated day ($DAY, 08:00-16:00 WITA)"

@@ -188,9 +188,7 @@ static int inbox_table_row(const struct inboxstore_notification *n, void *ctx)
     inbox_gist(n, gist, sizeof gist);
     inbox_clean(clean, sizeof clean, gist);
     char when[INBOX_TIME_CHARS + 1];
-    snprintf(when, sizeof when, "%s", n->created_at ? n->created_at : "");
-    if (strlen(when) > 10)
-        when[10] = ' '; /* the ISO 'T' */
+    snprintf(when, sizeof when, "%s", n->created_local ? n->created_local : "");
     char version[16] = "-";
     if (n->has_version)
         snprintf(version, sizeof version, "%d", n->version);
@@ -201,10 +199,11 @@ static int inbox_table_row(const struct inboxstore_notification *n, void *ctx)
     return 0;
 }
 
-static int inbox_print_table(struct pgstore *db, const char *nip, long limit)
+static int inbox_print_table(struct pgstore *db, const char *nip, long limit, const char *zone)
 {
-    printf("%-16s  %-17s  %-18s  %-*s  %-7s  %3s  %s\n", "created (UTC)", "kind", "employee",
-           INBOX_NAME_WIDTH, "name", "period", "ver", "what");
+    printf("Inbox of %s (times in %s)\n", nip, zone);
+    printf("%-16s  %-17s  %-18s  %-*s  %-7s  %3s  %s\n", "created", "kind", "employee", INBOX_NAME_WIDTH,
+           "name", "period", "ver", "what");
     size_t rows = 0;
     long long total = 0;
     if (inboxstore_each(db, nip, limit, inbox_table_row, &rows, &total) < 0) {
@@ -266,12 +265,13 @@ int cmd_inbox(struct cli *cli, int argc, char **argv)
     }
     int rc = CLI_FAIL;
     bool known = false;
-    if (db->err || inboxstore_known(db, nip, &known) < 0)
+    const char *zone = config_str(cli->cfg, "time.zone");
+    if (db->err || pgstore_use_time_zone(db, zone) < 0 || inboxstore_known(db, nip, &known) < 0)
         fprintf(stderr, "kinerja inbox: %s\n", db->errstr);
     else if (!known)
         fprintf(stderr, "kinerja inbox: %s: unknown NIP (neither an employee nor an evaluator)\n", nip);
     else
-        rc = json ? inbox_print_json(db, nip, limit) : inbox_print_table(db, nip, limit);
+        rc = json ? inbox_print_json(db, nip, limit) : inbox_print_table(db, nip, limit, zone);
     pgstore_destroy(&db);
     return rc;
 }

@@ -554,7 +554,7 @@ int cmd_score(struct cli *cli, int argc, char **argv)
         return CLI_FAIL;
     }
     const char *tz = config_str(cli->cfg, "time.zone");
-    if (resultstore_use_time_zone(db, tz) < 0) {
+    if (pgstore_use_time_zone(db, tz) < 0) {
         fprintf(stderr, "kinerja score: %s\n", db->errstr);
         pgstore_destroy(&db);
         return CLI_FAIL;

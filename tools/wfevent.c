@@ -201,7 +201,8 @@ static void wfevent_sleep_ms(long ms)
 }
 
 /* Prints the result's position after the event was stored. */
-static void wfevent_print_state(struct pgstore *db, const struct wfevent *ev)
+/* The result as the event left it; times in zone (the session's, pgstore_use_time_zone). */
+static void wfevent_print_state(struct pgstore *db, const struct wfevent *ev, const char *zone)
 {
     struct inboxstore_result r;
     if (inboxstore_result(db, ev->employee, ev->period, &r) < 0 || !r.exists) {
@@ -215,7 +216,7 @@ static void wfevent_print_state(struct pgstore *db, const struct wfevent *ev)
     if (r.predikat[0])
         printf(", predikat %s", r.predikat);
     if (!strcmp(r.state, "approved") && r.appeal_deadline[0])
-        printf(", appeals until %s UTC", r.appeal_deadline);
+        printf(", appeals until %s %s", r.appeal_deadline, zone);
     printf(")\n");
     if (ev->stored_note)
         printf("%s\n", ev->stored_note);
@@ -235,6 +236,12 @@ static int wfevent_await(struct cli *cli, const struct wfevent *ev, const char *
         pgstore_destroy(&db);
         return CLI_OK;
     }
+    const char *zone = config_str(cli->cfg, "time.zone");
+    if (pgstore_use_time_zone(db, zone) < 0) {
+        fprintf(stderr, "kinerja %s: %s; times in UTC\n", ev->cmd, db->errstr);
+        zone = "UTC";
+        pgstore_use_time_zone(db, zone);
+    }
     long long deadline = daemon_now_ms() + ev->wait_s * 1000LL;
     char reason[INBOXSTORE_TEXT_MAX];
     enum inboxstore_outcome out = INBOXSTORE_NOT_YET;
@@ -251,7 +258,7 @@ static int wfevent_await(struct cli *cli, const struct wfevent *ev, const char *
     }
     switch (out) {
     case INBOXSTORE_STORED:
-        wfevent_print_state(db, ev);
+        wfevent_print_state(db, ev, zone);
         break;
     case INBOXSTORE_REJECTED:
         printf("refused: %s\n", reason);

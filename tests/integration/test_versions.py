@@ -154,6 +154,10 @@ class VersionsTest(StackTestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("accepted", r.stdout)
         self.assertIn("now approved (version %d" % v0, r.stdout)
+        # the appeal deadline is shown in time.zone (Asia/Jakarta by default), not UTC
+        deadline = s.sql_value("SELECT to_char(appeal_deadline AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD HH24:MI')"
+                               " FROM results WHERE employee = %s AND period = %s", (A, PERIOD))
+        self.assertIn("appeals until %s Asia/Jakarta)" % deadline, r.stdout)
         s.wait_for(lambda: s.sql_value("SELECT state FROM results WHERE employee = %s AND period = %s",
                                        (A, PERIOD)) == "approved", timeout=SETTLE_TIMEOUT, what="A approved")
         self.assertEqual(s.sql_value("SELECT count(*) FROM rejected_events WHERE employee = %s", (A,)), 0)
@@ -214,6 +218,21 @@ class VersionsTest(StackTestCase):
                                        (YEAR,)), gen)
         self.assertEqual(s.sql_value("SELECT counted FROM unit_scores WHERE period = %s AND unit = 'UNIT-V'",
                                      (YEAR,)), 4)
+
+    def test_5_the_inbox_shows_times_in_the_time_zone(self):
+        s = self.stack
+        for zone in ("Asia/Jakarta", "Asia/Makassar"):
+            with self.subTest(zone=zone):
+                r = s.kinerja("inbox", MID, env={"KINERJA_TIME_ZONE": zone})
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("(times in %s)" % zone, r.stdout)
+                newest = s.sql_value("SELECT to_char(created_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')"
+                                     " FROM notifications WHERE recipient = %s ORDER BY created_at DESC, id DESC"
+                                     " LIMIT 1", (zone, MID))
+                self.assertEqual(r.stdout.splitlines()[2][:16], newest)
+        r = s.kinerja("inbox", MID, env={"KINERJA_TIME_ZONE": "Mars/Olympus"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("time.zone: PostgreSQL does not know 'Mars/Olympus'", r.stderr)
 
 
 if __name__ == "__main__":
