@@ -191,11 +191,18 @@ static void score_print_indicators(json_t *detail)
 {
     if (!json_is_array(detail) || json_array_size(detail) == 0)
         return;
-    printf("  %-*s %*s %*s  %-*s %*s %*s\n", SCORE_CMD_INDICATOR_WIDTH, "indicator", SCORE_CMD_NUMBER_WIDTH,
-           "target", SCORE_CMD_NUMBER_WIDTH, "realization", SCORE_CMD_DIRECTION_WIDTH, "direction",
-           SCORE_CMD_WEIGHT_WIDTH, "weight", SCORE_CMD_NUMBER_WIDTH + 1, "achievement");
     size_t i;
     json_t *row;
+    int width = SCORE_CMD_INDICATOR_WIDTH;
+    json_array_foreach(detail, i, row)
+    {
+        const char *code = score_str(row, "indicator");
+        if (code && (int)strlen(code) > width && strlen(code) <= EVENT_INDICATOR_MAX)
+            width = (int)strlen(code);
+    }
+    printf("  %-*s %*s %*s  %-*s %*s %*s\n", width, "indicator", SCORE_CMD_NUMBER_WIDTH, "target",
+           SCORE_CMD_NUMBER_WIDTH, "realization", SCORE_CMD_DIRECTION_WIDTH, "direction",
+           SCORE_CMD_WEIGHT_WIDTH, "weight", SCORE_CMD_NUMBER_WIDTH + 1, "achievement");
     json_array_foreach(detail, i, row)
     {
         const char *code = score_str(row, "indicator");
@@ -203,7 +210,7 @@ static void score_print_indicators(json_t *detail)
         printf("  ");
         score_put(code ? code : "?");
         int len = code ? (int)strlen(code) : 1;
-        printf("%*s", len < SCORE_CMD_INDICATOR_WIDTH ? SCORE_CMD_INDICATOR_WIDTH - len : 0, "");
+        printf("%*s", len < width ? width - len : 0, "");
         score_put_cell(row, "target", SCORE_CMD_NUMBER_WIDTH, 1.0, "");
         score_put_cell(row, "realization", SCORE_CMD_NUMBER_WIDTH, 1.0, "");
         printf("  %-*s", SCORE_CMD_DIRECTION_WIDTH, direction ? direction : "-");
@@ -256,17 +263,26 @@ static void score_print_perilaku(json_t *result, int anonymity_min)
     }
 
     json_t *groups = json_object_get(p, "groups");
+    json_t *anon = json_object_get(json_object_get(result, "breakdown"), "anonymity");
     printf("\nRater groups\n");
-    for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
-        const char *name = score_group_names[g];
+    /* the five groups, then "others": the pool of the crowd groups too small to be shown
+     * on their own (scoring v2); absent in older versions */
+    for (int g = 0; g <= SCORE_GROUP_COUNT; g++) {
+        const char *name = g < SCORE_GROUP_COUNT ? score_group_names[g] : "others";
         json_t *gr = json_object_get(groups, name);
+        if (g == SCORE_GROUP_COUNT && !json_is_object(gr))
+            break;
         printf("  %-*s ", SCORE_CMD_GROUP_WIDTH, name);
         if (!json_is_object(gr)) {
             printf("no ratings\n");
             continue;
         }
         if (!json_is_true(json_object_get(gr, "shown"))) {
-            printf("hidden (fewer than %d ratings)\n", anonymity_min);
+            if (g == SCORE_GROUP_COUNT)
+                printf("hidden (the pooled small groups still have fewer than %d ratings)\n", anonymity_min);
+            else
+                printf("hidden (fewer than %d ratings%s)\n", anonymity_min,
+                       json_is_true(json_object_get(anon, "pooled")) ? ": pooled into others" : "");
             continue;
         }
         char mean[32];
@@ -279,14 +295,38 @@ static void score_print_perilaku(json_t *result, int anonymity_min)
                    json_number_value(json_array_get(ci, 1)));
         printf("\n");
     }
+    if (json_is_true(json_object_get(anon, "restricted")))
+        printf("  (only the combined values are shown: with the supervisor's own figures beside them, the\n"
+               "   hidden ratings could be worked out)\n");
+}
+
+/* The calibration test of the supervisor's rating (breakdown.calibration_test: tested,
+ * flag, residual, se, z, n, threshold); older versions carry only the flag. */
+static void score_print_calibration(json_t *breakdown)
+{
+    bool flagged = json_is_true(json_object_get(breakdown, "calibration"));
+    json_t *t = json_object_get(breakdown, "calibration_test");
+    double z, residual, threshold;
+    printf("\nCalibration   %s", flagged ? "flagged" : "not flagged");
+    if (!json_is_object(t)) {
+        printf("\n");
+        return;
+    }
+    if (!json_is_true(json_object_get(t, "tested"))) {
+        printf(" (not tested: fewer than 3 other raters)\n");
+        return;
+    }
+    if (score_num(t, "z", &z) && score_num(t, "residual", &residual) && score_num(t, "threshold", &threshold))
+        printf(": the supervisor's rating is %+.2f from what %lld other raters imply, z = %+.2f (flagged "
+               "beyond |z| %.1f)\n",
+               residual, (long long)json_integer_value(json_object_get(t, "n")), z, threshold);
+    else
+        printf("\n");
 }
 
 static void score_print_rest(const struct resultstore_score *s, json_t *result)
 {
-    bool flagged = json_is_true(json_object_get(json_object_get(result, "breakdown"), "calibration"));
-    printf("\nCalibration   %s\n",
-           flagged ? "flagged: the supervisor's rating of a value departs from the other raters' consensus"
-                   : "not flagged");
+    score_print_calibration(json_object_get(result, "breakdown"));
 
     json_t *ikm = json_object_get(result, "ikm");
     double x;

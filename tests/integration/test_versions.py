@@ -234,6 +234,17 @@ class VersionsTest(StackTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("time.zone: PostgreSQL does not know 'Mars/Olympus'", r.stderr)
 
+    def test_6_score_shows_the_calibration_evidence(self):
+        # A is rated by the supervisor and three peers: the calibration test has three
+        # other raters, and the table shows its residual and z beside the verdict
+        s = self.stack
+        out = json.loads(s.kinerja("score", A, "--period", PERIOD, "--json").stdout)
+        test = out["breakdown"]["calibration_test"]
+        self.assertEqual((test["tested"], test["n"]), (True, 3))
+        t = s.kinerja("score", A, "--period", PERIOD).stdout
+        self.assertRegex(t, r"Calibration\s+(not )?flagged: the supervisor's rating is [+-]\d+\.\d\d from what 3 "
+                            r"other raters imply, z = [+-]\d+\.\d\d")
+
 
 if __name__ == "__main__":
     unittest.main()
