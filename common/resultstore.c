@@ -358,7 +358,7 @@ static const char SQL_HISTORY[] =
     "WITH h AS ("
     "  SELECT v.computed_at AS at, 0 AS src, v.version::bigint AS ord,"
     "         jsonb_build_object('what', 'version', 'version', v.version, 'predikat', v.predikat,"
-    "                            'score', v.score, 'at', " RS_TIME_ISO(
+    "                            'score', v.score, 'reason', v.reason, 'at', " RS_TIME_ISO(
         "v.computed_at") ") AS j"
                          "  FROM score_versions v WHERE v.employee = $1 AND v.period = $2"
                          "  UNION ALL"

@@ -429,7 +429,14 @@ static void score_print_history(json_t *history, const char *tz)
             const char *label = resultstore_predikat_label(score_str(e, "predikat"));
             char sc[32];
             score_fmt(sc, sizeof sc, e, "score", false);
-            printf("version %lld computed: %s, score %s", v, label ? label : "no predikat", sc);
+            const char *why = score_str(e, "reason"); /* why it is a version (SPEC 5.7) */
+            printf("version %lld computed", v);
+            if (why && *why) {
+                printf(" (");
+                score_put(why);
+                printf(")");
+            }
+            printf(": %s, score %s", label ? label : "no predikat", sc);
         } else if (!strcmp(what, "created")) {
             printf("result created (%s)", score_str(e, "to") ? score_str(e, "to") : "?");
             score_put_by(e, "actor");

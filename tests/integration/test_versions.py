@@ -172,6 +172,13 @@ class VersionsTest(StackTestCase):
         reason = s.sql_value("SELECT reason FROM score_versions WHERE employee = %s AND period = %s"
                              " AND version = %s", (B, PERIOD, before + 1))
         self.assertIn(reason.split(" ")[0], ("inputs", "predikat", "hasil", "perilaku"))
+        # and the result's history says why each version was written
+        out = json.loads(s.kinerja("score", B, "--period", PERIOD, "--json").stdout)
+        versions = [h for h in out["history"] if h["what"] == "version"]
+        self.assertEqual(versions[0]["reason"], "first version")
+        self.assertEqual(versions[-1]["reason"], reason)
+        self.assertIn("version %d computed (%s)" % (before + 1, reason),
+                      s.kinerja("score", B, "--period", PERIOD).stdout)
         rows = s.sql("SELECT hasil_rating, perilaku_rating, inputs_digest IS NOT NULL FROM results"
                      " WHERE employee = %s AND period = %s", (B, PERIOD))
         self.assertEqual(rows[0][2], True)
