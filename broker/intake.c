@@ -57,8 +57,8 @@ static int setup_curve(struct intake *in, const char *secret_key, char *err, siz
     return 0;
 }
 
-struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, const char *curve_secret_key, char *err,
-                          size_t errlen)
+struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, const char *curve_secret_key,
+                          char *err, size_t errlen)
 {
     struct intake *in = calloc(1, sizeof *in);
     if (!in) {
@@ -133,49 +133,37 @@ void *intake_zap_socket(struct intake *in)
 int intake_recv(struct intake *in, struct request *r, long long wall_ms)
 {
     zmq_msg_t part;
-    bool first = true;
-    for (;;) {
+    for (size_t index = 0;; index++) {
         zmq_msg_init(&part);
         /* The parts of one message arrive together, so only the first can be missing. */
         if (zmq_msg_recv(&part, in->sock, ZMQ_DONTWAIT) < 0) {
             int e = errno;
             zmq_msg_close(&part);
-            if (first && e == EAGAIN)
+            if (index == 0 && e == EAGAIN)
                 return 0;
-            errno = e;
-            if (!first) {
-                /* A message cut short: should not happen; give up on it. */
-                r->has_payload = false;
-            }
+            errno = e; /* a message cut short (should not happen): the caller releases r */
             return -1;
         }
-        first = false;
-        if (!zmq_msg_more(&part)) {
-            zmq_msg_init(&r->payload);
-            zmq_msg_move(&r->payload, &part);
-            zmq_msg_close(&part);
-            r->has_payload = true;
-            break;
-        }
-        if (r->nenvelope < REQUEST_ENVELOPE_MAX) {
+        bool more = zmq_msg_more(&part);
+        bool routing_id = index == 0 && more;
+        /* the delimiter: empty, right after the routing id, before any frame of the
+         * client's (an empty last frame is a payload, and not msgpack) */
+        bool delimiter = index == 1 && more && r->nframes == 0 && zmq_msg_size(&part) == 0;
+        if (routing_id || delimiter) {
             zmq_msg_init(&r->envelope[r->nenvelope]);
             zmq_msg_move(&r->envelope[r->nenvelope++], &part);
-            zmq_msg_close(&part);
-        } else {
-            r->envelope_overflow = true;
-            zmq_msg_close(&part);
+        } else if (r->nframes++ == 0) {
+            zmq_msg_init(&r->payload);
+            zmq_msg_move(&r->payload, &part);
+            r->has_payload = true;
         }
+        zmq_msg_close(&part); /* the further frames of a multi-frame request are dropped here */
+        if (!more)
+            break;
     }
     r->recv_wall_ms = wall_ms;
-    if (r->envelope_overflow) {
-        /* Answer behind the routing id, and the delimiter when the client put one
-         * second (a REQ socket needs it); the frames in between are not echoed. */
-        size_t keep = (r->nenvelope >= 2 && zmq_msg_size(&r->envelope[1]) == 0) ? 2 : 1;
-        for (size_t i = keep; i < r->nenvelope; i++)
-            zmq_msg_close(&r->envelope[i]);
-        r->nenvelope = keep;
-        request_reject_frame(r, "envelope: more than %d frames before the payload", REQUEST_ENVELOPE_MAX);
-    }
+    if (r->nframes != 1)
+        request_reject_frame(r, "request: one frame per request, got %zu", r->nframes);
     return 1;
 }
 

@@ -5,9 +5,13 @@
  * envelope frames in front, so both kinds get their answer.
  *
  * Limits and what happens at them:
- *  - at most REQUEST_ENVELOPE_MAX frames before the payload; a request with more is
- *    answered with a rejected ack behind the routing id (and the delimiter, if the
- *    second frame was empty);
+ *  - one frame per request (SPEC 3): the envelope is the routing id and, when the
+ *    client's first frame is empty and more follow, that empty delimiter; every other
+ *    frame is the client's. A message with two or more of them (a DEALER's
+ *    send_multipart, a REQ's multi-part send) is rejected whole with one ack, id nil
+ *    ("request: one frame per request, got N"), behind the same envelope; none of
+ *    its frames is decoded or echoed. (A proxy hop's routing id in front is therefore
+ *    a frame too: clients connect to the broker itself, SPEC 3 and 11.)
  *  - ZMQ_MAXMSGSIZE = 2 x intake.max_frame_bytes: a frame between the two limits gets
  *    a rejected ack, a frame beyond twice the limit makes libzmq drop the connection
  *    before the broker sees it (the client sees no reply and reconnects);
@@ -34,8 +38,8 @@ struct intake;
  * security.curve) the ROUTER is a CURVE server and a ZAP REP socket is bound on
  * ZAP_ENDPOINT first (zap.h; the caller serves it from intake_zap_socket); NULL: plain
  * TCP. NULL with the reason in err. */
-struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, const char *curve_secret_key, char *err,
-                          size_t errlen);
+struct intake *intake_new(const char *endpoint, size_t max_frame_bytes, const char *curve_secret_key,
+                          char *err, size_t errlen);
 /* Closes the socket (lingering up to INTAKE_LINGER_MS for replies still queued). */
 void intake_destroy(struct intake **in);
 

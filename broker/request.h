@@ -25,8 +25,11 @@
 #include <stddef.h>
 #include <zmq.h>
 
-#define REQUEST_ENVELOPE_MAX 4 /* frames before the payload: identity + at most 3 */
-#define REQUEST_ERROR_MAX 512  /* longest error text in an ack */
+/* Frames before the payload: the routing id the ROUTER puts in front, and the empty
+ * delimiter when the client has one (a REQ socket always does). Nothing else: SPEC 3
+ * makes a request one frame, so any further frame is the client's (intake.h). */
+#define REQUEST_ENVELOPE_MAX 2
+#define REQUEST_ERROR_MAX 512 /* longest error text in an ack */
 
 struct request_limits {
     size_t max_frame_bytes;
@@ -45,11 +48,11 @@ struct request_event {
 };
 
 struct request {
-    zmq_msg_t envelope[REQUEST_ENVELOPE_MAX]; /* [0] = the client's routing id */
+    zmq_msg_t envelope[REQUEST_ENVELOPE_MAX]; /* [0] = the client's routing id, [1] its delimiter */
     size_t nenvelope;
-    bool envelope_overflow; /* more frames than REQUEST_ENVELOPE_MAX came before the payload */
-    zmq_msg_t payload;
+    zmq_msg_t payload; /* the client's first frame after its envelope */
     bool has_payload;
+    size_t nframes;         /* frames the client sent after its envelope (1 in a valid request) */
     long long recv_wall_ms; /* when it was received (stream entry field rt) */
 
     msgpack_unpacked unpacked;

@@ -147,14 +147,78 @@ class BrokerTest(StackTestCase):
             frames = d.recv_multipart()
             self.assertEqual(frames[0], b"")
             self.assertEqual(msgpack.unpackb(frames[1], raw=False), {"id": e2["id"], "status": "accepted"})
-            # too many envelope frames: still answered, rejected
-            d.send_multipart([b"a", b"b", b"c", b"d", msgpack.packb(event())])
-            ack = msgpack.unpackb(d.recv_multipart()[-1], raw=False)
-            self.assertEqual(ack["status"], "rejected")
-            self.assertIn("envelope", ack["error"])
         finally:
             d.close()
         self.assert_stored_once([e, e2])
+
+    def one_frame_rejection(self, sent):
+        """The ack a request of `sent` frames must get: one map, id nil, the count named."""
+        return {"id": None, "status": "rejected", "error": "request: one frame per request, got %d" % sent}
+
+    def test_multi_frame_request_is_rejected_not_echoed(self):
+        # SPEC 3: a request is one frame. Two frames from a DEALER are not "envelope plus
+        # event": the reply is ONE frame (nothing of what was sent comes back), the ack
+        # names the count, and neither event is stored.
+        d = self.stack.dealer()
+        try:
+            d.setsockopt(zmq.RCVTIMEO, 10000)
+            e1, e2 = event(), event(rating=4)
+            d.send_multipart([msgpack.packb(e1), msgpack.packb(e2)])
+            frames = d.recv_multipart()
+            self.assertEqual(len(frames), 1, "the reply must be one frame, got %r" % frames)
+            self.assertEqual(msgpack.unpackb(frames[0], raw=False), self.one_frame_rejection(2))
+            # the same behind REQ's delimiter (a DEALER speaking REQ's envelope): the
+            # delimiter comes back, then the one ack frame
+            e3, e4 = event(), event()
+            d.send_multipart([b"", msgpack.packb(e3), msgpack.packb(e4)])
+            frames = d.recv_multipart()
+            self.assertEqual(len(frames), 2, frames)
+            self.assertEqual(frames[0], b"")
+            self.assertEqual(msgpack.unpackb(frames[1], raw=False), self.one_frame_rejection(2))
+            # five frames, four of them before the event (what an over-long envelope was
+            # taken for): five frames sent, rejected the same way, nothing echoed
+            e5 = event()
+            d.send_multipart([b"a", b"b", b"c", b"d", msgpack.packb(e5)])
+            frames = d.recv_multipart()
+            self.assertEqual(len(frames), 1, frames)
+            self.assertEqual(msgpack.unpackb(frames[0], raw=False), self.one_frame_rejection(5))
+            # an empty second frame after the delimiter is a frame too
+            e6 = event()
+            d.send_multipart([b"", b"", msgpack.packb(e6)])
+            frames = d.recv_multipart()
+            self.assertEqual(frames[0], b"")
+            self.assertEqual(msgpack.unpackb(frames[1], raw=False), self.one_frame_rejection(2))
+            # the connection still works for a proper request after all that
+            ok = event()
+            d.send(msgpack.packb(ok))
+            self.assertEqual(msgpack.unpackb(d.recv(), raw=False), {"id": ok["id"], "status": "accepted"})
+        finally:
+            d.close()
+        self.assert_not_stored([x["id"] for x in (e1, e2, e3, e4, e5, e6)])
+        self.assert_stored_once([ok])
+
+    def test_multi_frame_request_from_req(self):
+        # A REQ socket puts its empty delimiter in front by itself: one frame still works
+        # (test_req_and_dealer_envelopes), two frames get the one rejected ack, and the
+        # REQ socket can go on (it got exactly one reply).
+        ctx = zmq.Context.instance()
+        req = ctx.socket(zmq.REQ)
+        req.setsockopt(zmq.LINGER, 0)
+        req.setsockopt(zmq.RCVTIMEO, 10000)
+        req.connect(self.stack.intake_endpoint)
+        try:
+            e1, e2 = event(), event()
+            req.send_multipart([msgpack.packb(e1), msgpack.packb(e2)])
+            frames = req.recv_multipart()
+            self.assertEqual(len(frames), 1, frames)
+            self.assertEqual(msgpack.unpackb(frames[0], raw=False), self.one_frame_rejection(2))
+            e3 = event()
+            req.send(msgpack.packb(e3))
+            self.assertEqual(msgpack.unpackb(req.recv(), raw=False), {"id": e3["id"], "status": "accepted"})
+        finally:
+            req.close()
+        self.assert_not_stored([e1["id"], e2["id"]])
+        self.assert_stored_once([e3])
 
     def test_garbage_frames_are_rejected_with_nil_id(self):
         deep = b"\x91" * 100 + b"\xc0"
