@@ -35,7 +35,8 @@ struct send_input {
 static void report_rejection(struct send_input *si, long line, const char *id, const char *error)
 {
     if (si->reported++ < SEND_MAX_REPORTED)
-        fprintf(stderr, "%s:%ld: rejected%s%s: %s\n", si->name, line, id && *id ? " " : "", id ? id : "", error);
+        fprintf(stderr, "%s:%ld: rejected%s%s: %s\n", si->name, line, id && *id ? " " : "", id ? id : "",
+                error);
     else if (si->reported == SEND_MAX_REPORTED + 1)
         fprintf(stderr, "%s: more rejections not shown\n", si->name);
 }
@@ -91,22 +92,24 @@ static void on_ack(void *ctx, const struct sender_item *item, enum sender_status
     if (st == SENDER_REJECTED)
         report_rejection(si, item->tag, item->id, error);
     else if (st == SENDER_UNACKED && si->reported++ < SEND_MAX_REPORTED)
-        fprintf(stderr, "%s:%ld: no final ack%s%s: %s\n", si->name, item->tag, *item->id ? " for " : "", item->id,
-                error);
+        fprintf(stderr, "%s:%ld: no final ack%s%s: %s\n", si->name, item->tag, *item->id ? " for " : "",
+                item->id, error);
 }
 
 static void send_usage(FILE *out)
 {
-    fprintf(out, "usage: kinerja send [FILE|-] [--timeout S] [--batch N] [--window W] [--endpoint E]\n"
-                 "  Sends JSON Lines events (one event object per line) to the broker as msgpack,\n"
-                 "  in pipelined batches; `retry` acks and timeouts are resent with backoff.\n"
-                 "  FILE       input (default -: standard input)\n"
-                 "  --timeout  seconds to wait for every final ack (default %d)\n"
-                 "  --batch    events per frame (default %d, at most intake.max_batch)\n"
-                 "  --window   frames in flight (default %d)\n"
-                 "  --endpoint broker endpoint (default intake.endpoint)\n"
-                 "Last line: sent=N accepted=A duplicate=D rejected=R. Exit 1 if any event got no\n"
-                 "final ack, 2 on usage errors.\n",
+    fprintf(out,
+            "usage: kinerja send [FILE|-] [--timeout S] [--batch N] [--window W] [--endpoint E]\n"
+            "  Sends JSON Lines events (one event object per line) to the broker as msgpack,\n"
+            "  in pipelined batches; `retry` acks and timeouts are resent with backoff.\n"
+            "  FILE       input (default -: standard input)\n"
+            "  --timeout  seconds an event may wait for its final ack, from its first sending\n"
+            "             (default %d; time spent waiting for the input does not count)\n"
+            "  --batch    events per frame (default %d, at most intake.max_batch)\n"
+            "  --window   frames in flight (default %d)\n"
+            "  --endpoint broker endpoint (default intake.endpoint)\n"
+            "Last line: sent=N accepted=A duplicate=D rejected=R. Exit 1 if any event got no\n"
+            "final ack, 2 on usage errors.\n",
             SEND_DEFAULT_TIMEOUT_S, SEND_DEFAULT_BATCH, SEND_DEFAULT_WINDOW);
 }
 
@@ -140,9 +143,10 @@ int cmd_send(struct cli *cli, int argc, char **argv)
             const char *v = argv[++i];
             if (!strcmp(a, "--endpoint"))
                 endpoint = v;
-            else if (parse_positive(a, v, 1000000, !strcmp(a, "--timeout") ? &timeout_s
-                                                  : !strcmp(a, "--batch") ? &batch
-                                                                          : &window) < 0)
+            else if (parse_positive(a, v, 1000000,
+                                    !strcmp(a, "--timeout") ? &timeout_s
+                                    : !strcmp(a, "--batch") ? &batch
+                                                            : &window) < 0)
                 return CLI_USAGE;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "kinerja send: unknown option '%s'\n", a);
@@ -176,7 +180,8 @@ int cmd_send(struct cli *cli, int argc, char **argv)
         .window = (size_t)window,
         .max_frame = (size_t)config_int(cli->cfg, "intake.max_frame_bytes"),
         .timeout_ms = (int)(timeout_s * 1000),
-        .reply_timeout_ms = SEND_REPLY_TIMEOUT_MS < timeout_s * 1000 ? SEND_REPLY_TIMEOUT_MS : (int)(timeout_s * 1000),
+        .reply_timeout_ms =
+            SEND_REPLY_TIMEOUT_MS < timeout_s * 1000 ? SEND_REPLY_TIMEOUT_MS : (int)(timeout_s * 1000),
         .progress = isatty(STDERR_FILENO),
     };
     struct sender_counts c;
@@ -199,9 +204,11 @@ int cmd_send(struct cli *cli, int argc, char **argv)
         return CLI_FAIL;
     }
     if (c.unacked)
-        fprintf(stderr, "kinerja send: %zu events got no final ack from %s (resend the same file: ids make it safe)\n",
-                c.unacked, endpoint);
-    printf("sent=%zu accepted=%zu duplicate=%zu rejected=%zu\n", c.sent + si.local_rejected, c.accepted, c.duplicate,
-           c.rejected + si.local_rejected);
+        fprintf(
+            stderr,
+            "kinerja send: %zu events got no final ack from %s (resend the same file: ids make it safe)\n",
+            c.unacked, endpoint);
+    printf("sent=%zu accepted=%zu duplicate=%zu rejected=%zu\n", c.sent + si.local_rejected, c.accepted,
+           c.duplicate, c.rejected + si.local_rejected);
     return c.unacked ? CLI_FAIL : CLI_OK;
 }

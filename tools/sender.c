@@ -21,7 +21,8 @@
 struct pending {
     struct sender_item item;
     int attempts;
-    long long due_ms; /* when a retry may be sent */
+    long long due_ms;        /* when a retry may be sent */
+    long long first_sent_ms; /* when it first went out; 0: not sent yet (its timeout runs from then) */
 };
 
 /* A growable FIFO of pending events. */
@@ -45,6 +46,8 @@ struct sender {
     struct queue ready, waiting; /* waiting: retries not yet due */
     struct frame *frames;        /* window slots; n == 0 means free */
     size_t inflight;
+    size_t outstanding;       /* events sent and without a final ack yet */
+    long long quiet_since_ms; /* last reply from the broker, or the first send after none was outstanding */
     bool input_done;
 };
 
@@ -85,13 +88,24 @@ static void pending_free(struct pending *p)
     }
 }
 
-static void finish(struct sender *s, struct pending *p, enum sender_status st, const char *error, double latency)
+static void finish(struct sender *s, struct pending *p, enum sender_status st, const char *error,
+                   double latency)
 {
+    if (p->first_sent_ms)
+        s->outstanding--;
     switch (st) {
-    case SENDER_ACCEPTED: s->counts->accepted++; break;
-    case SENDER_DUPLICATE: s->counts->duplicate++; break;
-    case SENDER_REJECTED: s->counts->rejected++; break;
-    case SENDER_UNACKED: s->counts->unacked++; break;
+    case SENDER_ACCEPTED:
+        s->counts->accepted++;
+        break;
+    case SENDER_DUPLICATE:
+        s->counts->duplicate++;
+        break;
+    case SENDER_REJECTED:
+        s->counts->rejected++;
+        break;
+    case SENDER_UNACKED:
+        s->counts->unacked++;
+        break;
     }
     if (s->on_ack)
         s->on_ack(s->ctx, &p->item, st, error, latency);
@@ -180,7 +194,9 @@ static struct frame *free_slot(struct sender *s)
     return NULL;
 }
 
-/* Sends one frame from the ready queue. Returns 1 sent, 0 nothing to send / cannot now. */
+/* Sends one frame from the ready queue. now is the time of this very send (taken after
+ * any wait for input, so a pause of the input never counts against the frame's reply
+ * timeout or its events' --timeout). Returns 1 sent, 0 nothing to send / cannot now. */
 static int send_frame(struct sender *s, long long now)
 {
     struct frame *f = free_slot(s);
@@ -222,6 +238,14 @@ static int send_frame(struct sender *s, long long now)
     f->n = n;
     f->sent_ms = now;
     s->inflight++;
+    if (!s->outstanding)
+        s->quiet_since_ms = now; /* the broker's silence is counted from here */
+    for (size_t i = 0; i < n; i++) {
+        if (!f->ev[i]->first_sent_ms) {
+            f->ev[i]->first_sent_ms = now;
+            s->outstanding++;
+        }
+    }
     return 1;
 }
 
@@ -256,7 +280,8 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
     return NULL;
 }
 
-static void apply_ack(struct sender *s, struct pending *p, const msgpack_object *ack, long long now, double latency)
+static void apply_ack(struct sender *s, struct pending *p, const msgpack_object *ack, long long now,
+                      double latency)
 {
     char status[32], error[SENDER_ERROR_MAX];
     str_of(map_get(ack, "status"), status, sizeof status);
@@ -305,6 +330,7 @@ static void handle_reply(struct sender *s, const char *data, size_t len, long lo
         return;
     }
     const msgpack_object *r = &up.data;
+    s->quiet_since_ms = now; /* any readable reply shows the broker is answering */
     struct frame *f = match_frame(s, r);
     if (!f) {
         msgpack_unpacked_destroy(&up);
@@ -348,6 +374,20 @@ static void promote_due(struct sender *s, long long now)
             queue_push(&s->ready, p);
         else
             queue_push(&s->waiting, p);
+    }
+}
+
+/* Gives up on the events of q that have waited --timeout since their first sending
+ * (retries not yet due, or due and not yet resent); the others keep their order. */
+static void expire_queue(struct sender *s, struct queue *q, long long now, const char *why)
+{
+    size_t n = q->len;
+    for (size_t i = 0; i < n; i++) {
+        struct pending *p = queue_pop(q);
+        if (p->first_sent_ms && now - p->first_sent_ms >= s->opts->timeout_ms)
+            finish(s, p, SENDER_UNACKED, why, 0);
+        else
+            queue_push(q, p); /* cannot fail: the slot was just freed */
     }
 }
 
@@ -397,10 +437,14 @@ int sender_run(const struct sender_opts *opts, sender_next_fn next, sender_ack_f
         rc = -1;
         goto out;
     }
-    long long start = daemon_now_ms(), last_progress = start;
-    long long deadline = start + opts->timeout_ms;
+    /*
+     * Time is read afresh after every call that may wait for input (fill_ready blocks
+     * on a pipe that pauses): a frame is timed from its sending, an event's --timeout
+     * runs from its first sending, and the broker is given up on only when it has said
+     * nothing for --timeout while events were out. What the input takes is its own.
+     */
+    long long last_progress = daemon_now_ms();
     for (;;) {
-        long long now = daemon_now_ms();
         if (fill_ready(&s, next) < 0) {
             snprintf(err, errlen, "reading input failed");
             rc = -1;
@@ -408,13 +452,13 @@ int sender_run(const struct sender_opts *opts, sender_next_fn next, sender_ack_f
         }
         if (s.input_done && !s.ready.len && !s.waiting.len && !s.inflight)
             break;
-        if (now >= deadline || daemon_stopping) {
+        if (daemon_stopping) {
             give_up(&s, next);
             break;
         }
-        promote_due(&s, now);
+        promote_due(&s, daemon_now_ms());
         while (s.inflight < opts->window && (s.ready.len || !s.input_done)) {
-            if (fill_ready(&s, next) < 0 || !send_frame(&s, now))
+            if (fill_ready(&s, next) < 0 || !send_frame(&s, daemon_now_ms()))
                 break;
         }
         long long wait = SENDER_POLL_MS;
@@ -434,7 +478,7 @@ int sender_run(const struct sender_opts *opts, sender_next_fn next, sender_ack_f
                 zmq_msg_close(&msg);
             }
         }
-        now = daemon_now_ms();
+        long long now = daemon_now_ms();
         for (size_t i = 0; i < opts->window; i++) {
             if (s.frames[i].n && now - s.frames[i].sent_ms > opts->reply_timeout_ms) {
                 if (opts->progress)
@@ -446,6 +490,13 @@ int sender_run(const struct sender_opts *opts, sender_next_fn next, sender_ack_f
                 }
                 break;
             }
+        }
+        expire_queue(&s, &s.waiting, now,
+                     "no final ack within the timeout of its first sending (last answer: retry)");
+        expire_queue(&s, &s.ready, now, "no final ack within the timeout of its first sending");
+        if (s.outstanding && now - s.quiet_since_ms >= opts->timeout_ms) {
+            give_up(&s, next); /* the broker has said nothing for the whole timeout */
+            break;
         }
         if (opts->progress && now - last_progress >= SENDER_PROGRESS_MS) {
             last_progress = now;

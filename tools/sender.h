@@ -8,7 +8,10 @@
  * `retry` acks are resent with exponential backoff and jitter; a frame without a reply
  * within reply_timeout_ms has its events resent on a fresh socket (so a late reply to
  * the old frame can never be mistaken for the new one). An event that has no final ack
- * (accepted, duplicate, rejected) when timeout_ms runs out is counted as unacked.
+ * (accepted, duplicate, rejected) timeout_ms after its first sending is counted as
+ * unacked, and so is everything left when the broker has not answered at all for
+ * timeout_ms while events were out. Every time is taken when the frame goes out,
+ * after any wait for input: a pipe that pauses is not a broker that is slow.
  */
 #ifndef KINERJA_SENDER_H
 #define KINERJA_SENDER_H
@@ -20,12 +23,12 @@
 
 struct sender_opts {
     const char *endpoint;
-    size_t batch;          /* events per frame (<= intake.max_batch) */
-    size_t window;         /* frames in flight */
-    size_t max_frame;      /* bytes per frame (intake.max_frame_bytes) */
-    int timeout_ms;        /* overall: give up on events without a final ack */
-    int reply_timeout_ms;  /* a frame without reply this long is resent */
-    bool progress;         /* progress line on stderr */
+    size_t batch;                 /* events per frame (<= intake.max_batch) */
+    size_t window;                /* frames in flight */
+    size_t max_frame;             /* bytes per frame (intake.max_frame_bytes) */
+    int timeout_ms;               /* per event, from its first sending: give up without a final ack */
+    int reply_timeout_ms;         /* a frame without reply this long after its sending is resent */
+    bool progress;                /* progress line on stderr */
     const char *curve_server_key; /* z85 public key of the broker, or NULL */
     const char *curve_public_key, *curve_secret_key; /* this client's, with curve */
 };
