@@ -12,7 +12,8 @@
  *             final; the revised predikat where an appeal revised it), shown only for
  *             units with at least REPORT_PUBLIC_MIN_RESULTS signed results.
  * Every report is built as one table of text cells and rendered as an aligned text
- * table, CSV (RFC 4180), a self-contained HTML page (everything escaped) or JSON (the
+ * table, CSV (RFC 4180; text cells that a spreadsheet would run as a formula are
+ * neutralised, see report_csv_field), a self-contained HTML page (everything escaped) or JSON (the
  * unit and public reports in SPEC 9's nested shape, the others as flat objects).
  */
 #include "buf.h"
@@ -21,6 +22,7 @@
 #include "resultstore.h"
 #include "score.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@
 #define REPORT_TRUST_MIN_RATERS 3   /* non-self raters a result needs to be trusted for awards */
 #define REPORT_CELL_MAX 64          /* bytes of a formatted number or count */
 #define REPORT_JSON_MAX (1u << 30)  /* bound of the JSON output buffer */
+#define REPORT_CSV_FORMULA_LEADS "=+-@\t\r" /* first characters a spreadsheet takes as a formula */
 #define REPORT_STR_(x) #x
 #define REPORT_STR(x) REPORT_STR_(x)
 
@@ -205,15 +208,45 @@ static void report_render_text(FILE *out, const struct report_table *t)
     free(w);
 }
 
-static void report_csv_field(FILE *out, const char *s)
+/* A number as this file formats it: -?digits(.digits)?, nothing else. */
+static bool report_plain_number(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return false;
+    while (isdigit((unsigned char)*s))
+        s++;
+    if (*s == '.') {
+        s++;
+        if (!isdigit((unsigned char)*s))
+            return false;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    return *s == '\0';
+}
+
+/*
+ * One RFC 4180 field. A spreadsheet runs a cell that begins with one of
+ * REPORT_CSV_FORMULA_LEADS as a formula (OWASP "CSV injection": a name such as
+ * =HYPERLINK(...)), so such a cell gets a single quote in front and is quoted. A
+ * NUMBER column's cell that is a plain number (-0.50) stays as it is: the report
+ * formatted it, and a spreadsheet must read it as the number it is; anything else in
+ * a number column is treated as text.
+ */
+static void report_csv_field(FILE *out, const char *s, bool number)
 {
     if (!s)
         return;
-    if (!strpbrk(s, ",\"\r\n")) {
+    bool formula = *s && strchr(REPORT_CSV_FORMULA_LEADS, *s) && !(number && report_plain_number(s));
+    if (!formula && !strpbrk(s, ",\"\r\n")) {
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    if (formula)
+        fputc('\'', out);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', out);
@@ -228,7 +261,10 @@ static void report_render_csv(FILE *out, const struct report_table *t)
         for (size_t c = 0; c < t->ncols; c++) {
             if (c)
                 fputc(',', out);
-            report_csv_field(out, r == 0 ? t->cols[c].name : report_cell(t, r - 1, c));
+            if (r == 0)
+                report_csv_field(out, t->cols[c].name, false);
+            else
+                report_csv_field(out, report_cell(t, r - 1, c), t->cols[c].kind == REPORT_COL_NUMBER);
         }
         fputs("\r\n", out);
     }

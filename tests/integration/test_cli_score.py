@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import subprocess
 import unittest
 import uuid
 
@@ -630,6 +631,112 @@ class CliScoreTest(StackTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("no ack", r.stderr)
         self.assertNotIn("accepted", r.stdout)
+
+
+# Cells a spreadsheet would run as a formula (OWASP "CSV injection"): names that begin
+# with = + - @, a tab or a carriage return. The tab and CR ones are set by SQL, since
+# `kinerja org import` trims blanks around a field.
+FORMULA_NAMES = {
+    nip(50): '=HYPERLINK("http://x","y")',
+    nip(51): "+1+1",
+    nip(52): "-2+3",
+    nip(53): "@SUM(A1:A9)",
+    nip(54): "-0.5",  # text that looks like a number is still text (the name of a person)
+    nip(55): "\t=1+1",
+    nip(56): "\r=1+1",
+}
+FORMULA_LEADS = "=+-@\t\r"
+FORMULA_UNIT_NAME = "=cmd|' /C calc'!A0"
+PLAIN_NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class ReportCsvInjectionTest(StackTestCase):
+    """`kinerja report ... --format csv` (every CSV the CLI writes) neutralises text
+    cells that begin with = + - @, tab or CR: a single quote in front, the cell quoted
+    (OWASP). Number cells, which the report formats itself, stay numbers, negative
+    ones included. PostgreSQL only: the organisation through `kinerja org import`, the
+    results written by SQL as in CliScoreTest."""
+
+    stack_options = {"shards": 2}
+
+    @classmethod
+    def setup_stack(cls, stack):
+        stack.start_postgres()
+        stack.migrate()
+        head = nip(49)
+        rows = ["nip,name,unit,position,supervisor_nip,job_family", "%s,Kepala Unit,UNIT-X,head,,admin" % head]
+        for n, name in FORMULA_NAMES.items():
+            if name[0] in "\t\r":
+                name = "placeholder"
+            rows.append('%s,"%s",UNIT-X,staff,%s,admin' % (n, name.replace('"', '""'), head))
+        stack.org_import("\n".join(rows) + "\n")
+        for n, name in FORMULA_NAMES.items():
+            if name[0] in "\t\r":
+                stack.sql("UPDATE employees SET name = %s WHERE nip = %s", (name, n))
+        stack.sql("UPDATE units SET name = %s WHERE code = 'UNIT-X'", (FORMULA_UNIT_NAME,))
+        # every one signed and trustworthy (supervisor 1 + peer 3), so the awards list them
+        # all; nip(52) has a training recommendation whose mean is negative: a number cell
+        for i, n in enumerate(FORMULA_NAMES):
+            training = [("kompeten", -0.5, "=HYPERLINK(\"http://x\",\"kursus\")")] if n == nip(52) else ()
+            CliScoreTest.put_result(stack, n, result_doc("baik", 80.0 - i, training=training), state="approved")
+
+    def csv_of(self, *args):
+        """The raw CSV text (bytes decoded as they are: a text-mode pipe would turn the
+        CR of a cell and the CRLF of RFC 4180 into LF) and its rows."""
+        r = subprocess.run([self.stack._bin("kinerja"), "report", *args, "--period", PERIOD, "--format", "csv"],
+                           capture_output=True, env=self.stack.env, cwd=self.stack.tmp, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw = r.stdout.decode()
+        self.assertTrue(raw.endswith("\r\n"), raw[-40:])
+        return raw, list(csv.reader(io.StringIO(raw, newline="")))
+
+    def assert_no_formula_cell(self, rows, number_cols):
+        header = rows[0]
+        for row in rows[1:]:
+            for name, cell in zip(header, row):
+                if name in number_cols and PLAIN_NUMBER_RE.match(cell):
+                    continue
+                self.assertFalse(cell and cell[0] in FORMULA_LEADS, "%s cell %r would run as a formula" % (name, cell))
+
+    def test_awards_csv_neutralises_formula_names(self):
+        raw, rows = self.csv_of("awards", "--top", "10")
+        header = rows[0]
+        got = {r[header.index("employee")]: r[header.index("name")] for r in rows[1:]}
+        self.assertEqual(got, {n: "'" + name for n, name in FORMULA_NAMES.items()})
+        # on the wire: quote added in front and the cell quoted, its quotes doubled
+        self.assertIn(',"\'=HYPERLINK(""http://x"",""y"")",', raw)
+        self.assertIn(',"\'+1+1",', raw)
+        self.assertIn(',"\'-0.5",', raw)
+        self.assertIn(',"\'\r=1+1",', raw)
+        self.assertNotIn(",=HYPERLINK", raw)
+        # numbers stay numbers: score 80.00 .. 74.00, rank 1..7, raters 4
+        self.assertEqual([r[header.index("score")] for r in rows[1:]], ["%.2f" % (80 - i) for i in range(7)])
+        self.assertEqual([r[header.index("rank")] for r in rows[1:]], [str(i) for i in range(1, 8)])
+        self.assert_no_formula_cell(rows, {"rank", "score", "raters"})
+
+    def test_training_csv_keeps_a_negative_mean_a_number(self):
+        raw, rows = self.csv_of("training")
+        header = rows[0]
+        self.assertEqual(len(rows), 2, rows)
+        row = dict(zip(header, rows[1]))
+        self.assertEqual(row["name"], "'-2+3")
+        self.assertEqual(row["course"], "'=HYPERLINK(\"http://x\",\"kursus\")")
+        # the mean -0.5 is formatted by the report ("%.2f"): a number cell, left as it is,
+        # so a spreadsheet reads it as the number -0.5, not as text and not as a formula
+        self.assertEqual(row["mean"], "-0.50")
+        self.assertIn(",kompeten,-0.50,", raw)
+        self.assert_no_formula_cell(rows, {"mean"})
+
+    def test_unit_csv_neutralises_the_unit_name(self):
+        raw, rows = self.csv_of("unit")
+        header = rows[0]
+        row = dict(zip(header, rows[1]))
+        self.assertEqual((row["unit"], row["name"]), ("UNIT-X", "'" + FORMULA_UNIT_NAME))
+        self.assertEqual((row["results"], row["baik"]), ("7", "7"))
+        self.assert_no_formula_cell(rows, {h for h in header if h not in ("unit", "name", "mutu")})
+        # the table and JSON formats show the name as it is: only CSV is read by spreadsheets
+        out = self.stack.kinerja("report", "unit", "--period", PERIOD, "--format", "json").stdout
+        self.assertEqual(json.loads(out)[0]["name"], FORMULA_UNIT_NAME)
 
 
 class CliScoreEndToEndTest(StackTestCase):
