@@ -2,7 +2,8 @@
  * kinerja send [FILE|-] [--timeout S]: JSON Lines events -> msgpack -> the broker, in
  * pipelined batches, with retries (tools/sender.c). Last line on stdout:
  * `sent=N accepted=A duplicate=D rejected=R`; rejection reasons on stderr; exit 1 when
- * any event got no final ack.
+ * any event got no final ack. A pipe that pauses is no broker delay: what was read
+ * goes out at once (a shorter frame), and the sender's clocks run from the sending.
  */
 #include "cli.h"
 #include "clientkeys.h"
@@ -10,6 +11,7 @@
 #include "sender.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,20 @@
 #define SEND_DEFAULT_WINDOW 8
 #define SEND_REPLY_TIMEOUT_MS 5000
 #define SEND_MAX_REPORTED 1000 /* rejection lines printed before summarising */
+#define SEND_READ_CHUNK 65536  /* bytes asked of read(2) at a time */
+#define SEND_LINE_SLACK 4096   /* trailing blanks a line may carry beyond intake.max_frame_bytes */
 
+/* The input, read with read(2) into buf (never through stdio), so that a pipe with
+ * nothing more to give right now is told apart from one that ended: what was read goes
+ * out while the writer pauses (SENDER_NEXT_WAIT). */
 struct send_input {
     FILE *in;
+    int fd;
     const char *name;
-    char *line;
-    size_t cap;
+    char *buf;              /* cap + 1 bytes: room for the NUL of a last line */
+    size_t start, len, cap; /* buf[start..len): read and not yet taken */
+    bool eof;
+    bool skipping; /* inside a line too long to keep: dropped up to its newline */
     long lineno;
     size_t max_line;
     size_t local_rejected; /* lines that are not JSON: never sent */
@@ -41,23 +51,100 @@ static void report_rejection(struct send_input *si, long line, const char *id, c
         fprintf(stderr, "%s: more rejections not shown\n", si->name);
 }
 
+/*
+ * The next line (its newline removed, NUL-terminated inside si->buf) in *line and *n.
+ * Returns 1; 0 at the end of the input; SENDER_NEXT_WAIT when no whole line can be had
+ * without waiting; -1 on a read error (reported). A line longer than max_line +
+ * SEND_LINE_SLACK is rejected as soon as that is known and dropped as it arrives, so
+ * the buffer stays within max_line + SEND_LINE_SLACK + SEND_READ_CHUNK bytes.
+ */
+static int read_line(struct send_input *si, char **line, size_t *n)
+{
+    for (;;) {
+        char *from = si->buf + si->start;
+        size_t avail = si->len - si->start;
+        char *nl = avail ? memchr(from, '\n', avail) : NULL;
+        if (nl) {
+            *nl = '\0';
+            si->start += (size_t)(nl - from) + 1;
+            if (si->skipping) { /* the end of a line already rejected */
+                si->skipping = false;
+                continue;
+            }
+            si->lineno++;
+            *line = from;
+            *n = (size_t)(nl - from);
+            return 1;
+        }
+        if (si->skipping) {
+            si->start = si->len;
+            avail = 0;
+        } else if (avail > si->max_line + SEND_LINE_SLACK) {
+            si->lineno++;
+            si->local_rejected++;
+            report_rejection(si, si->lineno, NULL, "line longer than intake.max_frame_bytes");
+            si->skipping = true;
+            continue;
+        }
+        if (si->eof) {
+            if (!avail)
+                return 0;
+            from[avail] = '\0'; /* a last line without its newline */
+            si->start = si->len;
+            si->lineno++;
+            *line = from;
+            *n = avail;
+            return 1;
+        }
+        if (si->start) {
+            memmove(si->buf, from, avail);
+            si->start = 0;
+            si->len = avail;
+        }
+        if (si->cap - si->len < SEND_READ_CHUNK) {
+            char *b = realloc(si->buf, si->len + SEND_READ_CHUNK + 1);
+            if (!b) {
+                fprintf(stderr, "kinerja send: %s: out of memory\n", si->name);
+                return -1;
+            }
+            si->buf = b;
+            si->cap = si->len + SEND_READ_CHUNK;
+        }
+        struct pollfd pfd = {.fd = si->fd, .events = POLLIN};
+        int ready = poll(&pfd, 1, 0);
+        if (ready == 0)
+            return SENDER_NEXT_WAIT;
+        if (ready < 0 && errno == EINTR)
+            continue;
+        ssize_t got = read(si->fd, si->buf + si->len, si->cap - si->len);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return SENDER_NEXT_WAIT;
+            fprintf(stderr, "kinerja send: %s: %s\n", si->name, strerror(errno));
+            return -1;
+        }
+        if (got == 0)
+            si->eof = true;
+        si->len += (size_t)got;
+    }
+}
+
 static int next_event(void *ctx, struct sender_item *out)
 {
     struct send_input *si = ctx;
     for (;;) {
-        errno = 0;
-        ssize_t n = getline(&si->line, &si->cap, si->in);
-        if (n < 0) {
-            if (errno) {
-                fprintf(stderr, "kinerja send: %s: %s\n", si->name, strerror(errno));
-                return -1;
-            }
-            return 0;
-        }
-        si->lineno++;
-        while (n > 0 && (si->line[n - 1] == '\n' || si->line[n - 1] == '\r' || si->line[n - 1] == ' '))
-            si->line[--n] = '\0';
-        size_t skip = strspn(si->line, " \t");
+        char *text;
+        size_t len;
+        int got = read_line(si, &text, &len);
+        if (got != 1)
+            return got;
+        ssize_t n = (ssize_t)len;
+        char *line = text;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+            line[--n] = '\0';
+        size_t skip = strspn(line, " \t");
         if ((size_t)n == skip)
             continue; /* blank line */
         if ((size_t)n > si->max_line) {
@@ -70,7 +157,7 @@ static int next_event(void *ctx, struct sender_item *out)
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         char err[512];
-        if (event_json_to_msgpack(si->line, (size_t)n, &pk, err, sizeof err) < 0) {
+        if (event_json_to_msgpack(line, (size_t)n, &pk, err, sizeof err) < 0) {
             msgpack_sbuffer_destroy(&sb);
             si->local_rejected++;
             report_rejection(si, si->lineno, NULL, err);
@@ -173,6 +260,14 @@ int cmd_send(struct cli *cli, int argc, char **argv)
         fprintf(stderr, "kinerja send: %s: %s\n", path, strerror(errno));
         return CLI_FAIL;
     }
+    si.fd = fileno(si.in);
+    si.cap = SEND_READ_CHUNK;
+    if (!(si.buf = malloc(si.cap + 1))) {
+        fprintf(stderr, "kinerja send: out of memory\n");
+        if (si.in != stdin)
+            fclose(si.in);
+        return CLI_FAIL;
+    }
 
     struct sender_opts opts = {
         .endpoint = endpoint,
@@ -183,6 +278,8 @@ int cmd_send(struct cli *cli, int argc, char **argv)
         .reply_timeout_ms =
             SEND_REPLY_TIMEOUT_MS < timeout_s * 1000 ? SEND_REPLY_TIMEOUT_MS : (int)(timeout_s * 1000),
         .progress = isatty(STDERR_FILENO),
+        .poll_input = true,
+        .input_fd = si.fd,
     };
     struct sender_counts c;
     char err[512];
@@ -191,6 +288,7 @@ int cmd_send(struct cli *cli, int argc, char **argv)
         fprintf(stderr, "kinerja send: %s\n", err);
         if (si.in != stdin)
             fclose(si.in);
+        free(si.buf);
         return CLI_FAIL;
     }
     clientkeys_apply(&keys, &opts);
@@ -198,7 +296,7 @@ int cmd_send(struct cli *cli, int argc, char **argv)
     clientkeys_clear(&keys);
     if (si.in != stdin)
         fclose(si.in);
-    free(si.line);
+    free(si.buf);
     if (rc < 0) {
         fprintf(stderr, "kinerja send: %s\n", err);
         return CLI_FAIL;

@@ -47,6 +47,7 @@ struct sender {
     struct frame *frames;        /* window slots; n == 0 means free */
     size_t inflight;
     size_t outstanding;       /* events sent and without a final ack yet */
+    bool input_waiting;       /* the input said SENDER_NEXT_WAIT last time */
     long long quiet_since_ms; /* last reply from the broker, or the first send after none was outstanding */
     bool input_done;
 };
@@ -162,14 +163,21 @@ static int socket_open(struct sender *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Takes events from the input until `ready` holds a batch or the input ends. */
+/* Takes events from the input until `ready` holds a batch, the input ends, or it has
+ * nothing more without waiting (SENDER_NEXT_WAIT). */
 static int fill_ready(struct sender *s, sender_next_fn next)
 {
+    s->input_waiting = false;
     while (!s->input_done && s->ready.len < s->opts->batch) {
         struct pending *p = calloc(1, sizeof *p);
         if (!p)
             return -1;
         int rc = next(s->ctx, &p->item);
+        if (rc == SENDER_NEXT_WAIT) {
+            free(p);
+            s->input_waiting = true;
+            break;
+        }
         if (rc <= 0) {
             free(p);
             s->input_done = true;
@@ -408,8 +416,8 @@ static void give_up(struct sender *s, sender_next_fn next)
     while (!s->input_done) {
         struct pending tmp = {0};
         int rc = next(s->ctx, &tmp.item);
-        if (rc <= 0)
-            break;
+        if (rc == SENDER_NEXT_WAIT || rc <= 0)
+            break; /* what the input has not written yet was never sent: not counted */
         s->counts->sent++;
         s->counts->unacked++;
         if (s->on_ack)
@@ -461,9 +469,13 @@ int sender_run(const struct sender_opts *opts, sender_next_fn next, sender_ack_f
             if (fill_ready(&s, next) < 0 || !send_frame(&s, daemon_now_ms()))
                 break;
         }
-        long long wait = SENDER_POLL_MS;
-        zmq_pollitem_t item = {.socket = s.sock, .events = ZMQ_POLLIN};
-        if (zmq_poll(&item, 1, s.inflight ? wait : (s.waiting.len ? 20 : 0)) > 0) {
+        /* wait for replies, and for the input when it had nothing (never longer than
+         * SENDER_POLL_MS: retries fall due, timeouts run out) */
+        zmq_pollitem_t items[2] = {{.socket = s.sock, .events = ZMQ_POLLIN},
+                                   {.fd = opts->input_fd, .events = ZMQ_POLLIN}};
+        bool input_poll = s.input_waiting && opts->poll_input;
+        long wait = s.inflight || s.input_waiting ? SENDER_POLL_MS : (s.waiting.len ? 20 : 0);
+        if (zmq_poll(items, input_poll ? 2 : 1, wait) > 0 && (items[0].revents & ZMQ_POLLIN)) {
             /* drain every reply that is there */
             for (;;) {
                 zmq_msg_t msg;

@@ -31,6 +31,8 @@ struct sender_opts {
     bool progress;                /* progress line on stderr */
     const char *curve_server_key; /* z85 public key of the broker, or NULL */
     const char *curve_public_key, *curve_secret_key; /* this client's, with curve */
+    bool poll_input; /* the input can say SENDER_NEXT_WAIT: poll input_fd for more */
+    int input_fd;
 };
 
 /* One event to send. data is malloc'd msgpack (one map) and owned by the sender once
@@ -50,7 +52,10 @@ struct sender_counts {
 };
 
 /* Fills *out with the next event: returns 1, 0 at the end, -1 to stop with an error
- * (already reported by the callback). */
+ * (already reported by the callback), or SENDER_NEXT_WAIT when no event can be had
+ * without waiting (a pipe that pauses): what was read goes out at once, as a shorter
+ * frame, and the sender asks again when opts.input_fd is readable. */
+#define SENDER_NEXT_WAIT 2
 typedef int (*sender_next_fn)(void *ctx, struct sender_item *out);
 /* Called once per event with its final status; error is the broker's text for
  * rejected (or the reason it stayed unacked); latency_ms is from the first send of the

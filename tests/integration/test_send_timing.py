@@ -55,9 +55,10 @@ class SendTimingTest(StackTestCase):
                 assert msgpack.unpackb(f[b"ev"], raw=False)["source"] == "kiosk:test-send-timing"
         return ids
 
-    def send_through_pipe(self, halves, pause_s, *args):
+    def send_through_pipe(self, halves, pause_s, *args, during_pause=None):
         """Runs `kinerja send -` reading a pipe; writes halves[0], flushes, sleeps
-        pause_s, writes halves[1], closes. Returns (counts, stderr, returncode, seconds)."""
+        pause_s (or calls during_pause() instead), writes halves[1], closes. Returns
+        (counts, stderr, returncode, seconds)."""
         # stdout and stderr to files, so the writer side is the only pipe in play
         with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
             proc = subprocess.Popen([self.stack._bin("kinerja"), "send", "-"] + list(args), stdin=subprocess.PIPE,
@@ -67,7 +68,10 @@ class SendTimingTest(StackTestCase):
             try:
                 proc.stdin.write("".join(json.dumps(e) + "\n" for e in halves[0]))
                 proc.stdin.flush()
-                time.sleep(pause_s)
+                if during_pause:
+                    during_pause()
+                else:
+                    time.sleep(pause_s)
                 proc.stdin.write("".join(json.dumps(e) + "\n" for e in halves[1]))
                 proc.stdin.close()
                 proc.wait(timeout=120)
@@ -111,6 +115,80 @@ class SendTimingTest(StackTestCase):
     def stored_ids_of(self, events):
         want = {e["id"] for e in events}
         return [i for i in self.stored_ids() if i in want]
+
+    def test_what_was_read_goes_out_while_the_pipe_pauses(self):
+        # A pipe that writes 3 events and then stays open with nothing more (a live feed
+        # between two presses): the 3 are sent at once, in a frame of 3, not held until a
+        # batch of 500 fills or the input ends. Before, they reached the broker only when
+        # the writer went on.
+        events = [event() for _ in range(5)]
+        seen = {}
+
+        def wait_stored():
+            start = time.monotonic()
+            while time.monotonic() - start < 8:
+                if len(self.stored_ids_of(events[:3])) == 3:
+                    seen["after_s"] = time.monotonic() - start
+                    return
+                time.sleep(0.1)
+
+        counts, err, rc, _ = self.send_through_pipe((events[:3], events[3:]), 0, during_pause=wait_stored)
+        self.assertIn("after_s", seen, "the 3 events read before the pause were not in Redis within 8 s")
+        self.assertLess(seen["after_s"], 3)
+        self.assertEqual(counts, {"sent": 5, "accepted": 5, "duplicate": 0, "rejected": 0}, err[-3000:])
+        self.assertEqual(rc, 0, err[-3000:])
+        self.assertEqual(sorted(self.stored_ids_of(events)), sorted(e["id"] for e in events))
+
+    def test_lines_split_across_writes_and_odd_lines(self):
+        # The input reader (read(2), not stdio): a line cut in two by the writer's pause
+        # is one line, blank lines are skipped, CRLF is taken, the last line may lack its
+        # newline, and lines longer than intake.max_frame_bytes (2048 here, for the CLI
+        # only) are rejected naming their line, whether a little longer (3000 bytes)
+        # or far longer (100 000 bytes, dropped as it arrives). Through a file and
+        # through a pipe written in 700-byte pieces with pauses between.
+        def text(evs):
+            return ("%s\n\n%s\r\n   \nnot json\n%s\n%s\n%s" % (
+                json.dumps(evs[0]), json.dumps(evs[1]), "x" * 3000, "y" * 100000, json.dumps(evs[2])))
+        # lines: 1 event, 2 blank, 3 event (CRLF), 4 blank, 5 not JSON, 6 3000 bytes,
+        # 7 100 000 bytes, 8 event without a newline: sent 6, accepted 3, rejected 3
+        env = dict(self.stack.env, KINERJA_INTAKE_MAX_FRAME_BYTES="2048")
+        expect = {"sent": 6, "accepted": 3, "duplicate": 0, "rejected": 3}
+
+        def check(r_out, r_err, rc, evs, name):
+            lines = r_out.strip().splitlines()
+            m = SUMMARY_RE.match(lines[-1]) if lines else None
+            self.assertTrue(m, (r_out, r_err[-2000:]))
+            self.assertEqual(dict(zip(("sent", "accepted", "duplicate", "rejected"), map(int, m.groups()))),
+                             expect, r_err[-2000:])
+            self.assertEqual(rc, 0, r_err[-2000:])
+            self.assertIn("%s:5: rejected" % name, r_err)
+            self.assertIn("%s:6: rejected: line longer than intake.max_frame_bytes" % name, r_err)
+            self.assertIn("%s:7: rejected: line longer than intake.max_frame_bytes" % name, r_err)
+            self.assertEqual(r_err.count("rejected"), 3, r_err[-2000:])
+            self.assertEqual(sorted(self.stored_ids_of(evs)), sorted(e["id"] for e in evs))
+
+        evs = [event() for _ in range(3)]
+        path = self.stack.write_file("odd.jsonl", text(evs))
+        r = subprocess.run([self.stack._bin("kinerja"), "send", path], capture_output=True, text=True, env=env,
+                           cwd=self.stack.tmp, timeout=60)
+        check(r.stdout, r.stderr, r.returncode, evs, path)
+
+        evs = [event() for _ in range(3)]
+        data = text(evs).encode()
+        with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
+            proc = subprocess.Popen([self.stack._bin("kinerja"), "send", "-"], stdin=subprocess.PIPE, stdout=fout,
+                                    stderr=ferr, env=env, cwd=self.stack.tmp)
+            self.stack.procs.append(proc)
+            for i in range(0, len(data), 700):
+                proc.stdin.write(data[i:i + 700])
+                proc.stdin.flush()
+                if i < 3000:
+                    time.sleep(0.2)  # the first lines arrive cut in pieces, with pauses
+            proc.stdin.close()
+            proc.wait(timeout=60)
+            fout.seek(0)
+            ferr.seek(0)
+            check(fout.read(), ferr.read(), proc.returncode, evs, "stdin")
 
     def test_a_broker_that_does_not_answer_still_times_out(self):
         # The other side of the rule, so the fix cannot be "never time out": nothing
