@@ -135,6 +135,24 @@ static void period_outcome(struct scorer *s, const char *period, const char *err
     health_refresh(s);
 }
 
+/* Forgets the failing periods that are no longer behind (rows: every period behind,
+ * in column 0): another score worker computed them, so they fail no more. */
+static void forget_computed(struct scorer *s, const PGresult *rows)
+{
+    size_t before = s->n_failing;
+    for (size_t i = 0; i < s->n_failing;) {
+        bool behind = false;
+        for (int k = 0; k < PQntuples(rows) && !behind; k++)
+            behind = strcmp(PQgetvalue(rows, k, 0), s->failing[i].period) == 0;
+        if (behind)
+            i++;
+        else
+            s->failing[i] = s->failing[--s->n_failing];
+    }
+    if (s->n_failing != before)
+        health_refresh(s);
+}
+
 static void pg_down(struct scorer *s, const char *why)
 {
     if (s->pg_up || !s->pg_logged_down)
@@ -623,6 +641,8 @@ static int scorer_pass(struct scorer *s, long *wait_ms)
         }
         snprintf(periods[due++], sizeof periods[0], "%s", PQgetvalue(r, i, 0));
     }
+    if (n < SCORER_PERIODS_PER_PASS)
+        forget_computed(s, r);
     n = due;
     PQclear(r);
     for (int i = 0; periods && i < n && !daemon_stopping; i++) {

@@ -228,6 +228,26 @@ class PoisonTest(StackTestCase):
                 self.stored([e["id"] for e in evs2])
                 s.wait_for(lambda: self.computed(other), timeout=TIMEOUT, what="period %s computed" % other)
                 self.assertNotIn('relation "_score_new" does not exist', s.log_text(proc))
+
+                # A period failing here that is then computed elsewhere (another score
+                # worker; here: marked computed in one transaction past the trigger) is
+                # not failing any more: /healthz 200 without this worker computing it.
+                third = "2026-07"
+                s.sql("INSERT INTO test_inject_fail VALUES (%s)", (third,))
+                evs3 = [work_result(nip(12), third, "k1", 10, 10)]
+                self.send(evs3)
+                self.stored([e["id"] for e in evs3])
+                code, body = s.wait_for(
+                    lambda: (lambda r: r if r[0] == 503 else None)(http_get(port, "/healthz")),
+                    timeout=TIMEOUT, what="/healthz 503 for %s" % third)
+                self.assertIn("score: period %s failed" % third, body)
+                s.sql("DO $$ BEGIN ALTER TABLE score_periods DISABLE TRIGGER test_inject_fail;"
+                      " UPDATE score_periods SET computed_generation = generation WHERE period = '%s';"
+                      " ALTER TABLE score_periods ENABLE TRIGGER test_inject_fail; END $$" % third)
+                s.wait_for(lambda: http_get(port, "/healthz") == (200, "ok\n"), timeout=TIMEOUT,
+                           what="/healthz 200 once the period is computed elsewhere")
+                self.assertIsNone(s.sql_value("SELECT version FROM results WHERE employee = %s AND period = %s",
+                                              (nip(12), third)))
             finally:
                 s.stop(proc)
         finally:
