@@ -649,7 +649,7 @@ static int append_text_array(struct buf *b, const struct score_quarantine *q, si
 {
     int rc = buf_putc(b, '{');
     for (size_t i = 0; i < n; i++) {
-        const char *s = errors ? q[i].error : q[i].nip;
+        const char *s = errors ? q[i].error : q[i].key;
         rc |= buf_puts(b, i ? ",\"" : "\"");
         for (; *s; s++) {
             if (*s == '"' || *s == '\\')

@@ -70,10 +70,12 @@ struct score_writer {
     size_t rows;
 };
 
-/* A result set aside (schemas/0008_quarantine.sql): the employee and why. */
+/* A result set aside (schemas/0008_quarantine.sql): whose, and why. key is the
+ * employee's NIP, or "unit:CODE" for a unit's IKM (feedback about no one). */
 #define SCORE_STORE_QERR_MAX 256
+#define SCORE_STORE_QKEY_MAX 80
 struct score_quarantine {
-    char nip[19];
+    char key[SCORE_STORE_QKEY_MAX];
     char error[SCORE_STORE_QERR_MAX];
 };
 

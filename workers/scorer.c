@@ -18,8 +18,10 @@
 #define SCORER_PERIODS_PER_PASS 50
 #define SCORER_LOCK_CLASS 4242 /* pg advisory lock namespace: (class, hashtext(period)) */
 #define SCORER_ERR_MAX 512
-#define SCORER_FAILING_TRIES 3 /* /healthz is 503 once a period failed this many times in a row */
-#define SCORER_FAILING_MAX 16  /* periods tracked as failing */
+#define SCORER_FAILING_TRIES 3      /* /healthz is 503 once a period failed this many times in a row */
+#define SCORER_FAILING_MAX 16       /* periods tracked as failing */
+#define EVENT_BEHAVIOUR_VALUE_MAX 5 /* evaluation behaviour values (common/event.c) */
+#define EVENT_RATING_VALUE_MAX 4    /* smiley press and SKM answers (common/event.c) */
 
 /* A period whose computation keeps failing (for /healthz). */
 struct failing {
@@ -208,14 +210,13 @@ struct period_run {
     char err[SCORER_ERR_MAX];
 };
 
-/* Sets person e's result aside with the reason (the first reason wins). */
-static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
+/* Sets the result of key (a NIP, or "unit:CODE") aside with the reason (the first
+ * reason wins). */
+static int quarantine_key(struct period_run *pr, const char *key, const char *why)
 {
-    if (pr->quarantined[e])
-        return 0;
+    for (size_t i = 0; i < pr->n_q; i++)
+        if (!strcmp(pr->q[i].key, key))
+            return 0;
     if (pr->n_q == pr->cap_q) {
         size_t cap = pr->cap_q ? pr->cap_q * 2 : 8;
         struct score_quarantine *q = realloc(pr->q, cap * sizeof *q);
@@ -227,20 +228,36 @@ static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
         pr->cap_q = cap;
     }
     struct score_quarantine *q = &pr->q[pr->n_q++];
-    score_store_nip(pr->d, e, q->nip);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q->error, sizeof q->error, fmt, ap);
-    va_end(ap);
-    pr->quarantined[e] = true;
-    log_warn("period %s: result of %s set aside: %s", pr->d->period, q->nip, q->error);
+    snprintf(q->key, sizeof q->key, "%s", key);
+    snprintf(q->error, sizeof q->error, "%s", why);
+    log_warn("period %s: result of %s set aside: %s", pr->d->period, q->key, q->error);
     return 0;
 }
 
-/* The worker's own check of the stored work results (rows written before the broker
- * bounded every number, or straight into the table): an employee with a number outside
- * the event bounds (common/event.h) is set aside with the reason, and their work results
- * leave the period's input, so nothing they hold can make the period fail. */
+/* Sets person e's result aside with the reason. */
+static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
+{
+    if (pr->quarantined[e])
+        return 0;
+    char nip[19], why[SCORE_STORE_QERR_MAX];
+    score_store_nip(pr->d, e, nip);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    pr->quarantined[e] = true;
+    return quarantine_key(pr, nip, why);
+}
+
+/* The worker's own check of the stored inputs (rows written before the broker bounded
+ * every number, or straight into the tables): a work result with a number outside the
+ * event bounds (common/event.h), an evaluation value outside 0..5, a feedback answer
+ * outside 1..4 sets the result it feeds aside with the reason (the employee's; a unit's
+ * for feedback about no one: key "unit:CODE"), and the row leaves the period's input,
+ * so nothing a stored row holds can make the period fail. */
 static int screen_inputs(struct period_run *pr)
 {
     struct period_data *d = pr->d;
@@ -268,6 +285,58 @@ static int screen_inputs(struct period_run *pr)
         k++;
     }
     d->n_ind = k;
+
+    /* evaluations: every value 0..5 (0 = not rated), as the broker checks 1..5 */
+    k = 0;
+    for (size_t i = 0; i < d->n_evs; i++) {
+        const struct score_evaluation *x = &d->evs[i];
+        int bad = -1;
+        for (int j = 0; j < SCORE_VALUES && bad < 0; j++)
+            if (x->values[j] > EVENT_BEHAVIOUR_VALUE_MAX)
+                bad = j;
+        if (bad >= 0) {
+            if (quarantine(pr, (size_t)x->ratee, "evaluation: behaviour.%s must be an integer 1..5, got %d",
+                           event_behaviour_keys[bad], x->values[bad]) < 0)
+                return -1;
+            continue; /* leaves the input: it would fail the period's rater model */
+        }
+        d->evs[k++] = *x;
+    }
+    d->n_evs = k;
+
+    /* feedback: a press 1..4, or all nine SKM answers 1..4 */
+    k = 0;
+    for (size_t i = 0; i < d->n_fb; i++) {
+        const struct ikm_feedback *x = &d->fb[i];
+        char why[SCORE_STORE_QERR_MAX];
+        why[0] = '\0';
+        if (x->rating && x->rating > EVENT_RATING_VALUE_MAX)
+            snprintf(why, sizeof why, "feedback %s: rating must be an integer 1..4, got %d", d->fb_event[i],
+                     x->rating);
+        for (int j = 0; !x->rating && j < IKM_ELEMENTS && !why[0]; j++)
+            if (x->skm[j] < 1 || x->skm[j] > EVENT_RATING_VALUE_MAX)
+                snprintf(why, sizeof why, "feedback %s: skm.u%d must be an integer 1..4, got %d",
+                         d->fb_event[i], j + 1, x->skm[j]);
+        if (why[0]) {
+            int rc;
+            if (x->employee != IKM_NO_EMPLOYEE) {
+                rc = quarantine(pr, (size_t)x->employee, "%s", why);
+            } else {
+                char key[SCORE_STORE_QKEY_MAX];
+                snprintf(key, sizeof key, "unit:%.64s", d->unit_code[d->fb_unit[i]]);
+                rc = quarantine_key(pr, key, why);
+            }
+            if (rc < 0)
+                return -1;
+            continue;
+        }
+        d->fb[k] = *x;
+        d->fb_unit[k] = d->fb_unit[i];
+        memcpy(d->fb_event[k], d->fb_event[i], SCORE_STORE_UUID_LEN);
+        d->fb_repeat[k] = d->fb_repeat[i];
+        k++;
+    }
+    d->n_fb = k;
     return 0;
 }
 

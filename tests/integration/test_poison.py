@@ -185,6 +185,44 @@ class PoisonTest(StackTestCase):
         finally:
             s.stop(proc)
 
+    def test_rows_out_of_range_evaluation_and_feedback(self):
+        """An evaluation value of 9 and an SKM answer of 9 stored past the broker used to
+        fail the whole period (the rater model and the IKM refuse them) on every try.
+        Now they set their own result aside and the period is stored."""
+        s = self.stack
+        period = "2026-08"  # feedback of 2026-08-05 (Asia/Jakarta) belongs to it
+        good = [work_result(nip(11), period, "k1", 100, 90)]  # 90 / 100 = 0.9
+        self.send(good)
+        self.stored([e["id"] for e in good])
+        ev_id, fb_id = str(uuid.uuid4()), str(uuid.uuid4())
+        s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, unit, ts, event_id)"
+              " VALUES (%s, %s, %s, 'supervisor', '{9,4,4,4,4,4,4}', 'UNIT-P', now(), %s)",
+              (period, nip(12), nip(1), ev_id))
+        s.sql("INSERT INTO feedback (event_id, period, unit, source, ts_ms, respondent, skm)"
+              " VALUES (%s, %s, 'UNIT-P', 'survey:t1', 1785888000000, 'citizen', '{9,4,4,4,4,4,4,4,4}')",
+              (fb_id, period))
+        s.sql("INSERT INTO score_periods AS p (period) VALUES (%s) ON CONFLICT (period) DO UPDATE"
+              " SET generation = p.generation + 1, changed_at = now()", (period,))
+        proc, port = self.score_worker()
+        try:
+            s.wait_for(lambda: self.computed(period), timeout=TIMEOUT, what="period %s computed" % period)
+            r = s.kinerja("score", nip(11), "--period", period, "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertAlmostEqual(json.loads(r.stdout)["hasil_kerja"]["achievement"], 0.9, places=4)
+            rows = s.sql("SELECT employee, error, event_ids::text[] FROM score_quarantine WHERE period = %s"
+                         " ORDER BY employee", (period,))
+            self.assertEqual(rows, [
+                (nip(12), "evaluation: behaviour.berorientasi_pelayanan must be an integer 1..5, got 9", [ev_id]),
+                ("unit:UNIT-P", "feedback %s: skm.u1 must be an integer 1..4, got 9" % fb_id, []),
+            ])
+            self.assertEqual(http_get(port, "/healthz"), (200, "ok\n"))
+            self.assertEqual(gauge(http_get(port, "/metrics")[1], "kinerja_score_quarantined"), 2.0)
+        finally:
+            s.stop(proc)
+            s.sql("DELETE FROM ratings WHERE event_id = %s", (ev_id,))
+            s.sql("DELETE FROM feedback WHERE event_id = %s", (fb_id,))
+            s.sql("DELETE FROM score_quarantine WHERE period = %s", (period,))
+
     def test_failed_transaction_leaves_no_stale_temp_tables(self):
         """The first write transaction of a fresh score worker fails (injected); the next
         computation must succeed. Before the fix: `relation "_score_new" does not exist`
