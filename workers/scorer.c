@@ -280,8 +280,10 @@ static int screen_inputs(struct period_run *pr)
     for (size_t i = 0; i < d->n_ind; i++) {
         if (pr->quarantined[d->ind_emp[i]])
             continue;
-        d->ind[k] = d->ind[i];
-        d->ind_emp[k] = d->ind_emp[i];
+        if (k != i) {
+            d->ind[k] = d->ind[i];
+            d->ind_emp[k] = d->ind_emp[i];
+        }
         k++;
     }
     d->n_ind = k;
@@ -300,7 +302,9 @@ static int screen_inputs(struct period_run *pr)
                 return -1;
             continue; /* leaves the input: it would fail the period's rater model */
         }
-        d->evs[k++] = *x;
+        if (k != i)
+            d->evs[k] = *x;
+        k++;
     }
     d->n_evs = k;
 
@@ -330,10 +334,12 @@ static int screen_inputs(struct period_run *pr)
                 return -1;
             continue;
         }
-        d->fb[k] = *x;
-        d->fb_unit[k] = d->fb_unit[i];
-        memcpy(d->fb_event[k], d->fb_event[i], SCORE_STORE_UUID_LEN);
-        d->fb_repeat[k] = d->fb_repeat[i];
+        if (k != i) { /* never copy onto itself (memcpy's arguments must not overlap) */
+            d->fb[k] = *x;
+            d->fb_unit[k] = d->fb_unit[i];
+            memcpy(d->fb_event[k], d->fb_event[i], SCORE_STORE_UUID_LEN);
+            d->fb_repeat[k] = d->fb_repeat[i];
+        }
         k++;
     }
     d->n_fb = k;
