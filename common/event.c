@@ -12,7 +12,7 @@
 #define EVENT_KEY_SHOW_CHARS 32
 
 #define EVENT_RATING_MIN 1
-#define EVENT_RATING_MAX 4      /* smiley buttons and SKM answers */
+#define EVENT_RATING_MAX 4 /* smiley buttons and SKM answers */
 #define EVENT_BEHAVIOUR_MIN 1
 #define EVENT_BEHAVIOUR_MAX 5
 #define EVENT_PERIOD_YEAR_MIN 2000
@@ -58,11 +58,16 @@ int event_type_parse(const char *s, size_t n, enum event_type *out)
 const char *event_relation_name(enum relation r)
 {
     switch (r) {
-    case RELATION_SUPERVISOR: return "supervisor";
-    case RELATION_PEER: return "peer";
-    case RELATION_SUBORDINATE: return "subordinate";
-    case RELATION_SELF: return "self";
-    case RELATION_NONE: break;
+    case RELATION_SUPERVISOR:
+        return "supervisor";
+    case RELATION_PEER:
+        return "peer";
+    case RELATION_SUBORDINATE:
+        return "subordinate";
+    case RELATION_SELF:
+        return "self";
+    case RELATION_NONE:
+        break;
     }
     return NULL;
 }
@@ -70,9 +75,12 @@ const char *event_relation_name(enum relation r)
 const char *event_respondent_name(enum respondent r)
 {
     switch (r) {
-    case RESPONDENT_CITIZEN: return "citizen";
-    case RESPONDENT_STUDENT: return "student";
-    case RESPONDENT_PARENT: return "parent";
+    case RESPONDENT_CITIZEN:
+        return "citizen";
+    case RESPONDENT_STUDENT:
+        return "student";
+    case RESPONDENT_PARENT:
+        return "parent";
     }
     return NULL;
 }
@@ -80,10 +88,14 @@ const char *event_respondent_name(enum respondent r)
 const char *event_hasil_name(enum hasil_kerja h)
 {
     switch (h) {
-    case HASIL_ABOVE: return "above";
-    case HASIL_MEETS: return "meets";
-    case HASIL_BELOW: return "below";
-    case HASIL_NONE: break;
+    case HASIL_ABOVE:
+        return "above";
+    case HASIL_MEETS:
+        return "meets";
+    case HASIL_BELOW:
+        return "below";
+    case HASIL_NONE:
+        break;
     }
     return NULL;
 }
@@ -91,8 +103,10 @@ const char *event_hasil_name(enum hasil_kerja h)
 const char *event_direction_name(enum direction d)
 {
     switch (d) {
-    case DIRECTION_HIGHER_BETTER: return "higher_better";
-    case DIRECTION_LOWER_BETTER: return "lower_better";
+    case DIRECTION_HIGHER_BETTER:
+        return "higher_better";
+    case DIRECTION_LOWER_BETTER:
+        return "lower_better";
     }
     return NULL;
 }
@@ -100,12 +114,18 @@ const char *event_direction_name(enum direction d)
 const char *event_decision_name(enum decision d)
 {
     switch (d) {
-    case DECISION_APPROVE: return "approve";
-    case DECISION_RETURN: return "return";
-    case DECISION_OFFER: return "offer";
-    case DECISION_UPHOLD: return "uphold";
-    case DECISION_REVISE: return "revise";
-    case DECISION_NONE: break;
+    case DECISION_APPROVE:
+        return "approve";
+    case DECISION_RETURN:
+        return "return";
+    case DECISION_OFFER:
+        return "offer";
+    case DECISION_UPHOLD:
+        return "uphold";
+    case DECISION_REVISE:
+        return "revise";
+    case DECISION_NONE:
+        break;
     }
     return NULL;
 }
@@ -283,17 +303,24 @@ static void show_text(const char *s, size_t n, size_t max_chars, char *out, size
 static void show_value(const msgpack_object *o, char *out, size_t outlen)
 {
     switch (o->type) {
-    case MSGPACK_OBJECT_NIL: snprintf(out, outlen, "nil"); return;
-    case MSGPACK_OBJECT_BOOLEAN: snprintf(out, outlen, "%s", o->via.boolean ? "true" : "false"); return;
+    case MSGPACK_OBJECT_NIL:
+        snprintf(out, outlen, "nil");
+        return;
+    case MSGPACK_OBJECT_BOOLEAN:
+        snprintf(out, outlen, "%s", o->via.boolean ? "true" : "false");
+        return;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
         snprintf(out, outlen, "%llu", (unsigned long long)o->via.u64);
         return;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: snprintf(out, outlen, "%lld", (long long)o->via.i64); return;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        snprintf(out, outlen, "%lld", (long long)o->via.i64);
+        return;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
         /* "4.0", not "4": the value was refused for being a float */
-        snprintf(out, outlen, "%g%s", o->via.f64, isfinite(o->via.f64) && o->via.f64 == floor(o->via.f64) &&
-                                                      fabs(o->via.f64) < 1e6 ? ".0" : "");
+        snprintf(out, outlen, "%g%s", o->via.f64,
+                 isfinite(o->via.f64) && o->via.f64 == floor(o->via.f64) && fabs(o->via.f64) < 1e6 ? ".0"
+                                                                                                   : "");
         return;
     case MSGPACK_OBJECT_STR: {
         char text[EVENT_SHOW_BYTES];
@@ -301,10 +328,18 @@ static void show_value(const msgpack_object *o, char *out, size_t outlen)
         snprintf(out, outlen, "\"%s\"", text);
         return;
     }
-    case MSGPACK_OBJECT_ARRAY: snprintf(out, outlen, "an array"); return;
-    case MSGPACK_OBJECT_MAP: snprintf(out, outlen, "a map"); return;
-    case MSGPACK_OBJECT_BIN: snprintf(out, outlen, "binary data"); return;
-    case MSGPACK_OBJECT_EXT: snprintf(out, outlen, "an ext value"); return;
+    case MSGPACK_OBJECT_ARRAY:
+        snprintf(out, outlen, "an array");
+        return;
+    case MSGPACK_OBJECT_MAP:
+        snprintf(out, outlen, "a map");
+        return;
+    case MSGPACK_OBJECT_BIN:
+        snprintf(out, outlen, "binary data");
+        return;
+    case MSGPACK_OBJECT_EXT:
+        snprintf(out, outlen, "an ext value");
+        return;
     }
     snprintf(out, outlen, "a value of unknown type");
 }
@@ -313,22 +348,49 @@ static void show_value(const msgpack_object *o, char *out, size_t outlen)
 
 /* Every top-level field any event type may carry; bit i of a type's mask allows field i. */
 enum field {
-    F_V, F_ID, F_TYPE, F_SOURCE, F_TS,
-    F_UNIT, F_EMPLOYEE, F_SERVICE, F_RESPONDENT, F_RATING, F_SKM, F_COMMENT,
-    F_GENDER, F_AGE_BAND, F_EDUCATION, F_OCCUPATION,
-    F_PERIOD, F_RATER, F_RELATION, F_BEHAVIOUR, F_HASIL_KERJA,
-    F_INDICATOR, F_TARGET, F_REALIZATION, F_DIRECTION, F_WEIGHT, F_EVIDENCE,
-    F_SUPERVISOR, F_DECISION, F_VERSION, F_NOTE, F_REASON, F_DECIDER, F_PREDIKAT,
+    F_V,
+    F_ID,
+    F_TYPE,
+    F_SOURCE,
+    F_TS,
+    F_UNIT,
+    F_EMPLOYEE,
+    F_SERVICE,
+    F_RESPONDENT,
+    F_RATING,
+    F_SKM,
+    F_COMMENT,
+    F_GENDER,
+    F_AGE_BAND,
+    F_EDUCATION,
+    F_OCCUPATION,
+    F_PERIOD,
+    F_RATER,
+    F_RELATION,
+    F_BEHAVIOUR,
+    F_HASIL_KERJA,
+    F_INDICATOR,
+    F_TARGET,
+    F_REALIZATION,
+    F_DIRECTION,
+    F_WEIGHT,
+    F_EVIDENCE,
+    F_SUPERVISOR,
+    F_DECISION,
+    F_VERSION,
+    F_NOTE,
+    F_REASON,
+    F_DECIDER,
+    F_PREDIKAT,
     F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
-    "v", "id", "type", "source", "ts",
-    "unit", "employee", "service", "respondent", "rating", "skm", "comment",
-    "gender", "age_band", "education", "occupation",
-    "period", "rater", "relation", "behaviour", "hasil_kerja",
-    "indicator", "target", "realization", "direction", "weight", "evidence",
-    "supervisor", "decision", "version", "note", "reason", "decider", "predikat",
+    "v",         "id",         "type",        "source",    "ts",       "unit",      "employee",
+    "service",   "respondent", "rating",      "skm",       "comment",  "gender",    "age_band",
+    "education", "occupation", "period",      "rater",     "relation", "behaviour", "hasil_kerja",
+    "indicator", "target",     "realization", "direction", "weight",   "evidence",  "supervisor",
+    "decision",  "version",    "note",        "reason",    "decider",  "predikat",
 };
 
 #define BIT(f) (1ull << (f))
@@ -393,9 +455,9 @@ static int fail_required(struct decoder *d, enum field f)
 }
 
 /* String shape flags for get_str(). */
-#define STR_REQUIRED 0x1   /* absent is an error */
-#define STR_NONEMPTY 0x2   /* "" is an error */
-#define STR_CODE 0x4       /* an identifier: no control characters */
+#define STR_REQUIRED 0x1 /* absent is an error */
+#define STR_NONEMPTY 0x2 /* "" is an error */
+#define STR_CODE 0x4     /* an identifier: no control characters */
 
 static bool has_control(const char *s, size_t n)
 {
@@ -499,29 +561,36 @@ static int check_int(struct decoder *d, const char *name, const msgpack_object *
     return 0;
 }
 
-/* A number: integer or float, finite. `positive`: > 0, else >= 0. */
-static int get_number(struct decoder *d, enum field f, bool required, bool positive, double *out)
+/* A number: integer or float, finite, in (0, max] (`positive`) or [0, max]. With the
+ * bounds of event.h no sum or product the score engine forms overflows. */
+static int get_number(struct decoder *d, enum field f, bool required, bool positive, double max, double *out)
 {
     const msgpack_object *o = field_value(d, f);
     char got[EVENT_SHOW_BYTES + 8];
-    const char *bound = positive ? "> 0" : ">= 0";
+    const char *open = positive ? "(0" : "[0";
     double v;
     if (!o)
         return required ? fail_required(d, f) : 0;
     switch (o->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: v = (double)o->via.u64; break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: v = (double)o->via.i64; break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        v = (double)o->via.u64;
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        v = (double)o->via.i64;
+        break;
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: v = o->via.f64; break;
+    case MSGPACK_OBJECT_FLOAT64:
+        v = o->via.f64;
+        break;
     default:
         show_value(o, got, sizeof got);
-        return fail(d, "%s: must be a number %s, got %s", field_names[f], bound, got);
+        return fail(d, "%s: must be a number in %s, %.10g], got %s", field_names[f], open, max, got);
     }
     if (!isfinite(v))
-        return fail(d, "%s: must be a finite number %s", field_names[f], bound);
-    if (positive ? !(v > 0) : !(v >= 0)) {
+        return fail(d, "%s: must be a finite number in %s, %.10g]", field_names[f], open, max);
+    if ((positive ? !(v > 0) : !(v >= 0)) || !(v <= max)) {
         show_value(o, got, sizeof got);
-        return fail(d, "%s: must be a number %s, got %s", field_names[f], bound, got);
+        return fail(d, "%s: must be a number in %s, %.10g], got %s", field_names[f], open, max, got);
     }
     *out = v;
     return 0;
@@ -570,17 +639,26 @@ static void show_key(const msgpack_object *k, char *out, size_t outlen)
 static const char *type_word(const msgpack_object *o)
 {
     switch (o->type) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
+    case MSGPACK_OBJECT_NIL:
+        return "nil";
+    case MSGPACK_OBJECT_BOOLEAN:
+        return "a boolean";
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "an integer";
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return "an integer";
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "a float";
-    case MSGPACK_OBJECT_STR: return "a string";
-    case MSGPACK_OBJECT_ARRAY: return "an array";
-    case MSGPACK_OBJECT_MAP: return "a map";
-    case MSGPACK_OBJECT_BIN: return "binary data";
-    case MSGPACK_OBJECT_EXT: return "an ext value";
+    case MSGPACK_OBJECT_FLOAT64:
+        return "a float";
+    case MSGPACK_OBJECT_STR:
+        return "a string";
+    case MSGPACK_OBJECT_ARRAY:
+        return "an array";
+    case MSGPACK_OBJECT_MAP:
+        return "a map";
+    case MSGPACK_OBJECT_BIN:
+        return "binary data";
+    case MSGPACK_OBJECT_EXT:
+        return "an ext value";
     }
     return "a value of unknown type";
 }
@@ -671,7 +749,6 @@ static int decode_behaviour(struct decoder *d, const msgpack_object *o, struct e
 
 /* ---- per-type rules ---------------------------------------------------------------- */
 
-
 static const char *const respondent_words[] = {"citizen", "student", "parent"};
 static const char *const relation_words[] = {"supervisor", "peer", "subordinate", "self"};
 static const char *const hasil_words[] = {"above", "meets", "below"};
@@ -758,15 +835,16 @@ static int decode_work_result(struct decoder *d, struct event *ev)
 {
     int choice, rc;
     if (get_nip(d, F_EMPLOYEE, true, &ev->employee) < 0 || get_period(d, true, &ev->period) < 0 ||
-        get_str(d, F_INDICATOR, EVENT_INDICATOR_MAX, STR_REQUIRED | STR_NONEMPTY | STR_CODE, &ev->indicator) < 0 ||
-        get_number(d, F_TARGET, true, true, &ev->target) < 0 ||
-        get_number(d, F_REALIZATION, true, false, &ev->realization) < 0)
+        get_str(d, F_INDICATOR, EVENT_INDICATOR_MAX, STR_REQUIRED | STR_NONEMPTY | STR_CODE, &ev->indicator) <
+            0 ||
+        get_number(d, F_TARGET, true, true, EVENT_TARGET_MAX, &ev->target) < 0 ||
+        get_number(d, F_REALIZATION, true, false, EVENT_TARGET_MAX, &ev->realization) < 0)
         return -1;
     if ((rc = get_choice(d, F_DIRECTION, direction_words, 2, false, &choice)) < 0)
         return -1;
     ev->direction = rc == 0 ? (enum direction)choice : DIRECTION_HIGHER_BETTER;
     ev->weight = 1.0;
-    if (get_number(d, F_WEIGHT, false, true, &ev->weight) < 0)
+    if (get_number(d, F_WEIGHT, false, true, EVENT_WEIGHT_MAX, &ev->weight) < 0)
         return -1;
     return get_str(d, F_EVIDENCE, EVENT_COMMENT_MAX, 0, &ev->evidence);
 }
@@ -820,7 +898,7 @@ static int decode_signoff(struct decoder *d, struct event *ev)
     const msgpack_object *ver = field_value(d, F_VERSION);
     if (!ver)
         return fail_required(d, F_VERSION);
-    if (check_int(d, "version", ver, 1, INT64_MAX, &ev->version) < 0)
+    if (check_int(d, "version", ver, 1, EVENT_VERSION_MAX, &ev->version) < 0)
         return -1;
     return get_str(d, F_NOTE, EVENT_COMMENT_MAX, 0, &ev->note);
 }
@@ -856,8 +934,9 @@ static int decode_appeal_decision(struct decoder *d, struct event *ev)
                     known = true;
         if (!known) {
             show_value(pred, got, sizeof got);
-            return fail(d, "predikat: must be one of sangat_baik|baik|butuh_perbaikan|kurang|sangat_kurang, got %s",
-                        got);
+            return fail(
+                d, "predikat: must be one of sangat_baik|baik|butuh_perbaikan|kurang|sangat_kurang, got %s",
+                got);
         }
         ev->predikat.p = pred->via.str.ptr;
         ev->predikat.n = pred->via.str.size;
@@ -894,7 +973,8 @@ static int (*const type_decoders[EVENT_TYPE_COUNT])(struct decoder *, struct eve
  * known even when the event is rejected for something else. The second pass stops at
  * the first unknown key, so its cost is bounded by the field count, not the map size.
  */
-int event_decode(const msgpack_object *obj, struct event *ev, char *err, size_t errlen)
+int event_decode_at(const msgpack_object *obj, struct event *ev, const struct event_limits *lim, char *err,
+                    size_t errlen)
 {
     struct decoder d;
     char got[EVENT_SHOW_BYTES + 8];
@@ -982,6 +1062,34 @@ int event_decode(const msgpack_object *obj, struct event *ev, char *err, size_t 
         return fail(&d, "ts: must be an integer of Unix epoch milliseconds in 2000..2100, got %s", got);
     }
     ev->ts = (int64_t)ts->via.u64;
+    if (event_check_ts(ev->ts, lim, err, errlen) < 0)
+        return -1;
 
     return type_decoders[d.type](&d, ev);
+}
+
+int event_decode(const msgpack_object *obj, struct event *ev, char *err, size_t errlen)
+{
+    return event_decode_at(obj, ev, NULL, err, errlen);
+}
+
+int event_check_ts(int64_t ts, const struct event_limits *lim, char *err, size_t errlen)
+{
+    if (!lim || lim->now_ms <= 0)
+        return 0;
+    if (lim->max_future_s > 0 && ts > lim->now_ms && ts - lim->now_ms > lim->max_future_s * 1000) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "ts: %lld is %lld s after the time received, more than intake.max_future_s %lld",
+                     (long long)ts, (long long)((ts - lim->now_ms) / 1000), (long long)lim->max_future_s);
+        return -1;
+    }
+    if (lim->max_age_s > 0 && ts < lim->now_ms && lim->now_ms - ts > lim->max_age_s * 1000) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "ts: %lld is %lld s before the time received, more than intake.max_age_s %lld",
+                     (long long)ts, (long long)((lim->now_ms - ts) / 1000), (long long)lim->max_age_s);
+        return -1;
+    }
+    return 0;
 }

@@ -21,22 +21,31 @@
 #include <stdint.h>
 
 #define EVENT_SCHEMA_VERSION 1
-#define EVENT_ID_LEN 36          /* canonical UUID */
+#define EVENT_ID_LEN 36 /* canonical UUID */
 #define EVENT_NIP_LEN 18
 #define EVENT_SOURCE_MAX 64
 #define EVENT_UNIT_MAX 64
 #define EVENT_SERVICE_MAX 128
-#define EVENT_COMMENT_MAX 2000   /* bytes: comment, note, evidence */
+#define EVENT_COMMENT_MAX 2000 /* bytes: comment, note, evidence */
 #define EVENT_REASON_MAX 4000
 #define EVENT_INDICATOR_MAX 64
 #define EVENT_EVALUATOR_ID_MAX 64 /* an evaluator who is not ASN (SPEC 4), e.g. "bupati:kupang" */
-#define EVENT_PROFILE_MAX 64     /* gender, age_band, education, occupation */
+#define EVENT_PROFILE_MAX 64      /* gender, age_band, education, occupation */
 #define EVENT_SKM_ITEMS 9
 #define EVENT_BEHAVIOUR_KEYS 7
-#define EVENT_ERR_MAX 256        /* room for any error text event_decode writes */
+#define EVENT_ERR_MAX 256 /* room for any error text event_decode writes */
 /* ts bounds: 2000-01-01 .. 2100-01-01 UTC in ms */
 #define EVENT_TS_MIN 946684800000LL
 #define EVENT_TS_MAX 4102444800000LL
+/* Number bounds (docs/PROTOCOL.md), chosen so nothing the score engine forms from them
+ * overflows: target and realization in (0, 1e9] / [0, 1e9], weight in (0, 1000], a
+ * sign-off's version 1..2^31-1 (the int column of results.version). */
+#define EVENT_TARGET_MAX 1e9
+#define EVENT_WEIGHT_MAX 1000.0
+#define EVENT_VERSION_MAX 2147483647LL
+/* intake.max_future_s and intake.max_age_s defaults (common/config.c) */
+#define EVENT_MAX_FUTURE_S 86400LL
+#define EVENT_MAX_AGE_S (400LL * 86400)
 
 enum event_type {
     EVENT_CITIZEN_FEEDBACK,
@@ -71,10 +80,10 @@ struct strview {
 struct event {
     /* envelope */
     int v;
-    struct strview id;      /* 36-char canonical UUID */
+    struct strview id; /* 36-char canonical UUID */
     enum event_type type;
-    struct strview source;  /* 1..64 */
-    int64_t ts;             /* Unix ms */
+    struct strview source; /* 1..64 */
+    int64_t ts;            /* Unix ms */
 
     /* common */
     struct strview employee; /* NIP; absent allowed only in citizen_feedback and recalc */
@@ -86,7 +95,7 @@ struct event {
     /* citizen_feedback */
     struct strview service;
     enum respondent respondent;
-    int rating;              /* 1..4, 0 when the event carries skm instead */
+    int rating; /* 1..4, 0 when the event carries skm instead */
     bool has_skm;
     int skm[EVENT_SKM_ITEMS]; /* u1..u9 */
     struct strview gender, age_band, education, occupation;
@@ -118,11 +127,11 @@ extern const char *const event_behaviour_keys[EVENT_BEHAVIOUR_KEYS];
 /* "sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang" */
 extern const char *const event_predikat_codes[5];
 
-const char *event_type_name(enum event_type t);       /* "citizen_feedback", ... */
+const char *event_type_name(enum event_type t); /* "citizen_feedback", ... */
 int event_type_parse(const char *s, size_t n, enum event_type *out);
-const char *event_relation_name(enum relation r);     /* "supervisor", ...; NULL for NONE */
+const char *event_relation_name(enum relation r); /* "supervisor", ...; NULL for NONE */
 const char *event_respondent_name(enum respondent r);
-const char *event_hasil_name(enum hasil_kerja h);     /* "above", ...; NULL for NONE */
+const char *event_hasil_name(enum hasil_kerja h); /* "above", ...; NULL for NONE */
 const char *event_direction_name(enum direction d);
 const char *event_decision_name(enum decision d);
 
@@ -135,7 +144,8 @@ const char *event_decision_name(enum decision d);
  * Rules (SPEC 3): v == 1; id a canonical lower- or upper-case UUID; type known; source
  * 1..64 bytes; ts an integer within EVENT_TS_MIN..EVENT_TS_MAX; every string valid
  * UTF-8 within its limit; integers must be integers (not floats, not strings); numbers
- * (target, realization, weight) may be integer or float; unknown fields are rejected
+ * (target, realization, weight) may be integer or float, finite and within their bounds
+ * (EVENT_TARGET_MAX, EVENT_WEIGHT_MAX); version 1..EVENT_VERSION_MAX; unknown fields are rejected
  * ("foo: unknown field for citizen_feedback"); required fields present; exactly one of
  * rating / skm; skm has all of u1..u9 and nothing else; behaviour keys known and
  * non-empty; hasil_kerja only with relation supervisor; predikat required with
@@ -143,6 +153,24 @@ const char *event_decision_name(enum decision d);
  * rejected.
  */
 int event_decode(const msgpack_object *obj, struct event *ev, char *err, size_t errlen);
+
+/*
+ * The ts window: ts no more than max_future_s after now_ms and no more than max_age_s
+ * before it (0 = no limit on that side). event_decode is pure, so "now" comes in: the
+ * broker passes the time it received the frame, the ingest worker the event's received
+ * time (the rt field), so a worker replaying an old stream entry judges it as the
+ * broker did. now_ms <= 0 (or lim NULL): no window, only EVENT_TS_MIN..EVENT_TS_MAX.
+ */
+struct event_limits {
+    int64_t now_ms;
+    int64_t max_future_s; /* intake.max_future_s */
+    int64_t max_age_s;    /* intake.max_age_s */
+};
+/* event_decode, then the ts window of lim ("ts: ... more than intake.max_future_s 86400"). */
+int event_decode_at(const msgpack_object *obj, struct event *ev, const struct event_limits *lim, char *err,
+                    size_t errlen);
+/* The ts window alone. Returns 0, or -1 with the reason in err. */
+int event_check_ts(int64_t ts, const struct event_limits *lim, char *err, size_t errlen);
 
 /* Field checks, exposed for the CLI and tests. */
 bool event_valid_uuid(const char *s, size_t n);

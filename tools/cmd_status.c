@@ -9,24 +9,35 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define STATUS_QUARANTINE_MAX 1000 /* quarantined results listed */
 
 struct status_view {
     bool redis_ok, pg_ok;
     long long stream_length, pending;
     struct pg_status pg;
+    /* score_quarantine (schemas/0008_quarantine.sql): employee, period, error,
+     * event ids ("a,b"), since (UTC), tries; NULL when it could not be read */
+    PGresult *quarantine;
 };
 
 static void status_usage(FILE *out)
 {
-    fprintf(out, "usage: kinerja status [--json]\n"
-                 "  Redis: stream_length (entries in all kinerja:ev:{N} shards), pending (read by the\n"
-                 "  ingest group, not yet acknowledged); PostgreSQL: stored (event_log), rejected\n"
-                 "  (rejected_events), dead (dead_letters), results per state, notifications.\n"
-                 "  --json  one JSON object: {\"stream_length\",\"pending\",\"stored\",\"rejected\",\"dead\",\n"
-                 "          \"results\":{...},\"notifications\":{\"queued\",\"sent\",\"dead\"}, ...}\n"
-                 "  If Redis or PostgreSQL cannot be reached, stderr says which, the values that need\n"
-                 "  it are null (JSON) or \"unavailable\" (table), and the exit code is 1.\n");
+    fprintf(out,
+            "usage: kinerja status [--json]\n"
+            "  Redis: stream_length (entries in all kinerja:ev:{N} shards), pending (read by the\n"
+            "  ingest group, not yet acknowledged); PostgreSQL: stored (event_log), rejected\n"
+            "  (rejected_events), dead (dead_letters), results per state, notifications.\n"
+            "  --json  one JSON object: {\"stream_length\",\"pending\",\"stored\",\"rejected\",\"dead\",\n"
+            "          \"results\":{...},\"notifications\":{\"queued\",\"sent\",\"dead\"},\n"
+            "          "
+            "\"quarantined\":[{\"employee\",\"period\",\"error\",\"event_ids\",\"since\",\"tries\"}], ...}\n"
+            "  quarantined: results the score worker set aside because they cannot be computed or\n"
+            "  stored (the rest of their period is stored), with the reason and the input events.\n"
+            "  If Redis or PostgreSQL cannot be reached, stderr says which, the values that need\n"
+            "  it are null (JSON) or \"unavailable\" (table), and the exit code is 1.\n");
 }
 
 static json_t *status_num(bool ok, long long v)
@@ -54,8 +65,33 @@ static int status_print_json(const struct status_view *s)
         json_object_set_new(results, pgstore_result_states[i], status_num(s->pg_ok, s->pg.results[i]));
     json_object_set_new(root, "results", results);
     for (int i = 0; i < PG_NOTIFICATION_STATES; i++)
-        json_object_set_new(notif, pgstore_notification_states[i], status_num(s->pg_ok, s->pg.notifications[i]));
+        json_object_set_new(notif, pgstore_notification_states[i],
+                            status_num(s->pg_ok, s->pg.notifications[i]));
     json_object_set_new(root, "notifications", notif);
+    json_t *q = s->quarantine ? json_array() : json_null();
+    for (int i = 0; s->quarantine && q && i < PQntuples(s->quarantine); i++) {
+        json_t *row = json_object(), *ids = json_array();
+        if (!row || !ids) {
+            json_decref(row);
+            json_decref(ids);
+            break;
+        }
+        json_object_set_new(row, "employee", json_string(PQgetvalue(s->quarantine, i, 0)));
+        json_object_set_new(row, "period", json_string(PQgetvalue(s->quarantine, i, 1)));
+        json_object_set_new(row, "error", json_string(PQgetvalue(s->quarantine, i, 2)));
+        const char *p = PQgetvalue(s->quarantine, i, 3);
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            json_array_append_new(ids, json_stringn(p, n));
+            p += n + (comma ? 1 : 0);
+        }
+        json_object_set_new(row, "event_ids", ids);
+        json_object_set_new(row, "since", json_string(PQgetvalue(s->quarantine, i, 4)));
+        json_object_set_new(row, "tries", json_integer(strtoll(PQgetvalue(s->quarantine, i, 5), NULL, 10)));
+        json_array_append_new(q, row);
+    }
+    json_object_set_new(root, "quarantined", q);
     json_object_set_new(root, "employees", status_num(s->pg_ok, s->pg.employees));
     json_object_set_new(root, "units", status_num(s->pg_ok, s->pg.units));
     json_object_set_new(root, "redis_ok", json_boolean(s->redis_ok));
@@ -92,13 +128,47 @@ static void status_print_table(const struct status_view *s)
     printf("Notifications%s\n", s->pg_ok && !s->pg.have_notifications ? " (no notifications table yet)" : "");
     for (int i = 0; i < PG_NOTIFICATION_STATES; i++)
         status_row(pgstore_notification_states[i], s->pg_ok, s->pg.notifications[i]);
+    if (!s->quarantine) {
+        printf("Quarantined results\n  unavailable\n");
+        return;
+    }
+    int n = PQntuples(s->quarantine);
+    printf("Quarantined results (set aside: cannot be computed or stored)\n");
+    if (n == 0)
+        printf("  none\n");
+    for (int i = 0; i < n; i++)
+        printf("  %s %s (since %s, %s tries): %s\n    input events: %s\n", PQgetvalue(s->quarantine, i, 0),
+               PQgetvalue(s->quarantine, i, 1), PQgetvalue(s->quarantine, i, 4),
+               PQgetvalue(s->quarantine, i, 5), PQgetvalue(s->quarantine, i, 2),
+               PQgetvalue(s->quarantine, i, 3));
+}
+
+/* The quarantined results, oldest first; NULL (with the reason on stderr) when they
+ * cannot be read (a database before schemas/0008_quarantine.sql). */
+static PGresult *status_read_quarantine(PGconn *c)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", STATUS_QUARANTINE_MAX);
+    const char *params[1] = {limit};
+    PGresult *r =
+        PQexecParams(c,
+                     "SELECT employee, period, error, array_to_string(event_ids, ','),"
+                     " to_char(first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), tries"
+                     " FROM score_quarantine ORDER BY first_at, employee, period LIMIT $1::int",
+                     1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "kinerja status: quarantined results: %s", PQerrorMessage(c));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
 }
 
 static bool status_read_redis(const struct config *cfg, struct status_view *s)
 {
     char err[512];
-    redisContext *c = rstream_connect(config_str(cfg, "redis.url"), (int)config_int(cfg, "redis.timeout_ms"), err,
-                                      sizeof err);
+    redisContext *c = rstream_connect(config_str(cfg, "redis.url"), (int)config_int(cfg, "redis.timeout_ms"),
+                                      err, sizeof err);
     if (!c) {
         fprintf(stderr, "kinerja status: Redis unreachable: %s\n", err);
         return false;
@@ -126,6 +196,8 @@ static bool status_read_postgres(const struct config *cfg, struct status_view *s
                 strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
     else
         ok = true;
+    if (ok)
+        s->quarantine = status_read_quarantine(db->conn);
     pgstore_destroy(&db);
     return ok;
 }
@@ -148,13 +220,15 @@ int cmd_status(struct cli *cli, int argc, char **argv)
     struct status_view s = {0};
     s.redis_ok = status_read_redis(cli->cfg, &s);
     s.pg_ok = status_read_postgres(cli->cfg, &s);
+    int rc = s.redis_ok && s.pg_ok ? CLI_OK : CLI_FAIL;
     if (json) {
         if (status_print_json(&s) < 0) {
             fprintf(stderr, "kinerja status: out of memory\n");
-            return CLI_FAIL;
+            rc = CLI_FAIL;
         }
     } else {
         status_print_table(&s);
     }
-    return s.redis_ok && s.pg_ok ? CLI_OK : CLI_FAIL;
+    PQclear(s.quarantine);
+    return rc;
 }

@@ -582,22 +582,19 @@ int score_store_begin(struct score_writer *w, char *err, size_t errlen)
     w->rows = 0;
     if (exec_cmd(w->conn, "BEGIN", err, errlen) < 0)
         return -1;
-    if (!w->temp_ready) {
-        if (exec_cmd(w->conn,
-                     "CREATE TEMP TABLE IF NOT EXISTS _score_new (employee text, version int, predikat text, "
-                     "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
-                     "perilaku_rating text, "
-                     "inputs_digest text, reason text, result jsonb) ON COMMIT DELETE ROWS",
-                     err, errlen) < 0 ||
-            exec_cmd(w->conn,
-                     "CREATE TEMP TABLE IF NOT EXISTS _unit_new (unit text, ikm numeric(6,2), mutu text, "
-                     "skm_n int, "
-                     "element_means double precision[], satisfaction numeric(6,4), presses int, repeats int, "
-                     "counted int) ON COMMIT DELETE ROWS",
-                     err, errlen) < 0)
-            goto fail;
-        w->temp_ready = true;
-    }
+    if (exec_cmd(w->conn,
+                 "CREATE TEMP TABLE _score_new (employee text, version int, predikat text, "
+                 "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
+                 "perilaku_rating text, "
+                 "inputs_digest text, reason text, result jsonb) ON COMMIT DROP",
+                 err, errlen) < 0 ||
+        exec_cmd(w->conn,
+                 "CREATE TEMP TABLE _unit_new (unit text, ikm numeric(6,2), mutu text, "
+                 "skm_n int, "
+                 "element_means double precision[], satisfaction numeric(6,4), presses int, repeats int, "
+                 "counted int) ON COMMIT DROP",
+                 err, errlen) < 0)
+        goto fail;
     PGresult *r = PQexec(w->conn, "COPY _score_new FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         snprintf(err, errlen, "%s", PQerrorMessage(w->conn));
@@ -647,6 +644,74 @@ void score_store_abort(struct score_writer *w)
     buf_free(&w->copy);
 }
 
+/* A text[] literal of n strings, each double-quoted with \\ and \" escaped. */
+static int append_text_array(struct buf *b, const struct score_quarantine *q, size_t n, bool errors)
+{
+    int rc = buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        const char *s = errors ? q[i].error : q[i].key;
+        rc |= buf_puts(b, i ? ",\"" : "\"");
+        for (; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                rc |= buf_putc(b, '\\');
+            rc |= buf_putc(b, *s);
+        }
+        rc |= buf_putc(b, '"');
+    }
+    return rc | buf_putc(b, '}');
+}
+
+/* Records q (replacing the period's earlier rows of the same employees, tries + 1) with
+ * the event ids of each employee's inputs in the period, and releases the period's
+ * rows of employees not in q: they were stored this time. */
+static int store_quarantine(PGconn *c, const char *period, const struct score_quarantine *q, size_t n,
+                            char *err, size_t errlen)
+{
+    struct buf nips, errs;
+    buf_init(&nips, SCORE_STORE_COPY_MAX);
+    buf_init(&errs, SCORE_STORE_COPY_MAX);
+    int rc = -1;
+    if (append_text_array(&nips, q, n, false) < 0 || append_text_array(&errs, q, n, true) < 0) {
+        snprintf(err, errlen, "quarantine: too many results set aside (%zu)", n);
+        goto out;
+    }
+    const char *params[3] = {period, nips.data, errs.data};
+    PGresult *r = PQexecParams(
+        c,
+        "WITH rel AS (DELETE FROM score_quarantine s WHERE s.period = $1 AND s.employee <> ALL($2::text[]))"
+        " INSERT INTO score_quarantine AS s (employee, period, error, event_ids)"
+        " SELECT q.employee, $1, q.error,"
+        "   ARRAY(SELECT w.event_id FROM work_results w WHERE w.period = $1 AND w.employee = q.employee"
+        "         UNION SELECT g.event_id FROM ratings g WHERE g.period = $1 AND g.employee = q.employee"
+        "         ORDER BY 1)"
+        " FROM unnest($2::text[], $3::text[]) AS q(employee, error)"
+        " ON CONFLICT (employee, period) DO UPDATE SET error = excluded.error, event_ids = "
+        "excluded.event_ids,"
+        "   last_at = now(), tries = s.tries + 1",
+        3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "quarantine: %s", PQerrorMessage(c));
+        PQclear(r);
+        goto out;
+    }
+    PQclear(r);
+    rc = 0;
+out:
+    buf_free(&nips);
+    buf_free(&errs);
+    return rc;
+}
+
+long long score_store_quarantined(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT count(*) FROM score_quarantine");
+    long long n = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
 static int append_uuid_array(struct buf *b, const char (*ids)[SCORE_STORE_UUID_LEN], size_t n)
 {
     int rc = buf_putc(b, '{');
@@ -657,8 +722,8 @@ static int append_uuid_array(struct buf *b, const char (*ids)[SCORE_STORE_UUID_L
 
 int score_store_finish(struct score_writer *w, const struct period_data *d,
                        const char (*flip)[SCORE_STORE_UUID_LEN], size_t n_flip,
-                       const struct unit_score *units, size_t n_units, size_t *written, char *err,
-                       size_t errlen)
+                       const struct unit_score *units, size_t n_units, const struct score_quarantine *q,
+                       size_t n_q, size_t *written, char *err, size_t errlen)
 {
     PGconn *c = w->conn;
     if (copy_flush(w, true, err, errlen) < 0 || copy_end(c, err, errlen) < 0)
@@ -769,6 +834,9 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
         }
         PQclear(r);
     }
+
+    if (store_quarantine(c, d->period, q, n_q, err, errlen) < 0)
+        goto fail;
 
     r = PQexecParams(c, "SELECT kinerja_after_score($1)", 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {

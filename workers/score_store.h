@@ -60,11 +60,23 @@ int score_store_load(PGconn *conn, const char *period, struct period_data *d, ch
 
 /* The writer: begin, one row per changed result, finish (flags, unit scores, the
  * period's computed generation), all in one transaction. */
+/* The temp tables the writer fills (_score_new, _unit_new) are created in each write
+ * transaction, ON COMMIT DROP: a rolled-back transaction or a new connection leaves no
+ * state behind that the next transaction could trust (issue 12: a stale "tables exist"
+ * flag failed every period with `relation "_score_new" does not exist`). */
 struct score_writer {
     PGconn *conn;
     struct buf copy; /* pending COPY data */
     size_t rows;
-    bool temp_ready; /* temp tables exist on this connection */
+};
+
+/* A result set aside (schemas/0008_quarantine.sql): whose, and why. key is the
+ * employee's NIP, or "unit:CODE" for a unit's IKM (feedback about no one). */
+#define SCORE_STORE_QERR_MAX 256
+#define SCORE_STORE_QKEY_MAX 80
+struct score_quarantine {
+    char key[SCORE_STORE_QKEY_MAX];
+    char error[SCORE_STORE_QERR_MAX];
 };
 
 int score_store_begin(struct score_writer *w, char *err, size_t errlen);
@@ -90,12 +102,16 @@ struct unit_score {
 
 /* Ends the COPY; stores the versions of the rows whose result is still open and whose
  * version is the next one (a result approved meanwhile is left alone); flips the
- * kiosk repeat flags of the listed feedback events; upserts the unit scores; marks the
- * period computed up to generation; commits. *written: versions stored. */
+ * kiosk repeat flags of the listed feedback events; upserts the unit scores; records
+ * the quarantined results q (with the event ids of their inputs) and releases the
+ * period's earlier ones not in q; marks the period computed up to generation;
+ * commits. *written: versions stored. */
 int score_store_finish(struct score_writer *w, const struct period_data *d,
                        const char (*flip)[SCORE_STORE_UUID_LEN], size_t n_flip,
-                       const struct unit_score *units, size_t n_units, size_t *written, char *err,
-                       size_t errlen);
+                       const struct unit_score *units, size_t n_units, const struct score_quarantine *q,
+                       size_t n_q, size_t *written, char *err, size_t errlen);
+/* Rows of score_quarantine in all (for the kinerja_score_quarantined gauge); -1 on error. */
+long long score_store_quarantined(PGconn *conn);
 void score_store_abort(struct score_writer *w);
 
 /* The formatted NIP of person i (18 digits). */

@@ -6,6 +6,8 @@
 #include "score_store.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,17 @@
 #define SCORER_PERIODS_PER_PASS 50
 #define SCORER_LOCK_CLASS 4242 /* pg advisory lock namespace: (class, hashtext(period)) */
 #define SCORER_ERR_MAX 512
+#define SCORER_FAILING_TRIES 3      /* /healthz is 503 once a period failed this many times in a row */
+#define SCORER_FAILING_MAX 16       /* periods tracked as failing */
+#define EVENT_BEHAVIOUR_VALUE_MAX 5 /* evaluation behaviour values (common/event.c) */
+#define EVENT_RATING_VALUE_MAX 4    /* smiley press and SKM answers (common/event.c) */
+
+/* A period whose computation keeps failing (for /healthz). */
+struct failing {
+    char period[8];
+    int tries;
+    char err[160];
+};
 
 struct scorer {
     struct scorer_config cfg;
@@ -25,7 +38,10 @@ struct scorer {
     bool pg_up, pg_logged_down;
     struct metrics *m;
     struct metric *m_periods, *m_versions, *m_results, *m_recalcs, *m_errors, *m_last_ms, *m_pg_up;
+    struct metric *m_quarantined, *m_failing;
     struct buf json;
+    struct failing failing[SCORER_FAILING_MAX];
+    size_t n_failing;
 };
 
 struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
@@ -48,6 +64,10 @@ struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
     s->m_errors = metrics_counter(m, "kinerja_score_errors_total", NULL, "failed period computations");
     s->m_last_ms = metrics_gauge(m, "kinerja_score_last_period_ms", NULL, "duration of the last computation");
     s->m_pg_up = metrics_gauge(m, "kinerja_score_postgres_up", NULL, "1 when PostgreSQL is reachable");
+    s->m_quarantined = metrics_gauge(m, "kinerja_score_quarantined", NULL,
+                                     "results set aside because they cannot be computed or stored");
+    s->m_failing = metrics_gauge(m, "kinerja_score_failing_periods", NULL,
+                                 "periods whose computation failed on their last tries");
     buf_init(&s->json, SCORE_JSON_MAX);
     return s;
 }
@@ -70,6 +90,71 @@ static void sleep_ms(long ms)
         ;
 }
 
+/* /healthz: 503 naming the first period that failed SCORER_FAILING_TRIES times in a
+ * row, else 200. PostgreSQL being down is reported by pg_down instead. */
+static void health_refresh(struct scorer *s)
+{
+    size_t bad = 0;
+    const struct failing *first = NULL;
+    for (size_t i = 0; i < s->n_failing; i++)
+        if (s->failing[i].tries >= SCORER_FAILING_TRIES) {
+            bad++;
+            if (!first)
+                first = &s->failing[i];
+        }
+    metric_set(s->m_failing, (long long)bad);
+    if (!first) {
+        metrics_health_set(s->m, NULL);
+        return;
+    }
+    char why[METRICS_REASON_MAX];
+    snprintf(why, sizeof why, "score: period %s failed %d times in a row%s: %s", first->period, first->tries,
+             bad > 1 ? " (and other periods)" : "", first->err);
+    metrics_health_set(s->m, why);
+}
+
+/* Counts a failed (err) or successful (err NULL) computation of period. */
+static void period_outcome(struct scorer *s, const char *period, const char *err)
+{
+    size_t i = 0;
+    while (i < s->n_failing && strcmp(s->failing[i].period, period) != 0)
+        i++;
+    if (!err) {
+        if (i < s->n_failing)
+            s->failing[i] = s->failing[--s->n_failing];
+    } else {
+        if (i == s->n_failing) {
+            if (s->n_failing == SCORER_FAILING_MAX)
+                i = SCORER_FAILING_MAX - 1; /* full: the newest failure takes the last slot */
+            else
+                s->n_failing++;
+            memset(&s->failing[i], 0, sizeof s->failing[i]);
+            snprintf(s->failing[i].period, sizeof s->failing[i].period, "%s", period);
+        }
+        s->failing[i].tries++;
+        snprintf(s->failing[i].err, sizeof s->failing[i].err, "%.150s", err);
+    }
+    health_refresh(s);
+}
+
+/* Forgets the failing periods that are no longer behind (rows: every period behind,
+ * in column 0): another score worker computed them, so they fail no more. */
+static void forget_computed(struct scorer *s, const PGresult *rows)
+{
+    size_t before = s->n_failing;
+    for (size_t i = 0; i < s->n_failing;) {
+        bool behind = false;
+        for (int k = 0; k < PQntuples(rows) && !behind; k++)
+            behind = strcmp(PQgetvalue(rows, k, 0), s->failing[i].period) == 0;
+        if (behind)
+            i++;
+        else
+            s->failing[i] = s->failing[--s->n_failing];
+    }
+    if (s->n_failing != before)
+        health_refresh(s);
+}
+
 static void pg_down(struct scorer *s, const char *why)
 {
     if (s->pg_up || !s->pg_logged_down)
@@ -77,7 +162,6 @@ static void pg_down(struct scorer *s, const char *why)
     s->pg_up = false;
     s->pg_logged_down = true;
     s->listening = false;
-    s->writer.temp_ready = false;
     metric_set(s->m_pg_up, 0);
     metrics_health_set(s->m, "postgres: unreachable");
 }
@@ -98,7 +182,7 @@ static int pg_ready(struct scorer *s)
             s->pg_logged_down = false;
             s->writer.conn = s->db->conn;
             metric_set(s->m_pg_up, 1);
-            metrics_health_set(s->m, NULL);
+            health_refresh(s);
             if (!s->listening) {
                 PGresult *r = PQexec(s->db->conn, "LISTEN kinerja_score");
                 s->listening = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -120,8 +204,161 @@ struct period_run {
     struct period_data *d;
     char (*inputs)[SCOREVERSION_DIGEST_HEX]; /* per person: the digest of their own inputs */
     size_t computed, changed, drift;
+    struct score_quarantine *q; /* results set aside */
+    size_t n_q, cap_q;
+    bool *quarantined; /* by person index */
     char err[SCORER_ERR_MAX];
 };
+
+/* Sets the result of key (a NIP, or "unit:CODE") aside with the reason (the first
+ * reason wins). */
+static int quarantine_key(struct period_run *pr, const char *key, const char *why)
+{
+    for (size_t i = 0; i < pr->n_q; i++)
+        if (!strcmp(pr->q[i].key, key))
+            return 0;
+    if (pr->n_q == pr->cap_q) {
+        size_t cap = pr->cap_q ? pr->cap_q * 2 : 8;
+        struct score_quarantine *q = realloc(pr->q, cap * sizeof *q);
+        if (!q) {
+            snprintf(pr->err, sizeof pr->err, "out of memory");
+            return -1;
+        }
+        pr->q = q;
+        pr->cap_q = cap;
+    }
+    struct score_quarantine *q = &pr->q[pr->n_q++];
+    snprintf(q->key, sizeof q->key, "%s", key);
+    snprintf(q->error, sizeof q->error, "%s", why);
+    log_warn("period %s: result of %s set aside: %s", pr->d->period, q->key, q->error);
+    return 0;
+}
+
+/* Sets person e's result aside with the reason. */
+static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
+{
+    if (pr->quarantined[e])
+        return 0;
+    char nip[19], why[SCORE_STORE_QERR_MAX];
+    score_store_nip(pr->d, e, nip);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    pr->quarantined[e] = true;
+    return quarantine_key(pr, nip, why);
+}
+
+/* The worker's own check of the stored inputs (rows written before the broker bounded
+ * every number, or straight into the tables): a work result with a number outside the
+ * event bounds (common/event.h), an evaluation value outside 0..5, a feedback answer
+ * outside 1..4 sets the result it feeds aside with the reason (the employee's; a unit's
+ * for feedback about no one: key "unit:CODE"), and the row leaves the period's input,
+ * so nothing a stored row holds can make the period fail. */
+static int screen_inputs(struct period_run *pr)
+{
+    struct period_data *d = pr->d;
+    for (size_t i = 0; i < d->n_ind; i++) {
+        const struct score_indicator *x = &d->ind[i];
+        const char *field = NULL, *range = NULL;
+        double v = 0;
+        if (!(isfinite(x->target) && x->target > 0 && x->target <= EVENT_TARGET_MAX))
+            field = "target", range = "(0, 1000000000]", v = x->target;
+        else if (!(isfinite(x->realization) && x->realization >= 0 && x->realization <= EVENT_TARGET_MAX))
+            field = "realization", range = "[0, 1000000000]", v = x->realization;
+        else if (!(isfinite(x->weight) && x->weight > 0 && x->weight <= EVENT_WEIGHT_MAX))
+            field = "weight", range = "(0, 1000]", v = x->weight;
+        if (field &&
+            quarantine(pr, (size_t)d->ind_emp[i], "work_result %s: %s must be a number in %s, got %g",
+                       x->code, field, range, v) < 0)
+            return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < d->n_ind; i++) {
+        if (pr->quarantined[d->ind_emp[i]])
+            continue;
+        if (k != i) {
+            d->ind[k] = d->ind[i];
+            d->ind_emp[k] = d->ind_emp[i];
+        }
+        k++;
+    }
+    d->n_ind = k;
+
+    /* evaluations: every value 0..5 (0 = not rated), as the broker checks 1..5 */
+    k = 0;
+    for (size_t i = 0; i < d->n_evs; i++) {
+        const struct score_evaluation *x = &d->evs[i];
+        int bad = -1;
+        for (int j = 0; j < SCORE_VALUES && bad < 0; j++)
+            if (x->values[j] > EVENT_BEHAVIOUR_VALUE_MAX)
+                bad = j;
+        if (bad >= 0) {
+            if (quarantine(pr, (size_t)x->ratee, "evaluation: behaviour.%s must be an integer 1..5, got %d",
+                           event_behaviour_keys[bad], x->values[bad]) < 0)
+                return -1;
+            continue; /* leaves the input: it would fail the period's rater model */
+        }
+        if (k != i)
+            d->evs[k] = *x;
+        k++;
+    }
+    d->n_evs = k;
+
+    /* feedback: a press 1..4, or all nine SKM answers 1..4 */
+    k = 0;
+    for (size_t i = 0; i < d->n_fb; i++) {
+        const struct ikm_feedback *x = &d->fb[i];
+        char why[SCORE_STORE_QERR_MAX];
+        why[0] = '\0';
+        if (x->rating && x->rating > EVENT_RATING_VALUE_MAX)
+            snprintf(why, sizeof why, "feedback %s: rating must be an integer 1..4, got %d", d->fb_event[i],
+                     x->rating);
+        for (int j = 0; !x->rating && j < IKM_ELEMENTS && !why[0]; j++)
+            if (x->skm[j] < 1 || x->skm[j] > EVENT_RATING_VALUE_MAX)
+                snprintf(why, sizeof why, "feedback %s: skm.u%d must be an integer 1..4, got %d",
+                         d->fb_event[i], j + 1, x->skm[j]);
+        if (why[0]) {
+            int rc;
+            if (x->employee != IKM_NO_EMPLOYEE) {
+                rc = quarantine(pr, (size_t)x->employee, "%s", why);
+            } else {
+                char key[SCORE_STORE_QKEY_MAX];
+                snprintf(key, sizeof key, "unit:%.64s", d->unit_code[d->fb_unit[i]]);
+                rc = quarantine_key(pr, key, why);
+            }
+            if (rc < 0)
+                return -1;
+            continue;
+        }
+        if (k != i) { /* never copy onto itself (memcpy's arguments must not overlap) */
+            d->fb[k] = *x;
+            d->fb_unit[k] = d->fb_unit[i];
+            memcpy(d->fb_event[k], d->fb_event[i], SCORE_STORE_UUID_LEN);
+            d->fb_repeat[k] = d->fb_repeat[i];
+        }
+        k++;
+    }
+    d->n_fb = k;
+    return 0;
+}
+
+/* Every number a stored result carries is finite and in range; else the reason. */
+static const char *result_unstorable(const struct score_result *r, char *why, size_t len)
+{
+    if (r->has_score && !(isfinite(r->score) && r->score >= 0 && r->score <= 100))
+        snprintf(why, len, "score: must be a finite number in [0, 100], got %g", r->score);
+    else if (r->has_achievement && !(isfinite(r->achievement) && isfinite(r->score_achievement)))
+        snprintf(why, len, "hasil_kerja.achievement: not a finite number (%g)", r->achievement);
+    else if (r->has_perilaku && !isfinite(r->perilaku))
+        snprintf(why, len, "perilaku.value: not a finite number (%g)", r->perilaku);
+    else
+        return NULL;
+    return why;
+}
 
 /* Stable counting sort of 0..n-1 by key[i] in 0..nkeys-1: start[k]..start[k+1] index
  * order[] for key k. start has nkeys + 1 entries. Returns 0, or -1 out of memory. */
@@ -193,8 +430,11 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
     struct period_run *pr = ctx;
     struct period_data *d = pr->d;
     struct scorer *s = pr->s;
-    if (!d->has_data[e] || d->state[e] == STORED_FROZEN)
+    if (!d->has_data[e] || d->state[e] == STORED_FROZEN || pr->quarantined[e])
         return 0;
+    char bad[SCORE_STORE_QERR_MAX];
+    if (result_unstorable(r, bad, sizeof bad))
+        return quarantine(pr, e, "%s", bad);
     pr->computed++;
     buf_reset(&s->json);
     if (buf_putc(&s->json, '{') < 0 || score_result_json_fields(&s->cfg.params, r, &s->json) < 0 ||
@@ -304,7 +544,9 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
     size_t n_flip = 0, n_units = 0, written = 0;
     int rc = -1;
     struct period_run pr = {.s = s, .d = &d};
-    if (unit_aggregates(s, &d, &flip, &n_flip, &units, &n_units) < 0 || !(pr.inputs = inputs_digests(&d))) {
+    if (!(pr.quarantined = calloc(d.n_people ? d.n_people : 1, sizeof *pr.quarantined)) ||
+        screen_inputs(&pr) < 0 || unit_aggregates(s, &d, &flip, &n_flip, &units, &n_units) < 0 ||
+        !(pr.inputs = inputs_digests(&d))) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -329,18 +571,21 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
         goto out;
     }
     if (score_store_finish(&s->writer, &d, (const char(*)[SCORE_STORE_UUID_LEN])flip, n_flip, units, n_units,
-                           &written, err, errlen) < 0)
+                           pr.q, pr.n_q, &written, err, errlen) < 0)
         goto out;
+    long long nq = score_store_quarantined(s->db->conn);
+    if (nq >= 0)
+        metric_set(s->m_quarantined, nq);
     long long t2 = daemon_now_ms();
     metric_inc(s->m_periods);
     metric_add(s->m_results, (long long)pr.computed);
     metric_add(s->m_versions, (long long)written);
     metric_set(s->m_last_ms, t2 - t0);
     log_info("period %s (generation %lld): %zu results computed, %zu new versions, %zu moved below the "
-             "material threshold, %zu kiosk flags changed, %zu evaluations, %zu work results, %zu feedback; "
-             "load %lld ms, score+store %lld ms",
-             period, d.generation, pr.computed, written, pr.drift, n_flip, d.n_evs, d.n_ind, d.n_fb, t1 - t0,
-             t2 - t1);
+             "material threshold, %zu set aside, %zu kiosk flags changed, %zu evaluations, %zu work results, "
+             "%zu feedback; load %lld ms, score+store %lld ms",
+             period, d.generation, pr.computed, written, pr.drift, pr.n_q, n_flip, d.n_evs, d.n_ind, d.n_fb,
+             t1 - t0, t2 - t1);
     if (written < pr.changed)
         log_info("period %s: %zu results were frozen (signed) meanwhile and kept their version", period,
                  pr.changed - written);
@@ -349,6 +594,8 @@ out:
     free(flip);
     free(units);
     free(pr.inputs);
+    free(pr.q);
+    free(pr.quarantined);
     period_data_free(&d);
     return rc;
 }
@@ -469,6 +716,8 @@ static int scorer_pass(struct scorer *s, long *wait_ms)
         }
         snprintf(periods[due++], sizeof periods[0], "%s", PQgetvalue(r, i, 0));
     }
+    if (n < SCORER_PERIODS_PER_PASS)
+        forget_computed(s, r);
     n = due;
     PQclear(r);
     for (int i = 0; periods && i < n && !daemon_stopping; i++) {
@@ -477,11 +726,13 @@ static int scorer_pass(struct scorer *s, long *wait_ms)
         if (compute_period(s, periods[i], err, sizeof err) < 0) {
             metric_inc(s->m_errors);
             log_error("period %s: %s", periods[i], err);
+            period_outcome(s, periods[i], err);
             if (!pgstore_ok(s->db)) {
                 free(periods);
                 return -1;
             }
         } else {
+            period_outcome(s, periods[i], NULL);
             done++;
         }
         try_lock(c, periods[i], false);

@@ -24,13 +24,25 @@
 
 /* ---- a tiny event builder -------------------------------------------------------- */
 
-enum vk { VK_STR, VK_BYTES, VK_INT, VK_UINT, VK_FLOAT, VK_FLOAT32, VK_NIL, VK_BOOL, VK_BIN, VK_MAP, VK_ARRAY };
+enum vk {
+    VK_STR,
+    VK_BYTES,
+    VK_INT,
+    VK_UINT,
+    VK_FLOAT,
+    VK_FLOAT32,
+    VK_NIL,
+    VK_BOOL,
+    VK_BIN,
+    VK_MAP,
+    VK_ARRAY
+};
 
 struct fv {
     const char *key;
-    int int_key;       /* pack the key as this integer instead of a string */
+    int int_key; /* pack the key as this integer instead of a string */
     enum vk kind;
-    const char *s;     /* VK_STR (NUL-terminated), VK_BYTES / VK_BIN (n bytes) */
+    const char *s; /* VK_STR (NUL-terminated), VK_BYTES / VK_BIN (n bytes) */
     size_t n;
     int64_t i;
     uint64_t u;
@@ -39,9 +51,18 @@ struct fv {
     size_t nsub;
 };
 
-#define FI(k, v) {.key = (k), .kind = VK_INT, .i = (v)}
-#define FD(k, v) {.key = (k), .kind = VK_FLOAT, .d = (v)}
-#define FS(k, v) {.key = (k), .kind = VK_STR, .s = (v)}
+#define FI(k, v)                                                                                             \
+    {                                                                                                        \
+        .key = (k), .kind = VK_INT, .i = (v)                                                                 \
+    }
+#define FD(k, v)                                                                                             \
+    {                                                                                                        \
+        .key = (k), .kind = VK_FLOAT, .d = (v)                                                               \
+    }
+#define FS(k, v)                                                                                             \
+    {                                                                                                        \
+        .key = (k), .kind = VK_STR, .s = (v)                                                                 \
+    }
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 #define MAX_FIELDS 64
@@ -80,15 +101,30 @@ static void del(struct evb *b, const char *key)
     }
 }
 
-static void set_str(struct evb *b, const char *k, const char *v) { set(b, (struct fv){.key = k, .kind = VK_STR, .s = v}); }
+static void set_str(struct evb *b, const char *k, const char *v)
+{
+    set(b, (struct fv){.key = k, .kind = VK_STR, .s = v});
+}
 static void set_bytes(struct evb *b, const char *k, const char *p, size_t n)
 {
     set(b, (struct fv){.key = k, .kind = VK_BYTES, .s = p, .n = n});
 }
-static void set_int(struct evb *b, const char *k, int64_t v) { set(b, (struct fv){.key = k, .kind = VK_INT, .i = v}); }
-static void set_uint(struct evb *b, const char *k, uint64_t v) { set(b, (struct fv){.key = k, .kind = VK_UINT, .u = v}); }
-static void set_float(struct evb *b, const char *k, double v) { set(b, (struct fv){.key = k, .kind = VK_FLOAT, .d = v}); }
-static void set_nil(struct evb *b, const char *k) { set(b, (struct fv){.key = k, .kind = VK_NIL}); }
+static void set_int(struct evb *b, const char *k, int64_t v)
+{
+    set(b, (struct fv){.key = k, .kind = VK_INT, .i = v});
+}
+static void set_uint(struct evb *b, const char *k, uint64_t v)
+{
+    set(b, (struct fv){.key = k, .kind = VK_UINT, .u = v});
+}
+static void set_float(struct evb *b, const char *k, double v)
+{
+    set(b, (struct fv){.key = k, .kind = VK_FLOAT, .d = v});
+}
+static void set_nil(struct evb *b, const char *k)
+{
+    set(b, (struct fv){.key = k, .kind = VK_NIL});
+}
 static void set_map(struct evb *b, const char *k, const struct fv *sub, size_t n)
 {
     set(b, (struct fv){.key = k, .kind = VK_MAP, .sub = sub, .nsub = n});
@@ -97,16 +133,36 @@ static void set_map(struct evb *b, const char *k, const struct fv *sub, size_t n
 static void pack_fv(msgpack_packer *pk, const struct fv *f)
 {
     switch (f->kind) {
-    case VK_STR: msgpack_pack_str_with_body(pk, f->s, strlen(f->s)); break;
-    case VK_BYTES: msgpack_pack_str_with_body(pk, f->s, f->n); break;
-    case VK_INT: msgpack_pack_int64(pk, f->i); break;
-    case VK_UINT: msgpack_pack_uint64(pk, f->u); break;
-    case VK_FLOAT: msgpack_pack_double(pk, f->d); break;
-    case VK_FLOAT32: msgpack_pack_float(pk, (float)f->d); break;
-    case VK_NIL: msgpack_pack_nil(pk); break;
-    case VK_BOOL: msgpack_pack_true(pk); break;
-    case VK_BIN: msgpack_pack_bin_with_body(pk, f->s, f->n); break;
-    case VK_ARRAY: msgpack_pack_array(pk, 0); break;
+    case VK_STR:
+        msgpack_pack_str_with_body(pk, f->s, strlen(f->s));
+        break;
+    case VK_BYTES:
+        msgpack_pack_str_with_body(pk, f->s, f->n);
+        break;
+    case VK_INT:
+        msgpack_pack_int64(pk, f->i);
+        break;
+    case VK_UINT:
+        msgpack_pack_uint64(pk, f->u);
+        break;
+    case VK_FLOAT:
+        msgpack_pack_double(pk, f->d);
+        break;
+    case VK_FLOAT32:
+        msgpack_pack_float(pk, (float)f->d);
+        break;
+    case VK_NIL:
+        msgpack_pack_nil(pk);
+        break;
+    case VK_BOOL:
+        msgpack_pack_true(pk);
+        break;
+    case VK_BIN:
+        msgpack_pack_bin_with_body(pk, f->s, f->n);
+        break;
+    case VK_ARRAY:
+        msgpack_pack_array(pk, 0);
+        break;
     case VK_MAP:
         msgpack_pack_map(pk, f->nsub);
         for (size_t i = 0; i < f->nsub; i++) {
@@ -227,25 +283,25 @@ static void assert_safe_text(const char *s)
     }
 }
 
-#define expect_ok(b)                                                                                        \
-    do {                                                                                                    \
-        if (decode(b) != 0)                                                                                 \
-            fail_msg("expected the event to be accepted, got \"%s\"", err);                                 \
+#define expect_ok(b)                                                                                         \
+    do {                                                                                                     \
+        if (decode(b) != 0)                                                                                  \
+            fail_msg("expected the event to be accepted, got \"%s\"", err);                                  \
     } while (0)
 
-#define expect_err(b, text)                                                                                 \
-    do {                                                                                                    \
-        assert_int_equal(decode(b), -1);                                                                    \
-        assert_safe_text(err);                                                                              \
-        assert_string_equal(err, text);                                                                     \
+#define expect_err(b, text)                                                                                  \
+    do {                                                                                                     \
+        assert_int_equal(decode(b), -1);                                                                     \
+        assert_safe_text(err);                                                                               \
+        assert_string_equal(err, text);                                                                      \
     } while (0)
 
-#define expect_err_prefix(b, prefix)                                                                        \
-    do {                                                                                                    \
-        assert_int_equal(decode(b), -1);                                                                    \
-        assert_safe_text(err);                                                                              \
-        if (strncmp(err, prefix, strlen(prefix)) != 0)                                                      \
-            fail_msg("error \"%s\" does not start with \"%s\"", err, prefix);                               \
+#define expect_err_prefix(b, prefix)                                                                         \
+    do {                                                                                                     \
+        assert_int_equal(decode(b), -1);                                                                     \
+        assert_safe_text(err);                                                                               \
+        if (strncmp(err, prefix, strlen(prefix)) != 0)                                                       \
+            fail_msg("error \"%s\" does not start with \"%s\"", err, prefix);                                \
     } while (0)
 
 static bool sv_is(struct strview v, const char *s)
@@ -586,20 +642,21 @@ static void test_fields_of_other_types_rejected(void **state)
         enum event_type type;
         const char *field;
     } cases[] = {
-        {EVENT_CITIZEN_FEEDBACK, "period"},   {EVENT_CITIZEN_FEEDBACK, "rater"},
-        {EVENT_EVALUATION, "unit"},           {EVENT_EVALUATION, "rating"},
-        {EVENT_EVALUATION, "note"},           {EVENT_WORK_RESULT, "comment"},
-        {EVENT_WORK_RESULT, "hasil_kerja"},   {EVENT_SIGNOFF, "predikat"},
-        {EVENT_SIGNOFF, "comment"},           {EVENT_APPEAL, "note"},
-        {EVENT_APPEAL, "decision"},           {EVENT_APPEAL_DECISION, "version"},
-        {EVENT_APPEAL_DECISION, "reason"},    {EVENT_RECALC, "rating"},
+        {EVENT_CITIZEN_FEEDBACK, "period"}, {EVENT_CITIZEN_FEEDBACK, "rater"},
+        {EVENT_EVALUATION, "unit"},         {EVENT_EVALUATION, "rating"},
+        {EVENT_EVALUATION, "note"},         {EVENT_WORK_RESULT, "comment"},
+        {EVENT_WORK_RESULT, "hasil_kerja"}, {EVENT_SIGNOFF, "predikat"},
+        {EVENT_SIGNOFF, "comment"},         {EVENT_APPEAL, "note"},
+        {EVENT_APPEAL, "decision"},         {EVENT_APPEAL_DECISION, "version"},
+        {EVENT_APPEAL_DECISION, "reason"},  {EVENT_RECALC, "rating"},
         {EVENT_RECALC, "source_system"},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         struct evb b = base(cases[i].type);
         set_str(&b, cases[i].field, "x");
         char want[128];
-        snprintf(want, sizeof want, "%s: unknown field for %s", cases[i].field, event_type_name(cases[i].type));
+        snprintf(want, sizeof want, "%s: unknown field for %s", cases[i].field,
+                 event_type_name(cases[i].type));
         expect_err(&b, want);
     }
 }
@@ -647,17 +704,17 @@ static void test_invalid_utf8_rejected(void **state)
         const char *bytes;
         size_t n;
     } bad[] = {
-        {"\xff", 1},                 /* never valid */
-        {"ok \x80", 4},              /* stray continuation */
-        {"\xc0\xaf", 2},             /* overlong '/' */
-        {"\xe0\x80\xaf", 3},         /* overlong, 3 bytes */
-        {"\xf0\x80\x80\xaf", 4},     /* overlong, 4 bytes */
-        {"\xed\xa0\x80", 3},         /* surrogate U+D800 */
-        {"\xed\xbf\xbf", 3},         /* surrogate U+DFFF */
-        {"\xf4\x90\x80\x80", 4},     /* U+110000 */
-        {"\xf5\x80\x80\x80", 4},     /* lead byte past U+10FFFF */
-        {"caf\xc3", 4},              /* cut-off sequence */
-        {"\xe2\x82", 2},             /* cut-off sequence */
+        {"\xff", 1},             /* never valid */
+        {"ok \x80", 4},          /* stray continuation */
+        {"\xc0\xaf", 2},         /* overlong '/' */
+        {"\xe0\x80\xaf", 3},     /* overlong, 3 bytes */
+        {"\xf0\x80\x80\xaf", 4}, /* overlong, 4 bytes */
+        {"\xed\xa0\x80", 3},     /* surrogate U+D800 */
+        {"\xed\xbf\xbf", 3},     /* surrogate U+DFFF */
+        {"\xf4\x90\x80\x80", 4}, /* U+110000 */
+        {"\xf5\x80\x80\x80", 4}, /* lead byte past U+10FFFF */
+        {"caf\xc3", 4},          /* cut-off sequence */
+        {"\xe2\x82", 2},         /* cut-off sequence */
     };
     for (size_t i = 0; i < COUNT(bad); i++) {
         struct evb b = base(EVENT_CITIZEN_FEEDBACK);
@@ -670,7 +727,8 @@ static void test_invalid_utf8_rejected(void **state)
 static void test_valid_utf8_accepted(void **state)
 {
     (void)state;
-    const char *good = "a\xc2\xa9\xe2\x82\xac\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd\xf0\x9f\x98\x8a\xf4\x8f\xbf\xbf";
+    const char *good =
+        "a\xc2\xa9\xe2\x82\xac\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd\xf0\x9f\x98\x8a\xf4\x8f\xbf\xbf";
     assert_true(event_valid_utf8(good, strlen(good)));
     assert_true(event_valid_utf8("", 0));
     struct evb b = base(EVENT_CITIZEN_FEEDBACK);
@@ -914,8 +972,12 @@ static void test_respondent_enum(void **state)
 static void test_feedback_employee_must_be_nip(void **state)
 {
     (void)state;
-    const char *bad[] = {"123", "19900101202001100", "1990010120200110011", "19900101202001100a",
-                         "19900101 202001100", "\xd9\xa1\xd9\xa2"};
+    const char *bad[] = {"123",
+                         "19900101202001100",
+                         "1990010120200110011",
+                         "19900101202001100a",
+                         "19900101 202001100",
+                         "\xd9\xa1\xd9\xa2"};
     for (size_t i = 0; i < COUNT(bad); i++) {
         struct evb b = base(EVENT_CITIZEN_FEEDBACK);
         set_str(&b, "employee", bad[i]);
@@ -955,8 +1017,8 @@ static void test_evaluation_required_fields(void **state)
 static void test_period_format(void **state)
 {
     (void)state;
-    const char *bad[] = {"2024-13", "2024-00", "1999", "2101", "2024-1", "24", "2024/05",
-                         "2024-05-01", "", "２０２４"};
+    const char *bad[] = {"2024-13", "2024-00", "1999",       "2101", "2024-1",
+                         "24",      "2024/05", "2024-05-01", "",     "２０２４"};
     const char *good[] = {"2000", "2100", "2024-01", "2024-12", "2100-12"};
     for (size_t i = 0; i < COUNT(bad); i++) {
         struct evb b = base(EVENT_EVALUATION);
@@ -1011,8 +1073,13 @@ static void test_behaviour_rules(void **state)
     static const struct fv flt[] = {FD("harmonis", 4.5)};
     static const struct fv dup[] = {FI("loyal", 4), FI("loyal", 5)};
     static const struct fv intkey[] = {{.key = NULL, .int_key = 1, .kind = VK_INT, .i = 4}};
-    static const struct fv all[] = {FI("berorientasi_pelayanan", 1), FI("akuntabel", 2), FI("kompeten", 3),
-                                    FI("harmonis", 4), FI("loyal", 5), FI("adaptif", 1), FI("kolaboratif", 2)};
+    static const struct fv all[] = {FI("berorientasi_pelayanan", 1),
+                                    FI("akuntabel", 2),
+                                    FI("kompeten", 3),
+                                    FI("harmonis", 4),
+                                    FI("loyal", 5),
+                                    FI("adaptif", 1),
+                                    FI("kolaboratif", 2)};
     struct evb b = base(EVENT_EVALUATION);
     set_map(&b, "behaviour", unknown, COUNT(unknown));
     expect_err(&b, "behaviour.jujur: not a BerAKHLAK value");
@@ -1074,11 +1141,11 @@ static void test_target_positive(void **state)
     (void)state;
     struct evb b = base(EVENT_WORK_RESULT);
     set_int(&b, "target", 0);
-    expect_err(&b, "target: must be a number > 0, got 0");
+    expect_err(&b, "target: must be a number in (0, 1000000000], got 0");
     set_float(&b, "target", -2.5);
-    expect_err(&b, "target: must be a number > 0, got -2.5");
+    expect_err(&b, "target: must be a number in (0, 1000000000], got -2.5");
     set_str(&b, "target", "100");
-    expect_err(&b, "target: must be a number > 0, got \"100\"");
+    expect_err(&b, "target: must be a number in (0, 1000000000], got \"100\"");
     set_float(&b, "target", 0.001);
     expect_ok(&b);
 }
@@ -1088,15 +1155,15 @@ static void test_numbers_must_be_finite(void **state)
     (void)state;
     struct evb b = base(EVENT_WORK_RESULT);
     set_float(&b, "target", NAN);
-    expect_err(&b, "target: must be a finite number > 0");
+    expect_err(&b, "target: must be a finite number in (0, 1000000000]");
     set_float(&b, "target", INFINITY);
-    expect_err(&b, "target: must be a finite number > 0");
+    expect_err(&b, "target: must be a finite number in (0, 1000000000]");
     b = base(EVENT_WORK_RESULT);
     set_float(&b, "realization", -INFINITY);
-    expect_err(&b, "realization: must be a finite number >= 0");
+    expect_err(&b, "realization: must be a finite number in [0, 1000000000]");
     b = base(EVENT_WORK_RESULT);
     set_float(&b, "weight", NAN);
-    expect_err(&b, "weight: must be a finite number > 0");
+    expect_err(&b, "weight: must be a finite number in (0, 1000]");
 }
 
 static void test_realization_non_negative(void **state)
@@ -1104,9 +1171,9 @@ static void test_realization_non_negative(void **state)
     (void)state;
     struct evb b = base(EVENT_WORK_RESULT);
     set_float(&b, "realization", -0.5);
-    expect_err(&b, "realization: must be a number >= 0, got -0.5");
+    expect_err(&b, "realization: must be a number in [0, 1000000000], got -0.5");
     set_int(&b, "realization", -1);
-    expect_err(&b, "realization: must be a number >= 0, got -1");
+    expect_err(&b, "realization: must be a number in [0, 1000000000], got -1");
     set_int(&b, "realization", 0);
     expect_ok(&b);
 }
@@ -1116,7 +1183,7 @@ static void test_weight_positive(void **state)
     (void)state;
     struct evb b = base(EVENT_WORK_RESULT);
     set_int(&b, "weight", 0);
-    expect_err(&b, "weight: must be a number > 0, got 0");
+    expect_err(&b, "weight: must be a number in (0, 1000], got 0");
     set_int(&b, "weight", 3);
     expect_ok(&b);
     assert_true(ev.weight == 3.0);
@@ -1139,14 +1206,101 @@ static void test_signoff_version(void **state)
     del(&b, "version");
     expect_err(&b, "version: required for signoff");
     set_int(&b, "version", 0);
-    expect_err(&b, "version: must be an integer >= 1, got 0");
+    expect_err(&b, "version: must be an integer 1..2147483647, got 0");
     set_float(&b, "version", 2.0);
-    expect_err(&b, "version: must be an integer >= 1, got 2.0");
+    expect_err(&b, "version: must be an integer 1..2147483647, got 2.0");
     set_uint(&b, "version", (uint64_t)INT64_MAX + 1);
-    expect_err(&b, "version: must be an integer >= 1, got 9223372036854775808");
-    set_uint(&b, "version", (uint64_t)INT64_MAX);
+    expect_err(&b, "version: must be an integer 1..2147483647, got 9223372036854775808");
+    /* one past the int column results.version: 2^31 = 2147483648 */
+    set_uint(&b, "version", 2147483648u);
+    expect_err(&b, "version: must be an integer 1..2147483647, got 2147483648");
+    set_uint(&b, "version", 2147483647u);
     expect_ok(&b);
-    assert_true(ev.version == INT64_MAX);
+    assert_true(ev.version == 2147483647);
+}
+
+/* ---- number bounds and the ts window (issue 12) -------------------------------------- */
+
+/* The reproduction: weight 1e308 twice overflowed the weighted sum to inf (and NaN);
+ * now the broker refuses it, naming the field and the range. */
+static void test_number_upper_bounds(void **state)
+{
+    (void)state;
+    struct evb b = base(EVENT_WORK_RESULT);
+    set_float(&b, "weight", 1e308);
+    expect_err(&b, "weight: must be a number in (0, 1000], got 1e+308");
+    set_float(&b, "weight", 1000.0000001);
+    expect_err(&b, "weight: must be a number in (0, 1000], got 1000");
+    set_int(&b, "weight", 1001);
+    expect_err(&b, "weight: must be a number in (0, 1000], got 1001");
+    set_int(&b, "weight", 1000); /* the bound itself is in */
+    expect_ok(&b);
+    assert_true(ev.weight == 1000.0);
+    b = base(EVENT_WORK_RESULT);
+    set_float(&b, "target", 1e9 * (1 + 1e-15)); /* the next doubles above 1e9 */
+    expect_err_prefix(&b, "target: must be a number in (0, 1000000000], got 1");
+    set_uint(&b, "target", UINT64_MAX);
+    expect_err(&b, "target: must be a number in (0, 1000000000], got 18446744073709551615");
+    set_int(&b, "target", 1000000000);
+    expect_ok(&b);
+    b = base(EVENT_WORK_RESULT);
+    set_float(&b, "realization", 1e300);
+    expect_err(&b, "realization: must be a number in [0, 1000000000], got 1e+300");
+    set_int(&b, "realization", 1000000001);
+    expect_err(&b, "realization: must be a number in [0, 1000000000], got 1000000001");
+    set_float(&b, "realization", 1e9);
+    expect_ok(&b);
+    /* headroom: even 1e6 results at the bounds sum to 1e6 * 1000 * 1e9 = 1e18, finite */
+    assert_true(isfinite(1e6 * EVENT_WEIGHT_MAX * EVENT_TARGET_MAX));
+}
+
+static int decode_at(const struct evb *b, const struct event_limits *lim)
+{
+    (void)decode(b); /* packs and unpacks b into `unpacked` */
+    memset(err, 'Z', sizeof err);
+    return event_decode_at(&unpacked.data, &ev, lim, err, sizeof err);
+}
+
+static void test_ts_window(void **state)
+{
+    (void)state;
+    const int64_t now = 1764559800000LL; /* 2025-12-01T03:30:00Z */
+    struct event_limits lim = {.now_ms = now, .max_future_s = 86400, .max_age_s = 400LL * 86400};
+    struct evb b = base(EVENT_CITIZEN_FEEDBACK);
+    /* exactly one day ahead: in; one ms more: out */
+    set_int(&b, "ts", now + 86400000LL);
+    assert_int_equal(decode_at(&b, &lim), 0);
+    set_int(&b, "ts", now + 86400000LL + 1000);
+    assert_int_equal(decode_at(&b, &lim), -1);
+    assert_safe_text(err);
+    assert_string_equal(err, "ts: 1764646201000 is 86401 s after the time received, more than "
+                             "intake.max_future_s 86400");
+    /* the issue's ts in 2099 (4070908800000 = 2099-01-01T00:00:00Z): refused */
+    set_int(&b, "ts", 4070908800000LL);
+    assert_int_equal(decode_at(&b, &lim), -1);
+    assert_true(strncmp(err, "ts: 4070908800000 is ", 21) == 0);
+    /* 400 days back is in, 400 days and a second is out: 400 * 86400 = 34560000 s */
+    set_int(&b, "ts", now - 34560000000LL);
+    assert_int_equal(decode_at(&b, &lim), 0);
+    set_int(&b, "ts", now - 34560001000LL);
+    assert_int_equal(decode_at(&b, &lim), -1);
+    assert_string_equal(err, "ts: 1729999799000 is 34560001 s before the time received, more than "
+                             "intake.max_age_s 34560000");
+    /* 0 = no limit on that side; no limits (NULL, plain event_decode): only 2000..2100 */
+    lim.max_age_s = 0;
+    assert_int_equal(decode_at(&b, &lim), 0);
+    lim.max_future_s = 0;
+    set_int(&b, "ts", 4070908800000LL);
+    assert_int_equal(decode_at(&b, &lim), 0);
+    assert_int_equal(decode_at(&b, NULL), 0);
+    /* the window applies after the envelope: a wrong type still says so first */
+    lim.max_future_s = 86400;
+    set_str(&b, "ts", "soon");
+    assert_int_equal(decode_at(&b, &lim), -1);
+    assert_true(strncmp(err, "ts: must be an integer", 22) == 0);
+    /* event_check_ts alone, as the ingest worker uses it */
+    assert_int_equal(event_check_ts(now, &lim, err, sizeof err), 0);
+    assert_int_equal(event_check_ts(now + 86401000LL, &lim, err, sizeof err), -1);
 }
 
 static void test_signoff_decision(void **state)
@@ -1225,7 +1379,9 @@ static void test_appeal_decision_predikat(void **state)
     del(&b, "predikat");
     expect_err(&b, "predikat: required when decision is revise");
     set_str(&b, "predikat", "istimewa");
-    expect_err(&b, "predikat: must be one of sangat_baik|baik|butuh_perbaikan|kurang|sangat_kurang, got \"istimewa\"");
+    expect_err(
+        &b,
+        "predikat: must be one of sangat_baik|baik|butuh_perbaikan|kurang|sangat_kurang, got \"istimewa\"");
     for (int i = 0; i < 5; i++) {
         set_str(&b, "predikat", event_predikat_codes[i]);
         expect_ok(&b);
@@ -1257,8 +1413,8 @@ static void test_recalc_checks_what_it_has(void **state)
 static void test_type_names_round_trip(void **state)
 {
     (void)state;
-    const char *names[] = {"citizen_feedback", "evaluation", "work_result", "signoff",
-                           "appeal", "appeal_decision", "recalc"};
+    const char *names[] = {"citizen_feedback", "evaluation",      "work_result", "signoff",
+                           "appeal",           "appeal_decision", "recalc"};
     for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
         enum event_type got;
         assert_string_equal(event_type_name((enum event_type)t), names[t]);
@@ -1385,6 +1541,8 @@ int main(void)
         cmocka_unit_test(test_weight_positive),
         cmocka_unit_test(test_direction_enum),
         cmocka_unit_test(test_signoff_version),
+        cmocka_unit_test(test_number_upper_bounds),
+        cmocka_unit_test(test_ts_window),
         cmocka_unit_test(test_signoff_decision),
         cmocka_unit_test(test_appeal_reason),
         cmocka_unit_test(test_appeal_decision_predikat),
