@@ -53,7 +53,8 @@
 static const char *const broker_settings[] = {
     "redis.url",         "redis.shards",           "redis.timeout_ms",  "intake.endpoint",
     "intake.max_batch",  "intake.max_frame_bytes", "intake.max_depth",  "intake.dedupe_ttl_s",
-    "intake.durability", "intake.rate_per_client", "intake.read_batch", "log.level",
+    "intake.durability", "intake.rate_per_client", "intake.read_batch", "intake.max_future_s",
+    "intake.max_age_s",  "log.level",
     "log.json",          "metrics.listen",         "security.curve",    "security.server_secret_file",
     "security.clients_file",
 };
@@ -412,6 +413,8 @@ static int setup(struct broker *b, char *err, size_t errlen)
     b->limits.max_depth = (size_t)config_int(cfg, "intake.max_depth");
     b->limits.max_batch = (size_t)config_int(cfg, "intake.max_batch");
     b->limits.shards = (unsigned)config_int(cfg, "redis.shards");
+    b->limits.max_future_s = config_int(cfg, "intake.max_future_s");
+    b->limits.max_age_s = config_int(cfg, "intake.max_age_s");
     b->read_batch = (size_t)config_int(cfg, "intake.read_batch");
 
     b->metrics = metrics_new();

@@ -3,6 +3,8 @@
  */
 #include "request.h"
 
+#include "daemon.h"
+
 #include "mpscan.h"
 
 #include <stdarg.h>
@@ -45,7 +47,8 @@ void request_reject_frame(struct request *r, const char *fmt, ...)
 }
 
 /* Validates one element; the outcome goes into e. index < 0 for a single event. */
-static void decode_event(struct request_event *e, const msgpack_object *o, long index, unsigned shards)
+static void decode_event(struct request_event *e, const msgpack_object *o, long index, unsigned shards,
+                         const struct event_limits *window)
 {
     memset(e, 0, sizeof *e);
     if (o->type != MSGPACK_OBJECT_MAP) {
@@ -60,7 +63,7 @@ static void decode_event(struct request_event *e, const msgpack_object *o, long 
     struct event ev;
     memset(&ev, 0, sizeof ev);
     char err[EVENT_ERR_MAX];
-    if (event_decode(o, &ev, err, sizeof err) != 0) {
+    if (event_decode_at(o, &ev, window, err, sizeof err) != 0) {
         e->id = ev.id;
         request_event_set(e, ACK_REJECTED, "%s", err);
         return;
@@ -73,6 +76,9 @@ static void decode_event(struct request_event *e, const msgpack_object *o, long 
 
 int request_decode(struct request *r, const struct request_limits *lim)
 {
+    /* the ts window is judged at receipt (the ingest worker judges a stream entry by the
+     * same receive time, so both agree) */
+    const struct event_limits window = {daemon_wall_ms(), lim->max_future_s, lim->max_age_s};
     const char *data = zmq_msg_data(&r->payload);
     size_t len = zmq_msg_size(&r->payload);
     if (len > lim->max_frame_bytes) {
@@ -119,7 +125,7 @@ int request_decode(struct request *r, const struct request_limits *lim)
         r->is_batch = true;
         r->nevents = n;
         for (size_t i = 0; i < n; i++)
-            decode_event(&r->events[i], &top->via.array.ptr[i], (long)i, lim->shards);
+            decode_event(&r->events[i], &top->via.array.ptr[i], (long)i, lim->shards, &window);
         return 0;
     }
     if (top->type != MSGPACK_OBJECT_MAP) {
@@ -132,7 +138,7 @@ int request_decode(struct request *r, const struct request_limits *lim)
         return -1;
     }
     r->nevents = 1;
-    decode_event(&r->events[0], top, -1, lim->shards);
+    decode_event(&r->events[0], top, -1, lim->shards, &window);
     return 0;
 }
 

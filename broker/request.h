@@ -36,6 +36,8 @@ struct request_limits {
     size_t max_depth;
     size_t max_batch;
     unsigned shards;
+    int64_t max_future_s; /* intake.max_future_s: the ts window, judged at receipt */
+    int64_t max_age_s;    /* intake.max_age_s */
 };
 
 struct request_event {

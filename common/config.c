@@ -39,8 +39,9 @@ static const struct setting_def settings[] = {
      "events per second per client (0 = unlimited)"},
     {"intake.max_future_s", SETTING_INT, "86400", 0, 315360000, NULL, false,
      "an event's ts may be at most this far after the time it is received (0 = no limit)"},
-    {"intake.max_age_s", SETTING_INT, "34560000", 0, 3153600000, NULL, false,
-     "an event's ts may be at most this far before the time it is received (400 days; 0 = no limit)"},
+    {"intake.max_age_s", SETTING_INT, "0", 0, 3153600000, NULL, false,
+     "an event's ts may be at most this far before the time it is received (0 = no limit: backfills of "
+     "past periods are legitimate; e.g. 34560000 = 400 days)"},
     {"intake.read_batch", SETTING_INT, "256", 1, 10000, NULL, false,
      "most client requests the broker gathers into one Redis round trip"},
 

@@ -133,7 +133,10 @@ static void entry_decode(struct batch *b, struct batch_entry *e)
         snprintf(e->error, sizeof e->error, "ev: not a msgpack map");
         return;
     }
-    int rc = event_decode(&e->obj, &e->ev, why, sizeof why);
+    /* the ts window by the broker's receive time, as the broker judged it (e->received_ms
+     * is 0 when the entry does not say: then only the fixed 2000..2100 bounds) */
+    const struct event_limits window = {e->received_ms, b->max_future_s, b->max_age_s};
+    int rc = event_decode_at(&e->obj, &e->ev, &window, why, sizeof why);
     if (!e->ev.id.p || e->ev.id.n != EVENT_ID_LEN) {
         snprintf(e->error, sizeof e->error, "ev: %s", rc < 0 ? why : "id: missing");
         return;

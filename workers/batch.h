@@ -60,6 +60,8 @@ struct batch {
     unsigned nshards;
     char (*keys)[RSTREAM_KEY_MAX]; /* stream key of each shard */
     size_t max_depth;              /* intake.max_depth, for mpscan_check */
+    int64_t max_future_s;          /* intake.max_future_s: the ts window, judged by the broker's */
+    int64_t max_age_s;             /* intake.max_age_s     receive time (set after batch_init) */
     msgpack_zone *zone;            /* every entry's unpacked objects; cleared with the batch */
 };
 

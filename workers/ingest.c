@@ -626,6 +626,8 @@ struct ingest *ingest_new(const struct ingest_config *cfg, struct metrics *m)
         ingest_destroy(&w);
         return NULL;
     }
+    w->batch.max_future_s = cfg->max_future_s;
+    w->batch.max_age_s = cfg->max_age_s;
     w->pg_retry_ms = INGEST_BACKOFF_MIN_MS;
     w->reclaim_every_ms = cfg->claim_idle_ms / 2;
     if (w->reclaim_every_ms > INGEST_RECLAIM_EVERY_MAX_MS)

@@ -49,6 +49,8 @@ struct ingest_config {
     const char *consumer; /* worker.consumer; "" = <hostname>-ingest-<pid> */
     const char *time_zone;
     size_t max_depth;          /* intake.max_depth */
+    int64_t max_future_s;      /* intake.max_future_s */
+    int64_t max_age_s;         /* intake.max_age_s */
     void (*reload)(void *arg); /* SIGHUP: reload what can be reloaded (log level) */
     void *reload_arg;
 };

@@ -52,7 +52,7 @@ static const struct role roles[] = {
 static const char *const settings_used[] = {
     "redis.url",       "redis.shards",    "redis.timeout_ms",      "postgres.dsn",
     "worker.batch",    "worker.block_ms", "worker.max_deliveries", "worker.claim_idle_ms",
-    "worker.consumer", "time.zone",       "intake.max_depth",      "log.level",
+    "worker.consumer", "time.zone",       "intake.max_depth",      "intake.max_future_s", "intake.max_age_s", "log.level",
     "log.json",        "metrics.listen",
     /* role notify */
     "notify.endpoint", "notify.webhook_url", "notify.webhook_secret", "notify.max_attempts",
@@ -159,6 +159,8 @@ static struct ingest *make_ingest(struct config *cfg, struct metrics *m, struct 
         .consumer = config_str(cfg, "worker.consumer"),
         .time_zone = config_str(cfg, "time.zone"),
         .max_depth = (size_t)config_int(cfg, "intake.max_depth"),
+        .max_future_s = config_int(cfg, "intake.max_future_s"),
+        .max_age_s = config_int(cfg, "intake.max_age_s"),
         .reload = reload_settings,
         .reload_arg = reload,
     };

@@ -19,6 +19,7 @@ rejected.
 """
 
 import json
+import msgpack
 import time
 import unittest
 import urllib.error
@@ -70,7 +71,8 @@ class PoisonTest(StackTestCase):
 
     @classmethod
     def setup_stack(cls, stack):
-        stack.write_config({"score.settle_ms": 50, "score.settle_max_ms": 200})
+        # the default ts window (the harness turns the age limit off for the other tests)
+        stack.write_config({"score.settle_ms": 50, "score.settle_max_ms": 200, "intake.max_age_s": 34560000})
         stack.start_all(workers=1)
         rows = ["nip,name,unit,position,supervisor_nip,job_family",
                 "%s,Kepala,UNIT-P,kepala,,admin" % nip(1)]
@@ -119,6 +121,35 @@ class PoisonTest(StackTestCase):
             self.assertEqual((ack["status"], ack["error"]), ("rejected", want))
         self.assertEqual(self.stack.sql_value("SELECT count(*) FROM event_log WHERE id = ANY(%s::uuid[])",
                                               ([a["id"], b["id"]],)), 0)
+
+    def test_broker_and_worker_keep_the_ts_window(self):
+        """ts in 2099 (issue 12, item 7) or two days ahead: rejected at the broker naming the
+        window; a day back is fine. The ingest worker applies the same window by the
+        broker's receive time (an entry written straight into the stream, as an older
+        broker would have, lands in rejected_events with the reason)."""
+        now = int(time.time() * 1000)
+        for ts, want in ((4070908800000, "more than intake.max_future_s 86400"),
+                         (now + 2 * 86400 * 1000, "more than intake.max_future_s 86400"),
+                         (now - 401 * 86400 * 1000, "more than intake.max_age_s 34560000")):
+            ev = work_result(nip(10), "2026-02", "k9", 100, 100)
+            ev["ts"] = ts
+            ack = self.stack.request(ev)
+            self.assertEqual(ack["status"], "rejected", ack)
+            self.assertIn("ts: %d is " % ts, ack["error"])
+            self.assertIn(want, ack["error"])
+        ok = work_result(nip(10), "2026-02", "k8", 100, 100)
+        ok["ts"] = now - 86400 * 1000
+        self.assertEqual(self.stack.request(ok)["status"], "accepted")
+        # past the broker: the worker judges the entry by its receive time (rt)
+        ev = work_result(nip(10), "2026-02", "k7", 100, 100)
+        ev["ts"] = 4070908800000
+        self.stack.redis_cmd("XADD", "kinerja:ev:{0}", "*", "id", ev["id"], "ev", msgpack.packb(ev),
+                             "rt", str(now))
+        self.stack.wait_for(lambda: self.stack.sql_value(
+            "SELECT reason FROM rejected_events WHERE event_id = %s", (ev["id"],)) is not None,
+            timeout=30, what="the worker's verdict")
+        self.assertIn("more than intake.max_future_s 86400",
+                      self.stack.sql_value("SELECT reason FROM rejected_events WHERE event_id = %s", (ev["id"],)))
 
     def test_poison_rows_are_quarantined_alone(self):
         s = self.stack
