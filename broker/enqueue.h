@@ -1,9 +1,11 @@
 /*
  * enqueue: the broker's Redis side. Holds the one Redis connection, and stores the
  * valid events of many client requests in ONE pipelined round trip:
- *     FCALL kinerja_enqueue 2 <dedupe key> <stream key> <id> <event msgpack> <ttl> <recv ms>
- * per event (schemas/redis/kinerja.lua: SET NX EX + XADD, atomic). A reply that is an
- * entry id means accepted, 0 means duplicate (the function runs in pipeline order, so
+ *     FCALL kinerja_enqueue 2 <dedupe key> <stream key> <id> <event msgpack> <ttl> <recv ms> <client>
+ * per event (<client>: the CURVE client's name from ZAP, the stream entry's cl field,
+ * which the ingest worker stores as event_log.client; "" without CURVE), in
+ * schemas/redis/kinerja.lua: SET NX EX + XADD, atomic. A reply that is an entry id
+ * means accepted, 0 means duplicate (the function runs in pipeline order, so
  * a second event with the same id in one round is a duplicate too).
  *
  * An event gets accepted only from its own reply. When Redis is down, a command fails,
