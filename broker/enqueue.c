@@ -3,6 +3,7 @@
  */
 #include "enqueue.h"
 
+#include "clients.h"
 #include "log.h"
 #include "rstream.h"
 
@@ -315,11 +316,31 @@ static int append_fcall(struct enqueue *e, const struct slot *s)
     return redisAppendCommandArgv(e->c, ENQUEUE_ARGC, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
+/* With CURVE: a pending event outside its client's bindings (source=, as= of
+ * security.clients_file, the list in force) is rejected with the reason. A client no
+ * longer listed was rejected whole by the main loop already. */
+static void apply_bindings(struct request *req)
+{
+    const char *name = request_client(req);
+    const struct clients *list = name[0] ? clients_current() : NULL;
+    const struct client *cl = list ? clients_find_name(list, name) : NULL;
+    if (!cl || (!cl->sources && !cl->as))
+        return;
+    char why[CLIENTS_WHY_MAX];
+    for (size_t i = 0; i < req->nevents; i++) {
+        struct request_event *ev = &req->events[i];
+        if (ev->status == ACK_PENDING && client_check_event(cl, ev->type, ev->obj, why, sizeof why) != 0)
+            request_event_set(ev, ACK_REJECTED, "%s", why);
+    }
+}
+
 int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long now_ms)
 {
     size_t pending = 0;
-    for (size_t r = 0; r < n; r++)
+    for (size_t r = 0; r < n; r++) {
+        apply_bindings(reqs[r]);
         pending += request_pending(reqs[r]);
+    }
     if (pending == 0)
         return 0;
     if (ensure_slots(e, pending) != 0) {

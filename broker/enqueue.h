@@ -52,7 +52,8 @@ const char *enqueue_down_reason(const struct enqueue *e);
 /* Monotonic ms of the next connect attempt while down; 0 when up. */
 long long enqueue_next_attempt_ms(const struct enqueue *e);
 
-/* Gives every ACK_PENDING event of reqs[0..n) its outcome: accepted, duplicate or
+/* Gives every ACK_PENDING event of reqs[0..n) its outcome: rejected when it lies outside
+ * its CURVE client's bindings (clients.h: source=, as=), else accepted, duplicate or
  * retry. Returns the number of Redis round trips made (0 or 1). */
 int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long now_ms);
 

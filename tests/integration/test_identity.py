@@ -55,7 +55,9 @@ def press(employee, source, ts, rating=4, unit="UNIT-B"):
 
 class IdentityTest(StackTestCase):
     """Unit A: head 01, staff 10..13. Unit B: head 02, staff 30..35 (the kiosk's
-    employees). Clients: kiosk-a (citizen_feedback), ops (every type)."""
+    employees). Clients: kiosk-a (citizen_feedback, unbound: a line as before bindings),
+    ops (every type), kiosk-d (bound to source kiosk:dukcapil-), sup-app (the supervisor
+    app of head 01: acts only as nip 01) and emp-app (acts only for employee 10)."""
 
     stack_options = {"shards": 2}
 
@@ -76,6 +78,9 @@ class IdentityTest(StackTestCase):
         cls.server = keygen(stack, "server")
         cls.kiosk = keygen(stack, "kiosk")
         cls.ops = keygen(stack, "ops")
+        cls.kiosk_d = keygen(stack, "kiosk-d")
+        cls.sup = keygen(stack, "sup-app")
+        cls.emp = keygen(stack, "emp-app")
         cls.clients_path = stack.write_file("clients", cls.clients_text())
         cls.broker_env = {
             "KINERJA_SECURITY_CURVE": "true",
@@ -90,10 +95,28 @@ class IdentityTest(StackTestCase):
         stack.start_worker("score")
 
     @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.stack is not None and not cls.stack.closed:
+                for proc in (cls.broker, cls.plain):
+                    cls.stack.stop(proc)  # exit code 0, else it raises
+                    log = cls.stack.log_text(proc)
+                    assert "runtime error" not in log and "AddressSanitizer" not in log, log[-4000:]
+        except BaseException:
+            cls._stack_failed = True
+            raise
+        finally:
+            super().tearDownClass()
+
+    @classmethod
     def clients_text(cls, extra=""):
         return ("# allow-list for test_identity\n"
                 "%s kiosk-a citizen_feedback\n"
-                "%s ops *\n%s" % (cls.kiosk[0], cls.ops[0], extra))
+                "%s ops *\n"
+                "%s kiosk-d citizen_feedback source=kiosk:dukcapil-\n"
+                "%s sup-app signoff,appeal_decision,evaluation as=%s\n"
+                "%s emp-app appeal as=%s\n%s"
+                % (cls.kiosk[0], cls.ops[0], cls.kiosk_d[0], cls.sup[0], nip(1), cls.emp[0], nip(10), extra))
 
     @classmethod
     def curve_dealer(cls, stack, keys, endpoint=None):
@@ -196,6 +219,126 @@ class IdentityTest(StackTestCase):
         # the log keeps every press with the source it was sent with
         sources = self.stack.sql("SELECT DISTINCT source FROM event_log WHERE employee = %s", (nip(31),))
         self.assertEqual(len(sources), 20)
+
+
+    # ---- slice 2: a key bound to a source prefix and to the people it acts for --------
+
+    def in_redis(self, event_id):
+        for shard in range(self.stack.shards):
+            for _id, fields in self.stack.redis_cmd("XRANGE", "kinerja:ev:{%d}" % shard, "-", "+") or []:
+                if event_id.encode() in fields:
+                    return True
+        return False
+
+    def test_source_binding_refuses_other_sources_with_the_reason(self):
+        good = press(nip(33), "kiosk:dukcapil-kupang-01", TS + 9000000)
+        bad = press(nip(33), "kiosk:k-07", TS + 9001000)
+        acks = self.send_as(self.kiosk_d, [good, bad])
+        self.assertEqual(acks[0], {"id": good["id"], "status": "accepted"})
+        self.assertEqual(acks[1], {"id": bad["id"], "status": "rejected",
+                                   "error": "source: kiosk-d may send only kiosk:dukcapil-*"})
+        self.assertFalse(self.in_redis(bad["id"]), "an event outside the binding reached the stream")
+        # an unbound line (kiosk-a) still sends any source, as before bindings existed
+        other = press(nip(33), "kiosk:k-07", TS + 9002000)
+        self.assertEqual(self.send_as(self.kiosk, [other])[0]["status"], "accepted")
+
+    def test_supervisor_app_signs_only_as_its_supervisor(self):
+        def signoff(employee, supervisor):
+            return {"v": 1, "id": str(uuid.uuid4()), "type": "signoff", "source": "app:sup", "ts": TS,
+                    "employee": employee, "period": PERIOD, "supervisor": supervisor, "decision": "approve",
+                    "version": 1}
+        mine = signoff(nip(10), nip(1))       # head 01 signs for their own staff
+        forged = signoff(nip(30), nip(2))     # the same app signing as head 02
+        decision = {"v": 1, "id": str(uuid.uuid4()), "type": "appeal_decision", "source": "app:sup", "ts": TS,
+                    "employee": nip(30), "period": PERIOD, "decider": nip(2), "decision": "uphold"}
+        rating = {"v": 1, "id": str(uuid.uuid4()), "type": "evaluation", "source": "app:sup", "ts": TS,
+                  "employee": nip(30), "period": PERIOD, "rater": nip(2), "relation": "supervisor",
+                  "behaviour": {"akuntabel": 5}}
+        acks = self.send_as(self.sup, [mine, forged, decision, rating])
+        self.assertEqual(acks[0]["status"], "accepted", acks[0])
+        self.assertEqual(acks[1], {"id": forged["id"], "status": "rejected", "error":
+                                   "supervisor: %s is not among those client sup-app may act for "
+                                   "(as= in security.clients_file)" % nip(2)})
+        self.assertEqual(acks[2]["error"], "decider: %s is not among those client sup-app may act for "
+                                           "(as= in security.clients_file)" % nip(2))
+        self.assertEqual(acks[3]["error"], "rater: %s is not among those client sup-app may act for "
+                                           "(as= in security.clients_file)" % nip(2))
+        for ev in (forged, decision, rating):
+            self.assertFalse(self.in_redis(ev["id"]), "a forged %s reached the stream" % ev["type"])
+
+    def test_employee_app_appeals_only_for_its_employee(self):
+        def appeal(employee):
+            return {"v": 1, "id": str(uuid.uuid4()), "type": "appeal", "source": "app:pegawai", "ts": TS,
+                    "employee": employee, "period": PERIOD, "reason": "nilai tidak sesuai"}
+        own, other = appeal(nip(10)), appeal(nip(11))
+        acks = self.send_as(self.emp, [own, other])
+        self.assertEqual(acks[0]["status"], "accepted", acks[0])
+        self.assertEqual(acks[1]["error"], "employee: %s is not among those client emp-app may act for "
+                                           "(as= in security.clients_file)" % nip(11))
+
+    def test_sighup_applies_a_changed_binding_to_a_live_connection(self):
+        sock = self.curve_dealer(self.stack, self.kiosk_d)
+        try:
+            ev = press(nip(34), "kiosk:dukcapil-01", TS + 9100000)
+            self.assertEqual(self.ask(sock, ev)["status"], "accepted")
+            with open(self.clients_path, "w") as f:
+                f.write(self.clients_text().replace("source=kiosk:dukcapil-", "source=kiosk:capil-,kiosk:dinsos-"))
+            try:
+                self.broker.send_signal(signal.SIGHUP)
+                self.stack.wait_for(lambda: self.stack.log_text(self.broker).count(
+                    "reloaded security.clients_file %s: 5 clients" % self.clients_path) >= 1,
+                    what="the reload's log line")
+                # the same connection, after the reload: the new prefixes are in force
+                ev = press(nip(34), "kiosk:dukcapil-01", TS + 9101000)
+                self.assertEqual(self.ask(sock, ev), {
+                    "id": ev["id"], "status": "rejected",
+                    "error": "source: kiosk-d may send only kiosk:capil-* or kiosk:dinsos-*"})
+                ev = press(nip(34), "kiosk:dinsos-01", TS + 9102000)
+                self.assertEqual(self.ask(sock, ev)["status"], "accepted")
+            finally:
+                with open(self.clients_path, "w") as f:
+                    f.write(self.clients_text())
+                self.broker.send_signal(signal.SIGHUP)
+                self.stack.wait_for(lambda: self.stack.log_text(self.broker).count(
+                    "reloaded security.clients_file %s: 5 clients" % self.clients_path) >= 2,
+                    what="the reload back")
+            ev = press(nip(34), "kiosk:dukcapil-01", TS + 9103000)
+            self.assertEqual(self.ask(sock, ev)["status"], "accepted")
+        finally:
+            sock.close()
+
+    def test_bad_binding_lines_exit_1_naming_line_and_reason(self):
+        k, o = self.kiosk[0], self.ops[0]
+        cases = [
+            ("%s kiosk-a citizen_feedback sorce=kiosk:\n" % k,
+             ":1: unknown word \"sorce=kiosk:\" after the event types"),
+            ("%s ops * as=12345\n" % o, ":1: as=: \"12345\" is not an 18-digit NIP or an evaluator id"),
+            ("%s ops * as=%s, source=x\n" % (o, nip(1)), ":1: as=: empty item"),
+            ("%s ops * source=a source=b\n" % o, ":1: source=: given twice"),
+            ("# rotation\n%s ops * as=%s\n%s ops * as=%s\n" % (k, nip(1), o, nip(2)),
+             ":3: name ops: listed on line 2 with other bindings"),
+        ]
+        for i, (text, want) in enumerate(cases):
+            path = self.stack.write_file("clients-bad-%d" % i, text)
+            env = dict(self.broker_env, KINERJA_SECURITY_CLIENTS_FILE=path,
+                       KINERJA_INTAKE_ENDPOINT="tcp://127.0.0.1:%d" % free_port())
+            proc = self.stack.start_broker(env=env, wait=False)
+            self.assertEqual(proc.wait(timeout=30), 1, text)
+            self.assertIn("security.clients_file %s%s" % (path, want), self.stack.log_text(proc))
+
+    def test_worker_refuses_an_entry_whose_client_is_not_a_name(self):
+        # only the broker writes the cl field; an entry someone else wrote with a bad
+        # one is refused with the reason, not stored under a made-up identity
+        ev = press(nip(35), "kiosk:x", TS + 9200000)
+        self.stack.redis_cmd("XADD", "kinerja:ev:{0}", "*", "id", ev["id"],
+                             "ev", msgpack.packb(ev, use_bin_type=True), "rt", str(int(time.time() * 1000)),
+                             "cl", "bad name!")
+        self.stack.wait_for(lambda: self.stack.sql_value(
+            "SELECT count(*) FROM rejected_events WHERE event_id = %s", (ev["id"],)) == 1,
+            what="the entry in rejected_events")
+        self.assertEqual(self.stack.sql_value("SELECT reason FROM rejected_events WHERE event_id = %s",
+                                              (ev["id"],)),
+                         "entry: cl: not a client name (1..64 characters of A-Z a-z 0-9 . _ -)")
 
 
 if __name__ == "__main__":
