@@ -7,7 +7,8 @@
 --                           the broker ran without CURVE (anyone could have sent it)
 --   rejected_events.client  the same for a refused event (who tried)
 -- kinerja_ingest_staged() is the one of 0006 with the staging table's client column
--- (common/pgstore.c) stored in both.
+-- (common/pgstore.c) stored in both; a staging table without that column (a worker
+-- started before this migration) gets it, NULL, so that worker keeps working.
 --
 -- The kiosk-misuse step (SPEC 5, docs/SCORING.md) groups presses per device. `source`
 -- is whatever the client says: one kiosk key rotating kiosk:k-00..19 would be twenty
@@ -57,6 +58,13 @@ DECLARE
 BEGIN
     -- An unknown zone raises here (22023), once, before any row is touched.
     PERFORM now() AT TIME ZONE tz;
+
+    -- The staging table of a worker from before 0009 (or a hand-made one) has no client
+    -- column: add it (NULL: not known), so such a worker keeps storing until restarted.
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                   WHERE attrelid = 'ingest_staging'::regclass AND attname = 'client' AND NOT attisdropped) THEN
+        ALTER TABLE ingest_staging ADD COLUMN client text;
+    END IF;
 
     SELECT count(*) INTO total FROM ingest_staging;
 
