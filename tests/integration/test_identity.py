@@ -304,6 +304,23 @@ class IdentityTest(StackTestCase):
                     what="the reload back")
             ev = press(nip(34), "kiosk:dukcapil-01", TS + 9103000)
             self.assertEqual(self.ask(sock, ev)["status"], "accepted")
+
+            # a reload that fails (a bad line) keeps the list in force, bindings included
+            with open(self.clients_path, "w") as f:
+                f.write(self.clients_text("%s broken * as=123\n" % self.kiosk[0]))
+            try:
+                self.broker.send_signal(signal.SIGHUP)
+                self.stack.wait_for(lambda: "the previous allow-list stays in force"
+                                    in self.stack.log_text(self.broker), what="the failed reload's log line")
+                self.assertIn(":7: as=: \"123\" is not an 18-digit NIP or an evaluator id",
+                              self.stack.log_text(self.broker))
+                ev = press(nip(34), "kiosk:k-01", TS + 9104000)
+                self.assertEqual(self.ask(sock, ev)["error"], "source: kiosk-d may send only kiosk:dukcapil-*")
+                ev = press(nip(34), "kiosk:dukcapil-02", TS + 9105000)
+                self.assertEqual(self.ask(sock, ev)["status"], "accepted")
+            finally:
+                with open(self.clients_path, "w") as f:
+                    f.write(self.clients_text())
         finally:
             sock.close()
 
