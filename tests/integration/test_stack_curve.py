@@ -3,8 +3,8 @@
 start it makes the broker's key pair, the CLI's key pair and a clients file admitting the
 CLI's key, its readiness probe talks CURVE (a plain probe gets no answer from a CURVE
 broker, so before this `up` could not start one), the CLI sends with its key, a plain
-client gets nothing, and a second `up` keeps the keys. A temporary var directory and free
-ports, as in test_stack; only the ingest worker.
+client gets nothing, a second `up` keeps the keys, and `make demo` gives the figures it
+gives without CURVE. A temporary var directory and free ports, as in test_stack.
 """
 
 import json
@@ -164,6 +164,25 @@ class StackCurveTest(unittest.TestCase):
         self.assertEqual({n: self.read(n) for n in keys_before}, keys_before)
         r = self.kinerja("send", "-", input=t.jsonl())
         self.assertEqual(r.stdout.strip().splitlines()[-1], "sent=5 accepted=0 duplicate=5 rejected=0", r.stderr)
+
+    def test_demo_runs_against_a_curve_stack_as_before(self):
+        """`make demo` after a CURVE `make up`: the same figures as without CURVE
+        (test_stack), every event sent with the CLI's key."""
+        self.env["KINERJA_STACK_ROLES"] = "ingest score notify schedule"
+        self.stack("up")
+        r = subprocess.run(["bash", os.path.join(harness.SOURCE_DIR, "scripts", "demo.sh")], capture_output=True,
+                           text=True, env=self.env, timeout=300, cwd=harness.SOURCE_DIR)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        self.assertIn("sent=3020 accepted=3004 duplicate=10 rejected=6", r.stdout)
+        self.assertIn("done: 3000 new events stored, 4 new refused by the worker", r.stdout)
+        self.assertIn("(53 rows)", r.stdout)
+        conn = psycopg2.connect(host="127.0.0.1", port=self.pg_port, dbname="kinerja", user="kinerja")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT client, count(*) FROM event_log GROUP BY 1")
+                self.assertEqual(cur.fetchall(), [("cli", 3000)])
+        finally:
+            conn.close()
 
     def test_half_a_key_pair_stops_up_with_the_reason(self):
         os.makedirs(self.keys)
