@@ -29,7 +29,7 @@ static int fail_line(char *err, size_t errlen, const char *path, long line, cons
 
 static int fail_line(char *err, size_t errlen, const char *path, long line, const char *fmt, ...)
 {
-    char why[CLIENTS_LINE_MAX];
+    char why[CLIENTS_WHY_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
@@ -217,7 +217,7 @@ static int parse_line(struct clients *c, char *text, const char *path, long line
                          CLIENTS_NAME_MAX);
     struct client cl;
     memset(&cl, 0, sizeof cl);
-    char why[CLIENTS_LINE_MAX];
+    char why[CLIENTS_WHY_MAX];
     if (parse_types(words[2], &cl.types, why, sizeof why) != 0)
         return fail_line(err, errlen, path, line, "%s", why);
     if (parse_bindings(&cl, words + 3, n - 3, why, sizeof why) != 0) {

@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define CLIENTS_NAME_MAX 64
-#define CLIENTS_LINE_MAX 1024
+#define CLIENTS_LINE_MAX 16384 /* room for an as= list of some 800 NIPs */
 #define CLIENTS_MAX 100000
 #define CLIENTS_WHY_MAX 512 /* longest refusal text of client_check_event */
 

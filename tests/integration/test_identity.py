@@ -343,6 +343,30 @@ class IdentityTest(StackTestCase):
             self.assertEqual(proc.wait(timeout=30), 1, text)
             self.assertIn("security.clients_file %s%s" % (path, want), self.stack.log_text(proc))
 
+    def test_an_as_list_of_800_nips_fits_on_one_line(self):
+        # 800 NIPs of 18 digits with commas: 800 x 19 - 1 = 15199 characters after "as=",
+        # within CLIENTS_LINE_MAX (16384); the last one acts, one not listed does not
+        many = ["1999%014d" % i for i in range(799)] + [nip(1)]
+        path = self.stack.write_file("clients-many", "%s ops * as=%s\n" % (self.ops[0], ",".join(many)))
+        endpoint = "tcp://127.0.0.1:%d" % free_port()
+        env = dict(self.broker_env, KINERJA_SECURITY_CLIENTS_FILE=path, KINERJA_INTAKE_ENDPOINT=endpoint)
+        proc = self.stack.start_broker(env=env, wait=False)
+        try:
+            self.wait_curve_broker(self.stack, proc, endpoint)
+            sock = self.curve_dealer(self.stack, self.ops, endpoint)
+            try:
+                def signoff(supervisor):
+                    return {"v": 1, "id": str(uuid.uuid4()), "type": "signoff", "source": "app:sup", "ts": TS,
+                            "employee": nip(10), "period": PERIOD, "supervisor": supervisor,
+                            "decision": "approve", "version": 1}
+                acks = self.ask(sock, [signoff(nip(1)), signoff(nip(2))])
+            finally:
+                sock.close()
+            self.assertEqual(acks[0]["status"], "accepted", acks[0])
+            self.assertEqual(acks[1]["status"], "rejected", acks[1])
+        finally:
+            self.stack.stop(proc)
+
     def test_worker_refuses_an_entry_whose_client_is_not_a_name(self):
         # only the broker writes the cl field; an entry someone else wrote with a bad
         # one is refused with the reason, not stored under a made-up identity
