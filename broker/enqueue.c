@@ -3,6 +3,7 @@
  */
 #include "enqueue.h"
 
+#include "clients.h"
 #include "log.h"
 #include "rstream.h"
 
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENQUEUE_ARGC 9
+#define ENQUEUE_ARGC 10
 #define ENQUEUE_NUM_MAX 24 /* a decimal long long */
 
 /* One pending event in the round being built. */
@@ -20,6 +21,7 @@ struct slot {
     const char *bytes; /* the event's msgpack map: the payload itself, or NULL = in packed */
     size_t off, len;
     long long recv_wall_ms;
+    const char *client; /* the CURVE client's name ("User-Id"); "" without CURVE */
 };
 
 struct enqueue {
@@ -236,6 +238,14 @@ static int ensure_slots(struct enqueue *e, size_t n)
     return 0;
 }
 
+/* The name zap gave the sender's connection (ZAP user id, libzmq's "User-Id" of every
+ * message of a CURVE connection), or "" when there is none (CURVE off). */
+static const char *request_client(struct request *req)
+{
+    const char *name = req->has_payload ? zmq_msg_gets(&req->payload, "User-Id") : NULL;
+    return name ? name : "";
+}
+
 /* Gathers the pending events of reqs into e->slots, re-packing batch elements into
  * e->packed (a single-event frame is used as it came: mpscan proved it is exactly one
  * map). Returns the number of slots. */
@@ -254,6 +264,7 @@ static size_t gather(struct enqueue *e, struct request **reqs, size_t n)
             struct slot *s = &e->slots[k];
             s->ev = ev;
             s->recv_wall_ms = req->recv_wall_ms;
+            s->client = request_client(req);
             if (!req->is_batch) {
                 s->bytes = zmq_msg_data(&req->payload);
                 s->off = 0;
@@ -290,8 +301,8 @@ static int append_fcall(struct enqueue *e, const struct slot *s)
     snprintf(ttl, sizeof ttl, "%lld", e->ttl_s);
     snprintf(rt, sizeof rt, "%lld", s->recv_wall_ms);
     const char *bytes = s->bytes ? s->bytes + s->off : e->packed.data + s->off;
-    const char *argv[ENQUEUE_ARGC] = {"FCALL", RSTREAM_FUNCTION_ENQUEUE, "2", ddkey, skey, id, bytes, ttl,
-                                      rt};
+    const char *argv[ENQUEUE_ARGC] = {
+        "FCALL", RSTREAM_FUNCTION_ENQUEUE, "2", ddkey, skey, id, bytes, ttl, rt, s->client};
     size_t lens[ENQUEUE_ARGC] = {5,
                                  strlen(RSTREAM_FUNCTION_ENQUEUE),
                                  1,
@@ -300,15 +311,36 @@ static int append_fcall(struct enqueue *e, const struct slot *s)
                                  idlen,
                                  s->len,
                                  strlen(ttl),
-                                 strlen(rt)};
+                                 strlen(rt),
+                                 strlen(s->client)};
     return redisAppendCommandArgv(e->c, ENQUEUE_ARGC, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+/* With CURVE: a pending event outside its client's bindings (source=, as= of
+ * security.clients_file, the list in force) is rejected with the reason. A client no
+ * longer listed was rejected whole by the main loop already. */
+static void apply_bindings(struct request *req)
+{
+    const char *name = request_client(req);
+    const struct clients *list = name[0] ? clients_current() : NULL;
+    const struct client *cl = list ? clients_find_name(list, name) : NULL;
+    if (!cl || (!cl->sources && !cl->as))
+        return;
+    char why[CLIENTS_WHY_MAX];
+    for (size_t i = 0; i < req->nevents; i++) {
+        struct request_event *ev = &req->events[i];
+        if (ev->status == ACK_PENDING && client_check_event(cl, ev->type, ev->obj, why, sizeof why) != 0)
+            request_event_set(ev, ACK_REJECTED, "%s", why);
+    }
 }
 
 int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long now_ms)
 {
     size_t pending = 0;
-    for (size_t r = 0; r < n; r++)
+    for (size_t r = 0; r < n; r++) {
+        apply_bindings(reqs[r]);
         pending += request_pending(reqs[r]);
+    }
     if (pending == 0)
         return 0;
     if (ensure_slots(e, pending) != 0) {

@@ -1,9 +1,11 @@
 /*
  * enqueue: the broker's Redis side. Holds the one Redis connection, and stores the
  * valid events of many client requests in ONE pipelined round trip:
- *     FCALL kinerja_enqueue 2 <dedupe key> <stream key> <id> <event msgpack> <ttl> <recv ms>
- * per event (schemas/redis/kinerja.lua: SET NX EX + XADD, atomic). A reply that is an
- * entry id means accepted, 0 means duplicate (the function runs in pipeline order, so
+ *     FCALL kinerja_enqueue 2 <dedupe key> <stream key> <id> <event msgpack> <ttl> <recv ms> <client>
+ * per event (<client>: the CURVE client's name from ZAP, the stream entry's cl field,
+ * which the ingest worker stores as event_log.client; "" without CURVE), in
+ * schemas/redis/kinerja.lua: SET NX EX + XADD, atomic. A reply that is an entry id
+ * means accepted, 0 means duplicate (the function runs in pipeline order, so
  * a second event with the same id in one round is a duplicate too).
  *
  * An event gets accepted only from its own reply. When Redis is down, a command fails,
@@ -50,7 +52,8 @@ const char *enqueue_down_reason(const struct enqueue *e);
 /* Monotonic ms of the next connect attempt while down; 0 when up. */
 long long enqueue_next_attempt_ms(const struct enqueue *e);
 
-/* Gives every ACK_PENDING event of reqs[0..n) its outcome: accepted, duplicate or
+/* Gives every ACK_PENDING event of reqs[0..n) its outcome: rejected when it lies outside
+ * its CURVE client's bindings (clients.h: source=, as=), else accepted, duplicate or
  * retry. Returns the number of Redis round trips made (0 or 1). */
 int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long now_ms);
 

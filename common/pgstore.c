@@ -438,12 +438,12 @@ static const char ingest_staging_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS ingest_staging ("
     " seq int, id uuid, type text, source text, ts_ms bigint, employee text, unit text,"
     " period text, rater text, relation text, supervisor text, decider text, payload jsonb,"
-    " stream_key text, stream_id text, received_ms bigint, reject_reason text"
+    " stream_key text, stream_id text, received_ms bigint, reject_reason text, client text"
     ") ON COMMIT DELETE ROWS";
 
 static const char ingest_copy_sql[] =
     "COPY ingest_staging (seq, id, type, source, ts_ms, employee, unit, period, rater, relation,"
-    " supervisor, decider, payload, stream_key, stream_id, received_ms, reject_reason) FROM STDIN";
+    " supervisor, decider, payload, stream_key, stream_id, received_ms, reject_reason, client) FROM STDIN";
 
 /* Text PostgreSQL can store: valid UTF-8 without NUL bytes. */
 static bool pgstore_storable(const char *s, size_t n)
@@ -534,6 +534,7 @@ static int ingest_put_row(struct buf *b, size_t seq, const struct ingest_row *ro
     rc |= copy_put_str(b, false, row->stream_id);
     rc |= copy_put_i64(b, false, row->received_ms > 0, row->received_ms);
     rc |= copy_put_str(b, false, reason);
+    rc |= copy_put_str(b, false, row->client);
     rc |= buf_putc(b, '\n');
     return rc ? -1 : 0;
 }

@@ -80,6 +80,7 @@ struct ingest_row {
     const char *payload_json; /* the event as JSON (event_json_from_msgpack) */
     size_t payload_len;
     int64_t received_ms;      /* broker receive time */
+    const char *client;       /* the CURVE client that sent it (event_log.client); NULL without CURVE */
     const char *reject_reason;
 };
 

@@ -10,6 +10,13 @@
 #
 # Layout: var/redis (AOF), var/pg (data), var/run/<name>.pid (redis.pid, postgres.pid,
 # kinerja-broker.pid, kinerja-worker-<role>.pid), var/log/<name>.log.
+# CURVE (SPEC 8): with security.curve = true, `up` makes what is missing on first start:
+# the broker's key pair (security.server_secret_file and security.server_public_file,
+# PREFIX.key_secret and PREFIX.key of one prefix), the CLI's key pair
+# (security.client_key_file) and security.clients_file admitting the CLI's key as
+# client `cli` for every type; existing keys and an existing clients file are kept.
+# The readiness probe then talks CURVE with the CLI's key. With security.curve = false
+# `up` warns that anyone who can reach the intake endpoint can send any event.
 # Ports and addresses come from the effective config (`kinerja config KEY`: the file,
 # then KINERJA_* environment overrides), so the same script runs a second stack with
 #   KINERJA_VAR_DIR=/tmp/x KINERJA_REDIS_URL=... KINERJA_POSTGRES_DSN=... \
@@ -86,6 +93,12 @@ load_settings() {
   INTAKE_HOST="${INTAKE_HOST%:*}"
   INTAKE_PORT="${endpoint##*:}"
   INTAKE_ENDPOINT="$endpoint"
+
+  CURVE="$(cfg security.curve)"
+  SERVER_SECRET="$(cfg security.server_secret_file)"
+  SERVER_PUBLIC="$(cfg security.server_public_file)"
+  CLIENT_KEY="$(cfg security.client_key_file)"
+  CLIENTS_FILE="$(cfg security.clients_file)"
 
   [[ "$REDIS_PORT" =~ ^[0-9]+$ ]] || die "redis.url: cannot read a port from it"
   [[ "$PG_PORT" =~ ^[0-9]+$ ]] || die "postgres.dsn: cannot read a port from it"
@@ -254,9 +267,59 @@ postgres_up() {
 
 # ---- Kinerja daemons -----------------------------------------------------------------
 
+# With CURVE: the keys and the allow-list the broker and the CLI need, made once.
+curve_keys() {
+  [ "$CURVE" = true ] || return 0
+  local server_prefix="${SERVER_SECRET%.key_secret}"
+  if [ ! -e "$SERVER_SECRET" ] || [ ! -e "$SERVER_PUBLIC" ]; then
+    if [ "$server_prefix" = "$SERVER_SECRET" ] || [ "$SERVER_PUBLIC" != "$server_prefix.key" ]; then
+      die "security.server_secret_file $SERVER_SECRET / security.server_public_file $SERVER_PUBLIC: to make the broker's key pair they must be PREFIX.key_secret and PREFIX.key (or create both with kinerja keygen --out PREFIX)"
+    fi
+    if [ -e "$SERVER_SECRET" ] || [ -e "$SERVER_PUBLIC" ]; then
+      die "security.server_secret_file $SERVER_SECRET / security.server_public_file $SERVER_PUBLIC: only one of the pair exists; restore the other or remove both"
+    fi
+    mkdir -p "$(dirname "$server_prefix")"
+    "$BIN/kinerja" keygen --out "$server_prefix" >/dev/null || die "kinerja keygen --out $server_prefix failed"
+    say "made the broker's CURVE key pair $server_prefix.key and .key_secret"
+  fi
+  if [ ! -e "$CLIENT_KEY.key" ] || [ ! -e "$CLIENT_KEY.key_secret" ]; then
+    if [ -e "$CLIENT_KEY.key" ] || [ -e "$CLIENT_KEY.key_secret" ]; then
+      die "security.client_key_file $CLIENT_KEY: only one of $CLIENT_KEY.key and $CLIENT_KEY.key_secret exists; restore the other or remove both"
+    fi
+    mkdir -p "$(dirname "$CLIENT_KEY")"
+    "$BIN/kinerja" keygen --out "$CLIENT_KEY" >/dev/null || die "kinerja keygen --out $CLIENT_KEY failed"
+    say "made the CLI's CURVE key pair $CLIENT_KEY.key and .key_secret"
+  fi
+  if [ ! -e "$CLIENTS_FILE" ]; then
+    mkdir -p "$(dirname "$CLIENTS_FILE")"
+    (
+      umask 077
+      printf '# security.clients_file, written by scripts/stack.sh on first start:\n# <z85 public key> <name> <event types or *> [source=<prefixes>] [as=<ids>]\n%s cli *\n' \
+        "$(head -n1 "$CLIENT_KEY.key")" >"$CLIENTS_FILE"
+    )
+    say "wrote $CLIENTS_FILE admitting the CLI's key as client cli"
+  fi
+}
+
 broker_answers() {
   # Any reply to a frame that is not msgpack proves the broker serves requests.
-  if /usr/bin/python3 -c 'import zmq' 2>/dev/null; then
+  if [ "$CURVE" = true ]; then
+    # a CURVE broker answers only a listed key: the CLI's
+    /usr/bin/python3 - "$INTAKE_ENDPOINT" "$SERVER_PUBLIC" "$CLIENT_KEY" <<'EOF'
+import sys, zmq
+def key(path):
+    with open(path) as f:
+        return f.readline().strip().encode()
+s = zmq.Context.instance().socket(zmq.DEALER)
+s.setsockopt(zmq.LINGER, 0)
+s.curve_serverkey = key(sys.argv[2])
+s.curve_publickey = key(sys.argv[3] + ".key")
+s.curve_secretkey = key(sys.argv[3] + ".key_secret")
+s.connect(sys.argv[1])
+s.send(b"\xc1")
+sys.exit(0 if s.poll(1000, zmq.POLLIN) else 1)
+EOF
+  elif /usr/bin/python3 -c 'import zmq' 2>/dev/null; then
     /usr/bin/python3 - "$INTAKE_ENDPOINT" <<'EOF'
 import sys, zmq
 s = zmq.Context.instance().socket(zmq.DEALER)
@@ -321,9 +384,15 @@ broker_up() {
   fi
   rm -f "$RUN/kinerja-broker.pid"
   port_free_or_die "$INTAKE_HOST" "$INTAKE_PORT" kinerja-broker
+  curve_keys
   daemon_start kinerja-broker "$BIN/kinerja-broker"
   wait_daemon kinerja-broker kinerja-broker broker_answers
-  say "kinerja-broker started (pid $(cat "$RUN/kinerja-broker.pid"), $INTAKE_ENDPOINT)"
+  if [ "$CURVE" = true ]; then
+    say "kinerja-broker started (pid $(cat "$RUN/kinerja-broker.pid"), $INTAKE_ENDPOINT, CURVE: clients in $CLIENTS_FILE)"
+  else
+    say "kinerja-broker started (pid $(cat "$RUN/kinerja-broker.pid"), $INTAKE_ENDPOINT)"
+    say "warning: security.curve = false: anyone who can reach $INTAKE_ENDPOINT can send any event (set security.curve = true; up then makes the keys)"
+  fi
 }
 
 worker_alive() { pid_of "kinerja-worker-$1" kinerja-worker; }

@@ -154,9 +154,23 @@ static void entry_decode(struct batch *b, struct batch_entry *e)
     }
 }
 
+/* A client name as broker/clients.c admits it: 1..BATCH_CLIENT_MAX of A-Z a-z 0-9 . _ - */
+static bool client_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > BATCH_CLIENT_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
 struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *stream_id, size_t idlen,
                               const char *ev, size_t evlen, const char *field_id, size_t field_idlen,
-                              const char *rt, size_t rtlen, int deliveries)
+                              const char *rt, size_t rtlen, const char *cl, size_t cllen, int deliveries)
 {
     struct batch_entry *e = entry_new(b, shard, stream_id, idlen);
     if (!e)
@@ -180,6 +194,14 @@ struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *strea
                  BATCH_EV_MAX);
     } else {
         entry_decode(b, e);
+    }
+    if (cl && client_name_valid(cl, cllen)) {
+        memcpy(e->client, cl, cllen);
+        e->client[cllen] = '\0';
+    } else if (cl && e->state == ENTRY_READY && !e->error[0]) {
+        /* only the broker writes cl: this entry was made by something else */
+        snprintf(e->error, sizeof e->error,
+                 "entry: cl: not a client name (1..%d characters of A-Z a-z 0-9 . _ -)", BATCH_CLIENT_MAX);
     }
     /* The entry's own id field names an unreadable event in its dead letter. */
     if (!e->event_id[0] && field_id && event_valid_uuid(field_id, field_idlen)) {
@@ -208,5 +230,6 @@ void batch_entry_row(const struct batch *b, const struct batch_entry *e, struct 
     row->payload_json = e->has_json ? e->json.data : NULL;
     row->payload_len = e->has_json ? e->json.len : 0;
     row->received_ms = e->received_ms;
+    row->client = e->client[0] ? e->client : NULL;
     row->reject_reason = e->error[0] ? e->error : NULL;
 }

@@ -28,6 +28,7 @@
 #define BATCH_JSON_MAX (512 * 1024)    /* one event's payload as JSON */
 #define BATCH_EV_MAX (4 * 1024 * 1024) /* largest ev field copied out of a stream entry */
 #define BATCH_ZONE_CHUNK (64 * 1024)
+#define BATCH_CLIENT_MAX 64 /* a CURVE client's name (broker/clients.h CLIENTS_NAME_MAX) */
 
 enum entry_state {
     ENTRY_READY,      /* decoded; a row for event_log or (error set) rejected_events */
@@ -43,11 +44,12 @@ struct batch_entry {
     int deliveries;     /* times delivered, this one included; 0 = unknown */
     unsigned char *raw; /* the ev field (owned copy); NULL when the entry has none */
     size_t rawlen;
-    char event_id[EVENT_ID_LEN + 1]; /* from ev, else the entry's id field; "" unknown */
-    int64_t received_ms;             /* the rt field, else the time in the stream id */
-    msgpack_object obj;              /* ev unpacked (in the batch's zone; strings view raw) */
-    struct event ev;                 /* views into raw */
-    struct buf json;                 /* payload JSON (READY entries) */
+    char event_id[EVENT_ID_LEN + 1];   /* from ev, else the entry's id field; "" unknown */
+    int64_t received_ms;               /* the rt field, else the time in the stream id */
+    char client[BATCH_CLIENT_MAX + 1]; /* the cl field: the CURVE client; "" without CURVE */
+    msgpack_object obj;                /* ev unpacked (in the batch's zone; strings view raw) */
+    struct event ev;                   /* views into raw */
+    struct buf json;                   /* payload JSON (READY entries) */
     bool has_json;
     char error[BATCH_ERR_MAX]; /* why refused (READY) or unreadable; "" = valid */
     enum entry_state state;
@@ -73,13 +75,15 @@ void batch_clear(struct batch *b);
 bool batch_full(const struct batch *b);
 
 /*
- * Copies one stream entry in and decodes it. ev / field_id / rt may be NULL when the
- * entry lacks that field. Returns the entry (state READY or UNREADABLE), or NULL when
+ * Copies one stream entry in and decodes it. ev / field_id / rt / cl may be NULL when
+ * the entry lacks that field (cl, the name of the CURVE client that sent the event, is
+ * absent without CURVE; one that is not a client name refuses the event with the
+ * reason). Returns the entry (state READY or UNREADABLE), or NULL when
  * the batch is full or memory ran out (the entry is then not taken: it stays pending).
  */
 struct batch_entry *batch_add(struct batch *b, unsigned shard, const char *stream_id, size_t idlen,
                               const char *ev, size_t evlen, const char *field_id, size_t field_idlen,
-                              const char *rt, size_t rtlen, int deliveries);
+                              const char *rt, size_t rtlen, const char *cl, size_t cllen, int deliveries);
 /* An entry the stream no longer holds (XCLAIM / XREADGROUP returned it without fields). */
 struct batch_entry *batch_add_gone(struct batch *b, unsigned shard, const char *stream_id, size_t idlen);
 

@@ -88,8 +88,8 @@ static int add_entry(struct batch *b, unsigned shard, const redisReply *r, int d
     } else {
         if (fields->type != REDIS_REPLY_ARRAY)
             return -1;
-        const char *ev = NULL, *fid = NULL, *rt = NULL;
-        size_t evlen = 0, fidlen = 0, rtlen = 0;
+        const char *ev = NULL, *fid = NULL, *rt = NULL, *cl = NULL;
+        size_t evlen = 0, fidlen = 0, rtlen = 0, cllen = 0;
         for (size_t i = 0; i + 1 < fields->elements; i += 2) {
             const redisReply *k = fields->element[i], *v = fields->element[i + 1];
             if (!is_str(k) || !is_str(v))
@@ -103,9 +103,12 @@ static int add_entry(struct batch *b, unsigned shard, const redisReply *r, int d
             } else if (k->len == 2 && memcmp(k->str, "rt", 2) == 0) {
                 rt = v->str;
                 rtlen = v->len;
+            } else if (k->len == 2 && memcmp(k->str, "cl", 2) == 0) {
+                cl = v->str;
+                cllen = v->len;
             }
         }
-        e = batch_add(b, shard, id->str, id->len, ev, evlen, fid, fidlen, rt, rtlen, deliveries);
+        e = batch_add(b, shard, id->str, id->len, ev, evlen, fid, fidlen, rt, rtlen, cl, cllen, deliveries);
     }
     if (e)
         (*got)++;

@@ -6,7 +6,8 @@ kinerja_enqueue: dedupe and append one accepted event atomically.
   KEYS[1] dedupe key  kinerja:dd:{N}:<id>
   KEYS[2] stream key  kinerja:ev:{N}       (same hash tag: one cluster slot)
   ARGV[1] event id, ARGV[2] the event's msgpack bytes, ARGV[3] dedupe TTL seconds,
-  ARGV[4] broker receive time in ms
+  ARGV[4] broker receive time in ms, ARGV[5] (optional) the client's name as CURVE
+  authenticated it (stored as field cl; absent or empty without CURVE)
 Returns the new stream entry id (accepted) or 0 (an event with this id was accepted
 before: duplicate). A function runs alone, and its writes reach the AOF together.
 
@@ -21,7 +22,12 @@ local function enqueue(keys, args)
   if redis.call('EXISTS', keys[1]) == 1 then
     return 0
   end
-  local entry = redis.call('XADD', keys[2], '*', 'id', args[1], 'ev', args[2], 'rt', args[4])
+  local entry
+  if args[5] and args[5] ~= '' then
+    entry = redis.call('XADD', keys[2], '*', 'id', args[1], 'ev', args[2], 'rt', args[4], 'cl', args[5])
+  else
+    entry = redis.call('XADD', keys[2], '*', 'id', args[1], 'ev', args[2], 'rt', args[4])
+  end
   redis.call('SET', keys[1], '1', 'EX', args[3])
   return entry
 end

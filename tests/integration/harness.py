@@ -282,6 +282,9 @@ class Stack:
             "worker.claim_idle_ms": 2000,
             "worker.block_ms": 200,
             "log.level": "info",
+            # plain sockets, explicitly (whatever the shipped default): a test that wants
+            # CURVE turns it on for its processes (KINERJA_SECURITY_CURVE=true)
+            "security.curve": False,
         }
         settings.update(getattr(self, "_extra_config", {}))
         if extra:
