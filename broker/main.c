@@ -502,6 +502,10 @@ static void log_start(const struct broker *b)
         u.password[0] ? " (with password)" : "", config_int(cfg, "redis.shards"),
         config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch, b->limits.max_frame_bytes,
         config_int(cfg, "intake.rate_per_client"), metrics_at, curve);
+    if (!b->clients)
+        log_warn("security.curve = false: anyone who can reach %s can send any event, as any source and for any "
+                 "NIP; set security.curve = true (make up makes the keys)",
+                 config_str(cfg, "intake.endpoint"));
 }
 
 int main(int argc, char **argv)

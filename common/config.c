@@ -82,15 +82,16 @@ static const struct setting_def settings[] = {
      "notifications a worker is delivering are held this long; those of a killed worker are retried after "
      "it"},
 
-    {"security.curve", SETTING_BOOL, "false", 0, 0, NULL, false,
-     "CURVE encryption and client allow-list on intake"},
-    {"security.server_secret_file", SETTING_STRING, "config/curve/server.key_secret", 0, 0, NULL, false,
+    {"security.curve", SETTING_BOOL, "true", 0, 0, NULL, false,
+     "CURVE encryption and client allow-list on intake (on by default: `make up` makes the keys; turning it "
+     "off lets anyone who can reach intake.endpoint send any event)"},
+    {"security.server_secret_file", SETTING_STRING, "var/curve/server.key_secret", 0, 0, NULL, false,
      "file holding the broker's CURVE secret key (z85)"},
-    {"security.clients_file", SETTING_STRING, "config/curve/clients", 0, 0, NULL, false,
+    {"security.clients_file", SETTING_STRING, "var/curve/clients", 0, 0, NULL, false,
      "allow-list: one line per client: public key, name, allowed event types"},
-    {"security.server_public_file", SETTING_STRING, "config/curve/server.key", 0, 0, NULL, false,
+    {"security.server_public_file", SETTING_STRING, "var/curve/server.key", 0, 0, NULL, false,
      "file holding the broker's CURVE public key (z85), read by the CLI"},
-    {"security.client_key_file", SETTING_STRING, "config/curve/client", 0, 0, NULL, false,
+    {"security.client_key_file", SETTING_STRING, "var/curve/cli", 0, 0, NULL, false,
      "the CLI's own CURVE key pair: PREFIX.key and PREFIX.key_secret (kinerja keygen --out PREFIX)"},
 
     {"score.achievement_cap", SETTING_DOUBLE, "1.2", 1, 10, NULL, false,

@@ -503,8 +503,14 @@ case "${1:-}" in
     if [ -x "$BIN/kinerja" ]; then load_settings; fi
     cmd_status
     ;;
+  keys)
+    # only the CURVE keys and the clients file `up` would make (e.g. for docker-compose.yml)
+    load_settings
+    [ "$CURVE" = true ] || die "security.curve is false: no keys to make"
+    curve_keys
+    ;;
   *)
-    echo "usage: scripts/stack.sh up|down|status" >&2
+    echo "usage: scripts/stack.sh up|down|status|keys" >&2
     exit 2
     ;;
 esac

@@ -61,6 +61,8 @@ class StackScriptTest(unittest.TestCase):
             "KINERJA_NOTIFY_ENDPOINT": "tcp://127.0.0.1:%d" % free_port(),
             "KINERJA_METRICS_LISTEN": "off",
             "KINERJA_REDIS_SHARDS": "4",
+            # a plain stack (test_stack_curve runs the CURVE one, with keys in its own directory)
+            "KINERJA_SECURITY_CURVE": "false",
         })
         self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
         self.addCleanup(self._cleanup)

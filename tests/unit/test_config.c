@@ -100,7 +100,7 @@ static void test_defaults(void **state)
     assert_true(config_double(cfg, "score.hk_above") == 1.10);
     assert_true(config_double(cfg, "weight.citizen") == 0.25);
     assert_true(config_bool(cfg, "fairness.kiosk_misuse"));
-    assert_false(config_bool(cfg, "security.curve"));
+    assert_true(config_bool(cfg, "security.curve")); /* safe by default (SPEC 8, issue 12) */
     assert_string_equal(config_str(cfg, "time.zone"), "Asia/Jakarta");
     assert_string_equal(config_str(cfg, "intake.durability"), "everysec");
 }
