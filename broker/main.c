@@ -133,8 +133,8 @@ static void print_usage(FILE *out)
             "GET /metrics (Prometheus) and /healthz (200 ok, 503 with the reason).\n"
             "Signals: TERM/INT drain and exit 0; HUP reloads log.level, log.json, intake.rate_per_client\n"
             "and, with security.curve, security.clients_file.\n"
-            "CURVE: security.clients_file lines are `<z85 public key> <name> <event types, comma-separated, or *>`;\n"
-            "`kinerja keygen --out PREFIX` makes key pairs.\n",
+            "CURVE: security.clients_file lines are `<z85 public key> <name> <event types, comma-separated, or *>\n"
+            "[source=<prefixes>] [as=<NIPs or evaluator ids>]`; `kinerja keygen --out PREFIX` makes key pairs.\n",
             BROKER_METRICS_AUTO);
 }
 

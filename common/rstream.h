@@ -6,7 +6,8 @@
  *
  * Layout in Redis (SPEC 11; the {N} hash tag keeps a shard's keys in one cluster slot):
  *   kinerja:ev:{N}        stream shard N; entry fields: id (event id), ev (the event's
- *                         msgpack map, exactly as validated), rt (broker receive ms)
+ *                         msgpack map, exactly as validated), rt (broker receive ms),
+ *                         cl (the authenticated CURVE client's name; absent without CURVE)
  *   kinerja:dd:{N}:<id>   dedupe key of an accepted event id, with a TTL
  * An event goes to shard event_shard(ev, redis.shards).
  */
