@@ -73,7 +73,8 @@ fuzz: deps
 # CHAOS_SECONDS=600 make chaos for a longer run.
 CHAOS_SECONDS ?= 60
 chaos: build
-	/usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) --bin $(BUILD)/bin
+	/usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) --durability everysec --bin $(BUILD)/bin
+	/usr/bin/python3 tests/chaos/chaos.py --seconds $(CHAOS_SECONDS) --durability always --bin $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
