@@ -17,9 +17,9 @@ per event id. The events are a simulated day (gen_traffic) plus, mixed in at ran
   - events the broker rejects: weight 1e308, weight 1000.5, ts in 2099, target 0.
 The workers: two ingest, one score, one notify (webhook + PUB), two schedule (one leader,
 one standby; the full recalculation's cron every minute). There is no web front end yet.
-Meanwhile this thread kills (SIGKILL; PostgreSQL SIGQUIT, its crash stop) a random one of
-the broker, the workers, Redis and PostgreSQL at random moments, and starts it again
-after a random pause.
+Meanwhile this thread kills (SIGKILL; PostgreSQL SIGQUIT, its crash stop) the broker,
+the workers, Redis and PostgreSQL at random moments (each once, in a random order, then
+again), and starts each again after a random pause.
 
 Afterwards, with everything running, it waits until the streams are drained, the periods
 computed and the outbox empty, and checks:
@@ -313,9 +313,13 @@ def run(a):
                                   daemon=True)
         sender.start()
         victims = list(starters) + ["redis", "postgres"]
+        order = []
         while time.monotonic() < start + a.seconds and not failures:
             time.sleep(rng.uniform(1.0, 4.0))
-            name = rng.choice(victims)
+            if not order:  # every victim once in a random order, then again: each role is hit
+                order = list(victims)
+                rng.shuffle(order)
+            name = order.pop()
             t = time.monotonic()
             if name == "redis":
                 s.stop_redis(signal.SIGKILL)
@@ -456,7 +460,15 @@ def run(a):
         versions = s.sql_value("SELECT count(*) FROM score_versions")
         rid = str(uuid.uuid4())
         rc = {"v": 1, "id": rid, "type": "recalc", "source": "operator:chaos", "ts": int(time.time() * 1000)}
-        ack = s.request(rc)
+        ack, until = None, time.monotonic() + 60
+        while time.monotonic() < until:  # `retry` (a broker whose Redis link broke) is sent again
+            try:
+                ack = s.request(rc, timeout=5.0)
+            except TimeoutError:
+                ack = None
+            if isinstance(ack, dict) and ack.get("status") in FINAL:
+                break
+            time.sleep(0.5)
         if not isinstance(ack, dict) or ack.get("status") != "accepted":
             failures.append("the recalc event was not accepted: %r" % (ack,))
         else:
