@@ -23,7 +23,7 @@ After the sending stops it fails when
 It prints a summary: events sent by type, acks at the broker, rejected by the worker,
 quarantined results, periods computed. Exit 0 when all hold, 1 otherwise.
 
-Usage: /usr/bin/python3 tests/fuzz/fuzz_pipeline.py [--seconds 600] [--rate 60] [--seed 1] [--bin DIR]
+Usage: /usr/bin/python3 tests/fuzz/fuzz_pipeline.py [--seconds 600] [--rate 100] [--seed 1] [--bin DIR]
 """
 
 import argparse
@@ -78,6 +78,7 @@ class Gen:
         self.nips = [e.nip for e in org.employees]
         self.units = list(org.units)
         self.used_ids = []
+        self.wild = True
 
     # ---- value pools ----------------------------------------------------------------
 
@@ -90,8 +91,12 @@ class Gen:
         return ch * n
 
     def text(self, limit):
-        """A string at, inside or past a byte limit."""
+        """A string at, inside or past a byte limit (inside only when not wild)."""
         r = self.rng
+        if not self.wild:
+            return r.choice(["", "ok", "Ñuñez – ç’est «bien» 🙂👍🏽", "a\x00b", "=HYPERLINK(\"http://x\")",
+                             "'; DROP TABLE event_log; --", self.s(limit, "a"), self.s(limit // 4, "🙂"),
+                             self.s(limit // 2, "é"), "\u202e\u200b\ufeff", "\U0010ffff" * 3])
         return r.choice([
             "", "ok", "Pelayanan cepat, terima kasih.", "Ñuñez – ç’est «bien» 🙂👍🏽", "a\x00b", "\x00",
             "=HYPERLINK(\"http://x\")", "line\r\nbreak\ttab", "'; DROP TABLE event_log; --", "\\x00 %s %n",
@@ -100,21 +105,34 @@ class Gen:
             "\u202e\u200b\ufeff", "\U0010ffff" * 3,
         ])
 
-    def number(self):
+    # values inside each range, at its edges and where arithmetic on them overflows
+    INSIDE = {"target": (5e-324, 1e-300, 1e-9, 1e-9, 1, 1000, 999999999.999, 1e9, 1000000000),
+              "realization": (0, 0.0, -0.0, 1e-9, 1, 1e9, 1000000000, 999999999.999),
+              "weight": (5e-324, 1e-9, 0.001, 1, 1000, 1000.0, 999.999999)}
+
+    def number(self, field):
+        if not self.wild:
+            return self.rng.choice(self.INSIDE[field])
         return self.pick(0, 0.0, -0.0, 1e-9, 1e-300, 5e-324, 0.5, 1, 1.0, 2, 100, 999.999999, 1000, 1000.0,
                          1000.0000001, 1001, 1e6, 999999999.999, 1e9, 1000000000, 1e9 + 1, 1000000001, 1e10,
                          1e308, -1e308, float("inf"), float("-inf"), float("nan"), -1, -1e-9,
                          2 ** 31 - 1, 2 ** 31, 2 ** 53 + 1, 2 ** 63 - 1, 2 ** 64 - 1, -2 ** 63)
 
+    def enum(self, valid, bad):
+        """One of the valid codes, or (wild) now and then one that is not."""
+        if self.wild and self.rng.random() < 0.15:
+            return self.rng.choice(bad)
+        return self.rng.choice(valid)
+
     def small_int(self, lo, hi):
         """An integer answer in lo..hi: mostly valid, else at and past the bounds."""
-        if self.rng.random() < 0.8:
+        if not self.wild or self.rng.random() < 0.8:
             return self.rng.randint(lo, hi)
         return self.pick(lo - 1, hi + 1, 0, -1, float(lo), hi + 0.5, 2 ** 31, 2 ** 64 - 1, -2 ** 63,
                          True, None, str(hi), float("nan"))
 
     def nip(self, valid=None):
-        if self.rng.random() < 0.85 if valid is None else valid:
+        if not self.wild or (self.rng.random() < 0.85 if valid is None else valid):
             return self.rng.choice(self.nips)
         return self.pick("199001012015011999", "000000000000000000", "999999999999999999",
                          "19900101201501199", "1990010120150119999", "19900101201501199x", "",
@@ -124,14 +142,16 @@ class Gen:
         now = dt.datetime.now(dt.timezone.utc)
         cur = now.strftime("%Y-%m")
         prev = (now.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-        if self.rng.random() < 0.8:
-            return self.pick(cur, cur, prev, now.strftime("%Y"))
+        if not self.wild or self.rng.random() < 0.8:
+            return self.pick(cur, cur, prev, now.strftime("%Y"), "2000-01", "2099-12")
         return self.pick("2026-13", "2026-00", "2026-1", "1999-12", "2000-01", "2099-12", "2100-01",
                          "0000-01", "9999", "", "abcd-ef", "2026-03-01", self.s(200, "2"), 202603)
 
     def ts(self, now):
         if self.rng.random() < 0.75:
             return now - self.rng.randint(0, 3600 * 1000)
+        if not self.wild:
+            return self.pick(now, now + DAY_MS - 5000, now - 400 * DAY_MS, 946684800000)
         return self.pick(now, now + DAY_MS - 2000, now + DAY_MS + 2000, now + 2 * DAY_MS, now - 400 * DAY_MS,
                          946684800000, 946684799999, 4102444799999, 4102444800000, 4070908800000, 0, -1,
                          2 ** 63 - 1, 2 ** 64 - 1, -2 ** 63, float(now), now // 1000)
@@ -145,7 +165,7 @@ class Gen:
         self.used_ids.append(eid)
         if len(self.used_ids) > 5000:
             del self.used_ids[:1000]
-        if self.rng.random() < 0.05:
+        if self.wild and self.rng.random() < 0.05:
             source = self.pick("k", self.s(64, "s"), self.s(65, "s"), self.s(16, "🙂"), self.s(17, "🙂"))
         return {"v": 1, "id": eid, "type": etype, "source": source, "ts": self.ts(now)}
 
@@ -154,10 +174,11 @@ class Gen:
 
     def event(self, kind, now):
         r = self.rng
+        self.wild = r.random() < 0.5  # half the events stay inside every bound (at the edges)
         emp = self.nip()
         if kind in ("rating", "skm"):
             ev = self.envelope("citizen_feedback", now, "kiosk:fuzz-%02d" % r.randint(0, 9))
-            ev["unit"] = r.choice(self.units) if r.random() < 0.85 else self.pick(
+            ev["unit"] = r.choice(self.units) if not self.wild or r.random() < 0.85 else self.pick(
                 "NO-SUCH-UNIT", "", self.s(64, "U"), self.s(65, "U"), "UNIT\x00X")
             if r.random() < 0.6:
                 ev["employee"] = emp
@@ -165,13 +186,13 @@ class Gen:
                 ev["rating"] = self.small_int(1, 4)
             else:
                 skm = {"u%d" % i: self.small_int(1, 4) for i in range(1, 10)}
-                if r.random() < 0.05:
+                if self.wild and r.random() < 0.05:
                     skm.pop("u%d" % r.randint(1, 9))
-                if r.random() < 0.03:
+                if self.wild and r.random() < 0.03:
                     skm["u10"] = 4
                 ev["skm"] = skm
             if r.random() < 0.3:
-                ev["respondent"] = self.pick("citizen", "student", "parent", "alien", "")
+                ev["respondent"] = self.enum(["citizen", "student", "parent"], ["alien", ""])
             if r.random() < 0.3:
                 ev["comment"] = self.text(2000)
             if r.random() < 0.2:
@@ -179,7 +200,7 @@ class Gen:
             for k in ("gender", "age_band", "education", "occupation"):
                 if r.random() < 0.15:
                     ev[k] = self.pick("f", "m", "18-25", "S1", "PNS", "", self.text(64))
-            if r.random() < 0.02:
+            if self.wild and r.random() < 0.04:
                 ev["rating"], ev["skm"] = 4, {"u%d" % i: 4 for i in range(1, 10)}  # both: refused
         elif kind == "evaluation":
             ev = self.envelope("evaluation", now, "app:360")
@@ -189,26 +210,26 @@ class Gen:
                 rel = r.choice(sorted(raters))
                 ev["relation"], ev["rater"] = rel, r.choice(raters[rel])
             else:
-                ev["relation"] = self.pick("supervisor", "peer", "subordinate", "self", "boss", "")
+                ev["relation"] = self.enum(["supervisor", "peer", "subordinate", "self"], ["boss", ""])
                 ev["rater"] = self.nip()
             keys = BEHAVIOUR if r.random() < 0.7 else r.sample(BEHAVIOUR, r.randint(0, len(BEHAVIOUR)))
             ev["behaviour"] = {k: self.small_int(1, 5) for k in keys}
-            if r.random() < 0.03:
+            if self.wild and r.random() < 0.03:
                 ev["behaviour"]["integritas"] = 3
-            if r.random() < 0.4:
-                ev["hasil_kerja"] = self.pick("above", "meets", "below", "great")
+            if r.random() < 0.4 and (self.wild or ev["relation"] == "supervisor"):  # supervisor only
+                ev["hasil_kerja"] = self.enum(["above", "meets", "below"], ["great", ""])
             if r.random() < 0.2:
                 ev["comment"] = self.text(2000)
         elif kind == "work_result":
             ev = self.envelope("work_result", now, "app:skp")
             ev["employee"], ev["period"] = emp, self.period()
             ev["indicator"] = "k%d" % r.randint(0, 5) if r.random() < 0.9 else self.text(64)
-            ev["target"] = r.uniform(1, 500) if r.random() < 0.4 else self.number()
-            ev["realization"] = r.uniform(0, 600) if r.random() < 0.4 else self.number()
+            ev["target"] = r.uniform(1, 500) if r.random() < 0.4 else self.number("target")
+            ev["realization"] = r.uniform(0, 600) if r.random() < 0.4 else self.number("realization")
             if r.random() < 0.7:
-                ev["weight"] = r.uniform(0.1, 10) if r.random() < 0.4 else self.number()
+                ev["weight"] = r.uniform(0.1, 10) if r.random() < 0.4 else self.number("weight")
             if r.random() < 0.4:
-                ev["direction"] = self.pick("higher_better", "lower_better", "sideways")
+                ev["direction"] = self.enum(["higher_better", "lower_better"], ["sideways", ""])
             if r.random() < 0.2:
                 ev["evidence"] = self.text(2000)
         elif kind == "signoff":
@@ -216,8 +237,8 @@ class Gen:
             ev["employee"], ev["period"] = emp, self.period()
             sup = self.supervisor_of(emp)
             ev["supervisor"] = sup if sup and r.random() < 0.8 else self.nip()
-            ev["decision"] = self.pick("approve", "approve", "return", "offer", "reject")
-            ev["version"] = self.pick(1, 1, 2, 3, 0, -1, 2147483647, 2147483648, 2 ** 64 - 1, 1.0, 1.5)
+            ev["decision"] = self.enum(["approve", "approve", "return", "offer"], ["reject", ""])
+            ev["version"] = self.enum([1, 1, 2, 3, 2147483647], [0, -1, 2147483648, 2 ** 64 - 1, 1.0, 1.5])
             if r.random() < 0.3:
                 ev["note"] = self.text(2000)
         elif kind == "appeal":
@@ -230,10 +251,10 @@ class Gen:
             sup = self.supervisor_of(emp)
             sup2 = self.supervisor_of(sup) if sup else None
             ev["decider"] = sup2 if sup2 and r.random() < 0.8 else self.nip()
-            ev["decision"] = self.pick("uphold", "revise", "revise", "overturn")
+            ev["decision"] = self.enum(["uphold", "revise", "revise"], ["overturn", ""])
             if ev["decision"] == "revise" or r.random() < 0.2:
-                ev["predikat"] = self.pick("sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang",
-                                           "luar_biasa", "")
+                ev["predikat"] = self.enum(["sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang"],
+                                          ["luar_biasa", ""])
             if r.random() < 0.3:
                 ev["note"] = self.text(2000)
         else:  # recalc: scoped mostly (an unscoped one rebuilds everything)
@@ -244,7 +265,7 @@ class Gen:
                 ev["unit"] = r.choice(self.units) if r.random() < 0.8 else self.text(64)
             if r.random() < 0.4:
                 ev["employee"] = emp
-        if r.random() < 0.02:
+        if self.wild and r.random() < 0.04:
             ev[self.pick("extra", "Employee", "typo_field")] = 1  # unknown field: refused
         return ev
 
@@ -316,7 +337,7 @@ class Sender:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--seconds", type=float, default=600, help="how long events are sent")
-    ap.add_argument("--rate", type=float, default=60, help="events per second (paced)")
+    ap.add_argument("--rate", type=float, default=100, help="events per second (paced)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--bin", default=None, help="binaries (default build-asan/bin, else build/bin)")
     a = ap.parse_args()
