@@ -18,6 +18,7 @@ After the sending stops it fails when
   - the score worker's /healthz is not 200 at the end;
   - an event acked accepted/duplicate is in neither event_log nor rejected_events, or in
     both; or a row of either table has an id the broker never accepted;
+  - an id already accepted is acked `accepted` again (not `duplicate`) for another body;
   - any stream entry is in dead_letters;
   - any process exited, or a log shows an AddressSanitizer/UBSan report.
 It prints a summary: events sent by type, acks at the broker, rejected by the worker,
@@ -279,6 +280,7 @@ class Sender:
         self.acks = collections.Counter()                 # final acks by status
         self.broker_errors = collections.Counter()        # rejection reasons (field prefix)
         self.timeouts = self.retries = self.frames_refused = 0
+        self.reaccepted = []                              # ids acked accepted a second time
         self._socket()
 
     def _socket(self):
@@ -327,6 +329,8 @@ class Sender:
         st = ack.get("status", "rejected")
         self.acks[st] += 1
         prev = self.status.get(ev["id"])
+        if st == "accepted" and prev in ("accepted", "duplicate"):
+            self.reaccepted.append((ev["id"], ev["type"]))  # must have been `duplicate`
         if prev not in ("accepted", "duplicate"):
             self.status[ev["id"]] = st
         if st == "rejected":
@@ -427,6 +431,10 @@ def main():
                 len(both), sorted(both)[:3]))
         if foreign:
             failures.append("%d stored ids the broker never accepted, e.g. %s" % (len(foreign), sorted(foreign)[:3]))
+        if sender.reaccepted:
+            failures.append("%d events acked `accepted` whose id the broker had accepted before (PROTOCOL:"
+                            " `duplicate`, nothing new stored; one row per id is kept, so the second body is"
+                            " lost though acked), e.g. %s" % (len(sender.reaccepted), sender.reaccepted[:3]))
         dead = s.sql_value("SELECT count(*) FROM dead_letters")
         if dead:
             failures.append("%d stream entries in dead_letters: %s" % (dead, s.sql(
