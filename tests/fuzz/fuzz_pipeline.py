@@ -20,7 +20,8 @@ After the sending stops it fails when
     both; or a row of either table has an id the broker never accepted;
   - an id already accepted is acked `accepted` again (not `duplicate`) for another body;
   - any stream entry is in dead_letters;
-  - any process exited, or a log shows an AddressSanitizer/UBSan report.
+  - any process exited during the run, or did not exit 0 on SIGTERM at the end, or a log
+    shows an AddressSanitizer, LeakSanitizer or UBSan report.
 It prints a summary: events sent by type, acks at the broker, rejected by the worker,
 quarantined results, periods computed. Exit 0 when all hold, 1 otherwise.
 
@@ -442,6 +443,12 @@ def main():
         for p in procs:
             if p.poll() is not None:
                 failures.append("%s exited with %s" % (s.log_name(p), p.returncode))
+        # SIGTERM (drain, exit 0): LeakSanitizer reports only at a clean exit
+        for p in reversed(procs):
+            try:
+                s.stop(p)
+            except AssertionError as e:
+                failures.append(str(e)[:2000])
         for name in sorted(os.listdir(s.log_dir)):
             text = s.log_text(name[:-4])
             for mark in SANITIZER_MARKS:
