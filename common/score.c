@@ -661,11 +661,18 @@ static void score_hasil_kerja(const struct score_params *p, const struct score_i
                               const struct sc_rating *r, size_t nr, struct score_result *out)
 {
     out->n_indicators = (int)n;
+    /* weights relative to the largest, so that tiny (even subnormal) weights keep their
+     * ratios: 5e-324 x 0.3 would round to 0 and make the achievement 0 */
+    double wmax = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ind[i].weight > wmax)
+            wmax = ind[i].weight;
     double s = 0, sw = 0;
     for (size_t i = 0; i < n; i++) {
         double a = score_indicator_achievement(p, &ind[i]);
-        s += ind[i].weight * a;
-        sw += ind[i].weight;
+        double w = wmax > 0 ? ind[i].weight / wmax : 0;
+        s += w * a;
+        sw += w;
         if (i < SCORE_DETAIL_MAX) {
             struct score_indicator_detail *d = &out->detail[out->n_detail++];
             snprintf(d->code, sizeof d->code, "%.*s", (int)sizeof ind[i].code - 1, ind[i].code);

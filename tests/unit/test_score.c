@@ -165,6 +165,26 @@ static void test_predikat_matrix(void **state)
  *   B target 10, realization 8, LOWER better, weight 1: 10 / 8 = 1.25 -> capped 1.2
  *   C target 50, realization 30, higher better, weight 1: 0.6
  * weighted mean = (2 x 1.2 + 1.2 + 0.6) / 4 = 4.2 / 4 = 1.05 -> meets (0.85 <= 1.05 < 1.10). */
+/* Found by make fuzz-pipeline: a subnormal weight (5e-324 is inside (0, 1000]) made
+ * 5e-324 x 0.3 round to 0, so one indicator 30/100 scored achievement 0. Weights count
+ * by their ratios: 30/100 with weight 5e-324 is 0.3; with a second indicator 90/100 of
+ * weight 2 x 5e-324 it is (0.3 + 2 x 0.9) / 3 = 0.7. */
+static void test_tiny_weights_keep_their_ratios(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_indicator ind[2] = {
+        {100, 30, 5e-324, DIRECTION_HIGHER_BETTER, "a"},
+        {100, 90, 1e-323, DIRECTION_HIGHER_BETTER, "b"},
+    };
+    struct score_result r;
+    score_one(&p, NULL, 0, NULL, 0, ind, 1, NULL, 0, &r, NULL);
+    assert_true(r.has_achievement);
+    assert_true(fabs(r.achievement - 0.3) < EPS);
+    score_one(&p, NULL, 0, NULL, 0, ind, 2, NULL, 0, &r, NULL);
+    assert_true(fabs(r.achievement - 0.7) < EPS);
+}
+
 static void test_achievement_cap_lower_better_weighted(void **state)
 {
     (void)state;
@@ -1301,6 +1321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predikat_matrix),
         cmocka_unit_test(test_achievement_cap_lower_better_weighted),
+        cmocka_unit_test(test_tiny_weights_keep_their_ratios),
         cmocka_unit_test(test_hasil_from_supervisor),
         cmocka_unit_test(test_weight_renormalisation),
         cmocka_unit_test(test_rater_effects_remove_leniency),
