@@ -295,7 +295,7 @@ static int append_fcall(struct enqueue *e, const struct slot *s)
     for (size_t i = 0; i < idlen; i++)
         id[i] = (char)tolower((unsigned char)s->ev->id.p[i]);
     id[idlen] = '\0';
-    rstream_dedupe_key(s->ev->shard, id, idlen, ddkey, sizeof ddkey);
+    rstream_dedupe_key(id, idlen, ddkey, sizeof ddkey);
     rstream_stream_key(s->ev->shard, skey, sizeof skey);
     char ttl[ENQUEUE_NUM_MAX], rt[ENQUEUE_NUM_MAX];
     snprintf(ttl, sizeof ttl, "%lld", e->ttl_s);

@@ -256,9 +256,9 @@ void rstream_stream_key(unsigned shard, char *out, size_t outlen)
     snprintf(out, outlen, "kinerja:ev:{%u}", shard);
 }
 
-void rstream_dedupe_key(unsigned shard, const char *id, size_t idlen, char *out, size_t outlen)
+void rstream_dedupe_key(const char *id, size_t idlen, char *out, size_t outlen)
 {
-    int n = snprintf(out, outlen, "kinerja:dd:{%u}:", shard);
+    int n = snprintf(out, outlen, "kinerja:dd:");
     if (n < 0 || (size_t)n >= outlen)
         return;
     size_t room = outlen - (size_t)n - 1;

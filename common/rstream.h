@@ -8,7 +8,11 @@
  *   kinerja:ev:{N}        stream shard N; entry fields: id (event id), ev (the event's
  *                         msgpack map, exactly as validated), rt (broker receive ms),
  *                         cl (the authenticated CURVE client's name; absent without CURVE)
- *   kinerja:dd:{N}:<id>   dedupe key of an accepted event id, with a TTL
+ *   kinerja:dd:<id>       dedupe key of an accepted event id, with a TTL: one per id
+ *                         whatever the shard, so an id reused about another employee
+ *                         is a duplicate, never a second accepted event (a per-shard
+ *                         key let it through, and its body was then stored nowhere).
+ *                         In a Redis Cluster (issue 17) it is not in the stream's slot.
  * An event goes to shard event_shard(ev, redis.shards).
  */
 #ifndef KINERJA_RSTREAM_H
@@ -37,7 +41,7 @@ int rstream_parse_url(const char *url, struct redis_url *out, char *err, size_t 
 redisContext *rstream_connect(const char *url, int timeout_ms, char *err, size_t errlen);
 
 void rstream_stream_key(unsigned shard, char *out, size_t outlen);
-void rstream_dedupe_key(unsigned shard, const char *id, size_t idlen, char *out, size_t outlen);
+void rstream_dedupe_key(const char *id, size_t idlen, char *out, size_t outlen);
 
 /* FUNCTION LOAD REPLACE of the embedded library. */
 int rstream_load_library(redisContext *c, char *err, size_t errlen);

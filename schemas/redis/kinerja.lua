@@ -3,8 +3,8 @@
 Kinerja's Redis function library, loaded by the broker at start (FUNCTION LOAD REPLACE).
 
 kinerja_enqueue: dedupe and append one accepted event atomically.
-  KEYS[1] dedupe key  kinerja:dd:{N}:<id>
-  KEYS[2] stream key  kinerja:ev:{N}       (same hash tag: one cluster slot)
+  KEYS[1] dedupe key  kinerja:dd:<id>     (one per id, whatever the shard)
+  KEYS[2] stream key  kinerja:ev:{N}
   ARGV[1] event id, ARGV[2] the event's msgpack bytes, ARGV[3] dedupe TTL seconds,
   ARGV[4] broker receive time in ms, ARGV[5] (optional) the client's name as CURVE
   authenticated it (stored as field cl; absent or empty without CURVE)

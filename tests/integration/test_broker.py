@@ -127,6 +127,19 @@ class BrokerTest(StackTestCase):
         self.assertEqual(self.stack.request(dict(e, id=e["id"].upper()))["status"], "duplicate")
         self.assert_stored_once([e])
 
+    def test_an_id_reused_about_another_subject_is_a_duplicate(self):
+        # Found by make fuzz-pipeline: the dedupe key was per stream shard, and the shard
+        # follows the employee (else the unit), so the same id about another unit landed
+        # on another shard, was acked accepted a second time and its body stored nowhere.
+        # With 4 shards, units U-0..U-9 spread over every shard.
+        e = event(unit="U-0")
+        self.assertEqual(self.stack.request(e)["status"], "accepted")
+        for k in range(1, 10):
+            with self.subTest(unit=k):
+                self.assertEqual(self.stack.request(dict(e, unit="U-%d" % k)),
+                                 {"id": e["id"], "status": "duplicate"})
+        self.assert_stored_once([e])
+
     def test_req_and_dealer_envelopes(self):
         ctx = zmq.Context.instance()
         req = ctx.socket(zmq.REQ)
