@@ -573,6 +573,9 @@ static void plain_average(const struct sim *s, double *out)
 struct sim_stats {
     double precision; /* flagged results that are favourites / flagged results */
     double recall;    /* flagged favourites / favourites */
+    /* our z with the threshold picked in hindsight, one-sided (z) and two-sided (|z|):
+     * the best recall at the precision target and the precision at the recall target */
+    double z1_recall, z1_precision, z2_recall, z2_precision;
     int n_flagged, n_favourites;
     double flagged;        /* share of results with a calibration flag */
     double flagged_values; /* share of (employee, value) pairs flagged */
@@ -580,6 +583,38 @@ struct sim_stats {
     double sup_w_other;    /* ... of everyone else */
     double self_gap;       /* mean self gap over values that have one */
 };
+
+struct oracle_pt {
+    double score;
+    bool fav;
+};
+
+static int oracle_cmp(const void *a, const void *b)
+{
+    const struct oracle_pt *x = a, *y = b;
+    return (x->score < y->score) - (x->score > y->score); /* descending */
+}
+
+/* Sorts pt by score, highest first, and reads off, in hindsight, the best recall at
+ * precision >= check_precision and the precision at recall >= check_recall. */
+static void hindsight_roc(struct oracle_pt *pt, size_t m, double *best_recall, double *prec_at_recall)
+{
+    int fav = 0;
+    for (size_t k = 0; k < m; k++)
+        fav += pt[k].fav;
+    qsort(pt, m, sizeof *pt, oracle_cmp);
+    *best_recall = 0;
+    *prec_at_recall = 0;
+    int tp = 0;
+    for (size_t k = 0; k < m; k++) {
+        tp += pt[k].fav;
+        double prec = (double)tp / (double)(k + 1), rec = fav ? (double)tp / fav : 0;
+        if (prec >= check_precision && rec > *best_recall)
+            *best_recall = rec;
+        if (rec >= check_recall && *prec_at_recall == 0)
+            *prec_at_recall = prec;
+    }
+}
 
 static int our_perilaku(const struct sim *s, const struct score_params *p, double *out, const double *favour,
                         struct sim_stats *st)
@@ -627,6 +662,23 @@ static int our_perilaku(const struct sim *s, const struct score_params *p, doubl
                 }
             }
         }
+        struct oracle_pt *pt = calloc(s->n, sizeof *pt);
+        if (!pt) {
+            free(res);
+            return -1;
+        }
+        for (int sided = 1; sided <= 2; sided++) {
+            size_t m = 0;
+            for (size_t e = 0; e < s->n; e++)
+                if (res[e].calibration.tested) {
+                    pt[m].score = sided == 1 ? res[e].calibration.z : fabs(res[e].calibration.z);
+                    pt[m].fav = favour[e] > 0;
+                    m++;
+                }
+            hindsight_roc(pt, m, sided == 1 ? &st->z1_recall : &st->z2_recall,
+                          sided == 1 ? &st->z1_precision : &st->z2_precision);
+        }
+        free(pt);
         st->n_flagged = (int)nfl;
         st->n_favourites = (int)fav;
         st->precision = nfl ? (double)tp / (double)nfl : 0;
@@ -639,6 +691,72 @@ static int our_perilaku(const struct sim *s, const struct score_params *p, doubl
     }
     free(res);
     return 0;
+}
+
+/* The best any calibration flag could do in this model: an oracle that knows every
+ * true value and every rater's true offset and noise, so that the supervisor's rating of
+ * a non-favourite has a known expectation (per value, the mean of the rounded, clamped
+ * normal); it scores each result by the supervisor's mean residual against that
+ * expectation and, in hindsight, picks per seed the threshold with the highest recall
+ * at precision >= check_precision. What is left for it is the halo, the noise and the
+ * rounding of one rating, which no detector that sees the ratings can remove. With
+ * peers_level, the oracle knows the raters' offsets but not the truth: the level comes
+ * from the peers' and subordinates' ratings, as it must for a real detector. */
+static double expected_rounded(double mu, double sd)
+{
+    double e = 0;
+    for (int k = SCORE_VALUE_MIN; k <= SCORE_VALUE_MAX; k++) {
+        double lo = k == SCORE_VALUE_MIN ? -INFINITY : (k - 0.5 - mu) / sd;
+        double hi = k == SCORE_VALUE_MAX ? INFINITY : (k + 0.5 - mu) / sd;
+        double plo = isinf(lo) ? 0 : 0.5 * erfc(-lo / sqrt(2.0));
+        double phi = isinf(hi) ? 1 : 0.5 * erfc(-hi / sqrt(2.0));
+        e += k * (phi - plo);
+    }
+    return e;
+}
+
+/* Best recall at precision >= check_precision, and the precision at recall >= check_recall. */
+static void oracle_bound(const struct sim *s, bool peers_level, double *best_recall, double *prec_at_recall)
+{
+    struct oracle_pt *pt = calloc(s->n, sizeof *pt);
+    if (!pt) {
+        fprintf(stderr, "fairness_sim: out of memory\n");
+        exit(1);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < s->nev; i++) {
+        const struct score_evaluation *e = &s->ev[i];
+        if (e->relation != RELATION_SUPERVISOR)
+            continue;
+        int32_t h = e->rater, x = e->ratee;
+        double sd = sqrt(SIM_HALO_SD * SIM_HALO_SD + s->noise[h] * s->noise[h]);
+        double r = 0;
+        for (int j = 0; j < SCORE_VALUES; j++)
+            r += e->values[j] - expected_rounded(s->theta[x][j] + s->leniency[h], sd);
+        pt[m].score = r / SCORE_VALUES;
+        if (peers_level) { /* the level from the other raters, their true offsets known */
+            double t = 0;
+            int k = 0;
+            for (size_t q = 0; q < s->nev; q++) {
+                const struct score_evaluation *o = &s->ev[q];
+                if (o->ratee != x || o->relation == RELATION_SUPERVISOR || o->relation == RELATION_SELF)
+                    continue;
+                double sdo = sqrt(SIM_HALO_SD * SIM_HALO_SD + s->noise[o->rater] * s->noise[o->rater]);
+                for (int j = 0; j < SCORE_VALUES; j++)
+                    t += o->values[j] - expected_rounded(s->theta[x][j] + s->leniency[o->rater], sdo) +
+                         s->theta[x][j];
+                k += SCORE_VALUES;
+            }
+            double lvl = 0;
+            for (int j = 0; j < SCORE_VALUES; j++)
+                lvl += s->theta[x][j];
+            pt[m].score += k ? (lvl / SCORE_VALUES - t / k) : 0;
+        }
+        pt[m].fav = s->favour[x] > 0;
+        m++;
+    }
+    hindsight_roc(pt, m, best_recall, prec_at_recall);
+    free(pt);
 }
 
 static int joint_levels(const struct sim *s, double shrink_k, double *out)
@@ -911,6 +1029,17 @@ static int run_seed(uint64_t seed, const char *name, const struct score_params *
         model_checks(&s, &pp, &ss);
         printf("       model: peer-peer r = %.2f (single-rater reliability), self-supervisor r = %.2f\n", pp,
                ss);
+        printf("       our z, threshold in hindsight: |z| recall %.3f at precision >= %.2f, precision %.3f "
+               "at recall >= %.2f; z > t recall %.3f, precision %.3f\n",
+               st.z2_recall, check_precision, st.z2_precision, check_recall, st.z1_recall, st.z1_precision);
+        for (int v = 0; v < 2; v++) {
+            double orec, oprec;
+            oracle_bound(&s, v == 1, &orec, &oprec);
+            printf("       oracle flag (%s, threshold in hindsight): recall %.3f at precision >= %.2f; "
+                   "precision %.3f at recall >= %.2f\n",
+                   v ? "offsets known, level from the other raters" : "truth and offsets known", orec,
+                   check_precision, oprec, check_recall);
+        }
         printf("       calibration flag: %.1f%% of results, %.1f%% of values; supervisor robust weight: "
                "favourites %.3f, others %.3f; mean self gap %+.3f\n",
                100 * st.flagged, 100 * st.flagged_values, st.sup_w_fav, st.sup_w_other, st.self_gap);
