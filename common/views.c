@@ -4,7 +4,9 @@
 #include "views.h"
 
 #include "event.h"
+#include "inboxstore.h"
 #include "resultstore.h"
+#include "rstream.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -490,10 +492,80 @@ int view_rejections(struct pgstore *db, long limit, const char *tz, struct buf *
 
 /* ---------------------------------------------------------------- not yet moved */
 
+/* ---------------------------------------------------------------- inbox */
+
+struct view_inbox_walk {
+    struct buf *out;
+    size_t rows;
+    bool failed;
+};
+
+/* One notification: its columns, then the stored payload spliced in unchanged (jsonb
+ * text: valid JSON); each element on its own line. */
+static int view_inbox_row(const struct inboxstore_notification *n, void *ctx)
+{
+    struct view_inbox_walk *j = ctx;
+    struct buf *b = j->out;
+    int rc = buf_puts(b, j->rows ? ",\n{\"id\":\"" : "\n{\"id\":\"");
+    const char *keys[] = {"kind", "recipient", "employee", "period"};
+    const char *vals[] = {n->kind, n->recipient, n->employee, n->period};
+    rc |= buf_json_escape(b, n->id ? n->id : "", n->id ? strlen(n->id) : 0);
+    rc |= buf_putc(b, '"');
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        rc |= buf_printf(b, ",\"%s\":\"", keys[k]);
+        rc |= buf_json_escape(b, vals[k] ? vals[k] : "", vals[k] ? strlen(vals[k]) : 0);
+        rc |= buf_putc(b, '"');
+    }
+    if (n->has_version)
+        rc |= buf_printf(b, ",\"version\":%d", n->version);
+    else
+        rc |= buf_puts(b, ",\"version\":null");
+    rc |= buf_puts(b, ",\"created_at\":\"");
+    rc |= buf_json_escape(b, n->created_at ? n->created_at : "", n->created_at ? strlen(n->created_at) : 0);
+    rc |= buf_puts(b, "\",\"status\":\"");
+    rc |= buf_json_escape(b, n->status ? n->status : "", n->status ? strlen(n->status) : 0);
+    rc |= buf_printf(b, "\",\"superseded\":%s", n->superseded ? "true" : "false");
+    if (n->has_superseded_by_version)
+        rc |= buf_printf(b, ",\"superseded_by_version\":%d", n->superseded_by_version);
+    else
+        rc |= buf_puts(b, ",\"superseded_by_version\":null");
+    rc |= buf_puts(b, ",\"payload\":");
+    rc |= buf_puts(b, n->payload_json ? n->payload_json : "null");
+    rc |= buf_putc(b, '}');
+    if (rc < 0) {
+        j->failed = true;
+        return 1;
+    }
+    j->rows++;
+    return 0;
+}
+
 int view_inbox(struct pgstore *db, const char *nip, long limit, const char *tz, struct buf *out, char *err,
                size_t errlen)
 {
-    return view_fail(out, out->len, VIEW_ERROR, err, errlen, "view_inbox: not implemented yet");
+    size_t mark = out->len;
+    if (!nip || (!event_valid_nip(nip, strlen(nip)) && !event_valid_evaluator_id(nip, strlen(nip))))
+        return view_fail(out, mark, VIEW_NOT_FOUND, err, errlen,
+                         "nip: must be 18 digits (or an evaluator id: 1..%d of A-Z a-z 0-9 . _ : -, not all "
+                         "digits), got '%.64s'",
+                         EVENT_EVALUATOR_ID_MAX, nip ? nip : "");
+    if (limit < 0 || limit > VIEW_INBOX_LIMIT_MAX)
+        return view_fail(out, mark, VIEW_ERROR, err, errlen, "limit: must be 0..%ld, got %ld",
+                         VIEW_INBOX_LIMIT_MAX, limit);
+    /* the CLI's messages: the store's reason as it is */
+    bool known = false;
+    if ((tz && pgstore_use_time_zone(db, tz) < 0) || inboxstore_known(db, nip, &known) < 0)
+        return view_fail(out, mark, VIEW_ERROR, err, errlen, "%s", db->errstr);
+    if (!known)
+        return view_fail(out, mark, VIEW_NOT_FOUND, err, errlen,
+                         "%s: unknown NIP (neither an employee nor an evaluator)", nip);
+    struct view_inbox_walk j = {.out = out};
+    int rc = buf_putc(out, '[');
+    if (rc == 0 && inboxstore_each(db, nip, limit, view_inbox_row, &j, NULL) < 0)
+        return view_fail(out, mark, VIEW_ERROR, err, errlen, "%s", db->errstr);
+    if (rc < 0 || j.failed || buf_puts(out, j.rows ? "\n]" : "]") < 0)
+        return view_oom(out, mark, err, errlen);
+    return VIEW_OK;
 }
 
 int view_report(struct pgstore *db, const char *kind, const char *period, const struct view_report_opts *o,
@@ -502,7 +574,158 @@ int view_report(struct pgstore *db, const char *kind, const char *period, const 
     return view_fail(out, out->len, VIEW_ERROR, err, errlen, "view_report: not implemented yet");
 }
 
+/* ---------------------------------------------------------------- status */
+
+static json_t *view_status_num(bool ok, long long v)
+{
+    return ok ? json_integer(v) : json_null();
+}
+
+int view_status_json(const struct view_status_data *s, struct buf *out)
+{
+    json_t *root = json_object();
+    json_t *results = json_object();
+    json_t *notif = json_object();
+    if (!root || !results || !notif) {
+        json_decref(root);
+        json_decref(results);
+        json_decref(notif);
+        return -1;
+    }
+    json_object_set_new(root, "stream_length", view_status_num(s->redis_ok, s->stream_length));
+    json_object_set_new(root, "pending", view_status_num(s->redis_ok, s->pending));
+    json_object_set_new(root, "stored", view_status_num(s->pg_ok, s->pg.stored));
+    json_object_set_new(root, "rejected", view_status_num(s->pg_ok, s->pg.rejected));
+    json_object_set_new(root, "dead", view_status_num(s->pg_ok, s->pg.dead));
+    for (int i = 0; i < PG_RESULT_STATES; i++)
+        json_object_set_new(results, pgstore_result_states[i], view_status_num(s->pg_ok, s->pg.results[i]));
+    json_object_set_new(root, "results", results);
+    for (int i = 0; i < PG_NOTIFICATION_STATES; i++)
+        json_object_set_new(notif, pgstore_notification_states[i],
+                            view_status_num(s->pg_ok, s->pg.notifications[i]));
+    json_object_set_new(root, "notifications", notif);
+    json_t *q = s->quarantine ? json_array() : json_null();
+    for (int i = 0; s->quarantine && q && i < PQntuples(s->quarantine); i++) {
+        json_t *row = json_object(), *ids = json_array();
+        if (!row || !ids) {
+            json_decref(row);
+            json_decref(ids);
+            break;
+        }
+        json_object_set_new(row, "employee", json_string(PQgetvalue(s->quarantine, i, 0)));
+        json_object_set_new(row, "period", json_string(PQgetvalue(s->quarantine, i, 1)));
+        json_object_set_new(row, "error", json_string(PQgetvalue(s->quarantine, i, 2)));
+        const char *p = PQgetvalue(s->quarantine, i, 3);
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            json_array_append_new(ids, json_stringn(p, n));
+            p += n + (comma ? 1 : 0);
+        }
+        json_object_set_new(row, "event_ids", ids);
+        json_object_set_new(row, "since", json_string(PQgetvalue(s->quarantine, i, 4)));
+        json_object_set_new(row, "tries", json_integer(strtoll(PQgetvalue(s->quarantine, i, 5), NULL, 10)));
+        json_array_append_new(q, row);
+    }
+    json_object_set_new(root, "quarantined", q);
+    json_object_set_new(root, "employees", view_status_num(s->pg_ok, s->pg.employees));
+    json_object_set_new(root, "units", view_status_num(s->pg_ok, s->pg.units));
+    json_object_set_new(root, "redis_ok", json_boolean(s->redis_ok));
+    json_object_set_new(root, "postgres_ok", json_boolean(s->pg_ok));
+    return view_put_json(out, root);
+}
+
+/* The quarantined results, oldest first; NULL (with the reason in s->quarantine_err)
+ * when they cannot be read (a database before schemas/0008_quarantine.sql). */
+static PGresult *view_status_quarantine(PGconn *c, struct view_status_data *s)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", VIEW_STATUS_QUARANTINE_MAX);
+    const char *params[1] = {limit};
+    PGresult *r =
+        PQexecParams(c,
+                     "SELECT employee, period, error, array_to_string(event_ids, ','),"
+                     " to_char(first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), tries"
+                     " FROM score_quarantine ORDER BY first_at, employee, period LIMIT $1::int",
+                     1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *m = PQerrorMessage(c);
+        snprintf(s->quarantine_err, sizeof s->quarantine_err, "quarantined results: %.*s",
+                 (int)strcspn(m, "\n"), m);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static bool view_status_redis(const struct config *cfg, struct view_status_data *s)
+{
+    char err[512];
+    redisContext *c = rstream_connect(config_str(cfg, "redis.url"), (int)config_int(cfg, "redis.timeout_ms"),
+                                      err, sizeof err);
+    if (!c) {
+        snprintf(s->redis_err, sizeof s->redis_err, "Redis unreachable: %s", err);
+        return false;
+    }
+    bool ok = rstream_totals(c, (unsigned)config_int(cfg, "redis.shards"), RSTREAM_GROUP_INGEST,
+                             &s->stream_length, &s->pending, err, sizeof err) == 0;
+    if (!ok)
+        snprintf(s->redis_err, sizeof s->redis_err, "Redis: %s", err);
+    redisFree(c);
+    return ok;
+}
+
+static bool view_status_postgres(const struct config *cfg, struct view_status_data *s)
+{
+    struct pgstore *db = pgstore_connect(config_str(cfg, "postgres.dsn"));
+    if (!db) {
+        snprintf(s->pg_err, sizeof s->pg_err, "out of memory");
+        return false;
+    }
+    bool ok = false;
+    if (db->err)
+        snprintf(s->pg_err, sizeof s->pg_err, "PostgreSQL unreachable: %s", db->errstr);
+    else if (pgstore_status(db, &s->pg) < 0)
+        snprintf(s->pg_err, sizeof s->pg_err, "PostgreSQL: %s%s", db->errstr,
+                 strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
+    else
+        ok = true;
+    if (ok)
+        s->quarantine = view_status_quarantine(db->conn, s);
+    pgstore_destroy(&db);
+    return ok;
+}
+
+int view_status_read(const struct config *cfg, struct view_status_data *s)
+{
+    memset(s, 0, sizeof *s);
+    s->redis_ok = view_status_redis(cfg, s);
+    s->pg_ok = view_status_postgres(cfg, s);
+    return s->redis_ok && s->pg_ok ? 0 : -1;
+}
+
+void view_status_clear(struct view_status_data *s)
+{
+    PQclear(s->quarantine);
+    s->quarantine = NULL;
+}
+
 int view_status(const struct config *cfg, struct buf *out, char *err, size_t errlen)
 {
-    return view_fail(out, out->len, VIEW_ERROR, err, errlen, "view_status: not implemented yet");
+    size_t mark = out->len;
+    struct view_status_data s;
+    int read = view_status_read(cfg, &s);
+    int rc = view_status_json(&s, out);
+    if (rc < 0) {
+        view_status_clear(&s);
+        return view_oom(out, mark, err, errlen);
+    }
+    if (read < 0) {
+        view_fail(NULL, 0, VIEW_ERROR, err, errlen, "%s%s%s", s.redis_err,
+                  s.redis_err[0] && s.pg_err[0] ? "; " : "", s.pg_err);
+    } else if (err && errlen) {
+        snprintf(err, errlen, "%s", s.quarantine_err);
+    }
+    view_status_clear(&s);
+    return read < 0 ? VIEW_ERROR : VIEW_OK;
 }

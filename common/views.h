@@ -115,4 +115,27 @@ int view_rejections(struct pgstore *db, long limit, const char *tz, struct buf *
  * (out keeps the document; the one exception to the rule at the top). */
 int view_status(const struct config *cfg, struct buf *out, char *err, size_t errlen);
 
+/* What view_status reads, for `kinerja status`'s table: each store's part is valid when
+ * its *_ok is true; otherwise its *_err says why ("Redis unreachable: ...",
+ * "PostgreSQL: ..."). quarantine is NULL when it could not be read (quarantine_err). */
+#define VIEW_STATUS_ERR_MAX 768
+struct view_status_data {
+    bool redis_ok, pg_ok;
+    long long stream_length, pending;
+    struct pg_status pg;
+    /* score_quarantine (schemas/0008_quarantine.sql), oldest first, at most
+     * VIEW_STATUS_QUARANTINE_MAX: employee, period, error, event ids ("a,b"), since
+     * (UTC, ISO 8601), tries */
+    PGresult *quarantine;
+    char redis_err[VIEW_STATUS_ERR_MAX], pg_err[VIEW_STATUS_ERR_MAX], quarantine_err[VIEW_STATUS_ERR_MAX];
+};
+#define VIEW_STATUS_QUARANTINE_MAX 1000
+
+/* Fills s (Redis first, then PostgreSQL). Returns 0 when both were read, -1 otherwise.
+ * view_status_clear frees what it holds. */
+int view_status_read(const struct config *cfg, struct view_status_data *s);
+void view_status_clear(struct view_status_data *s);
+/* Appends s as kinerja status --json's document. Returns 0 or -1 (out's bound / memory). */
+int view_status_json(const struct view_status_data *s, struct buf *out);
+
 #endif
