@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* tools/cmd_user.c (declared here until tools/cli.h lists it with the others) */
+int cmd_user(struct cli *cli, int argc, char **argv);
+
 struct command {
     const char *name;
     int (*run)(struct cli *cli, int argc, char **argv);
@@ -25,12 +28,14 @@ static const struct command commands[] = {
     {"score", cmd_score, "score NIP --period P [--json]   the current result with its breakdown"},
     {"report", cmd_report, "report unit|awards|training|public --period P [--format table|csv|json|html]"},
     {"recalc", cmd_recalc, "recalc [--period P] [--unit U] [--employee NIP]  recompute now"},
-    {"signoff", cmd_signoff, "signoff NIP --period P --supervisor NIP --approve|--return [--version V] [--note T]"},
+    {"signoff", cmd_signoff,
+     "signoff NIP --period P --supervisor NIP --approve|--return [--version V] [--note T]"},
     {"appeal", cmd_appeal, "appeal NIP --period P --reason T  file a keberatan"},
     {"decide", cmd_decide, "decide NIP --period P --decider NIP --uphold|--revise PREDIKAT [--note T]"},
     {"inbox", cmd_inbox, "inbox NIP [--json]              notifications for one person"},
     {"queue", cmd_queue, "queue --supervisor ID [--json]  the sign-off queue of one pejabat penilai"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
+    {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
 };
 
 static void usage(FILE *out)
