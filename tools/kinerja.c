@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* tools/cmd_event.c (its declaration belongs in cli.h with the others) */
+/* tools/cmd_event.c, tools/cmd_user.c (their declarations belong in cli.h with the others) */
 int cmd_event(struct cli *cli, int argc, char **argv);
+int cmd_user(struct cli *cli, int argc, char **argv);
 
 struct command {
     const char *name;
@@ -37,6 +38,7 @@ static const struct command commands[] = {
     {"event", cmd_event,
      "event ID [--json]               where one event ended: stored, rejected, quarantined"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
+    {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
 };
 
 static void usage(FILE *out)
