@@ -7,6 +7,7 @@
 #include "inboxstore.h"
 #include "resultstore.h"
 #include "rstream.h"
+#include "score.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -18,6 +19,9 @@
 #define VIEW_ID_BYTES_MAX (VIEW_ID_CHARS_MAX * 4) /* in UTF-8 */
 #define VIEW_QUEUE_WARNINGS_MAX 1024              /* bytes of one queue entry's warnings text */
 #define VIEW_QUEUE_WARNING_PARTS 4                /* calibration, hidden groups, late events, curve */
+#define VIEW_REPORT_CELL_MAX 64                   /* bytes of a formatted number or count */
+#define VIEW_STR_(x) #x
+#define VIEW_STR(x) VIEW_STR_(x)
 
 /* ---------------------------------------------------------------- errors */
 
@@ -568,10 +572,475 @@ int view_inbox(struct pgstore *db, const char *nip, long limit, const char *tz, 
     return VIEW_OK;
 }
 
+/* ---------------------------------------------------------------- report */
+
+void view_table_free(struct view_table *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+}
+
+/* Appends a row of ncols cells (copied; NULL allowed). Records oom on failure. */
+static void view_table_add_row(struct view_table *t, const char *const *cells)
+{
+    if (t->oom)
+        return;
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        char **p = realloc(t->cells, cap * t->ncols * sizeof *p);
+        if (!p) {
+            t->oom = true;
+            return;
+        }
+        t->cells = p;
+        t->cap = cap;
+    }
+    char **row = t->cells + t->nrows * t->ncols;
+    for (size_t c = 0; c < t->ncols; c++) {
+        row[c] = NULL;
+        if (cells[c] && !(row[c] = strdup(cells[c])))
+            t->oom = true;
+    }
+    t->nrows++;
+}
+
+const char *view_table_cell(const struct view_table *t, size_t r, size_t c)
+{
+    return t->cells[r * t->ncols + c];
+}
+
+/* Flat objects, one per row; number cells are emitted as they are (they were
+ * formatted by this file as JSON numbers). */
+static int view_table_json(struct buf *b, const struct view_table *t)
+{
+    int rc = buf_putc(b, '[');
+    for (size_t r = 0; r < t->nrows && rc == 0; r++) {
+        rc |= buf_puts(b, r ? ",{" : "{");
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *v = view_table_cell(t, r, c);
+            rc |= buf_puts(b, c ? ",\"" : "\"");
+            rc |= buf_puts(b, t->cols[c].name);
+            rc |= buf_puts(b, "\":");
+            rc |= t->cols[c].kind != VIEW_COL_TEXT && v ? buf_puts(b, v) : view_json_str(b, v);
+        }
+        rc |= buf_putc(b, '}');
+    }
+    rc |= buf_putc(b, ']');
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- unit and public */
+
+static const struct view_column view_report_unit_cols[] = {
+    {"unit", VIEW_COL_TEXT},
+    {"name", VIEW_COL_TEXT},
+    {"ikm", VIEW_COL_NUMBER},
+    {"mutu", VIEW_COL_TEXT},
+    {"ikm_n", VIEW_COL_NUMBER},
+    {"satisfaction", VIEW_COL_NUMBER},
+    {"satisfaction_n", VIEW_COL_NUMBER},
+    {"results", VIEW_COL_NUMBER},
+    {"sangat_baik", VIEW_COL_NUMBER},
+    {"baik", VIEW_COL_NUMBER},
+    {"butuh_perbaikan", VIEW_COL_NUMBER},
+    {"kurang", VIEW_COL_NUMBER},
+    {"sangat_kurang", VIEW_COL_NUMBER},
+};
+#define VIEW_REPORT_UNIT_COLS (sizeof view_report_unit_cols / sizeof view_report_unit_cols[0])
+#define VIEW_REPORT_UNIT_RESULTS 7
+#define VIEW_REPORT_UNIT_FIRST_PREDIKAT 8
+
+/* The public report: the same columns, its counts over signed results only. */
+static const struct view_column view_report_public_cols[] = {
+    {"unit", VIEW_COL_TEXT},
+    {"name", VIEW_COL_TEXT},
+    {"ikm", VIEW_COL_NUMBER},
+    {"mutu", VIEW_COL_TEXT},
+    {"ikm_n", VIEW_COL_NUMBER},
+    {"satisfaction", VIEW_COL_NUMBER},
+    {"satisfaction_n", VIEW_COL_NUMBER},
+    {"signed_results", VIEW_COL_NUMBER},
+    {"sangat_baik", VIEW_COL_NUMBER},
+    {"baik", VIEW_COL_NUMBER},
+    {"butuh_perbaikan", VIEW_COL_NUMBER},
+    {"kurang", VIEW_COL_NUMBER},
+    {"sangat_kurang", VIEW_COL_NUMBER},
+};
+_Static_assert(sizeof view_report_public_cols == sizeof view_report_unit_cols,
+               "public and unit reports share a row");
+
+struct view_report_units {
+    bool public_only;
+    const char *only_unit; /* NULL: every unit */
+    struct view_table table;
+    struct buf *json; /* the nested SPEC 9 shape, built alongside (NULL: not wanted) */
+    size_t n;
+    int rc;
+};
+
+static long long view_report_signed_decided(const struct resultstore_unit *u)
+{
+    long long n = 0;
+    for (int k = 0; k < RESULTSTORE_PREDIKATS; k++)
+        n += u->signed_predikat[k];
+    return n;
+}
+
+/* The unit report counts every current result; the public one signed results only. */
+static int view_report_unit_json(struct buf *b, const struct resultstore_unit *u, bool public_only,
+                                 bool show_predikat, size_t index)
+{
+    const long long *counts = public_only ? u->signed_predikat : u->predikat;
+    int rc = buf_puts(b, index ? ",{\"unit\":" : "{\"unit\":");
+    rc |= view_json_str(b, u->unit);
+    rc |= buf_puts(b, ",\"name\":");
+    rc |= view_json_str(b, u->name);
+    rc |= buf_puts(b, ",\"ikm\":");
+    if (u->has_ikm) {
+        rc |= buf_printf(b, "{\"value\":%.2f,\"mutu\":", u->ikm);
+        rc |= view_json_str(b, u->mutu);
+        rc |= buf_printf(b, ",\"n\":%d}", u->skm_n);
+    } else {
+        rc |= buf_puts(b, "null");
+    }
+    rc |= buf_puts(b, ",\"satisfaction\":{\"mean\":");
+    if (u->has_satisfaction)
+        rc |= buf_printf(b, "%.2f", u->satisfaction);
+    else
+        rc |= buf_puts(b, "null");
+    rc |= buf_printf(b, ",\"n\":%d},\"results\":%lld,\"signed_results\":%lld,", u->counted, u->results,
+                     u->signed_results);
+    if (public_only)
+        rc |= buf_puts(b, "\"predikat_basis\":\"signed\",");
+    rc |= buf_puts(b, "\"predikat\":");
+    if (show_predikat) {
+        for (int k = 0; k < RESULTSTORE_PREDIKATS; k++)
+            rc |= buf_printf(b, "%s\"%s\":%lld", k ? "," : "{", event_predikat_codes[k], counts[k]);
+        rc |= buf_putc(b, '}');
+    } else {
+        rc |= buf_puts(b, "null");
+    }
+    rc |= buf_putc(b, '}');
+    return rc < 0 ? -1 : 0;
+}
+
+static int view_report_collect_unit(const struct resultstore_unit *u, void *ctx)
+{
+    struct view_report_units *ru = ctx;
+    if (ru->only_unit && (!u->unit || strcmp(u->unit, ru->only_unit)))
+        return 0;
+    bool show = !ru->public_only || view_report_signed_decided(u) >= VIEW_REPORT_PUBLIC_MIN_RESULTS;
+    const long long *counts = ru->public_only ? u->signed_predikat : u->predikat;
+    char num[VIEW_REPORT_UNIT_COLS][VIEW_REPORT_CELL_MAX];
+    const char *cells[VIEW_REPORT_UNIT_COLS] = {u->unit, u->name};
+    if (u->has_ikm) {
+        snprintf(num[2], sizeof num[2], "%.2f", u->ikm);
+        cells[2] = num[2];
+        cells[3] = u->mutu;
+    }
+    snprintf(num[4], sizeof num[4], "%d", u->skm_n);
+    cells[4] = num[4];
+    if (u->has_satisfaction) {
+        snprintf(num[5], sizeof num[5], "%.2f", u->satisfaction);
+        cells[5] = num[5];
+    }
+    snprintf(num[6], sizeof num[6], "%d", u->counted);
+    cells[6] = num[6];
+    snprintf(num[VIEW_REPORT_UNIT_RESULTS], sizeof num[VIEW_REPORT_UNIT_RESULTS], "%lld",
+             ru->public_only ? u->signed_results : u->results);
+    cells[VIEW_REPORT_UNIT_RESULTS] = num[VIEW_REPORT_UNIT_RESULTS];
+    for (int k = 0; k < RESULTSTORE_PREDIKATS && show; k++) {
+        snprintf(num[VIEW_REPORT_UNIT_FIRST_PREDIKAT + k], VIEW_REPORT_CELL_MAX, "%lld", counts[k]);
+        cells[VIEW_REPORT_UNIT_FIRST_PREDIKAT + k] = num[VIEW_REPORT_UNIT_FIRST_PREDIKAT + k];
+    }
+    view_table_add_row(&ru->table, cells);
+    if (ru->table.oom ||
+        (ru->json && view_report_unit_json(ru->json, u, ru->public_only, show, ru->n++) < 0)) {
+        ru->rc = -1;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- awards */
+
+static const struct view_column view_report_award_cols[] = {
+    {"unit", VIEW_COL_TEXT},  {"rank", VIEW_COL_NUMBER},   {"employee", VIEW_COL_TEXT},
+    {"name", VIEW_COL_TEXT},  {"score", VIEW_COL_NUMBER},  {"predikat", VIEW_COL_TEXT},
+    {"state", VIEW_COL_TEXT}, {"raters", VIEW_COL_NUMBER}, {"signed", VIEW_COL_BOOL},
+};
+#define VIEW_REPORT_AWARD_COLS (sizeof view_report_award_cols / sizeof view_report_award_cols[0])
+
+struct view_report_awards {
+    long top;
+    const char *only_unit; /* NULL: every unit */
+    struct view_table table;
+    char *unit;  /* unit of the rows being ranked */
+    long ranked; /* in that unit so far */
+    int rc;
+};
+
+/*
+ * Non-self raters of a result, from its perilaku.groups: the n of the supervisor, peer
+ * and subordinate groups; a group hidden by anonymity holds at least one rating.
+ * Returns -1 when the groups cannot be read.
+ */
+static int view_report_raters(const char *groups_json)
+{
+    static const int counted[] = {SCORE_GROUP_SUPERVISOR, SCORE_GROUP_PEER, SCORE_GROUP_SUBORDINATE};
+    if (!groups_json)
+        return -1;
+    json_t *groups = json_loads(groups_json, 0, NULL);
+    if (!json_is_object(groups)) {
+        json_decref(groups);
+        return -1;
+    }
+    long long n = 0;
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
+        json_t *g = json_object_get(groups, score_group_names[counted[i]]);
+        if (!json_is_object(g))
+            continue;
+        if (!json_is_true(json_object_get(g, "shown")))
+            n += 1;
+        else if (json_is_integer(json_object_get(g, "n")) && json_integer_value(json_object_get(g, "n")) > 0)
+            n += json_integer_value(json_object_get(g, "n"));
+    }
+    json_decref(groups);
+    return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+static int view_report_collect_award(const struct resultstore_row *r, void *ctx)
+{
+    struct view_report_awards *ra = ctx;
+    const char *unit = r->unit ? r->unit : "";
+    if (!ra->unit || strcmp(ra->unit, unit)) {
+        free(ra->unit);
+        if (!(ra->unit = strdup(unit))) {
+            ra->rc = -1;
+            return 1;
+        }
+        ra->ranked = 0;
+    }
+    if ((ra->only_unit && strcmp(unit, ra->only_unit)) || ra->ranked >= ra->top || !r->has_score ||
+        !r->predikat || r->calibration)
+        return 0;
+    int raters = view_report_raters(r->groups_json);
+    if (raters < VIEW_REPORT_TRUST_MIN_RATERS)
+        return 0;
+    char rank[VIEW_REPORT_CELL_MAX], score[VIEW_REPORT_CELL_MAX], nraters[VIEW_REPORT_CELL_MAX];
+    snprintf(rank, sizeof rank, "%ld", ++ra->ranked);
+    snprintf(score, sizeof score, "%.2f", r->score);
+    snprintf(nraters, sizeof nraters, "%d", raters);
+    const char *cells[VIEW_REPORT_AWARD_COLS] = {unit,     rank,    r->employee,
+                                                 r->name,  score,   r->predikat,
+                                                 r->state, nraters, r->is_signed ? "true" : "false"};
+    view_table_add_row(&ra->table, cells);
+    if (ra->table.oom) {
+        ra->rc = -1;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- training */
+
+static const struct view_column view_report_training_cols[] = {
+    {"employee", VIEW_COL_TEXT}, {"name", VIEW_COL_TEXT},   {"unit", VIEW_COL_TEXT},
+    {"value", VIEW_COL_TEXT},    {"mean", VIEW_COL_NUMBER}, {"course", VIEW_COL_TEXT},
+};
+#define VIEW_REPORT_TRAINING_COLS (sizeof view_report_training_cols / sizeof view_report_training_cols[0])
+
+struct view_report_training {
+    const char *only_unit; /* NULL: every unit */
+    struct view_table table;
+    int rc;
+};
+
+static int view_report_collect_training(const struct resultstore_row *r, void *ctx)
+{
+    struct view_report_training *rt = ctx;
+    if (!r->training_json || (rt->only_unit && (!r->unit || strcmp(r->unit, rt->only_unit))))
+        return 0;
+    json_t *arr = json_loads(r->training_json, JSON_DECODE_ANY, NULL);
+    if (!json_is_array(arr)) {
+        rt->table.unreadable++;
+        json_decref(arr);
+        return 0;
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(arr, i, t)
+    {
+        const char *value = json_string_value(json_object_get(t, "value"));
+        json_t *mean = json_object_get(t, "mean");
+        char m[VIEW_REPORT_CELL_MAX];
+        if (json_is_number(mean))
+            snprintf(m, sizeof m, "%.2f", json_number_value(mean));
+        const char *cells[VIEW_REPORT_TRAINING_COLS] = {r->employee,
+                                                        r->name,
+                                                        r->unit,
+                                                        value,
+                                                        json_is_number(mean) ? m : NULL,
+                                                        json_string_value(json_object_get(t, "course"))};
+        view_table_add_row(&rt->table, cells);
+    }
+    json_decref(arr);
+    if (rt->table.oom) {
+        rt->rc = -1;
+        return 1;
+    }
+    return 0;
+}
+
+static const char *const view_report_kinds[] = {"unit", "awards", "training", "public"};
+enum view_report_kind { VIEW_REPORT_UNIT, VIEW_REPORT_AWARDS, VIEW_REPORT_TRAINING, VIEW_REPORT_PUBLIC };
+
+#define VIEW_REPORT_OOM "out of memory or output error"
+
+/* The unit and public reports: one row per unit, the nested JSON into json (may be NULL). */
+static int view_report_units(struct pgstore *db, bool public_only, const char *period, const char *only_unit,
+                             struct view_table *t, struct buf *json, char *err, size_t errlen)
+{
+    struct view_report_units ru = {.public_only = public_only, .only_unit = only_unit, .json = json};
+    ru.table.cols = public_only ? view_report_public_cols : view_report_unit_cols;
+    ru.table.ncols = VIEW_REPORT_UNIT_COLS;
+    if (public_only) {
+        snprintf(ru.table.title, sizeof ru.table.title,
+                 "Public unit report, period %s: predikat of signed results only (approved, appealed, final)",
+                 period);
+        ru.table.note = "Predikat counts are of signed results only (approved, appealed, final; the revised "
+                        "predikat where an appeal revised it), shown only for units with at least " VIEW_STR(
+                            VIEW_REPORT_PUBLIC_MIN_RESULTS) " signed results (\"-\" or null: suppressed). "
+                                                            "No personal data.";
+    } else {
+        snprintf(ru.table.title, sizeof ru.table.title, "Unit report, period %s", period);
+    }
+    size_t mark = json ? json->len : 0;
+    int rc = VIEW_OK;
+    if (json && buf_putc(json, '[') < 0) {
+        rc = view_fail(json, mark, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    } else {
+        int q = resultstore_each_unit(db, period, view_report_collect_unit, &ru);
+        if (q < 0)
+            rc = view_db_fail(db, json, mark, err, errlen);
+        else if (q > 0 || ru.rc < 0 || (json && buf_putc(json, ']') < 0))
+            rc = view_fail(json, mark, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    }
+    if (rc != VIEW_OK)
+        view_table_free(&ru.table);
+    *t = ru.table;
+    return rc;
+}
+
+static int view_report_awards(struct pgstore *db, const char *period, long top, bool provisional,
+                              const char *only_unit, struct view_table *t, char *err, size_t errlen)
+{
+    struct view_report_awards ra = {.top = top, .only_unit = only_unit};
+    ra.table.cols = view_report_award_cols;
+    ra.table.ncols = VIEW_REPORT_AWARD_COLS;
+    if (provisional)
+        snprintf(ra.table.title, sizeof ra.table.title,
+                 "PROVISIONAL awards, period %s: NOT SIGNED results (collecting, pending_signoff, "
+                 "returned), top %ld per unit",
+                 period, top);
+    else
+        snprintf(ra.table.title, sizeof ra.table.title,
+                 "Awards, period %s: top %ld per unit among signed results (approved, appealed, final)",
+                 period, top);
+    ra.table.note =
+        provisional ? "NOT SIGNED: these results may still change and are no ranking for awards. Ranked by "
+                      "predikat, then score. Trustworthy results only: a predikat and a numeric score, no "
+                      "calibration flag, at least " VIEW_STR(VIEW_REPORT_TRUST_MIN_RATERS) " non-self raters."
+                    : "Signed results only, ranked by predikat, then score. Trustworthy results only: a "
+                      "predikat and a numeric score, no calibration flag, at least " VIEW_STR(
+                          VIEW_REPORT_TRUST_MIN_RATERS) " non-self raters (supervisor, peers, subordinates). "
+                                                        "`--provisional` lists the unsigned ones.";
+    int q = resultstore_each_result(db, period, RESULTSTORE_BY_PREDIKAT_SCORE,
+                                    provisional ? RESULTSTORE_UNSIGNED : RESULTSTORE_SIGNED,
+                                    view_report_collect_award, &ra);
+    free(ra.unit);
+    int rc = VIEW_OK;
+    if (q < 0)
+        rc = view_db_fail(db, NULL, 0, err, errlen);
+    else if (q > 0 || ra.rc < 0)
+        rc = view_fail(NULL, 0, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    if (rc != VIEW_OK)
+        view_table_free(&ra.table);
+    *t = ra.table;
+    return rc;
+}
+
+static int view_report_training(struct pgstore *db, const char *period, const char *only_unit,
+                                struct view_table *t, char *err, size_t errlen)
+{
+    struct view_report_training rt = {.only_unit = only_unit};
+    rt.table.cols = view_report_training_cols;
+    rt.table.ncols = VIEW_REPORT_TRAINING_COLS;
+    snprintf(rt.table.title, sizeof rt.table.title, "Training recommendations, period %s", period);
+    int q = resultstore_each_result(db, period, RESULTSTORE_BY_EMPLOYEE, RESULTSTORE_ALL,
+                                    view_report_collect_training, &rt);
+    int rc = VIEW_OK;
+    if (q < 0)
+        rc = view_db_fail(db, NULL, 0, err, errlen);
+    else if (q > 0 || rt.rc < 0)
+        rc = view_fail(NULL, 0, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    if (rc != VIEW_OK)
+        view_table_free(&rt.table);
+    *t = rt.table;
+    return rc;
+}
+
+int view_report_read(struct pgstore *db, const char *kind, const char *period,
+                     const struct view_report_opts *o, struct view_table *t, struct buf *json, char *err,
+                     size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    size_t mark = json ? json->len : 0;
+    int k = -1;
+    for (size_t i = 0; kind && i < sizeof view_report_kinds / sizeof view_report_kinds[0]; i++)
+        if (!strcmp(kind, view_report_kinds[i]))
+            k = (int)i;
+    if (k < 0)
+        return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
+                         "kind: unknown report '%.32s' (unit, awards, training, public)", kind ? kind : "");
+    if (!period || !event_valid_period(period, strlen(period)))
+        return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
+                         "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
+    long top = o && o->top > 0 ? o->top : VIEW_REPORT_DEFAULT_TOP;
+    if (top > VIEW_REPORT_TOP_MAX)
+        return view_fail(json, mark, VIEW_ERROR, err, errlen, "top: must be 1..%d, got %ld",
+                         VIEW_REPORT_TOP_MAX, top);
+    const char *only_unit = o && o->unit && *o->unit ? o->unit : NULL;
+    int rc;
+    switch ((enum view_report_kind)k) {
+    case VIEW_REPORT_UNIT:
+    case VIEW_REPORT_PUBLIC:
+        return view_report_units(db, k == VIEW_REPORT_PUBLIC, period, only_unit, t, json, err, errlen);
+    case VIEW_REPORT_AWARDS:
+        rc = view_report_awards(db, period, top, o && o->provisional, only_unit, t, err, errlen);
+        break;
+    default:
+        rc = view_report_training(db, period, only_unit, t, err, errlen);
+        break;
+    }
+    /* the flat reports: one object a row */
+    if (rc == VIEW_OK && json && view_table_json(json, t) < 0) {
+        view_table_free(t);
+        return view_fail(json, mark, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    }
+    return rc;
+}
+
 int view_report(struct pgstore *db, const char *kind, const char *period, const struct view_report_opts *o,
                 const char *tz, struct buf *out, char *err, size_t errlen)
 {
-    return view_fail(out, out->len, VIEW_ERROR, err, errlen, "view_report: not implemented yet");
+    struct view_table t;
+    int rc = view_report_read(db, kind, period, o, &t, out, err, errlen);
+    view_table_free(&t);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- status */

@@ -81,9 +81,57 @@ struct view_report_opts {
     bool provisional;
 };
 
-/* = kinerja report KIND --period P --json (kind unit|awards|training|public). */
+/*
+ * = kinerja report KIND --period P --json (kind unit|awards|training|public; SPEC 5.5, 9):
+ *   unit      an ARRAY [{"unit","name","ikm":{"value","mutu","n"}|null,"satisfaction":
+ *             {"mean","n"},"results","signed_results","predikat":{"sangat_baik":n,...}}],
+ *             every unit of the organisation, by code;
+ *   public    the same with "predikat_basis":"signed" and the predikat counts of signed
+ *             results only, null for a unit with fewer than VIEW_REPORT_PUBLIC_MIN_RESULTS;
+ *   awards    an ARRAY [{"unit","rank","employee","name","score","predikat","state","raters",
+ *             "signed"}]: per unit the top o->top trustworthy signed results (unsigned ones
+ *             with o->provisional);
+ *   training  an ARRAY [{"employee","name","unit","value","mean","course"}].
+ * o->unit keeps the rows of that unit only. No times are shown (tz is not used). An
+ * unknown kind or a bad period is NOT_FOUND.
+ */
 int view_report(struct pgstore *db, const char *kind, const char *period, const struct view_report_opts *o,
                 const char *tz, struct buf *out, char *err, size_t errlen);
+
+#define VIEW_REPORT_DEFAULT_TOP 3
+#define VIEW_REPORT_TOP_MAX 100000
+#define VIEW_REPORT_PUBLIC_MIN_RESULTS                                                                       \
+    5 /* signed, decided results a unit needs before its distribution is public */
+#define VIEW_REPORT_TRUST_MIN_RATERS 3 /* non-self raters a result needs to be trusted for awards */
+
+/* A report as one table of text cells, for `kinerja report`'s table, CSV and HTML. BOOL
+ * cells hold "true" / "false": JSON booleans, "yes" / "no" for people. */
+enum view_col_kind { VIEW_COL_TEXT, VIEW_COL_NUMBER, VIEW_COL_BOOL };
+
+struct view_column {
+    const char *name;
+    enum view_col_kind kind;
+};
+
+/* nrows x ncols cells of malloc'd text; NULL = no value (JSON null, "-" in a table). */
+struct view_table {
+    char title[256];
+    const struct view_column *cols;
+    size_t ncols;
+    char **cells;
+    size_t nrows, cap;
+    const char *note; /* a line under the table, or NULL */
+    bool oom;
+    size_t unreadable; /* training: results whose training list could not be read (skipped) */
+};
+
+/* Reads report kind into t (view_table_free frees it, in every case) and appends its
+ * JSON document (view_report's) to json unless json is NULL. Returns as view_report. */
+int view_report_read(struct pgstore *db, const char *kind, const char *period,
+                     const struct view_report_opts *o, struct view_table *t, struct buf *json, char *err,
+                     size_t errlen);
+void view_table_free(struct view_table *t);
+const char *view_table_cell(const struct view_table *t, size_t r, size_t c);
 
 /* {"periods":["2026-11","2026-10",...]}: every period with a result or citizen feedback,
  * newest first (a year "2026" sorts after its months). */
