@@ -136,8 +136,9 @@ static void user_tty_restore_on_signal(int sig)
     raise(sig);
 }
 
-/* Reads one line from the terminal fd into buf (USER_PW_BUF bytes). 0, 1 too long, -1
- * end of input or error. The rest of an overlong line is read and dropped. */
+/* Reads one line from the terminal fd into buf (USER_PW_BUF bytes). 0, 1 too long or
+ * holding a NUL byte (it would cut the password short), -1 end of input or error. The
+ * rest of a refused line is read and dropped. */
 static int user_tty_line(int fd, char *buf)
 {
     size_t len = 0;
@@ -151,7 +152,7 @@ static int user_tty_line(int fd, char *buf)
             return -1;
         if (c == '\n')
             break;
-        if (len + 1 >= USER_PW_BUF)
+        if (len + 1 >= USER_PW_BUF || c == '\0')
             overlong = true;
         else
             buf[len++] = c;
@@ -212,8 +213,8 @@ static int user_password_tty(const char *verb, const char *id, char *pw, int *rc
     if (r1 < 0 || (r1 == 0 && r2 < 0))
         fprintf(stderr, "kinerja user %s: password: no answer on the terminal\n", verb);
     else if (r1 > 0 || r2 > 0)
-        fprintf(stderr, "kinerja user %s: password: must be %d..%d bytes, got more than %d\n", verb,
-                USER_PASSWORD_MIN, USER_PASSWORD_MAX, USER_PASSWORD_MAX);
+        fprintf(stderr, "kinerja user %s: password: must be %d..%d bytes without a NUL byte, got more\n",
+                verb, USER_PASSWORD_MIN, USER_PASSWORD_MAX);
     else if (strcmp(pw, again) != 0)
         fprintf(stderr, "kinerja user %s: password: the two entries differ; nothing changed\n", verb);
     else
