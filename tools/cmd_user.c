@@ -188,14 +188,19 @@ static int user_password_tty(const char *verb, const char *id, char *pw, int *rc
     quiet = tty_saved;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ICANON | ECHONL;
-    struct sigaction sa = {0}, old_int, old_term, old_hup, old_quit;
+    /* A signal while echo is off puts the terminal back before it ends the command
+     * (a signal the caller ignores stays ignored). */
+    static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define USER_STOP_SIGNALS (sizeof stop_signals / sizeof stop_signals[0])
+    struct sigaction sa = {0}, old[USER_STOP_SIGNALS];
     sa.sa_handler = user_tty_restore_on_signal;
     sigemptyset(&sa.sa_mask);
     tty_fd = fd;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-    sigaction(SIGQUIT, &sa, &old_quit);
+    for (size_t i = 0; i < USER_STOP_SIGNALS; i++) {
+        sigaction(stop_signals[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN)
+            sigaction(stop_signals[i], &sa, NULL);
+    }
 
     char again[USER_PW_BUF];
     int result = -1;
@@ -222,10 +227,8 @@ static int user_password_tty(const char *verb, const char *id, char *pw, int *rc
 out:
     tcsetattr(fd, TCSAFLUSH, &tty_saved);
     tty_fd = -1;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
+    for (size_t i = 0; i < USER_STOP_SIGNALS; i++)
+        sigaction(stop_signals[i], &old[i], NULL);
     close(fd);
     sodium_memzero(again, sizeof again);
     return result;

@@ -225,14 +225,17 @@ class CliUserTest(StackTestCase):
 
     # ---- the terminal ---------------------------------------------------------------
 
-    def run_on_pty(self, args, answers):
-        """Runs `kinerja user ARGS` with a pty as its controlling terminal, answering
-        each prompt in turn; returns (exit code, everything the terminal showed)."""
+    def run_on_pty(self, args, answers, argv=None):
+        """Runs `kinerja user ARGS` (or argv) with a pty as its controlling terminal,
+        sending each answer once its prompt ("New password for ", then "Again: ") is
+        shown; an answer may be b"\\x03" (the terminal's interrupt). Returns (exit code,
+        everything the terminal showed)."""
+        argv = argv or [self.stack._bin("kinerja"), "user"] + list(args)
         pid, fd = pty.fork()
         if pid == 0:
             try:
                 os.chdir(self.stack.tmp)
-                os.execve(self.stack._bin("kinerja"), ["kinerja", "user"] + list(args), dict(self.stack.env))
+                os.execve(argv[0], argv, dict(self.stack.env))
             finally:
                 os._exit(127)
         shown = b""
@@ -253,7 +256,8 @@ class CliUserTest(StackTestCase):
             asked = shown.count(b"New password for ") + shown.count(b"Again: ")
             while pending and asked > answered:  # answer a prompt only once it is shown
                 answered += 1
-                os.write(fd, pending.pop(0).encode() + b"\n")
+                answer = pending.pop(0)
+                os.write(fd, answer if isinstance(answer, bytes) else answer.encode() + b"\n")
         _, status = os.waitpid(pid, 0)
         os.close(fd)
         return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
@@ -273,6 +277,18 @@ class CliUserTest(StackTestCase):
         self.assertEqual(code, 1, shown)
         self.assertIn("the two entries differ", shown)
         self.assertEqual(self.row("ops.tty"), before)
+
+    def test_interrupt_puts_echo_back(self):
+        # ^C at the prompt: kinerja dies of SIGINT, the shell (which traps it) goes on
+        # and shows the terminal's modes: echo must be on again, and no account made.
+        script = 'trap "echo after-interrupt" INT; "$0" user add ops.sigint --role operator; stty -a'
+        code, shown = self.run_on_pty([], [b"\x03"], argv=["/bin/sh", "-c", script, self.stack._bin("kinerja")])
+        self.assertIn("New password for ops.sigint", shown)
+        self.assertIn("after-interrupt", shown)
+        modes = shown.split("after-interrupt", 1)[1]
+        self.assertRegex(modes, r"(^|\s)echo(\s|$)", shown)
+        self.assertNotRegex(modes, r"(^|\s)-echo(\s|$)", shown)
+        self.assertIsNone(self.row("ops.sigint"))
 
     # ---- the access relation --------------------------------------------------------
 
