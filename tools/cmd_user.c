@@ -99,6 +99,7 @@ static int user_password_stdin(const char *verb, char *pw)
     size_t len = 0;
     int c;
     bool any = false;
+    setvbuf(stdin, NULL, _IONBF, 0); /* no copy of the password left in stdio's buffer */
     while ((c = getchar()) != EOF && c != '\n') {
         any = true;
         if (c == '\0') {
