@@ -1012,8 +1012,10 @@ static void pages_login_post(struct web_req *rq)
     if (!web_form(rq, "next", next, sizeof next) || !pages_local_path(next))
         next[0] = '\0';
     pages_log_id(id, logid, sizeof logid);
-    if (!web_rate_allow(rq->w, "login-addr", rq->addr, PAGES_LOGIN_ADDR_LIMIT, PAGES_LOGIN_WINDOW_S) ||
-        !web_rate_allow(rq->w, "login-id", id, PAGES_LOGIN_ID_LIMIT, PAGES_LOGIN_WINDOW_S)) {
+    /* checked before the password, counted only when it fails (web.h): an office behind
+     * one address signing in every morning is not locked out, a guesser is */
+    if (!web_rate_check(rq->w, "login-addr", rq->addr, PAGES_LOGIN_ADDR_LIMIT, PAGES_LOGIN_WINDOW_S) ||
+        !web_rate_check(rq->w, "login-id", id, PAGES_LOGIN_ID_LIMIT, PAGES_LOGIN_WINDOW_S)) {
         log_warn("login refused for %s from %s: too many attempts", logid, rq->addr);
         pages_login_form(rq, id, next, "Terlalu banyak percobaan masuk. Coba lagi dalam 15 menit.");
         rq->status = 429;
@@ -1040,6 +1042,8 @@ static void pages_login_post(struct web_req *rq)
         return;
     }
     if (!ok) {
+        web_rate_allow(rq->w, "login-addr", rq->addr, PAGES_LOGIN_ADDR_LIMIT, PAGES_LOGIN_WINDOW_S);
+        web_rate_allow(rq->w, "login-id", id, PAGES_LOGIN_ID_LIMIT, PAGES_LOGIN_WINDOW_S);
         log_warn("login failed for %s from %s", logid, rq->addr);
         pages_login_form(rq, id, next, "NIP atau kata sandi salah");
         rq->status = 401;
