@@ -343,6 +343,37 @@ static bool pages_valid_nip(const char *p)
     return event_valid_nip(p, strlen(p));
 }
 
+enum pages_field { PAGES_FIELD_ABSENT, PAGES_FIELD_OK, PAGES_FIELD_TOO_LONG };
+
+/*
+ * A text field of the form into out (outlen bytes): ABSENT ("" in out) when the form has
+ * no such field, TOO_LONG when it holds more than outlen - 1 bytes. web_form alone cannot
+ * tell those apart, so the field is first read into a buffer as long as the body (a
+ * decoded value is never longer than its encoding).
+ */
+static enum pages_field pages_form_text(struct web_req *rq, const char *name, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    char *all = malloc(rq->body_len + 1);
+    if (!all)
+        return PAGES_FIELD_TOO_LONG;
+    enum pages_field r = PAGES_FIELD_ABSENT;
+    if (web_form(rq, name, all, rq->body_len + 1)) {
+        size_t n = strlen(all);
+        r = n < outlen ? PAGES_FIELD_OK : PAGES_FIELD_TOO_LONG;
+        if (r == PAGES_FIELD_OK)
+            memcpy(out, all, n + 1);
+    }
+    free(all);
+    return r;
+}
+
+/* True when s holds something other than white space. */
+static bool pages_has_text(const char *s)
+{
+    return s[strspn(s, " \t\r\n")] != '\0';
+}
+
 /* The signed-in person's role from the account's. */
 static enum web_role pages_web_role(enum user_role r)
 {
@@ -1257,11 +1288,11 @@ static void pages_saya_appeal(struct web_req *rq, const char *period)
     }
     struct pages_msg m = {{0}, {0}};
     char reason[EVENT_REASON_MAX + 1];
-    if (!web_form(rq, "reason", reason, sizeof reason)) {
+    if (pages_form_text(rq, "reason", reason, sizeof reason) == PAGES_FIELD_TOO_LONG) {
         snprintf(m.error, sizeof m.error, "Alasan keberatan terlalu panjang (paling banyak %d bita).",
                  EVENT_REASON_MAX);
         rq->status = 400;
-    } else if (reason[strspn(reason, " \t\r\n")] == '\0') {
+    } else if (!pages_has_text(reason)) {
         snprintf(m.error, sizeof m.error, "Alasan keberatan wajib diisi.");
         rq->status = 400;
     } else {
@@ -1517,7 +1548,7 @@ static void pages_signoff_form(struct web_req *rq, const char *nip, const char *
     web_printf(
         &rq->out,
         "<input type=\"hidden\" name=\"version\" value=\"%lld\">\n<label for=\"note\">Catatan "
-        "(wajib bila dikembalikan)</label>\n<textarea id=\"note\" name=\"note\" "
+        "(opsional)</label>\n<textarea id=\"note\" name=\"note\" "
         "maxlength=\"%d\"></textarea>\n"
         "<button id=\"approve\" type=\"submit\" name=\"decision\" value=\"approve\">Setujui</button>\n"
         "<button id=\"return\" type=\"submit\" name=\"decision\" value=\"return\">Kembalikan</button>\n"
@@ -1597,15 +1628,14 @@ static void pages_atasan_signoff(struct web_req *rq, const char *nip, const char
     } else if (!web_form(rq, "version", vtext, sizeof vtext) || !pages_parse_version(vtext, &version)) {
         snprintf(m.error, sizeof m.error, "Versi yang ditandatangani tidak sah: muat ulang halaman.");
         rq->status = 400;
-    } else if (!web_form(rq, "note", note, sizeof note)) {
+    } else if (pages_form_text(rq, "note", note, sizeof note) == PAGES_FIELD_TOO_LONG) {
         snprintf(m.error, sizeof m.error, "Catatan terlalu panjang (paling banyak %d bita).",
                  EVENT_COMMENT_MAX);
         rq->status = 400;
     } else {
         json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:I}", "employee", nip, "period", period, "supervisor",
                               rq->s.uid, "decision", decision, "version", (json_int_t)version);
-        if (f && note[strspn(note, " \t\r\n")] != '\0' &&
-            json_object_set_new(f, "note", json_string(note)) < 0) {
+        if (f && pages_has_text(note) && json_object_set_new(f, "note", json_string(note)) < 0) {
             json_decref(f);
             f = NULL;
         }
@@ -1760,7 +1790,7 @@ static void pages_atasan_decide(struct web_req *rq)
     } else if (!strcmp(decision, "revise") && resultstore_predikat_index(predikat) < 0) {
         snprintf(m.error, sizeof m.error, "Pilih predikat baru untuk merevisi hasil.");
         rq->status = 400;
-    } else if (!web_form(rq, "note", note, sizeof note)) {
+    } else if (pages_form_text(rq, "note", note, sizeof note) == PAGES_FIELD_TOO_LONG) {
         snprintf(m.error, sizeof m.error, "Catatan terlalu panjang (paling banyak %d bita).",
                  EVENT_COMMENT_MAX);
         rq->status = 400;
@@ -1772,8 +1802,7 @@ static void pages_atasan_decide(struct web_req *rq)
             json_decref(f);
             f = NULL;
         }
-        if (f && note[strspn(note, " \t\r\n")] != '\0' &&
-            json_object_set_new(f, "note", json_string(note)) < 0) {
+        if (f && pages_has_text(note) && json_object_set_new(f, "note", json_string(note)) < 0) {
             json_decref(f);
             f = NULL;
         }

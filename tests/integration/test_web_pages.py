@@ -3,7 +3,7 @@ The signed-in pages of kinerja-web (SPEC 12; web/pages.c) against the real stack
 broker, the ingest and score workers, PostgreSQL, Redis and kinerja-web itself, driven
 with urllib and a cookie jar (the browser tests are in test_web_browser).
 
-Organisation (unit UNIT-P, its name hostile on purpose): TOP heads it; MID reports to TOP
+Organisation (unit UNIT-P): TOP heads it; MID reports to TOP
 and is the pejabat penilai of E1..E4; P1..P3 are MID's other staff and rate E1..E4 as
 peers, so the peer group is shown (3 raters = fairness.anonymity_min). E4 is rated by two
 peers only: its peer group is hidden by the anonymity rule. E2's name holds a <script>.
@@ -58,17 +58,16 @@ OUTSIDER = nip(31)  # a supervisor elsewhere: not in E1's chain
 
 
 def org_csv():
-    unit_name = "Dinas " + SCRIPT  # the optional unit_name column, hostile
-    rows = ["nip,name,unit,position,supervisor_nip,job_family,unit_name",
-            "%s,Kepala Dinas,UNIT-P,kepala,,admin,%s" % (TOP, unit_name),
-            "%s,Kepala Bidang,UNIT-P,kabid,%s,admin,%s" % (MID, TOP, unit_name),
-            "%s,Staf Satu,UNIT-P,staf,%s,admin,%s" % (E1, MID, unit_name),
-            "%s,Staf %s,UNIT-P,staf,%s,admin,%s" % (E2, SCRIPT, MID, unit_name),
-            "%s,Staf Tiga,UNIT-P,staf,%s,admin,%s" % (E3, MID, unit_name),
-            "%s,Staf Empat,UNIT-P,staf,%s,admin,%s" % (E4, MID, unit_name),
-            "%s,Kepala Lain,UNIT-P,kabid,%s,admin,%s" % (OUTSIDER, TOP, unit_name)]
+    rows = ["nip,name,unit,position,supervisor_nip,job_family",
+            "%s,Kepala Dinas,UNIT-P,kepala,,admin" % TOP,
+            "%s,Kepala Bidang,UNIT-P,kabid,%s,admin" % (MID, TOP),
+            "%s,Staf Satu,UNIT-P,staf,%s,admin" % (E1, MID),
+            "%s,Staf %s,UNIT-P,staf,%s,admin" % (E2, SCRIPT, MID),
+            "%s,Staf Tiga,UNIT-P,staf,%s,admin" % (E3, MID),
+            "%s,Staf Empat,UNIT-P,staf,%s,admin" % (E4, MID),
+            "%s,Kepala Lain,UNIT-P,kabid,%s,admin" % (OUTSIDER, TOP)]
     for k, n in enumerate(P):
-        rows.append("%s,Rekan %d,UNIT-P,staf,%s,admin,%s" % (n, k + 1, MID, unit_name))
+        rows.append("%s,Rekan %d,UNIT-P,staf,%s,admin" % (n, k + 1, MID))
     return "\n".join(rows) + "\n"
 
 
@@ -81,8 +80,8 @@ def evaluation(employee, rater, relation, value, hasil=None):
     return ev
 
 
-def work_result(employee, indicator, realization):
-    return {"v": 1, "id": str(uuid.uuid4()), "type": "work_result", "source": "app:skp", "ts": TS,
+def work_result(employee, indicator, realization, ts=TS):
+    return {"v": 1, "id": str(uuid.uuid4()), "type": "work_result", "source": "app:skp", "ts": ts,
             "employee": employee, "period": PERIOD, "indicator": indicator, "target": 10,
             "realization": realization}
 
@@ -444,8 +443,8 @@ class WebPagesTest(StackTestCase):
         self.assertEqual(page.status, 200)
         old = int(text_of(page.body, "version"))
         token = m.csrf(page.body)
-        # a material change: E3's work result is corrected (10 -> 6 of 10), a new version
-        r = self.stack.kinerja("send", "-", input=jsonl([work_result(E3, "SKP-1", 6)]))
+        # a material change: a second SKP indicator of E3 (its own work results changed), a new version
+        r = self.stack.kinerja("send", "-", input=jsonl([work_result(E3, "SKP-2", 6, ts=TS + 1000)]))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.stack.wait_for(lambda: self.result(E3)["version"] > old, timeout=SETTLE_TIMEOUT,
                             what="a new version of E3")
