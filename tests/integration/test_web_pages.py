@@ -585,6 +585,14 @@ class WebPagesTest(StackTestCase):
         self.assertEqual(o.get("/operator/event?id=bukan-uuid").status, 400)
         self.assertEqual(self.client(MID).get("/operator").status, 403)
 
+    # ---- last: the server stops cleanly, no sanitizer report -------------------------
+
+    def test_zz_web_exits_cleanly_without_sanitizer_reports(self):
+        self.stack.stop(self.web)  # SIGTERM drains and exits 0 (an ASan build reports leaks here)
+        log = self.web_log()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(bad, log)
+
 
 if __name__ == "__main__":
     unittest.main()
