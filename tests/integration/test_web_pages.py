@@ -71,13 +71,28 @@ def org_csv():
     return "\n".join(rows) + "\n"
 
 
-def evaluation(employee, rater, relation, value, hasil=None):
+def evaluation(employee, rater, relation, value, hasil=None, comment=None):
     ev = {"v": 1, "id": str(uuid.uuid4()), "type": "evaluation", "source": "app:360", "ts": TS,
           "employee": employee, "period": PERIOD, "rater": rater, "relation": relation,
           "behaviour": {k: value for k in KEYS}}
     if hasil:
         ev["hasil_kerja"] = hasil
+    if comment:
+        ev["comment"] = comment
     return ev
+
+
+def citizen(employee, rating, comment):
+    return {"v": 1, "id": str(uuid.uuid4()), "type": "citizen_feedback", "source": "kiosk:unit-p-01",
+            "ts": TS + 3600 * 1000, "unit": "UNIT-P", "employee": employee, "rating": rating, "comment": comment}
+
+
+# Comments: E1's three peers and its supervisor comment (shown groups: shown); one citizen
+# comments on E1 (a group of one: hidden); E4's two peers comment (hidden).
+SUP_COMMENT = "Atasan: teliti dan tepat waktu"
+PEER_COMMENTS = ["Rekan: suka membantu", "Rekan: " + IMG, "Rekan: komunikatif"]
+HIDDEN_CITIZEN = "Warga-E1-tidak-boleh-tampil"
+HIDDEN_PEERS = ["Rekan-E4-rahasia-1", "Rekan-E4-rahasia-2"]
 
 
 def work_result(employee, indicator, realization, ts=TS):
@@ -191,13 +206,15 @@ class WebPagesTest(StackTestCase):
             assert r.returncode == 0, r.stdout + r.stderr
         events = []
         for e in (E1, E2, E3):
-            events.append(evaluation(e, MID, "supervisor", 4, hasil="meets"))
-            for p in P:
-                events.append(evaluation(e, p, "peer", 4))
+            events.append(evaluation(e, MID, "supervisor", 4, hasil="meets",
+                                     comment=SUP_COMMENT if e == E1 else None))
+            for k, p in enumerate(P):
+                events.append(evaluation(e, p, "peer", 4, comment=PEER_COMMENTS[k] if e == E1 else None))
             events.append(work_result(e, "SKP-1", 10))
+        events.append(citizen(E1, 4, HIDDEN_CITIZEN))
         events.append(evaluation(E4, MID, "supervisor", 4, hasil="meets"))
-        for p in P[:2]:
-            events.append(evaluation(E4, p, "peer", 2))
+        for k, p in enumerate(P[:2]):
+            events.append(evaluation(E4, p, "peer", 2, comment=HIDDEN_PEERS[k]))
         events.append(work_result(E4, "SKP-1", 10))
         r = stack.kinerja("send", "-", input=jsonl(events))
         assert r.returncode == 0 and "accepted=%d" % len(events) in r.stdout, r.stdout + r.stderr
@@ -361,6 +378,28 @@ class WebPagesTest(StackTestCase):
         row = re.search(r'<tr data-group="peer">(.*?)</tr>', page.body, re.S).group(1)
         self.assertIn("disembunyikan (kurang dari 3 penilai)", row)
         self.assertNotRegex(re.sub(r"kurang dari 3 penilai", "", re.sub(r"<[^>]+>", "", row)), r"\d")
+
+    def test_feedback_comments_under_anonymity(self):
+        page = self.client(E1).get("/saya/" + PERIOD)
+        section = re.search(r'<section id="feedback">(.*?)</section>', page.body, re.S).group(1)
+        self.assertIn(SUP_COMMENT, section)
+        self.assertIn("Rekan: suka membantu", section)
+        self.assertIn("Rekan: komunikatif", section)
+        self.assertIn("Rekan: &quot;&gt;&lt;img src=x onerror=alert(1)&gt;", section)
+        self.assert_escaped(page.body)
+        # the citizen group of E1 has one response (< 3): shown false, its comment not shown
+        doc = json.loads(self.stack.kinerja("score", E1, "--period", PERIOD, "--json").stdout)
+        self.assertIs(doc["perilaku"]["groups"]["citizen"]["shown"], False)
+        self.assertNotIn(HIDDEN_CITIZEN, page.body)
+        # comments are labelled with the group, never the rater
+        for p in P:
+            self.assertNotIn(p, section)
+        # E4's peers are two: neither their figures nor their comments are shown, to E4 nor to MID
+        for who, path in ((E4, "/saya/" + PERIOD), (MID, "/atasan/%s/%s" % (E4, PERIOD))):
+            body = self.client(who).get(path).body
+            for c in HIDDEN_PEERS:
+                self.assertNotIn(c, body)
+            self.assertIn("Belum ada komentar yang dapat ditampilkan", body)
 
     def test_static_files(self):
         c = Client(self.base)
