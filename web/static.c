@@ -36,6 +36,10 @@ static const char static_css[] =
     "nav a:hover{text-decoration:underline}\n"
     "nav form{display:inline;margin:0 0 0 auto}\n"
     "nav button,#nav-logout{min-height:2.5rem}\n"
+    "nav .brand{font-size:1.1rem;color:var(--fg)}\n"
+    "nav .who{margin-left:auto;color:var(--muted);font-size:.875rem;font-family:ui-monospace,SFMono-Regular,"
+    "Menlo,Consolas,monospace}\n"
+    "nav .who+form{margin-left:.5rem}\n"
     ".subnav{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin:0 0 1rem;padding:0;list-style:none}\n"
     /* live notifications */
     "#live{margin:0 auto;max-width:64rem;padding:0 1rem}\n"

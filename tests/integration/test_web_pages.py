@@ -24,6 +24,7 @@ page, the anonymity rule (a hidden group shows no figure), and the static files.
 """
 
 import functools
+import html.parser
 import http.client
 import http.cookiejar
 import json
@@ -132,6 +133,61 @@ class Response:
 
 _next_source = [10]
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _Structure(html.parser.HTMLParser):
+    """Checks what the pages promise: every element closed in order, ids unique, no
+    inline style or script (the CSP blocks them), one doctype."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open, self.ids, self.errors, self.doctype = [], set(), [], False
+
+    def handle_decl(self, decl):
+        self.doctype = decl.lower() == "doctype html"
+
+    def _start(self, tag, attrs, push):
+        a = dict(attrs)
+        if a.get("id") is not None:
+            if a["id"] in self.ids:
+                self.errors.append("duplicate id %r" % a["id"])
+            self.ids.add(a["id"])
+        if "style" in a or tag == "style":
+            self.errors.append("inline style on <%s>" % tag)
+        if tag == "script" and not a.get("src"):
+            self.errors.append("inline script")
+        if any(k.startswith("on") for k in a):
+            self.errors.append("event handler attribute on <%s>" % tag)
+        if push and tag not in VOID:
+            self.open.append(tag)
+
+    def handle_starttag(self, tag, attrs):
+        self._start(tag, attrs, True)
+
+    def handle_startendtag(self, tag, attrs):
+        self._start(tag, attrs, False)
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.open or self.open[-1] != tag:
+            self.errors.append("</%s> closes <%s>" % (tag, self.open[-1] if self.open else "nothing"))
+        else:
+            self.open.pop()
+
+
+def structure_errors(page):
+    p = _Structure()
+    p.feed(page)
+    p.close()
+    errors = list(p.errors)
+    if not p.doctype:
+        errors.append("no <!doctype html>")
+    if p.open:
+        errors.append("left open: %s" % p.open)
+    return errors
+
 
 class Client:
     """One browser: a cookie jar and a loopback source address of its own."""
@@ -151,9 +207,13 @@ class Client:
             req.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
             with self.opener.open(req, timeout=30) as r:
-                return Response(r.status, r.headers, r.read().decode("utf-8"))
+                resp = Response(r.status, r.headers, r.read().decode("utf-8"))
         except urllib.error.HTTPError as e:
-            return Response(e.code, e.headers, e.read().decode("utf-8", "replace"))
+            resp = Response(e.code, e.headers, e.read().decode("utf-8", "replace"))
+        if resp.headers.get("Content-Type", "").startswith("text/html") and resp.body:
+            errors = structure_errors(resp.body)  # every HTML page any test reads
+            assert not errors, "%s %s: %s\n%s" % (method, path, errors, resp.body[:3000])
+        return resp
 
     def get(self, path):
         return self.request("GET", path)
