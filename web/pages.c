@@ -1371,13 +1371,6 @@ static void pages_saya(struct web_req *rq, const char *rest)
 
 /* ---------------------------------------------------------------- supervisor */
 
-static void pages_atasan_nav(struct web_req *rq)
-{
-    out(rq, "<ul class=\"subnav\"><li><a href=\"/atasan\">Antrean tanda tangan</a></li>"
-            "<li><a href=\"/atasan/banding\">Keberatan untuk diputuskan</a></li>"
-            "<li><a href=\"/saya\">Hasil kinerja saya</a></li></ul>\n");
-}
-
 static void out_value_names(struct web_req *rq, json_t *arr, const struct pages_label *t, size_t n)
 {
     size_t i;
@@ -1501,10 +1494,10 @@ static void pages_atasan_queue(struct web_req *rq)
     }
     web_page_begin(rq, "Antrean tanda tangan");
     out(rq, "<h1>Antrean tanda tangan</h1>\n");
-    pages_atasan_nav(rq);
     out(rq, "<p class=\"muted\">Hasil bawahan langsung Anda yang menunggu persetujuan, yang terlama di atas. "
             "Halaman ini diperbarui sendiri saat ada pemberitahuan baru.</p>\n");
-    out(rq, "<div class=\"table-wrap\"><table id=\"queue\"><thead><tr><th>Pegawai</th><th>Periode</th>"
+    out(rq, "<div class=\"table-wrap\"><table id=\"queue\" "
+            "class=\"stack\"><thead><tr><th>Pegawai</th><th>Periode</th>"
             "<th>Predikat</th><th class=\"num\">Nilai</th><th class=\"num\">Versi</th><th>Menunggu sejak</th>"
             "<th>Peringatan</th></tr></thead><tbody>\n");
     size_t i, rows = 0;
@@ -1519,7 +1512,7 @@ static void pages_atasan_queue(struct web_req *rq)
         esc(rq, nip);
         out(rq, "\" data-period=\"");
         esc(rq, period);
-        out(rq, "\"><td><a class=\"review-link\" href=\"/atasan/");
+        out(rq, "\"><td data-label=\"Pegawai\"><a class=\"review-link\" href=\"/atasan/");
         esc(rq, nip);
         out(rq, "/");
         esc(rq, period);
@@ -1527,15 +1520,17 @@ static void pages_atasan_queue(struct web_req *rq)
         esc(rq, js(q, "name") ? js(q, "name") : nip);
         out(rq, "</a><br><span class=\"muted small mono\">");
         esc(rq, nip);
-        out(rq, "</span></td><td>");
+        out(rq, "</span></td><td data-label=\"Periode\">");
         esc(rq, period);
-        out(rq, "</td><td>");
+        out(rq, "</td><td data-label=\"Predikat\">");
         out_predikat(rq, js(q, "predikat"));
-        out(rq, "</td><td class=\"num\">");
+        out(rq, "</td><td class=\"num\" data-label=\"Nilai\">");
         out_num(rq, json_object_get(q, "score"));
-        web_printf(&rq->out, "</td><td class=\"num\">%lld</td><td>", ji(q, "version", 0));
+        web_printf(&rq->out,
+                   "</td><td class=\"num\" data-label=\"Versi\">%lld</td><td data-label=\"Menunggu\">",
+                   ji(q, "version", 0));
         out_time(rq, js(q, "pending_since"));
-        out(rq, "</td><td>");
+        out(rq, "</td><td data-label=\"Peringatan\">");
         pages_queue_warnings(rq, q);
         out(rq, "</td></tr>\n");
     }
@@ -1773,7 +1768,6 @@ static void pages_atasan_appeals(struct web_req *rq, struct pages_msg *m)
     int status = rq->status;
     web_page_begin(rq, "Keberatan untuk diputuskan");
     out(rq, "<h1>Keberatan untuk diputuskan</h1>\n");
-    pages_atasan_nav(rq);
     pages_msg_render(rq, m);
     out(rq, "<p class=\"muted\">Keberatan pegawai yang pejabat penilainya adalah bawahan langsung Anda. "
             "Kuatkan hasilnya, atau revisi predikatnya dengan catatan.</p>\n<div id=\"appeals\">\n");
@@ -2021,7 +2015,8 @@ static void pages_rejections(struct web_req *rq)
                "<section id=\"refused\"><h2>Peristiwa yang ditolak</h2>\n<p class=\"muted\">%d terbaru, "
                "dengan alasannya.</p>\n",
                PAGES_REJECTIONS);
-    out(rq, "<div class=\"table-wrap\"><table id=\"rejections\"><thead><tr><th>Waktu</th><th>Jenis</th>"
+    out(rq, "<div class=\"table-wrap\"><table id=\"rejections\" "
+            "class=\"stack\"><thead><tr><th>Waktu</th><th>Jenis</th>"
             "<th>Sumber</th><th>Klien</th><th>Alasan</th><th>Peristiwa</th></tr></thead><tbody>\n");
     json_t *list = rc == VIEW_OK ? json_object_get(doc, "rejections") : NULL;
     if (rc != VIEW_OK) {
@@ -2035,17 +2030,17 @@ static void pages_rejections(struct web_req *rq)
     json_array_foreach(list, i, r)
     {
         const char *id = js(r, "event_id");
-        out(rq, "<tr class=\"rejection\"><td>");
+        out(rq, "<tr class=\"rejection\"><td data-label=\"Waktu\">");
         out_time(rq, js(r, "at"));
-        out(rq, "</td><td>");
+        out(rq, "</td><td data-label=\"Jenis\">");
         OUT_LABEL(rq, pages_event_types, js(r, "type"));
-        out(rq, "</td><td>");
+        out(rq, "</td><td data-label=\"Sumber\">");
         esc(rq, js(r, "source"));
-        out(rq, "</td><td>");
+        out(rq, "</td><td data-label=\"Klien\">");
         esc(rq, js(r, "client"));
-        out(rq, "</td><td class=\"reason\">");
+        out(rq, "</td><td class=\"reason\" data-label=\"Alasan\">");
         esc(rq, js(r, "reason"));
-        out(rq, "</td><td class=\"mono small\">");
+        out(rq, "</td><td class=\"mono small\" data-label=\"Peristiwa\">");
         if (id && event_valid_uuid(id, strlen(id))) {
             out(rq, "<a href=\"/operator/event?id=");
             esc(rq, id);

@@ -63,6 +63,15 @@ static const char static_css[] =
     "th{background:var(--soft);font-weight:600}\n"
     "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\n"
     "tbody tr:hover{background:#f8fafc}\n"
+    /* table.stack: below 720 px each row is a card, each cell a labelled line (data-label) */
+    "@media (max-width:719px){table.stack thead{position:absolute;left:-9999px}"
+    "table.stack tr{display:block;border:1px solid var(--line);border-radius:.5rem;margin:0 0 .75rem;"
+    "padding:.25rem .75rem}"
+    "table.stack td{display:block;position:relative;border:0;padding:.3rem 0 .3rem 7.5rem;text-align:left;"
+    "min-height:2rem}"
+    "table.stack td::before{content:attr(data-label);position:absolute;left:0;top:.3rem;width:7rem;"
+    "font-size:.875rem;font-weight:600;color:var(--muted)}"
+    "table.stack td[colspan]{padding-left:0}table.stack td[colspan]::before{content:none}}\n"
     /* summary figures */
     "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}\n"
     "dl.facts dt{font-weight:600;color:var(--muted)}\n"
