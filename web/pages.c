@@ -1412,7 +1412,10 @@ static void pages_queue_warnings(struct web_req *rq, json_t *q)
         web_printf(&rq->out, "<span class=\"warning\">%lld masukan terlambat</span> ", late);
         shown++;
     }
-    const char *curve = js(h, "curve");
+    json_t *cv = json_object_get(h, "curve"); /* the rule the unit's distribution breaks (SPEC 5.10) */
+    const char *curve = json_is_string(cv) ? json_string_value(cv)
+                        : js(cv, "rule")   ? js(cv, "rule")
+                                           : js(cv, "text");
     if (curve) {
         out(rq, "<span class=\"warning\">Kurva distribusi: ");
         esc(rq, curve);

@@ -536,6 +536,35 @@ class WebPagesTest(StackTestCase):
         self.assertIn("disetujui", mine.body)
         self.assertIn('<form id="appeal"', mine.body)
 
+    def test_supervisor_returns_with_a_note(self):
+        m = self.client(MID)
+        page = m.get("/atasan/%s/%s" % (E4, PERIOD))
+        self.assertEqual(page.status, 200)
+        version = text_of(page.body, "version")
+        sent = self.stack.sql_value("SELECT count(*) FROM event_log WHERE type = 'signoff'")
+        # a note longer than the event allows (2000 bytes) is refused on the page, nothing sent
+        r = m.post("/atasan/%s/%s/signoff" % (E4, PERIOD),
+                   {"csrf": m.csrf(page.body), "decision": "return", "version": version, "note": "x" * 2001})
+        self.assertEqual(r.status, 400)
+        self.assertIn("Catatan terlalu panjang", r.body)
+        r = m.post("/atasan/%s/%s/signoff" % (E4, PERIOD),
+                   {"csrf": m.csrf(page.body), "decision": "menolak", "version": version})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(self.stack.sql_value("SELECT count(*) FROM event_log WHERE type = 'signoff'"), sent)
+        r = m.post("/atasan/%s/%s/signoff" % (E4, PERIOD),
+                   {"csrf": m.csrf(page.body), "decision": "return", "version": version,
+                    "note": "lengkapi realisasi SKP"})
+        self.assertEqual(r.status, 303, r.body[:2000])
+        self.assertIn('<p class="notice"', m.follow(r).body)
+        audit = self.stack.sql("SELECT actor, version, note FROM result_audit WHERE employee = %s AND period = %s"
+                               " AND to_state = 'returned'", (E4, PERIOD))
+        self.assertEqual(audit, [(MID, int(version), "lengkapi realisasi SKP")])
+        self.assertNotEqual(self.result(E4)["state"], "pending_signoff")
+        # the employee sees the return and its note in the history
+        mine = self.client(E4).get("/saya/" + PERIOD)
+        self.assertIn("dikembalikan", mine.body)
+        self.assertIn("lengkapi realisasi SKP", mine.body)
+
     def test_stale_version_is_refused_with_the_reason(self):
         m = self.client(MID)
         page = m.get("/atasan/%s/%s" % (E3, PERIOD))
