@@ -892,6 +892,57 @@ static void pages_render_training(struct web_req *rq, json_t *training)
     out(rq, "</ul></section>\n");
 }
 
+/*
+ * Why a version was written (score_versions.reason, common/scoreversion.c's English
+ * texts) in Indonesian: the known forms translated, the ratings and predikat codes in
+ * them labelled; anything else shown as it is (escaped).
+ */
+static void out_version_reason(struct web_req *rq, const char *why)
+{
+    static const struct pages_label fixed[] = {
+        {"first version", "versi pertama"},
+        {"inputs changed", "masukan pegawai berubah"},
+        {"score now computed", "nilai kini dapat dihitung"},
+        {"score no longer computed", "nilai tidak lagi dapat dihitung"},
+        {"result changed (recorded before material versions)", "hasil berubah"},
+    };
+    static const struct pages_label prefixes[] = {
+        {"predikat ", "predikat "}, {"hasil kerja ", "hasil kerja "}, {"perilaku ", "perilaku kerja "}};
+    const char *label = PAGES_LOOKUP(fixed, why);
+    if (label) {
+        out(rq, label);
+        return;
+    }
+    if (!strncmp(why, "score moved ", strlen("score moved "))) {
+        out(rq, "nilai bergeser ");
+        esc(rq, why + strlen("score moved "));
+        return;
+    }
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i].code);
+        const char *arrow = strstr(why, " -> ");
+        if (strncmp(why, prefixes[i].code, n) != 0 || !arrow || arrow < why + n)
+            continue;
+        char from[PAGES_SEG_MAX];
+        snprintf(from, sizeof from, "%.*s", (int)(arrow - why - n), why + n);
+        const char *to = arrow + strlen(" -> ");
+        out(rq, prefixes[i].label);
+        const char *a = PAGES_LOOKUP(pages_ratings, from), *b = PAGES_LOOKUP(pages_ratings, to);
+        const char *pa = resultstore_predikat_label(from), *pb = resultstore_predikat_label(to);
+        if (a || pa)
+            out(rq, a ? a : pa);
+        else
+            esc(rq, from);
+        out(rq, " &rarr; ");
+        if (b || pb)
+            out(rq, b ? b : pb);
+        else
+            esc(rq, to);
+        return;
+    }
+    esc(rq, why);
+}
+
 /* " oleh ACTOR" and ": NOTE" when present. */
 static void out_by(struct web_req *rq, const char *actor)
 {
@@ -942,7 +993,7 @@ static void pages_render_history(struct web_req *rq, json_t *history)
             const char *why = js(e, "reason");
             if (why && *why) {
                 out(rq, " <span class=\"muted\">(");
-                esc(rq, why);
+                out_version_reason(rq, why);
                 out(rq, ")</span>");
             }
         } else if (!strcmp(what, "created")) {

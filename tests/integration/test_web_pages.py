@@ -411,6 +411,9 @@ class WebPagesTest(StackTestCase):
         self.assertEqual(res["predikat"], "baik")
         doc = json.loads(self.stack.kinerja("score", E1, "--period", PERIOD, "--json").stdout)
         self.assertEqual(text_of(page.body, "score"), "%.2f" % doc["score"])
+        # the history says why the version was written, in Indonesian
+        self.assertIn("Versi 1 dihitung", page.body)
+        self.assertIn("(versi pertama)", page.body)
         # the appeal form only once approved (another test approves E1)
         self.assertEqual('<form id="appeal"' in page.body, res["state"] == "approved")
         # an unknown period, a malformed one
@@ -588,8 +591,9 @@ class WebPagesTest(StackTestCase):
         reason = self.stack.sql_value("SELECT reason FROM rejected_events WHERE event_id = %s", (ev,))
         self.assertIn("stale", reason)
         self.assertNotEqual(self.result(E3)["state"], "approved")
-        # the page now shows the new version to sign
+        # the page now shows the new version to sign, and why it was written
         self.assertEqual(text_of(shown.body, "version"), str(self.result(E3)["version"]))
+        self.assertIn("(masukan pegawai berubah)", shown.body)
 
     # ---- appeal, escaping ---------------------------------------------------------
 
