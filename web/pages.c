@@ -1612,6 +1612,30 @@ static void pages_signoff_form(struct web_req *rq, const char *nip, const char *
         out(rq, "</p></section>\n");
         return;
     }
+    if (state && !strcmp(state, "approved")) {
+        /* SPEC 6: before it is final the pejabat penilai may reopen an approved result to
+         * take late inputs in: a `return` of the approved version */
+        web_printf(
+            &rq->out,
+            "<p>Versi %lld sudah Anda setujui. Sampai hasil menjadi final, Anda dapat membukanya kembali "
+            "agar masukan yang terlambat ikut dihitung; versi baru akan diajukan lagi untuk "
+            "ditandatangani.</p>\n<form id=\"reopen\" method=\"post\" action=\"/atasan/",
+            version);
+        esc(rq, nip);
+        out(rq, "/");
+        esc(rq, period);
+        out(rq, "/signoff\">\n");
+        web_csrf_field(rq, &rq->out);
+        web_printf(
+            &rq->out,
+            "<input type=\"hidden\" name=\"version\" value=\"%lld\">\n<label for=\"reopen-note\">Alasan "
+            "membuka kembali</label>\n<textarea id=\"reopen-note\" name=\"note\" "
+            "maxlength=\"%d\"></textarea>\n"
+            "<button id=\"reopen-submit\" class=\"secondary\" type=\"submit\" name=\"decision\" "
+            "value=\"return\">Buka kembali</button>\n</form></section>\n",
+            version, EVENT_COMMENT_MAX);
+        return;
+    }
     if (!state || strcmp(state, "pending_signoff") != 0) {
         out(rq, "<p class=\"muted\">Hasil ini tidak sedang menunggu tanda tangan (status: ");
         OUT_LABEL(rq, pages_states, state);

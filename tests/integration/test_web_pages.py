@@ -533,11 +533,25 @@ class WebPagesTest(StackTestCase):
         audit = self.stack.sql("SELECT actor, version, note FROM result_audit WHERE employee = %s AND period = %s"
                                " AND to_state = 'approved'", (E1, PERIOD))
         self.assertEqual(audit, [(MID, res["version"], "kerja bagus")])
-        # the queue no longer lists it; the employee's page shows the approval and the appeal form
+        # the queue no longer lists it; the review page offers to reopen it instead of signing
         self.assertNotIn('data-employee="%s"' % E1, m.get("/atasan").body)
+        again = m.get("/atasan/%s/%s" % (E1, PERIOD))
+        self.assertNotIn('<form id="signoff"', again.body)
+        self.assertIn('<form id="reopen"', again.body)
+        # the employee's page shows the approval and the appeal form
         mine = self.client(E1).get("/saya/" + PERIOD)
         self.assertIn("disetujui", mine.body)
         self.assertIn('<form id="appeal"', mine.body)
+        # and MID reopens it through the form (SPEC 6: approved -> returned, by MID)
+        r = m.post("/atasan/%s/%s/signoff" % (E1, PERIOD),
+                   {"csrf": m.csrf(again.body), "decision": "return", "version": str(res["version"]),
+                    "note": "ada realisasi terlambat"})
+        self.assertEqual(r.status, 303, r.body[:2000])
+        self.assertIn('<p class="notice"', m.follow(r).body)
+        reopened = self.stack.sql("SELECT actor, note FROM result_audit WHERE employee = %s AND period = %s"
+                                  " AND from_state = 'approved' AND to_state = 'returned'", (E1, PERIOD))
+        self.assertEqual(reopened, [(MID, "ada realisasi terlambat")])
+        self.assertNotEqual(self.result(E1)["state"], "approved")
 
     def test_supervisor_returns_with_a_note(self):
         m = self.client(MID)
