@@ -1254,7 +1254,16 @@ static void pages_saya_list(struct web_req *rq)
     int rc = pages_doc(view_results(rq->db, rq->s.uid, web_time_zone(rq->w), &b, err, sizeof err), &b, &doc,
                        err, sizeof err);
     if (rc == VIEW_NOT_FOUND) {
-        web_error(rq, 404, "Akun ini tidak terhubung dengan data pegawai");
+        /* a pejabat penilai who is not ASN (an evaluator, e.g. the regional head) has no
+         * results of their own */
+        web_page_begin(rq, "Hasil kinerja saya");
+        out(rq,
+            "<h1>Hasil kinerja saya</h1>\n<p>Akun ini tidak terhubung dengan data pegawai, jadi tidak ada "
+            "hasil penilaian untuk ditampilkan.");
+        if (rq->s.role == WEB_ROLE_SUPERVISOR)
+            out(rq, " Hasil bawahan Anda ada di <a href=\"/atasan\">antrean tanda tangan</a>.");
+        out(rq, "</p>\n");
+        web_page_end(rq);
         return;
     }
     if (rc != VIEW_OK) {

@@ -56,11 +56,12 @@ E1, E2, E3, E4 = nip(11), nip(12), nip(13), nip(14)
 P = [nip(21), nip(22), nip(23)]
 OP = "operator.satu"
 OUTSIDER = nip(31)  # a supervisor elsewhere: not in E1's chain
+BUPATI = "bupati:uji"  # an evaluator who is not ASN: TOP's pejabat penilai
 
 
 def org_csv():
     rows = ["nip,name,unit,position,supervisor_nip,job_family",
-            "%s,Kepala Dinas,UNIT-P,kepala,,admin" % TOP,
+            "%s,Kepala Dinas,UNIT-P,kepala,%s,admin" % (TOP, BUPATI),
             "%s,Kepala Bidang,UNIT-P,kabid,%s,admin" % (MID, TOP),
             "%s,Staf Satu,UNIT-P,staf,%s,admin" % (E1, MID),
             "%s,Staf %s,UNIT-P,staf,%s,admin" % (E2, SCRIPT, MID),
@@ -258,8 +259,11 @@ class WebPagesTest(StackTestCase):
         stack.start_all(workers=0)
         stack.start_worker(role="ingest")
         stack.start_worker(role="score")
+        ev = stack.write_file("evaluators.csv", "id,name,position\n%s,Bupati Uji,Bupati\n" % BUPATI)
+        r = stack.kinerja("org", "import", "--evaluators", ev)
+        assert r.returncode == 0, r.stdout + r.stderr
         stack.org_import(org_csv())
-        for who, role in [(TOP, "supervisor"), (MID, "supervisor"), (E1, "employee"), (E2, "employee"),
+        for who, role in [(BUPATI, "supervisor"), (TOP, "supervisor"), (MID, "supervisor"), (E1, "employee"), (E2, "employee"),
                           (E3, "employee"), (E4, "employee"), (OUTSIDER, "supervisor"), (OP, "operator"),
                           (P[0], "employee"), (P[1], "employee")]:
             r = stack.kinerja("user", "add", who, "--role", role, "--password-stdin", input=PASSWORD + "\n")
@@ -441,6 +445,16 @@ class WebPagesTest(StackTestCase):
         row = re.search(r'<tr data-group="peer">(.*?)</tr>', page.body, re.S).group(1)
         self.assertIn("disembunyikan (kurang dari 3 penilai)", row)
         self.assertNotRegex(re.sub(r"kurang dari 3 penilai", "", re.sub(r"<[^>]+>", "", row)), r"\d")
+
+    def test_evaluator_without_results_of_their_own(self):
+        b = self.client(BUPATI)
+        page = b.get("/saya")
+        self.assertEqual(page.status, 200)
+        self.assertIn("tidak terhubung dengan data pegawai", page.body)
+        self.assertNotIn('class="result-link"', page.body)
+        queue = b.get("/atasan")
+        self.assertEqual(queue.status, 200)
+        self.assertIn('<table id="queue"', queue.body)
 
     def test_feedback_comments_under_anonymity(self):
         page = self.client(E1).get("/saya/" + PERIOD)
