@@ -158,7 +158,8 @@ DRIVER_C = r"""
 #include <stdlib.h>
 #include <string.h>
 
-/* views_driver CONFIG status|periods|results NIP|rejections LIMIT: prints the document;
+/* views_driver CONFIG status|periods|results NIP|rejections LIMIT|report KIND PERIOD [UNIT]:
+ * prints the document;
  * exit 0 VIEW_OK, 1 VIEW_NOT_FOUND, 2 VIEW_ERROR, 3 setup */
 int main(int argc, char **argv)
 {
@@ -182,6 +183,10 @@ int main(int argc, char **argv)
             rc = view_results(db, argv[3], tz, &out, err, sizeof err);
         else if (!strcmp(argv[2], "rejections") && argc > 3)
             rc = view_rejections(db, atol(argv[3]), tz, &out, err, sizeof err);
+        else if (!strcmp(argv[2], "report") && argc > 4) {
+            struct view_report_opts o = {.unit = argc > 5 ? argv[5] : NULL};
+            rc = view_report(db, argv[3], argv[4], &o, tz, &out, err, sizeof err);
+        }
         pgstore_destroy(&db);
     }
     if (out.len) {
@@ -227,7 +232,7 @@ class ViewsDriverTest(StackTestCase):
         cls.driver = build_driver(stack.tmp)
         stack.org_import("nip,name,unit,position,supervisor_nip,job_family\n"
                          "%s,Kepala,UNIT-V,kepala,,admin\n%s,\"Staf \"\"Satu\"\"\",UNIT-V,staf,%s,admin\n"
-                         "%s,Baru,UNIT-V,staf,%s,admin\n" % (HEAD, STAFF, HEAD, nip(3), HEAD))
+                         "%s,Baru,UNIT-V,staf,%s,admin\n%s,Lain,UNIT-W,kepala,,admin\n" % (HEAD, STAFF, HEAD, nip(3), HEAD, nip(4)))
         doc = json.dumps({"predikat": "baik", "score": 87.5})
         # 2026-04: version 1, pending; 2026-05: version 2 approved, its predikat revised on
         # appeal (revised_predikat wins); computed_at 17:30 UTC = 00:30 the next day in
@@ -239,8 +244,10 @@ class ViewsDriverTest(StackTestCase):
                 stack.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result, computed_at)"
                           " VALUES (%s, %s, %s, %s, 87.50, %s::jsonb, %s::timestamptz)",
                           (STAFF, period, v, pred, doc, at))
+            # a revised result holds the revised predikat in predikat too, as schemas/0003 leaves it
             stack.sql("INSERT INTO results (employee, period, state, version, predikat, score, revised_predikat)"
-                      " VALUES (%s, %s, %s, %s, %s, 87.50, %s)", (STAFF, period, state, version, pred, revised))
+                      " VALUES (%s, %s, %s, %s, %s, 87.50, %s)", (STAFF, period, state, version, revised or pred,
+                                                                  revised))
         # a result with no score version yet
         stack.sql("INSERT INTO results (employee, period) VALUES (%s, '2026-03')", (STAFF,))
         # citizen feedback alone makes a period too
@@ -300,13 +307,28 @@ class ViewsDriverTest(StackTestCase):
         self.assertEqual(len(every), 3)
         self.assertIsNone(every[2]["client"])
 
+    def test_report_unit_filter(self):
+        full = self.drive("report", "unit", "2026-05").stdout
+        cli = self.stack.kinerja("report", "unit", "--period", "2026-05", "--format", "json")
+        self.assertEqual(cli.returncode, 0, cli.stderr)
+        self.assertEqual(full, cli.stdout)  # the CLI's document, byte for byte
+        rows = json.loads(full)
+        self.assertEqual([u["unit"] for u in rows], ["UNIT-V", "UNIT-W"])
+        # UNIT-V: STAFF's one result in 2026-05, revised to sangat_baik
+        self.assertEqual((rows[0]["results"], rows[0]["predikat"]["sangat_baik"]), (1, 1))
+        only_w = json.loads(self.drive("report", "unit", "2026-05", "UNIT-W").stdout)
+        self.assertEqual(only_w, [rows[1]])
+        self.assertEqual(json.loads(self.drive("report", "unit", "2026-05", "UNIT-X").stdout), [])
+        r = self.drive("report", "salary", "2026-05", want_rc=1)
+        self.assertIn("kind: unknown report 'salary'", r.stderr)
+
     def test_status_is_the_cli_document(self):
         a = self.drive("status").stdout
         b = self.stack.kinerja("status", "--json")
         self.assertEqual(b.returncode, 0, b.stderr)
         self.assertEqual(a, b.stdout)
         doc = json.loads(a)
-        self.assertEqual((doc["redis_ok"], doc["postgres_ok"], doc["rejected"], doc["employees"]), (True, True, 3, 3))
+        self.assertEqual((doc["redis_ok"], doc["postgres_ok"], doc["rejected"], doc["employees"]), (True, True, 3, 4))
         # Redis gone (the last test of the class, by name): VIEW_ERROR with the reason,
         # and still the document with what PostgreSQL holds
         self.stack.stop_redis()
