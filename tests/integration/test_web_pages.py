@@ -415,6 +415,12 @@ class WebPagesTest(StackTestCase):
         self.assertEqual(res["predikat"], "baik")
         doc = json.loads(self.stack.kinerja("score", E1, "--period", PERIOD, "--json").stdout)
         self.assertEqual(text_of(page.body, "score"), "%.2f" % doc["score"])
+        # the chart: one bar per BerAKHLAK value, as wide as its value in the table (4.00 of 5)
+        chart = re.search(r'<svg class="chart"[^>]*>(.*?)</svg>', page.body, re.S).group(1)
+        bars = re.findall(r'<rect x="150" y="\d+" width="([\d.]+)"', chart)
+        self.assertEqual(len(bars), 7)
+        for v, w in zip(KEYS, bars):
+            self.assertAlmostEqual(float(w), doc["perilaku"]["values"][v] / 5 * 150, delta=0.06)
         # the history says why the version was written, in Indonesian
         self.assertIn("Versi 1 dihitung", page.body)
         self.assertIn("(versi pertama)", page.body)
