@@ -610,7 +610,8 @@ static void pages_render_hasil(struct web_req *rq, json_t *h)
     json_t *detail = json_object_get(h, "detail");
     if (json_is_array(detail) && json_array_size(detail) > 0) {
         out(rq,
-            "<div class=\"table-wrap\"><table id=\"indikator\"><caption>Indikator SKP</caption>"
+            "<div class=\"table-wrap\"><table id=\"indikator\" class=\"stack\"><caption>Indikator "
+            "SKP</caption>"
             "<thead><tr><th>Indikator</th><th class=\"num\">Target</th><th class=\"num\">Realisasi</th>"
             "<th>Arah</th><th class=\"num\">Bobot</th><th class=\"num\">Capaian</th></tr></thead><tbody>\n");
         size_t i;
@@ -618,18 +619,18 @@ static void pages_render_hasil(struct web_req *rq, json_t *h)
         json_array_foreach(detail, i, row)
         {
             const char *dir = js(row, "direction");
-            out(rq, "<tr><td>");
+            out(rq, "<tr><td data-label=\"Indikator\">");
             esc(rq, js(row, "indicator"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Target\">");
             out_num(rq, json_object_get(row, "target"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Realisasi\">");
             out_num(rq, json_object_get(row, "realization"));
-            out(rq, "</td><td>");
+            out(rq, "</td><td data-label=\"Arah\">");
             out(rq,
                 dir && !strcmp(dir, "lower_better") ? "makin rendah makin baik" : "makin tinggi makin baik");
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Bobot\">");
             out_num(rq, json_object_get(row, "weight"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Capaian\">");
             json_t *a = json_object_get(row, "achievement");
             if (json_is_number(a))
                 web_printf(&rq->out, "%.2f%%", json_number_value(a) * PAGES_PERCENT);
@@ -1326,7 +1327,8 @@ static void pages_saya_list(struct web_req *rq)
         out(rq, "<p class=\"muted\">Belum ada hasil penilaian.</p>\n");
     } else {
         out(rq,
-            "<div class=\"table-wrap\"><table id=\"results\"><thead><tr><th>Periode</th><th>Predikat</th>"
+            "<div class=\"table-wrap\"><table id=\"results\" "
+            "class=\"stack\"><thead><tr><th>Periode</th><th>Predikat</th>"
             "<th class=\"num\">Nilai</th><th>Status</th><th class=\"num\">Versi</th></tr></thead><tbody>\n");
         size_t i;
         json_t *r;
@@ -1335,17 +1337,18 @@ static void pages_saya_list(struct web_req *rq)
             const char *period = js(r, "period");
             if (!period || !pages_valid_period(period))
                 continue;
-            out(rq, "<tr><td><a class=\"result-link\" href=\"/saya/");
+            out(rq, "<tr><td data-label=\"Periode\"><a class=\"result-link\" href=\"/saya/");
             esc(rq, period);
             out(rq, "\">");
             esc(rq, period);
-            out(rq, "</a></td><td>");
+            out(rq, "</a></td><td data-label=\"Predikat\">");
             out_predikat(rq, js(r, "predikat"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Nilai\">");
             out_num(rq, json_object_get(r, "score"));
-            out(rq, "</td><td>");
+            out(rq, "</td><td data-label=\"Status\">");
             OUT_LABEL(rq, pages_states, js(r, "state"));
-            web_printf(&rq->out, "</td><td class=\"num\">%lld</td></tr>\n", ji(r, "version", 0));
+            web_printf(&rq->out, "</td><td class=\"num\" data-label=\"Versi\">%lld</td></tr>\n",
+                       ji(r, "version", 0));
         }
         out(rq, "</tbody></table></div>\n");
     }
