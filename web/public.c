@@ -259,7 +259,8 @@ static void public_trend_months(const char *period, char months[][PUBLIC_PERIOD_
     int idx = y * 12 + (m - 1) - (PUBLIC_TREND_MONTHS - 1);
     buf_putc(arr, '{');
     for (int i = 0; i < PUBLIC_TREND_MONTHS; i++, idx++) {
-        snprintf(months[i], PUBLIC_PERIOD_MAX + 1, "%04d-%02d", idx / 12, idx % 12 + 1);
+        snprintf(months[i], PUBLIC_PERIOD_MAX + 1, "%04u-%02u", (unsigned)(idx / 12) % 10000u,
+                 (unsigned)(idx % 12) % 12u + 1u);
         buf_printf(arr, "%s%s", i ? "," : "", months[i]);
     }
     buf_putc(arr, '}');
@@ -425,7 +426,8 @@ static bool public_pick_period(struct web_req *rq, const struct public_periods *
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    snprintf(out, PUBLIC_PERIOD_MAX + 1, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    snprintf(out, PUBLIC_PERIOD_MAX + 1, "%04u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)tm.tm_mon % 12u + 1u);
     return true;
 }
 
@@ -769,6 +771,7 @@ static void public_landing_page(struct web_req *rq)
     public_period_label(period, plabel, sizeof plabel);
     web_page_begin(rq, "Kinerja dan Kepuasan Masyarakat");
     public_stylesheet(rq);
+    web_printf(&rq->out, "<h1>Kinerja dan Kepuasan Masyarakat</h1>\n");
     web_printf(&rq->out, "<p class=\"lead\">Indeks Kepuasan Masyarakat (IKM) setiap unit layanan dan sebaran "
                          "predikat kinerja pegawai yang sudah ditandatangani pejabat penilai. Halaman ini "
                          "tidak memuat data pribadi.</p>\n");
@@ -988,6 +991,9 @@ static void public_unit_page(struct web_req *rq, const struct public_unit *unit,
     public_period_label(period, plabel, sizeof plabel);
     web_page_begin(rq, public_unit_title(unit));
     public_stylesheet(rq);
+    web_printf(&rq->out, "<h1>");
+    public_h(rq, public_unit_title(unit));
+    web_printf(&rq->out, "</h1>\n");
     web_printf(&rq->out, "<p><a href=\"/publik?period=%s\">&larr; Semua unit layanan</a></p>", period);
     {
         struct buf action;
@@ -1183,6 +1189,7 @@ static void public_thanks(struct web_req *rq, const struct public_unit *u, const
 {
     web_page_begin(rq, "Terima kasih");
     public_stylesheet(rq);
+    web_printf(&rq->out, "<h1>Terima kasih</h1>\n");
     web_printf(&rq->out, "<p class=\"notice\">Terima kasih, %s untuk ", what);
     public_h(rq, public_unit_title(u));
     web_printf(&rq->out, " sudah kami terima. Nomor tanda terima: <span id=\"event-id\">");
@@ -1284,6 +1291,7 @@ static void public_survey_render(struct web_req *rq, const struct public_unit *u
 {
     web_page_begin(rq, "Survei Kepuasan Masyarakat");
     public_stylesheet(rq);
+    web_printf(&rq->out, "<h1>Survei Kepuasan Masyarakat</h1>\n");
     web_printf(&rq->out, "<p class=\"lead\">Unit layanan: <strong id=\"survey-unit\">");
     public_h(rq, public_unit_title(u));
     web_printf(&rq->out, "</strong>");
@@ -1424,7 +1432,8 @@ static void public_survey_post(struct web_req *rq, struct public_unit *u)
         char v[PUBLIC_QUERY_MAX];
         if (!web_form(rq, pf->name, v, sizeof v) || !v[0])
             continue;
-        if (!public_choice_find(pf, v)) {
+        const struct public_choice *choice = public_choice_find(pf, v);
+        if (!choice) {
             size_t o = (size_t)snprintf(msg, sizeof msg, "%s (%s): nilai tidak dikenal; pilihan:", pf->label,
                                         pf->name);
             for (size_t c = 0; c < pf->n && o < sizeof msg; c++)
@@ -1432,7 +1441,7 @@ static void public_survey_post(struct web_req *rq, struct public_unit *u)
             f.error = msg;
             continue;
         }
-        snprintf(f.profile[i], sizeof f.profile[i], "%s", v);
+        snprintf(f.profile[i], sizeof f.profile[i], "%s", choice->code);
     }
     if (!f.error)
         f.error = public_service_problem(service);

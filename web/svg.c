@@ -6,15 +6,15 @@
 
 /* Geometry in viewBox units; the chart is drawn 320 wide and scaled by CSS. */
 #define SVG_WIDTH 320
-#define SVG_BAR_ROW 28      /* height of one bar row */
-#define SVG_BAR_HEIGHT 18   /* the bar itself */
-#define SVG_BAR_LABEL_W 112 /* room for the label left of the bars */
-#define SVG_BAR_TEXT_W 56   /* room for the value right of the bar */
+#define SVG_BAR_ROW 36    /* height of one bar row: its label, then the bar */
+#define SVG_BAR_HEIGHT 14 /* the bar itself */
+#define SVG_BAR_TEXT_W 56 /* room for the value right of the bar */
 #define SVG_PAD 8
 #define SVG_LINE_HEIGHT 180
 #define SVG_LINE_LEFT 36   /* room for the y labels */
 #define SVG_LINE_BOTTOM 34 /* room for the x labels */
 #define SVG_LINE_TOP 10
+#define SVG_LINE_RIGHT 22 /* room for half the last x label */
 #define SVG_FONT 11
 #define SVG_BAR_FILL "#2a6f97"
 #define SVG_LINE_STROKE "#2a6f97"
@@ -40,19 +40,21 @@ int svg_bar_chart(struct buf *b, const char *title, const struct svg_bar *bars, 
                 max = bars[i].value;
     int height = 2 * SVG_PAD + (n > 0 ? n : 1) * SVG_BAR_ROW;
     int rc = svg_open(b, title, height);
-    double room = SVG_WIDTH - SVG_BAR_LABEL_W - SVG_BAR_TEXT_W - 2 * SVG_PAD;
+    double room = SVG_WIDTH - SVG_BAR_TEXT_W - 2 * SVG_PAD;
+    /* each row: the label on its own line (long element names fit a phone), the bar
+     * under it, the value right of the bar */
     for (int i = 0; i < n && rc == 0; i++) {
         double v = bars[i].value > 0 ? bars[i].value : 0;
         double w = max > 0 ? room * (v > max ? 1.0 : v / max) : 0;
         int y = SVG_PAD + i * SVG_BAR_ROW;
-        int mid = y + SVG_BAR_ROW / 2 + SVG_FONT / 3;
-        rc |= buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", SVG_PAD, mid, SVG_TEXT_FILL);
+        int bar_y = y + SVG_FONT + 4;
+        rc |= buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"%s\">", SVG_PAD, y + SVG_FONT, SVG_TEXT_FILL);
         rc |= web_h(b, bars[i].label);
         rc |= buf_printf(b,
                          "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>"
                          "<text x=\"%.1f\" y=\"%d\" fill=\"%s\">",
-                         SVG_PAD + SVG_BAR_LABEL_W, y + (SVG_BAR_ROW - SVG_BAR_HEIGHT) / 2, w, SVG_BAR_HEIGHT,
-                         SVG_BAR_FILL, SVG_PAD + SVG_BAR_LABEL_W + w + 4, mid, SVG_TEXT_FILL);
+                         SVG_PAD, bar_y, w, SVG_BAR_HEIGHT, SVG_BAR_FILL, SVG_PAD + w + 4,
+                         bar_y + SVG_BAR_HEIGHT - 3, SVG_TEXT_FILL);
         rc |= web_h(b, bars[i].text);
         rc |= buf_puts(b, "</text>");
     }
@@ -64,7 +66,7 @@ int svg_line_chart(struct buf *b, const char *title, const struct svg_point *pts
                    const double *marks, int nmarks)
 {
     int rc = svg_open(b, title, SVG_LINE_HEIGHT);
-    double x0 = SVG_LINE_LEFT, x1 = SVG_WIDTH - SVG_PAD;
+    double x0 = SVG_LINE_LEFT, x1 = SVG_WIDTH - SVG_LINE_RIGHT;
     double y0 = SVG_LINE_HEIGHT - SVG_LINE_BOTTOM, y1 = SVG_LINE_TOP;
     double span = hi > lo ? hi - lo : 1;
 #define SVG_Y(v) (y0 - ((v) < lo ? 0 : (v) > hi ? span : (v)-lo) / span * (y0 - y1))
