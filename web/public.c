@@ -45,6 +45,7 @@
 #include <time.h>
 
 #define PUBLIC_MIN_SIGNED 5           /* signed results a unit needs before its distribution is shown */
+#define PUBLIC_MIN_PROFILE 5          /* SKM respondents a unit needs before their profile is shown */
 #define PUBLIC_TREND_MONTHS 12        /* months in a trend */
 #define PUBLIC_PERIODS_MAX 60         /* periods offered in the picker */
 #define PUBLIC_PERIOD_MAX 7           /* "YYYY-MM" */
@@ -381,14 +382,13 @@ static int public_on_period(const PGresult *row, void *ctx)
     return 0;
 }
 
-/* The periods with public data (a stored IKM or a scored result), newest first by their
- * last month; of periods ending in the same month the month first, then the quarter,
- * then the year. */
+/* The periods with data (appraised: a row in score_periods, which every scored result and
+ * every month with citizen feedback has; or a stored IKM), newest first by their last month; of periods
+ * ending in the same month the month first, then the quarter, then the year. */
 static int public_load_periods(struct web_req *rq, struct public_periods *ps)
 {
     static const char sql[] =
-        "SELECT period FROM (SELECT period FROM unit_scores UNION SELECT period FROM results WHERE version > "
-        "0) p"
+        "SELECT period FROM (SELECT period FROM score_periods UNION SELECT period FROM unit_scores) p"
         " WHERE cardinality(kinerja_period_months(period)) > 0"
         " ORDER BY (kinerja_period_months(period))[cardinality(kinerja_period_months(period))] DESC,"
         " cardinality(kinerja_period_months(period)), period DESC"
@@ -921,6 +921,113 @@ static int public_on_one_unit(const struct resultstore_unit *r, void *ctx)
     return 1;
 }
 
+/* ---------------------------------------------------------------- respondent profile */
+
+/* Per profile field, how many SKM respondents gave each value: choices[c] in the order of
+ * the field's set, then one count for a code outside the set (older kiosks) and one
+ * for none given. */
+#define PUBLIC_CHOICES_MAX 8
+struct public_profile_counts {
+    long long n[PUBLIC_PROFILE_FIELDS][PUBLIC_CHOICES_MAX];
+    long long other[PUBLIC_PROFILE_FIELDS];
+    long long none[PUBLIC_PROFILE_FIELDS];
+};
+
+_Static_assert(PUBLIC_N(public_genders) <= PUBLIC_CHOICES_MAX &&
+                   PUBLIC_N(public_age_bands) <= PUBLIC_CHOICES_MAX &&
+                   PUBLIC_N(public_educations) <= PUBLIC_CHOICES_MAX &&
+                   PUBLIC_N(public_occupations) <= PUBLIC_CHOICES_MAX,
+               "a profile set is larger than PUBLIC_CHOICES_MAX");
+
+static int public_on_profile_row(const PGresult *row, void *ctx)
+{
+    struct public_profile_counts *pc = ctx;
+    const char *f = pgstore_text(row, 0, 0), *v = pgstore_text(row, 0, 1), *n = pgstore_text(row, 0, 2);
+    long long count = n ? atoll(n) : 0;
+    for (size_t i = 0; f && i < PUBLIC_PROFILE_FIELDS; i++) {
+        if (strcmp(public_profile[i].name, f))
+            continue;
+        if (!v || !v[0]) {
+            pc->none[i] += count;
+            return 0;
+        }
+        for (size_t c = 0; c < public_profile[i].n; c++)
+            if (!strcmp(public_profile[i].choices[c].code, v)) {
+                pc->n[i][c] += count;
+                return 0;
+            }
+        pc->other[i] += count;
+    }
+    return 0;
+}
+
+/* The profile of the unit's SKM respondents in a period, from the events themselves
+ * (the derived feedback table keeps no profile). */
+static int public_load_profile(struct web_req *rq, const char *unit, const char *period,
+                               struct public_profile_counts *pc)
+{
+    memset(pc, 0, sizeof *pc);
+    const char *params[2] = {unit, period};
+    return pgstore_each_row(rq->db, "profile",
+                            "SELECT x.f, x.v, count(*) FROM event_log e CROSS JOIN LATERAL (VALUES"
+                            " ('gender', e.payload ->> 'gender'), ('age_band', e.payload ->> 'age_band'),"
+                            " ('education', e.payload ->> 'education'),"
+                            " ('occupation', e.payload ->> 'occupation')) AS x(f, v)"
+                            " WHERE e.type = 'citizen_feedback' AND e.payload ? 'skm' AND e.unit = $1"
+                            " AND e.period = ANY (kinerja_period_months($2)) GROUP BY x.f, x.v",
+                            2, params, public_on_profile_row, pc) < 0
+               ? -1
+               : 0;
+}
+
+static void public_profile_row(struct web_req *rq, const char *label, long long n, long long total)
+{
+    web_printf(&rq->out, "<tr><th scope=\"row\">");
+    public_h(rq, label);
+    web_printf(&rq->out, "</th><td class=\"num\">%lld</td><td class=\"num\">%.0f%%</td></tr>", n,
+               total > 0 ? 100.0 * (double)n / (double)total : 0.0);
+}
+
+/* The respondents' profile (PermenPANRB 14/2017 reports it beside the IKM), shown from
+ * PUBLIC_MIN_PROFILE respondents on, so that no single respondent is described. */
+static void public_profile_render(struct web_req *rq, const struct public_unit *u, const char *period,
+                                  long long respondents)
+{
+    web_printf(&rq->out, "<section id=\"responden\"><h2>Profil responden SKM</h2>");
+    if (respondents < PUBLIC_MIN_PROFILE) {
+        web_printf(&rq->out,
+                   "<p class=\"muted\">Profil responden ditampilkan bila sedikitnya %d orang mengisi survei "
+                   "pada periode ini.</p></section>\n",
+                   PUBLIC_MIN_PROFILE);
+        return;
+    }
+    struct public_profile_counts pc;
+    if (public_load_profile(rq, u->code, period, &pc) < 0) {
+        web_printf(&rq->out,
+                   "<p class=\"muted\">Profil responden sedang tidak dapat dibaca.</p></section>\n");
+        return;
+    }
+    web_printf(&rq->out, "<div class=\"cards\">");
+    for (size_t i = 0; i < PUBLIC_PROFILE_FIELDS; i++) {
+        const struct public_profile_field *pf = &public_profile[i];
+        long long total = pc.other[i] + pc.none[i];
+        for (size_t c = 0; c < pf->n; c++)
+            total += pc.n[i][c];
+        web_printf(&rq->out, "<div class=\"card table-wrap\"><table id=\"profile-%s\"><caption>", pf->name);
+        public_h(rq, pf->label);
+        web_printf(&rq->out,
+                   "</caption><thead><tr><th scope=\"col\">Pilihan</th><th scope=\"col\">Jumlah</th>"
+                   "<th scope=\"col\">Persen</th></tr></thead><tbody>");
+        for (size_t c = 0; c < pf->n; c++)
+            public_profile_row(rq, pf->choices[c].label, pc.n[i][c], total);
+        if (pc.other[i])
+            public_profile_row(rq, "Lainnya", pc.other[i], total);
+        public_profile_row(rq, "Tidak diisi", pc.none[i], total);
+        web_printf(&rq->out, "</tbody></table></div>");
+    }
+    web_printf(&rq->out, "</div></section>\n");
+}
+
 /* What the response form keeps when it is shown again after an error. */
 struct public_respond_form {
     int rating; /* 0: none chosen */
@@ -1039,11 +1146,15 @@ static void public_unit_page(struct web_req *rq, const struct public_unit *unit,
                "<th scope=\"col\">Nilai rata-rata (1-4)</th><th scope=\"col\">Nilai (25-100)</th>"
                "<th scope=\"col\">Mutu pelayanan</th></tr></thead><tbody>");
     struct svg_bar bars[IKM_ELEMENTS];
+    long long weakest = -1; /* the lowest element sum (every element has the same n) */
+    for (int k = 0; k < IKM_ELEMENTS && skm.n > 0; k++)
+        if (weakest < 0 || skm.sum[k] < weakest)
+            weakest = skm.sum[k];
     for (int k = 0; k < IKM_ELEMENTS; k++) {
         web_printf(&rq->out,
-                   "<tr class=\"element-row\" data-element=\"u%d\"><td class=\"num\">%d</td><th "
+                   "<tr class=\"element-row%s\" data-element=\"u%d\"><td class=\"num\">%d</td><th "
                    "scope=\"row\">",
-                   k + 1, k + 1);
+                   skm.n > 0 && skm.sum[k] == weakest ? " weakest" : "", k + 1, k + 1);
         public_h(rq, public_element_names[k]);
         web_printf(&rq->out, "</th>");
         bars[k].label = public_element_names[k];
@@ -1068,6 +1179,16 @@ static void public_unit_page(struct web_req *rq, const struct public_unit *unit,
     }
     web_printf(&rq->out, "</tbody></table></div>");
     if (skm.n > 0) {
+        web_printf(&rq->out, "<p id=\"weakest\">Unsur dengan nilai terendah:");
+        for (int k = 0, first = 1; k < IKM_ELEMENTS; k++)
+            if (skm.sum[k] == weakest) {
+                long ec = public_element_centi(&skm, k);
+                web_printf(&rq->out, "%s ", first ? "" : ";");
+                public_h(rq, public_element_names[k]);
+                web_printf(&rq->out, " (%ld.%02ld)", ec / 100, ec % 100);
+                first = 0;
+            }
+        web_printf(&rq->out, ". Unsur ini yang paling perlu diperbaiki.</p>");
         snprintf(title, sizeof title, "Nilai per unsur pelayanan (25-100), %s", plabel);
         svg_bar_chart(&rq->out, title, bars, IKM_ELEMENTS, 100.0);
     }
@@ -1075,6 +1196,8 @@ static void public_unit_page(struct web_req *rq, const struct public_unit *unit,
                "<p class=\"muted\">IKM = (jumlah nilai rata-rata sembilan unsur / 9) &times; 25. "
                "Mutu: A 88,31-100 (Sangat Baik), B 76,61-88,30 (Baik), C 65,00-76,60 (Kurang Baik), "
                "D 25,00-64,99 (Tidak Baik).</p></section>\n");
+
+    public_profile_render(rq, unit, period, skm.n);
 
     /* the trend */
     web_printf(&rq->out, "<section id=\"tren\"><h2>Tren IKM %d bulan terakhir</h2>", PUBLIC_TREND_MONTHS);

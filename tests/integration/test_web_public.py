@@ -321,13 +321,20 @@ class WebPublicTest(StackTestCase):
 
     def test_3_unit_page_shows_the_nine_elements(self):
         p, text, _ = self.page("/publik/unit/UNIT-P?period=" + PERIOD)
-        rows = [cells for a, cells in p.tables["elements"] if a.get("class") == "element-row"]
+        rows = [cells for a, cells in p.tables["elements"] if "element-row" in (a.get("class") or "").split()]
         self.assertEqual(len(rows), 9)
         self.assertEqual([r[1] for r in rows][:2], ["Persyaratan", "Sistem, mekanisme, dan prosedur"])
         self.assertEqual(rows[8][1], "Sarana dan prasarana")
         self.assertEqual([r[2] for r in rows], ELEMENT_MEANS_P)
         self.assertEqual([r[3] for r in rows], ELEMENT_VALUES_P)
         self.assertEqual([r[4][0] for r in rows], ELEMENT_MUTU_P)
+        # the weakest elements: u5 and u6, sum 12 of 4 responses, 75.00
+        weak = [a["data-element"] for tag, a in p.classes.get("weakest", []) if tag == "tr"]
+        self.assertEqual(weak, ["u5", "u6"])
+        self.assertIn("Produk spesifikasi jenis pelayanan (75.00); Kompetensi pelaksana (75.00)", p.text("weakest"))
+        # four respondents are too few for their profile to be shown (PUBLIC_MIN_PROFILE 5)
+        self.assertIn("responden", p.ids)
+        self.assertNotIn("profile-gender", p.tables)
         self.assertEqual(p.text("ikm-value"), IKM_P)
         self.assertEqual(p.text("mutu"), "Mutu pelayanan B (Baik)")
         self.assertEqual(p.text("skm-n"), "4")
@@ -536,6 +543,32 @@ class WebPublicTest(StackTestCase):
         self.assertEqual(st, 200)
         self.assertTrue(headers.get("Content-Type", "").startswith("image/svg+xml"))
         self.assertIn(b"<svg", data)
+
+    # ---- the survey's rate limit and the respondents' profile ------------------------
+
+    def test_8_survey_rate_limit_and_the_profile_of_respondents(self):
+        c = self.client()
+        _, text, _ = self.page("/survey/UNIT-S", client=c)
+        token = csrf_of(text)
+        # test_6 sent one complete survey from this address (the refused ones do not
+        # count): nine more make ten in the hour (PUBLIC_SURVEY_MAX), the eleventh is 429
+        for i in range(9):
+            st, _, body = c.post("/survey/UNIT-S", self.survey_answers(token, gender="m" if i % 2 == 0 else "f"))
+            self.assertEqual(st, 200, body.decode()[:2000])
+        st, _, body = c.post("/survey/UNIT-S", self.survey_answers(token))
+        self.assertEqual(st, 429)
+        self.assertIn("10 per jam", body.decode())
+
+        # ten respondents: gender m 5 (i = 0, 2, 4, 6, 8), f 4 + test_6's 1 = 5, none 0;
+        # age band 30_39 only test_6's one, nine not given
+        def profile():
+            p, _, _ = self.page("/publik/unit/UNIT-S")
+            return p.text("skm-n") == "10" and p
+        p = self.stack.wait_for(profile, timeout=SCORE_TIMEOUT, what="ten SKM respondents on UNIT-S's page")
+        g = {cells[0]: cells[1:] for a, cells in p.tables["profile-gender"] if cells and cells[0] != "Pilihan"}
+        self.assertEqual(g, {"Laki-laki": ["5", "50%"], "Perempuan": ["5", "50%"], "Tidak diisi": ["0", "0%"]})
+        a = {cells[0]: cells[1] for _, cells in p.tables["profile-age_band"] if cells and cells[0] != "Pilihan"}
+        self.assertEqual((a["30 - 39 tahun"], a["Tidak diisi"], a["20 - 29 tahun"]), ("1", "9", "0"))
 
 
 if __name__ == "__main__":
