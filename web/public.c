@@ -35,6 +35,7 @@
 #include "qr.h"
 #include "resultstore.h"
 #include "svg.h"
+#include "views.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -44,7 +45,8 @@
 #include <strings.h>
 #include <time.h>
 
-#define PUBLIC_MIN_SIGNED 5           /* signed results a unit needs before its distribution is shown */
+/* signed results a unit needs before its distribution is shown: the rule of the public report */
+#define PUBLIC_MIN_SIGNED VIEW_REPORT_PUBLIC_MIN_RESULTS
 #define PUBLIC_MIN_PROFILE 5          /* SKM respondents a unit needs before their profile is shown */
 #define PUBLIC_TREND_MONTHS 12        /* months in a trend */
 #define PUBLIC_PERIODS_MAX 60         /* periods offered in the picker */
