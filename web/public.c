@@ -193,6 +193,7 @@ static const char public_css[] =
     "p.notice{background:#e8f5e9;border-left:4px solid #1b6e20;padding:.5rem .75rem}\n"
     "p.error{background:#fdf0ef;border-left:4px solid #b3261e;padding:.5rem .75rem}\n"
     "#event-id{font-family:monospace;word-break:break-all}\n"
+    "figure.qr{margin:1rem 0}figure.qr img{display:block;width:12rem;height:auto;image-rendering:pixelated}\n"
     "@media (max-width:480px){.figure{font-size:1.8rem}}\n";
 
 /* ---------------------------------------------------------------- small helpers */
@@ -1148,7 +1149,17 @@ static void public_respond_form_render(struct web_req *rq, const struct public_u
                "halaman ini.</p><button id=\"respond-submit\" type=\"submit\">Kirim tanggapan</button>"
                "</form><p><a href=\"");
     public_unit_href(rq, "/survey/", u->code, "");
-    web_printf(&rq->out, "\">Isi Survei Kepuasan Masyarakat lengkap (9 pertanyaan)</a></p></section>\n");
+    web_printf(&rq->out, "\">Isi Survei Kepuasan Masyarakat lengkap (9 pertanyaan)</a></p>");
+    /* the code a counter prints: the survey of this unit */
+    web_printf(&rq->out, "<figure class=\"qr\"><img src=\"");
+    public_unit_href(rq, "/qr/", u->code, ".png");
+    web_printf(&rq->out, "\" alt=\"Kode QR Survei Kepuasan Masyarakat ");
+    public_h(rq, public_unit_title(u));
+    web_printf(&rq->out, "\"><figcaption>Pindai untuk mengisi survei di ponsel. Unduh: <a href=\"");
+    public_unit_href(rq, "/qr/", u->code, ".png");
+    web_printf(&rq->out, "\">PNG</a>, <a href=\"");
+    public_unit_href(rq, "/qr/", u->code, ".svg");
+    web_printf(&rq->out, "\">SVG</a></figcaption></figure></section>\n");
 }
 
 /* The unit page; f is the response form to show again (NULL: a fresh one). */

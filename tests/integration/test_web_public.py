@@ -348,6 +348,7 @@ class WebPublicTest(StackTestCase):
         self.assertIn("comment", p.ids)
         self.assertIn("respond-submit", p.ids)
         self.assertEqual(p.ids["respond"][1]["action"], "/publik/unit/UNIT-P/tanggapan")
+        self.assertIn("/qr/UNIT-P.png", text)  # the counter's code, linked from the unit page
         # the unit's name is text, never markup
         self.assertNotIn(HOSTILE_NAME, text)
         self.assertIn(html.escape(HOSTILE_NAME, quote=False), text)
