@@ -991,7 +991,7 @@ static void sse_poll(struct sse *s)
         snprintf(lookback, sizeof lookback, "%d", SSE_LOOKBACK_S);
         const char *params[] = {s->uid, s->since, lookback};
         pgstore_each_row(db, "live notifications",
-                         "SELECT id::text, json_build_object('id', id, 'type', kind, 'employee', employee, "
+                         "SELECT id::text, json_build_object('id', id, 'type', kind, 'kind', kind, 'employee', employee, "
                          "'period', period, 'version', version, 'created_at', created_at, 'payload', payload)::text "
                          "FROM notifications WHERE recipient = $1 AND created_at >= $2::timestamptz "
                          "AND created_at > now() - make_interval(secs => $3::int) ORDER BY created_at, id LIMIT 100",
