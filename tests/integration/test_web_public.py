@@ -353,6 +353,13 @@ class WebPublicTest(StackTestCase):
         self.assertNotIn(HOSTILE_NAME, text)
         self.assertIn(html.escape(HOSTILE_NAME, quote=False), text)
         self.page("/publik/unit/NO-SUCH-UNIT", status=404)
+        # a quarter and a year hold their months' responses: all four are in PERIOD
+        year, month = PERIOD.split("-")
+        for wider in ("%s-Q%d" % (year, (int(month) + 2) // 3), year):
+            p, _, _ = self.page("/publik/unit/UNIT-P?period=" + wider)
+            self.assertEqual((p.text("ikm-value"), p.text("skm-n")), (IKM_P, "4"), wider)
+        self.page("/publik/unit/UNIT-P?period=2026-13", status=400)
+        self.page("/publik?period=2026-Q5", status=400)
 
     def test_4_hostile_names_render_as_text(self):
         for path in ("/", "/publik/unit/UNIT-Q", "/survey/UNIT-Q", "/publik/unit/UNIT-P"):
@@ -378,6 +385,10 @@ class WebPublicTest(StackTestCase):
         st, _, body = c.post(path, {"rating": "5", "comment": "lima", "csrf": token})
         self.assertEqual(st, 400)
         self.assertIn('class="error"', body.decode())
+        # a comment over 2000 bytes: refused, naming the limit, nothing sent
+        st, _, body = c.post(path, {"rating": "3", "comment": "x" * 2001, "csrf": token})
+        self.assertEqual(st, 400)
+        self.assertIn("paling banyak 2000 byte, terisi 2001 byte", body.decode())
         # an unknown unit: 404
         st, _, _ = c.post("/publik/unit/NO-SUCH/tanggapan", {"rating": "3", "csrf": token})
         self.assertEqual(st, 404)
