@@ -307,15 +307,13 @@ static const char *public_unit_title(const struct public_unit *u)
 }
 
 /*
- * Reads the unit code at the start of s (up to '/' or the end) into u->code, and
- * sets *tail after it. The server hands the path already URL-decoded (libmicrohttpd
- * decodes it), so the code is taken as it is. False when it is empty, too long or holds
- * a control character: no such unit can exist.
+ * Takes the unit code s[0..n) of a path into u->code. The server hands the path already
+ * URL-decoded (libmicrohttpd decodes it), so the code is taken as it is, a '/' in it
+ * included (links encode it as %2F). False when it is empty, too long or holds a control
+ * character: no such unit can exist.
  */
-static bool public_code_from_path(const char *s, struct public_unit *u, const char **tail)
+static bool public_code_from_path(const char *s, size_t n, struct public_unit *u)
 {
-    size_t n = strcspn(s, "/");
-    *tail = s + n;
     if (n == 0 || n > EVENT_UNIT_MAX)
         return false;
     for (size_t i = 0; i < n; i++)
@@ -323,6 +321,16 @@ static bool public_code_from_path(const char *s, struct public_unit *u, const ch
             return false;
     memcpy(u->code, s, n);
     u->code[n] = '\0';
+    return true;
+}
+
+/* True when s ends with suffix; *n is then the length before it. */
+static bool public_ends_with(const char *s, const char *suffix, size_t *n)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    if (ls < lx || strcmp(s + ls - lx, suffix))
+        return false;
+    *n = ls - lx;
     return true;
 }
 
@@ -887,7 +895,7 @@ static void public_landing_page(struct web_req *rq)
     }
     web_printf(&rq->out,
                "<div class=\"card\"><p>Jumlah responden SKM</p><p class=\"figure\">%lld</p></div>"
-               "<div class=\"card\"><p>Tombol kepuasan ditekan</p><p class=\"figure\">%lld</p></div>"
+               "<div class=\"card\"><p>Penilaian tombol kepuasan</p><p class=\"figure\">%lld</p></div>"
                "<div class=\"card\"><p>Unit layanan</p><p class=\"figure\">%zu</p></div></div></section>\n",
                all.n, presses, l.n);
 
@@ -898,7 +906,7 @@ static void public_landing_page(struct web_req *rq)
     public_h(rq, plabel);
     web_printf(&rq->out, "</caption><thead><tr><th scope=\"col\">Unit</th><th scope=\"col\">IKM</th>"
                          "<th scope=\"col\">Mutu pelayanan</th><th scope=\"col\">Jumlah responden SKM</th>"
-                         "<th scope=\"col\">Tombol kepuasan ditekan</th>"
+                         "<th scope=\"col\">Penilaian tombol kepuasan</th>"
                          "<th scope=\"col\">Rata-rata kepuasan (1-4)</th>"
                          "<th scope=\"col\">Hasil kinerja ditandatangani</th></tr></thead><tbody>");
     for (size_t i = 0; i < l.n; i++) {
@@ -923,7 +931,10 @@ static void public_landing_page(struct web_req *rq)
             web_printf(&rq->out, "<td class=\"num\">-</td>");
         web_printf(&rq->out, "<td class=\"num\">%lld</td></tr>", u->signed_n);
     }
-    web_printf(&rq->out, "</tbody></table></div>");
+    web_printf(&rq->out,
+               "</tbody></table></div><p class=\"muted\">Penilaian tombol kepuasan: tombol "
+               "empat wajah di loket dan formulir tanggapan di halaman ini; tekanan berulang dari satu "
+               "perangkat dalam waktu singkat dihitung sekali.</p>");
     if (l.truncated)
         web_printf(&rq->out, "<p class=\"muted\">Hanya %d unit pertama yang ditampilkan.</p>",
                    PUBLIC_UNITS_MAX);
@@ -1223,7 +1234,7 @@ static void public_unit_page(struct web_req *rq, const struct public_unit *unit,
     web_printf(
         &rq->out,
         "<div class=\"card\"><p>Jumlah responden SKM</p><p class=\"figure\" id=\"skm-n\">%lld</p></div>"
-        "<div class=\"card\"><p>Tombol kepuasan ditekan</p><p class=\"figure\" id=\"presses\">%d</p>",
+        "<div class=\"card\"><p>Penilaian tombol kepuasan</p><p class=\"figure\" id=\"presses\">%d</p>",
         skm.n, u.presses);
     if (u.has_sat)
         web_printf(&rq->out, "<p>Rata-rata kepuasan %.2f dari 4</p>", u.sat);
@@ -1745,8 +1756,9 @@ static void public_qr(struct web_req *rq, struct public_unit *u, bool svg)
 
 bool public_dispatch(struct web_req *rq)
 {
-    const char *p = rq->path, *rest, *tail;
+    const char *p = rq->path, *rest;
     struct public_unit u;
+    size_t n;
     memset(&u, 0, sizeof u);
 
     if (!strcmp(p, "/") || !strcmp(p, "/publik") || !strcmp(p, "/publik/")) {
@@ -1767,28 +1779,23 @@ bool public_dispatch(struct web_req *rq)
         return true;
     }
     if (web_path_is(p, "/publik/unit/", &rest)) {
-        if (!public_code_from_path(rest, &u, &tail) || (tail[0] && strcmp(tail, "/tanggapan"))) {
+        bool respond = public_ends_with(rest, "/tanggapan", &n);
+        if (!respond)
+            n = strlen(rest);
+        if (!public_code_from_path(rest, n, &u))
             web_error(rq, 404, "Unit layanan tidak ditemukan.");
-            return true;
-        }
-        if (!tail[0]) {
-            if (!public_method_is(rq, "GET"))
-                public_not_allowed(rq);
-            else if (public_unit_resolve(rq, &u))
-                public_unit_page(rq, &u, NULL);
-        } else if (!strcmp(rq->method, "POST")) {
+        else if (respond && !strcmp(rq->method, "POST"))
             public_respond(rq, &u);
-        } else {
+        else if (respond || !public_method_is(rq, "GET"))
             public_not_allowed(rq);
-        }
+        else if (public_unit_resolve(rq, &u))
+            public_unit_page(rq, &u, NULL);
         return true;
     }
     if (web_path_is(p, "/survey/", &rest)) {
-        if (!public_code_from_path(rest, &u, &tail) || tail[0]) {
+        if (!public_code_from_path(rest, strlen(rest), &u))
             web_error(rq, 404, "Unit layanan tidak ditemukan.");
-            return true;
-        }
-        if (!strcmp(rq->method, "POST"))
+        else if (!strcmp(rq->method, "POST"))
             public_survey_post(rq, &u);
         else if (public_method_is(rq, "GET"))
             public_survey_get(rq, &u);
@@ -1797,21 +1804,10 @@ bool public_dispatch(struct web_req *rq)
         return true;
     }
     if (web_path_is(p, "/qr/", &rest)) {
-        size_t n = strlen(rest);
-        bool png = n > 4 && !strcmp(rest + n - 4, ".png");
-        bool svg = n > 4 && !strcmp(rest + n - 4, ".svg");
-        char code[EVENT_UNIT_MAX + 1];
-        if ((!png && !svg) || n - 4 > EVENT_UNIT_MAX) {
+        bool svg = public_ends_with(rest, ".svg", &n);
+        if ((!svg && !public_ends_with(rest, ".png", &n)) || !public_code_from_path(rest, n, &u))
             web_error(rq, 404, "Kode QR tidak ditemukan.");
-            return true;
-        }
-        memcpy(code, rest, n - 4);
-        code[n - 4] = '\0';
-        if (!public_code_from_path(code, &u, &tail) || tail[0]) {
-            web_error(rq, 404, "Kode QR tidak ditemukan.");
-            return true;
-        }
-        if (!public_method_is(rq, "GET"))
+        else if (!public_method_is(rq, "GET"))
             public_not_allowed(rq);
         else
             public_qr(rq, &u, svg);

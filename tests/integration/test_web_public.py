@@ -12,6 +12,7 @@ Units:
   UNIT-D  six results of PERIOD_D written by SQL: five signed (distribution shown)
   UNIT-E  two signed results of PERIOD_D (too few: its distribution stays hidden)
   UNIT-S  the response form and the survey write here (keeps UNIT-P's figures fixed)
+  UNIT/T 1  a code with a slash and a space: every link to it must still work
 """
 
 import html
@@ -218,7 +219,8 @@ class WebPublicTest(StackTestCase):
                 "%s,Petugas Q,UNIT-Q,staf,,admin" % nip(2),
                 "%s,Petugas S,UNIT-S,staf,,admin" % nip(3),
                 "%s,Kepala D,UNIT-D,kepala,,admin" % nip(10),
-                "%s,Kepala E,UNIT-E,kepala,,admin" % nip(20)]
+                "%s,Kepala E,UNIT-E,kepala,,admin" % nip(20),
+                "%s,Petugas T,UNIT/T 1,staf,,admin" % nip(4)]
         for n in range(11, 16):
             rows.append("%s,Staf D %d,UNIT-D,staf,%s,admin" % (nip(n), n, nip(10)))
         rows.append("%s,Staf E,UNIT-E,staf,%s,admin" % (nip(21), nip(20)))
@@ -581,6 +583,24 @@ class WebPublicTest(StackTestCase):
         self.assertEqual(g, {"Laki-laki": ["5", "50%"], "Perempuan": ["5", "50%"], "Tidak diisi": ["0", "0%"]})
         a = {cells[0]: cells[1] for _, cells in p.tables["profile-age_band"] if cells and cells[0] != "Pilihan"}
         self.assertEqual((a["30 - 39 tahun"], a["Tidak diisi"], a["20 - 29 tahun"]), ("1", "9", "0"))
+
+    def test_9_a_code_with_a_slash_and_a_space_is_linked_and_served(self):
+        p, _, _ = self.page("/")
+        links = [a["href"] for tag, a in p.classes.get("unit-link", [])]
+        self.assertIn("/publik/unit/UNIT%2FT%201?period=" + PERIOD, links)
+        p, text, _ = self.page("/publik/unit/UNIT%2FT%201")
+        self.assertEqual(p.ids["respond"][1]["action"], "/publik/unit/UNIT%2FT%201/tanggapan")
+        self.assertIn("/qr/UNIT%2FT%201.png", text)
+        self.page("/survey/UNIT%2FT%201")
+        st, headers, data = self.client().get("/qr/UNIT%2FT%201.png")
+        self.assertEqual((st, data[:4]), (200, b"\x89PNG"))
+        c = self.client()
+        _, text, _ = self.page("/publik/unit/UNIT%2FT%201", client=c)
+        st, _, body = c.post("/publik/unit/UNIT%2FT%201/tanggapan", {"rating": "4", "csrf": csrf_of(text)})
+        # this address used its five responses in test_5: refused by the rate limit,
+        # which proves the path reached the response handler of this unit
+        self.assertEqual(st, 429, body.decode()[:1000])
+        self.page("/publik/unit/UNIT%2FT%201/tanggapan", status=405)
 
 
 if __name__ == "__main__":
