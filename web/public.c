@@ -708,13 +708,15 @@ static void public_trend_render(struct web_req *rq, const struct public_trend *t
         pts[i].value = pts[i].has ? ikm_centi_of_sum((uint64_t)t->sum[i], (uint64_t)t->n[i]) / 100.0 : 0;
         any |= pts[i].has;
     }
+    /* drawn even empty (the axes and the mutu bands, "no data" written in it), so the
+     * page's layout and its charts do not depend on the data */
+    svg_line_chart(&rq->out, title, pts, PUBLIC_TREND_MONTHS, IKM_SCALE, 100.0, public_mutu_marks,
+                   (int)PUBLIC_N(public_mutu_marks));
     if (!any) {
         web_printf(&rq->out, "<p class=\"muted\">Belum ada survei SKM dalam %d bulan ini.</p>\n",
                    PUBLIC_TREND_MONTHS);
         return;
     }
-    svg_line_chart(&rq->out, title, pts, PUBLIC_TREND_MONTHS, IKM_SCALE, 100.0, public_mutu_marks,
-                   (int)PUBLIC_N(public_mutu_marks));
     web_printf(&rq->out, "<div class=\"table-wrap\"><table id=\"%s\"><caption>", table_id);
     public_h(rq, title);
     web_printf(&rq->out, "</caption><thead><tr><th scope=\"col\">Bulan</th><th scope=\"col\">IKM</th>"

@@ -20,6 +20,7 @@
 #define SVG_LINE_STROKE "#2a6f97"
 #define SVG_GRID_STROKE "#c8c8c8"
 #define SVG_TEXT_FILL "#222"
+#define SVG_NO_DATA "Belum ada data"
 
 static int svg_open(struct buf *b, const char *title, int height)
 {
@@ -80,6 +81,12 @@ int svg_line_chart(struct buf *b, const char *title, const struct svg_point *pts
                          "stroke-dasharray=\"3 3\"/><text x=\"2\" y=\"%.1f\" fill=\"%s\">%.2f</text>",
                          x0, y, x1, y, SVG_GRID_STROKE, y + SVG_FONT / 3.0, SVG_TEXT_FILL, marks[k]);
     }
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= pts[i].has;
+    if (!any)
+        rc |= buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"middle\">%s</text>",
+                         (x0 + x1) / 2, (y0 + y1) / 2, SVG_TEXT_FILL, SVG_NO_DATA);
     /* the line, broken where a period has no data */
     bool open = false;
     for (int i = 0; i < n && rc == 0; i++) {

@@ -34,7 +34,8 @@ struct svg_point {
 };
 
 /* A line chart of the points over the y range lo..hi, with grid lines at the values of
- * marks (nmarks of them, e.g. the mutu band limits) labelled by their number. */
+ * marks (nmarks of them, e.g. the mutu band limits) labelled by their number; with no
+ * point that has data, the axes and "Belum ada data". */
 int svg_line_chart(struct buf *b, const char *title, const struct svg_point *pts, int n, double lo, double hi,
                    const double *marks, int nmarks);
 

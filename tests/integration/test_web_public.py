@@ -299,6 +299,12 @@ class WebPublicTest(StackTestCase):
             self.assertNotRegex(text, r"\d{18}")
             self.assertNotIn("Petugas P", text)
 
+    def test_1b_a_period_without_data_still_has_its_chart(self):
+        p, text, _ = self.page("/publik?period=2001-01")
+        self.assertEqual([s["title"] for s in p.svgs if s.get("class") == "chart"], ["Tren IKM seluruh unit per bulan"])
+        self.assertIn("Belum ada data", text)
+        self.assertEqual(p.row("units", **{"data-unit": "UNIT-P"})[1:3], ["-", "-"])
+
     def test_2_distribution_counts_signed_results_of_units_with_enough_of_them(self):
         p, text, _ = self.page("/publik?period=" + PERIOD_D)
         # UNIT-D: SB 1, B 3 (two approved + one revised from kurang on appeal), BP 1, K 0, SK 0;
