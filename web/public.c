@@ -60,6 +60,7 @@
 #define PUBLIC_SURVEY_WINDOW_S 3600   /* ... per hour */
 #define PUBLIC_FIELD_MAX WEB_BODY_MAX /* a form field read whole, so a long one is seen as long */
 #define PUBLIC_QUERY_MAX 4096         /* a query parameter read whole */
+#define PUBLIC_SHOW_MAX 40            /* bytes of a refused value quoted in an error */
 #define PUBLIC_URL_MAX 2048           /* the survey URL a QR code holds */
 #define PUBLIC_SOURCE_PREFIX "web:"
 #define PUBLIC_RATE_RETRY_TEXT "dalam satu jam"
@@ -1653,21 +1654,23 @@ static void public_survey_post(struct web_req *rq, struct public_unit *u)
         else
             missing++;
     }
-    for (size_t i = 0; i < PUBLIC_PROFILE_FIELDS && !f.error; i++) {
+    for (size_t i = 0; i < PUBLIC_PROFILE_FIELDS; i++) {
         const struct public_profile_field *pf = &public_profile[i];
         char v[PUBLIC_QUERY_MAX];
         if (!web_form(rq, pf->name, v, sizeof v) || !v[0])
             continue;
         const struct public_choice *choice = public_choice_find(pf, v);
-        if (!choice) {
-            size_t o = (size_t)snprintf(msg, sizeof msg, "%s (%s): nilai tidak dikenal; pilihan:", pf->label,
-                                        pf->name);
+        if (choice) {
+            snprintf(f.profile[i], sizeof f.profile[i], "%s", choice->code);
+        } else if (!f.error) { /* the first problem is named; the form keeps the rest */
+            char shown[PUBLIC_SHOW_MAX + 1];
+            public_copy_text(shown, sizeof shown, v);
+            size_t o = (size_t)snprintf(
+                msg, sizeof msg, "%s (%s): nilai '%s' tidak dikenal; pilihan:", pf->label, pf->name, shown);
             for (size_t c = 0; c < pf->n && o < sizeof msg; c++)
                 o += (size_t)snprintf(msg + o, sizeof msg - o, "%s %s", c ? "," : "", pf->choices[c].code);
             f.error = msg;
-            continue;
         }
-        snprintf(f.profile[i], sizeof f.profile[i], "%s", choice->code);
     }
     if (!f.error)
         f.error = public_service_problem(service);

@@ -475,11 +475,16 @@ class WebPublicTest(StackTestCase):
         self.assertIn(html.escape(HOSTILE_NAME, quote=False), text)
 
         # an unknown profile value: refused, naming the field and the allowed values
-        st, _, body = c.post("/survey/UNIT-S", self.survey_answers(token, gender="x"))
+        st, _, body = c.post("/survey/UNIT-S", self.survey_answers(token, gender="x", education="s1"))
         self.assertEqual(st, 400)
         p = Page(body.decode())
         self.assertTrue(p.classes.get("error"))
-        self.assertRegex(body.decode(), r"gender\)?: nilai tidak dikenal; pilihan: m, f")
+        self.assertIn("Jenis kelamin (gender): nilai &#39;x&#39; tidak dikenal; pilihan: m, f", body.decode())
+        # the other answers and profile fields given are kept
+        kept = {a["name"]: a["value"] for tag, a in p.inputs if tag == "input" and "checked" in a}
+        self.assertEqual(len(kept), 9)
+        selected = [a.get("value") for tag, a in p.inputs if tag == "option" and "selected" in a]
+        self.assertEqual(selected, ["s1"])
 
         time.sleep(1.0)
         self.assertEqual(len(self.events_from("web:UNIT-S")), before, "a refused survey was sent")
