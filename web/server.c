@@ -641,7 +641,7 @@ static void session_read(struct web_req *rq)
     char uid[WEB_ID_MAX + 1], nonce[2 * NONCE_BYTES + 1];
     int role, ver;
     long long epoch, expires;
-    if (sscanf((const char *)payload, "%d|%64[A-Za-z0-9._-]|%d|%lld|%lld|%32[0-9a-f]", &ver, uid, &role, &epoch,
+    if (sscanf((const char *)payload, "%d|%64[A-Za-z0-9._:-]|%d|%lld|%lld|%32[0-9a-f]", &ver, uid, &role, &epoch,
                &expires, nonce) != 6 ||
         ver != 1 || expires < now_s())
         return;
