@@ -456,6 +456,10 @@ class WebPublicTest(StackTestCase):
             self.assertIn(ident, p.ids)
         self.assertEqual(p.text("survey-service"), "KTP elektronik")
         self.page("/survey/NO-SUCH-UNIT", status=404)
+        # the service as the event's own field: at most 128 bytes
+        self.page("/survey/UNIT-S?service=" + "s" * 128)
+        _, text, _ = self.page("/survey/UNIT-S?service=" + "s" * 129, status=400)
+        self.assertIn("paling banyak 128 byte", text)
         before = len(self.events_from("web:UNIT-S"))
 
         # u3 and u7 missing: the form again, the answers kept, the missing ones marked
