@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang
   libzmq3-dev libhiredis-dev libmsgpack-dev libpq-dev
-  libinih-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev
+  libinih-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev libqrencode-dev
   redis-server postgresql-15 postgresql-client-15
   python3 python3-zmq python3-msgpack python3-psycopg2
   procps util-linux

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "event.h"
 #include "inboxstore.h"
+#include "views.h"
 #include "wfevent.h"
 
 #include <errno.h>
@@ -23,8 +24,8 @@
 
 #define INBOX_DEFAULT_LIMIT 100
 #define INBOX_LIMIT_MAX 1000000L
-#define INBOX_ROW_MAX (1 << 20) /* bytes of one JSON element before the payload */
-#define INBOX_GIST_MAX 160      /* characters of the table's last column */
+#define INBOX_JSON_MAX (1u << 30) /* bound of the JSON document */
+#define INBOX_GIST_MAX 160        /* characters of the table's last column */
 #define INBOX_NAME_WIDTH 24
 #define INBOX_TIME_CHARS 16 /* "YYYY-MM-DD HH:MM" of the ISO timestamp */
 
@@ -45,71 +46,23 @@ static void inbox_usage(FILE *out)
 
 /* ---------------------------------------------------------------- JSON */
 
-struct inbox_json {
+/* SPEC 9's array, built by common/views.c as for the web. */
+static int inbox_print_json(struct pgstore *db, const char *nip, long limit, const char *zone)
+{
+    char err[1024];
     struct buf b;
-    size_t rows;
-    bool failed;
-};
-
-static int inbox_json_row(const struct inboxstore_notification *n, void *ctx)
-{
-    struct inbox_json *j = ctx;
-    struct buf *b = &j->b;
-    buf_reset(b);
-    int rc = buf_puts(b, j->rows ? ",\n{\"id\":\"" : "\n{\"id\":\"");
-    const char *keys[] = {"kind", "recipient", "employee", "period"};
-    const char *vals[] = {n->kind, n->recipient, n->employee, n->period};
-    rc |= buf_json_escape(b, n->id ? n->id : "", n->id ? strlen(n->id) : 0);
-    rc |= buf_putc(b, '"');
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        rc |= buf_printf(b, ",\"%s\":\"", keys[k]);
-        rc |= buf_json_escape(b, vals[k] ? vals[k] : "", vals[k] ? strlen(vals[k]) : 0);
-        rc |= buf_putc(b, '"');
+    buf_init(&b, INBOX_JSON_MAX);
+    int rc = CLI_OK;
+    if (view_inbox(db, nip, limit, zone, &b, err, sizeof err) != VIEW_OK) {
+        fprintf(stderr, "kinerja inbox: %s\n", err);
+        rc = CLI_FAIL;
+    } else {
+        fwrite(b.data, 1, b.len, stdout);
+        fputc('\n', stdout);
+        rc = ferror(stdout) ? CLI_FAIL : CLI_OK;
     }
-    if (n->has_version)
-        rc |= buf_printf(b, ",\"version\":%d", n->version);
-    else
-        rc |= buf_puts(b, ",\"version\":null");
-    rc |= buf_puts(b, ",\"created_at\":\"");
-    rc |= buf_json_escape(b, n->created_at ? n->created_at : "", n->created_at ? strlen(n->created_at) : 0);
-    rc |= buf_puts(b, "\",\"status\":\"");
-    rc |= buf_json_escape(b, n->status ? n->status : "", n->status ? strlen(n->status) : 0);
-    rc |= buf_printf(b, "\",\"superseded\":%s", n->superseded ? "true" : "false");
-    if (n->has_superseded_by_version)
-        rc |= buf_printf(b, ",\"superseded_by_version\":%d", n->superseded_by_version);
-    else
-        rc |= buf_puts(b, ",\"superseded_by_version\":null");
-    rc |= buf_puts(b, ",\"payload\":");
-    if (rc < 0) {
-        j->failed = true;
-        return 1;
-    }
-    fwrite(b->data, 1, b->len, stdout);
-    fputs(n->payload_json ? n->payload_json : "null", stdout); /* jsonb text: valid JSON */
-    fputc('}', stdout);
-    j->rows++;
-    return 0;
-}
-
-static int inbox_print_json(struct pgstore *db, const char *nip, long limit)
-{
-    struct inbox_json j = {.rows = 0};
-    buf_init(&j.b, INBOX_ROW_MAX);
-    fputc('[', stdout);
-    int rc = inboxstore_each(db, nip, limit, inbox_json_row, &j, NULL);
-    buf_free(&j.b);
-    if (rc < 0) {
-        fputs("]\n", stdout);
-        fprintf(stderr, "kinerja inbox: %s\n", db->errstr);
-        return CLI_FAIL;
-    }
-    if (j.failed) {
-        fputs("]\n", stdout);
-        fprintf(stderr, "kinerja inbox: out of memory\n");
-        return CLI_FAIL;
-    }
-    fputs(j.rows ? "\n]\n" : "]\n", stdout);
-    return ferror(stdout) ? CLI_FAIL : CLI_OK;
+    buf_free(&b);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- table */
@@ -271,7 +224,7 @@ int cmd_inbox(struct cli *cli, int argc, char **argv)
     else if (!known)
         fprintf(stderr, "kinerja inbox: %s: unknown NIP (neither an employee nor an evaluator)\n", nip);
     else
-        rc = json ? inbox_print_json(db, nip, limit) : inbox_print_table(db, nip, limit, zone);
+        rc = json ? inbox_print_json(db, nip, limit, zone) : inbox_print_table(db, nip, limit, zone);
     pgstore_destroy(&db);
     return rc;
 }

@@ -12,8 +12,8 @@
 #include "buf.h"
 #include "cli.h"
 #include "resultstore.h"
+#include "views.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,81 +60,8 @@ static void queue_put(const char *s)
         fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stdout);
 }
 
-/* Appends the names in a JSON array of strings, comma separated. */
-static void queue_join(struct buf *b, json_t *arr)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (s)
-            buf_printf(b, "%s%s", i ? ", " : "", s);
-    }
-}
-
-/*
- * The warnings of one entry, from its highlights, each as one text into the JSON array
- * `out` (may be NULL) and joined with "; " into line (empty: none).
- */
-static void queue_warnings(const char *highlights_json, bool calibration, json_t *out, char *line, size_t n)
-{
-    line[0] = '\0';
-    json_t *h = highlights_json ? json_loads(highlights_json, 0, NULL) : NULL;
-    const char *texts[4];
-    struct buf parts[4];
-    size_t k = 0;
-    for (size_t i = 0; i < 4; i++)
-        buf_init(&parts[i], QUEUE_WARNINGS_MAX);
-
-    json_t *cal_values = json_object_get(h, "calibration_values");
-    if (calibration || json_is_true(json_object_get(h, "calibration"))) {
-        buf_puts(&parts[k], "calibration flagged");
-        if (json_is_array(cal_values) && json_array_size(cal_values) > 0) {
-            buf_puts(&parts[k], " on ");
-            queue_join(&parts[k], cal_values);
-        }
-        k++;
-    }
-    json_t *hidden = json_object_get(h, "groups_hidden");
-    if (json_is_array(hidden) && json_array_size(hidden) > 0) {
-        buf_puts(&parts[k], "hidden rater groups: ");
-        queue_join(&parts[k], hidden);
-        k++;
-    }
-    json_t *late = json_object_get(h, "late_events");
-    if (json_is_integer(late) && json_integer_value(late) > 0) {
-        buf_printf(&parts[k], "%lld late event%s", (long long)json_integer_value(late),
-                   json_integer_value(late) == 1 ? "" : "s");
-        k++;
-    }
-    const char *curve = json_string_value(json_object_get(h, "curve"));
-    if (curve) {
-        buf_printf(&parts[k], "curve: %s", curve);
-        k++;
-    }
-    size_t len = 0;
-    for (size_t i = 0; i < k; i++) {
-        texts[i] = parts[i].data ? parts[i].data : "";
-        if (out)
-            json_array_append_new(out, json_stringn(texts[i], parts[i].len));
-        int w = snprintf(line + len, n - len, "%s%.*s", i ? "; " : "", (int)parts[i].len, texts[i]);
-        if (w < 0 || (size_t)w >= n - len) {
-            len = n - 1;
-            break;
-        }
-        len += (size_t)w;
-    }
-    for (size_t i = 0; i < 4; i++)
-        buf_free(&parts[i]);
-    json_decref(h);
-}
-
 struct queue_print {
-    bool json;
-    json_t *arr; /* --json: the entries */
     long n;
-    int rc;
 };
 
 static int queue_collect(const struct resultstore_queued *q, void *ctx)
@@ -142,23 +69,7 @@ static int queue_collect(const struct resultstore_queued *q, void *ctx)
     struct queue_print *qp = ctx;
     char warnings[QUEUE_WARNINGS_MAX];
     qp->n++;
-    if (qp->json) {
-        json_t *w = json_array();
-        queue_warnings(q->highlights_json, q->calibration, w, warnings, sizeof warnings);
-        json_t *h = q->highlights_json ? json_loads(q->highlights_json, 0, NULL) : NULL;
-        json_t *o = json_pack("{s:s?, s:s?, s:s?, s:s?, s:i, s:s?, s:o, s:s?, s:b, s:o, s:o}", "employee",
-                              q->employee, "name", q->name, "unit", q->unit, "period", q->period, "version",
-                              q->version, "predikat", q->predikat, "score",
-                              q->has_score ? json_real(q->score) : json_null(), "pending_since",
-                              q->pending_since_iso, "calibration", q->calibration, "highlights",
-                              h ? h : json_null(), "warnings", w ? w : json_array());
-        if (!o || json_array_append_new(qp->arr, o) < 0) {
-            qp->rc = -1;
-            return 1;
-        }
-        return 0;
-    }
-    queue_warnings(q->highlights_json, q->calibration, NULL, warnings, sizeof warnings);
+    view_queue_warnings_line(q->highlights_json, q->calibration, warnings, sizeof warnings);
     const char *label = resultstore_predikat_label(q->predikat);
     printf("\n%ld. waiting since %s  ", qp->n, q->pending_since ? q->pending_since : "-");
     queue_put(q->name);
@@ -224,40 +135,35 @@ int cmd_queue(struct cli *cli, int argc, char **argv)
         pgstore_destroy(&db);
         return CLI_FAIL;
     }
-    struct queue_print qp = {.json = json};
-    if (json && !(qp.arr = json_array())) {
-        fprintf(stderr, "kinerja queue: out of memory\n");
-        pgstore_destroy(&db);
-        return CLI_FAIL;
-    }
-    if (!json) {
-        printf("Sign-off queue of %s, oldest first (times in %s)\n", supervisor, tz);
-        fflush(stdout);
-    }
-    int q = resultstore_each_queued(db, supervisor, queue_collect, &qp);
     int rc = CLI_OK;
+    if (json) {
+        /* the document is common/views.c's, as for the web */
+        char err[512];
+        struct buf b;
+        buf_init(&b, QUEUE_JSON_MAX);
+        if (view_queue(db, supervisor, tz, &b, err, sizeof err) != VIEW_OK) {
+            fprintf(stderr, "kinerja queue: %s\n", err);
+            rc = CLI_FAIL;
+        } else {
+            printf("%s\n", b.data);
+        }
+        buf_free(&b);
+        pgstore_destroy(&db);
+        return rc == CLI_OK && ferror(stdout) ? CLI_FAIL : rc;
+    }
+    struct queue_print qp = {0};
+    printf("Sign-off queue of %s, oldest first (times in %s)\n", supervisor, tz);
+    fflush(stdout);
+    int q = resultstore_each_queued(db, supervisor, queue_collect, &qp);
     if (q < 0) {
         fprintf(stderr, "kinerja queue: PostgreSQL: %s%s\n", db->errstr,
                 strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
         rc = CLI_FAIL;
-    } else if (q > 0 || qp.rc < 0) {
-        fprintf(stderr, "kinerja queue: out of memory\n");
-        rc = CLI_FAIL;
-    } else if (json) {
-        char *text = json_dumps(qp.arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (!text || strlen(text) > QUEUE_JSON_MAX) {
-            fprintf(stderr, "kinerja queue: out of memory\n");
-            rc = CLI_FAIL;
-        } else {
-            printf("%s\n", text);
-        }
-        free(text);
     } else if (qp.n == 0) {
         printf("No results are waiting for the sign-off of %s.\n", supervisor);
     } else {
         printf("\n%ld result%s waiting.\n", qp.n, qp.n == 1 ? "" : "s");
     }
-    json_decref(qp.arr);
     pgstore_destroy(&db);
     if (rc == CLI_OK && ferror(stdout))
         rc = CLI_FAIL;

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "resultstore.h"
 #include "score.h"
+#include "views.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -24,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCORE_CMD_HEADER_MAX 4096 /* bytes of the JSON head before the spliced result */
+#define SCORE_CMD_JSON_MAX (1u << 28) /* bound of the JSON document */
 #define SCORE_CMD_PERCENT 100.0
 #define SCORE_CMD_VALUE_WIDTH 24     /* column of the BerAKHLAK value names */
 #define SCORE_CMD_GROUP_WIDTH 12     /* column of the rater group names */
@@ -53,53 +54,6 @@ static void score_usage(FILE *out)
         "  The history lists every version, sign-off request, sign-off, return, appeal (reason),\n"
         "  decision (decider, note) with who and when; times are in time.zone.\n"
         "Exit 0 ok, 1 unknown NIP / no result yet / database error, 2 usage.\n");
-}
-
-/* ---------------------------------------------------------------- JSON */
-
-/* {"employee":..,"period":..,"version":..,"state":.., then the stored object's members,
- * then "history" and "time_zone". */
-static int score_print_json(const struct resultstore_score *s, const char *period, const char *history,
-                            const char *tz)
-{
-    const char *body = s->result_json + strspn(s->result_json, " \t\r\n");
-    const char *end = strrchr(body, '}');
-    if (*body != '{' || !end) {
-        fprintf(stderr, "kinerja score: the stored result of version %d is not a JSON object\n", s->version);
-        return CLI_FAIL;
-    }
-    body++;
-    bool empty = body + strspn(body, " \t\r\n") == end;
-    struct buf b;
-    buf_init(&b, SCORE_CMD_HEADER_MAX);
-    int rc = 0;
-    rc |= buf_puts(&b, "{\"employee\":\"");
-    rc |= buf_json_escape(&b, s->employee, strlen(s->employee));
-    rc |= buf_puts(&b, "\",\"period\":\"");
-    rc |= buf_json_escape(&b, period, strlen(period));
-    rc |= buf_printf(&b, "\",\"version\":%d,\"state\":\"", s->version);
-    rc |= buf_json_escape(&b, s->state, strlen(s->state));
-    rc |= buf_puts(&b, empty ? "\"" : "\",");
-    struct buf tail;
-    buf_init(&tail, SCORE_CMD_HEADER_MAX + strlen(history));
-    rc |= buf_puts(&tail, ",\"history\":");
-    rc |= buf_puts(&tail, history);
-    rc |= buf_puts(&tail, ",\"time_zone\":\"");
-    rc |= buf_json_escape(&tail, tz, strlen(tz));
-    rc |= buf_puts(&tail, "\"}");
-    if (rc < 0) {
-        buf_free(&b);
-        buf_free(&tail);
-        fprintf(stderr, "kinerja score: out of memory\n");
-        return CLI_FAIL;
-    }
-    fwrite(b.data, 1, b.len, stdout);
-    fwrite(body, 1, (size_t)(end - body), stdout); /* the stored members, unchanged */
-    fwrite(tail.data, 1, tail.len, stdout);
-    fputc('\n', stdout);
-    buf_free(&b);
-    buf_free(&tail);
-    return ferror(stdout) ? CLI_FAIL : CLI_OK;
 }
 
 /* ---------------------------------------------------------------- table */
@@ -508,6 +462,57 @@ static int score_print_table(const struct resultstore_score *s, const char *peri
     return ferror(stdout) ? CLI_FAIL : CLI_OK;
 }
 
+/* The table of nip's result: read here (the table needs the name, unit and times the
+ * JSON does not carry); when there is nothing to show, view_score says why, so the
+ * reasons live in one place. */
+static int score_show_table(struct pgstore *db, const char *nip, const char *period, int version,
+                            const struct cli *cli, const char *tz)
+{
+    struct resultstore_score s;
+    enum resultstore_found found;
+    char *history = NULL;
+    int rc;
+    if (resultstore_score(db, nip, period, version, &s, &found) < 0 ||
+        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0)) {
+        fprintf(stderr, "kinerja score: PostgreSQL: %s%s\n", db->errstr,
+                strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
+        rc = CLI_FAIL;
+    } else if (found != RESULTSTORE_FOUND) {
+        char err[512] = "no result";
+        struct buf b;
+        buf_init(&b, SCORE_CMD_JSON_MAX);
+        view_score(db, nip, period, version, tz, &b, err, sizeof err);
+        buf_free(&b);
+        fprintf(stderr, "kinerja score: %s\n", err);
+        rc = CLI_FAIL;
+    } else {
+        rc = score_print_table(&s, period, cli, history, tz);
+    }
+    free(history);
+    resultstore_score_clear(&s);
+    return rc;
+}
+
+/* SPEC 9's JSON document (common/views.c builds it, as for the web). */
+static int score_print_json(struct pgstore *db, const char *nip, const char *period, int version,
+                            const char *tz)
+{
+    char err[512];
+    struct buf b;
+    buf_init(&b, SCORE_CMD_JSON_MAX);
+    int rc = CLI_OK;
+    if (view_score(db, nip, period, version, tz, &b, err, sizeof err) != VIEW_OK) {
+        fprintf(stderr, "kinerja score: %s\n", err);
+        rc = CLI_FAIL;
+    } else {
+        fwrite(b.data, 1, b.len, stdout);
+        fputc('\n', stdout);
+        rc = ferror(stdout) ? CLI_FAIL : CLI_OK;
+    }
+    buf_free(&b);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- command */
 
 static int score_parse_version(const char *s, int *out)
@@ -519,31 +524,6 @@ static int score_parse_version(const char *s, int *out)
         return -1;
     *out = (int)v;
     return 0;
-}
-
-static int score_report_missing(const struct resultstore_score *s, enum resultstore_found found,
-                                const char *nip, const char *period, int version)
-{
-    switch (found) {
-    case RESULTSTORE_NO_EMPLOYEE:
-        fprintf(stderr, "kinerja score: unknown NIP %s (not in the organisation; see `kinerja org import`)\n",
-                nip);
-        break;
-    case RESULTSTORE_NO_RESULT:
-        if (s->state)
-            fprintf(stderr, "kinerja score: %s has no score version for period %s yet (state %s)\n", nip,
-                    period, s->state);
-        else
-            fprintf(stderr, "kinerja score: %s has no result for period %s yet\n", nip, period);
-        break;
-    case RESULTSTORE_NO_VERSION:
-        fprintf(stderr, "kinerja score: %s has no version %d for period %s (the current one is %d)\n", nip,
-                version, period, s->current_version);
-        break;
-    case RESULTSTORE_FOUND:
-        break;
-    }
-    return CLI_FAIL;
 }
 
 int cmd_score(struct cli *cli, int argc, char **argv)
@@ -606,23 +586,8 @@ int cmd_score(struct cli *cli, int argc, char **argv)
         pgstore_destroy(&db);
         return CLI_FAIL;
     }
-    struct resultstore_score s;
-    enum resultstore_found found;
-    char *history = NULL;
-    int rc;
-    if (resultstore_score(db, nip, period, version, &s, &found) < 0 ||
-        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0)) {
-        fprintf(stderr, "kinerja score: PostgreSQL: %s%s\n", db->errstr,
-                strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
-        rc = CLI_FAIL;
-    } else if (found != RESULTSTORE_FOUND) {
-        rc = score_report_missing(&s, found, nip, period, version);
-    } else {
-        rc = json ? score_print_json(&s, period, history, tz)
-                  : score_print_table(&s, period, cli, history, tz);
-    }
-    free(history);
-    resultstore_score_clear(&s);
+    int rc = json ? score_print_json(db, nip, period, version, tz)
+                  : score_show_table(db, nip, period, version, cli, tz);
     pgstore_destroy(&db);
     return rc;
 }

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* tools/cmd_event.c, tools/cmd_user.c (their declarations belong in cli.h with the others) */
+int cmd_event(struct cli *cli, int argc, char **argv);
+int cmd_user(struct cli *cli, int argc, char **argv);
+
 struct command {
     const char *name;
     int (*run)(struct cli *cli, int argc, char **argv);
@@ -25,12 +29,16 @@ static const struct command commands[] = {
     {"score", cmd_score, "score NIP --period P [--json]   the current result with its breakdown"},
     {"report", cmd_report, "report unit|awards|training|public --period P [--format table|csv|json|html]"},
     {"recalc", cmd_recalc, "recalc [--period P] [--unit U] [--employee NIP]  recompute now"},
-    {"signoff", cmd_signoff, "signoff NIP --period P --supervisor NIP --approve|--return [--version V] [--note T]"},
+    {"signoff", cmd_signoff,
+     "signoff NIP --period P --supervisor NIP --approve|--return [--version V] [--note T]"},
     {"appeal", cmd_appeal, "appeal NIP --period P --reason T  file a keberatan"},
     {"decide", cmd_decide, "decide NIP --period P --decider NIP --uphold|--revise PREDIKAT [--note T]"},
     {"inbox", cmd_inbox, "inbox NIP [--json]              notifications for one person"},
     {"queue", cmd_queue, "queue --supervisor ID [--json]  the sign-off queue of one pejabat penilai"},
+    {"event", cmd_event,
+     "event ID [--json]               where one event ended: stored, rejected, quarantined"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
+    {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
 };
 
 static void usage(FILE *out)

@@ -135,6 +135,8 @@ void web_session_end(struct web_req *rq);
 /* Fixed-window rate limit: true when key may do one more thing in bucket
  * (at most max per window_s seconds). Thread-safe; memory bounded. */
 bool web_rate_allow(struct web *w, const char *bucket, const char *key, int max, int window_s);
+/* The same question without counting (sign-in: check before, count failures only). */
+bool web_rate_check(struct web *w, const char *bucket, const char *key, int max, int window_s);
 
 /* ---- actions: events through the broker ---- */
 

@@ -29,6 +29,7 @@ KEEP_TMP=1 keeps the temporary directory of a failed stack. Python: Debian's
 import atexit
 import ctypes
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -202,6 +203,69 @@ def _close_live_stacks():
             pass
 
 
+class WebResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+class WebClient:
+    """A browser-less client of kinerja-web: a cookie jar, no redirects followed (the
+    tests look at them), JSON and form helpers."""
+
+    def __init__(self, base):
+        import http.cookiejar
+        import urllib.request
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+        self.csrf = None
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=timeout) as r:
+                return WebResponse(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            return WebResponse(e.code, e.headers, e.read())
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post_json(self, path, obj, csrf=True, **kw):
+        headers = {"Content-Type": "application/json"}
+        if csrf and self.csrf:
+            headers["X-CSRF-Token"] = self.csrf
+        return self.request("POST", path, body=json.dumps(obj).encode(), headers=headers, **kw)
+
+    def post_form(self, path, fields, **kw):
+        import urllib.parse
+        return self.request("POST", path, body=urllib.parse.urlencode(fields).encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"}, **kw)
+
+    def login(self, uid, password):
+        """Signs in through the API; keeps the CSRF token. Returns the response."""
+        r = self.post_json("/api/v1/login", {"id": uid, "password": password}, csrf=False)
+        if r.status == 200:
+            self.csrf = r.json()["csrf"]
+        return r
+
+
 class Stack:
     """A Kinerja stack in a temporary directory. See the module comment.
 
@@ -238,6 +302,8 @@ class Stack:
         self.pg_port = port()
         self.intake_port = port()
         self.notify_port = port()
+        self.web_port = port()
+        self.web_url = "http://127.0.0.1:%d" % self.web_port
         self.redis_url = "redis://127.0.0.1:%d/0" % self.redis_port
         self.pg_dsn = "host=127.0.0.1 port=%d dbname=kinerja user=kinerja" % self.pg_port
         self.intake_endpoint = "tcp://127.0.0.1:%d" % self.intake_port
@@ -285,6 +351,9 @@ class Stack:
             # plain sockets, explicitly (whatever the shipped default): a test that wants
             # CURVE turns it on for its processes (KINERJA_SECURITY_CURVE=true)
             "security.curve": False,
+            "web.listen": "127.0.0.1:%d" % self.web_port,
+            "web.public_url": self.web_url,
+            "web.session_key_file": os.path.join(self.tmp, "web-session.key"),
         }
         settings.update(getattr(self, "_extra_config", {}))
         if extra:
@@ -545,6 +614,36 @@ class Stack:
         time.sleep(0.05)
         self._check_alive(proc, "kinerja-worker --role " + role)
         return proc
+
+    def start_web(self, env=None, wait=True):
+        """Starts kinerja-web on self.web_url (a session key is made the first time);
+        waits until it answers HTTP."""
+        key = os.path.join(self.tmp, "web-session.key")
+        if not os.path.exists(key):
+            with open(key, "wb") as f:
+                f.write(os.urandom(32))
+            os.chmod(key, 0o600)
+        proc = self._spawn(self._unique_name("web"), [self._bin("kinerja-web")], env=env)
+        self.procs.append(proc)
+        if wait:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not port_open(self.web_port):
+                self._check_alive(proc, "kinerja-web")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("kinerja-web did not listen on %s within %ss" % (self.web_url, START_TIMEOUT))
+                time.sleep(0.05)
+        return proc
+
+    def add_user(self, uid, role, password):
+        """`kinerja user add UID --role ROLE --password-stdin`."""
+        r = self.kinerja("user", "add", uid, "--role", role, "--password-stdin", input=password + "\n")
+        if r.returncode != 0:
+            raise RuntimeError("kinerja user add %s: %s" % (uid, r.stderr))
+        return r
+
+    def web(self, cookies=None):
+        """An HTTP client for kinerja-web with its own cookie jar (see WebClient)."""
+        return WebClient(self.web_url)
 
     def start_all(self, workers=1, broker=True):
         """Redis, PostgreSQL, migrations, the broker and `workers` ingest workers."""

@@ -28,6 +28,10 @@ struct clientkeys {
 /* Loads the keys when security.curve is true. Returns 0 (keys->on false with curve
  * off), or -1 with the reason in err (names the file, never shows a key). */
 int clientkeys_load(const struct config *cfg, struct clientkeys *keys, char *err, size_t errlen);
+/* The same with the key pair's PREFIX read from another setting (kinerja-web:
+ * web.client_key_file). */
+int clientkeys_load_setting(const struct config *cfg, const char *setting, struct clientkeys *keys, char *err,
+                            size_t errlen);
 
 /* Points opts' curve fields at keys (which must outlive the sender run); nothing with
  * curve off. */
