@@ -22,7 +22,14 @@ const CHROMIUM = process.env.KINERJA_CHROMIUM || '/usr/bin/chromium';
 export async function launch() {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found (apt-get install chromium)`);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+  // --no-sandbox: CI runs as root. The rest keep Chromium from reaching out to the
+  // network at start (this machine's network is closed; refused connections pile up).
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
 }
 
 // A fresh context (its own cookies: one person) with watchers on every page it opens.
