@@ -83,13 +83,13 @@ def csv_field(s):
 
 
 def org_csv():
-    rows = [("nip", "name", "unit", "position", "supervisor_nip", "job_family", "unit_name"),
-            (TOP, "Kepala Dinas", "UNIT-A", "kepala", "", "admin", UNIT_A_NAME),
-            (MID, "Kepala Bidang", "UNIT-A", "kabid", TOP, "admin", UNIT_A_NAME),
-            (E1, "Staf Satu", "UNIT-A", "staf", MID, "admin", UNIT_A_NAME),
-            (E2, HOSTILE_PERSON_NAME, "UNIT-A", "staf", MID, "admin", UNIT_A_NAME),
-            (E3, "Staf Tiga", "UNIT-A", "staf", MID, "admin", UNIT_A_NAME),
-            (X1, "Camat Uji", "UNIT-X", "camat", TOP, "admin", HOSTILE_UNIT_NAME)]
+    rows = [("nip", "name", "unit", "position", "supervisor_nip", "job_family"),
+            (TOP, "Kepala Dinas", "UNIT-A", "kepala", "", "admin"),
+            (MID, "Kepala Bidang", "UNIT-A", "kabid", TOP, "admin"),
+            (E1, "Staf Satu", "UNIT-A", "staf", MID, "admin"),
+            (E2, HOSTILE_PERSON_NAME, "UNIT-A", "staf", MID, "admin"),
+            (E3, "Staf Tiga", "UNIT-A", "staf", MID, "admin"),
+            (X1, "Camat Uji", "UNIT-X", "camat", TOP, "admin")]
     return "".join(",".join(csv_field(f) for f in r) + "\n" for r in rows)
 
 
@@ -159,6 +159,10 @@ class BrowserTest(StackTestCase):
         for role in ("score", "notify", "schedule"):
             stack.start_worker(role)
         stack.org_import(org_csv())
+        # the import takes no unit_name column yet (SPEC 4 names it): the names as the
+        # other tests set them
+        for code, name in (("UNIT-A", UNIT_A_NAME), ("UNIT-X", HOSTILE_UNIT_NAME)):
+            stack.sql("UPDATE units SET name = %s WHERE code = %s", (name, code))
         for uid, key, role in ((MID, "MID", "supervisor"), (TOP, "TOP", "supervisor"), (E1, "E1", "employee"),
                                (E2, "E2", "employee"), (E3, "E3", "employee"), (OPS, "OPS", "operator")):
             stack.add_user(uid, role, PASSWORD[key])
