@@ -62,3 +62,28 @@ test('4. employee opens the approved result and files an appeal', async () => {
   emp.assertClean('employee pages');
   await emp.context.close();
 });
+
+test('8. the supervisor\'s supervisor decides the appeal on /atasan/banding: revised to Baik', async () => {
+  const top = await person(browser);
+  const { page } = top;
+  await login(page, env('KINERJA_DECIDER'), env('KINERJA_DECIDER_PASSWORD'), shot, 'decider');
+  await open(page, '/atasan/banding');
+  // the form of this employee's appeal (it names the employee in a field), else the only one
+  let form = page.locator(`form.decide:has(input[value="${EMP}"])`);
+  if ((await form.count()) === 0) form = page.locator('form.decide');
+  assert.equal(await form.count(), 1, `/atasan/banding: expected one form.decide for ${EMP}, found ${await form.count()}`);
+  assert.ok((await page.locator('main').textContent()).includes(REASON), '/atasan/banding does not show the reason filed');
+  await shot(page, 'banding');
+  const select = form.locator('select[name="predikat"]');
+  const values = await select.evaluate((s) => [...s.options].map((o) => [o.value, o.textContent.trim()]));
+  const baik = values.find(([v, t]) => v === 'baik' || t === 'Baik');
+  assert.ok(baik, `select[name=predikat] offers no Baik: ${JSON.stringify(values)}`);
+  await select.selectOption(baik[0]);
+  const note = form.locator('textarea[name="note"]');
+  if (await note.count()) await note.fill('Direvisi setelah banding');
+  await submit(page, 'form.decide button.revise');
+  await notice(page, 'appeal decision');
+  await shot(page, 'decided');
+  top.assertClean('appeal decision pages');
+  await top.context.close();
+});

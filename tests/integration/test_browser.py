@@ -12,7 +12,8 @@ through the broker, `kinerja signoff`):
       MID  Kepala Bidang, reports to TOP           account: supervisor (signs E1..E3)
       E1   Staf Satu, reports to MID: meets x 4 -> baik, pending_signoff (test 2 approves it)
       E2   a hostile name, reports to MID: meets x 4 -> baik, pending_signoff (test 3)
-      E3   Staf Tiga, reports to MID: above x 5 -> sangat_baik, approved here (test 4 appeals)
+      E3   Staf Tiga, reports to MID: above x 5 -> sangat_baik, approved here (test 4 appeals,
+           test 8: TOP revises it to baik)
   unit UNIT-X, whose name holds <script>: X1 reports to TOP, no result.
   operator account OPS.
 
@@ -25,7 +26,8 @@ Then `node --test` runs the browser tests with the base URL, the logins and the 
 figures in KINERJA_* environment variables (tests/browser/README.md lists them), and this
 test fails with node's output when node fails. Afterwards the database must show what the
 clicks did: E1 and E2 approved by MID with the notes typed, E3 appealed with the reason
-typed, the survey and the hostile public comment in event_log (source web:UNIT-A).
+typed and then revised to baik by TOP, the survey and the hostile public comment in
+feedback (source web:UNIT-A). Test 7 (operator) finds an event the worker refused.
 
 Screenshots of every step: KINERJA_ARTIFACTS, <build dir>/artifacts/browser by default
 (KINERJA_BIN_DIR/../artifacts/browser).
@@ -185,6 +187,16 @@ class BrowserTest(StackTestCase):
                        and stack.status()["pending"] == 0, timeout=SETTLE_TIMEOUT, what="periods scored")
         stack.start_web()
         cls.web_url = stack.web_url
+        # one event the ingest worker refuses (an employee nobody imported), for the
+        # operator's rejections table and event lookup
+        cls.rejected = event("work_result", source="kiosk:vendor-1", employee=nip(99), period=PERIOD,
+                             indicator="SKP-1", target=10, realization=5)
+        r = stack.kinerja("send", "-", input=json.dumps(cls.rejected) + "\n")
+        if r.returncode != 0:
+            raise RuntimeError("kinerja send: %s%s" % (r.stdout, r.stderr))
+        cls.rejected_reason = stack.wait_for(lambda: stack.sql_value(
+            "SELECT reason FROM rejected_events WHERE event_id = %s", (cls.rejected["id"],)),
+            timeout=SETTLE_TIMEOUT, what="the refused event in rejected_events")
 
     # ---- helpers ------------------------------------------------------------------
 
@@ -215,6 +227,7 @@ class BrowserTest(StackTestCase):
             "KINERJA_UNIT": "UNIT-A", "KINERJA_UNIT_NAME": UNIT_A_NAME, "KINERJA_UNIT_IKM": "87.50",
             "KINERJA_HOSTILE_UNIT": "UNIT-X", "KINERJA_HOSTILE_UNIT_NAME": HOSTILE_UNIT_NAME,
             "KINERJA_HOSTILE_PERSON_NAME": HOSTILE_PERSON_NAME,
+            "KINERJA_REJECTED_EVENT": self.rejected["id"], "KINERJA_REJECTED_REASON": self.rejected_reason,
         })
         return env
 
@@ -251,7 +264,13 @@ class BrowserTest(StackTestCase):
         self.assertIn(("approved", MID, "Kinerja baik, terus pertahankan"), audit(E1))
         s.wait_for(lambda: self.result(E2)["state"] == "approved", timeout=20, what="E2 approved")
         self.assertIn(("approved", MID, "Disetujui lewat peramban"), audit(E2))
-        s.wait_for(lambda: self.result(E3)["state"] == "appealed", timeout=20, what="E3 appealed")
+        # E3: appealed in test 4, then revised to baik by TOP in test 8
+        s.wait_for(lambda: s.sql("SELECT state::text, revised_predikat FROM results WHERE employee = %s"
+                                 " AND period = %s", (E3, PERIOD)) == [("final", "baik")], timeout=20,
+                   what="E3 final, revised to baik")
+        self.assertEqual([t for t, _, _ in audit(E3)][-3:], ["approved", "appealed", "final"])
+        self.assertEqual(s.sql_value("SELECT count(*) FROM event_log WHERE type = 'appeal_decision' AND employee = %s"
+                                     " AND payload->>'decider' = %s AND payload->>'decision' = 'revise'", (E3, TOP)), 1)
         self.assertEqual(s.sql_value("SELECT count(*) FROM event_log WHERE type = 'appeal' AND employee = %s", (E3,)),
                          1)
         self.assertEqual(s.sql_value("SELECT payload->>'reason' FROM event_log WHERE type = 'appeal'"
