@@ -113,6 +113,8 @@ test('3. live update: the approval reaches the employee on /saya within 10 s, no
   });
   await emp.page.waitForFunction(() => window.__kinerjaStreams.some((s) => s.readyState === 1), null, { timeout: 10000 })
     .catch(() => assert.fail('/saya opened no EventSource that connected within 10 s (SSE at /api/v1/stream)'));
+  // the stream counts notifications from its first poll on, which may follow the open event
+  await emp.page.waitForTimeout(500);
   const before = await emp.page.locator('#live li.live-item').count();
   await shot(emp.page, 'employee-live-waiting');
 
