@@ -1,9 +1,9 @@
-# Kinerja's three binaries in a Debian 12 image, for docker-compose.yml.
+# Kinerja's four binaries in a Debian 12 image, for docker-compose.yml.
 # Build stage: the same packages and build as `make` on a Debian 12 machine.
 FROM debian:12 AS build
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake pkg-config libzmq3-dev libhiredis-dev libmsgpack-dev libpq-dev libinih-dev \
-      libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev \
+      libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev libqrencode-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -12,23 +12,24 @@ COPY common common
 COPY broker broker
 COPY workers workers
 COPY tools tools
+COPY web web
 COPY schemas schemas
 COPY bench bench
 COPY config config
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKINERJA_WERROR=OFF \
-    && cmake --build build -j"$(nproc)" --target kinerja kinerja-broker kinerja-worker
+    && cmake --build build -j"$(nproc)" --target kinerja kinerja-broker kinerja-worker kinerja-web
 
 # Runtime stage: the shared libraries only, a non-root user.
 FROM debian:12-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libzmq5 libhiredis0.14 libmsgpackc2 libpq5 libinih1 libjansson4 libcurl4 libmicrohttpd12 libsodium23 \
+      libzmq5 libhiredis0.14 libmsgpackc2 libpq5 libinih1 libjansson4 libcurl4 libmicrohttpd12 libsodium23 libqrencode4 \
       ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/kinerja --create-home kinerja
-COPY --from=build /src/build/bin/kinerja /src/build/bin/kinerja-broker /src/build/bin/kinerja-worker /usr/local/bin/
+COPY --from=build /src/build/bin/kinerja /src/build/bin/kinerja-broker /src/build/bin/kinerja-worker /src/build/bin/kinerja-web /usr/local/bin/
 COPY config/kinerja.conf /etc/kinerja/kinerja.conf
 ENV KINERJA_CONFIG=/etc/kinerja/kinerja.conf
 USER kinerja
 WORKDIR /var/lib/kinerja
-EXPOSE 5570 5571 9570 9571 9572 9573 9574
+EXPOSE 5570 5571 8080 9570 9571 9572 9573 9574 9575
 CMD ["kinerja", "--help"]

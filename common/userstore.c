@@ -51,7 +51,7 @@ bool user_id_valid(const char *id)
     for (; id[n]; n++) {
         char c = id[n];
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-';
+                  c == '_' || c == '-' || c == ':'; /* ':' as in evaluator ids (bupati:kupang) */
         if (!ok || n >= USER_ID_MAX)
             return false;
     }
@@ -150,7 +150,7 @@ static int user_check_id(const char *id, char *err, size_t errlen)
     if (user_id_valid(id))
         return 0;
     if (errlen)
-        snprintf(err, errlen, "id: must be 1..%d of A-Z a-z 0-9 . _ -, got '%.*s%s'", USER_ID_MAX,
+        snprintf(err, errlen, "id: must be 1..%d of A-Z a-z 0-9 . _ : -, got '%.*s%s'", USER_ID_MAX,
                  USER_ID_MAX, id ? id : "", id && strlen(id) > USER_ID_MAX ? "..." : "");
     return -1;
 }

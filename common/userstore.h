@@ -33,7 +33,7 @@ enum user_role { USER_EMPLOYEE, USER_SUPERVISOR, USER_OPERATOR };
 const char *user_role_name(enum user_role r);
 /* The role named s (exactly, lower case): 0, or -1 when s names none. */
 int user_role_parse(const char *s, enum user_role *out);
-/* 1..USER_ID_MAX characters of [A-Za-z0-9._-]; false for NULL. */
+/* 1..USER_ID_MAX characters of [A-Za-z0-9._:-] (':' as in evaluator ids); false for NULL. */
 bool user_id_valid(const char *id);
 
 struct user_account {

@@ -18,7 +18,7 @@
 -- (the web signs in through common/userstore.h).
 
 CREATE TABLE web_users (
-    id         text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._-]{1,64}$'),
+    id         text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9._:-]{1,64}$'),
     role       text NOT NULL CHECK (role IN ('employee', 'supervisor', 'operator')),
     pwhash     text NOT NULL CHECK (pwhash LIKE '$argon2%'),
     disabled   boolean NOT NULL DEFAULT false,

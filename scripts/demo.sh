@@ -170,3 +170,33 @@ EOF2
 
 section "kinerja status"
 "$KINERJA" status
+
+section "Web (kinerja-web, SPEC 12)"
+# Demo accounts: the busiest supervisor, one of their staff and an operator, each with a
+# fresh random password (an existing account gets a new one: kinerja user passwd).
+demo_account() { # id role password
+  printf '%s\n' "$3" | "$KINERJA" user add "$1" --role "$2" --password-stdin >/dev/null 2>&1 ||
+    printf '%s\n' "$3" | "$KINERJA" user passwd "$1" --password-stdin >/dev/null
+}
+demo_password() { head -c 12 /dev/urandom | base64 | tr -d '/+=' | cut -c1-12; }
+WEB="$("$KINERJA" config web.public_url)"
+WEB="${WEB%/}"
+emp=""
+if [ -n "$sup" ]; then
+  emp="$(psql_q -At -v period="$PERIOD" -v sup="$sup" <<<"SELECT r.employee FROM results r JOIN employees e ON e.nip = r.employee WHERE r.period = :'period' AND e.supervisor_nip = :'sup' ORDER BY r.employee LIMIT 1")"
+fi
+unit="$(psql_q -At <<<"SELECT code FROM units ORDER BY code LIMIT 1")"
+echo "Public site (no login):      $WEB/"
+[ -n "$unit" ] && echo "SKM survey of unit $unit:  $WEB/survey/$unit   (QR code for the counter: $WEB/qr/$unit.png)"
+echo "JSON API:                    $WEB/api/v1/   (docs/API.md)"
+if [ -n "$sup" ]; then
+  pw="$(demo_password)"
+  demo_account "$sup" supervisor "$pw" && echo "Supervisor login:            $WEB/login   NIP $sup   password $pw"
+fi
+if [ -n "$emp" ]; then
+  pw="$(demo_password)"
+  demo_account "$emp" employee "$pw" && echo "Employee login:              $WEB/login   NIP $emp   password $pw"
+fi
+pw="$(demo_password)"
+demo_account operator operator "$pw" && echo "Operator login:              $WEB/login   id operator   password $pw"
+echo "(demo passwords are new on every run; change one with: build/bin/kinerja user passwd ID)"

@@ -10,6 +10,7 @@ PACKAGES=(
   redis-server postgresql-15 postgresql-client-15
   python3 python3-zmq python3-msgpack python3-psycopg2
   procps util-linux
+  chromium
 )
 
 missing=()
@@ -18,6 +19,13 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The browser tests (tests/browser, SPEC 12) drive Debian's chromium with playwright-core
+# on Node.js >= 20 (the machine's own; Debian 12's nodejs is 18): install Debian's only
+# when there is no node at all, so a newer one is never replaced.
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"

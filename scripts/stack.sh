@@ -4,7 +4,8 @@
 #   up      start whatever is not running (idempotent): redis-server (AOF everysec), a
 #           PostgreSQL cluster (initdb on first start; run as user postgres when started
 #           by root), the role and database, `kinerja migrate`, kinerja-broker and one
-#           kinerja-worker per role (default: ingest, score, notify, schedule); wait until each answers
+#           kinerja-worker per role (default: ingest, score, notify, schedule) and kinerja-web
+#           (web.listen, default 127.0.0.1:8080); wait until each answers
 #   down    stop in reverse order: SIGTERM, wait, SIGKILL after a timeout
 #   status  what runs, with pids and addresses
 #
@@ -15,14 +16,18 @@
 # PREFIX.key_secret and PREFIX.key of one prefix), the CLI's key pair
 # (security.client_key_file) and security.clients_file admitting the CLI's key as
 # client `cli` for every type; existing keys and an existing clients file are kept.
-# The readiness probe then talks CURVE with the CLI's key. With security.curve = false
+# The readiness probe then talks CURVE with the CLI's key. kinerja-web gets its own key
+# pair (web.client_key_file) and a line `web` in the clients file allowing only the
+# events it sends (signoff, appeal, appeal_decision, citizen_feedback) with sources
+# web:*; its session key (web.session_key_file, 32 random bytes) is made on first start. With security.curve = false
 # `up` warns that anyone who can reach the intake endpoint can send any event.
 # Ports and addresses come from the effective config (`kinerja config KEY`: the file,
 # then KINERJA_* environment overrides), so the same script runs a second stack with
 #   KINERJA_VAR_DIR=/tmp/x KINERJA_REDIS_URL=... KINERJA_POSTGRES_DSN=... \
 #   KINERJA_INTAKE_ENDPOINT=... KINERJA_METRICS_LISTEN=off scripts/stack.sh up
 # Other knobs: KINERJA_BIN_DIR (default build/bin), KINERJA_STACK_ROLES (worker roles,
-# default "ingest score notify schedule"), KINERJA_STOP_TIMEOUT (seconds, default 20).
+# default "ingest score notify schedule"), KINERJA_STACK_WEB (0: no kinerja-web),
+# KINERJA_STOP_TIMEOUT (seconds, default 20).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -99,6 +104,9 @@ load_settings() {
   SERVER_PUBLIC="$(cfg security.server_public_file)"
   CLIENT_KEY="$(cfg security.client_key_file)"
   CLIENTS_FILE="$(cfg security.clients_file)"
+  WEB_LISTEN="$(cfg web.listen)"
+  WEB_CLIENT_KEY="$(cfg web.client_key_file)"
+  WEB_SESSION_KEY="$(cfg web.session_key_file)"
 
   [[ "$REDIS_PORT" =~ ^[0-9]+$ ]] || die "redis.url: cannot read a port from it"
   [[ "$PG_PORT" =~ ^[0-9]+$ ]] || die "postgres.dsn: cannot read a port from it"
@@ -301,6 +309,36 @@ curve_keys() {
   fi
 }
 
+# kinerja-web's CURVE key and its line in the clients file (the broker re-reads the file
+# on SIGHUP), and its session key.
+web_keys() {
+  if [ -n "$WEB_SESSION_KEY" ] && [ ! -e "$WEB_SESSION_KEY" ]; then
+    mkdir -p "$(dirname "$WEB_SESSION_KEY")"
+    (umask 077 && head -c 32 /dev/urandom >"$WEB_SESSION_KEY")
+    say "made kinerja-web's session key $WEB_SESSION_KEY"
+  fi
+  [ "$CURVE" = true ] || return 0
+  if [ ! -e "$WEB_CLIENT_KEY.key" ] || [ ! -e "$WEB_CLIENT_KEY.key_secret" ]; then
+    if [ -e "$WEB_CLIENT_KEY.key" ] || [ -e "$WEB_CLIENT_KEY.key_secret" ]; then
+      die "web.client_key_file $WEB_CLIENT_KEY: only one of $WEB_CLIENT_KEY.key and $WEB_CLIENT_KEY.key_secret exists; restore the other or remove both"
+    fi
+    mkdir -p "$(dirname "$WEB_CLIENT_KEY")"
+    "$BIN/kinerja" keygen --out "$WEB_CLIENT_KEY" >/dev/null || die "kinerja keygen --out $WEB_CLIENT_KEY failed"
+    say "made kinerja-web's CURVE key pair $WEB_CLIENT_KEY.key and .key_secret"
+  fi
+  local pub
+  pub="$(head -n1 "$WEB_CLIENT_KEY.key")"
+  if [ -e "$CLIENTS_FILE" ] && ! grep -qF -- "$pub" "$CLIENTS_FILE"; then
+    printf '%s web signoff,appeal,appeal_decision,citizen_feedback source=web:\n' "$pub" >>"$CLIENTS_FILE"
+    say "admitted kinerja-web's key in $CLIENTS_FILE as client web (its events only, sources web:*)"
+    local bpid
+    if bpid="$(pid_of kinerja-broker kinerja-broker)"; then
+      kill -HUP "$bpid" 2>/dev/null || true
+      sleep 0.5
+    fi
+  fi
+}
+
 broker_answers() {
   # Any reply to a frame that is not msgpack proves the broker serves requests.
   if [ "$CURVE" = true ]; then
@@ -419,6 +457,31 @@ worker_up() { # role
   say "$name started (pid $(cat "$RUN/$name.pid"))"
 }
 
+web_answers() { # the page / answers (a redirect or a page: any HTTP status line)
+  (
+    host="${WEB_LISTEN%:*}" port="${WEB_LISTEN##*:}" line=""
+    exec 3<>"/dev/tcp/$host/$port" || exit 1
+    printf 'GET /healthz-probe HTTP/1.0\r\nHost: %s\r\n\r\n' "$host" >&3
+    read -r -t 2 line <&3 || true
+    [[ "$line" == HTTP/1.?" "* ]]
+  )
+}
+
+web_up() {
+  [ "${KINERJA_STACK_WEB:-1}" != 0 ] || return 0
+  need_bin kinerja-web
+  if pid="$(running kinerja-web kinerja-web)"; then
+    say "kinerja-web already running (pid $pid)"
+    return
+  fi
+  rm -f "$RUN/kinerja-web.pid"
+  port_free_or_die "${WEB_LISTEN%:*}" "${WEB_LISTEN##*:}" kinerja-web
+  web_keys
+  daemon_start kinerja-web "$BIN/kinerja-web"
+  wait_daemon kinerja-web kinerja-web web_answers
+  say "kinerja-web started (pid $(cat "$RUN/kinerja-web.pid"), http://$WEB_LISTEN)"
+}
+
 # ---- commands --------------------------------------------------------------------------
 
 cmd_up() {
@@ -431,6 +494,7 @@ cmd_up() {
   broker_up
   local role
   for role in $ROLES; do worker_up "$role"; done
+  web_up
   cmd_status
 }
 
@@ -457,7 +521,8 @@ stop_one() { # name pattern signal
 cmd_down() {
   mkdir -p "$RUN"
   local f name
-  # Workers of every role that has a pidfile, then the broker, PostgreSQL, Redis.
+  # The web, workers of every role that has a pidfile, then the broker, PostgreSQL, Redis.
+  stop_one kinerja-web kinerja-web TERM
   for f in "$RUN"/kinerja-worker-*.pid; do
     [ -e "$f" ] || continue
     name="$(basename "$f" .pid)"
@@ -471,7 +536,7 @@ cmd_down() {
 cmd_status() {
   local f name pid
   printf '%-24s %-8s %s\n' PROCESS PID STATE
-  for name in redis postgres kinerja-broker; do
+  for name in redis postgres kinerja-broker kinerja-web; do
     local pattern="$name"
     if [ "$name" = redis ]; then pattern=redis-server; fi
     if pid="$(pid_of "$name" "$pattern")"; then
@@ -490,8 +555,8 @@ cmd_status() {
     fi
   done
   if [ -n "${REDIS_PORT:-}" ]; then
-    printf 'redis %s:%s  postgres %s:%s/%s  intake %s  logs %s\n' \
-      "$REDIS_HOST" "$REDIS_PORT" "$PG_HOST" "$PG_PORT" "$PG_DB" "$INTAKE_ENDPOINT" "$LOG"
+    printf 'redis %s:%s  postgres %s:%s/%s  intake %s  web http://%s  logs %s\n' \
+      "$REDIS_HOST" "$REDIS_PORT" "$PG_HOST" "$PG_PORT" "$PG_DB" "$INTAKE_ENDPOINT" "$WEB_LISTEN" "$LOG"
   fi
   return 0
 }
@@ -508,6 +573,7 @@ case "${1:-}" in
     load_settings
     [ "$CURVE" = true ] || die "security.curve is false: no keys to make"
     curve_keys
+    web_keys
     ;;
   *)
     echo "usage: scripts/stack.sh up|down|status|keys" >&2

@@ -99,6 +99,7 @@ static int user_password_stdin(const char *verb, char *pw)
     size_t len = 0;
     int c;
     bool any = false;
+    setvbuf(stdin, NULL, _IONBF, 0); /* no copy of the password left in stdio's buffer */
     while ((c = getchar()) != EOF && c != '\n') {
         any = true;
         if (c == '\0') {
@@ -136,8 +137,9 @@ static void user_tty_restore_on_signal(int sig)
     raise(sig);
 }
 
-/* Reads one line from the terminal fd into buf (USER_PW_BUF bytes). 0, 1 too long, -1
- * end of input or error. The rest of an overlong line is read and dropped. */
+/* Reads one line from the terminal fd into buf (USER_PW_BUF bytes). 0, 1 too long or
+ * holding a NUL byte (it would cut the password short), -1 end of input or error. The
+ * rest of a refused line is read and dropped. */
 static int user_tty_line(int fd, char *buf)
 {
     size_t len = 0;
@@ -151,7 +153,7 @@ static int user_tty_line(int fd, char *buf)
             return -1;
         if (c == '\n')
             break;
-        if (len + 1 >= USER_PW_BUF)
+        if (len + 1 >= USER_PW_BUF || c == '\0')
             overlong = true;
         else
             buf[len++] = c;
@@ -187,14 +189,19 @@ static int user_password_tty(const char *verb, const char *id, char *pw, int *rc
     quiet = tty_saved;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ICANON | ECHONL;
-    struct sigaction sa = {0}, old_int, old_term, old_hup, old_quit;
+    /* A signal while echo is off puts the terminal back before it ends the command
+     * (a signal the caller ignores stays ignored). */
+    static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define USER_STOP_SIGNALS (sizeof stop_signals / sizeof stop_signals[0])
+    struct sigaction sa = {0}, old[USER_STOP_SIGNALS];
     sa.sa_handler = user_tty_restore_on_signal;
     sigemptyset(&sa.sa_mask);
     tty_fd = fd;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-    sigaction(SIGQUIT, &sa, &old_quit);
+    for (size_t i = 0; i < USER_STOP_SIGNALS; i++) {
+        sigaction(stop_signals[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN)
+            sigaction(stop_signals[i], &sa, NULL);
+    }
 
     char again[USER_PW_BUF];
     int result = -1;
@@ -212,8 +219,8 @@ static int user_password_tty(const char *verb, const char *id, char *pw, int *rc
     if (r1 < 0 || (r1 == 0 && r2 < 0))
         fprintf(stderr, "kinerja user %s: password: no answer on the terminal\n", verb);
     else if (r1 > 0 || r2 > 0)
-        fprintf(stderr, "kinerja user %s: password: must be %d..%d bytes, got more than %d\n", verb,
-                USER_PASSWORD_MIN, USER_PASSWORD_MAX, USER_PASSWORD_MAX);
+        fprintf(stderr, "kinerja user %s: password: must be %d..%d bytes without a NUL byte, got more\n",
+                verb, USER_PASSWORD_MIN, USER_PASSWORD_MAX);
     else if (strcmp(pw, again) != 0)
         fprintf(stderr, "kinerja user %s: password: the two entries differ; nothing changed\n", verb);
     else
@@ -221,10 +228,8 @@ static int user_password_tty(const char *verb, const char *id, char *pw, int *rc
 out:
     tcsetattr(fd, TCSAFLUSH, &tty_saved);
     tty_fd = -1;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
+    for (size_t i = 0; i < USER_STOP_SIGNALS; i++)
+        sigaction(stop_signals[i], &old[i], NULL);
     close(fd);
     sodium_memzero(again, sizeof again);
     return result;

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* tools/cmd_event.c, tools/cmd_user.c (their declarations belong in cli.h with the others) */
-int cmd_event(struct cli *cli, int argc, char **argv);
-int cmd_user(struct cli *cli, int argc, char **argv);
 
 struct command {
     const char *name;

@@ -641,7 +641,7 @@ static void session_read(struct web_req *rq)
     char uid[WEB_ID_MAX + 1], nonce[2 * NONCE_BYTES + 1];
     int role, ver;
     long long epoch, expires;
-    if (sscanf((const char *)payload, "%d|%64[A-Za-z0-9._-]|%d|%lld|%lld|%32[0-9a-f]", &ver, uid, &role, &epoch,
+    if (sscanf((const char *)payload, "%d|%64[A-Za-z0-9._:-]|%d|%lld|%lld|%32[0-9a-f]", &ver, uid, &role, &epoch,
                &expires, nonce) != 6 ||
         ver != 1 || expires < now_s())
         return;
@@ -991,7 +991,7 @@ static void sse_poll(struct sse *s)
         snprintf(lookback, sizeof lookback, "%d", SSE_LOOKBACK_S);
         const char *params[] = {s->uid, s->since, lookback};
         pgstore_each_row(db, "live notifications",
-                         "SELECT id::text, json_build_object('id', id, 'type', kind, 'employee', employee, "
+                         "SELECT id::text, json_build_object('id', id, 'type', kind, 'kind', kind, 'employee', employee, "
                          "'period', period, 'version', version, 'created_at', created_at, 'payload', payload)::text "
                          "FROM notifications WHERE recipient = $1 AND created_at >= $2::timestamptz "
                          "AND created_at > now() - make_interval(secs => $3::int) ORDER BY created_at, id LIMIT 100",

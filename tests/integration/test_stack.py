@@ -25,7 +25,7 @@ sys.path.insert(0, harness.SCRIPTS_DIR)
 import gen_traffic  # noqa: E402
 
 STACK_SH = os.path.join(harness.SOURCE_DIR, "scripts", "stack.sh")
-PIDFILES = ["redis", "postgres", "kinerja-broker", "kinerja-worker-ingest"]
+PIDFILES = ["redis", "postgres", "kinerja-broker", "kinerja-worker-ingest", "kinerja-web"]
 
 
 def alive(pid):
@@ -63,6 +63,8 @@ class StackScriptTest(unittest.TestCase):
             "KINERJA_REDIS_SHARDS": "4",
             # a plain stack (test_stack_curve runs the CURVE one, with keys in its own directory)
             "KINERJA_SECURITY_CURVE": "false",
+            "KINERJA_WEB_LISTEN": "127.0.0.1:%d" % free_port(),
+            "KINERJA_WEB_SESSION_KEY_FILE": os.path.join(self.var, "web", "session.key"),
         })
         self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
         self.addCleanup(self._cleanup)

@@ -9,6 +9,7 @@ gives without CURVE. A temporary var directory and free ports, as in test_stack.
 
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -28,7 +29,7 @@ sys.path.insert(0, harness.SCRIPTS_DIR)
 import gen_traffic  # noqa: E402
 
 STACK_SH = os.path.join(harness.SOURCE_DIR, "scripts", "stack.sh")
-PIDFILES = ["redis", "postgres", "kinerja-broker", "kinerja-worker-ingest"]
+PIDFILES = ["redis", "postgres", "kinerja-broker", "kinerja-worker-ingest", "kinerja-web"]
 
 
 class StackCurveTest(unittest.TestCase):
@@ -59,7 +60,12 @@ class StackCurveTest(unittest.TestCase):
             "KINERJA_SECURITY_SERVER_PUBLIC_FILE": os.path.join(self.keys, "server.key"),
             "KINERJA_SECURITY_CLIENT_KEY_FILE": os.path.join(self.keys, "cli"),
             "KINERJA_SECURITY_CLIENTS_FILE": os.path.join(self.keys, "clients"),
+            "KINERJA_WEB_CLIENT_KEY_FILE": os.path.join(self.keys, "web"),
+            "KINERJA_WEB_SESSION_KEY_FILE": os.path.join(self.var, "web", "session.key"),
         })
+        self.web_port = free_port()
+        self.env["KINERJA_WEB_LISTEN"] = "127.0.0.1:%d" % self.web_port
+        self.env["KINERJA_WEB_PUBLIC_URL"] = "http://127.0.0.1:%d" % self.web_port
         self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
         self.addCleanup(self._cleanup)
 
@@ -119,6 +125,13 @@ class StackCurveTest(unittest.TestCase):
         self.assertEqual(zmq.curve_public(self.read("cli.key_secret").strip().encode()).decode(), cli_public)
         self.assertEqual(zmq.curve_public(self.read("server.key_secret").strip().encode()).decode(), server_public)
         self.assertIn("\n%s cli *\n" % cli_public, self.read("clients"))
+        # kinerja-web has its own key, admitted for its own events and sources only
+        self.assertIn("made kinerja-web's CURVE key pair", r.stdout)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.keys, "web.key_secret")).st_mode), 0o600)
+        web_public = self.read("web.key").strip()
+        self.assertIn("\n%s web signoff,appeal,appeal_decision,citizen_feedback source=web:\n" % web_public,
+                      self.read("clients"))
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.var, "web", "session.key")).st_mode), 0o600)
 
         # a plain client gets nothing from it
         sock = zmq.Context.instance().socket(zmq.DEALER)
@@ -153,7 +166,8 @@ class StackCurveTest(unittest.TestCase):
             conn.close()
 
         # again: nothing restarted, nothing remade
-        keys_before = {n: self.read(n) for n in ("server.key", "server.key_secret", "cli.key", "clients")}
+        keys_before = {n: self.read(n) for n in ("server.key", "server.key_secret", "cli.key", "clients",
+                                                 "web.key", "web.key_secret")}
         pids = self.pids()
         r = self.stack("up")
         self.assertEqual(self.pids(), pids)
@@ -181,6 +195,27 @@ class StackCurveTest(unittest.TestCase):
             with conn.cursor() as cur:
                 cur.execute("SELECT client, count(*) FROM event_log GROUP BY 1")
                 self.assertEqual(cur.fetchall(), [("cli", 3000)])
+        finally:
+            conn.close()
+        # the demo's supervisor login works, and a sign-off through the web goes to the
+        # broker over CURVE with the web's key
+        m = re.search(r"Supervisor login: +(\S+)/login +NIP (\d+) +password (\S+)", r.stdout)
+        self.assertIsNotNone(m, r.stdout[-1500:])
+        self.assertEqual(m.group(1), "http://127.0.0.1:%d" % self.web_port)
+        web = harness.WebClient(m.group(1))
+        self.assertEqual(web.login(m.group(2), m.group(3)).status, 200)
+        queue = web.get("/api/v1/queue").json()
+        self.assertTrue(queue, "the demo supervisor's queue is empty")
+        item = queue[0]
+        a = web.post_json("/api/v1/signoff", {"employee": item["employee"], "period": item["period"],
+                                               "decision": "approve", "version": item["version"]})
+        self.assertEqual(a.status, 202, a.text)
+        self.assertEqual(a.json()["outcome"], "stored")
+        conn = psycopg2.connect(host="127.0.0.1", port=self.pg_port, dbname="kinerja", user="kinerja")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT client, source FROM event_log WHERE id = %s", (a.json()["id"],))
+                self.assertEqual(cur.fetchall(), [("web", "web:kinerja")])
         finally:
             conn.close()
 

@@ -69,7 +69,7 @@ class WebApiTest(StackTestCase):
 
     @classmethod
     def setup_stack(cls, stack):
-        stack.write_config({"web.login_max": 6})
+        stack.write_config({"web.login_max": 6, "metrics.listen": "127.0.0.1:0"})
         stack.start_all(workers=1)
         stack.start_worker("score")
         stack.org_import(org_csv())
@@ -84,7 +84,8 @@ class WebApiTest(StackTestCase):
         stack.wait_for(lambda: stack.sql_value(
             "SELECT count(*) FROM results WHERE period = %s AND state = 'pending_signoff'", (PERIOD,)) == len(A),
             timeout=60, what="A1..A3 pending_signoff")
-        for uid, role in [(A[0], "employee"), (A[1], "employee"), (SUP, "supervisor"), (HEAD, "supervisor"),
+        for uid, role in [(A[0], "employee"), (A[1], "employee"), (A[2], "employee"), (SUP, "supervisor"),
+                          (HEAD, "supervisor"),
                           (OPERATOR, "operator")]:
             stack.add_user(uid, role, PASSWORD)
         cls.web_proc = stack.start_web()
@@ -229,9 +230,37 @@ class WebApiTest(StackTestCase):
 
     # ---- actions --------------------------------------------------------------------
 
+    def open_stream(self, client):
+        """The live stream (SSE) of a signed-in client: a socket reading events."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.web_port, timeout=20)
+        cookie = "; ".join("%s=%s" % (c.name, c.value) for c in client.jar)
+        conn.request("GET", "/api/v1/stream", headers={"Cookie": cookie, "Accept": "text/event-stream"})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(resp.getheader("Content-Type").startswith("text/event-stream"))
+        return conn, resp
+
+    def read_event(self, resp, want_type, timeout=20):
+        """Reads SSE lines until an event whose data has type want_type."""
+        deadline = time.monotonic() + timeout
+        data = None
+        while time.monotonic() < deadline:
+            line = resp.fp.readline().decode()
+            if line.startswith("data: "):
+                data = json.loads(line[6:])
+            elif line == "\n" and data is not None:
+                if data.get("type") == want_type:
+                    return data
+                data = None
+        self.fail("no %s event on the live stream within %ss" % (want_type, timeout))
+
     def test_signoff_needs_csrf_then_lands_in_audit(self):
         sup = self.client(SUP)
         target = A[2]
+        # the employee watches their live stream while the supervisor signs
+        emp_conn, emp_stream = self.open_stream(self.client(target))
+        self.assertEqual(self.stack.web().get("/api/v1/stream").status, 401)
         version = sup.get("/api/v1/results/%s/%s" % (target, PERIOD)).json()["version"]
         before = self.stack.sql_value("SELECT count(*) FROM event_log WHERE type = 'signoff'")
         body = {"employee": target, "period": PERIOD, "decision": "approve", "version": version,
@@ -260,6 +289,10 @@ class WebApiTest(StackTestCase):
         self.assertEqual(actor, SUP)
         src = self.stack.sql_value("SELECT source FROM event_log WHERE id = %s", (doc["id"],))
         self.assertEqual(src, "web:kinerja")
+        live = self.read_event(emp_stream, "result_approved")
+        self.assertEqual(live["employee"], target)
+        self.assertEqual(live["period"], PERIOD)
+        emp_conn.close()
         # the same version again: refused by the worker, 409 with its reason
         again = sup.post_json("/api/v1/signoff", body)
         self.assertEqual(again.status, 409, again.text)
@@ -278,6 +311,47 @@ class WebApiTest(StackTestCase):
                                                 (doc["id"],))
         self.assertEqual(emp_of_event, A[1])
         self.assertEqual(emp.post_json("/api/v1/appeal", {"period": PERIOD}).status, 400)
+
+
+class WebLifecycleTest(StackTestCase):
+    """/healthz probes PostgreSQL; SIGTERM lets an open request finish and exits 0."""
+
+    @classmethod
+    def setup_stack(cls, stack):
+        cls.metrics_port = __import__("harness").free_port()
+        stack.start_all(workers=0)
+        cls.web_proc = stack.start_web(env={"KINERJA_METRICS_LISTEN": "127.0.0.1:%d" % cls.metrics_port})
+
+    def healthz(self):
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.metrics_port, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def test_1_healthz_follows_postgres(self):
+        self.stack.wait_for(lambda: self.healthz()[0] == 200, what="healthz 200")
+        self.stack.stop_postgres()
+        try:
+            self.stack.wait_for(lambda: self.healthz()[0] == 503, timeout=15, what="healthz 503 without PostgreSQL")
+            self.assertIn("postgres", self.healthz()[1])
+            # pages that need the database say so, the process stays up
+            r = self.stack.web().get("/api/v1/periods")
+            self.assertEqual(r.status, 503)
+        finally:
+            self.stack.start_postgres()
+        self.stack.wait_for(lambda: self.healthz()[0] == 200, timeout=20, what="healthz 200 again")
+        self.assertIsNone(self.web_proc.poll())
+
+    def test_2_sigterm_drains_and_exits_0(self):
+        import threading
+        c = self.stack.add_user("operator.x", "operator", PASSWORD) and self.stack.web()
+        self.assertEqual(c.login("operator.x", PASSWORD).status, 200)
+        conn, resp = WebApiTest.open_stream(self, c)
+        self.stack.stop(self.web_proc)  # expects exit code 0 within the stop timeout
+        conn.close()
 
 
 if __name__ == "__main__":
