@@ -160,7 +160,9 @@ int view_rejections(struct pgstore *db, long limit, const char *tz, struct buf *
 /* = kinerja status --json: reads Redis and PostgreSQL itself. The document is appended
  * whenever it can be built: a store that cannot be read shows as null members and
  * redis_ok / postgres_ok false, and the return is then VIEW_ERROR with err naming it
- * (out keeps the document; the one exception to the rule at the top). */
+ * ("Redis unreachable: ...; PostgreSQL: ..."; out keeps the document: the one exception
+ * to the rule at the top). VIEW_OK with err non-empty: the quarantine list could not be
+ * read ("quarantined": null). */
 int view_status(const struct config *cfg, struct buf *out, char *err, size_t errlen);
 
 /* What view_status reads, for `kinerja status`'s table: each store's part is valid when

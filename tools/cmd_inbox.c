@@ -7,7 +7,8 @@
  * --json prints SPEC 9's shape: an array of {"id","kind","recipient","employee",
  * "period","version","created_at","payload"} (plus "status", "superseded" and
  * "superseded_by_version": a sign-off request a newer one replaced), the stored payload spliced
- * in unchanged. Without --json a table with one line per notification and its gist.
+ * in unchanged, built by common/views.c (view_inbox, the same for kinerja-web). Without
+ * --json a table with one line per notification and its gist.
  */
 #include "buf.h"
 #include "cli.h"

@@ -7,7 +7,8 @@
  * groups hidden by anonymity, events that arrived late).
  *
  * ID is a NIP, or the id of an evaluator who is not ASN (evaluators.csv), so any 1..64
- * characters without control characters. Times are shown in time.zone.
+ * characters without control characters. Times are shown in time.zone. The --json
+ * document (and the warnings) come from common/views.c, the same for kinerja-web.
  */
 #include "buf.h"
 #include "cli.h"

@@ -14,7 +14,9 @@
  * Every report is built as one table of text cells and rendered as an aligned text
  * table, CSV (RFC 4180; text cells that a spreadsheet would run as a formula are
  * neutralised, see report_csv_field), a self-contained HTML page (everything escaped) or JSON (the
- * unit and public reports in SPEC 9's nested shape, the others as flat objects).
+ * unit and public reports in SPEC 9's nested shape, the others as flat objects). The
+ * tables and the JSON are read and built by common/views.c (view_report_read, the same
+ * for kinerja-web); this file parses the options and renders.
  */
 #include "buf.h"
 #include "cli.h"

@@ -5,7 +5,8 @@
  * --json prints SPEC 9's shape: {"employee","period","version","state", then the
  * members of the stored result (predikat, score, hasil_kerja, perilaku, ikm,
  * satisfaction, training, breakdown), then "history" and "time_zone"}; the stored text
- * is spliced in unchanged, so the numbers are exactly what the score worker wrote.
+ * is spliced in unchanged, so the numbers are exactly what the score worker wrote. The
+ * document is built by common/views.c (view_score), the same for kinerja-web.
  * "history" is the result's whole history (SPEC 6: every version, sign-off, return,
  * appeal with its reason, decision with its decider and note, who and when; see
  * resultstore_history_json). Without --json a human-readable rendering of the same

@@ -87,6 +87,11 @@ static void api_login(struct web_req *rq)
 {
     if (!api_post(rq) || !api_db(rq))
         return;
+    /* JSON only: a cross-site form can send text/plain, never application/json */
+    if (strncmp(rq->content_type, "application/json", 16) != 0) {
+        web_error(rq, 415, "send the credentials as application/json");
+        return;
+    }
     json_t *j = web_json_body(rq);
     const char *id = json_string_value(json_object_get(j, "id"));
     if (!id)

@@ -239,8 +239,12 @@ static bool rate_step(struct web *w, const char *bucket, const char *key, int ma
             hit = s;
             break;
         }
-        if (!victim || !s->key[0] || s->window < victim->window)
-            victim = s->key[0] && victim && !victim->key[0] ? victim : s;
+        if (!s->key[0]) { /* an empty slot is the best place for a new key */
+            if (!victim || victim->key[0])
+                victim = s;
+        } else if (!victim || (victim->key[0] && s->window < victim->window)) {
+            victim = s; /* else the one whose window is oldest */
+        }
     }
     if (!hit) {
         hit = victim; /* an empty slot, or the one with the oldest window */
@@ -421,6 +425,8 @@ static const char *status_text(int status)
         return "Metode tidak didukung";
     case 413:
         return "Permintaan terlalu besar";
+    case 415:
+        return "Jenis isi tidak didukung";
     case 429:
         return "Terlalu banyak permintaan";
     case 502:

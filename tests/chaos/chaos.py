@@ -192,6 +192,44 @@ class Subscriber:
         self.sock.close(0)
 
 
+class WebActor:
+    """A person using kinerja-web through the whole run (its JSON API): files appeals
+    about their own result again and again (most are refused by the worker: no approved
+    result; that is fine, refused is an outcome). Every event id the web answered
+    `accepted` for must end in event_log or rejected_events, whatever was killed; a
+    request cut off by a kill is simply tried again, as a person would."""
+
+    def __init__(self, url, uid, password, period):
+        self.client = harness.WebClient(url)
+        self.uid, self.password, self.period = uid, password, period
+        self.accepted = set()
+        self.errors = 0
+        self.stop = False
+
+    def run(self, deadline):
+        n = 0
+        while not self.stop and time.monotonic() < deadline:
+            try:
+                if not self.client.csrf:
+                    r = self.client.login(self.uid, self.password)
+                    if r.status != 200:
+                        time.sleep(0.5)
+                        continue
+                n += 1
+                r = self.client.post_json("/api/v1/appeal", {"period": self.period, "reason": "chaos %d" % n},
+                                          timeout=15)
+                if r.status in (401, 403):
+                    self.client.csrf = None
+                    continue
+                doc = r.json() if r.body else {}
+                if doc.get("status") == "accepted":
+                    self.accepted.add(doc["id"])
+            except (OSError, ValueError):  # the web was killed mid-request, or not up yet
+                self.errors += 1
+                time.sleep(0.3)
+            time.sleep(0.2)
+
+
 def extra_events(org, base, rng, count):
     """The mixed-in events, by kind: refused by the workers, at the bounds, rejected by
     the broker. base: a list of valid events to copy envelopes and fields from."""
@@ -287,6 +325,7 @@ def run(a):
             "notify": lambda: s.start_worker("notify", env=notify_env),
             "schedule-1": lambda: s.start_worker("schedule", env=sched_env(1)),
             "schedule-2": lambda: s.start_worker("schedule", env=sched_env(2)),
+            "web": lambda: s.start_web(),
         }
         procs = {name: start() for name, start in starters.items()}
         first_schedule = time.time()
@@ -301,6 +340,10 @@ def run(a):
             for ev in extra[kind]:
                 events.insert(rng.randint(0, len(events)), ev)
         client = Client(s.intake_endpoint, events)
+        actor_nip = org.employees[-1].nip
+        s.add_user(actor_nip, "employee", "chaos-password-1")
+        period = next((ev["period"] for ev in base if "period" in ev), "2026-05")
+        actor = WebActor(s.web_url, actor_nip, "chaos-password-1", period)
 
         kills = []
         # The client runs in a thread and the chaos in this one: processes (re)started
@@ -312,6 +355,8 @@ def run(a):
         sender = threading.Thread(target=lambda: result.update(done=client.run(start + a.seconds + 600)),
                                   daemon=True)
         sender.start()
+        acting = threading.Thread(target=lambda: actor.run(start + a.seconds), daemon=True)
+        acting.start()
         victims = list(starters) + ["redis", "postgres"]
         order = []
         while time.monotonic() < start + a.seconds and not failures:
@@ -343,6 +388,8 @@ def run(a):
             else:
                 failures.append("%s could not be restarted" % name)
             kills.append((name, time.monotonic() - t))
+        actor.stop = True
+        acting.join(timeout=60)
         sender.join(timeout=900)
         if not result.get("done", False):
             failures.append("the client could not get a final ack for every event")
@@ -368,6 +415,15 @@ def run(a):
         rejected = {r[0] for r in s.sql("SELECT event_id::text FROM rejected_events")}
         acked = {i for i, st in client.status.items() if st in ("accepted", "duplicate")}
         lost = acked - stored - rejected
+        web_lost = actor.accepted - stored - rejected
+        figures.update(web_accepted=len(actor.accepted), web_errors=actor.errors)
+        print("kinerja-web: %d actions accepted through it, %d requests cut off by the chaos; lost: %d" % (
+            len(actor.accepted), actor.errors, len(web_lost)))
+        if web_lost:
+            failures.append("%d events the web reported accepted are not in PostgreSQL, e.g. %s" % (
+                len(web_lost), sorted(web_lost)[:3]))
+        if not actor.accepted:
+            failures.append("no action went through kinerja-web: the web was never tested")
         both = stored & rejected
         dead = s.sql_value("SELECT count(*) FROM dead_letters")
         quarantined = s.sql_value("SELECT count(*) FROM score_quarantine")

@@ -115,6 +115,12 @@ class WebApiTest(StackTestCase):
         self.assertIn("HttpOnly", sc)
         self.assertIn("SameSite=Strict", sc)
         self.assertIn("kinerja_session=", sc)
+        # a cross-site form can post text/plain, never JSON: login takes JSON only
+        plain = self.stack.web().request("POST", "/api/v1/login",
+                                         body=json.dumps({"id": A[0], "password": PASSWORD}).encode(),
+                                         headers={"Content-Type": "text/plain"})
+        self.assertEqual(plain.status, 415)
+        self.assertNotIn("kinerja_session=", plain.headers.get("Set-Cookie") or "")
         # security headers on every response
         self.assertIn("frame-ancestors 'none'", me.headers.get("Content-Security-Policy"))
         self.assertEqual(me.headers.get("X-Frame-Options"), "DENY")
