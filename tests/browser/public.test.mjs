@@ -84,8 +84,11 @@ test('1. public page: units table, charts drawn, hostile unit name shown as text
 
   // the unit page: nine SKM elements and a chart
   await open(page, '/');
-  const link = page.locator(`a.unit-link[href="/publik/unit/${UNIT}"]`).first();
-  assert.equal(await link.count(), 1, `no a.unit-link to /publik/unit/${UNIT}`);
+  // the link may carry a query (?period=...): its path is /publik/unit/CODE
+  const hrefs = await page.locator('a.unit-link').evaluateAll((as) => as.map((a) => new URL(a.href).pathname));
+  const at = hrefs.indexOf(`/publik/unit/${UNIT}`);
+  assert.ok(at >= 0, `no a.unit-link to /publik/unit/${UNIT} (links: ${JSON.stringify(hrefs)})`);
+  const link = page.locator('a.unit-link').nth(at);
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), link.click()]);
   assert.equal(new URL(page.url()).pathname, `/publik/unit/${UNIT}`);
   const elements = page.locator('table#elements tr:has(td)');
@@ -111,6 +114,7 @@ test('6. public response form: CSRF enforced, a hostile comment is stored and ne
   const form = page.locator('form#respond');
   assert.equal(await form.count(), 1, 'no form#respond');
   const token = await form.locator('input[name="csrf"]').getAttribute('value');
+  const target = await form.evaluate((f) => f.action);
   assert.ok(token && token.length >= 16, `form#respond carries no CSRF token (${token})`);
   assert.equal(await form.locator('input[name="rating"]').count(), 4, 'form#respond: expected four rating radios 1..4');
 
@@ -125,10 +129,7 @@ test('6. public response form: CSRF enforced, a hostile comment is stored and ne
 
   // The same form posted without the token, and with a wrong one, is refused (403),
   // from the page itself (same origin, same cookies) as a forged form would be.
-  const forged = await page.evaluate(async ({ unit, token }) => {
-    const action = new URL(`/publik/unit/${unit}`, location.href);
-    const formEl = document.querySelector('form#respond');
-    const target = formEl ? formEl.action : action.href;
+  const forged = await page.evaluate(async ({ target, token }) => {
     const post = async (fields) => (await fetch(target, {
       method: 'POST', body: new URLSearchParams(fields), redirect: 'manual',
     })).status;
@@ -136,7 +137,7 @@ test('6. public response form: CSRF enforced, a hostile comment is stored and ne
       none: await post({ rating: '4', comment: 'tanpa token' }),
       wrong: await post({ rating: '4', comment: 'token palsu', csrf: token.split('').reverse().join('') + 'x' }),
     };
-  }, { unit: UNIT, token });
+  }, { target, token });
   assert.deepEqual(forged, { none: 403, wrong: 403 }, 'a public response without a valid CSRF token must be 403');
   p.forget(/status of 403/);
 
