@@ -74,7 +74,9 @@ test('1. public page: units table, charts drawn, hostile unit name shown as text
     `row ${HOSTILE_UNIT} does not show its name literally: ${await hostileRow.textContent()}`);
   await assertNoInjectedMarkup(page);
 
-  const charts = await assertChartsDrawn(page, 1);
+  // two charts: the predikat distribution (UNIT-A has five signed results, the least
+  // shown) and the IKM trend (this month and last)
+  const charts = await assertChartsDrawn(page, 2);
   await page.locator('svg.chart').first().scrollIntoViewIfNeeded();
   await shot(page, `home-charts-${charts}`);
 

@@ -133,7 +133,7 @@ test('3. live update: the approval reaches the employee on /saya within 10 s, no
     `the live item does not name result_approved: ${JSON.stringify(texts)}`);
   assert.equal(await emp.page.evaluate(() => window.__sameDocument), 'not reloaded', 'the page was reloaded');
   await shot(emp.page, 'employee-live-arrived');
-  console.log(`live notification arrived ${took} ms after the approval page loaded`);
+  console.log(`live notification arrived ${took} ms after the approve click`);
 
   sup.assertClean('supervisor pages');
   emp.assertClean('employee page with live updates');

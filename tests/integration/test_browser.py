@@ -14,6 +14,8 @@ through the broker, `kinerja signoff`):
       E2   a hostile name, reports to MID: meets x 4 -> baik, pending_signoff (test 3)
       E3   Staf Tiga, reports to MID: above x 5 -> sangat_baik, approved here (test 4 appeals,
            test 8: TOP revises it to baik)
+      E4..E7 (SIGNED) reports to MID: meets x 4 -> baik, approved here, so that with E3 the
+           unit has the five signed results the predikat distribution chart needs
   unit UNIT-X, whose name holds <script>: X1 reports to TOP, no result.
   operator account OPS.
 
@@ -69,6 +71,10 @@ def nip(n):
 
 
 TOP, MID, E1, E2, E3, X1 = nip(1), nip(2), nip(11), nip(12), nip(13), nip(21)
+# four more of MID's staff, approved in the setup: with E3 five signed results in UNIT-A,
+# the least the public page needs to show a unit's predikat distribution (no one's
+# predikat can be told from it)
+SIGNED = [nip(14), nip(15), nip(16), nip(17)]
 OPS = "operator1"
 
 # Now, in the time zone that places feedback in its month (time.zone, Asia/Jakarta): the
@@ -92,6 +98,7 @@ def org_csv():
             (E2, HOSTILE_PERSON_NAME, "UNIT-A", "staf", MID, "admin"),
             (E3, "Staf Tiga", "UNIT-A", "staf", MID, "admin"),
             (X1, "Camat Uji", "UNIT-X", "camat", TOP, "admin")]
+    rows += [(n, "Staf %d" % (k + 4), "UNIT-A", "staf", MID, "admin") for k, n in enumerate(SIGNED)]
     return "".join(",".join(csv_field(f) for f in r) + "\n" for r in rows)
 
 
@@ -103,7 +110,7 @@ def event(type_, ts=TS, source="test:browser", **fields):
 
 def fixture_events():
     evs = []
-    for emp, hasil, value in ((E1, "meets", 4), (E2, "meets", 4), (E3, "above", 5)):
+    for emp, hasil, value in [(E1, "meets", 4), (E2, "meets", 4), (E3, "above", 5)] + [(n, "meets", 4) for n in SIGNED]:
         evs.append(event("evaluation", source="app:360", employee=emp, period=PERIOD, rater=MID,
                          relation="supervisor", behaviour={k: value for k in KEYS}, hasil_kerja=hasil))
         evs.append(event("work_result", source="app:skp", employee=emp, period=PERIOD, indicator="SKP-1",
@@ -174,13 +181,15 @@ class BrowserTest(StackTestCase):
             raise RuntimeError("kinerja send: %s%s" % (r.stdout, r.stderr))
         stack.wait_for(lambda: stack.sql_value(
             "SELECT count(*) FROM results WHERE period = %s AND state = 'pending_signoff' AND employee = ANY(%s)",
-            (PERIOD, [E1, E2, E3])) == 3, timeout=SETTLE_TIMEOUT, what="E1, E2, E3 pending_signoff")
-        r = stack.kinerja("signoff", E3, "--period", PERIOD, "--supervisor", MID, "--approve", "--note", "disetujui")
-        if r.returncode != 0:
-            raise RuntimeError("kinerja signoff %s failed (%d):\n%s%s" % (E3, r.returncode, r.stdout, r.stderr))
-        stack.wait_for(lambda: stack.sql_value("SELECT state::text FROM results WHERE employee = %s AND period = %s",
-                                               (E3, PERIOD)) == "approved", timeout=SETTLE_TIMEOUT,
-                       what="E3 approved")
+            (PERIOD, [E1, E2, E3] + SIGNED)) == 3 + len(SIGNED), timeout=SETTLE_TIMEOUT,
+            what="E1..E3 and the other four pending_signoff")
+        for emp in [E3] + SIGNED:
+            r = stack.kinerja("signoff", emp, "--period", PERIOD, "--supervisor", MID, "--approve", "--note", "disetujui")
+            if r.returncode != 0:
+                raise RuntimeError("kinerja signoff %s failed (%d):\n%s%s" % (emp, r.returncode, r.stdout, r.stderr))
+        stack.wait_for(lambda: stack.sql_value(
+            "SELECT count(*) FROM results WHERE period = %s AND state = 'approved' AND employee = ANY(%s)",
+            (PERIOD, [E3] + SIGNED)) == 1 + len(SIGNED), timeout=SETTLE_TIMEOUT, what="E3 and the four approved")
         # the unit figures of both months are computed
         stack.wait_for(lambda: stack.sql_value("SELECT count(*) FROM score_periods"
                                                " WHERE generation > computed_generation") == 0
@@ -241,6 +250,10 @@ class BrowserTest(StackTestCase):
         self.assertEqual(self.result(E3)["predikat"], "sangat_baik")
         self.assertEqual(self.result(E3)["state"], "approved")
 
+        # this run's screenshots only
+        for f in os.listdir(artifacts_dir()):
+            if f.endswith(".png"):
+                os.unlink(os.path.join(artifacts_dir(), f))
         tests = sorted(os.path.join(BROWSER_DIR, f) for f in os.listdir(BROWSER_DIR) if f.endswith(".test.mjs"))
         self.assertTrue(tests, "no tests/browser/*.test.mjs")
         t0 = time.monotonic()
