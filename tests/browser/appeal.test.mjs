@@ -1,13 +1,13 @@
 // Test 4: the employee reads an approved result and files an appeal (keberatan).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, person, shots, open, login, submit, notice, env, PERIOD } from './lib.mjs';
+import { launch, person, shots, open, login, submit, notice, env, PERIOD, assertNoInjectedMarkup } from './lib.mjs';
 
 const shot = shots('appeal');
 const EMP = env('KINERJA_EMP_APPEAL');
 const EMP_PW = env('KINERJA_EMP_APPEAL_PASSWORD');
 const PREDIKAT = env('KINERJA_EMP_APPEAL_PREDIKAT'); // "Sangat Baik"
-const REASON = 'Capaian SKP-1 bulan ini belum dihitung penuh';
+const REASON = 'Capaian SKP-1 bulan ini belum dihitung penuh <script>alert(4)</script>';
 // the seven BerAKHLAK aspects, as a person reads them (never the raw keys)
 const ASPECTS = ['Berorientasi Pelayanan', 'Akuntabel', 'Kompeten', 'Harmonis', 'Loyal', 'Adaptif', 'Kolaboratif'];
 
@@ -58,6 +58,9 @@ test('4. employee opens the approved result and files an appeal', async () => {
     assert.ok(Date.now() < deadline, 'form#appeal is still offered 10 s after the appeal was filed');
     await page.waitForTimeout(500);
   }
+  // the appeal and its reason are in the history, as text
+  assert.ok((await page.locator('section#history').textContent()).includes(REASON), 'section#history does not show the appeal reason as text');
+  await assertNoInjectedMarkup(page);
   await shot(page, 'result-appealed');
   emp.assertClean('employee pages');
   await emp.context.close();
@@ -73,6 +76,7 @@ test('8. the supervisor\'s supervisor decides the appeal on /atasan/banding: rev
   if ((await form.count()) === 0) form = page.locator('form.decide');
   assert.equal(await form.count(), 1, `/atasan/banding: expected one form.decide for ${EMP}, found ${await form.count()}`);
   assert.ok((await page.locator('main').textContent()).includes(REASON), '/atasan/banding does not show the reason filed');
+  await assertNoInjectedMarkup(page);
   await shot(page, 'banding');
   const select = form.locator('select[name="predikat"]');
   const values = await select.evaluate((s) => [...s.options].map((o) => [o.value, o.textContent.trim()]));

@@ -125,3 +125,13 @@ export async function assertNoHorizontalScroll(page, width) {
   const sw = await page.evaluate(() => document.scrollingElement.scrollWidth);
   assert.ok(sw <= width, `${page.url()} scrolls sideways: scrollWidth ${sw} > ${width}`);
 }
+
+// Nothing injected became markup: no <img src=x>, no script holding alert(.
+export async function assertNoInjectedMarkup(page) {
+  const found = await page.evaluate(() => ({
+    imgs: [...document.querySelectorAll('img')].filter((i) => i.getAttribute('src') === 'x').length,
+    scripts: [...document.querySelectorAll('script')].filter((s) => /alert\(/.test(s.textContent)).length,
+    onerror: document.querySelectorAll('[onerror]').length,
+  }));
+  assert.deepEqual(found, { imgs: 0, scripts: 0, onerror: 0 }, `${page.url()}: injected markup in the DOM`);
+}

@@ -1,7 +1,7 @@
 // Tests 1 and 6: the public transparency site, no login.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, person, shots, open, submit, notice, env } from './lib.mjs';
+import { launch, person, shots, open, submit, notice, env, assertNoInjectedMarkup } from './lib.mjs';
 
 const shot = shots('public');
 const UNIT = env('KINERJA_UNIT');
@@ -41,16 +41,6 @@ async function assertChartsDrawn(page, min) {
       `svg.chart #${i} on ${page.url()} has ${shapes.all} shapes, ${shapes.drawn} with a size`);
   }
   return n;
-}
-
-// Nothing injected became markup: no <img src=x>, no script holding alert(.
-async function assertNoInjectedMarkup(page) {
-  const found = await page.evaluate(() => ({
-    imgs: [...document.querySelectorAll('img')].filter((i) => i.getAttribute('src') === 'x').length,
-    scripts: [...document.querySelectorAll('script')].filter((s) => /alert\(/.test(s.textContent)).length,
-    onerror: document.querySelectorAll('[onerror]').length,
-  }));
-  assert.deepEqual(found, { imgs: 0, scripts: 0, onerror: 0 }, `${page.url()}: injected markup in the DOM`);
 }
 
 test('1. public page: units table, charts drawn, hostile unit name shown as text', async () => {

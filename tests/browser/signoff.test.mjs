@@ -2,7 +2,7 @@
 // gets the live notification without reloading.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, person, shots, open, login, submit, notice, env, PERIOD } from './lib.mjs';
+import { launch, person, shots, open, login, submit, notice, env, PERIOD, assertNoInjectedMarkup } from './lib.mjs';
 
 const shot = shots('signoff');
 const SUP = env('KINERJA_SUPERVISOR');
@@ -15,6 +15,8 @@ const E_LIVE_PW = env('KINERJA_EMP_LIVE_PASSWORD');
 const E_LIVE_VERSION = env('KINERJA_EMP_LIVE_VERSION');
 const HOSTILE_PERSON = env('KINERJA_HOSTILE_PERSON_NAME');
 const LIVE_WAIT_MS = 10000;
+// the note of test 2's approval: shown to the employee in the history, as text
+const NOTE = 'Kinerja baik, terus pertahankan <img src=x onerror=alert(5)>';
 
 let browser;
 before(async () => {
@@ -64,7 +66,8 @@ test('2. supervisor logs in, sees the queue, approves a result with a note', asy
   assert.equal(await page.locator('img[src="x"], [onerror]').count(), 0, 'an employee name became markup on /atasan');
 
   await openReview(page, E_SIGN, E_SIGN_VERSION, 'supervisor');
-  await approve(page, 'Kinerja baik, terus pertahankan', 'supervisor');
+  await approve(page, NOTE, 'supervisor');
+  await assertNoInjectedMarkup(page);
 
   // the state: the queue no longer offers it ...
   await open(page, '/atasan');
@@ -85,6 +88,10 @@ test('2. supervisor logs in, sees the queue, approves a result with a note', asy
   assert.match(predikat, /Baik/);
   assert.doesNotMatch(predikat, /Sangat/);
   assert.equal(await emp.page.locator('form#appeal').count(), 1, 'an approved result offers no form#appeal');
+  // the sign-off with its note is in the history (SPEC 6: who, when, the note), as text
+  const history = await emp.page.locator('section#history').textContent();
+  assert.ok(history.includes(NOTE), `section#history does not show the supervisor's note as text: ${history}`);
+  await assertNoInjectedMarkup(emp.page);
   await shot(emp.page, 'employee-signed-result');
   emp.assertClean('employee pages');
   await emp.context.close();

@@ -274,7 +274,7 @@ class BrowserTest(StackTestCase):
             return s.sql("SELECT to_state::text, actor, note FROM result_audit WHERE employee = %s AND period = %s"
                          " AND from_state IS NOT NULL ORDER BY id", (emp, PERIOD))
         s.wait_for(lambda: self.result(E1)["state"] == "approved", timeout=20, what="E1 approved")
-        self.assertIn(("approved", MID, "Kinerja baik, terus pertahankan"), audit(E1))
+        self.assertIn(("approved", MID, "Kinerja baik, terus pertahankan <img src=x onerror=alert(5)>"), audit(E1))
         s.wait_for(lambda: self.result(E2)["state"] == "approved", timeout=20, what="E2 approved")
         self.assertIn(("approved", MID, "Disetujui lewat peramban"), audit(E2))
         # E3: appealed in test 4, then revised to baik by TOP in test 8
@@ -287,7 +287,7 @@ class BrowserTest(StackTestCase):
         self.assertEqual(s.sql_value("SELECT count(*) FROM event_log WHERE type = 'appeal' AND employee = %s", (E3,)),
                          1)
         self.assertEqual(s.sql_value("SELECT payload->>'reason' FROM event_log WHERE type = 'appeal'"
-                                     " AND employee = %s", (E3,)), "Capaian SKP-1 bulan ini belum dihitung penuh")
+                                     " AND employee = %s", (E3,)), "Capaian SKP-1 bulan ini belum dihitung penuh <script>alert(4)</script>")
         # the survey: the event id the page showed is stored with the nine answers typed
         # (4, 3, 4, 4, 3, 4, 4, 2, 3 in survey.test.mjs), for UNIT-A
         m = re.search(r"survey event ([0-9a-f-]{36})", r.stdout)
