@@ -1,7 +1,7 @@
 // Test 5: the SKM survey reached by QR code, on a 360 x 740 phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, person, shots, open, assertNoHorizontalScroll, notice, env } from './lib.mjs';
+import { launch, person, shots, open, login, assertNoHorizontalScroll, notice, env } from './lib.mjs';
 
 const shot = shots('survey');
 const UNIT = env('KINERJA_UNIT');
@@ -67,5 +67,23 @@ test('5. SKM survey on a 360x740 phone: nine answers and the profile, sent, even
   await assertNoHorizontalScroll(page, WIDTH);
   console.log(`survey event ${id}`);
   p.assertClean('survey');
+  await p.context.close();
+});
+
+test('10. the public pages and the supervisor\'s and employee\'s pages at 360 px: no sideways scroll', async () => {
+  const p = await person(browser, { viewport: { width: WIDTH, height: 740 }, isMobile: true, hasTouch: true });
+  const { page } = p;
+  for (const path of ['/', `/publik/unit/${UNIT}`, '/login']) {
+    await open(page, path);
+    await shot(page, `narrow${path.replace(/\//g, '-')}`);
+    await assertNoHorizontalScroll(page, WIDTH);
+  }
+  await login(page, env('KINERJA_SUPERVISOR'), env('KINERJA_SUPERVISOR_PASSWORD'), shot, 'narrow-supervisor');
+  for (const path of ['/atasan', '/saya']) {
+    await open(page, path);
+    await shot(page, `narrow${path.replace(/\//g, '-')}`);
+    await assertNoHorizontalScroll(page, WIDTH);
+  }
+  p.assertClean('pages at 360 px');
   await p.context.close();
 });
