@@ -113,6 +113,7 @@ static const char static_css[] =
     ".lead{font-size:1.1rem;color:var(--muted)}\n"
     ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(9.5rem,1fr));gap:.75rem;margin:0 0 "
     "1rem}\n"
+    ".card>h2:first-child,.card>h3:first-child{margin-top:0}\n"
     ".cards .card{margin:0}\n"
     ".cards .card p{margin:0 0 .25rem}\n"
     ".figure{font-size:2rem;font-weight:700;line-height:1.1;font-variant-numeric:tabular-nums}\n"
