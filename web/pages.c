@@ -68,6 +68,7 @@
 #define PAGES_TIME_TEXT 16        /* "YYYY-MM-DD HH:MM" of an ISO 8601 time */
 #define PAGES_DATE_CHARS 10       /* "YYYY-MM-DD" */
 #define PAGES_PERCENT 100.0
+#define PAGES_SCALE_MAX 5  /* the BerAKHLAK scale is 1..5 */
 #define PAGES_NAME_MAX 256 /* an employee's or unit's name as read */
 
 /* ---------------------------------------------------------------- output */
@@ -609,7 +610,8 @@ static void pages_render_hasil(struct web_req *rq, json_t *h)
     json_t *detail = json_object_get(h, "detail");
     if (json_is_array(detail) && json_array_size(detail) > 0) {
         out(rq,
-            "<div class=\"table-wrap\"><table id=\"indikator\"><caption>Indikator SKP</caption>"
+            "<div class=\"table-wrap\"><table id=\"indikator\" class=\"stack\"><caption>Indikator "
+            "SKP</caption>"
             "<thead><tr><th>Indikator</th><th class=\"num\">Target</th><th class=\"num\">Realisasi</th>"
             "<th>Arah</th><th class=\"num\">Bobot</th><th class=\"num\">Capaian</th></tr></thead><tbody>\n");
         size_t i;
@@ -617,18 +619,18 @@ static void pages_render_hasil(struct web_req *rq, json_t *h)
         json_array_foreach(detail, i, row)
         {
             const char *dir = js(row, "direction");
-            out(rq, "<tr><td>");
+            out(rq, "<tr><td data-label=\"Indikator\">");
             esc(rq, js(row, "indicator"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Target\">");
             out_num(rq, json_object_get(row, "target"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Realisasi\">");
             out_num(rq, json_object_get(row, "realization"));
-            out(rq, "</td><td>");
+            out(rq, "</td><td data-label=\"Arah\">");
             out(rq,
                 dir && !strcmp(dir, "lower_better") ? "makin rendah makin baik" : "makin tinggi makin baik");
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Bobot\">");
             out_num(rq, json_object_get(row, "weight"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Capaian\">");
             json_t *a = json_object_get(row, "achievement");
             if (json_is_number(a))
                 web_printf(&rq->out, "%.2f%%", json_number_value(a) * PAGES_PERCENT);
@@ -689,6 +691,47 @@ static void pages_render_groups(struct web_req *rq, json_t *groups, long long an
     out(rq, "</tbody></table></div>\n");
 }
 
+/*
+ * svg.chart: one bar per BerAKHLAK value on the 1..5 scale, the figures of table#perilaku
+ * (nothing the table does not show). A value without a figure gets no bar.
+ */
+static void pages_render_values_chart(struct web_req *rq, json_t *values)
+{
+    const int label_w = 150, bar_w = 150, row_h = 26, top = 8;
+    int rows = (int)(sizeof pages_values / sizeof pages_values[0]);
+    int width = label_w + bar_w + 50, height = top + rows * row_h + 18;
+    web_printf(&rq->out,
+               "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-perilaku\">"
+               "<title id=\"chart-perilaku\">Nilai per perilaku BerAKHLAK (skala 1 sampai 5)</title>\n",
+               width, height);
+    for (int k = 0; k <= PAGES_SCALE_MAX; k++) /* grid lines at 0..5 */
+        web_printf(&rq->out,
+                   "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d0d7de\" stroke-width=\"1\"/>"
+                   "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#57606a\">%d</text>\n",
+                   label_w + k * bar_w / PAGES_SCALE_MAX, top, label_w + k * bar_w / PAGES_SCALE_MAX,
+                   top + rows * row_h, label_w + k * bar_w / PAGES_SCALE_MAX, top + rows * row_h + 14, k);
+    for (int j = 0; j < rows; j++) {
+        json_t *v = json_object_get(values, pages_values[j].code);
+        int y = top + j * row_h;
+        web_printf(&rq->out, "<text x=\"0\" y=\"%d\" fill=\"#1b1f24\">%s</text>", y + row_h / 2 + 4,
+                   pages_values[j].label);
+        if (json_is_number(v)) {
+            double x = json_number_value(v);
+            if (x < 0)
+                x = 0;
+            if (x > PAGES_SCALE_MAX)
+                x = PAGES_SCALE_MAX;
+            double w = x / PAGES_SCALE_MAX * bar_w;
+            web_printf(&rq->out,
+                       "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#0b5cad\"/>"
+                       "<text x=\"%.1f\" y=\"%d\" fill=\"#1b1f24\">%.2f</text>",
+                       label_w, y + 4, w, row_h - 8, label_w + w + 4, y + row_h / 2 + 4, x);
+        }
+        out(rq, "\n");
+    }
+    out(rq, "</svg>\n");
+}
+
 static void pages_render_perilaku(struct web_req *rq, json_t *result)
 {
     json_t *p = json_object_get(result, "perilaku");
@@ -724,6 +767,7 @@ static void pages_render_perilaku(struct web_req *rq, json_t *result)
         out(rq, "</td></tr>\n");
     }
     out(rq, "</tbody></table></div>\n");
+    pages_render_values_chart(rq, values);
 
     pages_render_groups(rq, json_object_get(p, "groups"), anonymity_min);
     json_t *anon = json_object_get(breakdown, "anonymity");
@@ -1283,7 +1327,8 @@ static void pages_saya_list(struct web_req *rq)
         out(rq, "<p class=\"muted\">Belum ada hasil penilaian.</p>\n");
     } else {
         out(rq,
-            "<div class=\"table-wrap\"><table id=\"results\"><thead><tr><th>Periode</th><th>Predikat</th>"
+            "<div class=\"table-wrap\"><table id=\"results\" "
+            "class=\"stack\"><thead><tr><th>Periode</th><th>Predikat</th>"
             "<th class=\"num\">Nilai</th><th>Status</th><th class=\"num\">Versi</th></tr></thead><tbody>\n");
         size_t i;
         json_t *r;
@@ -1292,17 +1337,18 @@ static void pages_saya_list(struct web_req *rq)
             const char *period = js(r, "period");
             if (!period || !pages_valid_period(period))
                 continue;
-            out(rq, "<tr><td><a class=\"result-link\" href=\"/saya/");
+            out(rq, "<tr><td data-label=\"Periode\"><a class=\"result-link\" href=\"/saya/");
             esc(rq, period);
             out(rq, "\">");
             esc(rq, period);
-            out(rq, "</a></td><td>");
+            out(rq, "</a></td><td data-label=\"Predikat\">");
             out_predikat(rq, js(r, "predikat"));
-            out(rq, "</td><td class=\"num\">");
+            out(rq, "</td><td class=\"num\" data-label=\"Nilai\">");
             out_num(rq, json_object_get(r, "score"));
-            out(rq, "</td><td>");
+            out(rq, "</td><td data-label=\"Status\">");
             OUT_LABEL(rq, pages_states, js(r, "state"));
-            web_printf(&rq->out, "</td><td class=\"num\">%lld</td></tr>\n", ji(r, "version", 0));
+            web_printf(&rq->out, "</td><td class=\"num\" data-label=\"Versi\">%lld</td></tr>\n",
+                       ji(r, "version", 0));
         }
         out(rq, "</tbody></table></div>\n");
     }

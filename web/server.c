@@ -1347,14 +1347,3 @@ void web_login_failed(struct web_req *rq, const char *id)
     log_warn("sign-in failed for %.*s from %s", (int)b.len, b.data ? b.data : "", rq->addr);
     buf_free(&b);
 }
-
-/* Until web/public.c and web/pages.c are linked in, nobody claims their paths. */
-__attribute__((weak)) bool public_dispatch(struct web_req *rq)
-{
-    return false;
-}
-
-__attribute__((weak)) bool pages_dispatch(struct web_req *rq)
-{
-    return false;
-}

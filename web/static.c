@@ -73,7 +73,7 @@ static const char static_css[] =
     "font-size:.875rem;font-weight:600;color:var(--muted)}"
     "table.stack td[colspan]{padding-left:0}table.stack td[colspan]::before{content:none}}\n"
     /* summary figures */
-    "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}\n"
+    "dl.facts{display:grid;grid-template-columns:fit-content(45%) minmax(0,1fr);gap:.25rem 1rem}\n"
     "dl.facts dt{font-weight:600;color:var(--muted)}\n"
     "dl.facts dd{margin:0}\n"
     ".big{font-size:1.75rem;font-weight:700;line-height:1.2}\n"

@@ -53,6 +53,7 @@ def nip(n):
 
 TOP, MID = nip(1), nip(2)
 E1, E2, E3, E4 = nip(11), nip(12), nip(13), nip(14)
+E5 = nip(15)  # peers only (no supervisor, no work result): no predikat, inputs_missing at close
 P = [nip(21), nip(22), nip(23)]
 OP = "operator.satu"
 OUTSIDER = nip(31)  # a supervisor elsewhere: not in E1's chain
@@ -67,6 +68,7 @@ def org_csv():
             "%s,Staf %s,UNIT-P,staf,%s,admin" % (E2, SCRIPT, MID),
             "%s,Staf Tiga,UNIT-P,staf,%s,admin" % (E3, MID),
             "%s,Staf Empat,UNIT-P,staf,%s,admin" % (E4, MID),
+            "%s,Staf Lima,UNIT-P,staf,%s,admin" % (E5, MID),
             "%s,Kepala Lain,UNIT-P,kabid,%s,admin" % (OUTSIDER, TOP)]
     for k, n in enumerate(P):
         rows.append("%s,Rekan %d,UNIT-P,staf,%s,admin" % (n, k + 1, MID))
@@ -280,6 +282,8 @@ class WebPagesTest(StackTestCase):
         for k, p in enumerate(P[:2]):
             events.append(evaluation(E4, p, "peer", 2, comment=HIDDEN_PEERS[k]))
         events.append(work_result(E4, "SKP-1", 10))
+        for p in P:
+            events.append(evaluation(E5, p, "peer", 4))  # and no work result: no predikat
         r = stack.kinerja("send", "-", input=jsonl(events))
         assert r.returncode == 0 and "accepted=%d" % len(events) in r.stdout, r.stdout + r.stderr
         stack.wait_for(lambda: stack.sql_value(
@@ -415,6 +419,12 @@ class WebPagesTest(StackTestCase):
         self.assertEqual(res["predikat"], "baik")
         doc = json.loads(self.stack.kinerja("score", E1, "--period", PERIOD, "--json").stdout)
         self.assertEqual(text_of(page.body, "score"), "%.2f" % doc["score"])
+        # the chart: one bar per BerAKHLAK value, as wide as its value in the table (4.00 of 5)
+        chart = re.search(r'<svg class="chart"[^>]*>(.*?)</svg>', page.body, re.S).group(1)
+        bars = re.findall(r'<rect x="150" y="\d+" width="([\d.]+)"', chart)
+        self.assertEqual(len(bars), 7)
+        for v, w in zip(KEYS, bars):
+            self.assertAlmostEqual(float(w), doc["perilaku"]["values"][v] / 5 * 150, delta=0.06)
         # the history says why the version was written, in Indonesian
         self.assertIn("Versi 1 dihitung", page.body)
         self.assertIn("(versi pertama)", page.body)
@@ -744,6 +754,23 @@ class WebPagesTest(StackTestCase):
         self.assertIn(reason.split(":")[0], look.body)
         self.assertEqual(o.get("/operator/event?id=bukan-uuid").status, 400)
         self.assertEqual(self.client(MID).get("/operator").status, 403)
+
+    # ---- near the end (it closes the period): missing inputs on the queue ------------
+
+    def test_zx_period_close_shows_missing_inputs_on_the_queue(self):
+        self.stack.wait_for(lambda: (self.result(E5)["version"] or 0) >= 1, timeout=SETTLE_TIMEOUT,
+                            what="E5 scored")
+        self.assertEqual(self.result(E5)["state"], "collecting")
+        before = self.client(MID).get("/atasan").body
+        self.assertNotIn('<section id="missing"', before)
+        self.stack.sql("SELECT kinerja_close_period(%s)", (PERIOD,))  # what the scheduler does at close
+        page = self.client(MID).get("/atasan")
+        section = re.search(r'<section id="missing">(.*?)</section>', page.body, re.S)
+        self.assertIsNotNone(section, page.body[:4000])
+        self.assertIn("Staf Lima", section.group(1))
+        self.assertIn('<span class="warning">penilaian perilaku oleh atasan belum ada</span>', section.group(1))
+        self.assertIn('<span class="warning">realisasi SKP (hasil kerja) belum ada</span>', section.group(1))
+        self.assertNotIn('data-employee="%s"' % E5, page.body)  # never offered for sign-off
 
     # ---- last: the server stops cleanly, no sanitizer report -------------------------
 
