@@ -57,6 +57,8 @@ CHROMIUM = os.environ.get("KINERJA_CHROMIUM", "/usr/bin/chromium")
 NODE_TIMEOUT = 240     # seconds for the whole browser suite
 NPM_TIMEOUT = 300      # seconds for npm ci
 SETTLE_TIMEOUT = 90
+ORDER = ["access.test.mjs", "appeal.test.mjs", "operator.test.mjs", "public.test.mjs", "signoff.test.mjs",
+         "survey.test.mjs"]
 PASSWORD = {"MID": "atasan-rahasia-1", "TOP": "kadis-rahasia-2", "E1": "pegawai-satu-3",
             "E2": "pegawai-dua-4", "E3": "pegawai-tiga-5", "OPS": "operator-rahasia-6"}
 KEYS = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
@@ -184,7 +186,8 @@ class BrowserTest(StackTestCase):
             (PERIOD, [E1, E2, E3] + SIGNED)) == 3 + len(SIGNED), timeout=SETTLE_TIMEOUT,
             what="E1..E3 and the other four pending_signoff")
         for emp in [E3] + SIGNED:
-            r = stack.kinerja("signoff", emp, "--period", PERIOD, "--supervisor", MID, "--approve", "--note", "disetujui")
+            r = stack.kinerja("signoff", emp, "--period", PERIOD, "--supervisor", MID, "--approve",
+                              "--note", "disetujui")
             if r.returncode != 0:
                 raise RuntimeError("kinerja signoff %s failed (%d):\n%s%s" % (emp, r.returncode, r.stdout, r.stderr))
         stack.wait_for(lambda: stack.sql_value(
@@ -254,8 +257,13 @@ class BrowserTest(StackTestCase):
         for f in os.listdir(artifacts_dir()):
             if f.endswith(".png"):
                 os.unlink(os.path.join(artifacts_dir(), f))
-        tests = sorted(os.path.join(BROWSER_DIR, f) for f in os.listdir(BROWSER_DIR) if f.endswith(".test.mjs"))
-        self.assertTrue(tests, "no tests/browser/*.test.mjs")
+        # One file after the other, in this order: public (IKM 87.50 of UNIT-A's four
+        # responses) before survey (which adds a fifth); appeal (test 4) before its
+        # decision (test 8, same file). Files not listed run after, in name order.
+        found = sorted(f for f in os.listdir(BROWSER_DIR) if f.endswith(".test.mjs"))
+        order = [f for f in ORDER if f in found] + [f for f in found if f not in ORDER]
+        self.assertEqual([f for f in ORDER if f not in found], [], "tests/browser lacks files")
+        tests = [os.path.join(BROWSER_DIR, f) for f in order]
         t0 = time.monotonic()
         try:
             r = subprocess.run(["node", "--test", "--test-concurrency=1", "--test-reporter=spec"] + tests,
@@ -287,7 +295,8 @@ class BrowserTest(StackTestCase):
         self.assertEqual(s.sql_value("SELECT count(*) FROM event_log WHERE type = 'appeal' AND employee = %s", (E3,)),
                          1)
         self.assertEqual(s.sql_value("SELECT payload->>'reason' FROM event_log WHERE type = 'appeal'"
-                                     " AND employee = %s", (E3,)), "Capaian SKP-1 bulan ini belum dihitung penuh <script>alert(4)</script>")
+                                     " AND employee = %s", (E3,)),
+                         "Capaian SKP-1 bulan ini belum dihitung penuh <script>alert(4)</script>")
         # the survey: the event id the page showed is stored with the nine answers typed
         # (4, 3, 4, 4, 3, 4, 4, 2, 3 in survey.test.mjs), for UNIT-A
         m = re.search(r"survey event ([0-9a-f-]{36})", r.stdout)

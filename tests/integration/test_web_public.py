@@ -432,6 +432,14 @@ class WebPublicTest(StackTestCase):
         rows = self.stack.wait_for(lambda: len(self.events_from("web:UNIT-S")) == 5 and self.events_from("web:UNIT-S"),
                                    timeout=20, what="five responses in event_log")
         self.assertEqual(sorted(r[1]["rating"] for r in rows), [1, 2, 3, 3, 4])
+        # five citizens answering on the web within seconds are five respondents, not one
+        # kiosk pressed five times (schemas/0011: a web:* response is its own device);
+        # before, unit_scores said presses 5, repeats 4, counted 1
+        self.stack.wait_for(lambda: self.stack.sql(
+            "SELECT presses, repeats, counted FROM unit_scores WHERE unit = 'UNIT-S' AND presses = 5"),
+            timeout=30, what="UNIT-S's five presses scored")
+        self.assertEqual(self.stack.sql("SELECT presses, repeats, counted FROM unit_scores WHERE unit = 'UNIT-S' "
+                                        "AND presses = 5"), [(5, 0, 5)])
 
     # ---- the survey ----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ Each test runs its own stack: they kill workers and stop PostgreSQL.
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -284,7 +285,14 @@ class TestIngest(WorkerTestCase):
         self.s.wait_for(lambda: health()[0] == 200, timeout=30, what="/healthz 200 again")
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
             metrics = r.read().decode()
-        self.assertIn('kinerja_ingest_events_total{result="stored"} %d' % traffic.counts()["stored"], metrics)
+        # A batch whose COMMIT reached PostgreSQL just before it died, but whose answer did
+        # not, is redelivered and counted `already` (it is in event_log once, as
+        # assert_exactly_once showed): stored + already covers every event, and what the
+        # worker counts stored never exceeds them.
+        counted = {k: int(v) for k, v in re.findall(r'kinerja_ingest_events_total\{result="(\w+)"\} (\d+)', metrics)}
+        total = traffic.counts()["stored"]
+        self.assertEqual(counted.get("stored", 0) + counted.get("already", 0), total, metrics)
+        self.assertGreater(counted.get("stored", 0), total // 2, metrics)
         log = self.s.log_text("worker-ingest")
         self.assertIn("postgres lost", log)
         self.assertIn("postgres regained", log)
