@@ -23,13 +23,17 @@ int clientkeys_load_setting(const struct config *cfg, const char *setting, struc
         return 0;
     const char *prefix = config_str(cfg, setting);
     if (!*prefix) {
-        snprintf(err, errlen, "%s is empty: with security.curve = true it must name this "
-                              "client's key pair (PREFIX of kinerja keygen --out PREFIX)", setting);
+        snprintf(err, errlen,
+                 "%s is empty: with security.curve = true it must name this "
+                 "client's key pair (PREFIX of kinerja keygen --out PREFIX)",
+                 setting);
         return -1;
     }
     char pub_path[PATH_MAX], sec_path[PATH_MAX];
-    if ((size_t)snprintf(pub_path, sizeof pub_path, "%s%s", prefix, CLIENTKEYS_PUBLIC_SUFFIX) >= sizeof pub_path ||
-        (size_t)snprintf(sec_path, sizeof sec_path, "%s%s", prefix, CLIENTKEYS_SECRET_SUFFIX) >= sizeof sec_path) {
+    if ((size_t)snprintf(pub_path, sizeof pub_path, "%s%s", prefix, CLIENTKEYS_PUBLIC_SUFFIX) >=
+            sizeof pub_path ||
+        (size_t)snprintf(sec_path, sizeof sec_path, "%s%s", prefix, CLIENTKEYS_SECRET_SUFFIX) >=
+            sizeof sec_path) {
         snprintf(err, errlen, "%s: path too long", setting);
         return -1;
     }

@@ -164,7 +164,8 @@ static void api_action(struct web_req *rq, const char *type, json_t *fields)
 
 /* Copies the string fields names[] from the request body into a new object; NULL (and
  * 400 set) when a required one is missing or not a string. */
-static json_t *api_fields(struct web_req *rq, json_t *body, const char *const *required, const char *const *optional)
+static json_t *api_fields(struct web_req *rq, json_t *body, const char *const *required,
+                          const char *const *optional)
 {
     json_t *f = json_object();
     for (int pass = 0; pass < 2; pass++) {
@@ -307,8 +308,8 @@ bool api_dispatch(struct web_req *rq)
                 if (version < 0)
                     web_error(rq, 400, "version: must be a positive integer");
                 else
-                    api_view(rq, view_score(rq->db, seg[1], seg[2], (int)version, tz, &b, err, sizeof err), &b,
-                             err);
+                    api_view(rq, view_score(rq->db, seg[1], seg[2], (int)version, tz, &b, err, sizeof err),
+                             &b, err);
             }
         }
     } else if (n == 1 && strcmp(seg[0], "queue") == 0) {
@@ -333,7 +334,8 @@ bool api_dispatch(struct web_req *rq)
         } else if (api_db(rq)) {
             web_query(rq, "unit", unit, sizeof unit);
             web_query(rq, "provisional", prov, sizeof prov);
-            struct view_report_opts o = {.unit = unit[0] ? unit : NULL, .top = top, .provisional = prov[0] == '1'};
+            struct view_report_opts o = {
+                .unit = unit[0] ? unit : NULL, .top = top, .provisional = prov[0] == '1'};
             int rc = view_report(rq->db, seg[1], period, &o, tz, &b, err, sizeof err);
             if (rc == VIEW_OK && public_kind)
                 rq->cacheable = true;

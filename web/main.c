@@ -26,11 +26,26 @@
 #define PROBE_MS 2000 /* /healthz turns 503 within this of losing PostgreSQL */
 
 static const char *const settings_used[] = {
-    "web.listen",          "web.public_url",      "web.session_key_file", "web.session_ttl_s",
-    "web.cookie_secure",   "web.client_key_file", "web.source",           "web.db_pool",
-    "web.max_connections", "web.send_timeout_ms", "web.login_max",        "web.respond_max",
-    "postgres.dsn",        "intake.endpoint",     "intake.max_frame_bytes", "security.curve",
-    "security.server_public_file", "time.zone",   "log.level",            "log.json",
+    "web.listen",
+    "web.public_url",
+    "web.session_key_file",
+    "web.session_ttl_s",
+    "web.cookie_secure",
+    "web.client_key_file",
+    "web.source",
+    "web.db_pool",
+    "web.max_connections",
+    "web.send_timeout_ms",
+    "web.login_max",
+    "web.respond_max",
+    "postgres.dsn",
+    "intake.endpoint",
+    "intake.max_frame_bytes",
+    "security.curve",
+    "security.server_public_file",
+    "time.zone",
+    "log.level",
+    "log.json",
     "metrics.listen",
 };
 
@@ -54,10 +69,11 @@ static void usage(FILE *out)
             if (strcmp(defs[i].name, settings_used[k]) == 0)
                 fprintf(out, "  %s = %s\n      %s\n", defs[i].name, defs[i].secret ? "(secret)" : defs[i].def,
                         defs[i].help);
-    fprintf(out, "\nmetrics.listen = auto serves /metrics and /healthz on %s\n"
-                 "signals: SIGTERM/SIGINT stop accepting, let open requests finish and exit 0;\n"
-                 "SIGHUP reloads log.level\n"
-                 "exit codes: 0 ok, 1 failure, 2 usage\n",
+    fprintf(out,
+            "\nmetrics.listen = auto serves /metrics and /healthz on %s\n"
+            "signals: SIGTERM/SIGINT stop accepting, let open requests finish and exit 0;\n"
+            "SIGHUP reloads log.level\n"
+            "exit codes: 0 ok, 1 failure, 2 usage\n",
             WEB_METRICS_ADDR);
 }
 
@@ -145,7 +161,8 @@ int main(int argc, char **argv)
         log_error("%s; not starting", err);
         goto out;
     }
-    if (metrics_server_start(m, config_str(cfg, "metrics.listen"), WEB_METRICS_ADDR, &srv, err, sizeof err) < 0)
+    if (metrics_server_start(m, config_str(cfg, "metrics.listen"), WEB_METRICS_ADDR, &srv, err, sizeof err) <
+        0)
         log_error("metrics: %s; running without /metrics and /healthz", err);
     else if (srv)
         log_info("metrics and health on port %d", metrics_server_port(srv));

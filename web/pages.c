@@ -28,6 +28,7 @@
  * and numbers. Labels are Indonesian (SPEC 12); the codes of the JSON never reach a
  * person untranslated except where no label exists (then escaped).
  */
+#include "server.h"
 #include "web.h"
 
 #include "event.h"
@@ -374,20 +375,6 @@ static enum pages_field pages_form_text(struct web_req *rq, const char *name, ch
 static bool pages_has_text(const char *s)
 {
     return s[strspn(s, " \t\r\n")] != '\0';
-}
-
-/* The signed-in person's role from the account's. */
-static enum web_role pages_web_role(enum user_role r)
-{
-    switch (r) {
-    case USER_EMPLOYEE:
-        return WEB_ROLE_EMPLOYEE;
-    case USER_SUPERVISOR:
-        return WEB_ROLE_SUPERVISOR;
-    case USER_OPERATOR:
-        return WEB_ROLE_OPERATOR;
-    }
-    return WEB_ROLE_NONE;
 }
 
 static const char *pages_home(enum web_role r)
@@ -1211,7 +1198,7 @@ static void pages_login_post(struct web_req *rq)
         sodium_memzero(&u, sizeof u);
         return;
     }
-    enum web_role role = pages_web_role(u.role);
+    enum web_role role = web_role_of_user((int)u.role);
     web_session_start(rq, u.id, role, u.epoch);
     log_info("login %s (%s) from %s", logid, user_role_name(u.role), rq->addr);
     sodium_memzero(&u, sizeof u);

@@ -31,16 +31,16 @@
 
 #define SESSION_COOKIE "kinerja_session"
 #define ANON_COOKIE "kinerja_anon"
-#define SESSION_MAX 512      /* the cookie's value */
+#define SESSION_MAX 512 /* the cookie's value */
 #define NONCE_BYTES 16
-#define RATE_SLOTS 8192      /* rate-limit entries kept (memory bound) */
+#define RATE_SLOTS 8192 /* rate-limit entries kept (memory bound) */
 #define RATE_PROBE 16
 #define RATE_KEY_MAX 96
-#define POOL_WAIT_MS 5000    /* a request waits this long for a database connection */
+#define POOL_WAIT_MS 5000 /* a request waits this long for a database connection */
 #define SSE_POLL_MS 1000
 #define SSE_KEEPALIVE_MS 15000
-#define SSE_SEEN 256         /* notification ids remembered per stream */
-#define SSE_LOOKBACK_S 120   /* re-read this far back (a slow commit may land late) */
+#define SSE_SEEN 256       /* notification ids remembered per stream */
+#define SSE_LOOKBACK_S 120 /* re-read this far back (a slow commit may land late) */
 #define WAIT_STEP_MS 100
 
 struct rate_slot {
@@ -326,7 +326,8 @@ bool web_form(struct web_req *rq, const char *name, char *out, size_t outlen)
         const char *stop = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(stop - p));
         char key[128];
-        if (eq && url_decode(p, (size_t)(eq - p), key, sizeof key) && strlen(key) == nl && memcmp(key, name, nl) == 0)
+        if (eq && url_decode(p, (size_t)(eq - p), key, sizeof key) && strlen(key) == nl &&
+            memcmp(key, name, nl) == 0)
             return url_decode(eq + 1, (size_t)(stop - eq - 1), out, outlen);
         p = stop + 1;
     }
@@ -410,6 +411,12 @@ int web_h(struct buf *b, const char *s)
     return rc;
 }
 
+/* The message in the API's language (English, for integrators) or the pages' (Indonesian). */
+static const char *L(const struct web_req *rq, const char *en, const char *id)
+{
+    return rq->wants_json ? en : id;
+}
+
 static const char *status_text(int status)
 {
     switch (status) {
@@ -462,8 +469,9 @@ void web_page_begin(struct web_req *rq, const char *title)
     web_h(b, title);
     buf_puts(b, " — Kinerja</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
                 "<script src=\"/static/app.js\" defer></script></head>\n");
-    buf_printf(b, "<body data-live=\"%d\"><header class=\"top\"><nav>"
-                  "<a class=\"brand\" href=\"/\">Kinerja</a> <a href=\"/publik\">Publik</a>",
+    buf_printf(b,
+               "<body data-live=\"%d\"><header class=\"top\"><nav>"
+               "<a class=\"brand\" href=\"/\">Kinerja</a> <a href=\"/publik\">Publik</a>",
                rq->s.ok ? 1 : 0);
     if (rq->s.ok) {
         if (rq->s.role == WEB_ROLE_EMPLOYEE || rq->s.role == WEB_ROLE_SUPERVISOR)
@@ -488,7 +496,8 @@ void web_page_begin(struct web_req *rq, const char *title)
 
 void web_page_end(struct web_req *rq)
 {
-    buf_puts(&rq->out, "\n</main><footer class=\"muted\">Kinerja — penilaian kinerja ASN</footer></body></html>\n");
+    buf_puts(&rq->out,
+             "\n</main><footer class=\"muted\">Kinerja — penilaian kinerja ASN</footer></body></html>\n");
 }
 
 void web_error(struct web_req *rq, int status, const char *msg)
@@ -568,8 +577,9 @@ static void append_cookie(struct web_req *rq, const char *name, const char *valu
 {
     size_t used = strlen(rq->set_cookie);
     /* several cookies: the server splits on "\n" into several Set-Cookie headers */
-    snprintf(rq->set_cookie + used, sizeof rq->set_cookie - used, "%s%s=%s; Path=/; HttpOnly; SameSite=Strict%s; Max-Age=%lld",
-             used ? "\n" : "", name, value, rq->w->cookie_secure ? "; Secure" : "", max_age);
+    snprintf(rq->set_cookie + used, sizeof rq->set_cookie - used,
+             "%s%s=%s; Path=/; HttpOnly; SameSite=Strict%s; Max-Age=%lld", used ? "\n" : "", name, value,
+             rq->w->cookie_secure ? "; Secure" : "", max_age);
 }
 
 void web_session_start(struct web_req *rq, const char *uid, enum web_role role, long long epoch)
@@ -647,8 +657,8 @@ static void session_read(struct web_req *rq)
     char uid[WEB_ID_MAX + 1], nonce[2 * NONCE_BYTES + 1];
     int role, ver;
     long long epoch, expires;
-    if (sscanf((const char *)payload, "%d|%64[A-Za-z0-9._:-]|%d|%lld|%lld|%32[0-9a-f]", &ver, uid, &role, &epoch,
-               &expires, nonce) != 6 ||
+    if (sscanf((const char *)payload, "%d|%64[A-Za-z0-9._:-]|%d|%lld|%lld|%32[0-9a-f]", &ver, uid, &role,
+               &epoch, &expires, nonce) != 6 ||
         ver != 1 || expires < now_s())
         return;
     if (!rq->db)
@@ -721,8 +731,8 @@ bool web_require(struct web_req *rq, ...)
             buf_init(&b, 300);
             buf_puts(&b, "/login?next=");
             for (const char *p = rq->path; *p && b.len < 280; p++)
-                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '/' ||
-                    *p == '-' || *p == '_' || *p == '.')
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                    *p == '/' || *p == '-' || *p == '_' || *p == '.')
                     buf_putc(&b, *p);
             snprintf(loc, sizeof loc, "%.*s", (int)b.len, b.data ? b.data : "/login");
             buf_free(&b);
@@ -742,7 +752,7 @@ bool web_require(struct web_req *rq, ...)
     }
     va_end(ap);
     if (any && !match) {
-        web_error(rq, 403, "this page is not for your role");
+        web_error(rq, 403, L(rq, "this page is not for your role", "halaman ini bukan untuk peran Anda"));
         return false;
     }
     return true;
@@ -755,26 +765,31 @@ bool web_may_read(struct web_req *rq, const char *nip)
         return false;
     }
     if (!rq->db) {
-        web_error(rq, 503, "database unavailable");
+        web_error(rq, 503,
+                  L(rq, "database unavailable", "basis data tidak dapat dihubungi; coba lagi sebentar lagi"));
         return false;
     }
     bool known = false;
     if (inboxstore_known(rq->db, nip, &known) != 0) {
-        web_error(rq, 503, "database unavailable");
+        web_error(rq, 503,
+                  L(rq, "database unavailable", "basis data tidak dapat dihubungi; coba lagi sebentar lagi"));
         return false;
     }
     if (!known) {
-        web_error(rq, 404, "no such employee");
+        web_error(rq, 404, L(rq, "no such employee", "pegawai tidak ditemukan"));
         return false;
     }
     enum user_relation rel = USER_REL_NONE;
     char err[256];
     if (userstore_relation(rq->db, rq->s.uid, nip, &rel, err, sizeof err) != 0) {
-        web_error(rq, 503, "database unavailable");
+        web_error(rq, 503,
+                  L(rq, "database unavailable", "basis data tidak dapat dihubungi; coba lagi sebentar lagi"));
         return false;
     }
     if (rel == USER_REL_NONE) {
-        web_error(rq, 403, "you may see only your own results and your reports'");
+        web_error(rq, 403,
+                  L(rq, "you may see only your own results and your reports'",
+                    "Anda hanya dapat melihat hasil Anda sendiri dan hasil bawahan Anda"));
         return false;
     }
     return true;
@@ -996,12 +1011,13 @@ static void sse_poll(struct sse *s)
         char lookback[16];
         snprintf(lookback, sizeof lookback, "%d", SSE_LOOKBACK_S);
         const char *params[] = {s->uid, s->since, lookback};
-        pgstore_each_row(db, "live notifications",
-                         "SELECT id::text, json_build_object('id', id, 'type', kind, 'kind', kind, 'employee', employee, "
-                         "'period', period, 'version', version, 'created_at', created_at, 'payload', payload)::text "
-                         "FROM notifications WHERE recipient = $1 AND created_at >= $2::timestamptz "
-                         "AND created_at > now() - make_interval(secs => $3::int) ORDER BY created_at, id LIMIT 100",
-                         3, params, sse_row, s);
+        pgstore_each_row(
+            db, "live notifications",
+            "SELECT id::text, json_build_object('id', id, 'type', kind, 'kind', kind, 'employee', employee, "
+            "'period', period, 'version', version, 'created_at', created_at, 'payload', payload)::text "
+            "FROM notifications WHERE recipient = $1 AND created_at >= $2::timestamptz "
+            "AND created_at > now() - make_interval(secs => $3::int) ORDER BY created_at, id LIMIT 100",
+            3, params, sse_row, s);
     }
     pool_put(s->w, db);
 }
@@ -1058,7 +1074,8 @@ static void add_headers(struct web_req *rq, struct MHD_Response *r)
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "same-origin");
     MHD_add_response_header(r, "Cache-Control",
-                            rq->cacheable && !rq->s.ok && !rq->set_cookie[0] ? "public, max-age=30" : "no-store");
+                            rq->cacheable && !rq->s.ok && !rq->set_cookie[0] ? "public, max-age=30"
+                                                                             : "no-store");
     char *save = NULL, cookies[sizeof rq->set_cookie];
     memcpy(cookies, rq->set_cookie, sizeof cookies);
     for (char *c = strtok_r(cookies, "\n", &save); c; c = strtok_r(NULL, "\n", &save))
@@ -1067,8 +1084,8 @@ static void add_headers(struct web_req *rq, struct MHD_Response *r)
 
 static enum MHD_Result respond(struct MHD_Connection *c, struct web_req *rq)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(rq->out.len, rq->out.len ? rq->out.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        rq->out.len, rq->out.len ? rq->out.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rq->ctype);
@@ -1088,7 +1105,8 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t n)
         return;
     char host[64];
     if (getnameinfo(ci->client_addr,
-                    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+                    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in),
                     host, sizeof host, NULL, 0, NI_NUMERICHOST) == 0)
         snprintf(out, n, "%s", host);
 }
@@ -1117,7 +1135,8 @@ static enum MHD_Result start_stream(struct MHD_Connection *c, struct web_req *rq
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *version, const char *upload_data, size_t *upload_size,
+                                  void **con_cls)
 {
     struct web *w = cls;
     struct conn *st = *con_cls;
@@ -1178,7 +1197,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return ret;
             }
         } else if (!api_dispatch(&rq) && !public_dispatch(&rq) && !pages_dispatch(&rq)) {
-            web_error(&rq, 404, "no such page");
+            web_error(&rq, 404, L(&rq, "no such page", "halaman tidak ditemukan"));
         }
         pool_put(w, rq.db);
         rq.db = NULL;
@@ -1186,8 +1205,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rq.status >= 500)
         metric_inc(w->m->errors);
     ret = respond(c, &rq);
-    log_msg(rq.status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, "%s %s %d %zu bytes %lld ms%s%s", method, url, rq.status,
-            rq.out.len, daemon_now_ms() - t0, rq.s.ok ? " as " : "", rq.s.ok ? rq.s.uid : "");
+    log_msg(rq.status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, "%s %s %d %zu bytes %lld ms%s%s", method,
+            url, rq.status, rq.out.len, daemon_now_ms() - t0, rq.s.ok ? " as " : "", rq.s.ok ? rq.s.uid : "");
     buf_free(&rq.out);
     return ret;
 }
@@ -1204,26 +1223,39 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
 
 /* ---------------------------------------------------------------- start, stop */
 
+/* libmicrohttpd's own messages (a client that went away mid-stream, ...): debug lines. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_debug("http: %s", line);
+}
+
 static int read_key(struct web *w, char *err, size_t errlen)
 {
     const char *path = config_str(w->cfg, "web.session_key_file");
     if (!*path) {
         randombytes_buf(w->key, sizeof w->key);
         log_warn("web.session_key_file is empty: sessions are signed with a random key and end when "
-                          "kinerja-web restarts");
+                 "kinerja-web restarts");
         return 0;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "web.session_key_file %s: %s (make up creates it; or: head -c 32 /dev/urandom > %s)",
-                 path, strerror(errno), path);
+        snprintf(err, errlen,
+                 "web.session_key_file %s: %s (make up creates it; or: head -c 32 /dev/urandom > %s)", path,
+                 strerror(errno), path);
         return -1;
     }
     unsigned char raw[512];
     size_t n = fread(raw, 1, sizeof raw, f);
     fclose(f);
     if (n < 32) {
-        snprintf(err, errlen, "web.session_key_file %s: holds %zu bytes, at least 32 random bytes needed", path, n);
+        snprintf(err, errlen, "web.session_key_file %s: holds %zu bytes, at least 32 random bytes needed",
+                 path, n);
         sodium_memzero(raw, sizeof raw);
         return -1;
     }
@@ -1290,17 +1322,21 @@ struct web *web_server_start(const struct config *cfg, struct web_metrics *m, ch
     }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "web.listen %s: the host must be an IPv4 address", config_str(cfg, "web.listen"));
+        snprintf(err, errlen, "web.listen %s: the host must be an IPv4 address",
+                 config_str(cfg, "web.listen"));
         web_server_stop(&w);
         return NULL;
     }
-    w->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-                              (uint16_t)port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_done, w, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)config_int(cfg, "web.max_connections"), MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)60, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    w->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+                                  MHD_USE_ERROR_LOG,
+                              (uint16_t)port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, w,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)config_int(cfg, "web.max_connections"),
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+                              (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!w->mhd) {
-        snprintf(err, errlen, "web.listen %s: cannot listen (%s)", config_str(cfg, "web.listen"), strerror(errno));
+        snprintf(err, errlen, "web.listen %s: cannot listen (%s)", config_str(cfg, "web.listen"),
+                 strerror(errno));
         web_server_stop(&w);
         return NULL;
     }

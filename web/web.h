@@ -35,19 +35,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WEB_BODY_MAX (64 * 1024)   /* largest request body read; larger is 413 */
+#define WEB_BODY_MAX (64 * 1024)      /* largest request body read; larger is 413 */
 #define WEB_OUT_MAX (8 * 1024 * 1024) /* largest response built */
-#define WEB_ID_MAX 64              /* a user id: NIP, evaluator id or operator name */
-#define WEB_TOKEN_MAX 96           /* CSRF token text */
-#define WEB_EVENT_ID_LEN 36        /* canonical UUID */
+#define WEB_ID_MAX 64                 /* a user id: NIP, evaluator id or operator name */
+#define WEB_TOKEN_MAX 96              /* CSRF token text */
+#define WEB_EVENT_ID_LEN 36           /* canonical UUID */
 
 struct web; /* the server */
 
 enum web_role { WEB_ROLE_NONE, WEB_ROLE_EMPLOYEE, WEB_ROLE_SUPERVISOR, WEB_ROLE_OPERATOR };
 
 struct web_session {
-    bool ok;                    /* signed in (valid cookie, account enabled, epoch current) */
-    char uid[WEB_ID_MAX + 1];   /* the account id (an NIP for employees and supervisors) */
+    bool ok;                  /* signed in (valid cookie, account enabled, epoch current) */
+    char uid[WEB_ID_MAX + 1]; /* the account id (an NIP for employees and supervisors) */
     enum web_role role;
     char csrf[WEB_TOKEN_MAX + 1]; /* the token this session's forms must carry */
 };
@@ -66,12 +66,12 @@ struct web_req {
     const struct config *cfg;
 
     /* the response */
-    int status;            /* default 200 */
-    const char *ctype;     /* default "text/html; charset=utf-8" */
-    struct buf out;        /* the body (bounded by WEB_OUT_MAX) */
-    char location[512];    /* set by web_redirect */
-    char set_cookie[512];  /* set by the session code */
-    bool cacheable;        /* public pages and static files may be cached briefly */
+    int status;           /* default 200 */
+    const char *ctype;    /* default "text/html; charset=utf-8" */
+    struct buf out;       /* the body (bounded by WEB_OUT_MAX) */
+    char location[512];   /* set by web_redirect */
+    char set_cookie[512]; /* set by the session code */
+    bool cacheable;       /* public pages and static files may be cached briefly */
 
     void *conn; /* the server's, do not touch */
 };
