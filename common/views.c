@@ -463,9 +463,18 @@ int view_event(struct pgstore *db, const char *event_id, const char *tz, struct 
 
 static const char SQL_VIEW_REJECTIONS[] =
     "SELECT event_id::text, type, source, client, reason, " VIEW_TIME_ISO(
-        "rejected_at") " FROM rejected_events ORDER BY rejected_at DESC, event_id LIMIT $1::int";
+        "rejected_at") " FROM rejected_events "
+                       "WHERE ($2::text = '' OR starts_with(coalesce(source, ''), $2::text)) "
+                       "AND ($3::text = '' OR rejected_at >= $3::timestamptz) "
+                       "ORDER BY rejected_at DESC, event_id LIMIT $1::int";
 
 int view_rejections(struct pgstore *db, long limit, const char *tz, struct buf *out, char *err, size_t errlen)
+{
+    return view_rejections_where(db, limit, NULL, NULL, tz, out, err, errlen);
+}
+
+int view_rejections_where(struct pgstore *db, long limit, const char *source, const char *since,
+                          const char *tz, struct buf *out, char *err, size_t errlen)
 {
     size_t mark = out->len;
     if (limit <= 0 || limit > VIEW_REJECTIONS_MAX)
@@ -475,8 +484,8 @@ int view_rejections(struct pgstore *db, long limit, const char *tz, struct buf *
         return rc;
     char lim[24];
     snprintf(lim, sizeof lim, "%ld", limit);
-    const char *params[1] = {lim};
-    PGresult *res = pgstore_query(db, "rejections", SQL_VIEW_REJECTIONS, 1, params);
+    const char *params[3] = {lim, source ? source : "", since ? since : ""};
+    PGresult *res = pgstore_query(db, "rejections", SQL_VIEW_REJECTIONS, 3, params);
     if (!res)
         return view_db_fail(db, out, mark, err, errlen);
     static const char *const keys[] = {"event_id", "type", "source", "client", "reason", "at"};

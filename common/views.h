@@ -156,6 +156,12 @@ int view_event(struct pgstore *db, const char *event_id, const char *tz, struct 
  * most limit (1..VIEW_REJECTIONS_MAX; 0 or more = VIEW_REJECTIONS_MAX). */
 int view_rejections(struct pgstore *db, long limit, const char *tz, struct buf *out, char *err,
                     size_t errlen);
+/* The same, only events whose source starts with source (NULL or "": any) and that were
+ * refused at or after since (a timestamptz PostgreSQL reads, e.g. "2026-05-01" or
+ * "2026-05-01 08:00+07"; NULL or "": any time). A since PostgreSQL cannot read is
+ * VIEW_ERROR with its message. For kinerja rejected (SPEC 9). */
+int view_rejections_where(struct pgstore *db, long limit, const char *source, const char *since,
+                          const char *tz, struct buf *out, char *err, size_t errlen);
 
 /* = kinerja status --json: reads Redis and PostgreSQL itself. The document is appended
  * whenever it can be built: a store that cannot be read shows as null members and

@@ -36,6 +36,7 @@ int cmd_inbox(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_event(struct cli *cli, int argc, char **argv);
+int cmd_rejected(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -34,6 +34,8 @@ static const struct command commands[] = {
     {"queue", cmd_queue, "queue --supervisor ID [--json]  the sign-off queue of one pejabat penilai"},
     {"event", cmd_event,
      "event ID [--json]               where one event ended: stored, rejected, quarantined"},
+    {"events", cmd_event, "events ID... [--json]           where each of several events ended"},
+    {"rejected", cmd_rejected, "rejected [--source S] [--since T] [--json]  what the workers refused and why"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
     {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
 };

@@ -137,6 +137,46 @@ class EventViewTest(StackTestCase):
         self.assertIn("State      unknown\n", r.stdout)
         self.assertIn("Note       not in PostgreSQL", r.stdout)
 
+    def test_events_several_ids(self):
+        """kinerja events ID... (SPEC 9): an array of the documents; exit 1 when any is unknown."""
+        never = str(uuid.uuid4())
+        r = self.stack.kinerja("events", self.stored["id"], self.rejected["id"], "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        docs = json.loads(r.stdout)
+        self.assertEqual([(d["id"], d["state"]) for d in docs],
+                         [(self.stored["id"], "stored"), (self.rejected["id"], "rejected")])
+        r = self.stack.kinerja("events", self.stored["id"], never)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("State      stored (in event_log)\n", r.stdout)
+        self.assertIn("State      unknown\n", r.stdout)
+        self.assertEqual(self.stack.kinerja("event", self.stored["id"], never).returncode, 2)
+        self.assertEqual(self.stack.kinerja("events", "not-a-uuid").returncode, 2)
+
+    def test_rejected_with_filters(self):
+        """kinerja rejected [--source S] [--since T] (SPEC 9)."""
+        r = self.stack.kinerja("rejected", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = json.loads(r.stdout)["rejections"]
+        self.assertIn(self.rejected["id"], [x["event_id"] for x in rows])
+        # the work result came from app:skp; no kiosk was refused
+        by_source = json.loads(self.stack.kinerja("rejected", "--source", "app:sk", "--json").stdout)["rejections"]
+        self.assertEqual([x["event_id"] for x in by_source], [self.rejected["id"]])
+        self.assertEqual(json.loads(self.stack.kinerja("rejected", "--source", "kiosk:", "--json").stdout),
+                         {"rejections": []})
+        # since: in the future nothing, long ago everything
+        self.assertEqual(json.loads(self.stack.kinerja("rejected", "--since", "2999-01-01", "--json").stdout),
+                         {"rejections": []})
+        old = json.loads(self.stack.kinerja("rejected", "--since", "2000-01-01", "--json").stdout)["rejections"]
+        self.assertEqual(len(old), len(rows))
+        table = self.stack.kinerja("rejected")
+        self.assertEqual(table.returncode, 0)
+        self.assertIn(self.rejected["id"], table.stdout)
+        self.assertIn("%d rejected" % len(rows), table.stdout)
+        bad = self.stack.kinerja("rejected", "--since", "garbage")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("garbage", bad.stderr)
+        self.assertEqual(self.stack.kinerja("rejected", "--limit", "0").returncode, 2)
+
     def test_usage(self):
         for argv in ([], ["not-a-uuid"], [str(uuid.uuid4()), str(uuid.uuid4())], ["--nosuch"]):
             with self.subTest(argv=argv):
