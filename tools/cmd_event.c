@@ -22,7 +22,7 @@ static void event_usage(FILE *out)
 {
     fprintf(out,
             "usage: kinerja event ID [--json]\n"
-            "       kinerja events ID... [--json]   (several; --json: an array of the documents)\n"
+            "usage: kinerja events ID... [--json]   (several; --json: an array of the documents)\n"
             "  Where the event with id ID (a UUID) ended:\n"
             "    stored       in event_log, counted by the score worker\n"
             "    rejected     refused at ingest (reason: e.g. an unknown employee)\n"
