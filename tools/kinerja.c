@@ -36,6 +36,7 @@ static const struct command commands[] = {
      "event ID [--json]               where one event ended: stored, rejected, quarantined"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
     {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
+    {"export", cmd_export, "export siasn --period P [--format csv|json]  signed results for SIASN"},
 };
 
 static void usage(FILE *out)
