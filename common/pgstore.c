@@ -918,8 +918,7 @@ static int org_read_row(const struct csv_record *rec, const int col[ORG_COLUMNS]
                         struct buf *copy, struct org_nip *nip_out, char *err, size_t errlen)
 {
     if (rec->nfields != nheader) {
-        snprintf(err, errlen, "line %ld: expected %zu fields (as the header), got %zu", rec->line, nheader,
-                 rec->nfields);
+        snprintf(err, errlen, "line %ld: expected %zu fields, got %zu", rec->line, nheader, rec->nfields);
         return -1;
     }
     const char *v[ORG_COLUMNS];
