@@ -34,12 +34,28 @@
 #define ORG_NAME_MAX 200
 #define ORG_POSITION_MAX 200
 #define ORG_JOB_FAMILY_MAX 64
+#define ORG_UNIT_NAME_MAX 200
+#define ORG_AK_COEFFICIENT_MAX 1000.0 /* an annual coefficient; PerBKN 3/2023's largest is 50 */
+#define ORG_AK_DECIMALS_MAX 3         /* employees.ak_coefficient is numeric(8, 3) */
 #define ORG_COPY_MAX (512u * 1024 * 1024)
 #define ORG_ROWS_MAX 5000000
 
-enum org_column { ORG_NIP, ORG_NAME, ORG_UNIT, ORG_POSITION, ORG_SUPERVISOR, ORG_JOB_FAMILY, ORG_COLUMNS };
-static const char *const org_column_names[ORG_COLUMNS] = {"nip",      "name",           "unit",
-                                                          "position", "supervisor_nip", "job_family"};
+/* The six required columns, then the optional ones (SPEC 4): a header may leave those
+ * out or name them in any order. */
+enum org_column {
+    ORG_NIP,
+    ORG_NAME,
+    ORG_UNIT,
+    ORG_POSITION,
+    ORG_SUPERVISOR,
+    ORG_JOB_FAMILY,
+    ORG_UNIT_NAME,      /* optional: the unit's name (units.name); empty keeps the stored one */
+    ORG_AK_COEFFICIENT, /* optional: the position's annual angka kredit coefficient, >= 0 */
+    ORG_COLUMNS
+};
+#define ORG_REQUIRED_COLUMNS 6
+static const char *const org_column_names[ORG_COLUMNS] = {
+    "nip", "name", "unit", "position", "supervisor_nip", "job_family", "unit_name", "ak_coefficient"};
 
 static void pgstore_quiet_notice(void *arg, const char *message)
 {
@@ -830,7 +846,8 @@ static int org_check_nip(const char *v, const char *field, long line, char *err,
     return 0;
 }
 
-/* Maps header names to columns; col[k] = the field index of column k. */
+/* Maps header names to columns; col[k] = the field index of column k, -1 for an
+ * optional column the header leaves out. */
 static int org_read_header(const struct csv_record *rec, int col[ORG_COLUMNS], char *err, size_t errlen)
 {
     for (int k = 0; k < ORG_COLUMNS; k++)
@@ -841,10 +858,11 @@ static int org_read_header(const struct csv_record *rec, int col[ORG_COLUMNS], c
         while (k < ORG_COLUMNS && strcmp(name, org_column_names[k]) != 0)
             k++;
         if (k == ORG_COLUMNS) {
-            snprintf(err, errlen,
-                     "line %ld: header: unknown column '%.40s' (expected nip,name,unit,position,supervisor_nip,"
-                     "job_family)",
-                     rec->line, name);
+            snprintf(
+                err, errlen,
+                "line %ld: header: unknown column '%.40s' (expected nip,name,unit,position,supervisor_nip,"
+                "job_family, optionally unit_name,ak_coefficient)",
+                rec->line, name);
             return -1;
         }
         if (col[k] >= 0) {
@@ -853,7 +871,7 @@ static int org_read_header(const struct csv_record *rec, int col[ORG_COLUMNS], c
         }
         col[k] = (int)i;
     }
-    for (int k = 0; k < ORG_COLUMNS; k++) {
+    for (int k = 0; k < ORG_REQUIRED_COLUMNS; k++) {
         if (col[k] < 0) {
             snprintf(err, errlen, "line %ld: header: missing column %s", rec->line, org_column_names[k]);
             return -1;
@@ -862,24 +880,58 @@ static int org_read_header(const struct csv_record *rec, int col[ORG_COLUMNS], c
     return 0;
 }
 
-/* Validates one data record and appends it to the COPY buffer (line, then the six
- * columns; empty optional fields become NULL). */
-static int org_read_row(const struct csv_record *rec, const int col[ORG_COLUMNS], struct buf *copy,
-                        struct org_nip *nip_out, char *err, size_t errlen)
+/*
+ * ak_coefficient: a plain decimal >= 0 ("12.5", "0"), at most ORG_AK_DECIMALS_MAX
+ * decimals and ORG_AK_COEFFICIENT_MAX; no sign, exponent or comma (a decimal comma
+ * "12,5" would have split the CSV field anyway). Empty is allowed (no coefficient).
+ */
+static int org_check_ak_coefficient(const char *v, long line, char *err, size_t errlen)
 {
-    if (rec->nfields != (size_t)ORG_COLUMNS) {
-        snprintf(err, errlen, "line %ld: expected %d fields, got %zu", rec->line, ORG_COLUMNS, rec->nfields);
+    if (!*v)
+        return 0;
+    const char *p = v;
+    size_t digits = 0, decimals = 0;
+    while (isdigit((unsigned char)*p))
+        p++, digits++;
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p))
+            p++, decimals++;
+    }
+    if (*p || digits == 0 || (p[-1] == '.')) {
+        snprintf(err, errlen, "line %ld: ak_coefficient: must be a number >= 0 such as 12.5, got '%.40s'",
+                 line, v);
+        return -1;
+    }
+    if (decimals > ORG_AK_DECIMALS_MAX || strtod(v, NULL) > ORG_AK_COEFFICIENT_MAX) {
+        snprintf(err, errlen, "line %ld: ak_coefficient: at most %d decimals and %.0f, got '%.40s'", line,
+                 ORG_AK_DECIMALS_MAX, ORG_AK_COEFFICIENT_MAX, v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Validates one data record and appends it to the COPY buffer (line, then the eight
+ * columns; empty fields and optional columns the header left out become NULL).
+ * nheader is the number of fields of the header. */
+static int org_read_row(const struct csv_record *rec, const int col[ORG_COLUMNS], size_t nheader,
+                        struct buf *copy, struct org_nip *nip_out, char *err, size_t errlen)
+{
+    if (rec->nfields != nheader) {
+        snprintf(err, errlen, "line %ld: expected %zu fields, got %zu", rec->line, nheader, rec->nfields);
         return -1;
     }
     const char *v[ORG_COLUMNS];
     for (int k = 0; k < ORG_COLUMNS; k++)
-        v[k] = csv_trim(rec->field[col[k]]);
+        v[k] = col[k] >= 0 ? csv_trim(rec->field[col[k]]) : "";
     long line = rec->line;
     if (org_check_nip(v[ORG_NIP], "nip", line, err, errlen) < 0 ||
         org_check_text(v[ORG_NAME], "name", ORG_NAME_MAX, true, line, err, errlen) < 0 ||
         org_check_text(v[ORG_UNIT], "unit", EVENT_UNIT_MAX, true, line, err, errlen) < 0 ||
         org_check_text(v[ORG_POSITION], "position", ORG_POSITION_MAX, false, line, err, errlen) < 0 ||
-        org_check_text(v[ORG_JOB_FAMILY], "job_family", ORG_JOB_FAMILY_MAX, false, line, err, errlen) < 0)
+        org_check_text(v[ORG_JOB_FAMILY], "job_family", ORG_JOB_FAMILY_MAX, false, line, err, errlen) < 0 ||
+        org_check_text(v[ORG_UNIT_NAME], "unit_name", ORG_UNIT_NAME_MAX, false, line, err, errlen) < 0 ||
+        org_check_ak_coefficient(v[ORG_AK_COEFFICIENT], line, err, errlen) < 0)
         return -1;
     if (*v[ORG_SUPERVISOR]) {
         const char *sup = v[ORG_SUPERVISOR];
@@ -910,7 +962,7 @@ static int org_read_row(const struct csv_record *rec, const int col[ORG_COLUMNS]
 }
 
 /* Reads and validates the whole file into COPY data. Returns the row count or -1. */
-static long org_parse(FILE *csv, struct buf *copy, char *err, size_t errlen)
+static long org_parse(FILE *csv, struct buf *copy, bool *ak_given, char *err, size_t errlen)
 {
     struct csv_reader r = {.f = csv, .line = 1, .at_start = true};
     struct csv_record *rec = malloc(sizeof *rec);
@@ -927,6 +979,8 @@ static long org_parse(FILE *csv, struct buf *copy, char *err, size_t errlen)
         snprintf(err, errlen, "line 1: header: missing (empty file)");
     if (got <= 0 || org_read_header(rec, col, err, errlen) < 0)
         goto done;
+    size_t nheader = rec->nfields;
+    *ak_given = col[ORG_AK_COEFFICIENT] >= 0;
     while ((got = csv_read_record(&r, rec, err, errlen)) > 0) {
         if (nnips == capnips) {
             if (capnips >= ORG_ROWS_MAX) {
@@ -942,7 +996,7 @@ static long org_parse(FILE *csv, struct buf *copy, char *err, size_t errlen)
             nips = p;
             capnips = cap;
         }
-        if (org_read_row(rec, col, copy, &nips[nnips], err, errlen) < 0)
+        if (org_read_row(rec, col, nheader, copy, &nips[nnips], err, errlen) < 0)
             goto done;
         nnips++;
     }
@@ -969,8 +1023,18 @@ done:
 
 static const char org_staging_sql[] =
     "CREATE TEMP TABLE org_staging ("
-    " line bigint, nip text, name text, unit text, position text, supervisor_nip text, job_family text"
+    " line bigint, nip text, name text, unit text, position text, supervisor_nip text, job_family text,"
+    " unit_name text, ak_coefficient numeric(8, 3)"
     ") ON COMMIT DROP";
+
+/* The first row that names its unit otherwise than an earlier row of the file. */
+static const char org_unit_name_conflict_sql[] =
+    "SELECT s.line, format('unit_name: unit %s is named ''%s'' on line %s and ''%s'' here', s.unit,"
+    "  s.first_name, s.first_line, s.unit_name)"
+    " FROM (SELECT line, unit, unit_name, first_value(unit_name) OVER w AS first_name,"
+    "        first_value(line) OVER w AS first_line"
+    "       FROM org_staging WHERE unit_name IS NOT NULL WINDOW w AS (PARTITION BY unit ORDER BY line)) s"
+    " WHERE s.unit_name <> s.first_name ORDER BY s.line LIMIT 1";
 
 /* The first row whose supervisor is neither in the file nor in the database. */
 static const char org_unknown_supervisor_sql[] =
@@ -981,18 +1045,27 @@ static const char org_unknown_supervisor_sql[] =
     "   AND NOT EXISTS (SELECT 1 FROM evaluators v WHERE v.id = s.supervisor_nip)"
     " ORDER BY s.line LIMIT 1";
 
+/* A unit_name given renames the unit; none (column absent or empty) keeps its name. */
 static const char org_upsert_units_sql[] =
-    "INSERT INTO units (code) SELECT DISTINCT unit FROM org_staging ON CONFLICT (code) DO NOTHING";
+    "INSERT INTO units (code, name) SELECT unit, max(unit_name) FROM org_staging GROUP BY unit"
+    " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name"
+    " WHERE EXCLUDED.name IS NOT NULL AND units.name IS DISTINCT FROM EXCLUDED.name";
 
-static const char org_upsert_employees_sql[] =
-    "INSERT INTO employees (nip, name, unit, position, supervisor_nip, job_family)"
-    " SELECT nip, name, unit, position, supervisor_nip, job_family FROM org_staging"
-    " ON CONFLICT (nip) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit,"
-    "  position = EXCLUDED.position, supervisor_nip = EXCLUDED.supervisor_nip,"
-    "  job_family = EXCLUDED.job_family, updated_at = now()"
-    " WHERE (employees.name, employees.unit, employees.position, employees.supervisor_nip, employees.job_family)"
-    "  IS DISTINCT FROM"
-    "  (EXCLUDED.name, EXCLUDED.unit, EXCLUDED.position, EXCLUDED.supervisor_nip, EXCLUDED.job_family)";
+/* AK: what ak_coefficient becomes on update: the file's value when the header has the
+ * column (empty = none), else the stored one (a file without the column changes none). */
+#define ORG_UPSERT_EMPLOYEES_SQL(AK)                                                                         \
+    "INSERT INTO employees (nip, name, unit, position, supervisor_nip, job_family, ak_coefficient)"          \
+    " SELECT nip, name, unit, position, supervisor_nip, job_family, ak_coefficient FROM org_staging"         \
+    " ON CONFLICT (nip) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit,"                           \
+    "  position = EXCLUDED.position, supervisor_nip = EXCLUDED.supervisor_nip,"                              \
+    "  job_family = EXCLUDED.job_family, ak_coefficient = " AK ", updated_at = now()"                        \
+    " WHERE (employees.name, employees.unit, employees.position, employees.supervisor_nip,"                  \
+    "  employees.job_family, employees.ak_coefficient)"                                                      \
+    "  IS DISTINCT FROM"                                                                                     \
+    "  (EXCLUDED.name, EXCLUDED.unit, EXCLUDED.position, EXCLUDED.supervisor_nip, EXCLUDED.job_family, " AK  \
+    ")"
+static const char org_upsert_employees_ak_sql[] = ORG_UPSERT_EMPLOYEES_SQL("EXCLUDED.ak_coefficient");
+static const char org_upsert_employees_sql[] = ORG_UPSERT_EMPLOYEES_SQL("employees.ak_coefficient");
 
 /* After the upsert: the first imported employee who is their own (indirect) supervisor.
  * Any new cycle passes through an imported row, so walking up from those is enough;
@@ -1053,7 +1126,8 @@ int pgstore_org_import(struct pgstore *db, FILE *csv, const char *filename, stru
     struct buf copy;
     buf_init(&copy, ORG_COPY_MAX);
     char err[sizeof db->errstr];
-    long nrows = org_parse(csv, &copy, err, sizeof err);
+    bool ak_given = false;
+    long nrows = org_parse(csv, &copy, &ak_given, err, sizeof err);
     if (nrows < 0) {
         buf_free(&copy);
         return pgstore_fail_data(db, "%s", err);
@@ -1086,8 +1160,16 @@ int pgstore_org_import(struct pgstore *db, FILE *csv, const char *filename, stru
                           "evaluator: import evaluators first with kinerja org import --evaluators)", line, text);
         goto fail;
     }
+    found = org_query_first(db, org_unit_name_conflict_sql, "org import", &line, text, sizeof text);
+    if (found < 0)
+        goto fail;
+    if (found) {
+        pgstore_fail_data(db, "line %ld: %s", line, text);
+        goto fail;
+    }
     if (org_command_rows(db, org_upsert_units_sql, "org import: units", &c.units) < 0 ||
-        org_command_rows(db, org_upsert_employees_sql, "org import: employees", &c.employees) < 0)
+        org_command_rows(db, ak_given ? org_upsert_employees_ak_sql : org_upsert_employees_sql,
+                         "org import: employees", &c.employees) < 0)
         goto fail;
     c.unchanged = (size_t)nrows - c.employees;
 

@@ -114,8 +114,12 @@ struct org_import_counts {
     size_t unchanged;  /* rows identical to what was stored */
 };
 
-/* Loads the CSV of SPEC 4 (header nip,name,unit,position,supervisor_nip,job_family) in
- * one transaction, upserting units and employees by NIP. Every row is checked first
+/* Loads the CSV of SPEC 4 (header nip,name,unit,position,supervisor_nip,job_family, then
+ * optionally unit_name and ak_coefficient, columns in any order) in one transaction,
+ * upserting units and employees by NIP. A unit_name renames its unit (two names for one
+ * unit in a file is an error; none keeps the stored name); ak_coefficient (a number >= 0,
+ * at most 3 decimals; empty = none) is set only when the header has the column, so a
+ * file without it leaves the stored coefficients alone. Every row is checked first
  * (NIP 18 digits, unit present, supervisor known in the file or the database, no
  * cycle in the supervisor chain); a bad file changes nothing and errstr names the
  * line and the field ("line 7: supervisor_nip: unknown NIP 1980..."). */

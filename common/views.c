@@ -3,6 +3,7 @@
  */
 #include "views.h"
 
+#include "angkakredit.h"
 #include "event.h"
 #include "inboxstore.h"
 #include "resultstore.h"
@@ -909,6 +910,91 @@ enum view_report_kind { VIEW_REPORT_UNIT, VIEW_REPORT_AWARDS, VIEW_REPORT_TRAINI
 
 #define VIEW_REPORT_OOM "out of memory or output error"
 
+/* ---------------------------------------------------------------- angka kredit */
+
+/* SPEC 5.11: per signed result of an employee with an ak_coefficient, the angka kredit
+ * it earns (common/angkakredit.h: coefficient x share x months / 12, half up to 2
+ * decimals). */
+static const struct view_column view_report_ak_cols[] = {
+    {"employee", VIEW_COL_TEXT},      {"name", VIEW_COL_TEXT},
+    {"unit", VIEW_COL_TEXT},          {"position", VIEW_COL_TEXT},
+    {"period", VIEW_COL_TEXT},        {"predikat", VIEW_COL_TEXT},
+    {"coefficient", VIEW_COL_NUMBER}, {"share_percent", VIEW_COL_NUMBER},
+    {"months", VIEW_COL_NUMBER},      {"angka_kredit", VIEW_COL_NUMBER},
+};
+#define VIEW_REPORT_AK_COLS (sizeof view_report_ak_cols / sizeof view_report_ak_cols[0])
+
+/* Signed: approved, appealed, final; the predikat revised on appeal where revised. */
+static const char SQL_VIEW_ANGKA_KREDIT[] =
+    "SELECT e.nip, e.name, e.unit, e.position, r.period, coalesce(r.revised_predikat, r.predikat),"
+    "       e.ak_coefficient::text"
+    " FROM results r JOIN employees e ON e.nip = r.employee"
+    " WHERE r.period = $1 AND r.state IN ('approved', 'appealed', 'final')"
+    "   AND e.ak_coefficient IS NOT NULL AND ($2 = '' OR e.unit = $2)"
+    " ORDER BY e.unit, e.nip";
+
+static int view_report_angka_kredit(struct pgstore *db, const char *period, const struct view_report_opts *o,
+                                    struct view_table *t, struct buf *json, char *err, size_t errlen)
+{
+    size_t mark = json ? json->len : 0;
+    int months = ak_period_months(period, NULL, NULL, NULL);
+    if (months < 0)
+        return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
+                         "period: must be YYYY-MM, YYYY-Qn or YYYY, got '%.64s'", period ? period : "");
+    t->cols = view_report_ak_cols;
+    t->ncols = VIEW_REPORT_AK_COLS;
+    snprintf(t->title, sizeof t->title, "Angka kredit, period %s (%d month%s): signed results", period,
+             months, months == 1 ? "" : "s");
+    t->note = "Angka kredit = ak_coefficient x share of the predikat (sangat_baik 150%, baik 100%, "
+              "butuh_perbaikan 75%, kurang 50%, sangat_kurang 25%) x months / 12 (PerBKN 3/2023), computed "
+              "exactly and rounded once, half up, to 2 decimals (3.125 -> 3.13): add the periods of a year "
+              "from the coefficient, not from these rounded figures. Signed results only (approved, "
+              "appealed, final; the revised predikat where an appeal revised it), of employees with an "
+              "ak_coefficient in the organisation data.";
+    const char *params[2] = {period, o && o->unit ? o->unit : ""};
+    PGresult *res = pgstore_query(db, "report angka-kredit", SQL_VIEW_ANGKA_KREDIT, 2, params);
+    if (!res)
+        return view_db_fail(db, json, mark, err, errlen);
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *predikat = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
+        int share = ak_share_percent(predikat);
+        int64_t milli = ak_coefficient_milli(PQgetvalue(res, i, 6));
+        int64_t ak = ak_hundredths(milli, share, months);
+        char coef[VIEW_REPORT_CELL_MAX], sh[VIEW_REPORT_CELL_MAX], mo[VIEW_REPORT_CELL_MAX],
+            akv[VIEW_REPORT_CELL_MAX];
+        if (ak < 0) {
+            /* a signed result always has a predikat; a stored one we cannot read is refused */
+            view_fail(json, mark, VIEW_ERROR, err, errlen,
+                      "employee %.18s: predikat '%.32s' or ak_coefficient '%.32s' cannot be read",
+                      PQgetvalue(res, i, 0), predikat ? predikat : "", PQgetvalue(res, i, 6));
+            PQclear(res);
+            view_table_free(t);
+            return VIEW_ERROR;
+        }
+        ak_format_milli(milli, coef, sizeof coef);
+        snprintf(sh, sizeof sh, "%d", share);
+        snprintf(mo, sizeof mo, "%d", months);
+        ak_format_hundredths(ak, akv, sizeof akv);
+        const char *cells[VIEW_REPORT_AK_COLS] = {PQgetvalue(res, i, 0),
+                                                  PQgetvalue(res, i, 1),
+                                                  PQgetvalue(res, i, 2),
+                                                  PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
+                                                  PQgetvalue(res, i, 4),
+                                                  predikat,
+                                                  coef,
+                                                  sh,
+                                                  mo,
+                                                  akv};
+        view_table_add_row(t, cells);
+    }
+    PQclear(res);
+    if (t->oom || (json && view_table_json(json, t) < 0)) {
+        view_table_free(t);
+        return view_fail(json, mark, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    }
+    return VIEW_OK;
+}
+
 /* The unit and public reports: one row per unit, the nested JSON into json (may be NULL). */
 static int view_report_units(struct pgstore *db, bool public_only, const char *period, const char *only_unit,
                              struct view_table *t, struct buf *json, char *err, size_t errlen)
@@ -1007,6 +1093,8 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
                      size_t errlen)
 {
     memset(t, 0, sizeof *t);
+    if (kind && !strcmp(kind, VIEW_REPORT_ANGKA_KREDIT))
+        return view_report_angka_kredit(db, period, o, t, json, err, errlen);
     size_t mark = json ? json->len : 0;
     int k = -1;
     for (size_t i = 0; kind && i < sizeof view_report_kinds / sizeof view_report_kinds[0]; i++)

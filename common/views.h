@@ -98,6 +98,13 @@ struct view_report_opts {
 int view_report(struct pgstore *db, const char *kind, const char *period, const struct view_report_opts *o,
                 const char *tz, struct buf *out, char *err, size_t errlen);
 
+/* kind "angka-kredit" (SPEC 5.11): an ARRAY [{"employee","name","unit","position","period",
+ * "predikat","coefficient","share_percent","months","angka_kredit"}], one per signed result
+ * (approved, appealed, final; the revised predikat where revised) of an employee with an
+ * ak_coefficient, by unit and NIP; angka_kredit = coefficient x share x months / 12 rounded
+ * half up to 2 decimals (common/angkakredit.h). period may be YYYY-MM, YYYY-Qn or YYYY. */
+#define VIEW_REPORT_ANGKA_KREDIT "angka-kredit"
+
 #define VIEW_REPORT_DEFAULT_TOP 3
 #define VIEW_REPORT_TOP_MAX 100000
 #define VIEW_REPORT_PUBLIC_MIN_RESULTS                                                                       \

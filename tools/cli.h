@@ -38,5 +38,6 @@ int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_event(struct cli *cli, int argc, char **argv);
 int cmd_rejected(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -39,10 +39,11 @@
 #define REPORT_JSON_MAX (1u << 30)          /* bound of the JSON output buffer */
 #define REPORT_CSV_FORMULA_LEADS "=+-@\t\r" /* first characters a spreadsheet takes as a formula */
 
-enum report_kind { REPORT_UNIT, REPORT_AWARDS, REPORT_TRAINING, REPORT_PUBLIC };
+enum report_kind { REPORT_UNIT, REPORT_AWARDS, REPORT_TRAINING, REPORT_PUBLIC, REPORT_ANGKA_KREDIT };
 enum report_format { REPORT_TABLE, REPORT_CSV, REPORT_JSON, REPORT_HTML };
 
-static const char *const report_kind_names[] = {"unit", "awards", "training", "public"};
+static const char *const report_kind_names[] = {"unit", "awards", "training", "public",
+                                                VIEW_REPORT_ANGKA_KREDIT};
 static const char *const report_format_names[] = {"table", "csv", "json", "html"};
 
 static void report_usage(FILE *out)
@@ -69,6 +70,10 @@ static void report_usage(FILE *out)
         "  public    the unit report without personal data (no NIPs, names or comments); the\n"
         "            predikat distribution counts SIGNED results only (approved, appealed, final;\n"
         "            the revised predikat where revised), shown for units with at least %d of them\n"
+        "  angka-kredit  per SIGNED result of an employee with an ak_coefficient (org CSV): the angka\n"
+        "            kredit it earns = coefficient x share of the predikat (sangat_baik 150%%, baik 100%%,\n"
+        "            butuh_perbaikan 75%%, kurang 50%%, sangat_kurang 25%%) x months of the period / 12\n"
+        "            (PerBKN 3/2023), rounded half up to 2 decimals (12.5 x 100%% x 3/12 = 3.125 -> 3.13)\n"
         "  --period P   YYYY-MM or YYYY (required)\n"
         "  --format F   table (default), csv, json or html (a self-contained page)\n"
         "JSON of `unit`: "
@@ -400,7 +405,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         report_usage(stderr);
         return CLI_USAGE;
     }
-    if (!event_valid_period(period, strlen(period))) {
+    /* angka-kredit checks its period itself (YYYY-Qn too: common/angkakredit.c) */
+    if (kind != REPORT_ANGKA_KREDIT && !event_valid_period(period, strlen(period))) {
         fprintf(stderr, "kinerja report: --period must be YYYY-MM or YYYY, got '%s'\n", period);
         return CLI_USAGE;
     }

@@ -38,6 +38,7 @@ static const struct command commands[] = {
     {"rejected", cmd_rejected, "rejected [--source S] [--since T] [--json]  what the workers refused and why"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
     {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
+    {"export", cmd_export, "export siasn --period P [--format csv|json]  signed results for SIASN"},
 };
 
 static void usage(FILE *out)
