@@ -37,5 +37,6 @@ int cmd_queue(struct cli *cli, int argc, char **argv);
 int cmd_keygen(struct cli *cli, int argc, char **argv);
 int cmd_event(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
+int cmd_unit_predikat(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -36,6 +36,8 @@ static const struct command commands[] = {
      "event ID [--json]               where one event ended: stored, rejected, quarantined"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
     {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
+    {"unit-predikat", cmd_unit_predikat,
+     "unit-predikat UNIT --period P --predikat X [--note T]  a unit's organisation predikat"},
 };
 
 static void usage(FILE *out)
