@@ -169,6 +169,7 @@ class UnitCurveTest(StackTestCase):
         html = self.cli("report", "curve", "--period", PERIOD, "--format", "html").stdout
         self.assertIn("<td>baik.max_baik</td>", html)
         self.assertEqual(self.stack.status()["curve_units"], 1)
+        self.assertRegex(self.cli("status").stdout, r"(?m)^  curve_units +1$")
 
     def test_5_replace_keeps_history_and_never_changes_a_result(self):
         before = self.results()
