@@ -307,8 +307,12 @@ static const char SQL_QUEUE[] =
     "SELECT r.employee, e.name, e.unit, r.period, r.version, r.predikat, r.score,"
     "       " RS_TIME_TEXT("r.pending_since") ", " RS_TIME_ISO(
         "r.pending_since") ", r.calibration,"
-                           "       kinerja_signoff_highlights(coalesce(v.result, '{}'::jsonb), "
-                           "r.calibration, r.late_events, NULL)::text"
+                           "       (kinerja_signoff_highlights(coalesce(v.result, '{}'::jsonb), "
+                           "r.calibration, r.late_events, NULL)"
+                           /* the curve warning of the unit now (SPEC 5.10, schemas/0013) */
+                           " || coalesce((SELECT jsonb_build_object('curve', w)"
+                           " FROM kinerja_curve_warning(e.unit, r.period) AS w WHERE w IS NOT NULL),"
+                           " '{}'::jsonb))::text"
                            " FROM results r"
                            " JOIN employees e ON e.nip = r.employee"
                            " LEFT JOIN score_versions v ON v.employee = r.employee AND v.period = r.period "

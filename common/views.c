@@ -4,6 +4,7 @@
 #include "views.h"
 
 #include "angkakredit.h"
+#include "curve.h"
 #include "event.h"
 #include "inboxstore.h"
 #include "resultstore.h"
@@ -905,8 +906,175 @@ static int view_report_collect_training(const struct resultstore_row *r, void *c
     return 0;
 }
 
-static const char *const view_report_kinds[] = {"unit", "awards", "training", "public"};
-enum view_report_kind { VIEW_REPORT_UNIT, VIEW_REPORT_AWARDS, VIEW_REPORT_TRAINING, VIEW_REPORT_PUBLIC };
+/* ---------------------------------------------------------------- curve (SPEC 5.10) */
+
+/* One row per (unit, rule of its pattern); a unit without an organisation predikat for
+ * the period is one row without a rule. */
+static const struct view_column view_report_curve_cols[] = {
+    {"unit", VIEW_COL_TEXT},
+    {"name", VIEW_COL_TEXT},
+    {"unit_predikat", VIEW_COL_TEXT},
+    {"results", VIEW_COL_NUMBER},
+    {"sangat_baik", VIEW_COL_NUMBER},
+    {"baik", VIEW_COL_NUMBER},
+    {"butuh_perbaikan", VIEW_COL_NUMBER},
+    {"kurang", VIEW_COL_NUMBER},
+    {"sangat_kurang", VIEW_COL_NUMBER},
+    {"rule", VIEW_COL_TEXT},
+    {"requirement", VIEW_COL_TEXT},
+    {"count", VIEW_COL_NUMBER},
+    {"share_pct", VIEW_COL_NUMBER},
+    {"pass", VIEW_COL_BOOL},
+};
+#define VIEW_REPORT_CURVE_COLS (sizeof view_report_curve_cols / sizeof view_report_curve_cols[0])
+
+/* Every unit with its organisation predikat for $1 (NULL: none set) and how many current
+ * results of its employees have each predikat (the revised one where an appeal revised
+ * it; signed or not), by unit code. */
+static const char SQL_REPORT_CURVE[] =
+    "SELECT u.code, u.name, up.predikat,"
+    " count(*) FILTER (WHERE coalesce(r.revised_predikat, r.predikat) = 'sangat_baik'),"
+    " count(*) FILTER (WHERE coalesce(r.revised_predikat, r.predikat) = 'baik'),"
+    " count(*) FILTER (WHERE coalesce(r.revised_predikat, r.predikat) = 'butuh_perbaikan'),"
+    " count(*) FILTER (WHERE coalesce(r.revised_predikat, r.predikat) = 'kurang'),"
+    " count(*) FILTER (WHERE coalesce(r.revised_predikat, r.predikat) = 'sangat_kurang')"
+    " FROM units u"
+    " LEFT JOIN unit_predikat up ON up.unit = u.code AND up.period = $1"
+    " LEFT JOIN employees e ON e.unit = u.code"
+    " LEFT JOIN results r ON r.employee = e.nip AND r.period = $1"
+    " WHERE $2::text IS NULL OR u.code = $2"
+    " GROUP BY u.code, u.name, up.predikat ORDER BY u.code";
+
+/* The unit's JSON object: {"unit","name","predikat","results","distribution":{...},
+ * "follows":bool|null,"broken":[rule ids],"rules":[{"rule","requirement","count",
+ * "share_pct","pass","detail"}]}. follows is null without a predikat or results. */
+static int view_report_curve_unit(struct view_table *t, struct buf *json, size_t index, const char *unit,
+                                  const char *name, const char *predikat,
+                                  const long long counts[CURVE_PREDIKATS])
+{
+    char num[CURVE_PREDIKATS + 1][VIEW_REPORT_CELL_MAX], cnt[VIEW_REPORT_CELL_MAX], pct[VIEW_REPORT_CELL_MAX];
+    long long total = curve_total(counts);
+    const char *cells[VIEW_REPORT_CURVE_COLS] = {unit, name, predikat, num[0]};
+    snprintf(num[0], sizeof num[0], "%lld", total);
+    for (int k = 0; k < CURVE_PREDIKATS; k++) {
+        snprintf(num[k + 1], sizeof num[k + 1], "%lld", counts[k]);
+        cells[4 + k] = num[k + 1];
+    }
+    enum curve_pattern p;
+    bool has = predikat && curve_pattern_parse(predikat, &p);
+    int rc = 0;
+    if (json) {
+        rc |= buf_puts(json, index ? ",{\"unit\":" : "{\"unit\":");
+        rc |= view_json_str(json, unit);
+        rc |= buf_puts(json, ",\"name\":");
+        rc |= view_json_str(json, name);
+        rc |= buf_puts(json, ",\"predikat\":");
+        rc |= view_json_str(json, has ? curve_pattern_codes[p] : NULL);
+        rc |= buf_printf(json, ",\"results\":%lld,\"distribution\":", total);
+        for (int k = 0; k < CURVE_PREDIKATS; k++)
+            rc |= buf_printf(json, "%s\"%s\":%lld", k ? "," : "{", event_predikat_codes[k], counts[k]);
+        rc |= buf_putc(json, '}');
+    }
+    if (!has) {
+        view_table_add_row(t, cells);
+        if (json)
+            rc |= buf_puts(json, ",\"follows\":null,\"broken\":[],\"rules\":[]}");
+        return rc < 0 || t->oom ? -1 : 0;
+    }
+    size_t n, broken = 0;
+    const struct curve_rule *r = curve_rules(&n);
+    struct buf rules;
+    buf_init(&rules, 1u << 20);
+    struct buf ids;
+    buf_init(&ids, 1u << 16);
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].pattern != p)
+            continue;
+        bool pass = curve_rule_holds(&r[i], counts);
+        long long c = curve_rule_count(&r[i], counts);
+        snprintf(cnt, sizeof cnt, "%lld", c);
+        if (total)
+            snprintf(pct, sizeof pct, "%lld", (c * 200 + total) / (2 * total));
+        cells[9] = r[i].id;
+        cells[10] = r[i].text;
+        cells[11] = cnt;
+        cells[12] = total ? pct : NULL;
+        cells[13] = total ? (pass ? "true" : "false") : NULL;
+        view_table_add_row(t, cells);
+        if (!json)
+            continue;
+        char detail[CURVE_RULE_TEXT_MAX];
+        curve_rule_describe(&r[i], counts, detail, sizeof detail);
+        rc |= buf_puts(&rules, rules.len ? ",{\"rule\":" : "{\"rule\":");
+        rc |= view_json_str(&rules, r[i].id);
+        rc |= buf_puts(&rules, ",\"requirement\":");
+        rc |= view_json_str(&rules, r[i].text);
+        rc |= buf_printf(&rules, ",\"count\":%lld,\"share_pct\":", c);
+        rc |= total ? buf_puts(&rules, pct) : buf_puts(&rules, "null");
+        rc |= buf_printf(&rules, ",\"pass\":%s,\"detail\":", total ? (pass ? "true" : "false") : "null");
+        rc |= view_json_str(&rules, detail);
+        rc |= buf_putc(&rules, '}');
+        if (total && !pass) {
+            rc |= buf_puts(&ids, broken ? "," : "");
+            rc |= view_json_str(&ids, r[i].id);
+            broken++;
+        }
+    }
+    if (json) {
+        rc |= buf_printf(json, ",\"follows\":%s,\"broken\":[", total ? (broken ? "false" : "true") : "null");
+        rc |= buf_append(json, ids.data ? ids.data : "", ids.len);
+        rc |= buf_puts(json, "],\"rules\":[");
+        rc |= buf_append(json, rules.data ? rules.data : "", rules.len);
+        rc |= buf_puts(json, "]}");
+    }
+    buf_free(&rules);
+    buf_free(&ids);
+    return rc < 0 || t->oom ? -1 : 0;
+}
+
+static int view_report_curve(struct pgstore *db, const char *period, const char *only_unit,
+                             struct view_table *t, struct buf *json, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->cols = view_report_curve_cols;
+    t->ncols = VIEW_REPORT_CURVE_COLS;
+    snprintf(t->title, sizeof t->title,
+             "Distribution curve, period %s: each unit's predikat against its pattern", period);
+    t->note = "Current results of each unit's employees (signed or not; the revised predikat where an appeal "
+              "revised it) against the pattern of the unit's organisation predikat (SE MenPANRB 3/2023; "
+              "`kinerja unit-predikat`). A unit without one has no rules. The curve informs; it never "
+              "changes a result.";
+    size_t mark = json ? json->len : 0;
+    const char *params[2] = {period, only_unit};
+    PGresult *res = pgstore_query(db, "curve", SQL_REPORT_CURVE, 2, params);
+    if (!res)
+        return view_db_fail(db, json, mark, err, errlen);
+    int rc = json && buf_putc(json, '[') < 0 ? -1 : 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        long long counts[CURVE_PREDIKATS];
+        for (int k = 0; k < CURVE_PREDIKATS; k++)
+            counts[k] = strtoll(PQgetvalue(res, i, 3 + k), NULL, 10);
+        rc = view_report_curve_unit(t, json, (size_t)i, pgstore_text(res, i, 0), pgstore_text(res, i, 1),
+                                    pgstore_text(res, i, 2), counts);
+    }
+    PQclear(res);
+    if (rc == 0 && json && buf_putc(json, ']') < 0)
+        rc = -1;
+    if (rc < 0) {
+        view_table_free(t);
+        return view_fail(json, mark, VIEW_ERROR, err, errlen, "out of memory or output error");
+    }
+    return VIEW_OK;
+}
+
+static const char *const view_report_kinds[] = {"unit", "awards", "training", "public", "curve"};
+enum view_report_kind {
+    VIEW_REPORT_UNIT,
+    VIEW_REPORT_AWARDS,
+    VIEW_REPORT_TRAINING,
+    VIEW_REPORT_PUBLIC,
+    VIEW_REPORT_CURVE
+};
 
 #define VIEW_REPORT_OOM "out of memory or output error"
 
@@ -1102,7 +1270,8 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
             k = (int)i;
     if (k < 0)
         return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
-                         "kind: unknown report '%.32s' (unit, awards, training, public)", kind ? kind : "");
+                         "kind: unknown report '%.32s' (unit, awards, training, public, angka-kredit, curve)",
+                         kind ? kind : "");
     if (!period || !event_valid_period(period, strlen(period)))
         return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
                          "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
@@ -1116,6 +1285,8 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
     case VIEW_REPORT_UNIT:
     case VIEW_REPORT_PUBLIC:
         return view_report_units(db, k == VIEW_REPORT_PUBLIC, period, only_unit, t, json, err, errlen);
+    case VIEW_REPORT_CURVE:
+        return view_report_curve(db, period, only_unit, t, json, err, errlen);
     case VIEW_REPORT_AWARDS:
         rc = view_report_awards(db, period, top, o && o->provisional, only_unit, t, err, errlen);
         break;
@@ -1198,6 +1369,7 @@ int view_status_json(const struct view_status_data *s, struct buf *out)
     json_object_set_new(root, "units", view_status_num(s->pg_ok, s->pg.units));
     json_object_set_new(root, "redis_ok", json_boolean(s->redis_ok));
     json_object_set_new(root, "postgres_ok", json_boolean(s->pg_ok));
+    json_object_set_new(root, "curve_units", view_status_num(s->pg_ok && s->curve_ok, s->curve_units));
     return view_put_json(out, root);
 }
 
@@ -1258,6 +1430,13 @@ static bool view_status_postgres(const struct config *cfg, struct view_status_da
         ok = true;
     if (ok)
         s->quarantine = view_status_quarantine(db->conn, s);
+    if (ok) {
+        PGresult *c = PQexec(db->conn, "SELECT kinerja_curve_units()");
+        s->curve_ok = PQresultStatus(c) == PGRES_TUPLES_OK && PQntuples(c) == 1;
+        if (s->curve_ok)
+            s->curve_units = strtoll(PQgetvalue(c, 0, 0), NULL, 10);
+        PQclear(c);
+    }
     pgstore_destroy(&db);
     return ok;
 }

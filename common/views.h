@@ -26,7 +26,7 @@
  *                 newest first, one element a line
  *   view_status   {"stream_length","pending","stored","rejected","dead","results":{},
  *                 "notifications":{},"quarantined":[],"employees","units","redis_ok",
- *                 "postgres_ok"}
+ *                 "postgres_ok","curve_units"}
  *   the others    as documented at each function.
  */
 #ifndef KINERJA_VIEWS_H
@@ -91,7 +91,10 @@ struct view_report_opts {
  *   awards    an ARRAY [{"unit","rank","employee","name","score","predikat","state","raters",
  *             "signed"}]: per unit the top o->top trustworthy signed results (unsigned ones
  *             with o->provisional);
- *   training  an ARRAY [{"employee","name","unit","value","mean","course"}].
+ *   training  an ARRAY [{"employee","name","unit","value","mean","course"}];
+ *   curve     an ARRAY [{"unit","name","predikat"|null,"results","distribution":{"sangat_baik":n,
+ *             ...},"follows":bool|null,"broken":[rule ids],"rules":[{"rule","requirement",
+ *             "count","share_pct","pass","detail"}]}], every unit by code (SPEC 5.10).
  * o->unit keeps the rows of that unit only. No times are shown (tz is not used). An
  * unknown kind or a bad period is NOT_FOUND.
  */
@@ -191,6 +194,11 @@ struct view_status_data {
      * (UTC, ISO 8601), tries */
     PGresult *quarantine;
     char redis_err[VIEW_STATUS_ERR_MAX], pg_err[VIEW_STATUS_ERR_MAX], quarantine_err[VIEW_STATUS_ERR_MAX];
+    /* (unit, period) pairs with an organisation predikat whose current results break its
+     * pattern (SPEC 5.10, kinerja_curve_units in schemas/0013); curve_ok false when it
+     * could not be read ("curve_units": null) */
+    bool curve_ok;
+    long long curve_units;
 };
 #define VIEW_STATUS_QUARANTINE_MAX 1000
 

@@ -39,5 +39,6 @@ int cmd_event(struct cli *cli, int argc, char **argv);
 int cmd_rejected(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_unit_predikat(struct cli *cli, int argc, char **argv);
 
 #endif

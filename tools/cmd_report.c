@@ -39,18 +39,25 @@
 #define REPORT_JSON_MAX (1u << 30)          /* bound of the JSON output buffer */
 #define REPORT_CSV_FORMULA_LEADS "=+-@\t\r" /* first characters a spreadsheet takes as a formula */
 
-enum report_kind { REPORT_UNIT, REPORT_AWARDS, REPORT_TRAINING, REPORT_PUBLIC, REPORT_ANGKA_KREDIT };
+enum report_kind {
+    REPORT_UNIT,
+    REPORT_AWARDS,
+    REPORT_TRAINING,
+    REPORT_PUBLIC,
+    REPORT_ANGKA_KREDIT,
+    REPORT_CURVE
+};
 enum report_format { REPORT_TABLE, REPORT_CSV, REPORT_JSON, REPORT_HTML };
 
-static const char *const report_kind_names[] = {"unit", "awards", "training", "public",
-                                                VIEW_REPORT_ANGKA_KREDIT};
+static const char *const report_kind_names[] = {
+    "unit", "awards", "training", "public", VIEW_REPORT_ANGKA_KREDIT, "curve"};
 static const char *const report_format_names[] = {"table", "csv", "json", "html"};
 
 static void report_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: kinerja report unit|awards|training|public --period P [--format table|csv|json|html]\n"
+        "usage: kinerja report unit|awards|training|public|angka-kredit|curve --period P [--format table|csv|json|html]\n"
         "                      [--top N] [--provisional]\n"
         "  unit      per unit: IKM (value, mutu A..D, SKM responses), smiley satisfaction (mean of\n"
         "            the counted presses, 1..4) and how many current results have each predikat;\n"
@@ -74,6 +81,10 @@ static void report_usage(FILE *out)
         "            kredit it earns = coefficient x share of the predikat (sangat_baik 150%%, baik 100%%,\n"
         "            butuh_perbaikan 75%%, kurang 50%%, sangat_kurang 25%%) x months of the period / 12\n"
         "            (PerBKN 3/2023), rounded half up to 2 decimals (12.5 x 100%% x 3/12 = 3.125 -> 3.13)\n"
+        "  curve     per unit its organisation predikat (`kinerja unit-predikat`) and the predikat\n"
+        "            distribution of its current results (signed or not) against the pattern\n"
+        "            (SE MenPANRB 3/2023): one row per rule, passed or broken; JSON [{\"unit\",\"name\",\n"
+        "            \"predikat\",\"results\",\"distribution\",\"follows\",\"broken\",\"rules\":[...]}]\n"
         "  --period P   YYYY-MM or YYYY (required)\n"
         "  --format F   table (default), csv, json or html (a self-contained page)\n"
         "JSON of `unit`: "
@@ -391,7 +402,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
             kind =
                 report_lookup(report_kind_names, sizeof report_kind_names / sizeof report_kind_names[0], a);
             if (kind < 0) {
-                fprintf(stderr, "kinerja report: unknown report '%s' (unit, awards, training, public)\n", a);
+                fprintf(stderr,
+                        "kinerja report: unknown report '%s' (unit, awards, training, public, angka-kredit, curve)\n", a);
                 return CLI_USAGE;
             }
         } else {
@@ -401,7 +413,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
     }
     if (kind < 0 || !period) {
         fprintf(stderr, "kinerja report: %s\n",
-                kind < 0 ? "which report? (unit, awards, training, public)" : "--period missing");
+                kind < 0 ? "which report? (unit, awards, training, public, angka-kredit, curve)" : "--period missing");
         report_usage(stderr);
         return CLI_USAGE;
     }

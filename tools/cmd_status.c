@@ -28,6 +28,8 @@ static void status_usage(FILE *out)
             "\"quarantined\":[{\"employee\",\"period\",\"error\",\"event_ids\",\"since\",\"tries\"}], ...}\n"
             "  quarantined: results the score worker set aside because they cannot be computed or\n"
             "  stored (the rest of their period is stored), with the reason and the input events.\n"
+            "  curve_units: units (per period) whose current results break the pattern of their\n"
+            "  organisation predikat (SPEC 5.10; `kinerja report curve --period P` names the rules).\n"
             "  If Redis or PostgreSQL cannot be reached, stderr says which, the values that need\n"
             "  it are null (JSON) or \"unavailable\" (table), and the exit code is 1.\n");
 }
@@ -70,6 +72,8 @@ static void status_print_table(const struct view_status_data *s)
     printf("Notifications%s\n", s->pg_ok && !s->pg.have_notifications ? " (no notifications table yet)" : "");
     for (int i = 0; i < PG_NOTIFICATION_STATES; i++)
         status_row(pgstore_notification_states[i], s->pg_ok, s->pg.notifications[i]);
+    printf("Curve (units breaking the pattern of their organisation predikat: kinerja report curve)\n");
+    status_row("curve_units", s->pg_ok && s->curve_ok, s->curve_units);
     if (!s->quarantine) {
         printf("Quarantined results\n  unavailable\n");
         return;

@@ -24,7 +24,7 @@ static const struct command commands[] = {
     {"bench", cmd_bench, "bench [--events N] [--clients C] [--json]  measure the running stack"},
     {"config", cmd_config, "config [KEY] [--reference]      effective settings, or one"},
     {"score", cmd_score, "score NIP --period P [--json]   the current result with its breakdown"},
-    {"report", cmd_report, "report unit|awards|training|public --period P [--format table|csv|json|html]"},
+    {"report", cmd_report, "report unit|awards|training|public|angka-kredit|curve --period P [--format ...]"},
     {"recalc", cmd_recalc, "recalc [--period P] [--unit U] [--employee NIP]  recompute now"},
     {"signoff", cmd_signoff,
      "signoff NIP --period P --supervisor NIP --approve|--return [--version V] [--note T]"},
@@ -39,6 +39,8 @@ static const struct command commands[] = {
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
     {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
     {"export", cmd_export, "export siasn --period P [--format csv|json]  signed results for SIASN"},
+    {"unit-predikat", cmd_unit_predikat,
+     "unit-predikat UNIT --period P --predikat X [--note T]  a unit's organisation predikat"},
 };
 
 static void usage(FILE *out)
