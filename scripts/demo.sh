@@ -45,6 +45,13 @@ echo "$(($(wc -l <"$WORK/org.csv") - 1)) employees in $WORK/org.csv, and the reg
 echo "Sekda's evaluator ($WORK/evaluators.csv):"
 "$KINERJA" org import --evaluators "$WORK/evaluators.csv"
 "$KINERJA" org import "$WORK/org.csv"
+echo "The organisation predikat of each unit for $PERIOD (SE MenPANRB 3/2023; kinerja unit-predikat):"
+i=0
+for u in $(psql_q -At -c "SELECT code FROM units ORDER BY code"); do
+  case $((i % 3)) in 0) p=istimewa ;; 1) p=baik ;; *) p=butuh_perbaikan ;; esac
+  "$KINERJA" unit-predikat "$u" --period "$PERIOD" --predikat "$p" | sed 's/^/  /'
+  i=$((i + 1))
+done
 
 section "2. A simulated day ($DAY, 08:00-16:00 WITA)"
 "$PY" scripts/gen_traffic.py events --org "$WORK/org.csv" --count 3000 --invalid 6 --unknown 4 --repeat 10 \
@@ -119,6 +126,10 @@ done
 echo " done"
 echo "Unit IKM (SKM, PermenPANRB 14/2017), kiosk satisfaction and the predikat of each unit's staff:"
 "$KINERJA" report unit --period "$PERIOD" --format table
+echo
+echo "The distribution curve: each unit's predikat distribution against its organisation predikat's pattern"
+echo "(kinerja report curve; it informs the pejabat penilai, it never changes a result):"
+"$KINERJA" report curve --period "$PERIOD" --format table
 echo
 echo "Results (predikat from hasil kerja x perilaku kerja, PermenPANRB 6/2022):"
 psql_q -v period="$PERIOD" <<'EOF2'
