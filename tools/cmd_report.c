@@ -10,7 +10,10 @@
  *   public    the unit report without personal data: no NIPs, names or comments, and
  *             the predikat distribution of signed results only (approved, appealed,
  *             final; the revised predikat where an appeal revised it), shown only for
- *             units with at least REPORT_PUBLIC_MIN_RESULTS signed results.
+ *             units with at least REPORT_PUBLIC_MIN_RESULTS signed results;
+ *   skm       the SKM report of PermenPANRB 14/2017 (SPEC 5.6): per unit the respondents
+ *             and their profile, NRR and NRR tertimbang per element, IKM and mutu, the
+ *             weakest elements and the citizens' comments (text only), one row a line.
  * Every report is built as one table of text cells and rendered as an aligned text
  * table, CSV (RFC 4180; text cells that a spreadsheet would run as a formula are
  * neutralised, see report_csv_field), a self-contained HTML page (everything escaped) or JSON (the
@@ -39,18 +42,18 @@
 #define REPORT_JSON_MAX (1u << 30)          /* bound of the JSON output buffer */
 #define REPORT_CSV_FORMULA_LEADS "=+-@\t\r" /* first characters a spreadsheet takes as a formula */
 
-enum report_kind { REPORT_UNIT, REPORT_AWARDS, REPORT_TRAINING, REPORT_PUBLIC };
+enum report_kind { REPORT_UNIT, REPORT_AWARDS, REPORT_TRAINING, REPORT_PUBLIC, REPORT_SKM };
 enum report_format { REPORT_TABLE, REPORT_CSV, REPORT_JSON, REPORT_HTML };
 
-static const char *const report_kind_names[] = {"unit", "awards", "training", "public"};
+static const char *const report_kind_names[] = {"unit", "awards", "training", "public", "skm"};
 static const char *const report_format_names[] = {"table", "csv", "json", "html"};
 
 static void report_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: kinerja report unit|awards|training|public --period P [--format table|csv|json|html]\n"
-        "                      [--top N] [--provisional]\n"
+        "usage: kinerja report unit|awards|training|public|skm --period P [--unit U]\n"
+        "                      [--format table|csv|json|html] [--top N] [--provisional]\n"
         "  unit      per unit: IKM (value, mutu A..D, SKM responses), smiley satisfaction (mean of\n"
         "            the counted presses, 1..4) and how many current results have each predikat;\n"
         "            every unit of the organisation appears, with no data as null / 0\n"
@@ -69,7 +72,13 @@ static void report_usage(FILE *out)
         "  public    the unit report without personal data (no NIPs, names or comments); the\n"
         "            predikat distribution counts SIGNED results only (approved, appealed, final;\n"
         "            the revised predikat where revised), shown for units with at least %d of them\n"
+        "  skm       the SKM report of PermenPANRB 14/2017 per unit: respondents and their\n"
+        "            profile (gender, age_band, education, occupation; from %d respondents on),\n"
+        "            NRR per element u1..u9 (sum / n), NRR tertimbang (NRR x 1/9), IKM (sum of\n"
+        "            NRR tertimbang x 25, the unit report's figure) and mutu, the weakest elements,\n"
+        "            the citizens' comments (the text only, newest first); one row a line\n"
         "  --period P   YYYY-MM or YYYY (required)\n"
+        "  --unit U     one unit only\n"
         "  --format F   table (default), csv, json or html (a self-contained page)\n"
         "JSON of `unit`: "
         "[{\"unit\",\"name\",\"ikm\":{\"value\",\"mutu\",\"n\"}|null,\"satisfaction\":{\"mean\",\"n\"},\n"
@@ -77,8 +86,13 @@ static void report_usage(FILE *out)
         "\"predikat\" counting signed results only (\"predikat_basis\":\"signed\"), null when suppressed.\n"
         "JSON of `awards`: "
         "[{\"unit\",\"rank\",\"employee\",\"name\",\"score\",\"predikat\",\"state\",\"raters\",\n"
-        "\"signed\":true|false}]. Exit 0 ok, 1 database error, 2 usage.\n",
-        REPORT_DEFAULT_TOP, REPORT_TRUST_MIN_RATERS, REPORT_PUBLIC_MIN_RESULTS);
+        "\"signed\":true|false}]. JSON of `skm`: "
+        "[{\"unit\",\"name\",\"respondents\",\"profile\",\"elements\":\n"
+        "[{\"element\",\"name\",\"sum\",\"nrr\",\"nrr_weighted\",\"value\",\"mutu\"}],\"nrr_weighted_sum\","
+        "\"ikm\",\n"
+        "\"weakest\",\"comments\":[{\"month\",\"kind\",\"text\"}],\"comments_total\"}] (common/views.h).\n"
+        "Exit 0 ok, 1 database error (or no such --unit), 2 usage.\n",
+        REPORT_DEFAULT_TOP, REPORT_TRUST_MIN_RATERS, REPORT_PUBLIC_MIN_RESULTS, VIEW_REPORT_SKM_MIN_PROFILE);
 }
 
 /* ---------------------------------------------------------------- the table */
@@ -301,9 +315,9 @@ static int report_emit(const struct view_table *t, enum report_format fmt, const
 
 /* The report read and built by common/views.c (as for the web), rendered here. */
 static int report_run(struct pgstore *db, enum report_kind kind, enum report_format fmt, const char *period,
-                      long top, bool provisional)
+                      long top, bool provisional, const char *unit)
 {
-    struct view_report_opts o = {.top = top, .provisional = provisional};
+    struct view_report_opts o = {.unit = unit, .top = top, .provisional = provisional};
     struct view_table t;
     struct buf json;
     buf_init(&json, REPORT_JSON_MAX);
@@ -354,6 +368,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
     int fmt = REPORT_TABLE;
     long top = REPORT_DEFAULT_TOP;
     bool have_top = false, provisional = false;
+    const char *unit = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -376,6 +391,12 @@ int cmd_report(struct cli *cli, int argc, char **argv)
                 return CLI_USAGE;
             }
             have_top = true;
+        } else if (!strcmp(a, "--unit") && i + 1 < argc) {
+            unit = argv[++i];
+            if (!*unit) {
+                fprintf(stderr, "kinerja report: --unit must not be empty\n");
+                return CLI_USAGE;
+            }
         } else if (!strcmp(a, "--provisional")) {
             provisional = true;
         } else if (a[0] == '-') {
@@ -386,7 +407,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
             kind =
                 report_lookup(report_kind_names, sizeof report_kind_names / sizeof report_kind_names[0], a);
             if (kind < 0) {
-                fprintf(stderr, "kinerja report: unknown report '%s' (unit, awards, training, public)\n", a);
+                fprintf(stderr, "kinerja report: unknown report '%s' (unit, awards, training, public, skm)\n",
+                        a);
                 return CLI_USAGE;
             }
         } else {
@@ -396,7 +418,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
     }
     if (kind < 0 || !period) {
         fprintf(stderr, "kinerja report: %s\n",
-                kind < 0 ? "which report? (unit, awards, training, public)" : "--period missing");
+                kind < 0 ? "which report? (unit, awards, training, public, skm)" : "--period missing");
         report_usage(stderr);
         return CLI_USAGE;
     }
@@ -420,7 +442,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         pgstore_destroy(&db);
         return CLI_FAIL;
     }
-    int rc = report_run(db, (enum report_kind)kind, (enum report_format)fmt, period, top, provisional);
+    int rc = report_run(db, (enum report_kind)kind, (enum report_format)fmt, period, top, provisional, unit);
     pgstore_destroy(&db);
     return rc;
 }
