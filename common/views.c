@@ -1252,7 +1252,8 @@ static int view_report_skm(struct pgstore *db, const char *period, const char *o
              "Laporan Survei Kepuasan Masyarakat (PermenPANRB 14/2017), period %s%s%.64s", period,
              only_unit ? ", unit " : "", only_unit ? only_unit : "");
     t->note = "NRR = jumlah nilai per unsur / jumlah responden; NRR tertimbang = NRR x 1/9; IKM = jumlah NRR "
-              "tertimbang x 25 (dihitung sekali dari jumlah bilangan bulat, dibulatkan ke atas pada 0,005). "
+              "tertimbang x 25 (dihitung sekali dari jumlah bilangan bulat; dua desimal, 0,005 dibulatkan ke "
+              "atas). "
               "Mutu: A 88.31-100 Sangat Baik, B 76.61-88.30 Baik, C 65.00-76.60 Kurang Baik, D 25.00-64.99 "
               "Tidak Baik. Profil responden ditampilkan mulai " VIEW_STR(
                   VIEW_REPORT_SKM_MIN_PROFILE) " responden. Saran dan masukan: teks saja, tanpa identitas, "
@@ -1399,10 +1400,18 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
     for (size_t i = 0; kind && i < sizeof view_report_kinds / sizeof view_report_kinds[0]; i++)
         if (!strcmp(kind, view_report_kinds[i]))
             k = (int)i;
-    if (k < 0)
-        return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
-                         "kind: unknown report '%.32s' (unit, awards, training, public, skm)",
-                         kind ? kind : "");
+    if (k < 0) {
+        char kinds[VIEW_REPORT_CELL_MAX * 2]; /* the kinds named from the table, so a new one is listed */
+        size_t used = 0;
+        kinds[0] = '\0';
+        for (size_t i = 0; i < sizeof view_report_kinds / sizeof view_report_kinds[0] && used < sizeof kinds;
+             i++) {
+            int w = snprintf(kinds + used, sizeof kinds - used, "%s%s", i ? ", " : "", view_report_kinds[i]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen, "kind: unknown report '%.32s' (%s)",
+                         kind ? kind : "", kinds);
+    }
     if (!period || !event_valid_period(period, strlen(period)))
         return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
                          "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
