@@ -39,7 +39,10 @@
 #define REPORT_TOP_MAX VIEW_REPORT_TOP_MAX
 #define REPORT_PUBLIC_MIN_RESULTS VIEW_REPORT_PUBLIC_MIN_RESULTS
 #define REPORT_TRUST_MIN_RATERS VIEW_REPORT_TRUST_MIN_RATERS
-#define REPORT_JSON_MAX (1u << 30)          /* bound of the JSON output buffer */
+#define REPORT_JSON_MAX (1u << 30) /* bound of the JSON output buffer */
+#define REPORT_STR_(x) #x
+#define REPORT_STR(x) REPORT_STR_(x)
+#define REPORT_SKM_MIN_PROFILE_STR REPORT_STR(VIEW_REPORT_SKM_MIN_PROFILE)
 #define REPORT_CSV_FORMULA_LEADS "=+-@\t\r" /* first characters a spreadsheet takes as a formula */
 
 enum report_kind { REPORT_UNIT, REPORT_AWARDS, REPORT_TRAINING, REPORT_PUBLIC, REPORT_SKM };
@@ -293,6 +296,184 @@ static void report_render_html(FILE *out, const struct view_table *t)
     fputs("</body>\n</html>\n", out);
 }
 
+/* ---------------------------------------------------------------- the SKM page */
+
+/* Column indexes of the skm report's table (common/views.c, view_report_skm_cols). */
+enum {
+    SKM_UNIT,
+    SKM_SECTION,
+    SKM_ITEM,
+    SKM_LABEL,
+    SKM_N,
+    SKM_NRR,
+    SKM_WEIGHTED,
+    SKM_VALUE,
+    SKM_MUTU,
+    SKM_TEXT
+};
+#define SKM_COLS 10
+
+static const char *report_skm_cell(const struct view_table *t, size_t r, size_t c)
+{
+    const char *v = view_table_cell(t, r, c);
+    return v ? v : "-";
+}
+
+static bool report_skm_is(const struct view_table *t, size_t r, const char *section)
+{
+    const char *v = view_table_cell(t, r, SKM_SECTION);
+    return v && !strcmp(v, section);
+}
+
+static void report_skm_td(FILE *out, const char *v, bool number)
+{
+    fputs(number ? "<td class=\"n\">" : "<td>", out);
+    report_html_escape(out, v);
+    fputs("</td>", out);
+}
+
+/* One unit's rows [from, to) as the regulation's sections: respondents and profile, the
+ * elements with NRR and NRR tertimbang, the IKM, the weakest elements, the comments. */
+static void report_skm_unit_html(FILE *out, const struct view_table *t, size_t from, size_t to)
+{
+    fputs("<section class=\"unit\">\n<h2>", out);
+    report_html_escape(out, report_skm_cell(t, from, SKM_UNIT));
+    if (view_table_cell(t, from, SKM_TEXT)) {
+        fputs(" &mdash; ", out);
+        report_html_escape(out, view_table_cell(t, from, SKM_TEXT));
+    }
+    fputs("</h2>\n<p>Jumlah responden: <strong class=\"respondents\">", out);
+    report_html_escape(out, report_skm_cell(t, from, SKM_N));
+    fputs("</strong></p>\n", out);
+
+    bool profile = false;
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "profile"))
+            continue;
+        if (!profile)
+            fputs("<h3>Profil responden</h3>\n<table "
+                  "class=\"profile\"><thead><tr><th>Profil</th><th>Jumlah</th>"
+                  "</tr></thead><tbody>\n",
+                  out);
+        profile = true;
+        fputs("<tr>", out);
+        report_skm_td(out, report_skm_cell(t, r, SKM_LABEL), false);
+        report_skm_td(out, report_skm_cell(t, r, SKM_N), true);
+        fputs("</tr>\n", out);
+    }
+    if (profile)
+        fputs("</tbody></table>\n", out);
+    else
+        fputs("<p>Profil responden ditampilkan mulai " REPORT_SKM_MIN_PROFILE_STR " responden.</p>\n", out);
+
+    fputs(
+        "<h3>Nilai per unsur pelayanan</h3>\n<table class=\"elements\"><thead><tr><th>Unsur</th><th>Nama</th>"
+        "<th>NRR</th><th>NRR tertimbang</th><th>Nilai (NRR x 25)</th><th>Mutu</th></tr></thead><tbody>\n",
+        out);
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "element") && !report_skm_is(t, r, "total"))
+            continue;
+        bool total = report_skm_is(t, r, "total");
+        fputs(total ? "<tr class=\"total\">" : "<tr>", out);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_ITEM), false);
+        report_skm_td(out, report_skm_cell(t, r, SKM_LABEL), false);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_NRR), true);
+        report_skm_td(out, report_skm_cell(t, r, SKM_WEIGHTED), true);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_VALUE), true);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_MUTU), false);
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody></table>\n", out);
+
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "ikm"))
+            continue;
+        if (!view_table_cell(t, r, SKM_VALUE)) {
+            fputs("<p class=\"no-ikm\">Belum ada survei SKM pada periode ini.</p>\n", out);
+            continue;
+        }
+        fputs("<p class=\"ikm\">IKM unit pelayanan: <strong>", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_VALUE));
+        fputs("</strong>, mutu <strong>", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_MUTU));
+        fputs("</strong> (", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_TEXT));
+        fputs(")</p>\n", out);
+    }
+    bool weakest = false;
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "weakest"))
+            continue;
+        fputs(weakest ? "; " : "<p class=\"weakest\">Unsur dengan nilai terendah: ", out);
+        weakest = true;
+        report_html_escape(out, report_skm_cell(t, r, SKM_LABEL));
+        fputs(" (", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_VALUE));
+        fputs(")", out);
+    }
+    if (weakest)
+        fputs("</p>\n", out);
+
+    fputs("<h3>Saran dan masukan</h3>\n", out);
+    bool comments = false;
+    for (size_t r = from; r < to; r++) {
+        if (report_skm_is(t, r, "comments")) {
+            fputs("<p>Jumlah: ", out);
+            report_html_escape(out, report_skm_cell(t, r, SKM_N));
+            fputs("</p>\n", out);
+        } else if (report_skm_is(t, r, "comment")) {
+            fputs(comments ? "" : "<ul class=\"comments\">\n", out);
+            comments = true;
+            fputs("<li>", out);
+            report_html_escape(out, report_skm_cell(t, r, SKM_TEXT));
+            fputs(" <small>(", out);
+            report_html_escape(out, report_skm_cell(t, r, SKM_LABEL));
+            fputs(")</small></li>\n", out);
+        }
+    }
+    if (comments)
+        fputs("</ul>\n", out);
+    fputs("</section>\n", out);
+}
+
+/* The SKM report as a page in the regulation's order, one section a unit; every value
+ * escaped (a citizen's comment is untrusted text). */
+static void report_render_skm_html(FILE *out, const struct view_table *t)
+{
+    if (t->ncols != SKM_COLS) { /* not the table this page knows: the plain one */
+        report_render_html(out, t);
+        return;
+    }
+    fputs("<!DOCTYPE html>\n<html lang=\"id\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);
+    report_html_escape(out, t->title);
+    fputs("</title>\n<style>\n"
+          "body{font-family:sans-serif;margin:2em}\n"
+          "table{border-collapse:collapse;margin:.5em 0}\n"
+          "th,td{border:1px solid #999;padding:.25em .6em}\n"
+          "th{background:#eee;text-align:left}\n"
+          "td.n{text-align:right}\n"
+          "tr.total td{font-weight:bold}\n"
+          "</style>\n</head>\n<body>\n<h1>",
+          out);
+    report_html_escape(out, t->title);
+    fputs("</h1>\n", out);
+    for (size_t from = 0; from < t->nrows;) {
+        size_t to = from + 1;
+        while (to < t->nrows && !report_skm_is(t, to, "respondents"))
+            to++;
+        report_skm_unit_html(out, t, from, to);
+        from = to;
+    }
+    if (t->nrows == 0)
+        fputs("<p>No rows.</p>\n", out);
+    if (t->note) {
+        fputs("<p>", out);
+        report_html_escape(out, t->note);
+        fputs("</p>\n", out);
+    }
+    fputs("</body>\n</html>\n", out);
+}
+
 static int report_emit(const struct view_table *t, enum report_format fmt, const struct buf *json)
 {
     switch (fmt) {
@@ -328,6 +509,12 @@ static int report_run(struct pgstore *db, enum report_kind kind, enum report_for
     if (v != VIEW_OK) {
         fprintf(stderr, "kinerja report: %s\n", err);
         rc = CLI_FAIL;
+    } else if (kind == REPORT_SKM && fmt == REPORT_HTML) {
+        report_render_skm_html(stdout, &t);
+        if (ferror(stdout)) {
+            fprintf(stderr, "kinerja report: output error\n");
+            rc = CLI_FAIL;
+        }
     } else if (report_emit(&t, fmt, &json) < 0) {
         fprintf(stderr, "kinerja report: out of memory or output error\n");
         rc = CLI_FAIL;

@@ -133,7 +133,24 @@ class SkmReportTest(StackTestCase):
         self.assertIn("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; antre &lt;b&gt;lama&lt;/b&gt;", page)
         self.assertNotIn("<script", page)
         self.assertNotIn("<b>lama", page)
-        self.assertIn("85.56", page)
+        self.assertIn('<li>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; antre &lt;b&gt;lama&lt;/b&gt; '
+                      '<small>(2026-11)</small></li>', page)
+        # the regulation's order: respondents, profile, elements, IKM, weakest, comments
+        marks = ['class="respondents">5<', '<table class="profile">', '<table class="elements">',
+                 '<p class="ikm">IKM unit pelayanan: <strong>85.56</strong>, mutu <strong>B</strong> (Baik)</p>',
+                 '<p class="weakest">Unsur dengan nilai terendah: Waktu penyelesaian (60.00)</p>',
+                 '<ul class="comments">']
+        at = [page.find(m) for m in marks]
+        self.assertNotIn(-1, at, list(zip(marks, at)))
+        self.assertEqual(at, sorted(at))
+        self.assertIn('<tr><td>u3</td><td>Waktu penyelesaian</td><td class="n">2.400</td><td class="n">0.267</td>'
+                      '<td class="n">60.00</td><td>D</td></tr>', page)
+        # the whole organisation: UNIT-B without responses has no profile and no IKM line
+        every = self.report("--format", "html").stdout
+        b = every[every.index("<h2>UNIT-B"):]
+        self.assertIn("Profil responden ditampilkan mulai 5 responden.", b)
+        self.assertNotIn('class="ikm"', b)
+        self.assertIn("Belum ada survei SKM pada periode ini.", b)
 
     def test_csv_and_table_rows_in_the_regulations_order(self):
         rows = list(csv.reader(io.StringIO(self.report("--unit", "UNIT-A", "--format", "csv").stdout)))
