@@ -29,6 +29,52 @@ const char *const event_predikat_codes[5] = {
     "sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang",
 };
 
+/* The profile sets (docs/PROTOCOL.md lists them; web/public.c's survey form offers them). */
+static const char *const profile_gender_codes[] = {"m", "f"};
+static const char *const profile_gender_labels[] = {"Laki-laki", "Perempuan"};
+static const char *const profile_age_codes[] = {"lt20", "20_29", "30_39", "40_49", "50_59", "60plus"};
+static const char *const profile_age_labels[] = {
+    "Di bawah 20 tahun", "20 - 29 tahun", "30 - 39 tahun",
+    "40 - 49 tahun",     "50 - 59 tahun", "60 tahun ke atas",
+};
+static const char *const profile_education_codes[] = {"sd", "smp", "sma", "diploma", "s1", "s2plus"};
+static const char *const profile_education_labels[] = {
+    "SD ke bawah", "SMP", "SMA/SMK", "D1 - D4", "S1", "S2 ke atas",
+};
+static const char *const profile_occupation_codes[] = {"pns",       "tni",     "polri",  "swasta",
+                                                       "wirausaha", "pelajar", "lainnya"};
+static const char *const profile_occupation_labels[] = {
+    "PNS", "TNI", "POLRI", "Pegawai swasta", "Wirausaha", "Pelajar/mahasiswa", "Lainnya",
+};
+
+#define PROFILE_N(a) (sizeof(a) / sizeof((a)[0]))
+_Static_assert(PROFILE_N(profile_gender_codes) == PROFILE_N(profile_gender_labels) &&
+                   PROFILE_N(profile_age_codes) == PROFILE_N(profile_age_labels) &&
+                   PROFILE_N(profile_education_codes) == PROFILE_N(profile_education_labels) &&
+                   PROFILE_N(profile_occupation_codes) == PROFILE_N(profile_occupation_labels),
+               "every profile code has its label");
+_Static_assert(PROFILE_N(profile_gender_codes) <= EVENT_PROFILE_CHOICES_MAX &&
+                   PROFILE_N(profile_age_codes) <= EVENT_PROFILE_CHOICES_MAX &&
+                   PROFILE_N(profile_education_codes) <= EVENT_PROFILE_CHOICES_MAX &&
+                   PROFILE_N(profile_occupation_codes) <= EVENT_PROFILE_CHOICES_MAX,
+               "a profile set is larger than EVENT_PROFILE_CHOICES_MAX");
+
+static const struct event_profile_set profile_sets[EVENT_PROFILE_FIELDS] = {
+    [EVENT_PROFILE_GENDER] = {"gender", "Jenis kelamin", profile_gender_codes, profile_gender_labels,
+                              PROFILE_N(profile_gender_codes)},
+    [EVENT_PROFILE_AGE_BAND] = {"age_band", "Umur", profile_age_codes, profile_age_labels,
+                                PROFILE_N(profile_age_codes)},
+    [EVENT_PROFILE_EDUCATION] = {"education", "Pendidikan terakhir", profile_education_codes,
+                                 profile_education_labels, PROFILE_N(profile_education_codes)},
+    [EVENT_PROFILE_OCCUPATION] = {"occupation", "Pekerjaan utama", profile_occupation_codes,
+                                  profile_occupation_labels, PROFILE_N(profile_occupation_codes)},
+};
+
+const struct event_profile_set *event_profile_set(enum event_profile_field f)
+{
+    return (unsigned)f < EVENT_PROFILE_FIELDS ? &profile_sets[f] : NULL;
+}
+
 static const char *const type_names[EVENT_TYPE_COUNT] = {
     "citizen_feedback", "evaluation", "work_result", "signoff", "appeal", "appeal_decision", "recalc",
 };
@@ -42,6 +88,15 @@ const char *event_type_name(enum event_type t)
 static bool sv_eq(const char *s, size_t n, const char *w)
 {
     return strlen(w) == n && (n == 0 || memcmp(s, w, n) == 0);
+}
+
+int event_profile_code_index(enum event_profile_field f, const char *s, size_t n)
+{
+    const struct event_profile_set *ps = event_profile_set(f);
+    for (size_t i = 0; ps && s && i < ps->n; i++)
+        if (sv_eq(s, n, ps->codes[i]))
+            return (int)i;
+    return -1;
 }
 
 int event_type_parse(const char *s, size_t n, enum event_type *out)
@@ -758,6 +813,21 @@ static const char *const direction_words[] = {"higher_better", "lower_better"};
 static const char *const signoff_words[] = {"approve", "return", "offer"};
 static const char *const appeal_words[] = {"uphold", "revise"};
 
+/* An optional respondent profile field: absent, or one code of its set (the error names
+ * the allowed codes). The view points into the msgpack object, as every string does. */
+static int get_profile(struct decoder *d, enum field f, enum event_profile_field pf, struct strview *out)
+{
+    const struct event_profile_set *ps = event_profile_set(pf);
+    int choice;
+    int rc = get_choice(d, f, ps->codes, (int)ps->n, false, &choice);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    const msgpack_object *o = field_value(d, f);
+    out->p = o->via.str.ptr;
+    out->n = o->via.str.size;
+    return 0;
+}
+
 static int decode_citizen_feedback(struct decoder *d, struct event *ev)
 {
     int choice;
@@ -786,10 +856,10 @@ static int decode_citizen_feedback(struct decoder *d, struct event *ev)
     }
 
     if (get_str(d, F_COMMENT, EVENT_COMMENT_MAX, 0, &ev->comment) < 0 ||
-        get_str(d, F_GENDER, EVENT_PROFILE_MAX, STR_CODE, &ev->gender) < 0 ||
-        get_str(d, F_AGE_BAND, EVENT_PROFILE_MAX, STR_CODE, &ev->age_band) < 0 ||
-        get_str(d, F_EDUCATION, EVENT_PROFILE_MAX, STR_CODE, &ev->education) < 0 ||
-        get_str(d, F_OCCUPATION, EVENT_PROFILE_MAX, STR_CODE, &ev->occupation) < 0)
+        get_profile(d, F_GENDER, EVENT_PROFILE_GENDER, &ev->gender) < 0 ||
+        get_profile(d, F_AGE_BAND, EVENT_PROFILE_AGE_BAND, &ev->age_band) < 0 ||
+        get_profile(d, F_EDUCATION, EVENT_PROFILE_EDUCATION, &ev->education) < 0 ||
+        get_profile(d, F_OCCUPATION, EVENT_PROFILE_OCCUPATION, &ev->occupation) < 0)
         return -1;
     return 0;
 }

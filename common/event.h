@@ -127,6 +127,35 @@ extern const char *const event_behaviour_keys[EVENT_BEHAVIOUR_KEYS];
 /* "sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang" */
 extern const char *const event_predikat_codes[5];
 
+/*
+ * The respondent profile of a citizen_feedback (SPEC 3; the SKM report of PermenPANRB
+ * 14/2017 breaks its respondents down by jenis kelamin, umur, pendidikan and pekerjaan):
+ * each field takes one code of a documented set (docs/PROTOCOL.md), and event_decode
+ * rejects any other value naming the allowed ones ("gender: must be one of m|f, got
+ * \"L\""). The labels are the Indonesian words the survey form and the SKM report show.
+ */
+enum event_profile_field {
+    EVENT_PROFILE_GENDER,
+    EVENT_PROFILE_AGE_BAND,
+    EVENT_PROFILE_EDUCATION,
+    EVENT_PROFILE_OCCUPATION,
+    EVENT_PROFILE_FIELDS
+};
+#define EVENT_PROFILE_CHOICES_MAX 8 /* codes in the largest set */
+
+struct event_profile_set {
+    const char *field;                /* "gender", "age_band", "education", "occupation" */
+    const char *label;                /* "Jenis kelamin", ... */
+    const char *const *codes;         /* "m", "f", ... */
+    const char *const *choice_labels; /* "Laki-laki", "Perempuan", ...: codes[i]'s label */
+    size_t n;                         /* codes, 1..EVENT_PROFILE_CHOICES_MAX */
+};
+
+/* The set of field f (NULL when f is out of range). */
+const struct event_profile_set *event_profile_set(enum event_profile_field f);
+/* The index of code s[0..n) in the set of field f, or -1 when it is not one of them. */
+int event_profile_code_index(enum event_profile_field f, const char *s, size_t n);
+
 const char *event_type_name(enum event_type t); /* "citizen_feedback", ... */
 int event_type_parse(const char *s, size_t n, enum event_type *out);
 const char *event_relation_name(enum relation r); /* "supervisor", ...; NULL for NONE */
@@ -147,7 +176,8 @@ const char *event_decision_name(enum decision d);
  * (target, realization, weight) may be integer or float, finite and within their bounds
  * (EVENT_TARGET_MAX, EVENT_WEIGHT_MAX); version 1..EVENT_VERSION_MAX; unknown fields are rejected
  * ("foo: unknown field for citizen_feedback"); required fields present; exactly one of
- * rating / skm; skm has all of u1..u9 and nothing else; behaviour keys known and
+ * rating / skm; skm has all of u1..u9 and nothing else; the respondent profile fields
+ * each one code of their set (event_profile_set); behaviour keys known and
  * non-empty; hasil_kerja only with relation supervisor; predikat required with
  * revise and forbidden with uphold. Map keys must be strings; a repeated key is
  * rejected.

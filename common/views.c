@@ -10,6 +10,7 @@
 #include "resultstore.h"
 #include "rstream.h"
 #include "score.h"
+#include "skm.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #define VIEW_QUEUE_WARNINGS_MAX 1024              /* bytes of one queue entry's warnings text */
 #define VIEW_QUEUE_WARNING_PARTS 4                /* calibration, hidden groups, late events, curve */
 #define VIEW_REPORT_CELL_MAX 64                   /* bytes of a formatted number or count */
+#define VIEW_SKM_COMMENTS_MAX 200                 /* comments per unit in the SKM report (newest) */
 #define VIEW_STR_(x) #x
 #define VIEW_STR(x) VIEW_STR_(x)
 
@@ -1067,13 +1069,14 @@ static int view_report_curve(struct pgstore *db, const char *period, const char 
     return VIEW_OK;
 }
 
-static const char *const view_report_kinds[] = {"unit", "awards", "training", "public", "curve"};
+static const char *const view_report_kinds[] = {"unit", "awards", "training", "public", "curve", "skm"};
 enum view_report_kind {
     VIEW_REPORT_UNIT,
     VIEW_REPORT_AWARDS,
     VIEW_REPORT_TRAINING,
     VIEW_REPORT_PUBLIC,
-    VIEW_REPORT_CURVE
+    VIEW_REPORT_CURVE,
+    VIEW_REPORT_SKM
 };
 
 #define VIEW_REPORT_OOM "out of memory or output error"
@@ -1161,6 +1164,395 @@ static int view_report_angka_kredit(struct pgstore *db, const char *period, cons
         return view_fail(json, mark, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
     }
     return VIEW_OK;
+}
+
+/* ---------------------------------------------------------------- skm */
+
+/* The SKM report of PermenPANRB 14/2017 (SPEC 5.6), one unit after the other, each in
+ * the regulation's order: respondents, their profile, NRR per element, NRR tertimbang,
+ * IKM and mutu, the weakest elements, the citizens' comments. The arithmetic is
+ * common/skm.c's; this reads the sums, the profile and the comments. */
+static const struct view_column view_report_skm_cols[] = {
+    {"unit", VIEW_COL_TEXT},           {"section", VIEW_COL_TEXT}, {"item", VIEW_COL_TEXT},
+    {"label", VIEW_COL_TEXT},          {"n", VIEW_COL_NUMBER},     {"nrr", VIEW_COL_NUMBER},
+    {"nrr_weighted", VIEW_COL_NUMBER}, {"value", VIEW_COL_NUMBER}, {"mutu", VIEW_COL_TEXT},
+    {"text", VIEW_COL_TEXT},
+};
+#define VIEW_SKM_COLS (sizeof view_report_skm_cols / sizeof view_report_skm_cols[0])
+enum {
+    VIEW_SKM_UNIT,
+    VIEW_SKM_SECTION,
+    VIEW_SKM_ITEM,
+    VIEW_SKM_LABEL,
+    VIEW_SKM_N,
+    VIEW_SKM_NRR,
+    VIEW_SKM_WEIGHTED,
+    VIEW_SKM_VALUE,
+    VIEW_SKM_MUTU,
+    VIEW_SKM_TEXT
+};
+
+struct view_skm_comment {
+    char *text;
+    char month[16];
+    bool skm; /* an SKM response's comment; false: a smiley press's */
+};
+
+struct view_skm_unit {
+    char *code, *name;
+    struct skm_sums sums;
+    long long profile[EVENT_PROFILE_FIELDS][EVENT_PROFILE_CHOICES_MAX];
+    long long profile_other[EVENT_PROFILE_FIELDS]; /* a code outside the set (stored before it was checked) */
+    long long profile_none[EVENT_PROFILE_FIELDS];  /* not given */
+    struct view_skm_comment *comments;             /* newest first, at most VIEW_SKM_COMMENTS_MAX */
+    size_t ncomments;
+    long long comments_total;
+};
+
+struct view_skm {
+    struct view_skm_unit *units; /* by code in byte order ("C" collation), for bsearch */
+    size_t n, cap;
+    bool oom;
+};
+
+static void view_skm_free(struct view_skm *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct view_skm_unit *u = &s->units[i];
+        for (size_t c = 0; c < u->ncomments; c++)
+            free(u->comments[c].text);
+        free(u->comments);
+        free(u->code);
+        free(u->name);
+    }
+    free(s->units);
+    memset(s, 0, sizeof *s);
+}
+
+static int view_skm_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct view_skm_unit *)elem)->code);
+}
+
+static struct view_skm_unit *view_skm_find(struct view_skm *s, const char *code)
+{
+    return code ? bsearch(code, s->units, s->n, sizeof *s->units, view_skm_cmp) : NULL;
+}
+
+static long long view_skm_ll(const PGresult *row, int col)
+{
+    const char *v = pgstore_text(row, 0, col);
+    return v ? atoll(v) : 0;
+}
+
+static int view_skm_on_unit(const PGresult *row, void *ctx)
+{
+    struct view_skm *s = ctx;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct view_skm_unit *p = realloc(s->units, cap * sizeof *p);
+        if (!p) {
+            s->oom = true;
+            return 1;
+        }
+        s->units = p;
+        s->cap = cap;
+    }
+    struct view_skm_unit *u = &s->units[s->n];
+    memset(u, 0, sizeof *u);
+    const char *code = pgstore_text(row, 0, 0), *name = pgstore_text(row, 0, 1);
+    u->code = strdup(code ? code : "");
+    u->name = name ? strdup(name) : NULL;
+    s->n++;
+    if (!u->code || (name && !u->name)) {
+        s->oom = true;
+        return 1;
+    }
+    return 0;
+}
+
+static int view_skm_on_sums(const PGresult *row, void *ctx)
+{
+    struct view_skm_unit *u = view_skm_find(ctx, pgstore_text(row, 0, 0));
+    if (!u)
+        return 0;
+    u->sums.n = view_skm_ll(row, 1);
+    for (int k = 0; k < SKM_ELEMENTS; k++)
+        u->sums.sum[k] = view_skm_ll(row, 2 + k);
+    return 0;
+}
+
+static int view_skm_on_profile(const PGresult *row, void *ctx)
+{
+    struct view_skm_unit *u = view_skm_find(ctx, pgstore_text(row, 0, 0));
+    const char *f = pgstore_text(row, 0, 1), *v = pgstore_text(row, 0, 2);
+    long long count = view_skm_ll(row, 3);
+    for (int i = 0; u && f && i < EVENT_PROFILE_FIELDS; i++) {
+        if (strcmp(event_profile_set((enum event_profile_field)i)->field, f))
+            continue;
+        int c = v && v[0] ? event_profile_code_index((enum event_profile_field)i, v, strlen(v)) : -1;
+        if (!v || !v[0])
+            u->profile_none[i] += count;
+        else if (c < 0)
+            u->profile_other[i] += count;
+        else
+            u->profile[i][c] += count;
+        break;
+    }
+    return 0;
+}
+
+static int view_skm_on_comment(const PGresult *row, void *ctx)
+{
+    struct view_skm *s = ctx;
+    struct view_skm_unit *u = view_skm_find(s, pgstore_text(row, 0, 0));
+    const char *text = pgstore_text(row, 0, 3);
+    if (!u || !text || u->ncomments >= VIEW_SKM_COMMENTS_MAX)
+        return 0;
+    if (!u->comments && !(u->comments = calloc(VIEW_SKM_COMMENTS_MAX, sizeof *u->comments))) {
+        s->oom = true;
+        return 1;
+    }
+    struct view_skm_comment *c = &u->comments[u->ncomments];
+    const char *month = pgstore_text(row, 0, 1), *skm = pgstore_text(row, 0, 2);
+    snprintf(c->month, sizeof c->month, "%s", month ? month : "");
+    c->skm = skm && skm[0] == 't';
+    if (!(c->text = strdup(text))) {
+        s->oom = true;
+        return 1;
+    }
+    u->ncomments++;
+    u->comments_total = view_skm_ll(row, 4);
+    return 0;
+}
+
+/* Complete SKM responses only, as ikm_compute counts them. */
+#define VIEW_SKM_WHERE " period = ANY (kinerja_period_months($1)) AND ($2::text IS NULL OR unit = $2)"
+static const char VIEW_SKM_SQL_UNITS[] =
+    "SELECT code, name FROM units WHERE ($1::text IS NULL OR code = $1) ORDER BY code COLLATE \"C\"";
+static const char VIEW_SKM_SQL_SUMS[] =
+    "SELECT unit, count(*), sum(skm[1]), sum(skm[2]), sum(skm[3]), sum(skm[4]), sum(skm[5]), sum(skm[6]),"
+    " sum(skm[7]), sum(skm[8]), sum(skm[9]) FROM feedback"
+    " WHERE skm IS NOT NULL AND array_position(skm, NULL) IS NULL AND" VIEW_SKM_WHERE " GROUP BY unit";
+/* The profile is not in the derived feedback table: it is read from the events (as the
+ * public page does). */
+static const char VIEW_SKM_SQL_PROFILE[] =
+    "SELECT e.unit, x.f, x.v, count(*) FROM event_log e CROSS JOIN LATERAL (VALUES"
+    " ('gender', e.payload ->> 'gender'), ('age_band', e.payload ->> 'age_band'),"
+    " ('education', e.payload ->> 'education'), ('occupation', e.payload ->> 'occupation')) AS x(f, v)"
+    " WHERE e.type = 'citizen_feedback' AND e.payload ? 'skm'"
+    " AND e.period = ANY (kinerja_period_months($1)) AND ($2::text IS NULL OR e.unit = $2)"
+    " GROUP BY e.unit, x.f, x.v";
+/* The comment text and its month only: never the source, the employee or the respondent. */
+static const char VIEW_SKM_SQL_COMMENTS[] =
+    "SELECT unit, period, skm IS NOT NULL, comment, total FROM ("
+    " SELECT unit, period, skm, comment, ts_ms, event_id,"
+    "  row_number() OVER (PARTITION BY unit ORDER BY ts_ms DESC, event_id) AS rn,"
+    "  count(*) OVER (PARTITION BY unit) AS total"
+    " FROM feedback WHERE comment IS NOT NULL AND btrim(comment) <> '' AND" VIEW_SKM_WHERE ") c"
+    " WHERE rn <= $3::int ORDER BY unit, ts_ms DESC, event_id";
+
+static void view_skm_milli(char *out, size_t n, long v)
+{
+    snprintf(out, n, "%ld.%03ld", v / 1000, v % 1000);
+}
+
+static void view_skm_centi(char *out, size_t n, long v)
+{
+    snprintf(out, n, "%ld.%02ld", v / 100, v % 100);
+}
+
+/* One table row: the unit code, then cells for section .. text. */
+static void view_skm_row(struct view_table *t, const char *unit, const char *section, const char *item,
+                         const char *label, const char *n, const char *nrr, const char *weighted,
+                         const char *value, const char *mutu, const char *text)
+{
+    const char *cells[VIEW_SKM_COLS] = {unit, section, item, label, n, nrr, weighted, value, mutu, text};
+    view_table_add_row(t, cells);
+}
+
+static bool view_skm_profile_shown(const struct view_skm_unit *u)
+{
+    return u->sums.n >= VIEW_REPORT_SKM_MIN_PROFILE;
+}
+
+static void view_skm_unit_rows(struct view_table *t, const struct view_skm_unit *u,
+                               const struct skm_summary *sm)
+{
+    char n[VIEW_REPORT_CELL_MAX], a[VIEW_REPORT_CELL_MAX], b[VIEW_REPORT_CELL_MAX], c[VIEW_REPORT_CELL_MAX];
+    char item[VIEW_REPORT_CELL_MAX], label[VIEW_REPORT_CELL_MAX * 2];
+    snprintf(n, sizeof n, "%lld", u->sums.n);
+    view_skm_row(t, u->code, "respondents", "n", "Jumlah responden", n, NULL, NULL, NULL, NULL, u->name);
+    for (int f = 0; f < EVENT_PROFILE_FIELDS && view_skm_profile_shown(u); f++) {
+        const struct event_profile_set *ps = event_profile_set((enum event_profile_field)f);
+        for (size_t ch = 0; ch < ps->n; ch++) {
+            snprintf(item, sizeof item, "%s.%s", ps->field, ps->codes[ch]);
+            snprintf(label, sizeof label, "%s: %s", ps->label, ps->choice_labels[ch]);
+            snprintf(a, sizeof a, "%lld", u->profile[f][ch]);
+            view_skm_row(t, u->code, "profile", item, label, a, NULL, NULL, NULL, NULL, NULL);
+        }
+        if (u->profile_other[f]) {
+            snprintf(item, sizeof item, "%s.other", ps->field);
+            snprintf(label, sizeof label, "%s: nilai lain", ps->label);
+            snprintf(a, sizeof a, "%lld", u->profile_other[f]);
+            view_skm_row(t, u->code, "profile", item, label, a, NULL, NULL, NULL, NULL, NULL);
+        }
+        snprintf(item, sizeof item, "%s.none", ps->field);
+        snprintf(label, sizeof label, "%s: tidak diisi", ps->label);
+        snprintf(a, sizeof a, "%lld", u->profile_none[f]);
+        view_skm_row(t, u->code, "profile", item, label, a, NULL, NULL, NULL, NULL, NULL);
+    }
+    for (int k = 0; k < SKM_ELEMENTS; k++) {
+        snprintf(item, sizeof item, "u%d", k + 1);
+        if (sm->n > 0) {
+            view_skm_milli(a, sizeof a, sm->el[k].nrr_milli);
+            view_skm_milli(b, sizeof b, sm->el[k].weighted_milli);
+            view_skm_centi(c, sizeof c, sm->el[k].value_centi);
+        }
+        view_skm_row(t, u->code, "element", item, skm_element_names[k], n, sm->n ? a : NULL, sm->n ? b : NULL,
+                     sm->n ? c : NULL, sm->n ? ikm_mutu_name(sm->el[k].mutu) : NULL, NULL);
+    }
+    if (sm->n > 0)
+        view_skm_milli(b, sizeof b, sm->weighted_sum_milli);
+    view_skm_row(t, u->code, "total", "nrr_weighted_sum", "Jumlah NRR tertimbang", n, NULL, sm->n ? b : NULL,
+                 NULL, NULL, NULL);
+    if (sm->n > 0)
+        view_skm_centi(c, sizeof c, sm->ikm_centi);
+    view_skm_row(t, u->code, "ikm", "ikm", "IKM unit pelayanan (jumlah NRR tertimbang x 25)", n, NULL, NULL,
+                 sm->n ? c : NULL, sm->n ? ikm_mutu_name(sm->mutu) : NULL,
+                 sm->n ? ikm_mutu_label(sm->mutu) : NULL);
+    for (int k = 0; k < SKM_ELEMENTS && sm->n > 0; k++) {
+        if (!sm->el[k].weakest)
+            continue;
+        snprintf(item, sizeof item, "u%d", k + 1);
+        view_skm_milli(a, sizeof a, sm->el[k].nrr_milli);
+        view_skm_centi(c, sizeof c, sm->el[k].value_centi);
+        view_skm_row(t, u->code, "weakest", item, skm_element_names[k], NULL, a, NULL, c,
+                     ikm_mutu_name(sm->el[k].mutu), NULL);
+    }
+    snprintf(a, sizeof a, "%lld", u->comments_total);
+    view_skm_row(t, u->code, "comments", "total", "Saran dan masukan", a, NULL, NULL, NULL, NULL, NULL);
+    for (size_t i = 0; i < u->ncomments; i++)
+        view_skm_row(t, u->code, "comment", u->comments[i].skm ? "skm" : "rating", u->comments[i].month, NULL,
+                     NULL, NULL, NULL, NULL, u->comments[i].text);
+}
+
+static int view_skm_unit_json(struct buf *b, const struct view_skm_unit *u, const struct skm_summary *sm,
+                              size_t index)
+{
+    int rc = buf_puts(b, index ? ",{\"unit\":" : "{\"unit\":");
+    rc |= view_json_str(b, u->code);
+    rc |= buf_puts(b, ",\"name\":");
+    rc |= view_json_str(b, u->name);
+    rc |= buf_printf(b, ",\"respondents\":%lld,\"profile\":", u->sums.n);
+    if (view_skm_profile_shown(u)) {
+        for (int f = 0; f < EVENT_PROFILE_FIELDS; f++) {
+            const struct event_profile_set *ps = event_profile_set((enum event_profile_field)f);
+            rc |= buf_printf(b, "%s\"%s\":{", f ? "," : "{", ps->field);
+            for (size_t ch = 0; ch < ps->n; ch++)
+                rc |= buf_printf(b, "\"%s\":%lld,", ps->codes[ch], u->profile[f][ch]);
+            rc |= buf_printf(b, "\"other\":%lld,\"none\":%lld}", u->profile_other[f], u->profile_none[f]);
+        }
+        rc |= buf_putc(b, '}');
+    } else {
+        rc |= buf_puts(b, "null");
+    }
+    rc |= buf_puts(b, ",\"elements\":[");
+    char a[VIEW_REPORT_CELL_MAX], w[VIEW_REPORT_CELL_MAX], c[VIEW_REPORT_CELL_MAX];
+    for (int k = 0; k < SKM_ELEMENTS; k++) {
+        rc |= buf_printf(b, "%s{\"element\":\"u%d\",\"name\":", k ? "," : "", k + 1);
+        rc |= view_json_str(b, skm_element_names[k]);
+        if (sm->n > 0) {
+            view_skm_milli(a, sizeof a, sm->el[k].nrr_milli);
+            view_skm_milli(w, sizeof w, sm->el[k].weighted_milli);
+            view_skm_centi(c, sizeof c, sm->el[k].value_centi);
+            rc |= buf_printf(b, ",\"sum\":%lld,\"nrr\":%s,\"nrr_weighted\":%s,\"value\":%s,\"mutu\":\"%s\"}",
+                             u->sums.sum[k], a, w, c, ikm_mutu_name(sm->el[k].mutu));
+        } else {
+            rc |= buf_puts(b, ",\"sum\":0,\"nrr\":null,\"nrr_weighted\":null,\"value\":null,\"mutu\":null}");
+        }
+    }
+    rc |= buf_puts(b, "],\"nrr_weighted_sum\":");
+    if (sm->n > 0) {
+        view_skm_milli(w, sizeof w, sm->weighted_sum_milli);
+        view_skm_centi(c, sizeof c, sm->ikm_centi);
+        rc |= buf_printf(b, "%s,\"ikm\":{\"value\":%s,\"mutu\":\"%s\",\"label\":\"%s\",\"n\":%lld}", w, c,
+                         ikm_mutu_name(sm->mutu), ikm_mutu_label(sm->mutu), sm->n);
+    } else {
+        rc |= buf_puts(b, "null,\"ikm\":null");
+    }
+    rc |= buf_puts(b, ",\"weakest\":[");
+    for (int k = 0, first = 1; k < SKM_ELEMENTS && sm->n > 0; k++)
+        if (sm->el[k].weakest) {
+            rc |= buf_printf(b, "%s\"u%d\"", first ? "" : ",", k + 1);
+            first = 0;
+        }
+    rc |= buf_puts(b, "],\"comments\":[");
+    for (size_t i = 0; i < u->ncomments; i++) {
+        rc |= buf_printf(b, "%s{\"month\":", i ? "," : "");
+        rc |= view_json_str(b, u->comments[i].month);
+        rc |= buf_printf(b, ",\"kind\":\"%s\",\"text\":", u->comments[i].skm ? "skm" : "rating");
+        rc |= view_json_str(b, u->comments[i].text);
+        rc |= buf_putc(b, '}');
+    }
+    rc |= buf_printf(b, "],\"comments_total\":%lld}", u->comments_total);
+    return rc < 0 ? -1 : 0;
+}
+
+static int view_report_skm(struct pgstore *db, const char *period, const char *only_unit,
+                           struct view_table *t, struct buf *json, char *err, size_t errlen)
+{
+    struct view_skm s = {0};
+    memset(t, 0, sizeof *t);
+    t->cols = view_report_skm_cols;
+    t->ncols = VIEW_SKM_COLS;
+    snprintf(t->title, sizeof t->title,
+             "Laporan Survei Kepuasan Masyarakat (PermenPANRB 14/2017), period %s%s%.64s", period,
+             only_unit ? ", unit " : "", only_unit ? only_unit : "");
+    t->note = "NRR = jumlah nilai per unsur / jumlah responden; NRR tertimbang = NRR x 1/9; IKM = jumlah NRR "
+              "tertimbang x 25 (dihitung sekali dari jumlah bilangan bulat; dua desimal, 0,005 dibulatkan ke "
+              "atas). "
+              "Mutu: A 88.31-100 Sangat Baik, B 76.61-88.30 Baik, C 65.00-76.60 Kurang Baik, D 25.00-64.99 "
+              "Tidak Baik. Profil responden ditampilkan mulai " VIEW_STR(
+                  VIEW_REPORT_SKM_MIN_PROFILE) " responden. Saran dan masukan: teks saja, tanpa identitas, "
+                                               "terbaru dulu, paling banyak " VIEW_STR(
+                                                   VIEW_SKM_COMMENTS_MAX) " per unit.";
+    size_t mark = json ? json->len : 0;
+    char limit[VIEW_REPORT_CELL_MAX];
+    snprintf(limit, sizeof limit, "%d", VIEW_SKM_COMMENTS_MAX);
+    const char *p_unit[1] = {only_unit};
+    const char *p2[3] = {period, only_unit, limit};
+    int q = pgstore_each_row(db, "skm units", VIEW_SKM_SQL_UNITS, 1, p_unit, view_skm_on_unit, &s);
+    if (q == 0 && !s.oom)
+        q = pgstore_each_row(db, "skm sums", VIEW_SKM_SQL_SUMS, 2, p2, view_skm_on_sums, &s);
+    if (q == 0 && !s.oom)
+        q = pgstore_each_row(db, "skm profile", VIEW_SKM_SQL_PROFILE, 2, p2, view_skm_on_profile, &s);
+    if (q == 0 && !s.oom)
+        q = pgstore_each_row(db, "skm comments", VIEW_SKM_SQL_COMMENTS, 3, p2, view_skm_on_comment, &s);
+    int rc = VIEW_OK;
+    if (q < 0) {
+        rc = view_db_fail(db, json, mark, err, errlen);
+    } else if (q > 0 || s.oom) {
+        rc = view_fail(json, mark, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    } else if (only_unit && s.n == 0) {
+        rc = view_fail(json, mark, VIEW_NOT_FOUND, err, errlen, "unit: no unit '%.64s' in the organisation",
+                       only_unit);
+    } else {
+        int j = json ? buf_putc(json, '[') : 0;
+        for (size_t i = 0; i < s.n && j == 0 && !t->oom; i++) {
+            struct skm_summary sm;
+            skm_summarize(&s.units[i].sums, &sm);
+            view_skm_unit_rows(t, &s.units[i], &sm);
+            if (json)
+                j = view_skm_unit_json(json, &s.units[i], &sm, i);
+        }
+        if (j < 0 || t->oom || (json && buf_putc(json, ']') < 0))
+            rc = view_fail(json, mark, VIEW_ERROR, err, errlen, VIEW_REPORT_OOM);
+    }
+    view_skm_free(&s);
+    if (rc != VIEW_OK)
+        view_table_free(t);
+    return rc;
 }
 
 /* The unit and public reports: one row per unit, the nested JSON into json (may be NULL). */
@@ -1268,10 +1660,19 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
     for (size_t i = 0; kind && i < sizeof view_report_kinds / sizeof view_report_kinds[0]; i++)
         if (!strcmp(kind, view_report_kinds[i]))
             k = (int)i;
-    if (k < 0)
+    if (k < 0) {
+        char kinds[VIEW_REPORT_CELL_MAX * 2]; /* the kinds named from the table, so a new one is listed */
+        size_t used = 0;
+        kinds[0] = '\0';
+        for (size_t i = 0; i < sizeof view_report_kinds / sizeof view_report_kinds[0] && used < sizeof kinds;
+             i++) {
+            int w = snprintf(kinds + used, sizeof kinds - used, "%s%s", i ? ", " : "", view_report_kinds[i]);
+            used += w > 0 ? (size_t)w : 0;
+        }
         return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
-                         "kind: unknown report '%.32s' (unit, awards, training, public, angka-kredit, curve)",
-                         kind ? kind : "");
+                         "kind: unknown report '%.32s' (%s, " VIEW_REPORT_ANGKA_KREDIT ")", kind ? kind : "",
+                         kinds);
+    }
     if (!period || !event_valid_period(period, strlen(period)))
         return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
                          "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
@@ -1287,6 +1688,8 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
         return view_report_units(db, k == VIEW_REPORT_PUBLIC, period, only_unit, t, json, err, errlen);
     case VIEW_REPORT_CURVE:
         return view_report_curve(db, period, only_unit, t, json, err, errlen);
+    case VIEW_REPORT_SKM:
+        return view_report_skm(db, period, only_unit, t, json, err, errlen);
     case VIEW_REPORT_AWARDS:
         rc = view_report_awards(db, period, top, o && o->provisional, only_unit, t, err, errlen);
         break;

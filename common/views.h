@@ -82,7 +82,7 @@ struct view_report_opts {
 };
 
 /*
- * = kinerja report KIND --period P --json (kind unit|awards|training|public; SPEC 5.5, 9):
+ * = kinerja report KIND --period P --json (kind unit|awards|training|public|skm; SPEC 5.5, 5.6, 9):
  *   unit      an ARRAY [{"unit","name","ikm":{"value","mutu","n"}|null,"satisfaction":
  *             {"mean","n"},"results","signed_results","predikat":{"sangat_baik":n,...}}],
  *             every unit of the organisation, by code;
@@ -95,6 +95,25 @@ struct view_report_opts {
  *   curve     an ARRAY [{"unit","name","predikat"|null,"results","distribution":{"sangat_baik":n,
  *             ...},"follows":bool|null,"broken":[rule ids],"rules":[{"rule","requirement",
  *             "count","share_pct","pass","detail"}]}], every unit by code (SPEC 5.10).
+ *   skm       the SKM report of PermenPANRB 14/2017 (SPEC 5.6), an ARRAY by unit code:
+ *             [{"unit","name","respondents":n,
+ *               "profile":{"gender":{"m":n,"f":n,"other":n,"none":n},"age_band":{...},
+ *                          "education":{...},"occupation":{...}} | null (fewer than
+ *                          VIEW_REPORT_SKM_MIN_PROFILE respondents; codes of
+ *                          event_profile_set, "other" a code outside it, "none" not given),
+ *               "elements":[{"element":"u1","name","sum","nrr","nrr_weighted","value",
+ *                            "mutu"}] (nine; nrr = sum / n to 3 decimals, nrr_weighted =
+ *                            nrr / 9, value = nrr x 25 and its mutu; null when n = 0),
+ *               "nrr_weighted_sum", "ikm":{"value","mutu","label","n"} | null (the unit
+ *               report's figure: ikm_centi_of_sum), "weakest":["u3",...] (lowest sum,
+ *               ties all),
+ *               "comments":[{"month","kind":"skm"|"rating","text"}] (newest first, at most
+ *               VIEW_SKM_COMMENTS_MAX; the text only, never who), "comments_total"}];
+ *             every unit of the organisation; with o->unit that unit only, NOT_FOUND
+ *             when there is no such unit. Its table has one row per line of the
+ *             layout (columns unit, section, item, label, n, nrr, nrr_weighted, value,
+ *             mutu, text; sections respondents, profile, element, total, ikm, weakest,
+ *             comments, comment).
  * o->unit keeps the rows of that unit only. No times are shown (tz is not used). An
  * unknown kind or a bad period is NOT_FOUND.
  */
@@ -113,6 +132,7 @@ int view_report(struct pgstore *db, const char *kind, const char *period, const 
 #define VIEW_REPORT_PUBLIC_MIN_RESULTS                                                                       \
     5 /* signed, decided results a unit needs before its distribution is public */
 #define VIEW_REPORT_TRUST_MIN_RATERS 3 /* non-self raters a result needs to be trusted for awards */
+#define VIEW_REPORT_SKM_MIN_PROFILE 5  /* SKM respondents before their profile is shown (no one described) */
 
 /* A report as one table of text cells, for `kinerja report`'s table, CSV and HTML. BOOL
  * cells hold "true" / "false": JSON booleans, "yes" / "no" for people. */

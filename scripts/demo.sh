@@ -131,6 +131,12 @@ echo "The distribution curve: each unit's predikat distribution against its orga
 echo "(kinerja report curve; it informs the pejabat penilai, it never changes a result):"
 "$KINERJA" report curve --period "$PERIOD" --format table
 echo
+skm_unit="$(psql_q -At -v period="$PERIOD" <<<"SELECT unit FROM feedback WHERE period = :'period' AND skm IS NOT NULL GROUP BY unit ORDER BY count(*) DESC, unit LIMIT 1")"
+if [ -n "$skm_unit" ]; then
+  echo "SKM report of $skm_unit in PermenPANRB 14/2017's layout (kinerja report skm --period $PERIOD --unit $skm_unit):"
+  "$KINERJA" report skm --period "$PERIOD" --unit "$skm_unit" --format table
+  echo
+fi
 echo "Results (predikat from hasil kerja x perilaku kerja, PermenPANRB 6/2022):"
 psql_q -v period="$PERIOD" <<'EOF2'
 SELECT r.employee AS nip, left(e.name, 24) AS name, e.unit, r.state, r.version,

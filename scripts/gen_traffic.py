@@ -298,9 +298,11 @@ INDICATORS = {
                 ("nilai_rata_siswa", 75, "higher_better", False),
                 ("kehadiran_siswa_pct", 95, "higher_better", False)],
 }
-AGE_BANDS = ["18-25", "26-35", "36-45", "46-55", "56+"]
-EDUCATION = ["SD", "SMP", "SMA", "D3", "S1", "S2"]
-OCCUPATION = ["PNS", "TNI/Polri", "Swasta", "Wiraswasta", "Pelajar/Mahasiswa", "Petani", "Lainnya"]
+# The respondent profile sets the broker accepts (common/event.c, docs/PROTOCOL.md).
+GENDERS = ["m", "f"]
+AGE_BANDS = ["lt20", "20_29", "30_39", "40_49", "50_59", "60plus"]
+EDUCATION = ["sd", "smp", "sma", "diploma", "s1", "s2plus"]
+OCCUPATION = ["pns", "tni", "polri", "swasta", "wirausaha", "pelajar", "lainnya"]
 COMMENTS = ["Pelayanan cepat, terima kasih.", "Antrian terlalu lama.", "Petugas ramah dan membantu.",
             "Ruang tunggu panas, mohon AC diperbaiki.", "Informasi persyaratan kurang jelas.",
             "Sangat puas dengan pelayanan hari ini.", "Sistem sering offline."]
@@ -407,7 +409,7 @@ class _Gen:
         mean = 3.1 + self.unit_q[unit]
         ev["skm"] = {"u%d" % k: int(_clamp(round(rng.gauss(mean, 0.6)), 1, 4)) for k in range(1, 10)}
         if rng.random() < 0.8:
-            ev["gender"] = rng.choice(["L", "P"])
+            ev["gender"] = rng.choice(GENDERS)
             ev["age_band"] = rng.choice(AGE_BANDS)
             ev["education"] = rng.choice(EDUCATION)
             ev["occupation"] = rng.choice(OCCUPATION)

@@ -10,7 +10,10 @@
  *   public    the unit report without personal data: no NIPs, names or comments, and
  *             the predikat distribution of signed results only (approved, appealed,
  *             final; the revised predikat where an appeal revised it), shown only for
- *             units with at least REPORT_PUBLIC_MIN_RESULTS signed results.
+ *             units with at least REPORT_PUBLIC_MIN_RESULTS signed results;
+ *   skm       the SKM report of PermenPANRB 14/2017 (SPEC 5.6): per unit the respondents
+ *             and their profile, NRR and NRR tertimbang per element, IKM and mutu, the
+ *             weakest elements and the citizens' comments (text only), one row a line.
  * Every report is built as one table of text cells and rendered as an aligned text
  * table, CSV (RFC 4180; text cells that a spreadsheet would run as a formula are
  * neutralised, see report_csv_field), a self-contained HTML page (everything escaped) or JSON (the
@@ -36,7 +39,10 @@
 #define REPORT_TOP_MAX VIEW_REPORT_TOP_MAX
 #define REPORT_PUBLIC_MIN_RESULTS VIEW_REPORT_PUBLIC_MIN_RESULTS
 #define REPORT_TRUST_MIN_RATERS VIEW_REPORT_TRUST_MIN_RATERS
-#define REPORT_JSON_MAX (1u << 30)          /* bound of the JSON output buffer */
+#define REPORT_JSON_MAX (1u << 30) /* bound of the JSON output buffer */
+#define REPORT_STR_(x) #x
+#define REPORT_STR(x) REPORT_STR_(x)
+#define REPORT_SKM_MIN_PROFILE_STR REPORT_STR(VIEW_REPORT_SKM_MIN_PROFILE)
 #define REPORT_CSV_FORMULA_LEADS "=+-@\t\r" /* first characters a spreadsheet takes as a formula */
 
 enum report_kind {
@@ -45,20 +51,21 @@ enum report_kind {
     REPORT_TRAINING,
     REPORT_PUBLIC,
     REPORT_ANGKA_KREDIT,
-    REPORT_CURVE
+    REPORT_CURVE,
+    REPORT_SKM
 };
 enum report_format { REPORT_TABLE, REPORT_CSV, REPORT_JSON, REPORT_HTML };
 
 static const char *const report_kind_names[] = {
-    "unit", "awards", "training", "public", VIEW_REPORT_ANGKA_KREDIT, "curve"};
+    "unit", "awards", "training", "public", VIEW_REPORT_ANGKA_KREDIT, "curve", "skm"};
 static const char *const report_format_names[] = {"table", "csv", "json", "html"};
 
 static void report_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: kinerja report unit|awards|training|public|angka-kredit|curve --period P [--format table|csv|json|html]\n"
-        "                      [--top N] [--provisional]\n"
+        "usage: kinerja report unit|awards|training|public|angka-kredit|curve|skm --period P [--unit U]\n"
+        "                      [--format table|csv|json|html] [--top N] [--provisional]\n"
         "  unit      per unit: IKM (value, mutu A..D, SKM responses), smiley satisfaction (mean of\n"
         "            the counted presses, 1..4) and how many current results have each predikat;\n"
         "            every unit of the organisation appears, with no data as null / 0\n"
@@ -85,7 +92,13 @@ static void report_usage(FILE *out)
         "            distribution of its current results (signed or not) against the pattern\n"
         "            (SE MenPANRB 3/2023): one row per rule, passed or broken; JSON [{\"unit\",\"name\",\n"
         "            \"predikat\",\"results\",\"distribution\",\"follows\",\"broken\",\"rules\":[...]}]\n"
+        "  skm       the SKM report of PermenPANRB 14/2017 per unit: respondents and their\n"
+        "            profile (gender, age_band, education, occupation; from %d respondents on),\n"
+        "            NRR per element u1..u9 (sum / n), NRR tertimbang (NRR x 1/9), IKM (sum of\n"
+        "            NRR tertimbang x 25, the unit report's figure) and mutu, the weakest elements,\n"
+        "            the citizens' comments (the text only, newest first); one row a line\n"
         "  --period P   YYYY-MM or YYYY (required)\n"
+        "  --unit U     one unit only\n"
         "  --format F   table (default), csv, json or html (a self-contained page)\n"
         "JSON of `unit`: "
         "[{\"unit\",\"name\",\"ikm\":{\"value\",\"mutu\",\"n\"}|null,\"satisfaction\":{\"mean\",\"n\"},\n"
@@ -93,8 +106,13 @@ static void report_usage(FILE *out)
         "\"predikat\" counting signed results only (\"predikat_basis\":\"signed\"), null when suppressed.\n"
         "JSON of `awards`: "
         "[{\"unit\",\"rank\",\"employee\",\"name\",\"score\",\"predikat\",\"state\",\"raters\",\n"
-        "\"signed\":true|false}]. Exit 0 ok, 1 database error, 2 usage.\n",
-        REPORT_DEFAULT_TOP, REPORT_TRUST_MIN_RATERS, REPORT_PUBLIC_MIN_RESULTS);
+        "\"signed\":true|false}]. JSON of `skm`: "
+        "[{\"unit\",\"name\",\"respondents\",\"profile\",\"elements\":\n"
+        "[{\"element\",\"name\",\"sum\",\"nrr\",\"nrr_weighted\",\"value\",\"mutu\"}],\"nrr_weighted_sum\","
+        "\"ikm\",\n"
+        "\"weakest\",\"comments\":[{\"month\",\"kind\",\"text\"}],\"comments_total\"}] (common/views.h).\n"
+        "Exit 0 ok, 1 database error (or no such --unit), 2 usage.\n",
+        REPORT_DEFAULT_TOP, REPORT_TRUST_MIN_RATERS, REPORT_PUBLIC_MIN_RESULTS, VIEW_REPORT_SKM_MIN_PROFILE);
 }
 
 /* ---------------------------------------------------------------- the table */
@@ -295,6 +313,184 @@ static void report_render_html(FILE *out, const struct view_table *t)
     fputs("</body>\n</html>\n", out);
 }
 
+/* ---------------------------------------------------------------- the SKM page */
+
+/* Column indexes of the skm report's table (common/views.c, view_report_skm_cols). */
+enum {
+    SKM_UNIT,
+    SKM_SECTION,
+    SKM_ITEM,
+    SKM_LABEL,
+    SKM_N,
+    SKM_NRR,
+    SKM_WEIGHTED,
+    SKM_VALUE,
+    SKM_MUTU,
+    SKM_TEXT
+};
+#define SKM_COLS 10
+
+static const char *report_skm_cell(const struct view_table *t, size_t r, size_t c)
+{
+    const char *v = view_table_cell(t, r, c);
+    return v ? v : "-";
+}
+
+static bool report_skm_is(const struct view_table *t, size_t r, const char *section)
+{
+    const char *v = view_table_cell(t, r, SKM_SECTION);
+    return v && !strcmp(v, section);
+}
+
+static void report_skm_td(FILE *out, const char *v, bool number)
+{
+    fputs(number ? "<td class=\"n\">" : "<td>", out);
+    report_html_escape(out, v);
+    fputs("</td>", out);
+}
+
+/* One unit's rows [from, to) as the regulation's sections: respondents and profile, the
+ * elements with NRR and NRR tertimbang, the IKM, the weakest elements, the comments. */
+static void report_skm_unit_html(FILE *out, const struct view_table *t, size_t from, size_t to)
+{
+    fputs("<section class=\"unit\">\n<h2>", out);
+    report_html_escape(out, report_skm_cell(t, from, SKM_UNIT));
+    if (view_table_cell(t, from, SKM_TEXT)) {
+        fputs(" &mdash; ", out);
+        report_html_escape(out, view_table_cell(t, from, SKM_TEXT));
+    }
+    fputs("</h2>\n<p>Jumlah responden: <strong class=\"respondents\">", out);
+    report_html_escape(out, report_skm_cell(t, from, SKM_N));
+    fputs("</strong></p>\n", out);
+
+    bool profile = false;
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "profile"))
+            continue;
+        if (!profile)
+            fputs("<h3>Profil responden</h3>\n<table "
+                  "class=\"profile\"><thead><tr><th>Profil</th><th>Jumlah</th>"
+                  "</tr></thead><tbody>\n",
+                  out);
+        profile = true;
+        fputs("<tr>", out);
+        report_skm_td(out, report_skm_cell(t, r, SKM_LABEL), false);
+        report_skm_td(out, report_skm_cell(t, r, SKM_N), true);
+        fputs("</tr>\n", out);
+    }
+    if (profile)
+        fputs("</tbody></table>\n", out);
+    else
+        fputs("<p>Profil responden ditampilkan mulai " REPORT_SKM_MIN_PROFILE_STR " responden.</p>\n", out);
+
+    fputs(
+        "<h3>Nilai per unsur pelayanan</h3>\n<table class=\"elements\"><thead><tr><th>Unsur</th><th>Nama</th>"
+        "<th>NRR</th><th>NRR tertimbang</th><th>Nilai (NRR x 25)</th><th>Mutu</th></tr></thead><tbody>\n",
+        out);
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "element") && !report_skm_is(t, r, "total"))
+            continue;
+        bool total = report_skm_is(t, r, "total");
+        fputs(total ? "<tr class=\"total\">" : "<tr>", out);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_ITEM), false);
+        report_skm_td(out, report_skm_cell(t, r, SKM_LABEL), false);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_NRR), true);
+        report_skm_td(out, report_skm_cell(t, r, SKM_WEIGHTED), true);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_VALUE), true);
+        report_skm_td(out, total ? "" : report_skm_cell(t, r, SKM_MUTU), false);
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody></table>\n", out);
+
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "ikm"))
+            continue;
+        if (!view_table_cell(t, r, SKM_VALUE)) {
+            fputs("<p class=\"no-ikm\">Belum ada survei SKM pada periode ini.</p>\n", out);
+            continue;
+        }
+        fputs("<p class=\"ikm\">IKM unit pelayanan: <strong>", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_VALUE));
+        fputs("</strong>, mutu <strong>", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_MUTU));
+        fputs("</strong> (", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_TEXT));
+        fputs(")</p>\n", out);
+    }
+    bool weakest = false;
+    for (size_t r = from; r < to; r++) {
+        if (!report_skm_is(t, r, "weakest"))
+            continue;
+        fputs(weakest ? "; " : "<p class=\"weakest\">Unsur dengan nilai terendah: ", out);
+        weakest = true;
+        report_html_escape(out, report_skm_cell(t, r, SKM_LABEL));
+        fputs(" (", out);
+        report_html_escape(out, report_skm_cell(t, r, SKM_VALUE));
+        fputs(")", out);
+    }
+    if (weakest)
+        fputs("</p>\n", out);
+
+    fputs("<h3>Saran dan masukan</h3>\n", out);
+    bool comments = false;
+    for (size_t r = from; r < to; r++) {
+        if (report_skm_is(t, r, "comments")) {
+            fputs("<p>Jumlah: ", out);
+            report_html_escape(out, report_skm_cell(t, r, SKM_N));
+            fputs("</p>\n", out);
+        } else if (report_skm_is(t, r, "comment")) {
+            fputs(comments ? "" : "<ul class=\"comments\">\n", out);
+            comments = true;
+            fputs("<li>", out);
+            report_html_escape(out, report_skm_cell(t, r, SKM_TEXT));
+            fputs(" <small>(", out);
+            report_html_escape(out, report_skm_cell(t, r, SKM_LABEL));
+            fputs(")</small></li>\n", out);
+        }
+    }
+    if (comments)
+        fputs("</ul>\n", out);
+    fputs("</section>\n", out);
+}
+
+/* The SKM report as a page in the regulation's order, one section a unit; every value
+ * escaped (a citizen's comment is untrusted text). */
+static void report_render_skm_html(FILE *out, const struct view_table *t)
+{
+    if (t->ncols != SKM_COLS) { /* not the table this page knows: the plain one */
+        report_render_html(out, t);
+        return;
+    }
+    fputs("<!DOCTYPE html>\n<html lang=\"id\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);
+    report_html_escape(out, t->title);
+    fputs("</title>\n<style>\n"
+          "body{font-family:sans-serif;margin:2em}\n"
+          "table{border-collapse:collapse;margin:.5em 0}\n"
+          "th,td{border:1px solid #999;padding:.25em .6em}\n"
+          "th{background:#eee;text-align:left}\n"
+          "td.n{text-align:right}\n"
+          "tr.total td{font-weight:bold}\n"
+          "</style>\n</head>\n<body>\n<h1>",
+          out);
+    report_html_escape(out, t->title);
+    fputs("</h1>\n", out);
+    for (size_t from = 0; from < t->nrows;) {
+        size_t to = from + 1;
+        while (to < t->nrows && !report_skm_is(t, to, "respondents"))
+            to++;
+        report_skm_unit_html(out, t, from, to);
+        from = to;
+    }
+    if (t->nrows == 0)
+        fputs("<p>No rows.</p>\n", out);
+    if (t->note) {
+        fputs("<p>", out);
+        report_html_escape(out, t->note);
+        fputs("</p>\n", out);
+    }
+    fputs("</body>\n</html>\n", out);
+}
+
 static int report_emit(const struct view_table *t, enum report_format fmt, const struct buf *json)
 {
     switch (fmt) {
@@ -317,9 +513,9 @@ static int report_emit(const struct view_table *t, enum report_format fmt, const
 
 /* The report read and built by common/views.c (as for the web), rendered here. */
 static int report_run(struct pgstore *db, enum report_kind kind, enum report_format fmt, const char *period,
-                      long top, bool provisional)
+                      long top, bool provisional, const char *unit)
 {
-    struct view_report_opts o = {.top = top, .provisional = provisional};
+    struct view_report_opts o = {.unit = unit, .top = top, .provisional = provisional};
     struct view_table t;
     struct buf json;
     buf_init(&json, REPORT_JSON_MAX);
@@ -330,6 +526,12 @@ static int report_run(struct pgstore *db, enum report_kind kind, enum report_for
     if (v != VIEW_OK) {
         fprintf(stderr, "kinerja report: %s\n", err);
         rc = CLI_FAIL;
+    } else if (kind == REPORT_SKM && fmt == REPORT_HTML) {
+        report_render_skm_html(stdout, &t);
+        if (ferror(stdout)) {
+            fprintf(stderr, "kinerja report: output error\n");
+            rc = CLI_FAIL;
+        }
     } else if (report_emit(&t, fmt, &json) < 0) {
         fprintf(stderr, "kinerja report: out of memory or output error\n");
         rc = CLI_FAIL;
@@ -370,6 +572,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
     int fmt = REPORT_TABLE;
     long top = REPORT_DEFAULT_TOP;
     bool have_top = false, provisional = false;
+    const char *unit = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -392,6 +595,12 @@ int cmd_report(struct cli *cli, int argc, char **argv)
                 return CLI_USAGE;
             }
             have_top = true;
+        } else if (!strcmp(a, "--unit") && i + 1 < argc) {
+            unit = argv[++i];
+            if (!*unit) {
+                fprintf(stderr, "kinerja report: --unit must not be empty\n");
+                return CLI_USAGE;
+            }
         } else if (!strcmp(a, "--provisional")) {
             provisional = true;
         } else if (a[0] == '-') {
@@ -403,7 +612,10 @@ int cmd_report(struct cli *cli, int argc, char **argv)
                 report_lookup(report_kind_names, sizeof report_kind_names / sizeof report_kind_names[0], a);
             if (kind < 0) {
                 fprintf(stderr,
-                        "kinerja report: unknown report '%s' (unit, awards, training, public, angka-kredit, curve)\n", a);
+                        "kinerja report: unknown report '%s' (unit, awards, training, public, angka-kredit, "
+                        "curve, "
+                        "skm)\n",
+                        a);
                 return CLI_USAGE;
             }
         } else {
@@ -413,7 +625,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
     }
     if (kind < 0 || !period) {
         fprintf(stderr, "kinerja report: %s\n",
-                kind < 0 ? "which report? (unit, awards, training, public, angka-kredit, curve)" : "--period missing");
+                kind < 0 ? "which report? (unit, awards, training, public, angka-kredit, curve, skm)"
+                         : "--period missing");
         report_usage(stderr);
         return CLI_USAGE;
     }
@@ -438,7 +651,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         pgstore_destroy(&db);
         return CLI_FAIL;
     }
-    int rc = report_run(db, (enum report_kind)kind, (enum report_format)fmt, period, top, provisional);
+    int rc = report_run(db, (enum report_kind)kind, (enum report_format)fmt, period, top, provisional, unit);
     pgstore_destroy(&db);
     return rc;
 }

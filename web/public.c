@@ -116,48 +116,10 @@ static const char *const public_rating_labels[IKM_ANSWER_MAX] = {
 };
 
 /* The respondent profile of the SKM report (PermenPANRB 14/2017: jenis kelamin, umur,
- * pendidikan, pekerjaan), each a code the event carries and its label. */
-struct public_choice {
-    const char *code;
-    const char *label;
-};
-
-static const struct public_choice public_genders[] = {
-    {"m", "Laki-laki"},
-    {"f", "Perempuan"},
-};
-static const struct public_choice public_age_bands[] = {
-    {"lt20", "Di bawah 20 tahun"}, {"20_29", "20 - 29 tahun"}, {"30_39", "30 - 39 tahun"},
-    {"40_49", "40 - 49 tahun"},    {"50_59", "50 - 59 tahun"}, {"60plus", "60 tahun ke atas"},
-};
-static const struct public_choice public_educations[] = {
-    {"sd", "SD ke bawah"},  {"smp", "SMP"}, {"sma", "SMA/SMK"},
-    {"diploma", "D1 - D4"}, {"s1", "S1"},   {"s2plus", "S2 ke atas"},
-};
-static const struct public_choice public_occupations[] = {
-    {"pns", "PNS"},
-    {"tni", "TNI"},
-    {"polri", "POLRI"},
-    {"swasta", "Pegawai swasta"},
-    {"wirausaha", "Wirausaha"},
-    {"pelajar", "Pelajar/mahasiswa"},
-    {"lainnya", "Lainnya"},
-};
-
-struct public_profile_field {
-    const char *name;  /* the event field and the form field */
-    const char *label; /* shown */
-    const struct public_choice *choices;
-    size_t n;
-};
-
-static const struct public_profile_field public_profile[] = {
-    {"gender", "Jenis kelamin", public_genders, PUBLIC_N(public_genders)},
-    {"age_band", "Umur", public_age_bands, PUBLIC_N(public_age_bands)},
-    {"education", "Pendidikan terakhir", public_educations, PUBLIC_N(public_educations)},
-    {"occupation", "Pekerjaan utama", public_occupations, PUBLIC_N(public_occupations)},
-};
-#define PUBLIC_PROFILE_FIELDS PUBLIC_N(public_profile)
+ * pendidikan, pekerjaan): the sets event_decode validates, with their labels
+ * (event_profile_set in common/event.h). */
+#define PUBLIC_PROFILE_FIELDS EVENT_PROFILE_FIELDS
+#define PUBLIC_PROFILE(i) event_profile_set((enum event_profile_field)(i))
 
 static const char public_css[] =
     "main{max-width:60rem;margin:0 auto;padding:0 .75rem}\n"
@@ -1021,18 +983,12 @@ static int public_on_one_unit(const struct resultstore_unit *r, void *ctx)
 /* Per profile field, how many SKM respondents gave each value: choices[c] in the order of
  * the field's set, then one count for a code outside the set (older kiosks) and one
  * for none given. */
-#define PUBLIC_CHOICES_MAX 8
+#define PUBLIC_CHOICES_MAX EVENT_PROFILE_CHOICES_MAX
 struct public_profile_counts {
     long long n[PUBLIC_PROFILE_FIELDS][PUBLIC_CHOICES_MAX];
     long long other[PUBLIC_PROFILE_FIELDS];
     long long none[PUBLIC_PROFILE_FIELDS];
 };
-
-_Static_assert(PUBLIC_N(public_genders) <= PUBLIC_CHOICES_MAX &&
-                   PUBLIC_N(public_age_bands) <= PUBLIC_CHOICES_MAX &&
-                   PUBLIC_N(public_educations) <= PUBLIC_CHOICES_MAX &&
-                   PUBLIC_N(public_occupations) <= PUBLIC_CHOICES_MAX,
-               "a profile set is larger than PUBLIC_CHOICES_MAX");
 
 static int public_on_profile_row(const PGresult *row, void *ctx)
 {
@@ -1040,14 +996,14 @@ static int public_on_profile_row(const PGresult *row, void *ctx)
     const char *f = pgstore_text(row, 0, 0), *v = pgstore_text(row, 0, 1), *n = pgstore_text(row, 0, 2);
     long long count = n ? atoll(n) : 0;
     for (size_t i = 0; f && i < PUBLIC_PROFILE_FIELDS; i++) {
-        if (strcmp(public_profile[i].name, f))
+        if (strcmp(PUBLIC_PROFILE(i)->field, f))
             continue;
         if (!v || !v[0]) {
             pc->none[i] += count;
             return 0;
         }
-        for (size_t c = 0; c < public_profile[i].n; c++)
-            if (!strcmp(public_profile[i].choices[c].code, v)) {
+        for (size_t c = 0; c < PUBLIC_PROFILE(i)->n; c++)
+            if (!strcmp(PUBLIC_PROFILE(i)->codes[c], v)) {
                 pc->n[i][c] += count;
                 return 0;
             }
@@ -1104,17 +1060,17 @@ static void public_profile_render(struct web_req *rq, const struct public_unit *
     }
     web_printf(&rq->out, "<div class=\"cards\">");
     for (size_t i = 0; i < PUBLIC_PROFILE_FIELDS; i++) {
-        const struct public_profile_field *pf = &public_profile[i];
+        const struct event_profile_set *pf = PUBLIC_PROFILE(i);
         long long total = pc.other[i] + pc.none[i];
         for (size_t c = 0; c < pf->n; c++)
             total += pc.n[i][c];
-        web_printf(&rq->out, "<div class=\"card table-wrap\"><table id=\"profile-%s\"><caption>", pf->name);
+        web_printf(&rq->out, "<div class=\"card table-wrap\"><table id=\"profile-%s\"><caption>", pf->field);
         public_h(rq, pf->label);
         web_printf(&rq->out,
                    "</caption><thead><tr><th scope=\"col\">Pilihan</th><th scope=\"col\">Jumlah</th>"
                    "<th scope=\"col\">Persen</th></tr></thead><tbody>");
         for (size_t c = 0; c < pf->n; c++)
-            public_profile_row(rq, pf->choices[c].label, pc.n[i][c], total);
+            public_profile_row(rq, pf->choice_labels[c], pc.n[i][c], total);
         if (pc.other[i])
             public_profile_row(rq, "Lainnya", pc.other[i], total);
         public_profile_row(rq, "Tidak diisi", pc.none[i], total);
@@ -1492,14 +1448,6 @@ struct public_survey_form {
     const char *error;
 };
 
-static const struct public_choice *public_choice_find(const struct public_profile_field *pf, const char *code)
-{
-    for (size_t i = 0; i < pf->n; i++)
-        if (!strcmp(pf->choices[i].code, code))
-            return &pf->choices[i];
-    return NULL;
-}
-
 /* The service name of a survey link: at most EVENT_SERVICE_MAX bytes of UTF-8, as the
  * event's own `service`. NULL when fine, else the reason. */
 static const char *public_service_problem(const char *s)
@@ -1575,15 +1523,15 @@ static void public_survey_render(struct web_req *rq, const struct public_unit *u
     }
     web_printf(&rq->out, "<fieldset><legend>Data responden (boleh dikosongkan)</legend>");
     for (size_t i = 0; i < PUBLIC_PROFILE_FIELDS; i++) {
-        const struct public_profile_field *pf = &public_profile[i];
-        web_printf(&rq->out, "<label class=\"field\" for=\"%s\">", pf->name);
+        const struct event_profile_set *pf = PUBLIC_PROFILE(i);
+        web_printf(&rq->out, "<label class=\"field\" for=\"%s\">", pf->field);
         public_h(rq, pf->label);
         web_printf(&rq->out, "</label><select id=\"%s\" name=\"%s\"><option value=\"\">- pilih -</option>",
-                   pf->name, pf->name);
+                   pf->field, pf->field);
         for (size_t c = 0; c < pf->n; c++) {
-            web_printf(&rq->out, "<option value=\"%s\"%s>", pf->choices[c].code,
-                       !strcmp(f->profile[i], pf->choices[c].code) ? " selected" : "");
-            public_h(rq, pf->choices[c].label);
+            web_printf(&rq->out, "<option value=\"%s\"%s>", pf->codes[c],
+                       !strcmp(f->profile[i], pf->codes[c]) ? " selected" : "");
+            public_h(rq, pf->choice_labels[c]);
             web_printf(&rq->out, "</option>");
         }
         web_printf(&rq->out, "</select>");
@@ -1655,20 +1603,20 @@ static void public_survey_post(struct web_req *rq, struct public_unit *u)
             missing++;
     }
     for (size_t i = 0; i < PUBLIC_PROFILE_FIELDS; i++) {
-        const struct public_profile_field *pf = &public_profile[i];
+        const struct event_profile_set *pf = PUBLIC_PROFILE(i);
         char v[PUBLIC_QUERY_MAX];
-        if (!web_form(rq, pf->name, v, sizeof v) || !v[0])
+        if (!web_form(rq, pf->field, v, sizeof v) || !v[0])
             continue;
-        const struct public_choice *choice = public_choice_find(pf, v);
-        if (choice) {
-            snprintf(f.profile[i], sizeof f.profile[i], "%s", choice->code);
+        int choice = event_profile_code_index((enum event_profile_field)i, v, strlen(v));
+        if (choice >= 0) {
+            snprintf(f.profile[i], sizeof f.profile[i], "%s", pf->codes[choice]);
         } else if (!f.error) { /* the first problem is named; the form keeps the rest */
             char shown[PUBLIC_SHOW_MAX + 1];
             public_copy_text(shown, sizeof shown, v);
             size_t o = (size_t)snprintf(
-                msg, sizeof msg, "%s (%s): nilai '%s' tidak dikenal; pilihan:", pf->label, pf->name, shown);
+                msg, sizeof msg, "%s (%s): nilai '%s' tidak dikenal; pilihan:", pf->label, pf->field, shown);
             for (size_t c = 0; c < pf->n && o < sizeof msg; c++)
-                o += (size_t)snprintf(msg + o, sizeof msg - o, "%s %s", c ? "," : "", pf->choices[c].code);
+                o += (size_t)snprintf(msg + o, sizeof msg - o, "%s %s", c ? "," : "", pf->codes[c]);
             f.error = msg;
         }
     }
@@ -1705,7 +1653,7 @@ static void public_survey_post(struct web_req *rq, struct public_unit *u)
         json_object_set_new(fields, "service", json_string(service));
     for (size_t i = 0; i < PUBLIC_PROFILE_FIELDS; i++)
         if (f.profile[i][0])
-            json_object_set_new(fields, public_profile[i].name, json_string(f.profile[i]));
+            json_object_set_new(fields, PUBLIC_PROFILE(i)->field, json_string(f.profile[i]));
     if (comment[0])
         json_object_set_new(fields, "comment", json_string(comment));
     struct web_sent sent;

@@ -118,6 +118,29 @@ class BrokerTest(StackTestCase):
         self.assert_stored_once([good1, good2])
         self.assert_not_stored([bad["id"], bad_nip["id"]])
 
+    def test_respondent_profile_outside_its_set_is_rejected_naming_the_set(self):
+        # SPEC 3: each profile field takes one code of its documented set (docs/PROTOCOL.md);
+        # the old generator's "L" / "P" and a free-text occupation are refused, the ack
+        # naming the allowed codes, and nothing reaches the stream.
+        skm = {"u%d" % k: 3 for k in range(1, 10)}
+        ok = event(rating=None, skm=skm, gender="f", age_band="60plus", education="diploma",
+                   occupation="pelajar")
+        del ok["rating"]
+        bad_gender = event(gender="L")
+        bad_age = event(age_band="26-35")
+        bad_occupation = event(occupation="Petani")
+        reply = self.stack.request([ok, bad_gender, bad_age, bad_occupation])
+        self.assertEqual(reply, [
+            {"id": ok["id"], "status": "accepted"},
+            {"id": bad_gender["id"], "status": "rejected", "error": 'gender: must be one of m|f, got "L"'},
+            {"id": bad_age["id"], "status": "rejected",
+             "error": 'age_band: must be one of lt20|20_29|30_39|40_49|50_59|60plus, got "26-35"'},
+            {"id": bad_occupation["id"], "status": "rejected",
+             "error": 'occupation: must be one of pns|tni|polri|swasta|wirausaha|pelajar|lainnya, got "Petani"'},
+        ])
+        self.assert_stored_once([ok])
+        self.assert_not_stored([bad_gender["id"], bad_age["id"], bad_occupation["id"]])
+
     def test_duplicates_within_a_batch_and_across_requests(self):
         e = event()
         reply = self.stack.request([e, dict(e), event()])

@@ -193,6 +193,10 @@ class StackScriptTest(unittest.TestCase):
         for heading in ("Events by type", "evaluations", "Unit report", "Results (predikat", "One result in full",
                         "Awards", "Sign-off queue", "kinerja status"):
             self.assertIn(heading, r.stdout)
+        # the SKM report of the unit with the most survey responses, in the regulation's layout
+        self.assertIn("Laporan Survei Kepuasan Masyarakat (PermenPANRB 14/2017)", r.stdout)
+        self.assertRegex(r.stdout, r"\n\S+ +ikm +ikm +IKM unit pelayanan \(jumlah NRR tertimbang x 25\) +\d+ .* "
+                                   r"\d+\.\d\d  [ABCD] ")
         # the score worker that `make up` starts scored every employee with data
         self.assertIn("(53 rows)", r.stdout)
         self.assertRegex(r.stdout, r"Predikat +(Sangat Baik|Baik|Butuh Perbaikan|Kurang|Sangat Kurang)")

@@ -341,10 +341,10 @@ static void test_valid_skm_feedback_with_profile(void **state)
     set_str(&b, "service", "KTP-el");
     set_str(&b, "respondent", "parent");
     set_str(&b, "comment", "Pelayanan cepat, petugas ramah \xf0\x9f\x98\x8a");
-    set_str(&b, "gender", "P");
-    set_str(&b, "age_band", "25-34");
-    set_str(&b, "education", "S1");
-    set_str(&b, "occupation", "wiraswasta");
+    set_str(&b, "gender", "f");
+    set_str(&b, "age_band", "30_39");
+    set_str(&b, "education", "s1");
+    set_str(&b, "occupation", "wirausaha");
     expect_ok(&b);
     assert_true(ev.has_skm);
     assert_int_equal(ev.rating, 0);
@@ -354,10 +354,10 @@ static void test_valid_skm_feedback_with_profile(void **state)
     assert_true(sv_is(ev.employee, NIP1));
     assert_true(sv_is(ev.service, "KTP-el"));
     assert_int_equal(ev.respondent, RESPONDENT_PARENT);
-    assert_true(sv_is(ev.gender, "P"));
-    assert_true(sv_is(ev.age_band, "25-34"));
-    assert_true(sv_is(ev.education, "S1"));
-    assert_true(sv_is(ev.occupation, "wiraswasta"));
+    assert_true(sv_is(ev.gender, "f"));
+    assert_true(sv_is(ev.age_band, "30_39"));
+    assert_true(sv_is(ev.education, "s1"));
+    assert_true(sv_is(ev.occupation, "wirausaha"));
 }
 
 static void test_valid_evaluation(void **state)
@@ -767,10 +767,6 @@ static void test_string_limits(void **state)
         {EVENT_CITIZEN_FEEDBACK, "unit", EVENT_UNIT_MAX},
         {EVENT_CITIZEN_FEEDBACK, "service", EVENT_SERVICE_MAX},
         {EVENT_CITIZEN_FEEDBACK, "comment", EVENT_COMMENT_MAX},
-        {EVENT_CITIZEN_FEEDBACK, "gender", EVENT_PROFILE_MAX},
-        {EVENT_CITIZEN_FEEDBACK, "age_band", EVENT_PROFILE_MAX},
-        {EVENT_CITIZEN_FEEDBACK, "education", EVENT_PROFILE_MAX},
-        {EVENT_CITIZEN_FEEDBACK, "occupation", EVENT_PROFILE_MAX},
         {EVENT_EVALUATION, "comment", EVENT_COMMENT_MAX},
         {EVENT_WORK_RESULT, "indicator", EVENT_INDICATOR_MAX},
         {EVENT_WORK_RESULT, "evidence", EVENT_COMMENT_MAX},
@@ -991,12 +987,56 @@ static void test_feedback_employee_must_be_nip(void **state)
     expect_err(&b, "employee: must be an 18-digit NIP, got 199001012020011001");
 }
 
-static void test_profile_control_chars(void **state)
+/* SPEC 3: a profile value outside its documented set is rejected, naming the allowed
+ * ones; the kiosk codes of older generators ("L", "P", "S1", "26-35") are such values. */
+static void test_profile_unknown_value_names_the_set(void **state)
 {
     (void)state;
+    static const struct {
+        const char *field, *value, *want;
+    } cases[] = {
+        {"gender", "L", "gender: must be one of m|f, got \"L\""},
+        {"gender", "L\t", "gender: must be one of m|f, got \"L\\u0009\""},
+        {"age_band", "26-35", "age_band: must be one of lt20|20_29|30_39|40_49|50_59|60plus, got \"26-35\""},
+        {"education", "S1", "education: must be one of sd|smp|sma|diploma|s1|s2plus, got \"S1\""},
+        {"occupation", "Petani",
+         "occupation: must be one of pns|tni|polri|swasta|wirausaha|pelajar|lainnya, got \"Petani\""},
+    };
+    for (size_t i = 0; i < COUNT(cases); i++) {
+        struct evb b = base(EVENT_CITIZEN_FEEDBACK);
+        set_str(&b, cases[i].field, cases[i].value);
+        expect_err(&b, cases[i].want);
+    }
     struct evb b = base(EVENT_CITIZEN_FEEDBACK);
-    set_str(&b, "gender", "L\t");
-    expect_err(&b, "gender: must not contain control characters");
+    set_int(&b, "gender", 1);
+    expect_err(&b, "gender: must be one of m|f, got 1");
+}
+
+/* Every code of every set is accepted, and the getter's sets are the documented ones. */
+static void test_profile_sets(void **state)
+{
+    (void)state;
+    static const char *const fields[EVENT_PROFILE_FIELDS] = {"gender", "age_band", "education", "occupation"};
+    static const size_t sizes[EVENT_PROFILE_FIELDS] = {2, 6, 6, 7};
+    for (int f = 0; f < EVENT_PROFILE_FIELDS; f++) {
+        const struct event_profile_set *ps = event_profile_set((enum event_profile_field)f);
+        assert_non_null(ps);
+        assert_string_equal(ps->field, fields[f]);
+        assert_int_equal(ps->n, sizes[f]);
+        for (size_t c = 0; c < ps->n; c++) {
+            assert_non_null(ps->choice_labels[c]);
+            assert_int_equal(
+                event_profile_code_index((enum event_profile_field)f, ps->codes[c], strlen(ps->codes[c])),
+                (int)c);
+            struct evb b = base(EVENT_CITIZEN_FEEDBACK);
+            set_str(&b, ps->field, ps->codes[c]);
+            expect_ok(&b);
+        }
+    }
+    assert_null(event_profile_set(EVENT_PROFILE_FIELDS));
+    assert_int_equal(event_profile_code_index(EVENT_PROFILE_GENDER, "M", 1), -1); /* codes are lower case */
+    assert_string_equal(event_profile_set(EVENT_PROFILE_GENDER)->codes[1], "f");
+    assert_string_equal(event_profile_set(EVENT_PROFILE_GENDER)->choice_labels[1], "Perempuan");
 }
 
 /* ---- evaluation ------------------------------------------------------------------------ */
@@ -1526,7 +1566,8 @@ int main(void)
         cmocka_unit_test(test_skm_shape),
         cmocka_unit_test(test_respondent_enum),
         cmocka_unit_test(test_feedback_employee_must_be_nip),
-        cmocka_unit_test(test_profile_control_chars),
+        cmocka_unit_test(test_profile_unknown_value_names_the_set),
+        cmocka_unit_test(test_profile_sets),
         cmocka_unit_test(test_evaluation_required_fields),
         cmocka_unit_test(test_period_format),
         cmocka_unit_test(test_relation_enum),
