@@ -153,7 +153,7 @@ int view_score(struct pgstore *db, const char *nip, const char *period, int vers
                          nip ? nip : "");
     if (!period || !event_valid_period(period, strlen(period)))
         return view_fail(out, mark, VIEW_NOT_FOUND, err, errlen,
-                         "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
+                         "period: must be " EVENT_PERIOD_RULE ", got '%.64s'", period ? period : "");
     if (version < 0)
         return view_fail(out, mark, VIEW_NOT_FOUND, err, errlen,
                          "version: must be >= 1 (0 = current), got %d", version);
@@ -1008,7 +1008,7 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
                          "kind: unknown report '%.32s' (unit, awards, training, public)", kind ? kind : "");
     if (!period || !event_valid_period(period, strlen(period)))
         return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
-                         "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
+                         "period: must be " EVENT_PERIOD_RULE ", got '%.64s'", period ? period : "");
     long top = o && o->top > 0 ? o->top : VIEW_REPORT_DEFAULT_TOP;
     if (top > VIEW_REPORT_TOP_MAX)
         return view_fail(json, mark, VIEW_ERROR, err, errlen, "top: must be 1..%d, got %ld",

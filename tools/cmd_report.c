@@ -69,7 +69,7 @@ static void report_usage(FILE *out)
         "  public    the unit report without personal data (no NIPs, names or comments); the\n"
         "            predikat distribution counts SIGNED results only (approved, appealed, final;\n"
         "            the revised predikat where revised), shown for units with at least %d of them\n"
-        "  --period P   YYYY-MM or YYYY (required)\n"
+        "  --period P   YYYY-MM, YYYY-Qn or YYYY (required)\n"
         "  --format F   table (default), csv, json or html (a self-contained page)\n"
         "JSON of `unit`: "
         "[{\"unit\",\"name\",\"ikm\":{\"value\",\"mutu\",\"n\"}|null,\"satisfaction\":{\"mean\",\"n\"},\n"
@@ -401,7 +401,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     if (!event_valid_period(period, strlen(period))) {
-        fprintf(stderr, "kinerja report: --period must be YYYY-MM or YYYY, got '%s'\n", period);
+        fprintf(stderr, "kinerja report: --period must be " EVENT_PERIOD_RULE ", got '%s'\n", period);
         return CLI_USAGE;
     }
     if ((have_top || provisional) && kind != REPORT_AWARDS) {

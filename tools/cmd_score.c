@@ -42,7 +42,7 @@ static void score_usage(FILE *out)
     fprintf(
         out,
         "usage: kinerja score NIP --period P [--version V] [--json]\n"
-        "  The result of employee NIP for period P (YYYY-MM or YYYY): state, version,\n"
+        "  The result of employee NIP for period P (YYYY-MM, YYYY-Qn or YYYY): state, version,\n"
         "  predikat, numeric score, hasil kerja (work results, per SKP indicator when the version\n"
         "  records them), perilaku kerja (the seven BerAKHLAK values, rater groups with n, mean\n"
         "  and 95%% interval), the calibration flag, IKM and smiley satisfaction about the\n"
@@ -567,7 +567,7 @@ int cmd_score(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     if (!event_valid_period(period, strlen(period))) {
-        fprintf(stderr, "kinerja score: --period must be YYYY-MM or YYYY, got '%s'\n", period);
+        fprintf(stderr, "kinerja score: --period must be " EVENT_PERIOD_RULE ", got '%s'\n", period);
         return CLI_USAGE;
     }
 
