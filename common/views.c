@@ -20,6 +20,7 @@
 #define VIEW_QUEUE_WARNINGS_MAX 1024              /* bytes of one queue entry's warnings text */
 #define VIEW_QUEUE_WARNING_PARTS 4                /* calibration, hidden groups, late events, curve */
 #define VIEW_REPORT_CELL_MAX 64                   /* bytes of a formatted number or count */
+#define VIEW_YEAR_CHARS 4                         /* an annual period, "YYYY" (SPEC 3) */
 #define VIEW_STR_(x) #x
 #define VIEW_STR(x) VIEW_STR_(x)
 
@@ -119,7 +120,8 @@ static int view_score_missing(const struct resultstore_score *s, enum resultstor
  * "time_zone"}: the stored text is spliced in unchanged, so the numbers are exactly what
  * the score worker wrote. */
 static int view_score_json(const struct resultstore_score *s, const char *period, const char *history,
-                           const char *tz, struct buf *out, size_t mark, char *err, size_t errlen)
+                           const char *periodic, const char *tz, struct buf *out, size_t mark, char *err,
+                           size_t errlen)
 {
     const char *body = s->result_json + strspn(s->result_json, " \t\r\n");
     const char *end = strrchr(body, '}');
@@ -138,6 +140,10 @@ static int view_score_json(const struct resultstore_score *s, const char *period
     rc |= buf_append(out, body, (size_t)(end - body)); /* the stored members, unchanged */
     rc |= buf_puts(out, ",\"history\":");
     rc |= buf_puts(out, history ? history : "[]");
+    if (periodic) { /* an annual result: its periodic results beside it (SPEC 5.9) */
+        rc |= buf_puts(out, ",\"periodic\":");
+        rc |= buf_puts(out, periodic);
+    }
     rc |= buf_puts(out, ",\"time_zone\":\"");
     rc |= buf_json_escape(out, tz ? tz : "", tz ? strlen(tz) : 0);
     rc |= buf_puts(out, "\"}");
@@ -162,15 +168,18 @@ int view_score(struct pgstore *db, const char *nip, const char *period, int vers
         return rc;
     struct resultstore_score s;
     enum resultstore_found found;
-    char *history = NULL;
+    char *history = NULL, *periodic = NULL;
+    bool annual = strlen(period) == VIEW_YEAR_CHARS;
     if (resultstore_score(db, nip, period, version, &s, &found) < 0 ||
-        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0))
+        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0) ||
+        (found == RESULTSTORE_FOUND && annual && resultstore_periodic_json(db, nip, period, &periodic) < 0))
         rc = view_db_fail(db, out, mark, err, errlen);
     else if (found != RESULTSTORE_FOUND)
         rc = view_score_missing(&s, found, nip, period, version, out, mark, err, errlen);
     else
-        rc = view_score_json(&s, period, history, tz, out, mark, err, errlen);
+        rc = view_score_json(&s, period, history, periodic, tz, out, mark, err, errlen);
     free(history);
+    free(periodic);
     resultstore_score_clear(&s);
     return rc;
 }
