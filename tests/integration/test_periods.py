@@ -221,6 +221,23 @@ class PeriodsTest(StackTestCase):
         s.wait_for(lambda: s.sql_value("SELECT state::text FROM results WHERE employee = %s AND period = '2025'",
                                        (E,)) == "approved", timeout=SCORE_TIMEOUT, what="annual result approved")
 
+    def test_5_under_monthly_cadence_the_year_shows_its_twelve_months(self):
+        s = self.stack
+        self.settle()
+        # what the schedule role publishes for workflow.cadence = monthly (restored after)
+        s.sql("SELECT kinerja_publish_setting('workflow.cadence', 'monthly')")
+        try:
+            periodic = self.score("2025")["periodic"]
+        finally:
+            s.sql("SELECT kinerja_publish_setting('workflow.cadence', 'quarterly')")
+        self.assertEqual([p["period"] for p in periodic], ["2025-%02d" % m for m in range(1, 13)])
+        # the month results, by hand: January 12/10 = 1.2 above (>= 1.10), perilaku 4 above
+        # -> Sangat Baik; February 0.9 meets, 4 above -> Baik; March 1.0 meets, 5 above ->
+        # Baik; April..December had no inputs of their own: no result.
+        self.assertEqual([p["predikat"] for p in periodic[:3]], ["sangat_baik", "baik", "baik"])
+        self.assertEqual({p["state"] for p in periodic[:3]}, {"collecting"})
+        self.assertEqual([p["state"] for p in periodic[3:]], [None] * 9)
+
 
 if __name__ == "__main__":
     unittest.main()
