@@ -238,6 +238,20 @@ class PeriodsTest(StackTestCase):
         self.assertEqual({p["state"] for p in periodic[:3]}, {"collecting"})
         self.assertEqual([p["state"] for p in periodic[3:]], [None] * 9)
 
+    def test_6_recalc_of_a_quarter_rebuilds_its_months(self):
+        s = self.stack
+        self.settle()
+        # a derived table lost its January rows (the event log keeps the events)
+        s.sql("DELETE FROM ratings WHERE period = '2025-01'")
+        self.assertEqual(s.sql_value("SELECT count(*) FROM ratings WHERE period = '2025-01'"), 0)
+        r = s.kinerja("recalc", "--period", "2025-Q1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # the supervisor and the three peers rated January: 4 rows rebuilt from event_log
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM ratings WHERE period = '2025-01'") == 4,
+                   timeout=SCORE_TIMEOUT, what="January's ratings rebuilt by the quarter's recalc")
+        self.settle()
+        self.assertEqual(self.score("2025-Q1")["predikat"], "baik")
+
 
 if __name__ == "__main__":
     unittest.main()
