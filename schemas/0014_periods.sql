@@ -251,6 +251,33 @@ BEGIN
 END
 $$;
 
+-- An input of a month or a quarter is an input of its quarter and year too: when one of
+-- those results is frozen (approved, appealed, final) the input is late for it, counted
+-- on the result as 0002 counts the inputs of its own period (the late_events table keeps
+-- one row per event, for the period the event names).
+CREATE FUNCTION event_log_late_longer() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE results r SET late_events = r.late_events + l.n
+    FROM (SELECT n.employee, x.longer, count(*) AS n
+          FROM new_events n,
+               unnest(ARRAY[kinerja_period_quarter(n.period),
+                            CASE WHEN kinerja_period_level(n.period) IN (1, 2) THEN substr(n.period, 1, 4) END])
+                   AS x(longer)
+          WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback') AND n.employee IS NOT NULL
+            AND x.longer IS NOT NULL
+          GROUP BY 1, 2) l
+    WHERE r.employee = l.employee AND r.period = l.longer
+      AND r.state IN ('approved', 'appealed', 'final');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER event_log_late_longer
+    AFTER INSERT ON event_log
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION event_log_late_longer();
+
 -- The periodic results beside an annual one (SPEC 5.9): for employee p_nip and year
 -- p_year, each periodic period of the year under the cadence (four quarters, or twelve
 -- months) in order, with its result's predikat, state and current version (null where

@@ -252,6 +252,27 @@ class PeriodsTest(StackTestCase):
         self.settle()
         self.assertEqual(self.score("2025-Q1")["predikat"], "baik")
 
+    def test_7_a_month_input_after_the_year_is_approved_is_late_for_the_year(self):
+        s = self.stack
+        self.settle()
+        q = "SELECT %s FROM results WHERE employee = %%s AND period = '2025'"
+        if s.sql_value(q % "state::text", (E,)) != "approved":  # test_4 signs it
+            v = self.score("2025")["version"]
+            r = s.kinerja("signoff", E, "--period", "2025", "--supervisor", S, "--approve", "--version", str(v))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s.wait_for(lambda: s.sql_value(q % "state::text", (E,)) == "approved", timeout=SCORE_TIMEOUT,
+                       what="annual result approved")
+        before = s.sql_value(q % "late_events", (E,))
+        version = s.sql_value(q % "version", (E,))
+        r = s.kinerja("send", "-", input=json.dumps(work("2025-02", 10, 1)) + "\n")
+        self.assertIn("accepted=1", r.stdout, r.stderr)
+        s.wait_for(lambda: s.sql_value(q % "late_events", (E,)) == before + 1, timeout=SCORE_TIMEOUT,
+                   what="the February input counted late on the approved year")
+        self.settle()
+        # frozen: the approved annual result is not recomputed into a new version
+        self.assertEqual(s.sql_value(q % "version", (E,)), version)
+        self.assertEqual(s.sql_value(q % "state::text", (E,)), "approved")
+
 
 if __name__ == "__main__":
     unittest.main()
