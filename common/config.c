@@ -171,6 +171,8 @@ static const struct setting_def settings[] = {
     {"workflow.appeal_days", SETTING_INT, "14", 0, 365, NULL, false, "appeal window after approval"},
     {"workflow.reminder_days", SETTING_INT, "3", 0, 365, NULL, false,
      "pending sign-off age that sends a reminder"},
+    {"workflow.cadence", SETTING_ENUM, "monthly", 0, 0, "monthly|quarterly", false,
+     "the periodic period appraised, signed and closed (quarterly: months are inputs of their quarter)"},
 
     {"schedule.recalc", SETTING_STRING, "0 1 * * *", 0, 0, NULL, false,
      "cron expression of the full recalculation"},

@@ -220,7 +220,7 @@ bool event_valid_nip(const char *s, size_t n)
     return true;
 }
 
-/* "YYYY" or "YYYY-MM", year 2000..2100, month 01..12. */
+/* "YYYY", "YYYY-MM" or "YYYY-Qn" (SPEC 3), year 2000..2100, month 01..12, quarter 1..4. */
 bool event_valid_period(const char *s, size_t n)
 {
     if (!s || (n != 4 && n != 7))
@@ -233,7 +233,11 @@ bool event_valid_period(const char *s, size_t n)
         return false;
     if (n == 4)
         return true;
-    if (s[4] != '-' || !is_digit(s[5]) || !is_digit(s[6]))
+    if (s[4] != '-')
+        return false;
+    if (s[5] == 'Q')
+        return s[6] >= '1' && s[6] <= '0' + EVENT_PERIOD_QUARTERS;
+    if (!is_digit(s[5]) || !is_digit(s[6]))
         return false;
     int month = (s[5] - '0') * 10 + (s[6] - '0');
     return month >= 1 && month <= 12;
@@ -585,7 +589,7 @@ static int get_period(struct decoder *d, bool required, struct strview *out)
         return required ? fail_required(d, F_PERIOD) : 0;
     if (o->type != MSGPACK_OBJECT_STR || !event_valid_period(o->via.str.ptr, o->via.str.size)) {
         show_value(o, got, sizeof got);
-        return fail(d, "period: must be YYYY or YYYY-MM (year 2000..2100), got %s", got);
+        return fail(d, "period: must be " EVENT_PERIOD_RULE ", got %s", got);
     }
     out->p = o->via.str.ptr;
     out->n = o->via.str.size;

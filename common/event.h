@@ -209,6 +209,10 @@ bool event_valid_nip(const char *s, size_t n);
  * [A-Za-z0-9._:-], at least one not a digit, so it is never mistaken for a NIP
  * (schemas/0006_workflow_v2.sql checks the same in the table). */
 bool event_valid_evaluator_id(const char *s, size_t n);
+/* A period of SPEC 3: "YYYY-MM" (monthly), "YYYY-Qn" (quarterly, triwulan I..IV) or
+ * "YYYY" (annual), year 2000..2100. EVENT_PERIOD_RULE is that rule as error text. */
+#define EVENT_PERIOD_QUARTERS 4
+#define EVENT_PERIOD_RULE "YYYY-MM, YYYY-Qn (n 1..4) or YYYY (year 2000..2100)"
 bool event_valid_period(const char *s, size_t n);
 bool event_valid_utf8(const char *s, size_t n);
 

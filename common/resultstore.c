@@ -424,3 +424,22 @@ int resultstore_history_json(struct pgstore *db, const char *nip, const char *pe
     }
     return 0;
 }
+
+int resultstore_periodic_json(struct pgstore *db, const char *nip, const char *year, char **out)
+{
+    *out = NULL;
+    const char *params[2] = {nip, year};
+    PGresult *res =
+        pgstore_query(db, "periodic results", "SELECT kinerja_periodic_results($1, $2)::text", 2, params);
+    if (!res)
+        return -1;
+    const char *text = PQntuples(res) == 1 ? pgstore_text(res, 0, 0) : NULL;
+    *out = strdup(text ? text : "[]");
+    PQclear(res);
+    if (!*out) {
+        snprintf(db->errstr, sizeof db->errstr, "periodic results: out of memory");
+        db->err = -1;
+        return -1;
+    }
+    return 0;
+}

@@ -56,7 +56,6 @@ struct resultstore_score {
     char *result_json;   /* score_versions.result as text: {"predikat":..,"score":..,...} */
 };
 
-
 /*
  * Reads employee nip's result for period at version (0 = the current one). Returns 0
  * with *found saying whether there is something to show (out is filled as far as it
@@ -168,6 +167,15 @@ int resultstore_each_queued(struct pgstore *db, const char *supervisor, resultst
  * "at" is ISO 8601 in time.zone. Returns 0 or -1.
  */
 int resultstore_history_json(struct pgstore *db, const char *nip, const char *period, char **out);
+
+/*
+ * The periodic results beside the annual result of employee nip for year (SPEC 5.9),
+ * as a malloc'd JSON array (caller frees) of {"period", "predikat", "state", "version"}:
+ * the year's quarters under workflow.cadence = quarterly, else its months, in order,
+ * null members where a period has no result (schemas/0014_periods.sql,
+ * kinerja_periodic_results). Returns 0 or -1.
+ */
+int resultstore_periodic_json(struct pgstore *db, const char *nip, const char *year, char **out);
 
 /* "Sangat Baik", "Baik", "Butuh Perbaikan", "Kurang", "Sangat Kurang" for a predikat
  * code; NULL for NULL or an unknown code. */

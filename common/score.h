@@ -95,13 +95,19 @@ struct score_params {
 };
 
 /* One SKP indicator's realization (work_result event, latest per indicator). */
+/* An indicator code as scored: the event's code, with "@YYYY-MM" or "@YYYY-Qn" after it
+ * when a quarter or a year is computed from the figures of its parts
+ * (schemas/0014_periods.sql). */
+#define SCORE_INDICATOR_PART_SUFFIX 8
+#define SCORE_INDICATOR_CODE_MAX (EVENT_INDICATOR_MAX + SCORE_INDICATOR_PART_SUFFIX)
+
 struct score_indicator {
     double target;      /* > 0 */
     double realization; /* >= 0 */
     double weight;      /* > 0 */
     enum direction direction;
 
-    char code[EVENT_INDICATOR_MAX + 1]; /* the indicator code ("" when unknown) */
+    char code[SCORE_INDICATOR_CODE_MAX + 1]; /* the indicator code ("" when unknown) */
 };
 
 /* One evaluation (360 rating), the latest per (rater, ratee, relation). */
@@ -202,7 +208,7 @@ struct score_calibration {
 
 /* One SKP indicator as the result shows it (canonical order: by code). */
 struct score_indicator_detail {
-    char code[EVENT_INDICATOR_MAX + 1];
+    char code[SCORE_INDICATOR_CODE_MAX + 1];
     double target, realization, weight;
     enum direction direction;
     double achievement; /* capped */

@@ -24,6 +24,7 @@
 #define VIEW_QUEUE_WARNING_PARTS 4                /* calibration, hidden groups, late events, curve */
 #define VIEW_REPORT_CELL_MAX 64                   /* bytes of a formatted number or count */
 #define VIEW_SKM_COMMENTS_MAX 200                 /* comments per unit in the SKM report (newest) */
+#define VIEW_YEAR_CHARS 4                         /* an annual period, "YYYY" (SPEC 3) */
 #define VIEW_STR_(x) #x
 #define VIEW_STR(x) VIEW_STR_(x)
 
@@ -123,7 +124,8 @@ static int view_score_missing(const struct resultstore_score *s, enum resultstor
  * "time_zone"}: the stored text is spliced in unchanged, so the numbers are exactly what
  * the score worker wrote. */
 static int view_score_json(const struct resultstore_score *s, const char *period, const char *history,
-                           const char *tz, struct buf *out, size_t mark, char *err, size_t errlen)
+                           const char *periodic, const char *tz, struct buf *out, size_t mark, char *err,
+                           size_t errlen)
 {
     const char *body = s->result_json + strspn(s->result_json, " \t\r\n");
     const char *end = strrchr(body, '}');
@@ -142,6 +144,10 @@ static int view_score_json(const struct resultstore_score *s, const char *period
     rc |= buf_append(out, body, (size_t)(end - body)); /* the stored members, unchanged */
     rc |= buf_puts(out, ",\"history\":");
     rc |= buf_puts(out, history ? history : "[]");
+    if (periodic) { /* an annual result: its periodic results beside it (SPEC 5.9) */
+        rc |= buf_puts(out, ",\"periodic\":");
+        rc |= buf_puts(out, periodic);
+    }
     rc |= buf_puts(out, ",\"time_zone\":\"");
     rc |= buf_json_escape(out, tz ? tz : "", tz ? strlen(tz) : 0);
     rc |= buf_puts(out, "\"}");
@@ -157,7 +163,7 @@ int view_score(struct pgstore *db, const char *nip, const char *period, int vers
                          nip ? nip : "");
     if (!period || !event_valid_period(period, strlen(period)))
         return view_fail(out, mark, VIEW_NOT_FOUND, err, errlen,
-                         "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
+                         "period: must be " EVENT_PERIOD_RULE ", got '%.64s'", period ? period : "");
     if (version < 0)
         return view_fail(out, mark, VIEW_NOT_FOUND, err, errlen,
                          "version: must be >= 1 (0 = current), got %d", version);
@@ -166,15 +172,18 @@ int view_score(struct pgstore *db, const char *nip, const char *period, int vers
         return rc;
     struct resultstore_score s;
     enum resultstore_found found;
-    char *history = NULL;
+    char *history = NULL, *periodic = NULL;
+    bool annual = strlen(period) == VIEW_YEAR_CHARS;
     if (resultstore_score(db, nip, period, version, &s, &found) < 0 ||
-        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0))
+        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0) ||
+        (found == RESULTSTORE_FOUND && annual && resultstore_periodic_json(db, nip, period, &periodic) < 0))
         rc = view_db_fail(db, out, mark, err, errlen);
     else if (found != RESULTSTORE_FOUND)
         rc = view_score_missing(&s, found, nip, period, version, out, mark, err, errlen);
     else
-        rc = view_score_json(&s, period, history, tz, out, mark, err, errlen);
+        rc = view_score_json(&s, period, history, periodic, tz, out, mark, err, errlen);
     free(history);
+    free(periodic);
     resultstore_score_clear(&s);
     return rc;
 }
@@ -1675,7 +1684,7 @@ int view_report_read(struct pgstore *db, const char *kind, const char *period,
     }
     if (!period || !event_valid_period(period, strlen(period)))
         return view_fail(json, mark, VIEW_NOT_FOUND, err, errlen,
-                         "period: must be YYYY-MM or YYYY, got '%.64s'", period ? period : "");
+                         "period: must be " EVENT_PERIOD_RULE ", got '%.64s'", period ? period : "");
     long top = o && o->top > 0 ? o->top : VIEW_REPORT_DEFAULT_TOP;
     if (top > VIEW_REPORT_TOP_MAX)
         return view_fail(json, mark, VIEW_ERROR, err, errlen, "top: must be 1..%d, got %ld",

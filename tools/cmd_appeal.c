@@ -16,7 +16,7 @@ static void appeal_usage(FILE *out)
     fprintf(out, "usage: kinerja appeal NIP --period P --reason T [--timeout S] [--wait S | --no-wait]\n"
                  "  Files a keberatan (appeal) of employee NIP against their approved result for period P;\n"
                  "  the supervisor's supervisor decides it (`kinerja decide`).\n"
-                 "  --period P   YYYY-MM or YYYY (required)\n"
+                 "  --period P   YYYY-MM, YYYY-Qn or YYYY (required)\n"
                  "  --reason T   why (required, not empty)\n");
     wfevent_common_usage(out);
     fprintf(out, "Prints the ack (`<id> accepted`), then the result's state once the event is stored, or\n"

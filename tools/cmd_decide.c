@@ -20,7 +20,7 @@ static void decide_usage(FILE *out)
     fprintf(out, "usage: kinerja decide NIP --period P --decider NIP --uphold|--revise PREDIKAT [--note T]\n"
                  "                       [--timeout S] [--wait S | --no-wait]\n"
                  "  Decides the appeal of employee NIP for period P, as the supervisor's supervisor.\n"
-                 "  --period P          YYYY-MM or YYYY (required)\n"
+                 "  --period P          YYYY-MM, YYYY-Qn or YYYY (required)\n"
                  "  --decider NIP       who decides (required)\n"
                  "  --uphold            the result stands\n"
                  "  --revise PREDIKAT   the predikat becomes one of sangat_baik, baik, butuh_perbaikan,\n"

@@ -40,7 +40,7 @@ static void recalc_usage(FILE *out)
             "usage: kinerja recalc [--period P] [--unit U] [--employee NIP] [--timeout S]\n"
             "  Sends a `recalc` event to the broker: the score worker rebuilds the scope's derived\n"
             "  data from the event log and recomputes its results. Without options: everything.\n"
-            "  --period P      YYYY-MM or YYYY\n"
+            "  --period P      YYYY-MM, YYYY-Qn or YYYY\n"
             "  --unit U        one unit code\n"
             "  --employee NIP  one employee (18 digits)\n"
             "  --timeout S     seconds to wait for the broker's ack (default %d)\n"
@@ -144,7 +144,7 @@ int cmd_recalc(struct cli *cli, int argc, char **argv)
     }
     /* The broker checks these too; a typo on the command line is a usage error here. */
     if (rq.period && !event_valid_period(rq.period, strlen(rq.period))) {
-        fprintf(stderr, "kinerja recalc: --period must be YYYY-MM or YYYY, got '%s'\n", rq.period);
+        fprintf(stderr, "kinerja recalc: --period must be " EVENT_PERIOD_RULE ", got '%s'\n", rq.period);
         return CLI_USAGE;
     }
     if (rq.employee && !event_valid_nip(rq.employee, strlen(rq.employee))) {

@@ -97,7 +97,7 @@ static void report_usage(FILE *out)
         "            NRR per element u1..u9 (sum / n), NRR tertimbang (NRR x 1/9), IKM (sum of\n"
         "            NRR tertimbang x 25, the unit report's figure) and mutu, the weakest elements,\n"
         "            the citizens' comments (the text only, newest first); one row a line\n"
-        "  --period P   YYYY-MM or YYYY (required)\n"
+        "  --period P   YYYY-MM, YYYY-Qn or YYYY (required)\n"
         "  --unit U     one unit only\n"
         "  --format F   table (default), csv, json or html (a self-contained page)\n"
         "JSON of `unit`: "
@@ -630,9 +630,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
         report_usage(stderr);
         return CLI_USAGE;
     }
-    /* angka-kredit checks its period itself (YYYY-Qn too: common/angkakredit.c) */
-    if (kind != REPORT_ANGKA_KREDIT && !event_valid_period(period, strlen(period))) {
-        fprintf(stderr, "kinerja report: --period must be YYYY-MM or YYYY, got '%s'\n", period);
+    if (!event_valid_period(period, strlen(period))) {
+        fprintf(stderr, "kinerja report: --period must be " EVENT_PERIOD_RULE ", got '%s'\n", period);
         return CLI_USAGE;
     }
     if ((have_top || provisional) && kind != REPORT_AWARDS) {

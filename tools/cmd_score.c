@@ -36,13 +36,14 @@
 #define SCORE_CMD_DIRECTION_WIDTH 13
 #define SCORE_CMD_WEIGHT_WIDTH 6
 #define SCORE_CMD_DATE_CHARS 10 /* "YYYY-MM-DD" */
+#define SCORE_CMD_YEAR_CHARS 4  /* an annual period, "YYYY" (SPEC 3) */
 
 static void score_usage(FILE *out)
 {
     fprintf(
         out,
         "usage: kinerja score NIP --period P [--version V] [--json]\n"
-        "  The result of employee NIP for period P (YYYY-MM or YYYY): state, version,\n"
+        "  The result of employee NIP for period P (YYYY-MM, YYYY-Qn or YYYY): state, version,\n"
         "  predikat, numeric score, hasil kerja (work results, per SKP indicator when the version\n"
         "  records them), perilaku kerja (the seven BerAKHLAK values, rater groups with n, mean\n"
         "  and 95%% interval), the calibration flag, IKM and smiley satisfaction about the\n"
@@ -441,8 +442,33 @@ static void score_print_history(json_t *history, const char *tz)
     }
 }
 
+/* The periodic results beside an annual one (SPEC 5.9), one line each, in order. */
+static void score_print_periodic(json_t *periodic)
+{
+    printf("\nPeriodic results of the year\n");
+    if (!json_is_array(periodic) || json_array_size(periodic) == 0) {
+        printf("  none recorded\n");
+        return;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(periodic, i, e)
+    {
+        const char *label = resultstore_predikat_label(score_str(e, "predikat"));
+        const char *state = score_str(e, "state");
+        json_t *version = json_object_get(e, "version");
+        printf("  %-9s ", score_str(e, "period") ? score_str(e, "period") : "?");
+        if (!state) {
+            printf("no result\n");
+            continue;
+        }
+        printf("%-16s %-16s version %lld\n", label ? label : "no predikat", state,
+               json_is_integer(version) ? (long long)json_integer_value(version) : 0LL);
+    }
+}
+
 static int score_print_table(const struct resultstore_score *s, const char *period, const struct cli *cli,
-                             const char *history_json, const char *tz)
+                             const char *history_json, const char *periodic_json, const char *tz)
 {
     json_error_t jerr;
     json_t *result = json_loads(s->result_json, 0, &jerr);
@@ -456,6 +482,11 @@ static int score_print_table(const struct resultstore_score *s, const char *peri
     score_print_hasil(result);
     score_print_perilaku(result, score_anonymity_min(result, cli));
     score_print_rest(s, result);
+    if (periodic_json) {
+        json_t *periodic = json_loads(periodic_json, 0, NULL);
+        score_print_periodic(periodic);
+        json_decref(periodic);
+    }
     json_t *history = json_loads(history_json, 0, NULL);
     score_print_history(history, tz);
     json_decref(history);
@@ -471,10 +502,12 @@ static int score_show_table(struct pgstore *db, const char *nip, const char *per
 {
     struct resultstore_score s;
     enum resultstore_found found;
-    char *history = NULL;
+    char *history = NULL, *periodic = NULL;
+    bool annual = strlen(period) == SCORE_CMD_YEAR_CHARS;
     int rc;
     if (resultstore_score(db, nip, period, version, &s, &found) < 0 ||
-        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0)) {
+        (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0) ||
+        (found == RESULTSTORE_FOUND && annual && resultstore_periodic_json(db, nip, period, &periodic) < 0)) {
         fprintf(stderr, "kinerja score: PostgreSQL: %s%s\n", db->errstr,
                 strstr(db->errstr, "does not exist") ? " (run `kinerja migrate`?)" : "");
         rc = CLI_FAIL;
@@ -487,9 +520,10 @@ static int score_show_table(struct pgstore *db, const char *nip, const char *per
         fprintf(stderr, "kinerja score: %s\n", err);
         rc = CLI_FAIL;
     } else {
-        rc = score_print_table(&s, period, cli, history, tz);
+        rc = score_print_table(&s, period, cli, history, periodic, tz);
     }
     free(history);
+    free(periodic);
     resultstore_score_clear(&s);
     return rc;
 }
@@ -567,7 +601,7 @@ int cmd_score(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     if (!event_valid_period(period, strlen(period))) {
-        fprintf(stderr, "kinerja score: --period must be YYYY-MM or YYYY, got '%s'\n", period);
+        fprintf(stderr, "kinerja score: --period must be " EVENT_PERIOD_RULE ", got '%s'\n", period);
         return CLI_USAGE;
     }
 

@@ -35,7 +35,7 @@ static void signoff_usage(FILE *out)
             "  --return          send a pending_signoff result back to collecting (it waits for new\n"
             "                    input or --offer), or reopen an approved one to take late inputs in\n"
             "  --offer           offer a collecting result with a predikat for sign-off now\n"
-            "  --period P        YYYY-MM or YYYY (required)\n"
+            "  --period P        YYYY-MM, YYYY-Qn or YYYY (required)\n"
             "  --supervisor ID   who decides: the employee's supervisor (NIP) or evaluator id (required)\n"
             "  --version V       the score version decided on (default: the current one)\n"
             "  --note T          a note for the employee\n");

@@ -127,7 +127,7 @@ int wfevent_check_period(const char *cmd, const char *period)
         return -1;
     }
     if (!event_valid_period(period, strlen(period))) {
-        fprintf(stderr, "kinerja %s: --period must be YYYY-MM or YYYY, got '%s'\n", cmd, period);
+        fprintf(stderr, "kinerja %s: --period must be " EVENT_PERIOD_RULE ", got '%s'\n", cmd, period);
         return -1;
     }
     return 0;

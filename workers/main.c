@@ -50,16 +50,39 @@ static const struct role roles[] = {
 
 /* The settings the worker reads, listed by --help. */
 static const char *const settings_used[] = {
-    "redis.url",       "redis.shards",    "redis.timeout_ms",      "postgres.dsn",
-    "worker.batch",    "worker.block_ms", "worker.max_deliveries", "worker.claim_idle_ms",
-    "worker.consumer", "time.zone",       "intake.max_depth",      "intake.max_future_s", "intake.max_age_s", "log.level",
-    "log.json",        "metrics.listen",
+    "redis.url",
+    "redis.shards",
+    "redis.timeout_ms",
+    "postgres.dsn",
+    "worker.batch",
+    "worker.block_ms",
+    "worker.max_deliveries",
+    "worker.claim_idle_ms",
+    "worker.consumer",
+    "time.zone",
+    "intake.max_depth",
+    "intake.max_future_s",
+    "intake.max_age_s",
+    "log.level",
+    "log.json",
+    "metrics.listen",
     /* role notify */
-    "notify.endpoint", "notify.webhook_url", "notify.webhook_secret", "notify.max_attempts",
-    "notify.retry_base_ms", "notify.retry_max_s", "notify.lease_s",
+    "notify.endpoint",
+    "notify.webhook_url",
+    "notify.webhook_secret",
+    "notify.max_attempts",
+    "notify.retry_base_ms",
+    "notify.retry_max_s",
+    "notify.lease_s",
     /* role schedule */
-    "schedule.recalc", "schedule.period_close_grace_days", "schedule.tick_ms", "schedule.housekeeping_s",
-    "workflow.reminder_days", "workflow.appeal_days", "intake.dedupe_ttl_s",
+    "schedule.recalc",
+    "schedule.period_close_grace_days",
+    "schedule.tick_ms",
+    "schedule.housekeeping_s",
+    "workflow.reminder_days",
+    "workflow.appeal_days",
+    "workflow.cadence",
+    "intake.dedupe_ttl_s",
 };
 /* ... and for the score role every score.*, weight.*, fairness.* and training.* setting
  * (score_params_from_config) plus the [training] catalog. */
@@ -212,6 +235,7 @@ static struct scheduler *make_scheduler(struct config *cfg, struct metrics *m, s
         .recalc = config_str(cfg, "schedule.recalc"),
         .period_close_grace_days = (int)config_int(cfg, "schedule.period_close_grace_days"),
         .reminder_days = (int)config_int(cfg, "workflow.reminder_days"),
+        .cadence = config_str(cfg, "workflow.cadence"),
         .appeal_days = (int)config_int(cfg, "workflow.appeal_days"),
         .dedupe_ttl_s = config_int(cfg, "intake.dedupe_ttl_s"),
         .tick_ms = (long)config_int(cfg, "schedule.tick_ms"),
@@ -237,10 +261,22 @@ struct part {
     bool threaded;
 };
 
-static int run_ingest_part(void *o) { return ingest_run(o); }
-static int run_score_part(void *o) { return scorer_run(o); }
-static int run_notify_part(void *o) { return notifier_run(o); }
-static int run_schedule_part(void *o) { return scheduler_run(o); }
+static int run_ingest_part(void *o)
+{
+    return ingest_run(o);
+}
+static int run_score_part(void *o)
+{
+    return scorer_run(o);
+}
+static int run_notify_part(void *o)
+{
+    return notifier_run(o);
+}
+static int run_schedule_part(void *o)
+{
+    return scheduler_run(o);
+}
 
 static void *part_thread(void *arg)
 {
@@ -294,7 +330,8 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
      * /metrics rather than not at all. */
     struct metrics_server *srv = NULL;
     char err[512];
-    if (metrics_server_start(m, config_str(cfg, "metrics.listen"), role->metrics_addr, &srv, err, sizeof err) < 0)
+    if (metrics_server_start(m, config_str(cfg, "metrics.listen"), role->metrics_addr, &srv, err,
+                             sizeof err) < 0)
         log_error("metrics: %s; running without /metrics and /healthz", err);
     else if (srv)
         log_info("metrics and health on port %d", metrics_server_port(srv));

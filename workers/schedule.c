@@ -528,17 +528,19 @@ static bool leader_setup(struct scheduler *s)
     snprintf(appeal, sizeof appeal, "%d", s->cfg.appeal_days);
     snprintf(reminder, sizeof reminder, "%d", s->cfg.reminder_days);
     snprintf(grace, sizeof grace, "%d", s->cfg.period_close_grace_days);
-    const char *p[7] = {"workflow.appeal_days",
+    const char *p[9] = {"workflow.appeal_days",
                         appeal,
                         "workflow.reminder_days",
                         reminder,
                         "schedule.period_close_grace_days",
                         grace,
+                        "workflow.cadence",
+                        s->cfg.cadence && *s->cfg.cadence ? s->cfg.cadence : "monthly",
                         NULL};
     PGresult *r = job_query(s,
                             "SELECT kinerja_publish_setting($1, $2), kinerja_publish_setting($3, $4), "
-                            "kinerja_publish_setting($5, $6)",
-                            6, p);
+                            "kinerja_publish_setting($5, $6), kinerja_publish_setting($7, $8)",
+                            8, p);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         job_failed(s, JOB_COUNT, r, "publishing settings");
         return false;
@@ -552,8 +554,8 @@ static bool leader_setup(struct scheduler *s)
     }
     PQclear(r);
     log_info("leader: published workflow.appeal_days=%d, workflow.reminder_days=%d, "
-             "schedule.period_close_grace_days=%d to kinerja_settings",
-             s->cfg.appeal_days, s->cfg.reminder_days, s->cfg.period_close_grace_days);
+             "schedule.period_close_grace_days=%d, workflow.cadence=%s to kinerja_settings",
+             s->cfg.appeal_days, s->cfg.reminder_days, s->cfg.period_close_grace_days, p[7]);
     s->leader_ready = true;
     return true;
 }

@@ -29,8 +29,11 @@
  *         (XTRIM MINID) below the smaller of its consumer groups' oldest pending entry
  *         and last delivered entry + 1, so nothing unread or unacknowledged is ever
  *         removed; dedupe keys expire by their TTL (intake.dedupe_ttl_s).
- *     On becoming leader it publishes workflow.appeal_days, workflow.reminder_days and
- *     schedule.period_close_grace_days into kinerja_settings (the leader's config wins).
+ *     On becoming leader it publishes workflow.appeal_days, workflow.reminder_days,
+ *     schedule.period_close_grace_days and workflow.cadence into kinerja_settings (the
+ *     leader's config wins). Under workflow.cadence = quarterly the period close and the
+ *     sign-off requests (hence reminders) concern quarters and years, not months
+ *     (schemas/0014_periods.sql, kinerja_period_appraised).
  *
  * Metrics: kinerja_schedule_leader (gauge), kinerja_schedule_runs_total{job=...},
  * kinerja_schedule_errors_total{job=...} and what the jobs did. /healthz is 503 while
@@ -57,6 +60,7 @@ struct scheduler_config {
     int period_close_grace_days; /* schedule.period_close_grace_days */
     int reminder_days;           /* workflow.reminder_days */
     int appeal_days;             /* workflow.appeal_days (published for the SQL side) */
+    const char *cadence;         /* workflow.cadence, monthly|quarterly (published for the SQL side) */
     long long dedupe_ttl_s;      /* intake.dedupe_ttl_s (housekeeping says it relies on it) */
     long tick_ms;                /* schedule.tick_ms */
     long housekeeping_s;         /* schedule.housekeeping_s */

@@ -8,6 +8,7 @@
 #define COPY_FLUSH_BYTES (1 << 20)
 #define SCORE_STORE_COPY_MAX ((size_t)64 << 20)
 #define MAX_FIELDS 12
+#define SCORE_STORE_MONTH_CHARS 7 /* "YYYY-MM" (and "YYYY-Qn", told apart by the Q) */
 
 /* ---- reading ------------------------------------------------------------------ */
 
@@ -485,7 +486,9 @@ int score_store_load(PGconn *c, const char *period, struct period_data *d, char 
     struct raw_people rp = {0};
     struct load_ctx lc = {.d = d};
     const char *params[1] = {period};
-    /* COPY takes no parameters: the period travels as a transaction-local setting */
+    /* COPY takes no parameters: the period travels as a transaction-local setting. A
+     * quarter or a year reads the inputs of its months and quarters too
+     * (schemas/0014_periods.sql: kinerja_period_ratings, kinerja_period_work_results). */
     PGresult *r = PQexecParams(c,
                                "SELECT set_config('kinerja.period', $1, true), "
                                "(SELECT generation FROM score_periods WHERE period = $1)",
@@ -510,14 +513,23 @@ int score_store_load(PGconn *c, const char *period, struct period_data *d, char 
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    /* A month is its own only part: kinerja_period_ratings / _work_results would return
+     * its rows unchanged, so they are read straight, without the aggregation's cost (a
+     * month of a large organisation holds millions of ratings). */
+    bool month = strlen(period) == SCORE_STORE_MONTH_CHARS && period[5] != 'Q';
     if (copy_out(c,
-                 "COPY (SELECT employee, rater, relation, vals, hasil_kerja, "
-                 "(extract(epoch FROM ts) * 1000)::bigint FROM ratings "
-                 "WHERE period = current_setting('kinerja.period')) TO STDOUT",
+                 month ? "COPY (SELECT employee, rater, relation, vals, hasil_kerja, "
+                         "(extract(epoch FROM ts) * 1000)::bigint FROM ratings "
+                         "WHERE period = current_setting('kinerja.period')) TO STDOUT"
+                       : "COPY (SELECT employee, rater, relation, vals, hasil_kerja, "
+                         "(extract(epoch FROM ts) * 1000)::bigint "
+                         "FROM kinerja_period_ratings(current_setting('kinerja.period'))) TO STDOUT",
                  6, on_rating, &lc, err, errlen) < 0 ||
         copy_out(c,
-                 "COPY (SELECT employee, target, realization, direction, weight, indicator FROM work_results "
-                 "WHERE period = current_setting('kinerja.period')) TO STDOUT",
+                 month ? "COPY (SELECT employee, target, realization, direction, weight, indicator "
+                         "FROM work_results WHERE period = current_setting('kinerja.period')) TO STDOUT"
+                       : "COPY (SELECT employee, target, realization, direction, weight, indicator "
+                         "FROM kinerja_period_work_results(current_setting('kinerja.period'))) TO STDOUT",
                  6, on_work_result, &lc, err, errlen) < 0 ||
         copy_out(
             c,

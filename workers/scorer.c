@@ -643,7 +643,13 @@ static int recalc_one(struct scorer *s, char *err, size_t errlen)
     }
     PQclear(r);
     long long t0 = daemon_now_ms();
-    r = PQexecParams(c, "SELECT count(*) FROM kinerja_rebuild($1, $2, $3)", 3, NULL, params, NULL, NULL, 0);
+    /* a quarter or a year is rebuilt with its months and quarters, whose inputs it reads
+     * (schemas/0014_periods.sql, kinerja_period_parts) */
+    r = PQexecParams(c,
+                     "SELECT count(*) FROM unnest(CASE WHEN $1::text IS NULL THEN ARRAY[NULL::text] "
+                     "ELSE kinerja_period_parts($1::text) END) AS x(part), "
+                     "LATERAL kinerja_rebuild(x.part, $2, $3)",
+                     3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "rebuild: %s", PQerrorMessage(c));
         PQclear(r);

@@ -103,6 +103,7 @@ static void test_defaults(void **state)
     assert_true(config_bool(cfg, "security.curve")); /* safe by default (SPEC 8, issue 12) */
     assert_string_equal(config_str(cfg, "time.zone"), "Asia/Jakarta");
     assert_string_equal(config_str(cfg, "intake.durability"), "everysec");
+    assert_string_equal(config_str(cfg, "workflow.cadence"), "monthly"); /* SPEC 3 */
 }
 
 /* Every default in the table passes the table's own validation. */
@@ -216,6 +217,10 @@ static void test_bad_double_bool_enum(void **state)
     assert_int_equal(config_set(cfg, "log.level", "verbose", err, sizeof err), -1);
     assert_contains(err, "log.level: must be one of debug|info|warn|error, got 'verbose'");
     assert_int_equal(config_set(cfg, "log.level", "", err, sizeof err), -1);
+    assert_int_equal(config_set(cfg, "workflow.cadence", "weekly", err, sizeof err), -1);
+    assert_contains(err, "workflow.cadence: must be one of monthly|quarterly, got 'weekly'");
+    assert_int_equal(config_set(cfg, "workflow.cadence", "quarterly", err, sizeof err), 0);
+    assert_string_equal(config_str(cfg, "workflow.cadence"), "quarterly");
     /* a refused value leaves the old one */
     assert_string_equal(config_str(cfg, "log.level"), "info");
     assert_true(config_double(cfg, "weight.peer") == 0.2);

@@ -1057,14 +1057,16 @@ static void test_evaluation_required_fields(void **state)
 static void test_period_format(void **state)
 {
     (void)state;
-    const char *bad[] = {"2024-13", "2024-00", "1999",       "2101", "2024-1",
-                         "24",      "2024/05", "2024-05-01", "",     "２０２４"};
-    const char *good[] = {"2000", "2100", "2024-01", "2024-12", "2100-12"};
+    const char *bad[] = {"2024-13", "2024-00",    "1999",   "2101",     "2024-1",  "24",
+                         "2024/05", "2024-05-01", "",       "２０２４", "2024-Q0", "2024-Q5",
+                         "2024-q1", "2024Q1",     "2024-Q", "2024-Q12", "1999-Q1", "2101-Q4"};
+    const char *good[] = {"2000", "2100", "2024-01", "2024-12", "2100-12", "2024-Q1", "2024-Q4", "2100-Q2"};
     for (size_t i = 0; i < COUNT(bad); i++) {
         struct evb b = base(EVENT_EVALUATION);
         set_str(&b, "period", bad[i]);
         char want[128];
-        snprintf(want, sizeof want, "period: must be YYYY or YYYY-MM (year 2000..2100), got \"%s\"", bad[i]);
+        snprintf(want, sizeof want,
+                 "period: must be YYYY-MM, YYYY-Qn (n 1..4) or YYYY (year 2000..2100), got \"%s\"", bad[i]);
         expect_err(&b, want);
         assert_false(event_valid_period(bad[i], strlen(bad[i])));
     }
@@ -1073,6 +1075,25 @@ static void test_period_format(void **state)
         set_str(&b, "period", good[i]);
         expect_ok(&b);
         assert_true(sv_is(ev.period, good[i]));
+    }
+}
+
+/* SPEC 3: every event type that carries a period takes a quarter, and refuses a fifth
+ * one naming the field. */
+static void test_period_quarter_every_type(void **state)
+{
+    (void)state;
+    const enum event_type types[] = {EVENT_EVALUATION, EVENT_WORK_RESULT,     EVENT_SIGNOFF,
+                                     EVENT_APPEAL,     EVENT_APPEAL_DECISION, EVENT_RECALC};
+    for (size_t i = 0; i < COUNT(types); i++) {
+        struct evb b = base(types[i]);
+        set_str(&b, "period", "2026-Q3");
+        expect_ok(&b);
+        assert_true(sv_is(ev.period, "2026-Q3"));
+        b = base(types[i]);
+        set_str(&b, "period", "2026-Q5");
+        expect_err(&b,
+                   "period: must be YYYY-MM, YYYY-Qn (n 1..4) or YYYY (year 2000..2100), got \"2026-Q5\"");
     }
 }
 
@@ -1439,7 +1460,7 @@ static void test_recalc_checks_what_it_has(void **state)
     (void)state;
     struct evb b = base(EVENT_RECALC);
     set_str(&b, "period", "2024-13");
-    expect_err_prefix(&b, "period: must be YYYY or YYYY-MM");
+    expect_err_prefix(&b, "period: must be YYYY-MM, YYYY-Qn (n 1..4) or YYYY");
     b = base(EVENT_RECALC);
     set_str(&b, "employee", "1");
     expect_err(&b, "employee: must be an 18-digit NIP, got \"1\"");
@@ -1570,6 +1591,7 @@ int main(void)
         cmocka_unit_test(test_profile_sets),
         cmocka_unit_test(test_evaluation_required_fields),
         cmocka_unit_test(test_period_format),
+        cmocka_unit_test(test_period_quarter_every_type),
         cmocka_unit_test(test_relation_enum),
         cmocka_unit_test(test_rater_rules),
         cmocka_unit_test(test_behaviour_rules),

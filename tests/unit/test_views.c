@@ -66,7 +66,8 @@ static void test_not_found_leaves_out_alone(void **state)
     assert_string_equal(err, "nip: must be 18 digits, got '12345'");
     assert_int_equal(view_score(NULL, "198001012005011001", "2026-13", 0, NULL, &out, err, sizeof err),
                      VIEW_NOT_FOUND);
-    assert_string_equal(err, "period: must be YYYY-MM or YYYY, got '2026-13'");
+    assert_string_equal(err,
+                        "period: must be YYYY-MM, YYYY-Qn (n 1..4) or YYYY (year 2000..2100), got '2026-13'");
     assert_int_equal(view_results(NULL, "", NULL, &out, err, sizeof err), VIEW_NOT_FOUND);
     assert_int_equal(view_event(NULL, "not-a-uuid", NULL, &out, err, sizeof err), VIEW_NOT_FOUND);
     assert_non_null(strstr(err, "id: must be a UUID"));
