@@ -120,12 +120,96 @@ static int view_score_missing(const struct resultstore_score *s, enum resultstor
     return VIEW_OK;
 }
 
+/*
+ * The comments about one result (umpan balik, PermenPANRB 6/2022 Pasal 5): ratings.comment
+ * of the evaluations and feedback.comment of the citizens' responses about the employee
+ * (kiosk repeats left out), only for the rater groups the stored result shows
+ * (perilaku.groups.<g>.shown; SPEC 5.3: a hidden group shows no comment either, the pooled
+ * "others" group never). Never the rater: each comment carries only its group, and the
+ * comments are ordered by group and a hash of their text, not by when they came, so the
+ * order points at no one. "at" (when it was written, in the session's zone) only for the
+ * supervisor and self, who are attributed anyway. An annual result takes the year's
+ * comments, a quarterly one its quarter's (its months' citizen comments too).
+ */
+#define VIEW_COMMENTS_MAX 200 /* comments carried by one result */
+static const char *const view_comment_groups[] = {"supervisor", "peer", "subordinate", "citizen", "self"};
+
+static const char SQL_VIEW_COMMENTS[] =
+    "SELECT relation, comment, CASE WHEN relation IN ('supervisor', 'self') THEN "
+    "to_char(ts, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') END FROM ("
+    "  SELECT r.relation, r.comment, r.ts FROM ratings r"
+    "   WHERE r.employee = $1 AND (r.period = $2 OR ($2 ~ '^[0-9]{4}$' AND left(r.period, 4) = $2))"
+    "     AND r.comment IS NOT NULL AND btrim(r.comment) <> ''"
+    "  UNION ALL"
+    "  SELECT 'citizen', f.comment, NULL::timestamptz FROM feedback f"
+    "   WHERE f.employee = $1 AND NOT f.repeat AND f.comment IS NOT NULL AND btrim(f.comment) <> ''"
+    "     AND (f.period = $2 OR ($2 ~ '^[0-9]{4}$' AND left(f.period, 4) = $2)"
+    "          OR ($2 ~ '^[0-9]{4}-Q[1-4]$' AND f.period ~ '^[0-9]{4}-[0-9]{2}$'"
+    "              AND left(f.period, 4) = left($2, 4)"
+    "              AND (substr(f.period, 6, 2)::int + 2) / 3 = substr($2, 7, 1)::int))"
+    ") c WHERE relation = ANY ($3::text[])"
+    " ORDER BY array_position($3::text[], relation), md5(comment), comment"
+    " LIMIT " VIEW_STR(VIEW_COMMENTS_MAX);
+
+static int view_comment_row(const PGresult *row, void *ctx)
+{
+    json_t *arr = ctx, *c = json_object();
+    const char *at = pgstore_text(row, 0, 2);
+    if (!c || json_object_set_new(c, "group", json_string(pgstore_text(row, 0, 0))) < 0 ||
+        json_object_set_new(c, "text", json_string(pgstore_text(row, 0, 1))) < 0 ||
+        (at && json_object_set_new(c, "at", json_string(at)) < 0) || json_array_append_new(arr, c) < 0) {
+        json_decref(c);
+        return 1;
+    }
+    return 0;
+}
+
+/* *comments: the JSON array (malloc'd) of the result's shown comments. -1 with db's
+ * error set when it could not be read; -2 when out of memory. */
+static int view_score_comments(struct pgstore *db, const struct resultstore_score *s, const char *period,
+                               char **comments)
+{
+    *comments = NULL;
+    json_t *stored = json_loads(s->result_json, 0, NULL);
+    json_t *groups = json_object_get(json_object_get(stored, "perilaku"), "groups");
+    char shown[128] = "{"; /* the shown groups as a PostgreSQL array literal */
+    bool any = false;
+    for (size_t g = 0; g < sizeof view_comment_groups / sizeof view_comment_groups[0]; g++) {
+        if (!json_is_true(json_object_get(json_object_get(groups, view_comment_groups[g]), "shown")))
+            continue;
+        size_t used = strlen(shown);
+        snprintf(shown + used, sizeof shown - used, "%s%s", any ? "," : "", view_comment_groups[g]);
+        any = true;
+    }
+    json_decref(stored);
+    size_t used = strlen(shown);
+    snprintf(shown + used, sizeof shown - used, "}");
+    json_t *arr = json_array();
+    if (!arr)
+        return -2;
+    if (any) {
+        const char *params[3] = {s->employee, period, shown};
+        int rc = pgstore_each_row(db, "comments", SQL_VIEW_COMMENTS, 3, params, view_comment_row, arr);
+        if (rc < 0) {
+            json_decref(arr);
+            return -1;
+        }
+        if (rc > 0) {
+            json_decref(arr);
+            return -2;
+        }
+    }
+    *comments = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(arr);
+    return *comments ? 0 : -2;
+}
+
 /* {"employee","period","version","state", the stored object's members, "history",
- * "time_zone"}: the stored text is spliced in unchanged, so the numbers are exactly what
+ * "comments", "time_zone"}: the stored text is spliced in unchanged, so the numbers are exactly what
  * the score worker wrote. */
 static int view_score_json(const struct resultstore_score *s, const char *period, const char *history,
-                           const char *periodic, const char *tz, struct buf *out, size_t mark, char *err,
-                           size_t errlen)
+                           const char *periodic, const char *comments, const char *tz, struct buf *out,
+                           size_t mark, char *err, size_t errlen)
 {
     const char *body = s->result_json + strspn(s->result_json, " \t\r\n");
     const char *end = strrchr(body, '}');
@@ -148,6 +232,8 @@ static int view_score_json(const struct resultstore_score *s, const char *period
         rc |= buf_puts(out, ",\"periodic\":");
         rc |= buf_puts(out, periodic);
     }
+    rc |= buf_puts(out, ",\"comments\":");
+    rc |= buf_puts(out, comments ? comments : "[]");
     rc |= buf_puts(out, ",\"time_zone\":\"");
     rc |= buf_json_escape(out, tz ? tz : "", tz ? strlen(tz) : 0);
     rc |= buf_puts(out, "\"}");
@@ -172,18 +258,23 @@ int view_score(struct pgstore *db, const char *nip, const char *period, int vers
         return rc;
     struct resultstore_score s;
     enum resultstore_found found;
-    char *history = NULL, *periodic = NULL;
+    char *history = NULL, *periodic = NULL, *comments = NULL;
     bool annual = strlen(period) == VIEW_YEAR_CHARS;
+    int crc = 0;
     if (resultstore_score(db, nip, period, version, &s, &found) < 0 ||
         (found == RESULTSTORE_FOUND && resultstore_history_json(db, nip, period, &history) < 0) ||
-        (found == RESULTSTORE_FOUND && annual && resultstore_periodic_json(db, nip, period, &periodic) < 0))
+        (found == RESULTSTORE_FOUND && annual && resultstore_periodic_json(db, nip, period, &periodic) < 0) ||
+        (found == RESULTSTORE_FOUND && (crc = view_score_comments(db, &s, period, &comments)) == -1))
         rc = view_db_fail(db, out, mark, err, errlen);
     else if (found != RESULTSTORE_FOUND)
         rc = view_score_missing(&s, found, nip, period, version, out, mark, err, errlen);
+    else if (crc < 0)
+        rc = view_oom(out, mark, err, errlen);
     else
-        rc = view_score_json(&s, period, history, periodic, tz, out, mark, err, errlen);
+        rc = view_score_json(&s, period, history, periodic, comments, tz, out, mark, err, errlen);
     free(history);
     free(periodic);
+    free(comments);
     resultstore_score_clear(&s);
     return rc;
 }

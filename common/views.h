@@ -17,7 +17,9 @@
  * Shapes (the CLI's documents, byte for byte):
  *   view_score    {"employee","period","version","state", the stored result's members
  *                 (predikat, score, hasil_kerja, perilaku, ikm, satisfaction, training,
- *                 breakdown), "history":[...],"time_zone"}
+ *                 breakdown), "history":[...],"comments":[{"group","text","at"?}],
+ *                 "time_zone"}; comments: the umpan balik of the shown rater groups only
+ *                 (never the rater; "at" only for supervisor and self), see views.c
  *   view_queue    an ARRAY (the CLI's document): [{"employee","name","unit","period",
  *                 "version","predikat","score","pending_since","calibration","highlights",
  *                 "warnings":[text]}], oldest pending_since first

@@ -467,8 +467,34 @@ static void score_print_periodic(json_t *periodic)
     }
 }
 
+/* Umpan balik: view_score's comments (only the shown rater groups, each labelled by its
+ * group, never by its rater; the time only for the supervisor and self). */
+static void score_print_comments(json_t *comments, int anonymity_min)
+{
+    printf("\nUmpan balik (comments of the rater groups shown; groups under %d raters hide theirs)\n",
+           anonymity_min);
+    if (!json_is_array(comments) || json_array_size(comments) == 0) {
+        printf("  none to show\n");
+        return;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(comments, i, c)
+    {
+        printf("  %-*s ", SCORE_CMD_GROUP_WIDTH, score_str(c, "group") ? score_str(c, "group") : "?");
+        const char *at = score_str(c, "at");
+        if (at) {
+            score_put_time(at);
+            printf("  ");
+        }
+        score_put(score_str(c, "text"));
+        printf("\n");
+    }
+}
+
 static int score_print_table(const struct resultstore_score *s, const char *period, const struct cli *cli,
-                             const char *history_json, const char *periodic_json, const char *tz)
+                             const char *history_json, const char *periodic_json, json_t *comments,
+                             const char *tz)
 {
     json_error_t jerr;
     json_t *result = json_loads(s->result_json, 0, &jerr);
@@ -482,6 +508,7 @@ static int score_print_table(const struct resultstore_score *s, const char *peri
     score_print_hasil(result);
     score_print_perilaku(result, score_anonymity_min(result, cli));
     score_print_rest(s, result);
+    score_print_comments(comments, score_anonymity_min(result, cli));
     if (periodic_json) {
         json_t *periodic = json_loads(periodic_json, 0, NULL);
         score_print_periodic(periodic);
@@ -520,7 +547,20 @@ static int score_show_table(struct pgstore *db, const char *nip, const char *per
         fprintf(stderr, "kinerja score: %s\n", err);
         rc = CLI_FAIL;
     } else {
-        rc = score_print_table(&s, period, cli, history, periodic, tz);
+        /* the comments from view_score's document, so the anonymity rule lives in one place */
+        char err[512] = "no result";
+        struct buf b;
+        buf_init(&b, SCORE_CMD_JSON_MAX);
+        json_t *doc = NULL;
+        bool viewed = view_score(db, nip, period, version, tz, &b, err, sizeof err) == VIEW_OK;
+        if (!viewed || !(doc = json_loadb(b.data, b.len, 0, NULL))) {
+            fprintf(stderr, "kinerja score: comments: %s\n", viewed ? "the document cannot be read" : err);
+            rc = CLI_FAIL;
+        } else {
+            rc = score_print_table(&s, period, cli, history, periodic, json_object_get(doc, "comments"), tz);
+        }
+        json_decref(doc);
+        buf_free(&b);
     }
     free(history);
     free(periodic);

@@ -814,78 +814,28 @@ static void pages_render_citizens(struct web_req *rq, json_t *result)
 }
 
 /*
- * The comments about one result, read from the current inputs (ratings.comment of the
- * evaluations, feedback.comment of the citizens' responses about the employee, kiosk
- * repeats left out), only for the rater groups the result's JSON shows (SPEC 5.3: a
- * group hidden by the anonymity rule shows no comment either; the supervisor and self
- * are always attributed). Never the rater: each comment is labelled with its group and
- * ordered by group and a hash of its text, not by when it came, so the order does not
- * point at anyone. An annual result takes the year's comments, a quarterly one its
- * months' citizen comments.
+ * The comments about one result: view_score's "comments" (common/views.c), which already
+ * obey the anonymity rule (only the shown rater groups, labelled by group, never by rater,
+ * in an order that points at no one).
  */
-static const char pages_comments_sql[] =
-    "SELECT relation, comment FROM ("
-    "  SELECT r.relation, r.comment FROM ratings r"
-    "   WHERE r.employee = $1 AND (r.period = $2 OR ($2 ~ '^[0-9]{4}$' AND left(r.period, 4) = $2))"
-    "     AND r.comment IS NOT NULL AND btrim(r.comment) <> ''"
-    "  UNION ALL"
-    "  SELECT 'citizen', f.comment FROM feedback f"
-    "   WHERE f.employee = $1 AND NOT f.repeat AND f.comment IS NOT NULL AND btrim(f.comment) <> ''"
-    "     AND (f.period = $2 OR ($2 ~ '^[0-9]{4}$' AND left(f.period, 4) = $2)"
-    "          OR ($2 ~ '^[0-9]{4}-Q[1-4]$' AND f.period ~ '^[0-9]{4}-[0-9]{2}$' AND left(f.period, 4) = "
-    "left($2, 4)"
-    "              AND (substr(f.period, 6, 2)::int + 2) / 3 = substr($2, 7, 1)::int))"
-    ") c WHERE relation = ANY ($3::text[])"
-    " ORDER BY array_position($3::text[], relation), md5(comment)"
-    " LIMIT $4::int";
-
-struct pages_comments {
-    struct web_req *rq;
-    size_t n;
-};
-
-static int pages_comment_row(const PGresult *row, void *ctx)
-{
-    struct pages_comments *c = ctx;
-    if (c->n++ == 0)
-        out(c->rq, "<ul class=\"comments\">\n");
-    out(c->rq, "<li class=\"comment\"><span class=\"muted\">");
-    OUT_LABEL(c->rq, pages_groups, pgstore_text(row, 0, 0));
-    out(c->rq, ":</span> ");
-    esc(c->rq, pgstore_text(row, 0, 1));
-    out(c->rq, "</li>\n");
-    return 0;
-}
-
 static void pages_render_feedback(struct web_req *rq, json_t *result)
 {
-    json_t *groups = json_object_get(json_object_get(result, "perilaku"), "groups");
     long long anonymity_min =
         ji(json_object_get(json_object_get(result, "breakdown"), "params"), "anonymity_min", 3);
-    const char *nip = js(result, "employee"), *period = js(result, "period");
     out(rq, "<section id=\"feedback\"><h2>Komentar dan masukan</h2>\n");
-    /* the groups whose comments may be shown, as a PostgreSQL array literal */
-    char shown[128] = "{";
-    bool any = false;
-    for (size_t g = 0; g < sizeof pages_groups / sizeof pages_groups[0]; g++) {
-        const char *code = pages_groups[g].code;
-        if (!strcmp(code, "others") || !json_is_true(json_object_get(json_object_get(groups, code), "shown")))
-            continue;
-        snprintf(shown + strlen(shown), sizeof shown - strlen(shown), "%s%s", any ? "," : "", code);
-        any = true;
+    json_t *comments = json_object_get(result, "comments");
+    size_t n = json_is_array(comments) ? json_array_size(comments) : 0;
+    for (size_t i = 0; i < n && i < PAGES_COMMENTS_MAX; i++) {
+        json_t *c = json_array_get(comments, i);
+        if (i == 0)
+            out(rq, "<ul class=\"comments\">\n");
+        out(rq, "<li class=\"comment\"><span class=\"muted\">");
+        OUT_LABEL(rq, pages_groups, js(c, "group"));
+        out(rq, ":</span> ");
+        esc(rq, js(c, "text") ? js(c, "text") : "");
+        out(rq, "</li>\n");
     }
-    snprintf(shown + strlen(shown), sizeof shown - strlen(shown), "}");
-    struct pages_comments c = {.rq = rq, .n = 0};
-    if (any && nip && period) {
-        char limit[16];
-        snprintf(limit, sizeof limit, "%d", PAGES_COMMENTS_MAX);
-        const char *params[4] = {nip, period, shown, limit};
-        if (pgstore_each_row(rq->db, "comments", pages_comments_sql, 4, params, pages_comment_row, &c) < 0) {
-            log_error("web comments: %s", rq->db->errstr);
-            out(rq, "<p class=\"error\">Komentar tidak dapat dibaca saat ini.</p>\n");
-        }
-    }
-    if (c.n > 0)
+    if (n > 0)
         out(rq, "</ul>\n");
     else
         out(rq, "<p class=\"muted\">Belum ada komentar yang dapat ditampilkan.</p>\n");

@@ -232,8 +232,8 @@ class CliScoreTest(StackTestCase):
         r = self.run_ok("score", A["a"], "--period", PERIOD, "--json")
         out = json.loads(r.stdout)
         self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
-        self.assertEqual(sorted(list(out)[4:-2]), sorted(RESULT_KEYS))  # the stored members, spliced
-        self.assertEqual(list(out)[-2:], ["history", "time_zone"])
+        self.assertEqual(sorted(list(out)[4:-3]), sorted(RESULT_KEYS))  # the stored members, spliced
+        self.assertEqual(list(out)[-3:], ["history", "comments", "time_zone"])
         self.assertEqual(out["time_zone"], "Asia/Jakarta")
         self.assertEqual((out["employee"], out["period"], out["version"], out["state"]),
                          (A["a"], PERIOD, 2, "approved"))
@@ -782,8 +782,8 @@ class CliScoreEndToEndTest(StackTestCase):
 
         out = json.loads(self.stack.kinerja("score", who, "--period", self.E2E_PERIOD, "--json").stdout)
         self.assertEqual(list(out)[:4], ["employee", "period", "version", "state"])
-        self.assertEqual(sorted(list(out)[4:-2]), sorted(RESULT_KEYS))
-        self.assertEqual(list(out)[-2:], ["history", "time_zone"])
+        self.assertEqual(sorted(list(out)[4:-3]), sorted(RESULT_KEYS))
+        self.assertEqual(list(out)[-3:], ["history", "comments", "time_zone"])
         # hasil kerja: the supervisor says meets; perilaku: every rating 4 -> 4.0 >= 3.75
         # above; predikat (meets, above) = Baik. Score: 0.6 x (1.0 / 1.2 x 100) + 0.4 x
         # (4 - 1) / 4 x 100 = 50 + 30 = 80.
