@@ -8,12 +8,12 @@ rater, ordered by group (supervisor, peer, subordinate, citizen, self) and then 
 of its text, so the order points at no one; "at" only for the supervisor and self.
 
 Organisation (unit UNIT-F): SUP heads it and is the pejabat penilai of E1 and E2; P1..P3
-are SUP's other staff.
+are SUP's other staff; S reports to E2.
 - E1: the supervisor, three peers (3 >= 3: shown), self and three citizens (3 >= 3: shown)
   each leave a comment.
-- E2: the supervisor comments; two peers (2 < 3: hidden) and one citizen (1 < 3: hidden)
-  comment too. The two crowd groups pool into "others" (2 + 1 = 3 raters), whose comments
-  must not be shown either.
+- E2: the supervisor comments; two peers (2 < 3: hidden), one subordinate (1 < 3: hidden)
+  and one citizen (1 < 3: hidden) comment too. The peers and the subordinate pool into
+  "others" (2 + 1 = 3 raters: shown), whose comments must not be shown either.
 """
 
 import hashlib
@@ -38,13 +38,14 @@ def nip(n):
 
 SUP, E1, E2 = nip(1), nip(11), nip(12)
 P = [nip(21), nip(22), nip(23)]
+S = nip(31)  # E2's subordinate
 
 E1_SUP = "Atasan: laporan selalu tepat waktu"
 E1_PEERS = ["Rekan: sigap membantu", "Rekan: rapi mendokumentasikan", "Rekan: <b>komunikatif</b>"]
 E1_SELF = "Diri: perlu belajar SQL"
 E1_CITIZENS = ["Warga: ramah", "Warga: cepat dilayani", "Warga: antrean tertib"]
 E2_SUP = "Atasan: target tercapai"
-E2_HIDDEN = ["Rekan-E2-rahasia-1", "Rekan-E2-rahasia-2", "Warga-E2-rahasia"]
+E2_HIDDEN = ["Rekan-E2-rahasia-1", "Rekan-E2-rahasia-2", "Warga-E2-rahasia", "Bawahan-E2-rahasia"]
 
 
 def org_csv():
@@ -54,6 +55,7 @@ def org_csv():
             "%s,Staf Dua,UNIT-F,staf,%s,admin" % (E2, SUP)]
     for k, n in enumerate(P):
         rows.append("%s,Rekan %d,UNIT-F,staf,%s,admin" % (n, k + 1, SUP))
+    rows.append("%s,Bawahan Dua,UNIT-F,staf,%s,admin" % (S, E2))
     return "\n".join(rows) + "\n"
 
 
@@ -100,7 +102,7 @@ class FeedbackCommentsTest(StackTestCase):
         events += [citizen(E1, k, c) for k, c in enumerate(E1_CITIZENS)]
         events += [evaluation(E2, SUP, "supervisor", E2_SUP, hasil="meets"), work_result(E2),
                    evaluation(E2, P[0], "peer", E2_HIDDEN[0]), evaluation(E2, P[1], "peer", E2_HIDDEN[1]),
-                   citizen(E2, 7, E2_HIDDEN[2])]
+                   citizen(E2, 7, E2_HIDDEN[2]), evaluation(E2, S, "subordinate", E2_HIDDEN[3])]
         r = stack.kinerja("send", "-", input="".join(json.dumps(e) + "\n" for e in events))
         assert r.returncode == 0 and "accepted=%d" % len(events) in r.stdout, r.stdout + r.stderr
         stack.wait_for(lambda: stack.sql_value(
@@ -152,6 +154,12 @@ class FeedbackCommentsTest(StackTestCase):
         groups = doc["perilaku"]["groups"]
         self.assertIs(groups["peer"]["shown"], False)     # 2 peers < 3
         self.assertIs(groups["citizen"]["shown"], False)  # 1 citizen < 3
+        # the pool of the two: 2 + 1 = 3 raters >= 3, shown with its figures, but its
+        # comments would point at its few raters: never shown
+        self.assertIs(groups["subordinate"]["shown"], False)  # 1 subordinate < 3
+        # the pool of the crowd groups (2 peers + 1 subordinate = 3 raters >= 3) is shown
+        # with its figures, but its comments would point at its few raters: never shown
+        self.assertIs(groups["others"]["shown"], True)
         self.assertEqual(doc["comments"], [{"group": "supervisor", "text": E2_SUP, "at": AT}])
         whole = json.dumps(doc)
         for c in E2_HIDDEN:
