@@ -128,8 +128,9 @@ static int view_score_missing(const struct resultstore_score *s, enum resultstor
  * "others" group never). Never the rater: each comment carries only its group, and the
  * comments are ordered by group and a hash of their text, not by when they came, so the
  * order points at no one. "at" (when it was written, in the session's zone) only for the
- * supervisor and self, who are attributed anyway. An annual result takes the year's
- * comments, a quarterly one its quarter's (its months' citizen comments too).
+ * supervisor and self, who are attributed anyway. A result takes the comments of its
+ * period and of the shorter periods inside it (kinerja_period_parts, schemas/0014: a
+ * quarter its months', a year its quarters' and months'), as its figures do.
  */
 #define VIEW_COMMENTS_MAX 200 /* comments carried by one result */
 static const char *const view_comment_groups[] = {"supervisor", "peer", "subordinate", "citizen", "self"};
@@ -138,15 +139,12 @@ static const char SQL_VIEW_COMMENTS[] =
     "SELECT relation, comment, CASE WHEN relation IN ('supervisor', 'self') THEN "
     "to_char(ts, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') END FROM ("
     "  SELECT r.relation, r.comment, r.ts FROM ratings r"
-    "   WHERE r.employee = $1 AND (r.period = $2 OR ($2 ~ '^[0-9]{4}$' AND left(r.period, 4) = $2))"
+    "   WHERE r.employee = $1 AND r.period = ANY (kinerja_period_parts($2))"
     "     AND r.comment IS NOT NULL AND btrim(r.comment) <> ''"
     "  UNION ALL"
     "  SELECT 'citizen', f.comment, NULL::timestamptz FROM feedback f"
-    "   WHERE f.employee = $1 AND NOT f.repeat AND f.comment IS NOT NULL AND btrim(f.comment) <> ''"
-    "     AND (f.period = $2 OR ($2 ~ '^[0-9]{4}$' AND left(f.period, 4) = $2)"
-    "          OR ($2 ~ '^[0-9]{4}-Q[1-4]$' AND f.period ~ '^[0-9]{4}-[0-9]{2}$'"
-    "              AND left(f.period, 4) = left($2, 4)"
-    "              AND (substr(f.period, 6, 2)::int + 2) / 3 = substr($2, 7, 1)::int))"
+    "   WHERE f.employee = $1 AND f.period = ANY (kinerja_period_parts($2))"
+    "     AND NOT f.repeat AND f.comment IS NOT NULL AND btrim(f.comment) <> ''"
     ") c WHERE relation = ANY ($3::text[])"
     " ORDER BY array_position($3::text[], relation), md5(comment), comment"
     " LIMIT " VIEW_STR(VIEW_COMMENTS_MAX);

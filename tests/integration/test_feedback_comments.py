@@ -165,6 +165,28 @@ class FeedbackCommentsTest(StackTestCase):
         for c in E2_HIDDEN:
             self.assertNotIn(c, whole)
 
+    def test_a_quarter_carries_its_months_comments(self):
+        # under workflow.cadence = quarterly (what the schedule role publishes) the month's
+        # inputs make 2026-Q2 computed from its months (schemas/0014): the month is marked
+        # changed again, as a new input would. The quarter's groups are the month's
+        # raters, so the same groups are shown and hidden, and its comments are the
+        # month's (kinerja_period_parts('2026-Q2') holds 2026-04).
+        quarter = "2026-Q2"
+        self.stack.sql("SELECT kinerja_publish_setting('workflow.cadence', 'quarterly')")
+        self.addCleanup(self.stack.sql, "SELECT kinerja_publish_setting('workflow.cadence', 'monthly')")
+        self.stack.sql("UPDATE score_periods SET generation = generation + 1 WHERE period = %s", (PERIOD,))
+        self.stack.wait_for(lambda: self.stack.sql_value(
+            "SELECT count(*) FROM results WHERE period = %s AND version >= 1 AND employee = ANY(%s)",
+            (quarter, [E1, E2])) == 2, timeout=SETTLE_TIMEOUT, what="the quarter's results")
+        docs = {}
+        for who in (E1, E2):
+            r = self.stack.kinerja("score", who, "--period", quarter, "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            docs[who] = json.loads(r.stdout)
+        self.assertEqual(docs[E1]["comments"], self.doc(E1)["comments"])
+        self.assertEqual(len(docs[E1]["comments"]), 1 + 3 + 3 + 1)
+        self.assertEqual(docs[E2]["comments"], [{"group": "supervisor", "text": E2_SUP, "at": AT}])
+
     def test_table_section(self):
         out, section = self.table_section(E1)
         lines = section.splitlines()
