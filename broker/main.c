@@ -51,11 +51,24 @@
 
 /* Settings this binary reads (for --help). */
 static const char *const broker_settings[] = {
-    "redis.url",         "redis.shards",           "redis.timeout_ms",  "intake.endpoint",
-    "intake.max_batch",  "intake.max_frame_bytes", "intake.max_depth",  "intake.dedupe_ttl_s",
-    "intake.durability", "intake.rate_per_client", "intake.read_batch", "intake.max_future_s",
-    "intake.max_age_s",  "log.level",
-    "log.json",          "metrics.listen",         "security.curve",    "security.server_secret_file",
+    "redis.url",
+    "redis.shards",
+    "redis.timeout_ms",
+    "intake.endpoint",
+    "intake.max_batch",
+    "intake.max_frame_bytes",
+    "intake.max_depth",
+    "intake.dedupe_ttl_s",
+    "intake.durability",
+    "intake.rate_per_client",
+    "intake.read_batch",
+    "intake.max_future_s",
+    "intake.max_age_s",
+    "log.level",
+    "log.json",
+    "metrics.listen",
+    "security.curve",
+    "security.server_secret_file",
     "security.clients_file",
 };
 
@@ -127,15 +140,17 @@ static void print_usage(FILE *out)
                     env);
         }
     }
-    fprintf(out,
-            "\nNotes: a frame above intake.max_frame_bytes gets a rejected ack; above twice that,\n"
-            "libzmq drops the connection without a reply. metrics.listen auto = %s;\n"
-            "GET /metrics (Prometheus) and /healthz (200 ok, 503 with the reason).\n"
-            "Signals: TERM/INT drain and exit 0; HUP reloads log.level, log.json, intake.rate_per_client\n"
-            "and, with security.curve, security.clients_file.\n"
-            "CURVE: security.clients_file lines are `<z85 public key> <name> <event types, comma-separated, or *>\n"
-            "[source=<prefixes>] [as=<NIPs or evaluator ids>]`; `kinerja keygen --out PREFIX` makes key pairs.\n",
-            BROKER_METRICS_AUTO);
+    fprintf(
+        out,
+        "\nNotes: a frame above intake.max_frame_bytes gets a rejected ack; above twice that,\n"
+        "libzmq drops the connection without a reply. metrics.listen auto = %s;\n"
+        "GET /metrics (Prometheus) and /healthz (200 ok, 503 with the reason).\n"
+        "Signals: TERM/INT drain and exit 0; HUP reloads log.level, log.json, intake.rate_per_client\n"
+        "and, with security.curve, security.clients_file.\n"
+        "CURVE: security.clients_file lines are `<z85 public key> <name> <event types, comma-separated, or "
+        "*>\n"
+        "[source=<prefixes>] [as=<NIPs or evaluator ids>]`; `kinerja keygen --out PREFIX` makes key pairs.\n",
+        BROKER_METRICS_AUTO);
 }
 
 static void register_metrics(struct broker *b)
@@ -249,8 +264,8 @@ static void apply_client_types(struct broker *b, struct request *r)
             request_event_set(e, ACK_REJECTED, "client %s is not in security.clients_file any more",
                               name ? name : "(unknown)");
         else if (!client_allows(cl, e->type))
-            request_event_set(e, ACK_REJECTED, "type: %s is not allowed for client %s", event_type_name(e->type),
-                              cl->name);
+            request_event_set(e, ACK_REJECTED, "type: %s is not allowed for client %s",
+                              event_type_name(e->type), cl->name);
     }
 }
 
@@ -448,8 +463,8 @@ static int setup(struct broker *b, char *err, size_t errlen)
         b->clients = clients_load(config_str(cfg, "security.clients_file"), err, errlen);
         if (!b->clients)
             return -1;
-        if (curvekey_read(config_str(cfg, "security.server_secret_file"), "security.server_secret_file", secret,
-                          err, errlen) != 0)
+        if (curvekey_read(config_str(cfg, "security.server_secret_file"), "security.server_secret_file",
+                          secret, err, errlen) != 0)
             return -1;
     }
     b->intake = intake_new(config_str(cfg, "intake.endpoint"), b->limits.max_frame_bytes,
@@ -503,9 +518,10 @@ static void log_start(const struct broker *b)
         config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch, b->limits.max_frame_bytes,
         config_int(cfg, "intake.rate_per_client"), metrics_at, curve);
     if (!b->clients)
-        log_warn("security.curve = false: anyone who can reach %s can send any event, as any source and for any "
-                 "NIP; set security.curve = true (make up makes the keys)",
-                 config_str(cfg, "intake.endpoint"));
+        log_warn(
+            "security.curve = false: anyone who can reach %s can send any event, as any source and for any "
+            "NIP; set security.curve = true (make up makes the keys)",
+            config_str(cfg, "intake.endpoint"));
 }
 
 int main(int argc, char **argv)

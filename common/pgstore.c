@@ -29,8 +29,8 @@
 #define PGSTORE_DEAD_ERROR_MAX 2000
 
 /* Organisation CSV (SPEC 4). */
-#define ORG_RECORD_MAX 4096   /* bytes in one CSV record */
-#define ORG_FIELDS_MAX 16     /* fields in one record before we give up on it */
+#define ORG_RECORD_MAX 4096 /* bytes in one CSV record */
+#define ORG_FIELDS_MAX 16   /* fields in one record before we give up on it */
 #define ORG_NAME_MAX 200
 #define ORG_POSITION_MAX 200
 #define ORG_JOB_FAMILY_MAX 64
@@ -193,8 +193,8 @@ PGresult *pgstore_query(struct pgstore *db, const char *what, const char *sql, i
     return res;
 }
 
-int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int nparams, const char *const *params,
-                     pgstore_row_fn fn, void *ctx)
+int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int nparams,
+                     const char *const *params, pgstore_row_fn fn, void *ctx)
 {
     if (pgstore_require_conn(db) < 0)
         return -1;
@@ -303,8 +303,8 @@ static int pgstore_migrate_one(struct pgstore *db, const struct embedded_file *m
     if (pgstore_exec(db, "SELECT pg_advisory_xact_lock(" PGSTORE_MIGRATE_LOCK ")", what) < 0)
         goto fail;
     const char *params[1] = {version};
-    PGresult *res = PQexecParams(db->conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params,
-                                 NULL, NULL, 0);
+    PGresult *res = PQexecParams(db->conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
+                                 params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pgstore_fail(db, res, what);
         PQclear(res);
@@ -324,8 +324,8 @@ static int pgstore_migrate_one(struct pgstore *db, const struct embedded_file *m
         pgstore_fail_data(db, "%s: the migration ended its transaction (remove BEGIN/COMMIT from it)", what);
         goto fail;
     }
-    res = PQexecParams(db->conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, params, NULL, NULL,
-                       0);
+    res = PQexecParams(db->conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, params, NULL,
+                       NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         pgstore_fail(db, res, what);
         PQclear(res);
@@ -376,7 +376,6 @@ int pgstore_migrate(struct pgstore *db, int *applied)
 }
 
 /* ---------------------------------------------------------------- COPY text format */
-
 
 static int copy_put_null(struct buf *b)
 {
@@ -512,7 +511,8 @@ static int ingest_put_row(struct buf *b, size_t seq, const struct ingest_row *ro
     size_t payload_len = row->payload_len;
     char why[128] = "";
     const char *reason = row->reject_reason;
-    if (payload && (!pgstore_storable(payload, payload_len) || pgstore_json_has_nul_escape(payload, payload_len))) {
+    if (payload &&
+        (!pgstore_storable(payload, payload_len) || pgstore_json_has_nul_escape(payload, payload_len))) {
         payload = NULL;
         snprintf(why, sizeof why, "payload: contains a NUL character or invalid UTF-8");
     }
@@ -588,8 +588,8 @@ int pgstore_ingest_batch(struct pgstore *db, const struct ingest_row *rows, size
         goto fail;
 
     const char *params[1] = {tz ? tz : "UTC"};
-    PGresult *res = PQexecParams(db->conn, "SELECT stored, rejected, already FROM kinerja_ingest_staged($1)", 1,
-                                 NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(db->conn, "SELECT stored, rejected, already FROM kinerja_ingest_staged($1)",
+                                 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         pgstore_fail(db, res, "ingest");
         PQclear(res);
@@ -628,8 +628,9 @@ static void pgstore_sanitize(const char *s, char *out, size_t outlen)
             out[i] = '?';
 }
 
-int pgstore_dead_letter(struct pgstore *db, const char *stream_key, const char *stream_id, const char *event_id,
-                        const void *raw, size_t rawlen, int deliveries, const char *error)
+int pgstore_dead_letter(struct pgstore *db, const char *stream_key, const char *stream_id,
+                        const char *event_id, const void *raw, size_t rawlen, int deliveries,
+                        const char *error)
 {
     if (pgstore_require_conn(db) < 0)
         return -1;
@@ -646,15 +647,20 @@ int pgstore_dead_letter(struct pgstore *db, const char *stream_key, const char *
     pgstore_sanitize(stream_id, id_s, sizeof id_s);
     bool id_ok = event_id && event_valid_uuid(event_id, strlen(event_id));
 
-    const char *params[6] = {key_s, id_s, id_ok ? event_id : NULL, raw ? (const char *)raw : NULL, deliveries_s,
+    const char *params[6] = {key_s,
+                             id_s,
+                             id_ok ? event_id : NULL,
+                             raw ? (const char *)raw : NULL,
+                             deliveries_s,
                              error ? err_s : NULL};
     int lengths[6] = {0, 0, 0, (int)rawlen, 0, 0};
     int formats[6] = {0, 0, 0, 1, 0, 0};
-    PGresult *res = PQexecParams(db->conn,
-                                 "INSERT INTO dead_letters (stream_key, stream_id, event_id, raw, deliveries, error)"
-                                 " VALUES ($1, $2, $3::uuid, $4::bytea, $5::int, $6)"
-                                 " ON CONFLICT (stream_key, stream_id) DO NOTHING",
-                                 6, NULL, params, lengths, formats, 0);
+    PGresult *res =
+        PQexecParams(db->conn,
+                     "INSERT INTO dead_letters (stream_key, stream_id, event_id, raw, deliveries, error)"
+                     " VALUES ($1, $2, $3::uuid, $4::bytea, $5::int, $6)"
+                     " ON CONFLICT (stream_key, stream_id) DO NOTHING",
+                     6, NULL, params, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         pgstore_fail(db, res, "dead letter");
         PQclear(res);
@@ -668,12 +674,12 @@ int pgstore_dead_letter(struct pgstore *db, const char *stream_key, const char *
 
 struct csv_reader {
     FILE *f;
-    long line;        /* current physical line, 1-based */
-    bool at_start;    /* nothing read yet (a UTF-8 BOM may follow) */
+    long line;     /* current physical line, 1-based */
+    bool at_start; /* nothing read yet (a UTF-8 BOM may follow) */
 };
 
 struct csv_record {
-    long line;                    /* physical line where the record starts */
+    long line; /* physical line where the record starts */
     char data[ORG_RECORD_MAX + ORG_FIELDS_MAX];
     size_t len;
     const char *field[ORG_FIELDS_MAX];
@@ -729,7 +735,8 @@ static int csv_read_record(struct csv_reader *r, struct csv_record *rec, char *e
     for (;; c = getc(r->f)) {
         if (in_quotes) {
             if (c == EOF) {
-                snprintf(err, errlen, "line %ld: quoted field not closed before the end of the file", rec->line);
+                snprintf(err, errlen, "line %ld: quoted field not closed before the end of the file",
+                         rec->line);
                 return -1;
             }
             if (c == '"') {
@@ -775,7 +782,8 @@ static int csv_read_record(struct csv_reader *r, struct csv_record *rec, char *e
             in_quotes = quoted = true;
             continue;
         } else if (closed) {
-            snprintf(err, errlen, "line %ld: field %zu: text after the closing quote", r->line, rec->nfields + 1);
+            snprintf(err, errlen, "line %ld: field %zu: text after the closing quote", r->line,
+                     rec->nfields + 1);
             return -1;
         }
         if (rec->len >= ORG_RECORD_MAX) {
@@ -937,7 +945,8 @@ static int org_read_row(const struct csv_record *rec, const int col[ORG_COLUMNS]
         const char *sup = v[ORG_SUPERVISOR];
         if (!event_valid_nip(sup, strlen(sup)) && !event_valid_evaluator_id(sup, strlen(sup))) {
             snprintf(err, errlen,
-                     "line %ld: supervisor_nip: must be %d digits or an evaluator id (1..%d of A-Z a-z 0-9 . _ : -, "
+                     "line %ld: supervisor_nip: must be %d digits or an evaluator id (1..%d of A-Z a-z 0-9 . "
+                     "_ : -, "
                      "not all digits), got '%.40s'",
                      line, EVENT_NIP_LEN, EVENT_EVALUATOR_ID_MAX, sup);
             return -1;
@@ -1009,8 +1018,8 @@ static long org_parse(FILE *csv, struct buf *copy, bool *ak_given, char *err, si
     qsort(nips, nnips, sizeof *nips, org_nip_cmp);
     for (size_t i = 1; i < nnips; i++) {
         if (!strcmp(nips[i].nip, nips[i - 1].nip)) {
-            snprintf(err, errlen, "line %ld: nip: %s appears again (first on line %ld)", nips[i].line, nips[i].nip,
-                     nips[i - 1].line);
+            snprintf(err, errlen, "line %ld: nip: %s appears again (first on line %ld)", nips[i].line,
+                     nips[i].nip, nips[i - 1].line);
             goto done;
         }
     }
@@ -1156,8 +1165,11 @@ int pgstore_org_import(struct pgstore *db, FILE *csv, const char *filename, stru
     if (found < 0)
         goto fail;
     if (found) {
-        pgstore_fail_data(db, "line %ld: supervisor_nip: unknown NIP or evaluator id %s (not in the file, not stored, not an "
-                          "evaluator: import evaluators first with kinerja org import --evaluators)", line, text);
+        pgstore_fail_data(
+            db,
+            "line %ld: supervisor_nip: unknown NIP or evaluator id %s (not in the file, not stored, not an "
+            "evaluator: import evaluators first with kinerja org import --evaluators)",
+            line, text);
         goto fail;
     }
     found = org_query_first(db, org_unit_name_conflict_sql, "org import", &line, text, sizeof text);
@@ -1206,10 +1218,11 @@ static int pgstore_count_states(struct pgstore *db, const char *table, const cha
 {
     *present = false;
     const char *params[2] = {table, column};
-    PGresult *res = PQexecParams(db->conn,
-                                 "SELECT 1 FROM information_schema.columns"
-                                 " WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(db->conn,
+                     "SELECT 1 FROM information_schema.columns"
+                     " WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+                     2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pgstore_fail(db, res, "status");
         PQclear(res);
@@ -1249,9 +1262,10 @@ int pgstore_status(struct pgstore *db, struct pg_status *out)
     memset(out, 0, sizeof *out);
     if (pgstore_require_conn(db) < 0)
         return -1;
-    PGresult *res = PQexec(db->conn, "SELECT (SELECT count(*) FROM event_log), (SELECT count(*) FROM rejected_events),"
-                                     " (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM employees),"
-                                     " (SELECT count(*) FROM units)");
+    PGresult *res =
+        PQexec(db->conn, "SELECT (SELECT count(*) FROM event_log), (SELECT count(*) FROM rejected_events),"
+                         " (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM employees),"
+                         " (SELECT count(*) FROM units)");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         pgstore_fail(db, res, "status");
         PQclear(res);
@@ -1266,8 +1280,8 @@ int pgstore_status(struct pgstore *db, struct pg_status *out)
     if (pgstore_count_states(db, "results", "state", pgstore_result_states, PG_RESULT_STATES, out->results,
                              &out->have_results) < 0)
         return -1;
-    if (pgstore_count_states(db, "notifications", "status", pgstore_notification_states, PG_NOTIFICATION_STATES,
-                             out->notifications, &out->have_notifications) < 0)
+    if (pgstore_count_states(db, "notifications", "status", pgstore_notification_states,
+                             PG_NOTIFICATION_STATES, out->notifications, &out->have_notifications) < 0)
         return -1;
     return 0;
 }

@@ -21,8 +21,8 @@
 
 struct pgstore {
     PGconn *conn;
-    int err;            /* 0 or -1 after the last call */
-    bool transient;     /* last error may go away on retry (connection, serialization) */
+    int err;        /* 0 or -1 after the last call */
+    bool transient; /* last error may go away on retry (connection, serialization) */
     char errstr[512];
 };
 
@@ -56,8 +56,8 @@ PGresult *pgstore_query(struct pgstore *db, const char *what, const char *sql, i
  * result: fn gets each row (row 0 of its own PGresult) and returns 0 to go on or
  * non-zero to stop (that value is returned). -1 with the error set on failure. */
 typedef int (*pgstore_row_fn)(const PGresult *row, void *ctx);
-int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int nparams, const char *const *params,
-                     pgstore_row_fn fn, void *ctx);
+int pgstore_each_row(struct pgstore *db, const char *what, const char *sql, int nparams,
+                     const char *const *params, pgstore_row_fn fn, void *ctx);
 
 /* Checks that PostgreSQL knows the time zone tz (time.zone), which places citizen
  * feedback in its month: an unknown zone would make every ingest batch fail. -1 with
@@ -74,20 +74,20 @@ int pgstore_migrate(struct pgstore *db, int *applied);
  * row goes to rejected_events with that reason whatever ev holds (ev may then be
  * partly filled; ev->id must be valid). */
 struct ingest_row {
-    const char *stream_key;   /* "kinerja:ev:{3}" */
-    const char *stream_id;    /* "1700000000000-0" */
+    const char *stream_key; /* "kinerja:ev:{3}" */
+    const char *stream_id;  /* "1700000000000-0" */
     const struct event *ev;
     const char *payload_json; /* the event as JSON (event_json_from_msgpack) */
     size_t payload_len;
-    int64_t received_ms;      /* broker receive time */
-    const char *client;       /* the CURVE client that sent it (event_log.client); NULL without CURVE */
+    int64_t received_ms; /* broker receive time */
+    const char *client;  /* the CURVE client that sent it (event_log.client); NULL without CURVE */
     const char *reject_reason;
 };
 
 struct ingest_counts {
-    size_t stored;    /* new rows in event_log */
-    size_t rejected;  /* new rows in rejected_events */
-    size_t already;   /* ids already stored or rejected before (redelivery) */
+    size_t stored;   /* new rows in event_log */
+    size_t rejected; /* new rows in rejected_events */
+    size_t already;  /* ids already stored or rejected before (redelivery) */
 };
 
 /*
@@ -105,13 +105,14 @@ int pgstore_ingest_batch(struct pgstore *db, const struct ingest_row *rows, size
 /* Records an entry that could not be stored after `deliveries` attempts. raw is the
  * entry's ev field (may be NULL); event_id may be NULL when unreadable. Idempotent on
  * (stream_key, stream_id). */
-int pgstore_dead_letter(struct pgstore *db, const char *stream_key, const char *stream_id, const char *event_id,
-                        const void *raw, size_t rawlen, int deliveries, const char *error);
+int pgstore_dead_letter(struct pgstore *db, const char *stream_key, const char *stream_id,
+                        const char *event_id, const void *raw, size_t rawlen, int deliveries,
+                        const char *error);
 
 struct org_import_counts {
-    size_t units;      /* units inserted or updated */
-    size_t employees;  /* employees inserted or updated */
-    size_t unchanged;  /* rows identical to what was stored */
+    size_t units;     /* units inserted or updated */
+    size_t employees; /* employees inserted or updated */
+    size_t unchanged; /* rows identical to what was stored */
 };
 
 /* Loads the CSV of SPEC 4 (header nip,name,unit,position,supervisor_nip,job_family, then
@@ -134,9 +135,9 @@ extern const char *const pgstore_result_states[PG_RESULT_STATES];
 extern const char *const pgstore_notification_states[PG_NOTIFICATION_STATES];
 
 struct pg_status {
-    long long stored;        /* rows in event_log */
-    long long rejected;      /* rows in rejected_events */
-    long long dead;          /* rows in dead_letters */
+    long long stored;   /* rows in event_log */
+    long long rejected; /* rows in rejected_events */
+    long long dead;     /* rows in dead_letters */
     long long employees, units;
     /* Per state, counted from results.state and notifications.status when those tables
      * exist (later milestones); zero otherwise. */

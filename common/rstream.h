@@ -29,7 +29,7 @@ struct redis_url {
     char host[256];
     int port;
     int db;
-    char user[128];     /* ACL user (Redis 6+); empty: AUTH with the password alone */
+    char user[128]; /* ACL user (Redis 6+); empty: AUTH with the password alone */
     char password[256];
 };
 
@@ -50,7 +50,7 @@ int rstream_load_library(redisContext *c, char *err, size_t errlen);
 int rstream_ensure_groups(redisContext *c, unsigned nshards, const char *group, char *err, size_t errlen);
 
 /* Sum of XLEN, and of pending entries of group, over all shards. */
-int rstream_totals(redisContext *c, unsigned nshards, const char *group, long long *length, long long *pending,
-                   char *err, size_t errlen);
+int rstream_totals(redisContext *c, unsigned nshards, const char *group, long long *length,
+                   long long *pending, char *err, size_t errlen);
 
 #endif

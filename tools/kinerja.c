@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct command {
     const char *name;
     int (*run)(struct cli *cli, int argc, char **argv);
@@ -35,7 +34,8 @@ static const struct command commands[] = {
     {"event", cmd_event,
      "event ID [--json]               where one event ended: stored, rejected, quarantined"},
     {"events", cmd_event, "events ID... [--json]           where each of several events ended"},
-    {"rejected", cmd_rejected, "rejected [--source S] [--since T] [--json]  what the workers refused and why"},
+    {"rejected", cmd_rejected,
+     "rejected [--source S] [--since T] [--json]  what the workers refused and why"},
     {"keygen", cmd_keygen, "keygen [--out PREFIX] [--force]  a CURVE key pair"},
     {"user", cmd_user, "user add|passwd|disable|enable|role|list ID  web accounts (SPEC 12)"},
     {"export", cmd_export, "export siasn --period P [--format csv|json]  signed results for SIASN"},

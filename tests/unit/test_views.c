@@ -74,7 +74,8 @@ static void test_not_found_leaves_out_alone(void **state)
     assert_int_equal(view_inbox(NULL, "198001012005011001", -1, NULL, &out, err, sizeof err), VIEW_ERROR);
     assert_string_equal(err, "limit: must be 0..1000000, got -1");
     assert_int_equal(view_report(NULL, "salary", "2026-10", &o, NULL, &out, err, sizeof err), VIEW_NOT_FOUND);
-    assert_string_equal(err, "kind: unknown report 'salary' (unit, awards, training, public, curve, skm, angka-kredit)");
+    assert_string_equal(
+        err, "kind: unknown report 'salary' (unit, awards, training, public, curve, skm, angka-kredit)");
     assert_int_equal(view_report_read(NULL, "unit", "26", NULL, &t, &out, err, sizeof err), VIEW_NOT_FOUND);
     assert_int_equal(t.nrows, 0);
     view_table_free(&t);
