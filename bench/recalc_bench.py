@@ -62,8 +62,13 @@ FROM generate_series(%(lo)s, %(hi)s - 1) e, generate_series(1, 2) k;
 """
 
 
-def worker_lines(s, proc):
-    return [l for l in s.log_text(s.log_name(proc)).splitlines() if "period %s" % PERIOD in l]
+def worker_lines(s, proc, at_least=1):
+    """The score worker's lines about PERIOD; waits for at_least of them (the worker logs
+    a computation just after committing it, so the line may trail the table by a moment)."""
+    def lines():
+        return [l for l in s.log_text(s.log_name(proc)).splitlines() if "period %s (generation" % PERIOD in l]
+    s.wait_for(lambda: len(lines()) >= at_least, timeout=60, what="the score worker's log line")
+    return lines()
 
 
 def main():
@@ -108,7 +113,7 @@ def main():
         print("full recalculation: %.1f s (rebuild from the event log %s ms, then the period recomputed; "
               "%d new versions)" % (recalc, rebuild[-1] if rebuild else "?",
                                     s.sql_value("SELECT count(*) FROM score_versions") - versions))
-        print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
+        print("  worker: " + worker_lines(s, scorer, 2)[-1].split(": ", 1)[1])
     finally:
         s.close()
 
