@@ -460,11 +460,11 @@ int client_check_event(const struct client *cl, enum event_type type, const msgp
         }
     }
     if (cl->as) {
-        const char *field = type == EVENT_SIGNOFF           ? "supervisor"
-                            : type == EVENT_APPEAL_DECISION ? "decider"
-                            : type == EVENT_EVALUATION      ? "rater"
-                            : type == EVENT_APPEAL          ? "employee"
-                                                            : NULL;
+        const char *field = type == EVENT_SIGNOFF || type == EVENT_FEEDBACK ? "supervisor"
+                            : type == EVENT_APPEAL_DECISION                 ? "decider"
+                            : type == EVENT_EVALUATION                      ? "rater"
+                            : type == EVENT_APPEAL                          ? "employee"
+                                                                            : NULL;
         if (field) {
             struct strview who = map_str(obj, field);
             if (!who.p || !in_list(cl->as, who, false)) {

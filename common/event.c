@@ -76,7 +76,8 @@ const struct event_profile_set *event_profile_set(enum event_profile_field f)
 }
 
 static const char *const type_names[EVENT_TYPE_COUNT] = {
-    "citizen_feedback", "evaluation", "work_result", "signoff", "appeal", "appeal_decision", "recalc",
+    "citizen_feedback", "evaluation",      "work_result", "signoff",
+    "appeal",           "appeal_decision", "recalc",      "feedback",
 };
 
 const char *event_type_name(enum event_type t)
@@ -441,15 +442,18 @@ enum field {
     F_REASON,
     F_DECIDER,
     F_PREDIKAT,
+    F_TEXT,
+    F_VALUE,
     F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
-    "v",         "id",         "type",        "source",    "ts",       "unit",      "employee",
-    "service",   "respondent", "rating",      "skm",       "comment",  "gender",    "age_band",
-    "education", "occupation", "period",      "rater",     "relation", "behaviour", "hasil_kerja",
-    "indicator", "target",     "realization", "direction", "weight",   "evidence",  "supervisor",
-    "decision",  "version",    "note",        "reason",    "decider",  "predikat",
+    "v",         "id",        "type",        "source",     "ts",       "unit",
+    "employee",  "service",   "respondent",  "rating",     "skm",      "comment",
+    "gender",    "age_band",  "education",   "occupation", "period",   "rater",
+    "relation",  "behaviour", "hasil_kerja", "indicator",  "target",   "realization",
+    "direction", "weight",    "evidence",    "supervisor", "decision", "version",
+    "note",      "reason",    "decider",     "predikat",   "text",     "value",
 };
 
 #define BIT(f) (1ull << (f))
@@ -469,6 +473,8 @@ static const uint64_t type_fields[EVENT_TYPE_COUNT] = {
     [EVENT_APPEAL_DECISION] = ENVELOPE | BIT(F_EMPLOYEE) | BIT(F_PERIOD) | BIT(F_DECIDER) | BIT(F_DECISION) |
                               BIT(F_PREDIKAT) | BIT(F_NOTE),
     [EVENT_RECALC] = ENVELOPE | BIT(F_PERIOD) | BIT(F_UNIT) | BIT(F_EMPLOYEE),
+    [EVENT_FEEDBACK] =
+        ENVELOPE | BIT(F_EMPLOYEE) | BIT(F_PERIOD) | BIT(F_SUPERVISOR) | BIT(F_TEXT) | BIT(F_VALUE),
 };
 
 /* One decode in progress: the value of each field found in the map (NULL: absent). */
@@ -1027,6 +1033,36 @@ static int decode_recalc(struct decoder *d, struct event *ev)
     return 0;
 }
 
+/* A feedback note (umpan balik, PermenPANRB 6/2022): who writes it is the worker's check
+ * (the employee's supervisor); `value`, when given, names the aspect the note is about. */
+static int decode_feedback(struct decoder *d, struct event *ev)
+{
+    char got[EVENT_SHOW_BYTES + 8];
+    if (get_nip(d, F_EMPLOYEE, true, &ev->employee) < 0 || get_period(d, true, &ev->period) < 0 ||
+        get_signer(d, F_SUPERVISOR, &ev->supervisor) < 0 ||
+        get_str(d, F_TEXT, EVENT_COMMENT_MAX, STR_REQUIRED | STR_NONEMPTY, &ev->text) < 0)
+        return -1;
+    const msgpack_object *val = field_value(d, F_VALUE);
+    if (!val)
+        return 0;
+    bool known = false;
+    if (val->type == MSGPACK_OBJECT_STR) {
+        known = sv_eq(val->via.str.ptr, val->via.str.size, "hasil_kerja");
+        for (int i = 0; i < EVENT_BEHAVIOUR_KEYS && !known; i++)
+            known = sv_eq(val->via.str.ptr, val->via.str.size, event_behaviour_keys[i]);
+    }
+    if (!known) {
+        show_value(val, got, sizeof got);
+        return fail(d,
+                    "value: must be one of berorientasi_pelayanan|akuntabel|kompeten|harmonis|loyal|adaptif|"
+                    "kolaboratif|hasil_kerja, got %s",
+                    got);
+    }
+    ev->value.p = val->via.str.ptr;
+    ev->value.n = val->via.str.size;
+    return 0;
+}
+
 static int (*const type_decoders[EVENT_TYPE_COUNT])(struct decoder *, struct event *) = {
     [EVENT_CITIZEN_FEEDBACK] = decode_citizen_feedback,
     [EVENT_EVALUATION] = decode_evaluation,
@@ -1035,6 +1071,7 @@ static int (*const type_decoders[EVENT_TYPE_COUNT])(struct decoder *, struct eve
     [EVENT_APPEAL] = decode_appeal,
     [EVENT_APPEAL_DECISION] = decode_appeal_decision,
     [EVENT_RECALC] = decode_recalc,
+    [EVENT_FEEDBACK] = decode_feedback,
 };
 
 /*

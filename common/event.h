@@ -55,6 +55,7 @@ enum event_type {
     EVENT_APPEAL,
     EVENT_APPEAL_DECISION,
     EVENT_RECALC,
+    EVENT_FEEDBACK, /* umpan balik: the supervisor's note to the employee (issue 14) */
     EVENT_TYPE_COUNT
 };
 
@@ -119,6 +120,10 @@ struct event {
     int64_t version;         /* signoff: the score version being signed (>= 1) */
     struct strview reason;   /* appeal */
     struct strview predikat; /* appeal_decision with revise: one of the predikat codes */
+
+    /* feedback (supervisor in `supervisor`) */
+    struct strview text;  /* required, 1..EVENT_COMMENT_MAX bytes */
+    struct strview value; /* optional: a BerAKHLAK key or "hasil_kerja", the aspect the note is about */
 };
 
 /* "berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",

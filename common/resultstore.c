@@ -403,9 +403,22 @@ static const char SQL_HISTORY[] =
                                      "  LEFT JOIN results r ON r.employee = a.employee AND r.period = "
                                      "a.period"
                                      "  WHERE a.employee = $1 AND a.period = $2"
-                                     ")"
-                                     " SELECT coalesce(jsonb_agg(j ORDER BY at, src, ord), "
-                                     "'[]'::jsonb)::text FROM h";
+                                     "  UNION ALL"
+                                     /* the supervisor's feedback notes (umpan balik, schemas/0015) of
+                                      * the period and of the shorter periods inside it */
+                                     "  SELECT f.ts, 2, 0,"
+                                     "         jsonb_build_object('what', 'feedback', 'actor', "
+                                     "f.payload ->> 'supervisor',"
+                                     "             'note', f.payload ->> 'text', 'value', f.payload ->> "
+                                     "'value',"
+                                     "             'period', f.period, 'event_id', f.id, 'at', " RS_TIME_ISO(
+                                         "f.ts") ")"
+                                                 "  FROM event_log f"
+                                                 "  WHERE f.type = 'feedback' AND f.employee = $1"
+                                                 "    AND f.period = ANY (kinerja_period_parts($2))"
+                                                 ")"
+                                                 " SELECT coalesce(jsonb_agg(j ORDER BY at, src, ord), "
+                                                 "'[]'::jsonb)::text FROM h";
 
 int resultstore_history_json(struct pgstore *db, const char *nip, const char *period, char **out)
 {

@@ -18,7 +18,7 @@
 # client `cli` for every type; existing keys and an existing clients file are kept.
 # The readiness probe then talks CURVE with the CLI's key. kinerja-web gets its own key
 # pair (web.client_key_file) and a line `web` in the clients file allowing only the
-# events it sends (signoff, appeal, appeal_decision, citizen_feedback) with sources
+# events it sends (signoff, appeal, appeal_decision, citizen_feedback, feedback) with sources
 # web:*; its session key (web.session_key_file, 32 random bytes) is made on first start. With security.curve = false
 # `up` warns that anyone who can reach the intake endpoint can send any event.
 # Ports and addresses come from the effective config (`kinerja config KEY`: the file,
@@ -328,8 +328,15 @@ web_keys() {
   fi
   local pub
   pub="$(head -n1 "$WEB_CLIENT_KEY.key")"
+  # a clients file from before the feedback note: the web's line gains the type
+  if [ -e "$CLIENTS_FILE" ] && grep -qF -- "$pub web signoff,appeal,appeal_decision,citizen_feedback source=web:" "$CLIENTS_FILE"; then
+    sed -i "s|^$pub web signoff,appeal,appeal_decision,citizen_feedback source=web:\$|$pub web signoff,appeal,appeal_decision,citizen_feedback,feedback source=web:|" "$CLIENTS_FILE"
+    say "kinerja-web's line in $CLIENTS_FILE now allows feedback notes"
+    local hpid
+    if hpid="$(pid_of kinerja-broker kinerja-broker)"; then kill -HUP "$hpid" 2>/dev/null || true; fi
+  fi
   if [ -e "$CLIENTS_FILE" ] && ! grep -qF -- "$pub" "$CLIENTS_FILE"; then
-    printf '%s web signoff,appeal,appeal_decision,citizen_feedback source=web:\n' "$pub" >>"$CLIENTS_FILE"
+    printf '%s web signoff,appeal,appeal_decision,citizen_feedback,feedback source=web:\n' "$pub" >>"$CLIENTS_FILE"
     say "admitted kinerja-web's key in $CLIENTS_FILE as client web (its events only, sources web:*)"
     local bpid
     if bpid="$(pid_of kinerja-broker kinerja-broker)"; then

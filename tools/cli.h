@@ -31,6 +31,7 @@ int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_recalc(struct cli *cli, int argc, char **argv);
 int cmd_signoff(struct cli *cli, int argc, char **argv);
 int cmd_appeal(struct cli *cli, int argc, char **argv);
+int cmd_feedback(struct cli *cli, int argc, char **argv);
 int cmd_decide(struct cli *cli, int argc, char **argv);
 int cmd_inbox(struct cli *cli, int argc, char **argv);
 int cmd_queue(struct cli *cli, int argc, char **argv);

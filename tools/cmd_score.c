@@ -360,7 +360,7 @@ static void score_put_note(const char *note)
 }
 
 /* One line per entry of the history (resultstore_history_json), oldest first. */
-static void score_print_history(json_t *history, const char *tz)
+static void score_print_history(json_t *history, const char *period, const char *tz)
 {
     printf("\nHistory (times in ");
     score_put(tz);
@@ -433,6 +433,19 @@ static void score_print_history(json_t *history, const char *tz)
         } else if (!strcmp(what, "final")) {
             printf("final (the appeal window ended)");
             score_put_by(e, "actor");
+        } else if (!strcmp(what, "feedback")) {
+            const char *aspect = score_str(e, "value"), *of = score_str(e, "period");
+            printf("feedback note (umpan balik)");
+            if (aspect) {
+                printf(" on ");
+                score_put(aspect);
+            }
+            if (of && strcmp(of, period)) {
+                printf(" for ");
+                score_put(of);
+            }
+            score_put_by(e, "actor");
+            score_put_note(score_str(e, "note"));
         } else {
             score_put(what);
             score_put_by(e, "actor");
@@ -515,7 +528,7 @@ static int score_print_table(const struct resultstore_score *s, const char *peri
         json_decref(periodic);
     }
     json_t *history = json_loads(history_json, 0, NULL);
-    score_print_history(history, tz);
+    score_print_history(history, period, tz);
     json_decref(history);
     json_decref(result);
     return ferror(stdout) ? CLI_FAIL : CLI_OK;

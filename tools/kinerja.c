@@ -27,6 +27,8 @@ static const struct command commands[] = {
     {"recalc", cmd_recalc, "recalc [--period P] [--unit U] [--employee NIP]  recompute now"},
     {"signoff", cmd_signoff,
      "signoff NIP --period P --supervisor NIP --approve|--return [--version V] [--note T]"},
+    {"feedback", cmd_feedback,
+     "feedback NIP --period P --supervisor NIP --text T [--value KEY]  umpan balik"},
     {"appeal", cmd_appeal, "appeal NIP --period P --reason T  file a keberatan"},
     {"decide", cmd_decide, "decide NIP --period P --decider NIP --uphold|--revise PREDIKAT [--note T]"},
     {"inbox", cmd_inbox, "inbox NIP [--json]              notifications for one person"},

@@ -211,6 +211,27 @@ static void api_signoff(struct web_req *rq)
     api_action(rq, "signoff", f);
 }
 
+/* The supervisor's feedback note (umpan balik) to one of their staff: {employee, period,
+ * text, value?}; the worker refuses it unless the signed-in person supervises them. */
+static void api_feedback(struct web_req *rq)
+{
+    if (!api_post(rq) || !web_require(rq, WEB_ROLE_SUPERVISOR, WEB_ROLE_NONE))
+        return;
+    if (!web_csrf_ok(rq)) {
+        web_error(rq, 403, "missing or wrong CSRF token");
+        return;
+    }
+    json_t *body = web_json_body(rq);
+    static const char *const req[] = {"employee", "period", "text", NULL};
+    static const char *const opt[] = {"value", NULL};
+    json_t *f = api_fields(rq, body, req, opt);
+    json_decref(body);
+    if (!f)
+        return;
+    json_object_set_new(f, "supervisor", json_string(rq->s.uid));
+    api_action(rq, "feedback", f);
+}
+
 static void api_appeal(struct web_req *rq)
 {
     if (!api_post(rq) || !web_require(rq, WEB_ROLE_EMPLOYEE, WEB_ROLE_SUPERVISOR, WEB_ROLE_NONE))
@@ -358,6 +379,8 @@ bool api_dispatch(struct web_req *rq)
             api_view(rq, view_status(rq->cfg, &b, err, sizeof err), &b, err);
     } else if (n == 1 && strcmp(seg[0], "signoff") == 0) {
         api_signoff(rq);
+    } else if (n == 1 && strcmp(seg[0], "feedback") == 0) {
+        api_feedback(rq);
     } else if (n == 1 && strcmp(seg[0], "appeal") == 0) {
         api_appeal(rq);
     } else if (n == 1 && strcmp(seg[0], "appeal_decision") == 0) {

@@ -11,6 +11,7 @@
  *   GET      /atasan/NIP/P       one subordinate's result and the sign-off form, pinned to
  *                                the version shown
  *   POST     /atasan/NIP/P/signoff  approve or return: event `signoff`
+ *   POST     /atasan/NIP/P/feedback a feedback note to the employee: event `feedback`
  *   GET/POST /atasan/banding     appeals for which the signed-in person is the second line,
  *                                and their decision: event `appeal_decision`
  *   GET      /operator           pipeline status and the refused events with their reasons
@@ -203,7 +204,7 @@ static const struct pages_label pages_kinds[] = {
     {"signoff_requested", "Permintaan tanda tangan"}, {"signoff_reminder", "Pengingat tanda tangan"},
     {"inputs_missing", "Masukan belum lengkap"},      {"result_approved", "Hasil disetujui"},
     {"result_returned", "Hasil dikembalikan"},        {"appeal_filed", "Keberatan diajukan"},
-    {"appeal_decided", "Keberatan diputuskan"},
+    {"appeal_decided", "Keberatan diputuskan"},       {"feedback_note", "Umpan balik dari atasan"},
 };
 
 static const struct pages_label pages_missing[] = {
@@ -529,6 +530,8 @@ static void pages_event_message(struct web_req *rq, const char *employee, bool s
             what = "Keputusan tanda tangan tercatat";
         else if (type && !strcmp(type, "appeal_decision"))
             what = "Keputusan keberatan tercatat";
+        else if (type && !strcmp(type, "feedback"))
+            what = "Umpan balik Anda tercatat dan dikirim kepada pegawai";
         snprintf(m->notice, sizeof m->notice, "%s (nomor peristiwa %s).", what, id);
     } else if (!strcmp(state, "rejected")) {
         snprintf(m->error, sizeof m->error, "Ditolak: %s", reason ? reason : "tanpa alasan tercatat");
@@ -1013,6 +1016,18 @@ static void pages_render_history(struct web_req *rq, json_t *history)
             out_note(rq, "catatan", js(e, "decision_note"));
         } else if (!strcmp(what, "final")) {
             out(rq, "Final (masa keberatan berakhir)");
+        } else if (!strcmp(what, "feedback")) {
+            const char *aspect = js(e, "value");
+            out(rq, "Umpan balik dari atasan");
+            if (aspect) {
+                out(rq, " tentang ");
+                if (!strcmp(aspect, "hasil_kerja"))
+                    out(rq, "hasil kerja");
+                else
+                    OUT_LABEL(rq, pages_values, aspect);
+            }
+            out_by(rq, js(e, "actor"));
+            out_note(rq, "isi", js(e, "note"));
         } else {
             esc(rq, what);
             out_by(rq, js(e, "actor"));
@@ -1656,6 +1671,35 @@ static void pages_signoff_form(struct web_req *rq, const char *nip, const char *
         version, EVENT_COMMENT_MAX);
 }
 
+/* The supervisor's feedback note (umpan balik, event `feedback`): any time in the period,
+ * whatever the result's state; it changes no score. */
+static void pages_feedback_form(struct web_req *rq, const char *nip, const char *period,
+                                enum user_relation rel)
+{
+    if (rel != USER_REL_SUPERVISOR)
+        return;
+    out(rq, "<section id=\"umpan-balik-atasan\"><h2>Umpan balik untuk pegawai</h2>\n"
+            "<p class=\"muted\">Catatan Anda dikirim kepada pegawai dan tercatat dalam riwayat hasil ini; "
+            "catatan tidak mengubah nilai.</p>\n<form id=\"feedback-note\" method=\"post\" action=\"/atasan/");
+    esc(rq, nip);
+    out(rq, "/");
+    esc(rq, period);
+    out(rq, "/feedback\">\n");
+    web_csrf_field(rq, &rq->out);
+    out(rq, "<label for=\"feedback-value\">Tentang</label>\n<select id=\"feedback-value\" name=\"value\">\n"
+            "<option value=\"\">(umum)</option>\n<option value=\"hasil_kerja\">Hasil kerja</option>\n");
+    for (size_t j = 0; j < sizeof pages_values / sizeof pages_values[0]; j++)
+        web_printf(&rq->out, "<option value=\"%s\">%s</option>\n", pages_values[j].code,
+                   pages_values[j].label);
+    web_printf(
+        &rq->out,
+        "</select>\n<label for=\"feedback-text\">Catatan</label>\n<textarea id=\"feedback-text\" "
+        "name=\"text\" maxlength=\"%d\" required></textarea>\n"
+        "<button id=\"feedback-submit\" class=\"secondary\" type=\"submit\">Kirim umpan balik</button>\n"
+        "</form></section>\n",
+        EVENT_COMMENT_MAX);
+}
+
 static void pages_atasan_review(struct web_req *rq, const char *nip, const char *period, struct pages_msg *m)
 {
     if (!pages_valid_nip(nip) || !pages_valid_period(period)) {
@@ -1681,6 +1725,7 @@ static void pages_atasan_review(struct web_req *rq, const char *nip, const char 
     pages_msg_render(rq, m);
     pages_person_render(rq, nip, &who);
     pages_signoff_form(rq, nip, period, doc, rel);
+    pages_feedback_form(rq, nip, period, rel);
     pages_render_result(rq, doc);
     web_page_end(rq);
     rq->status = status;
@@ -1742,6 +1787,62 @@ static void pages_atasan_signoff(struct web_req *rq, const char *nip, const char
         char back[PAGES_LOCATION_MAX];
         snprintf(back, sizeof back, "/atasan/%s/%s", nip, period);
         if (pages_send(rq, "signoff", f, back, &m))
+            return;
+    }
+    pages_atasan_review(rq, nip, period, &m);
+}
+
+static bool pages_feedback_value_known(const char *v)
+{
+    if (!strcmp(v, "hasil_kerja"))
+        return true;
+    return PAGES_LOOKUP(pages_values, v) != NULL;
+}
+
+static void pages_atasan_feedback(struct web_req *rq, const char *nip, const char *period)
+{
+    if (!web_csrf_ok(rq)) {
+        web_error(rq, 403, "Formulir kedaluwarsa atau tidak sah: muat ulang halaman lalu coba lagi");
+        return;
+    }
+    if (!web_require(rq, WEB_ROLE_SUPERVISOR, WEB_ROLE_NONE) || !pages_need_db(rq))
+        return;
+    if (!pages_valid_nip(nip) || !pages_valid_period(period)) {
+        web_error(rq, 404, "Pegawai atau periode tidak dikenal");
+        return;
+    }
+    enum user_relation rel;
+    if (!pages_relation(rq, nip, &rel))
+        return;
+    if (rel != USER_REL_SUPERVISOR) {
+        web_error(rq, 403, "Hanya pejabat penilai langsung yang dapat memberi umpan balik ini");
+        return;
+    }
+    struct pages_msg m = {{0}, {0}};
+    char text[EVENT_COMMENT_MAX + 1], value[64] = "";
+    enum pages_field tf = pages_form_text(rq, "text", text, sizeof text);
+    if (!web_form(rq, "value", value, sizeof value))
+        value[0] = '\0';
+    if (tf == PAGES_FIELD_TOO_LONG) {
+        snprintf(m.error, sizeof m.error, "Catatan terlalu panjang (paling banyak %d bita).",
+                 EVENT_COMMENT_MAX);
+        rq->status = 400;
+    } else if (!pages_has_text(text)) {
+        snprintf(m.error, sizeof m.error, "Tulis catatan umpan balik terlebih dahulu.");
+        rq->status = 400;
+    } else if (value[0] && !pages_feedback_value_known(value)) {
+        snprintf(m.error, sizeof m.error, "Pilihan \"Tentang\" tidak dikenal.");
+        rq->status = 400;
+    } else {
+        json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "employee", nip, "period", period, "supervisor",
+                              rq->s.uid, "text", text);
+        if (f && value[0] && json_object_set_new(f, "value", json_string(value)) < 0) {
+            json_decref(f);
+            f = NULL;
+        }
+        char back[PAGES_LOCATION_MAX];
+        snprintf(back, sizeof back, "/atasan/%s/%s", nip, period);
+        if (pages_send(rq, "feedback", f, back, &m))
             return;
     }
     pages_atasan_review(rq, nip, period, &m);
@@ -1925,6 +2026,14 @@ static void pages_atasan(struct web_req *rq, const char *rest)
             return;
         }
         pages_atasan_signoff(rq, segs[0], segs[1]);
+        return;
+    }
+    if (n == 3 && !strcmp(segs[2], "feedback")) {
+        if (!pages_is_post(rq)) {
+            pages_method_refused(rq);
+            return;
+        }
+        pages_atasan_feedback(rq, segs[0], segs[1]);
         return;
     }
     if (!pages_is_get(rq)) {

@@ -129,7 +129,7 @@ class StackCurveTest(unittest.TestCase):
         self.assertIn("made kinerja-web's CURVE key pair", r.stdout)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.keys, "web.key_secret")).st_mode), 0o600)
         web_public = self.read("web.key").strip()
-        self.assertIn("\n%s web signoff,appeal,appeal_decision,citizen_feedback source=web:\n" % web_public,
+        self.assertIn("\n%s web signoff,appeal,appeal_decision,citizen_feedback,feedback source=web:\n" % web_public,
                       self.read("clients"))
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.var, "web", "session.key")).st_mode), 0o600)
 

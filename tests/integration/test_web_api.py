@@ -304,6 +304,29 @@ class WebApiTest(StackTestCase):
         self.assertEqual(again.status, 409, again.text)
         self.assertTrue(again.json()["reason"])
 
+    def test_feedback_note_from_the_supervisor_only(self):
+        target = A[0]
+        emp_conn, emp_stream = self.open_stream(self.client(target))
+        body = {"employee": target, "period": PERIOD, "text": "Pertahankan ketepatan waktu",
+                "value": "akuntabel"}
+        self.assertEqual(self.client(A[1]).post_json("/api/v1/feedback", body).status, 403)
+        r = self.client(SUP).post_json("/api/v1/feedback", body)
+        self.assertEqual(r.status, 202, r.text)
+        self.assertEqual(r.json()["outcome"], "stored")
+        live = self.read_event(emp_stream, "feedback_note")
+        self.assertEqual(live["employee"], target)
+        emp_conn.close()
+        doc = self.client(target).get("/api/v1/results/%s/%s" % (target, PERIOD)).json()
+        notes = [h for h in doc["history"] if h["what"] == "feedback"]
+        self.assertEqual([(n["actor"], n["note"], n["value"]) for n in notes],
+                         [(SUP, "Pertahankan ketepatan waktu", "akuntabel")])
+        # the second line is not the pejabat penilai: the worker refuses it
+        r = self.client(HEAD).post_json("/api/v1/feedback", body)
+        self.assertEqual(r.status, 409, r.text)
+        self.assertIn("is not the supervisor of", r.json()["reason"])
+        self.assertEqual(self.client(SUP).post_json("/api/v1/feedback", {"employee": target,
+                                                                         "period": PERIOD}).status, 400)
+
     def test_appeal_is_for_oneself(self):
         emp = self.client(A[1])
         r = emp.post_json("/api/v1/appeal", {"period": PERIOD, "reason": "nilai perilaku kurang tepat",

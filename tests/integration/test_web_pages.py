@@ -606,6 +606,40 @@ class WebPagesTest(StackTestCase):
         self.assertIn("dikembalikan", mine.body)
         self.assertIn("lengkapi realisasi SKP", mine.body)
 
+    def test_supervisor_feedback_note(self):
+        """Umpan balik (event `feedback`) from the review page: stored, shown to the employee
+        in the history (escaped), no score change; not offered to and refused from anyone
+        but the direct supervisor; an empty or unknown-aspect note sends nothing."""
+        m = self.client(MID)
+        page = m.get("/atasan/%s/%s" % (E2, PERIOD))
+        self.assertEqual(page.status, 200)
+        self.assertIn('<form id="feedback-note"', page.body)
+        before = self.result(E2)
+        sent = self.events_about(E2, "feedback")
+        for bad in ({"text": "   "}, {"text": "x", "value": "jujur"}, {"text": "x" * 2001}):
+            r = m.post("/atasan/%s/%s/feedback" % (E2, PERIOD), dict(bad, csrf=m.csrf(page.body)))
+            self.assertEqual(r.status, 400, bad)
+        self.assertEqual(self.events_about(E2, "feedback"), sent)
+        note = "Perlu lebih teliti " + SCRIPT
+        r = m.post("/atasan/%s/%s/feedback" % (E2, PERIOD),
+                   {"csrf": m.csrf(page.body), "text": note, "value": "akuntabel"})
+        self.assertEqual(r.status, 303, r.body[:2000])
+        self.assertIn("Umpan balik Anda tercatat", m.follow(r).body)
+        self.assertEqual(self.events_about(E2, "feedback"), sent + 1)
+        self.assertEqual(self.result(E2), before)  # a note changes nothing of the result
+        mine = self.client(E2).get("/saya/" + PERIOD)
+        self.assertIn("Umpan balik dari atasan tentang Akuntabel", mine.body)
+        self.assertIn("Perlu lebih teliti &lt;script&gt;", mine.body)
+        self.assert_escaped(mine.body)
+        self.assertEqual(structure_errors(mine.body), [])
+        # TOP (second line) sees no form and cannot post one
+        top = self.client(TOP)
+        other = top.get("/atasan/%s/%s" % (E2, PERIOD))
+        self.assertNotIn('<form id="feedback-note"', other.body)
+        r = top.post("/atasan/%s/%s/feedback" % (E2, PERIOD), {"csrf": top.csrf(other.body), "text": "x"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.events_about(E2, "feedback"), sent + 1)
+
     def test_stale_version_is_refused_with_the_reason(self):
         m = self.client(MID)
         page = m.get("/atasan/%s/%s" % (E3, PERIOD))

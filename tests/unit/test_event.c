@@ -225,6 +225,12 @@ static struct evb base(enum event_type t)
         set_str(&b, "decider", NIP3);
         set_str(&b, "decision", "uphold");
         break;
+    case EVENT_FEEDBACK:
+        set_str(&b, "employee", NIP1);
+        set_str(&b, "period", "2024-Q2");
+        set_str(&b, "supervisor", NIP2);
+        set_str(&b, "text", "Laporan bulanan tepat waktu; perlu lebih rinci.");
+        break;
     case EVENT_RECALC:
     case EVENT_TYPE_COUNT:
         break;
@@ -1083,8 +1089,8 @@ static void test_period_format(void **state)
 static void test_period_quarter_every_type(void **state)
 {
     (void)state;
-    const enum event_type types[] = {EVENT_EVALUATION, EVENT_WORK_RESULT,     EVENT_SIGNOFF,
-                                     EVENT_APPEAL,     EVENT_APPEAL_DECISION, EVENT_RECALC};
+    const enum event_type types[] = {EVENT_EVALUATION,      EVENT_WORK_RESULT, EVENT_SIGNOFF, EVENT_APPEAL,
+                                     EVENT_APPEAL_DECISION, EVENT_RECALC,      EVENT_FEEDBACK};
     for (size_t i = 0; i < COUNT(types); i++) {
         struct evb b = base(types[i]);
         set_str(&b, "period", "2026-Q3");
@@ -1430,6 +1436,43 @@ static void test_appeal_reason(void **state)
     expect_err(&b, "employee: required for appeal");
 }
 
+/* The supervisor's feedback note (issue 14): text required, value from the set. */
+static void test_feedback_note(void **state)
+{
+    (void)state;
+    struct evb b = base(EVENT_FEEDBACK);
+    expect_ok(&b);
+    assert_int_equal(ev.type, EVENT_FEEDBACK);
+    assert_true(sv_is(ev.supervisor, NIP2));
+    assert_true(sv_is(ev.text, "Laporan bulanan tepat waktu; perlu lebih rinci."));
+    assert_null(ev.value.p);
+    set_str(&b, "value", "kolaboratif");
+    expect_ok(&b);
+    assert_true(sv_is(ev.value, "kolaboratif"));
+    set_str(&b, "value", "hasil_kerja");
+    expect_ok(&b);
+    set_str(&b, "value", "jujur");
+    expect_err(&b, "value: must be one of berorientasi_pelayanan|akuntabel|kompeten|harmonis|loyal|adaptif|"
+                   "kolaboratif|hasil_kerja, got \"jujur\"");
+    set_int(&b, "value", 4);
+    expect_err(&b, "value: must be one of berorientasi_pelayanan|akuntabel|kompeten|harmonis|loyal|adaptif|"
+                   "kolaboratif|hasil_kerja, got 4");
+    b = base(EVENT_FEEDBACK);
+    del(&b, "text");
+    expect_err(&b, "text: required for feedback");
+    set_str(&b, "text", "");
+    expect_err(&b, "text: must not be empty");
+    b = base(EVENT_FEEDBACK);
+    del(&b, "supervisor");
+    expect_err(&b, "supervisor: required for feedback");
+    b = base(EVENT_FEEDBACK);
+    set_str(&b, "supervisor", "bupati:kupang");
+    expect_ok(&b);
+    b = base(EVENT_FEEDBACK);
+    set_str(&b, "comment", "x");
+    expect_err(&b, "comment: unknown field for feedback");
+}
+
 static void test_appeal_decision_predikat(void **state)
 {
     (void)state;
@@ -1475,7 +1518,7 @@ static void test_type_names_round_trip(void **state)
 {
     (void)state;
     const char *names[] = {"citizen_feedback", "evaluation",      "work_result", "signoff",
-                           "appeal",           "appeal_decision", "recalc"};
+                           "appeal",           "appeal_decision", "recalc",      "feedback"};
     for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
         enum event_type got;
         assert_string_equal(event_type_name((enum event_type)t), names[t]);
@@ -1611,6 +1654,7 @@ int main(void)
         cmocka_unit_test(test_appeal_decision_predikat),
         cmocka_unit_test(test_recalc_checks_what_it_has),
         cmocka_unit_test(test_type_names_round_trip),
+        cmocka_unit_test(test_feedback_note),
         cmocka_unit_test(test_enum_names),
         cmocka_unit_test(test_shard_fnv1a),
         cmocka_unit_test(test_shard_follows_employee),
