@@ -13,7 +13,7 @@ import unittest
 from harness import BIN_DIR
 
 COMMANDS = ["send", "org", "migrate", "status", "bench", "config", "score", "report", "recalc", "signoff",
-            "appeal", "decide", "inbox", "queue", "keygen", "event", "events", "rejected", "user", "export",
+            "feedback", "appeal", "decide", "inbox", "queue", "keygen", "event", "events", "rejected", "user", "export",
             "unit-predikat"]
 
 
