@@ -9,7 +9,10 @@
 #   3. sends it with `kinerja send`, waits until `kinerja status --json` shows it stored,
 #   4. prints what reached PostgreSQL,
 #   5. waits for the score worker, prints unit IKM, every result's predikat and score,
-#      one result's breakdown, the awards and the sign-off queue, then `kinerja status`.
+#      one result's breakdown, the awards and the sign-off queue,
+#   6. sends a supervisor's feedback note, and last year's twelve months of inputs for one
+#      employee, and prints the annual proposal with the monthly results beside it, then
+#      `kinerja status`.
 # Deterministic: running it again sends the same events and they come back `duplicate`
 # (DEMO_SEED=n for another day's traffic, DEMO_DAY=YYYY-MM-DD for another date).
 set -euo pipefail
@@ -184,6 +187,63 @@ SELECT count(*) AS signoff_requests, count(DISTINCT employee) AS results_asked,
        count(*) - count(DISTINCT employee) AS extra_requests
 FROM notifications WHERE kind = 'signoff_requested' AND period = :'period';
 EOF2
+
+section "6. Umpan balik and the annual result"
+# A feedback note from the pejabat penilai (event `feedback`; it changes no score).
+if [ -n "$top" ]; then
+  top_sup="$(psql_q -At -v nip="$top" <<<"SELECT supervisor_nip FROM employees WHERE nip = :'nip'")"
+  if [ -n "$top_sup" ]; then
+    echo "A feedback note from $top_sup to $top (kinerja feedback; kept in the result's history):"
+    "$KINERJA" feedback "$top" --period "$PERIOD" --supervisor "$top_sup" --value kolaboratif \
+      --text "Koordinasi lintas seksi bulan ini sangat membantu; pertahankan." | sed 's/^/  /' || true
+  fi
+fi
+# The annual result (SPEC 5.9) of last year for one employee: twelve months of inputs (the
+# supervisor's evaluation and an SKP work result each month, sent now for last year's
+# periods), so the months are computed and closed, and the period close opens the year,
+# whose proposed predikat is offered for sign-off with the twelve monthly ones beside it.
+YEAR=$((10#${DAY:0:4} - 1))
+annual="$(psql_q -At <<<"SELECT e.nip FROM employees e JOIN employees s ON s.nip = e.supervisor_nip ORDER BY e.unit, e.nip LIMIT 1")"
+if [ -n "$annual" ]; then
+  annual_sup="$(psql_q -At -v nip="$annual" <<<"SELECT supervisor_nip FROM employees WHERE nip = :'nip'")"
+  "$PY" - "$annual" "$annual_sup" "$YEAR" "$SEED" >"$WORK/annual.jsonl" <<'EOF2'
+import json, sys, time, uuid
+nip, sup, year, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+keys = ["berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif"]
+ns = uuid.UUID("6f1d2a4e-5b7c-4d1e-9a3f-2c8b7e6d5f40")
+ts = int(time.time() * 1000)
+for m in range(1, 13):
+    period = "%d-%02d" % (year, m)
+    ident = lambda kind: str(uuid.uuid5(ns, "demo-annual-%s-%s-%s-%s" % (seed, nip, period, kind)))
+    value = 5 if m % 4 == 0 else 4
+    print(json.dumps({"v": 1, "id": ident("evaluation"), "type": "evaluation", "source": "app:e-kinerja",
+                      "ts": ts, "employee": nip, "period": period, "rater": sup, "relation": "supervisor",
+                      "behaviour": {k: value for k in keys}, "hasil_kerja": "above" if m % 4 == 0 else "meets"}))
+    print(json.dumps({"v": 1, "id": ident("work_result"), "type": "work_result", "source": "app:e-kinerja",
+                      "ts": ts, "employee": nip, "period": period, "indicator": "SKP-LAYANAN",
+                      "target": 100, "realization": 92 + (m * 7) % 17}))
+EOF2
+  echo
+  echo "Last year's inputs of $annual, month by month ($(wc -l <"$WORK/annual.jsonl") events):"
+  "$KINERJA" send "$WORK/annual.jsonl" 2>/dev/null | tail -n1 | sed 's/^/  /'
+  printf 'waiting for the months and the year %s to be computed and closed ' "$YEAR"
+  deadline=$((SECONDS + 90))
+  until [ "$(psql_q -At -v nip="$annual" -v y="$YEAR" <<<"SELECT count(*) FROM results WHERE employee = :'nip' AND period = :'y' AND state <> 'collecting'")" = 1 ]; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      printf ' not yet (the year closes %s days after 31 December; see var/log/kinerja-worker-schedule.log)\n' \
+        "$("$KINERJA" config schedule.period_close_grace_days)"
+      break
+    fi
+    printf '.'
+    sleep 1
+  done
+  if [ "$SECONDS" -lt "$deadline" ]; then
+    echo " done"
+    echo
+    echo "The annual proposal for $YEAR (kinerja score $annual --period $YEAR):"
+    "$KINERJA" score "$annual" --period "$YEAR" | sed 's/^/  /'
+  fi
+fi
 
 section "kinerja status"
 "$KINERJA" status
