@@ -7,6 +7,7 @@
 
 #include "log.h"
 
+#include <dirent.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -16,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define METRICS_BODY_MAX (256 * 1024) /* the exposition of METRICS_MAX series fits easily */
 #define METRICS_CONNECTION_LIMIT 16
@@ -33,9 +36,28 @@ struct metric {
     atomic_llong value;
 };
 
+/* Buckets are kept per bucket (not cumulative) and summed at render; the sum is kept
+ * in nanoseconds so it stays an integer atomic. */
+struct metric_histogram {
+    char name[METRICS_NAME_MAX];
+    char labels[METRICS_LABELS_MAX];
+    char help[METRICS_HELP_MAX];
+    double bounds[METRICS_BUCKETS_MAX];
+    size_t nbounds;
+    atomic_ullong buckets[METRICS_BUCKETS_MAX + 1]; /* the last one: above every bound */
+    atomic_ullong count;
+    atomic_llong sum_ns;
+};
+
+static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+
 struct metrics {
     struct metric series[METRICS_MAX];
     size_t count;
+    struct metric_histogram hist[METRICS_HISTOGRAMS_MAX];
+    size_t nhist;
+    struct metric_histogram hist_sink;
     struct metric sink; /* handed out when full or invalid; never exported */
     bool warned_full;
     pthread_mutex_t health_lock;
@@ -60,7 +82,7 @@ struct metrics *metrics_new(void)
     for (size_t i = 0; i < METRICS_MAX; i++)
         atomic_init(&m->series[i].value, 0);
     atomic_init(&m->sink.value, 0);
-    return m;
+    return m; /* calloc zeroes the histograms' atomics, a valid initial state on Linux/C11 */
 }
 
 void metrics_destroy(struct metrics **pm)
@@ -118,6 +140,59 @@ struct metric *metrics_counter(struct metrics *m, const char *name, const char *
 struct metric *metrics_gauge(struct metrics *m, const char *name, const char *labels, const char *help)
 {
     return register_series(m, name, labels, help, METRIC_GAUGE);
+}
+
+struct metric_histogram *metrics_histogram(struct metrics *m, const char *name, const char *labels,
+                                           const char *help, const double *bounds, size_t nbounds)
+{
+    if (!bounds) {
+        bounds = latency_buckets;
+        nbounds = sizeof latency_buckets / sizeof latency_buckets[0];
+    }
+    bool ordered = nbounds >= 1 && nbounds <= METRICS_BUCKETS_MAX;
+    for (size_t i = 1; ordered && i < nbounds; i++)
+        ordered = bounds[i] > bounds[i - 1];
+    if (!valid_name(name) || strlen(name) + sizeof "_bucket" > METRICS_NAME_MAX ||
+        (labels && strlen(labels) >= METRICS_LABELS_MAX) || !ordered) {
+        log_warn("metrics: invalid histogram %s{%s}: not exported", name ? name : "(null)",
+                 labels ? labels : "");
+        return &m->hist_sink;
+    }
+    if (m->nhist == METRICS_HISTOGRAMS_MAX) {
+        log_warn("metrics: more than %d histograms; %s not exported", METRICS_HISTOGRAMS_MAX, name);
+        return &m->hist_sink;
+    }
+    struct metric_histogram *h = &m->hist[m->nhist++];
+    snprintf(h->name, sizeof h->name, "%s", name);
+    snprintf(h->labels, sizeof h->labels, "%s", labels ? labels : "");
+    snprintf(h->help, sizeof h->help, "%s", help ? help : "");
+    memcpy(h->bounds, bounds, nbounds * sizeof *bounds);
+    h->nbounds = nbounds;
+    return h;
+}
+
+void metric_observe(struct metric_histogram *h, double seconds)
+{
+    if (!(seconds > 0)) /* negative or NaN */
+        seconds = 0;
+    size_t b = 0;
+    while (b < h->nbounds && seconds > h->bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&h->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    double ns = seconds * 1e9;
+    atomic_fetch_add_explicit(&h->sum_ns, ns < 9e15 ? (long long)(ns + 0.5) : 9000000000000000LL,
+                              memory_order_relaxed);
+}
+
+unsigned long long metric_histogram_count(const struct metric_histogram *h)
+{
+    return atomic_load_explicit(&((struct metric_histogram *)h)->count, memory_order_relaxed);
+}
+
+double metric_histogram_sum(const struct metric_histogram *h)
+{
+    return (double)atomic_load_explicit(&((struct metric_histogram *)h)->sum_ns, memory_order_relaxed) / 1e9;
 }
 
 void metric_add(struct metric *x, long long n)
@@ -196,6 +271,119 @@ size_t metrics_render(struct metrics *m, char *out, size_t outlen)
                 render_append(out, outlen, &used, "%s %lld\n", x->name, metric_get(x));
         }
     }
+    for (size_t i = 0; i < m->nhist; i++) {
+        const struct metric_histogram *first = &m->hist[i];
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(m->hist[j].name, first->name) == 0;
+        if (seen)
+            continue;
+        render_append(out, outlen, &used, "# HELP %s %s\n# TYPE %s histogram\n", first->name, first->help,
+                      first->name);
+        for (size_t j = i; j < m->nhist; j++) {
+            struct metric_histogram *h = &m->hist[j];
+            if (strcmp(h->name, first->name) != 0)
+                continue;
+            const char *sep = h->labels[0] ? "," : "";
+            unsigned long long cum = 0;
+            for (size_t b = 0; b <= h->nbounds; b++) {
+                cum += atomic_load_explicit(&h->buckets[b], memory_order_relaxed);
+                if (b < h->nbounds)
+                    render_append(out, outlen, &used, "%s_bucket{%s%sle=\"%g\"} %llu\n", h->name, h->labels,
+                                  sep, h->bounds[b], cum);
+                else
+                    render_append(out, outlen, &used, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", h->name, h->labels,
+                                  sep, cum);
+            }
+            /* count from the buckets read, so _count equals the +Inf bucket in one scrape */
+            const char *lo = h->labels[0] ? "{" : "", *lc = h->labels[0] ? "}" : "";
+            render_append(out, outlen, &used, "%s_sum%s%s%s %.9g\n%s_count%s%s%s %llu\n", h->name, lo,
+                          h->labels, lc, metric_histogram_sum(h), h->name, lo, h->labels, lc, cum);
+        }
+    }
+    if (outlen && used >= outlen)
+        out[outlen - 1] = '\0';
+    return used;
+}
+
+/* utime, stime, starttime (clock ticks), vsize (bytes) and rss (pages) from
+ * /proc/self/stat; -1 when it cannot be read. */
+static int proc_stat_fields(unsigned long long *utime, unsigned long long *stime, unsigned long long *start,
+                            unsigned long long *vsize, long long *rss_pages)
+{
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f)
+        return -1;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+    if (!p)
+        return -1;
+    /* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+     * utime(14) stime(15) cutime cstime priority nice threads itrealvalue starttime(22)
+     * vsize(23) rss(24) */
+    int got = sscanf(
+        p + 2, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %*s %*s %*s %*s %*s %*s %llu %llu %lld",
+        utime, stime, start, vsize, rss_pages);
+    return got == 5 ? 0 : -1;
+}
+
+size_t metrics_render_process(char *out, size_t outlen)
+{
+    size_t used = 0;
+    if (outlen)
+        out[0] = '\0';
+    render_append(
+        out, outlen, &used,
+        "# HELP kinerja_build_info the Kinerja version of this binary\n# TYPE kinerja_build_info gauge\n"
+        "kinerja_build_info{version=\"%s\"} 1\n",
+        KINERJA_VERSION);
+    unsigned long long ut, st, start, vsize;
+    long long rss;
+    long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    if (proc_stat_fields(&ut, &st, &start, &vsize, &rss) == 0 && tck > 0 && page > 0) {
+        double boot = 0;
+        FILE *f = fopen("/proc/stat", "r");
+        char line[256];
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "btime %lf", &boot) == 1)
+                break;
+        if (f)
+            fclose(f);
+        render_append(out, outlen, &used,
+                      "# HELP process_cpu_seconds_total user and system CPU time spent\n"
+                      "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n"
+                      "# HELP process_resident_memory_bytes resident memory size\n"
+                      "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %lld\n"
+                      "# HELP process_virtual_memory_bytes virtual memory size\n"
+                      "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %llu\n",
+                      (double)(ut + st) / (double)tck, rss * page, vsize);
+        if (boot > 0)
+            render_append(out, outlen, &used,
+                          "# HELP process_start_time_seconds start time of the process since the epoch\n"
+                          "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.2f\n",
+                          boot + (double)start / (double)tck);
+    }
+    long fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));)
+        fds += e->d_name[0] != '.';
+    if (d) {
+        closedir(d);
+        render_append(out, outlen, &used,
+                      "# HELP process_open_fds open file descriptors\n# TYPE process_open_fds gauge\n"
+                      "process_open_fds %ld\n",
+                      fds - 1); /* less the one opendir holds */
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        render_append(
+            out, outlen, &used,
+            "# HELP process_max_fds the limit of open file descriptors\n# TYPE process_max_fds gauge\n"
+            "process_max_fds %llu\n",
+            (unsigned long long)rl.rlim_cur);
     if (outlen && used >= outlen)
         out[outlen - 1] = '\0';
     return used;
@@ -235,6 +423,8 @@ static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, co
             return MHD_NO;
         size_t need = metrics_render(m, body, METRICS_BODY_MAX);
         size_t len = need < METRICS_BODY_MAX ? need : METRICS_BODY_MAX - 1;
+        need = metrics_render_process(body + len, METRICS_BODY_MAX - len);
+        len += need < METRICS_BODY_MAX - len ? need : METRICS_BODY_MAX - len - 1;
         enum MHD_Result rc = send_text(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", body, len);
         free(body);
         return rc;

@@ -1,5 +1,5 @@
 /*
- * metrics: a small registry of named counters and gauges, and the HTTP endpoint every
+ * metrics: a small registry of named counters, gauges and histograms, and the HTTP endpoint every
  * daemon serves on `metrics.listen` (SPEC 2): GET /metrics (Prometheus text format
  * 0.0.4) and GET /healthz (200 "ok", or 503 with the reason the daemon last set).
  * Used by kinerja-broker and kinerja-worker.
@@ -54,6 +54,23 @@ void metrics_destroy(struct metrics **m);
 struct metric *metrics_counter(struct metrics *m, const char *name, const char *labels, const char *help);
 struct metric *metrics_gauge(struct metrics *m, const char *name, const char *labels, const char *help);
 
+/*
+ * A histogram (Prometheus type histogram, in seconds): bounds are the buckets' upper
+ * limits in increasing order (at most METRICS_BUCKETS_MAX; +Inf is implied), or NULL for
+ * METRICS_LATENCY_BUCKETS (0.5 ms .. 60 s). Exported as name_bucket{le=...}, name_sum and
+ * name_count. Like metrics_counter, never NULL (a sink when full or invalid).
+ */
+#define METRICS_HISTOGRAMS_MAX 16
+#define METRICS_BUCKETS_MAX 20
+struct metric_histogram;
+struct metric_histogram *metrics_histogram(struct metrics *m, const char *name, const char *labels,
+                                           const char *help, const double *bounds, size_t nbounds);
+/* Records one observation of seconds (negative counts as 0); safe from any thread. */
+void metric_observe(struct metric_histogram *h, double seconds);
+/* The observations so far and their sum (for tests and logs). */
+unsigned long long metric_histogram_count(const struct metric_histogram *h);
+double metric_histogram_sum(const struct metric_histogram *h);
+
 /* Updates; safe from any thread. Counters only go up (metric_add with n >= 0). */
 void metric_add(struct metric *x, long long n);
 void metric_inc(struct metric *x);
@@ -68,6 +85,13 @@ void metrics_health_set(struct metrics *m, const char *reason);
 /* Writes the Prometheus text exposition into out (at most outlen bytes, NUL-terminated).
  * Returns the length it needed (like snprintf); for tests and the HTTP handler. */
 size_t metrics_render(struct metrics *m, char *out, size_t outlen);
+
+/* The series every daemon's /metrics adds to its own: kinerja_build_info{version} 1 and
+ * the process's (process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_start_time_seconds, process_open_fds,
+ * process_max_fds), read from /proc/self at the time of the scrape. Same contract as
+ * metrics_render. */
+size_t metrics_render_process(char *out, size_t outlen);
 
 /*
  * Starts the HTTP server. listen: "off" (no server: returns 0 with *out = NULL),

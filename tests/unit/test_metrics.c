@@ -46,6 +46,61 @@ static void test_render_groups_families(void **state)
     assert_null(m);
 }
 
+/* Histograms: cumulative buckets, +Inf, _sum and _count, labels before le; the default
+ * latency buckets; bad bounds give a sink that is never exported. */
+static void test_histogram_render(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    static const double b[] = {0.01, 0.1, 1};
+    struct metric_histogram *h = metrics_histogram(m, "k_commit_seconds", NULL, "batch commit", b, 3);
+    struct metric_histogram *l = metrics_histogram(m, "k_ack_seconds", "shard=\"1\"", "ack latency", NULL, 0);
+    metric_observe(h, 0.005);
+    metric_observe(h, 0.01); /* on the bound: counts in le="0.01" */
+    metric_observe(h, 0.5);
+    metric_observe(h, 7);
+    metric_observe(h, -1); /* counts as 0 */
+    metric_observe(l, 0.0002);
+    assert_int_equal(metric_histogram_count(h), 5);
+    assert_true(metric_histogram_sum(h) > 7.514 && metric_histogram_sum(h) < 7.516);
+    struct metric_histogram *bad = metrics_histogram(m, "k_bad", NULL, "x", (const double[]){1, 0.5}, 2);
+    metric_observe(bad, 1); /* a sink: must not crash, never shown */
+    metrics_render(m, out, sizeof out);
+    assert_non_null(strstr(out, "# HELP k_commit_seconds batch commit\n# TYPE k_commit_seconds histogram\n"
+                                "k_commit_seconds_bucket{le=\"0.01\"} 3\n"
+                                "k_commit_seconds_bucket{le=\"0.1\"} 3\n"
+                                "k_commit_seconds_bucket{le=\"1\"} 4\n"
+                                "k_commit_seconds_bucket{le=\"+Inf\"} 5\n"
+                                "k_commit_seconds_sum 7.515\n"
+                                "k_commit_seconds_count 5\n"));
+    assert_non_null(strstr(out, "k_ack_seconds_bucket{shard=\"1\",le=\"0.0005\"} 1\n"));
+    assert_non_null(strstr(out, "k_ack_seconds_bucket{shard=\"1\",le=\"60\"} 1\n"));
+    assert_non_null(strstr(out, "k_ack_seconds_count{shard=\"1\"} 1\n"));
+    assert_null(strstr(out, "k_bad"));
+    metrics_destroy(&m);
+}
+
+/* The process series read from /proc/self, and the build info. */
+static void test_process_render(void **state)
+{
+    (void)state;
+    size_t n = metrics_render_process(out, sizeof out);
+    assert_int_equal(n, strlen(out));
+    assert_non_null(strstr(out, "kinerja_build_info{version=\"" KINERJA_VERSION "\"} 1\n"));
+    long long rss = 0;
+    const char *p = strstr(out, "\nprocess_resident_memory_bytes ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "\nprocess_resident_memory_bytes %lld", &rss), 1);
+    assert_true(rss > 100000); /* a running process holds at least 100 kB */
+    assert_non_null(strstr(out, "\nprocess_cpu_seconds_total "));
+    assert_non_null(strstr(out, "\nprocess_start_time_seconds "));
+    long fds = -1;
+    p = strstr(out, "\nprocess_open_fds ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "\nprocess_open_fds %ld", &fds), 1);
+    assert_true(fds >= 3); /* stdin, stdout, stderr */
+}
+
 static void test_invalid_and_surplus_series_are_sinks(void **state)
 {
     (void)state;
@@ -161,6 +216,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_groups_families),
+        cmocka_unit_test(test_histogram_render),
+        cmocka_unit_test(test_process_render),
         cmocka_unit_test(test_invalid_and_surplus_series_are_sinks),
         cmocka_unit_test(test_http_server),
         cmocka_unit_test(test_listen_values),
