@@ -71,6 +71,7 @@ struct notifier {
     long http_timeout_ms;
     struct metrics *m;
     struct metric *m_published, *m_sent, *m_failed, *m_dead, *m_queued, *m_pg_up;
+    struct metric_histogram *m_webhook_delivered, *m_webhook_failed;
     struct buf body, ids;
     msgpack_sbuffer msg, payload;
     char query_err[NOTIFY_ERR_MAX]; /* the last query error logged (repeats are not) */
@@ -110,6 +111,10 @@ struct notifier *notifier_new(const struct notifier_config *cfg, struct metrics 
     n->m_dead = metrics_counter(m, "kinerja_notify_dead_total", NULL, "notifications given up (status dead)");
     n->m_queued = metrics_gauge(m, "kinerja_notify_queued", NULL, "notifications waiting for delivery");
     n->m_pg_up = metrics_gauge(m, "kinerja_notify_postgres_up", NULL, "1 when PostgreSQL is reachable");
+    n->m_webhook_delivered = metrics_histogram(m, "kinerja_notify_webhook_seconds", "outcome=\"delivered\"",
+                                               "time of one webhook attempt, by outcome", NULL, 0);
+    n->m_webhook_failed = metrics_histogram(m, "kinerja_notify_webhook_seconds", "outcome=\"failed\"",
+                                            "time of one webhook attempt, by outcome", NULL, 0);
 
     /* A post must end well inside its lease, or another worker could send it too. */
     n->http_timeout_ms = WEBHOOK_TIMEOUT_MS;
@@ -658,10 +663,13 @@ static int batch_webhook(struct notifier *n, struct batch *b)
         }
         long status = 0;
         char err[WEBHOOK_ERR_MAX] = "";
+        long long t0 = daemon_now_ms();
         enum webhook_outcome o =
             webhook_post(n->hook, col(b, i, COL_ID), n->body.data, n->body.len, &status, err, sizeof err);
         if (o == WEBHOOK_CANCELLED)
             break; /* SIGTERM: the row is given back below with the rest */
+        metric_observe(o == WEBHOOK_DELIVERED ? n->m_webhook_delivered : n->m_webhook_failed,
+                       (double)(daemon_now_ms() - t0) / 1000.0);
         if (row_outcome(n, b, i, o == WEBHOOK_DELIVERED, err) < 0)
             return -1;
         unreachable = o == WEBHOOK_FAILED && status == 0 ? unreachable + 1 : 0;

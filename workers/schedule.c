@@ -70,7 +70,7 @@ struct scheduler {
 
     struct metrics *m;
     struct metric *m_leader, *m_changes, *m_pg_up;
-    struct metric *m_runs[JOB_COUNT], *m_errors[JOB_COUNT];
+    struct metric *m_runs[JOB_COUNT], *m_errors[JOB_COUNT], *m_last_ok[JOB_COUNT];
     struct metric *m_recalcs, *m_closed, *m_moved, *m_requests, *m_reminders, *m_finalized, *m_trimmed;
 };
 
@@ -114,6 +114,8 @@ struct scheduler *scheduler_new(const struct scheduler_config *cfg, struct metri
         s->m_runs[j] = metrics_counter(m, "kinerja_schedule_runs_total", labels, "scheduled job runs");
         s->m_errors[j] =
             metrics_counter(m, "kinerja_schedule_errors_total", labels, "failed scheduled job runs");
+        s->m_last_ok[j] = metrics_gauge(m, "kinerja_schedule_last_success_timestamp_seconds", labels,
+                                        "when the job last ran without error (Unix seconds; 0: not yet)");
     }
     s->m_recalcs = metrics_counter(m, "kinerja_schedule_recalc_requests_total", NULL,
                                    "full recalculations requested by the cron schedule");
@@ -589,6 +591,13 @@ static bool wall_clock(struct scheduler *s, struct cron_time *out)
  * that minute (or a later one) done. On becoming leader the search starts
  * SCHEDULE_CATCHUP_MIN minutes back, so a run missed during a failover is made up.
  */
+/* A job ran without error: its run counter and its last-success time. */
+static void job_ran(struct scheduler *s, int job)
+{
+    metric_inc(s->m_runs[job]);
+    metric_set(s->m_last_ok[job], daemon_wall_ms() / 1000);
+}
+
 static void job_recalc(struct scheduler *s, const struct cron_time *now)
 {
     int64_t now_min = cron_time_to_minutes(now);
@@ -625,7 +634,7 @@ static void job_recalc(struct scheduler *s, const struct cron_time *now)
         job_failed(s, JOB_RECALC, r, "requesting the recalculation");
         return; /* tried again next tick */
     }
-    metric_inc(s->m_runs[JOB_RECALC]);
+    job_ran(s, JOB_RECALC);
     if (PQgetisnull(r, 0, 0)) {
         log_info("recalc: the run due %s (%s) was already done (schedule_runs); not repeated", when,
                  s->cfg.time_zone);
@@ -658,7 +667,7 @@ static void job_period_close(struct scheduler *s)
         job_failed(s, JOB_PERIOD_CLOSE, r, "closing periods");
         return;
     }
-    metric_inc(s->m_runs[JOB_PERIOD_CLOSE]);
+    job_ran(s, JOB_PERIOD_CLOSE);
     for (int i = 0; i < PQntuples(r); i++) {
         long long moved = strtoll(PQgetvalue(r, i, 3), NULL, 10),
                   requests = strtoll(PQgetvalue(r, i, 4), NULL, 10),
@@ -696,7 +705,7 @@ static void job_appeal_window(struct scheduler *s)
         job_failed(s, JOB_APPEAL_WINDOW, r, "ending appeal windows");
         return;
     }
-    metric_inc(s->m_runs[JOB_APPEAL_WINDOW]);
+    job_ran(s, JOB_APPEAL_WINDOW);
     long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     metric_add(s->m_finalized, n);
@@ -716,7 +725,7 @@ static void job_reminders(struct scheduler *s)
         job_failed(s, JOB_REMINDERS, r, "queueing reminders");
         return;
     }
-    metric_inc(s->m_runs[JOB_REMINDERS]);
+    job_ran(s, JOB_REMINDERS);
     long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     metric_add(s->m_reminders, n);
@@ -902,7 +911,7 @@ static void job_housekeeping(struct scheduler *s)
         trimmed += t;
         kept += k;
     }
-    metric_inc(s->m_runs[JOB_HOUSEKEEPING]);
+    job_ran(s, JOB_HOUSEKEEPING);
     metric_add(s->m_trimmed, trimmed);
     char detail[256];
     snprintf(detail, sizeof detail, "trimmed %lld stream entries over %u shards, %lld kept", trimmed,

@@ -369,6 +369,13 @@ class NotifyTest(StackTestCase):
         self.assertIn("kinerja_notify_dead_total 2\n", text)
         self.assertIn("kinerja_notify_failed_attempts_total 6\n", text)
         self.assertIn("kinerja_notify_sent_total 0\n", text)
+        # six failed attempts in the histogram, none delivered; the process series beside
+        self.assertIn('kinerja_notify_webhook_seconds_count{outcome="failed"} 6\n', text)
+        self.assertIn('kinerja_notify_webhook_seconds_bucket{outcome="failed",le="+Inf"} 6\n', text)
+        self.assertIn('kinerja_notify_webhook_seconds_count{outcome="delivered"} 0\n', text)
+        self.assertIn("# TYPE kinerja_notify_webhook_seconds histogram\n", text)
+        self.assertRegex(text, r'\nkinerja_build_info\{version="[0-9.]+"\} 1\n')
+        self.assertRegex(text, r"\nprocess_resident_memory_bytes [1-9][0-9]*\n")
 
     def test_6_worker_killed_mid_delivery_loses_nothing(self):
         lease_s = 3

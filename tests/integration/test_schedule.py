@@ -145,6 +145,11 @@ class ScheduleTest(StackTestCase):
         _, mb = http_get(ports["sched-b"], "/metrics")
         self.assertEqual(metric(ma, "kinerja_schedule_leader"), 1)
         self.assertEqual(metric(mb, "kinerja_schedule_leader"), 0)
+        # the leader's period close ran just now; the standby ran nothing
+        last = re.search(r'^kinerja_schedule_last_success_timestamp_seconds\{job="period_close"\} (\S+)$', ma, re.M)
+        self.assertIsNotNone(last, ma)
+        self.assertLess(abs(float(last.group(1)) - time.time()), 30)
+        self.assertIn('kinerja_schedule_last_success_timestamp_seconds{job="period_close"} 0\n', mb)
         self.assertEqual(http_get(ports["sched-b"], "/healthz")[0], 200)
         # only the leader ran jobs
         self.assertEqual(s.sql("SELECT DISTINCT ran_by FROM schedule_runs"), [("sched-a",)])
