@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,6 +63,11 @@ struct metrics {
     bool warned_full;
     pthread_mutex_t health_lock;
     char health_reason[METRICS_REASON_MAX]; /* "" = healthy */
+    struct {
+        char name[16];
+        char reason[METRICS_REASON_MAX]; /* "" = answered the last probe */
+    } deps[METRICS_DEPS_MAX];
+    size_t ndeps;
 };
 
 struct metrics_server {
@@ -215,6 +221,10 @@ long long metric_get(const struct metric *x)
     return atomic_load_explicit(&((struct metric *)x)->value, memory_order_relaxed);
 }
 
+/* Appends like snprintf at out+*used, keeping *used the length needed. */
+static void render_append(char *out, size_t outlen, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 void metrics_health_set(struct metrics *m, const char *reason)
 {
     pthread_mutex_lock(&m->health_lock);
@@ -222,18 +232,38 @@ void metrics_health_set(struct metrics *m, const char *reason)
     pthread_mutex_unlock(&m->health_lock);
 }
 
-/* Copies the health reason; returns true when healthy. */
-static bool health_get(struct metrics *m, char *reason, size_t reasonlen)
+void metrics_health_dep(struct metrics *m, const char *dep, const char *reason)
 {
     pthread_mutex_lock(&m->health_lock);
-    snprintf(reason, reasonlen, "%s", m->health_reason);
+    size_t i = 0;
+    while (i < m->ndeps && strcmp(m->deps[i].name, dep) != 0)
+        i++;
+    if (i == m->ndeps && m->ndeps < METRICS_DEPS_MAX && strlen(dep) < sizeof m->deps[0].name)
+        snprintf(m->deps[m->ndeps++].name, sizeof m->deps[0].name, "%s", dep);
+    if (i < m->ndeps)
+        snprintf(m->deps[i].reason, sizeof m->deps[i].reason, "%s", reason ? reason : "");
     pthread_mutex_unlock(&m->health_lock);
-    return reason[0] == '\0';
 }
 
-/* Appends like snprintf at out+*used, keeping *used the length needed. */
-static void render_append(char *out, size_t outlen, size_t *used, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+bool metrics_health_get(struct metrics *m, char *reason, size_t reasonlen)
+{
+    size_t used = 0;
+    if (reasonlen)
+        reason[0] = '\0';
+    pthread_mutex_lock(&m->health_lock);
+    for (size_t i = 0; i < m->ndeps; i++)
+        if (m->deps[i].reason[0])
+            render_append(reason, reasonlen, &used, "%s%s", used ? "; " : "", m->deps[i].reason);
+    bool probed_dep = false; /* the daemon's reason names a probed dependency */
+    for (size_t i = 0; i < m->ndeps && !probed_dep; i++)
+        probed_dep = strncasecmp(m->health_reason, m->deps[i].name, strlen(m->deps[i].name)) == 0;
+    if (m->health_reason[0] && !probed_dep)
+        render_append(reason, reasonlen, &used, "%s%s", used ? "; " : "", m->health_reason);
+    pthread_mutex_unlock(&m->health_lock);
+    if (reasonlen && used >= reasonlen)
+        reason[reasonlen - 1] = '\0';
+    return used == 0;
+}
 
 static void render_append(char *out, size_t outlen, size_t *used, const char *fmt, ...)
 {
@@ -431,7 +461,7 @@ static enum MHD_Result answer_request(void *cls, struct MHD_Connection *conn, co
     }
     if (strcmp(url, "/healthz") == 0) {
         char reason[METRICS_REASON_MAX + 1];
-        if (health_get(m, reason, METRICS_REASON_MAX))
+        if (metrics_health_get(m, reason, METRICS_REASON_MAX))
             return send_text(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3);
         size_t n = strlen(reason);
         reason[n++] = '\n';

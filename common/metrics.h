@@ -29,6 +29,7 @@
 #ifndef KINERJA_METRICS_H
 #define KINERJA_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define METRICS_MAX 128 /* series per registry */
@@ -81,6 +82,20 @@ long long metric_get(const struct metric *x);
  * reason as the body (truncated to METRICS_REASON_MAX - 1 bytes). Never put secrets
  * in it. Starts healthy. Safe from any thread. */
 void metrics_health_set(struct metrics *m, const char *reason);
+
+/*
+ * A dependency's health as a probe measured it (common/healthprobe.h): dep is "redis"
+ * or "postgres" (at most METRICS_DEPS_MAX names), reason NULL when it answered. Once a
+ * dependency is probed, the probe's word on it is the one /healthz goes by: a reason
+ * the daemon set that names it ("postgres: ...") is not shown while the probe says it
+ * answers, so /healthz turns 200 when the dependency is back, not when traffic next
+ * makes the daemon reconnect. Reasons naming nothing probed are kept as they are.
+ */
+#define METRICS_DEPS_MAX 4
+void metrics_health_dep(struct metrics *m, const char *dep, const char *reason);
+
+/* 200 "ok" (returns true) or the reasons of 503, "; "-joined, into reason. */
+bool metrics_health_get(struct metrics *m, char *reason, size_t reasonlen);
 
 /* Writes the Prometheus text exposition into out (at most outlen bytes, NUL-terminated).
  * Returns the length it needed (like snprintf); for tests and the HTTP handler. */
