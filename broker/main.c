@@ -22,6 +22,7 @@
 #include "curvekey.h"
 #include "daemon.h"
 #include "enqueue.h"
+#include "healthprobe.h"
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
@@ -105,6 +106,7 @@ struct broker {
 
     struct metrics *metrics;
     struct metrics_server *metrics_srv;
+    struct healthprobe *probe; /* /healthz follows Redis without traffic */
     struct broker_metrics m;
     bool health_up;
     char health_reason[METRICS_REASON_MAX];
@@ -475,12 +477,18 @@ static int setup(struct broker *b, char *err, size_t errlen)
     if (metrics_server_start(b->metrics, config_str(cfg, "metrics.listen"), BROKER_METRICS_AUTO,
                              &b->metrics_srv, err, errlen) != 0)
         return -1;
+    if (b->metrics_srv)
+        healthprobe_start(b->metrics,
+                          &(struct healthprobe_opts){.redis_url = config_str(cfg, "redis.url"),
+                                                     .timeout_ms = (int)config_int(cfg, "redis.timeout_ms")},
+                          &b->probe);
     return 0;
 }
 
 static void teardown(struct broker *b)
 {
     intake_destroy(&b->intake);
+    healthprobe_stop(&b->probe);
     metrics_server_stop(&b->metrics_srv);
     enqueue_destroy(&b->enq);
     ratelimit_destroy(&b->rl);

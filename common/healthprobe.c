@@ -57,29 +57,38 @@ static void report(struct healthprobe *p, const char *dep, bool *was_bad, const 
     *was_bad = why != NULL;
 }
 
-static void probe_redis(struct healthprobe *p)
+/* One PING on the probe's connection, connecting first if it has none; false with the
+ * reason in why. */
+static bool redis_ping(struct healthprobe *p, char *why, size_t whylen)
 {
-    char why[HEALTHPROBE_ERR_MAX] = "";
     if (!p->redis) {
         char err[HEALTHPROBE_ERR_MAX - 16];
         p->redis = rstream_connect(p->redis_url, p->timeout_ms, err, sizeof err);
-        if (!p->redis)
-            snprintf(why, sizeof why, "redis: %s", err);
-    }
-    if (p->redis) {
-        redisReply *r = redisCommand(p->redis, "PING");
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(why, sizeof why, "redis: %s",
-                     r                     ? r->str
-                     : p->redis->errstr[0] ? p->redis->errstr
-                                           : "no answer");
-            redisFree(p->redis);
-            p->redis = NULL;
+        if (!p->redis) {
+            snprintf(why, whylen, "redis: %s", err);
+            return false;
         }
-        if (r)
-            freeReplyObject(r);
     }
-    report(p, "redis", &p->redis_bad, why[0] ? why : NULL);
+    redisReply *r = redisCommand(p->redis, "PING");
+    bool ok = r && r->type != REDIS_REPLY_ERROR;
+    if (!ok) {
+        snprintf(why, whylen, "redis: %s", r ? r->str : p->redis->errstr[0] ? p->redis->errstr : "no answer");
+        redisFree(p->redis);
+        p->redis = NULL;
+    }
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+static void probe_redis(struct healthprobe *p)
+{
+    char why[HEALTHPROBE_ERR_MAX] = "";
+    bool had = p->redis != NULL;
+    /* a connection that broke is tried once afresh, so the reason is today's
+     * ("Connection refused"), not how the old connection ended */
+    bool ok = redis_ping(p, why, sizeof why) || (had && redis_ping(p, why, sizeof why));
+    report(p, "redis", &p->redis_bad, ok ? NULL : why);
 }
 
 /* Waits for the socket to be ready for ev until deadline; false on timeout or error. */

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "daemon.h"
+#include "healthprobe.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -335,6 +336,16 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
         log_error("metrics: %s; running without /metrics and /healthz", err);
     else if (srv)
         log_info("metrics and health on port %d", metrics_server_port(srv));
+    /* /healthz follows the dependencies the role uses, traffic or not */
+    struct healthprobe *probe = NULL;
+    if (srv)
+        healthprobe_start(m,
+                          &(struct healthprobe_opts){.redis_url = role->parts & (ROLE_INGEST | ROLE_SCHEDULE)
+                                                                      ? config_str(cfg, "redis.url")
+                                                                      : NULL,
+                                                     .pg_dsn = config_str(cfg, "postgres.dsn"),
+                                                     .timeout_ms = (int)config_int(cfg, "redis.timeout_ms")},
+                          &probe);
 
     for (size_t i = 1; i < n; i++) {
         if (pthread_create(&parts[i].thread, NULL, part_thread, &parts[i]) != 0) {
@@ -353,6 +364,7 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
         if (!rc)
             rc = parts[i].rc;
     }
+    healthprobe_stop(&probe);
     metrics_server_stop(&srv);
 out:
     ingest_destroy(&ing);
