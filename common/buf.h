@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct buf {
-    char *data;  /* always NUL-terminated when len > 0 or after buf_init */
+    char *data; /* always NUL-terminated when len > 0 or after buf_init */
     size_t len;
     size_t cap;
-    size_t max;  /* hard bound on len */
+    size_t max; /* hard bound on len */
 };
 
 void buf_init(struct buf *b, size_t max);

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CURVEKEY_Z85_LEN 40   /* a 32-byte key in Z85 */
+#define CURVEKEY_Z85_LEN 40 /* a 32-byte key in Z85 */
 #define CURVEKEY_BIN_LEN 32
 #define CURVEKEY_FILE_MAX 256 /* longer files are not key files */
 

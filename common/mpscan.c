@@ -65,12 +65,12 @@ static uint32_t mp_be(const unsigned char *p, size_t n)
 
 /* What one object header says about the bytes that follow it. */
 struct mp_head {
-    size_t head;        /* header bytes, type byte included */
-    uint64_t payload;   /* bytes of data after the header (str/bin/ext/number) */
-    uint64_t children;  /* objects a container holds (a map's entries count twice) */
-    uint32_t count;     /* declared count of a container */
-    int container;      /* 0 scalar, 1 array, 2 map */
-    const char *what;   /* for error texts */
+    size_t head;       /* header bytes, type byte included */
+    uint64_t payload;  /* bytes of data after the header (str/bin/ext/number) */
+    uint64_t children; /* objects a container holds (a map's entries count twice) */
+    uint32_t count;    /* declared count of a container */
+    int container;     /* 0 scalar, 1 array, 2 map */
+    const char *what;  /* for error texts */
 };
 
 /* Reads the header at p[0..avail). Returns 0, or -1 when the header itself is cut
@@ -118,32 +118,107 @@ static int mp_read_head(const unsigned char *p, size_t avail, struct mp_head *h,
     case MP_RESERVED:
         *reserved = 1;
         return -1;
-    case MP_FLOAT32: h->payload = 4; return 0;
-    case MP_FLOAT64: h->payload = 8; return 0;
-    case MP_UINT8: case MP_INT8: h->payload = 1; return 0;
-    case MP_UINT16: case MP_INT16: h->payload = 2; return 0;
-    case MP_UINT32: case MP_INT32: h->payload = 4; return 0;
-    case MP_UINT64: case MP_INT64: h->payload = 8; return 0;
+    case MP_FLOAT32:
+        h->payload = 4;
+        return 0;
+    case MP_FLOAT64:
+        h->payload = 8;
+        return 0;
+    case MP_UINT8:
+    case MP_INT8:
+        h->payload = 1;
+        return 0;
+    case MP_UINT16:
+    case MP_INT16:
+        h->payload = 2;
+        return 0;
+    case MP_UINT32:
+    case MP_INT32:
+        h->payload = 4;
+        return 0;
+    case MP_UINT64:
+    case MP_INT64:
+        h->payload = 8;
+        return 0;
     /* fixext: a type byte, then 1..16 data bytes */
-    case MP_FIXEXT1: h->payload = 1 + 1; h->what = "ext"; return 0;
-    case MP_FIXEXT2: h->payload = 1 + 2; h->what = "ext"; return 0;
-    case MP_FIXEXT4: h->payload = 1 + 4; h->what = "ext"; return 0;
-    case MP_FIXEXT8: h->payload = 1 + 8; h->what = "ext"; return 0;
-    case MP_FIXEXT16: h->payload = 1 + 16; h->what = "ext"; return 0;
-    case MP_STR8: lenbytes = 1; h->what = "str"; break;
-    case MP_STR16: lenbytes = 2; h->what = "str"; break;
-    case MP_STR32: lenbytes = 4; h->what = "str"; break;
-    case MP_BIN8: lenbytes = 1; h->what = "bin"; break;
-    case MP_BIN16: lenbytes = 2; h->what = "bin"; break;
-    case MP_BIN32: lenbytes = 4; h->what = "bin"; break;
-    case MP_EXT8: lenbytes = 1; h->what = "ext"; break;
-    case MP_EXT16: lenbytes = 2; h->what = "ext"; break;
-    case MP_EXT32: lenbytes = 4; h->what = "ext"; break;
-    case MP_ARRAY16: lenbytes = 2; h->container = 1; h->what = "array"; break;
-    case MP_ARRAY32: lenbytes = 4; h->container = 1; h->what = "array"; break;
-    case MP_MAP16: lenbytes = 2; h->container = 2; h->what = "map"; break;
-    case MP_MAP32: lenbytes = 4; h->container = 2; h->what = "map"; break;
-    default: return 0; /* unreachable: every byte is covered above */
+    case MP_FIXEXT1:
+        h->payload = 1 + 1;
+        h->what = "ext";
+        return 0;
+    case MP_FIXEXT2:
+        h->payload = 1 + 2;
+        h->what = "ext";
+        return 0;
+    case MP_FIXEXT4:
+        h->payload = 1 + 4;
+        h->what = "ext";
+        return 0;
+    case MP_FIXEXT8:
+        h->payload = 1 + 8;
+        h->what = "ext";
+        return 0;
+    case MP_FIXEXT16:
+        h->payload = 1 + 16;
+        h->what = "ext";
+        return 0;
+    case MP_STR8:
+        lenbytes = 1;
+        h->what = "str";
+        break;
+    case MP_STR16:
+        lenbytes = 2;
+        h->what = "str";
+        break;
+    case MP_STR32:
+        lenbytes = 4;
+        h->what = "str";
+        break;
+    case MP_BIN8:
+        lenbytes = 1;
+        h->what = "bin";
+        break;
+    case MP_BIN16:
+        lenbytes = 2;
+        h->what = "bin";
+        break;
+    case MP_BIN32:
+        lenbytes = 4;
+        h->what = "bin";
+        break;
+    case MP_EXT8:
+        lenbytes = 1;
+        h->what = "ext";
+        break;
+    case MP_EXT16:
+        lenbytes = 2;
+        h->what = "ext";
+        break;
+    case MP_EXT32:
+        lenbytes = 4;
+        h->what = "ext";
+        break;
+    case MP_ARRAY16:
+        lenbytes = 2;
+        h->container = 1;
+        h->what = "array";
+        break;
+    case MP_ARRAY32:
+        lenbytes = 4;
+        h->container = 1;
+        h->what = "array";
+        break;
+    case MP_MAP16:
+        lenbytes = 2;
+        h->container = 2;
+        h->what = "map";
+        break;
+    case MP_MAP32:
+        lenbytes = 4;
+        h->container = 2;
+        h->what = "map";
+        break;
+    default:
+        return 0; /* unreachable: every byte is covered above */
     }
 
     if (avail < 1 + lenbytes)

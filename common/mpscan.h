@@ -17,9 +17,9 @@
 #include <stddef.h>
 
 struct mpscan_info {
-    int top_is_array;     /* 1: top level is an array (a batch), 0: anything else */
-    size_t top_count;     /* elements of a top-level array or map */
-    size_t objects;       /* objects in the frame, containers included */
+    int top_is_array; /* 1: top level is an array (a batch), 0: anything else */
+    size_t top_count; /* elements of a top-level array or map */
+    size_t objects;   /* objects in the frame, containers included */
 };
 
 /* Returns 0 when buf[0..len) is one well-formed msgpack object within the limits,

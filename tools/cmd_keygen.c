@@ -52,8 +52,10 @@ static int write_key_file(const char *path, const char *key, mode_t mode, bool f
 static int write_pair(const char *prefix, const char *pub, const char *sec, bool force)
 {
     char pub_path[PATH_MAX], sec_path[PATH_MAX];
-    if ((size_t)snprintf(pub_path, sizeof pub_path, "%s%s", prefix, KEYGEN_PUBLIC_SUFFIX) >= sizeof pub_path ||
-        (size_t)snprintf(sec_path, sizeof sec_path, "%s%s", prefix, KEYGEN_SECRET_SUFFIX) >= sizeof sec_path) {
+    if ((size_t)snprintf(pub_path, sizeof pub_path, "%s%s", prefix, KEYGEN_PUBLIC_SUFFIX) >=
+            sizeof pub_path ||
+        (size_t)snprintf(sec_path, sizeof sec_path, "%s%s", prefix, KEYGEN_SECRET_SUFFIX) >=
+            sizeof sec_path) {
         fprintf(stderr, "kinerja keygen: --out %s: path too long\n", prefix);
         return CLI_USAGE;
     }
@@ -75,14 +77,16 @@ int cmd_keygen(struct cli *cli, int argc, char **argv)
     bool force = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: kinerja keygen [--out PREFIX] [--force]\n"
-                   "  a CURVE key pair in Z85 (40 characters each)\n"
-                   "  without --out: prints `public <key>` and `secret <key>`\n"
-                   "  --out PREFIX   writes PREFIX.key (public) and PREFIX.key_secret (secret, mode 0600)\n"
-                   "                 and prints `public <key>` (a line of security.clients_file starts with it)\n"
-                   "  --force        overwrite existing files\n"
-                   "broker: security.server_secret_file = PREFIX.key_secret; clients:\n"
-                   "security.server_public_file = the broker's PREFIX.key, security.client_key_file = PREFIX\n");
+            printf(
+                "usage: kinerja keygen [--out PREFIX] [--force]\n"
+                "  a CURVE key pair in Z85 (40 characters each)\n"
+                "  without --out: prints `public <key>` and `secret <key>`\n"
+                "  --out PREFIX   writes PREFIX.key (public) and PREFIX.key_secret (secret, mode 0600)\n"
+                "                 and prints `public <key>` (a line of security.clients_file starts with "
+                "it)\n"
+                "  --force        overwrite existing files\n"
+                "broker: security.server_secret_file = PREFIX.key_secret; clients:\n"
+                "security.server_public_file = the broker's PREFIX.key, security.client_key_file = PREFIX\n");
             return CLI_OK;
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc && argv[i + 1][0]) {
             prefix = argv[++i];

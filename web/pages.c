@@ -1678,9 +1678,10 @@ static void pages_feedback_form(struct web_req *rq, const char *nip, const char 
 {
     if (rel != USER_REL_SUPERVISOR)
         return;
-    out(rq, "<section id=\"umpan-balik-atasan\"><h2>Umpan balik untuk pegawai</h2>\n"
-            "<p class=\"muted\">Catatan Anda dikirim kepada pegawai dan tercatat dalam riwayat hasil ini; "
-            "catatan tidak mengubah nilai.</p>\n<form id=\"feedback-note\" method=\"post\" action=\"/atasan/");
+    out(rq,
+        "<section id=\"umpan-balik-atasan\"><h2>Umpan balik untuk pegawai</h2>\n"
+        "<p class=\"muted\">Catatan Anda dikirim kepada pegawai dan tercatat dalam riwayat hasil ini; "
+        "catatan tidak mengubah nilai.</p>\n<form id=\"feedback-note\" method=\"post\" action=\"/atasan/");
     esc(rq, nip);
     out(rq, "/");
     esc(rq, period);

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define FUZZ_MAX_DEPTH 6 /* intake.max_depth default */
+#define FUZZ_MAX_DEPTH 6    /* intake.max_depth default */
 #define FUZZ_MAX_BATCH 1000 /* intake.max_batch default */
 
 static void check_error_text(const char *err)

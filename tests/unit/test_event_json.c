@@ -183,7 +183,9 @@ static void test_non_finite_floats_are_null(void **state)
 static void test_string_escaping(void **state)
 {
     (void)state;
-    const char s[] = "q\"b\\n\nr\rt\tc\x01\x1f" "del\x7f" "caf\xc3\xa9 \xf0\x9f\x98\x8a /";
+    const char s[] = "q\"b\\n\nr\rt\tc\x01\x1f"
+                     "del\x7f"
+                     "caf\xc3\xa9 \xf0\x9f\x98\x8a /";
     msgpack_sbuffer_clear(&sbuf);
     pack_str(s, sizeof s - 1);
     assert_int_equal(packed_to_json(), 0);
@@ -199,12 +201,16 @@ static void test_string_escaping(void **state)
 static void test_invalid_utf8_and_nul_replaced(void **state)
 {
     (void)state;
-    const char s[] = "a\xff" "b\xed\xa0\x80" "c\0d\xc3";
+    const char s[] = "a\xff"
+                     "b\xed\xa0\x80"
+                     "c\0d\xc3";
     msgpack_sbuffer_clear(&sbuf);
     pack_str(s, sizeof s - 1);
     assert_int_equal(packed_to_json(), 0);
-    assert_string_equal(out.data, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-                                  "c\xef\xbf\xbd" "d\xef\xbf\xbd\"");
+    assert_string_equal(out.data, "\"a\xef\xbf\xbd"
+                                  "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                                  "c\xef\xbf\xbd"
+                                  "d\xef\xbf\xbd\"");
     json_decref(parse_out());
 }
 

@@ -102,12 +102,12 @@ static void test_accepts_every_type(void **state)
     msgpack_pack_uint16(&pk, 60000);
     msgpack_pack_float(&pk, 1.5f);
     msgpack_pack_double(&pk, 1e300);
-    msgpack_pack_str_with_body(&pk, big, 200);          /* str8 */
-    msgpack_pack_str_with_body(&pk, big, 1000);         /* str16 */
-    msgpack_pack_str_with_body(&pk, big, sizeof big);   /* str32 */
-    msgpack_pack_bin_with_body(&pk, big, 300);          /* bin16 */
-    msgpack_pack_ext_with_body(&pk, big, 4, 7);         /* fixext4 */
-    msgpack_pack_ext_with_body(&pk, big, 3, 7);         /* ext8 */
+    msgpack_pack_str_with_body(&pk, big, 200);        /* str8 */
+    msgpack_pack_str_with_body(&pk, big, 1000);       /* str16 */
+    msgpack_pack_str_with_body(&pk, big, sizeof big); /* str32 */
+    msgpack_pack_bin_with_body(&pk, big, 300);        /* bin16 */
+    msgpack_pack_ext_with_body(&pk, big, 4, 7);       /* fixext4 */
+    msgpack_pack_ext_with_body(&pk, big, 3, 7);       /* ext8 */
     msgpack_pack_map(&pk, 0);
     msgpack_pack_array(&pk, 0);
     assert_int_equal(scan(sb.data, sb.size, DEPTH, NULL), 0);
@@ -201,7 +201,7 @@ static void test_rejects_bin_and_ext_past_end(void **state)
     (void)state;
     const unsigned char bin8[] = {0xc4, 0x05, 0x01};
     const unsigned char bin32[] = {0xc6, 0x7f, 0xff, 0xff, 0xff};
-    const unsigned char ext8[] = {0xc7, 0x02, 0x01, 0xaa};       /* type byte + 1 of 2 */
+    const unsigned char ext8[] = {0xc7, 0x02, 0x01, 0xaa}; /* type byte + 1 of 2 */
     const unsigned char fixext4[] = {0xd6, 0x01, 0xaa, 0xbb, 0xcc};
     const unsigned char ext8_ok[] = {0xc7, 0x02, 0x01, 0xaa, 0xbb};
     assert_rejected(bin8, sizeof bin8, "truncated: bin");
