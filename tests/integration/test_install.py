@@ -394,6 +394,46 @@ class TestInstall(unittest.TestCase):
         with open(os.path.join(dest, "etc/logrotate.d/kinerja")) as f:
             self.assertIn("/var/log/kinerja/*.log {", f.read())
 
+    # ---- docker-compose.yml -------------------------------------------------------------
+
+    def test_compose_publishes_metrics_and_checks_health(self):
+        """Without docker here: the file parses, every Kinerja service (built from the
+        Dockerfile) but the one-shot migrate publishes its metrics port on loopback and
+        has a health check on it, and the key mounts are where the installed config
+        looks for the keys."""
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("python3-yaml is not installed (scripts/install-deps.sh installs it)")
+        if shutil.which("docker-compose"):
+            r = run(["docker-compose", "-f", os.path.join(SOURCE_DIR, "docker-compose.yml"), "config", "-q"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(SOURCE_DIR, "docker-compose.yml")) as f:
+            compose = yaml.safe_load(f)
+        with open(self.conf) as f:
+            conf = f.read()
+        ours = {name: svc for name, svc in compose["services"].items() if svc.get("build")}
+        self.assertEqual(len(ours), 7)
+        ports = set()
+        for name, svc in ours.items():
+            if name == "migrate":
+                self.assertEqual(svc["command"], ["kinerja", "migrate"])
+                continue
+            listen = svc["environment"]["KINERJA_METRICS_LISTEN"]
+            port = int(listen.rsplit(":", 1)[1])
+            ports.add(port)
+            self.assertIn("127.0.0.1:%d:%d" % (port, port), svc.get("ports", []), name)
+            test = " ".join(svc["healthcheck"]["test"])
+            self.assertIn("http://127.0.0.1:%d/healthz" % port, test, name)
+            for volume in svc.get("volumes", []):
+                target = volume.split(":")[1]
+                self.assertTrue(target.startswith("/etc/kinerja/"), volume)
+                self.assertIn("= %s/" % target, conf.replace(self.etc, "/etc/kinerja"), volume)
+            for dep, cond in svc.get("depends_on", {}).items():
+                if dep in ours and dep != "migrate":
+                    self.assertEqual(cond["condition"], "service_healthy", "%s -> %s" % (name, dep))
+        self.assertEqual(ports, set(range(9570, 9576)))
+
     # ---- first start ---------------------------------------------------------------------
 
     def test_first_start_with_the_installed_files(self):
