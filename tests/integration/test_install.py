@@ -152,11 +152,11 @@ class TestInstall(unittest.TestCase):
 
     def test_dashboard_and_guide_use_metrics_the_binaries_export(self):
         """Every kinerja_* series named by the Grafana dashboard and by the alerts of
-        docs/OPERATIONS.md is one the C sources register (metrics_counter/gauge)."""
+        docs/OPERATIONS.md is one the C sources register (metrics_counter/gauge/histogram)."""
         exported = set()
         for path in glob.glob(os.path.join(SOURCE_DIR, "*", "*.c")):
             with open(path, errors="replace") as f:
-                exported |= set(re.findall(r'metrics_(?:counter|gauge)\(\s*\w+,\s*"(kinerja_\w+)"', f.read()))
+                exported |= set(re.findall(r'metrics_(?:counter|gauge|histogram)\(\s*[\w>.-]+,\s*"(kinerja_\w+)"', f.read()))
         self.assertGreater(len(exported), 30)
         with open(os.path.join(self.prefix, "share/kinerja/grafana/kinerja.json")) as f:
             dashboard = json.load(f)
