@@ -10,6 +10,7 @@ PACKAGES=(
   redis-server postgresql-15 postgresql-client-15
   python3 python3-zmq python3-msgpack python3-psycopg2
   procps util-linux
+  systemd logrotate groff-base man-db python3-yaml
   chromium
 )
 
