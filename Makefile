@@ -9,6 +9,19 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+# No `gmake[n]: Entering/Leaving directory` lines, here or in cmake's own sub-makes.
+MAKEFLAGS += --no-print-directory
+
+# `make up` and `make demo` build quietly: cmake's configure chatter and per-file progress
+# are dropped, warnings and errors pass as they come, then one line says what was built.
+define quiet_build
+	@set -o pipefail; { [ -f $(BUILD)/CMakeCache.txt ] || \
+	  cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS); \
+	  cmake --build $(BUILD) -j $(JOBS); } 2>&1 | \
+	  awk '/^-- |^\[ *[0-9]+%\] |^Consolidate compiler generated dependencies/ { n += /\] Building/; next } \
+	       { print } END { printf "build: %s", n ? n " files compiled, " : "" }' && echo "$(BUILD)/bin ready" || \
+	  { echo "failed (the errors are above)"; exit 1; }
+endef
 
 .PHONY: all build asan deps up down restart demo check unit integration bench fuzz chaos fuzz-pipeline clean format
 
@@ -29,7 +42,8 @@ $(ASAN_BUILD)/CMakeCache.txt:
 asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-up: build
+up:
+	$(quiet_build)
 	@scripts/stack.sh up
 
 down:
@@ -38,14 +52,14 @@ down:
 restart: down up
 
 demo: deps
-	@$(MAKE) --no-print-directory build
+	$(quiet_build)
 	@scripts/stack.sh up
 	@scripts/demo.sh
 
 # Unit tests run in both builds; integration tests run against the ASan+UBSan binaries,
 # so a memory error anywhere on the real path fails the suite.
 check: deps
-	@$(MAKE) --no-print-directory build asan
+	@$(MAKE) build asan
 	cd $(BUILD) && ctest --output-on-failure -L unit
 	cd $(ASAN_BUILD) && ctest --output-on-failure
 

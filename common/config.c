@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,7 +199,10 @@ struct config {
     struct extra_pair extra[CONFIG_EXTRA_MAX];
     size_t nextra;
     char path[1024];
-    char err[512]; /* first error while parsing the file */
+    char err[512];       /* first error while parsing the file */
+    int err_line;        /* its line */
+    int line;            /* the line being parsed (counted by read_line) */
+    bool default_absent; /* no file was named and the default path does not exist */
 };
 
 const struct setting_def *config_settings(size_t *count)
@@ -372,6 +376,101 @@ static int config_add_extra(struct config *c, const char *section, const char *k
     return 0;
 }
 
+/* Keeps the first error of the file with the line it is on. */
+static void set_error(struct config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(struct config *c, const char *fmt, ...)
+{
+    if (c->err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    c->err_line = c->line;
+}
+
+/* The stream libinih reads: the file, counting lines so that an error names its line.
+ * libinih would cut a line longer than its buffer into pieces and count each as a line,
+ * so such a line is an error here, and the parse stops at it. */
+struct line_reader {
+    FILE *f;
+    struct config *c;
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+    struct line_reader *r = stream;
+    char *s = fgets(str, num, r->f);
+    if (!s)
+        return NULL;
+    r->c->line++;
+    size_t n = strlen(s);
+    if (n + 1 == (size_t)num && s[n - 1] != '\n') {
+        int ch = fgetc(r->f);
+        if (ch != EOF) {
+            set_error(r->c, "line longer than %d bytes", num - 2);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static int config_ini_entry(void *user, const char *section, const char *key, const char *value);
+
+/* Parses the file at path into c; 0, or -1 with "path:LINE: why" (or why it cannot be
+ * read) in err. */
+static int parse_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s (-c FILE or KINERJA_CONFIG names the config file)", path,
+                 strerror(errno));
+        return -1;
+    }
+    struct line_reader r = {f, c};
+    c->err[0] = '\0';
+    c->err_line = c->line = 0;
+    int rc = ini_parse_stream(read_line, &r, config_ini_entry, c);
+    bool read_failed = ferror(f);
+    fclose(f);
+    if (read_failed || rc < 0) {
+        snprintf(err, errlen, "%s: cannot read%s", path, rc == -2 ? ": out of memory" : "");
+        return -1;
+    }
+    /* rc: the first line with any error (lines are counted alike, since a long line stops
+     * the parse); c->err: the first a setting or the reader found */
+    if (c->err[0] && (rc == 0 || c->err_line <= rc)) {
+        snprintf(err, errlen, "%s:%d: %s", path, c->err_line, c->err);
+        return -1;
+    }
+    if (rc > 0) {
+        snprintf(err, errlen,
+                 "%s:%d: cannot parse this line: expected `[section]`, `key = value` or a comment "
+                 "starting with ; or #",
+                 path, rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* Said once per process: which file was looked for, and how to name one. */
+static void note_default_absent(const char *path)
+{
+    static bool said;
+    if (said)
+        return;
+    said = true;
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof cwd))
+        snprintf(cwd, sizeof cwd, "%s", "the current directory");
+    fprintf(stderr,
+            "config: no config file: %s (the default, looked for in %s) does not exist, so the built-in "
+            "defaults and KINERJA_* variables apply; name a file with -c FILE or KINERJA_CONFIG=FILE "
+            "(`kinerja config --reference > FILE` writes one)\n",
+            path, cwd);
+}
+
 static int config_ini_entry(void *user, const char *section, const char *key, const char *value)
 {
     struct config *c = user;
@@ -380,19 +479,17 @@ static int config_ini_entry(void *user, const char *section, const char *key, co
     snprintf(name, sizeof name, "%s.%s", section, key);
     if (setting_index(name) >= 0) {
         if (config_set(c, name, value, err, sizeof err) < 0) {
-            if (!c->err[0])
-                snprintf(c->err, sizeof c->err, "%s", err);
+            set_error(c, "%s", err);
             return 0;
         }
         return 1;
     }
     if (is_open_section(section)) {
-        if (config_add_extra(c, section, key, value) < 0 && !c->err[0])
-            snprintf(c->err, sizeof c->err, "%s: too many entries", name);
+        if (config_add_extra(c, section, key, value) < 0)
+            set_error(c, "%s: too many entries", name);
         return 1;
     }
-    if (!c->err[0])
-        snprintf(c->err, sizeof c->err, "unknown setting '%s'", name);
+    set_error(c, "unknown setting '%s'", name);
     return 0;
 }
 
@@ -418,22 +515,11 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     }
     snprintf(c->path, sizeof c->path, "%s", path);
 
-    if (access(path, F_OK) == 0 || named) {
-        c->err[0] = '\0';
-        int rc = ini_parse(path, config_ini_entry, c);
-        if (rc == -1) {
-            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-            return -1;
-        }
-        if (c->err[0]) {
-            snprintf(err, errlen, "%s: %s", path, c->err);
-            return -1;
-        }
-        if (rc > 0) {
-            snprintf(err, errlen, "%s:%d: cannot parse this line", path, rc);
-            return -1;
-        }
-    }
+    c->default_absent = !named && access(path, F_OK) != 0;
+    if (c->default_absent)
+        note_default_absent(path);
+    else if (parse_file(c, path, err, errlen) != 0)
+        return -1;
 
     for (size_t i = 0; i < SETTINGS_COUNT; i++) {
         char env[256];
@@ -521,6 +607,9 @@ static void mask_secret(const char *name, const char *v, char *out, size_t outle
 
 void config_print(FILE *out, const struct config *c, bool reveal_secrets)
 {
+    if (c->default_absent)
+        fprintf(out, "# %s does not exist: built-in defaults (name a file with -c FILE or KINERJA_CONFIG)\n",
+                c->path);
     for (size_t i = 0; i < SETTINGS_COUNT; i++) {
         char masked[CONFIG_VALUE_MAX + 64];
         const char *v = c->values[i];

@@ -6,7 +6,9 @@
  *
  * Precedence: default < file < environment. The file is `-c FILE`, else
  * $KINERJA_CONFIG, else config/kinerja.conf; a missing default file is not an error
- * (defaults apply), a missing file that was named is.
+ * (defaults apply; one line on stderr says which path was looked for and how to name a
+ * file, and config_print says so too), a missing file that was named is. A file's error
+ * names the file and the line ("kinerja.conf:12: intake.max_batch: must be an integer").
  *
  * Open sections (e.g. [training], the course catalog) take any key; their pairs are
  * read with config_section_next().
@@ -21,13 +23,13 @@
 enum setting_type { SETTING_STRING, SETTING_INT, SETTING_DOUBLE, SETTING_BOOL, SETTING_ENUM };
 
 struct setting_def {
-    const char *name;      /* "section.key" */
+    const char *name; /* "section.key" */
     enum setting_type type;
-    const char *def;       /* default, as text */
-    double min, max;       /* bounds for INT and DOUBLE */
-    const char *choices;   /* ENUM: "a|b|c" */
-    bool secret;           /* masked when listed */
-    const char *help;      /* one line */
+    const char *def;     /* default, as text */
+    double min, max;     /* bounds for INT and DOUBLE */
+    const char *choices; /* ENUM: "a|b|c" */
+    bool secret;         /* masked when listed */
+    const char *help;    /* one line */
 };
 
 struct config;
@@ -53,8 +55,8 @@ bool config_bool(const struct config *c, const char *name);
 
 /* Open sections: iterate pairs of `section`; *iter starts at 0. Returns 0 and sets
  * key/value, or -1 at the end. */
-int config_section_next(const struct config *c, const char *section, size_t *iter,
-                        const char **key, const char **value);
+int config_section_next(const struct config *c, const char *section, size_t *iter, const char **key,
+                        const char **value);
 
 /* Prints every effective setting as `name = value` (secrets masked unless reveal),
  * or, with reference, the commented reference config file. */

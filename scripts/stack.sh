@@ -276,6 +276,13 @@ postgres_up() {
 # ---- Kinerja daemons -----------------------------------------------------------------
 
 # With CURVE: the keys and the allow-list the broker and the CLI need, made once.
+# `kinerja keygen --out PREFIX`, its "wrote ..." line kept back (the caller says what it
+# made in one line); on failure its message is the error.
+keygen_quiet() {
+  local out
+  out="$("$BIN/kinerja" keygen --out "$1" 2>&1 >/dev/null)" || die "kinerja keygen --out $1 failed: $out"
+}
+
 curve_keys() {
   [ "$CURVE" = true ] || return 0
   local server_prefix="${SERVER_SECRET%.key_secret}"
@@ -287,7 +294,7 @@ curve_keys() {
       die "security.server_secret_file $SERVER_SECRET / security.server_public_file $SERVER_PUBLIC: only one of the pair exists; restore the other or remove both"
     fi
     mkdir -p "$(dirname "$server_prefix")"
-    "$BIN/kinerja" keygen --out "$server_prefix" >/dev/null || die "kinerja keygen --out $server_prefix failed"
+    keygen_quiet "$server_prefix"
     say "made the broker's CURVE key pair $server_prefix.key and .key_secret"
   fi
   if [ ! -e "$CLIENT_KEY.key" ] || [ ! -e "$CLIENT_KEY.key_secret" ]; then
@@ -295,7 +302,7 @@ curve_keys() {
       die "security.client_key_file $CLIENT_KEY: only one of $CLIENT_KEY.key and $CLIENT_KEY.key_secret exists; restore the other or remove both"
     fi
     mkdir -p "$(dirname "$CLIENT_KEY")"
-    "$BIN/kinerja" keygen --out "$CLIENT_KEY" >/dev/null || die "kinerja keygen --out $CLIENT_KEY failed"
+    keygen_quiet "$CLIENT_KEY"
     say "made the CLI's CURVE key pair $CLIENT_KEY.key and .key_secret"
   fi
   if [ ! -e "$CLIENTS_FILE" ]; then
@@ -323,7 +330,7 @@ web_keys() {
       die "web.client_key_file $WEB_CLIENT_KEY: only one of $WEB_CLIENT_KEY.key and $WEB_CLIENT_KEY.key_secret exists; restore the other or remove both"
     fi
     mkdir -p "$(dirname "$WEB_CLIENT_KEY")"
-    "$BIN/kinerja" keygen --out "$WEB_CLIENT_KEY" >/dev/null || die "kinerja keygen --out $WEB_CLIENT_KEY failed"
+    keygen_quiet "$WEB_CLIENT_KEY"
     say "made kinerja-web's CURVE key pair $WEB_CLIENT_KEY.key and .key_secret"
   fi
   local pub

@@ -51,11 +51,16 @@ static void usage(FILE *out)
                  "       kinerja help COMMAND | --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %s\n", commands[i].usage);
-    fprintf(out, "\noptions:\n"
-                 "  -c FILE      config file (default $KINERJA_CONFIG or config/kinerja.conf)\n"
-                 "  --log-json   log JSON lines to stderr\n"
-                 "  -h, --help   this help; `kinerja COMMAND --help` for a command's\n"
-                 "exit codes: 0 ok, 1 failure, 2 usage\n");
+    fprintf(out,
+            "\noptions:\n"
+            "  -c FILE      config file (default $KINERJA_CONFIG, else config/kinerja.conf in the\n"
+            "               current directory; without one the built-in defaults apply, which\n"
+            "               `kinerja config` lists and `kinerja config --reference` writes as a file)\n"
+            "  --log-json   log JSON lines to stderr\n"
+            "  -h, --help   this help; `kinerja help COMMAND` or `kinerja COMMAND --help` for a command's\n"
+            "  --version    the version\n"
+            "Integrators: the wire protocol is docs/PROTOCOL.md, example clients are in examples/.\n"
+            "exit codes: 0 ok, 1 failure, 2 usage\n");
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,8 @@
 """
 The command line as SPEC 9 and SPEC 2 fix it, without a stack: every binary answers
---version, `kinerja help CMD` equals `kinerja CMD --help` for every command, and usage
-errors exit 2.
+--version, `kinerja help CMD` equals `kinerja CMD --help` for every command, usage
+errors exit 2, a config file's error names the file and the line in every binary, and a
+missing default config file is said (which path, and how to name one).
 """
 
 import os
@@ -17,18 +18,27 @@ COMMANDS = ["send", "org", "migrate", "status", "bench", "config", "score", "rep
             "unit-predikat"]
 
 
-def run(*argv):
-    # no config file in an empty directory: the defaults, so nothing here needs a stack
+BINARIES = ("kinerja", "kinerja-broker", "kinerja-worker", "kinerja-web")
+
+
+def run(*argv, files=None):
+    # no config file in an empty directory: the defaults, so nothing here needs a stack;
+    # files: {name: text} written there first
     with tempfile.TemporaryDirectory() as d:
+        for name, text in (files or {}).items():
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
         env = dict(os.environ)
-        env.pop("KINERJA_CONFIG", None)
+        for k in list(env):
+            if k.startswith("KINERJA_") and k != "KINERJA_BIN_DIR":
+                del env[k]
         return subprocess.run([os.path.join(BIN_DIR, argv[0])] + list(argv[1:]), cwd=d, env=env,
                               capture_output=True, text=True, timeout=60)
 
 
 class CliTest(unittest.TestCase):
     def test_every_binary_answers_version(self):
-        for b in ("kinerja", "kinerja-broker", "kinerja-worker"):
+        for b in BINARIES:
             with self.subTest(binary=b):
                 r = run(b, "--version")
                 self.assertEqual(r.returncode, 0, r.stderr)
@@ -56,6 +66,38 @@ class CliTest(unittest.TestCase):
                 r = run(*argv)
                 self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
                 self.assertTrue(r.stderr.strip(), "a usage error says what is wrong")
+
+    def test_config_error_names_file_and_line(self):
+        bad = {"bad.conf": "; a comment\n\n[intake]\nmax_batch = lots\n"}
+        syntax = {"bad.conf": "[intake]\nmax_batch = 10\n[log\n"}
+        for b in BINARIES:
+            argv = [b, "-c", "bad.conf"] + (["--role", "ingest"] if b == "kinerja-worker" else []) + \
+                (["config"] if b == "kinerja" else [])
+            with self.subTest(binary=b):
+                r = run(*argv, files=bad)
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn("bad.conf:4: intake.max_batch: must be an integer, got 'lots'", r.stderr)
+                r = run(*argv, files=syntax)
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn("bad.conf:3: cannot parse this line", r.stderr)
+        # a named file that is missing says so
+        r = run("kinerja", "-c", "nope.conf", "config")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nope.conf: cannot open: No such file or directory", r.stderr)
+
+    def test_missing_default_config_is_said(self):
+        r = run("kinerja", "config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("config/kinerja.conf", r.stderr)
+        self.assertIn("does not exist", r.stderr)
+        self.assertIn("-c FILE or KINERJA_CONFIG=FILE", r.stderr)
+        self.assertIn("# config/kinerja.conf does not exist: built-in defaults", r.stdout)
+        self.assertIn("intake.max_batch = 1000\n", r.stdout)
+        # a file that was read: nothing said
+        r = run("kinerja", "-c", "kinerja.conf", "config", files={"kinerja.conf": "[intake]\nmax_batch = 7\n"})
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertNotIn("does not exist", r.stdout)
+        self.assertIn("intake.max_batch = 7\n", r.stdout)
 
 
 if __name__ == "__main__":

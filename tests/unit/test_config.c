@@ -128,6 +128,22 @@ static void test_missing_default_file_is_fine(void **state)
     assert_int_equal(config_load(cfg, NULL, err, sizeof err), 0);
     assert_string_equal(config_path(cfg), "config/kinerja.conf");
     assert_int_equal(config_int(cfg, "intake.max_batch"), 1000);
+    /* `kinerja config` says that no file was read, and how to name one */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_print(f, cfg, false);
+    fclose(f);
+    assert_contains(text,
+                    "# config/kinerja.conf does not exist: built-in defaults (name a file with -c FILE");
+    free(text);
+    /* a file that was read: no such line */
+    assert_int_equal(load_text("[intake]\nmax_batch = 5\n"), 0);
+    f = open_memstream(&text, &len);
+    config_print(f, cfg, false);
+    fclose(f);
+    assert_null(strstr(text, "does not exist"));
+    free(text);
 }
 
 static void test_missing_named_file_is_an_error(void **state)
@@ -252,7 +268,44 @@ static void test_unparseable_line(void **state)
 {
     (void)state;
     assert_int_equal(load_text("[intake]\nthis line has no equals sign\n"), -1);
-    assert_contains(err, "test.conf:2");
+    assert_contains(err, "test.conf:2: cannot parse this line: expected `[section]`, `key = value`");
+    config_destroy(&cfg);
+    cfg = config_new();
+    assert_int_equal(load_text("[intake\nmax_batch = 5\n"), -1);
+    assert_contains(err, "test.conf:1: cannot parse this line");
+}
+
+/* A value's error names the file and its line, also after comments, blank lines and
+ * sections; of two errors the first line is named. */
+static void test_error_names_file_and_line(void **state)
+{
+    (void)state;
+    assert_int_equal(load_text("; Kinerja\n\n[redis]\nshards = 4\n# a comment\n[intake]\n"
+                               "max_batch = 50\nmax_depth = 99\n"),
+                     -1);
+    assert_string_equal(err, "test.conf:8: intake.max_depth: must be 2..32, got 99");
+    config_destroy(&cfg);
+    cfg = config_new();
+    assert_int_equal(load_text("[intake]\nmax_batch = x\nno equals here\n"), -1);
+    assert_string_equal(err, "test.conf:2: intake.max_batch: must be an integer, got 'x'");
+    config_destroy(&cfg);
+    cfg = config_new();
+    assert_int_equal(load_text("[intake]\nno equals here\nmax_batch = x\n"), -1);
+    assert_contains(err, "test.conf:2: cannot parse this line");
+    config_destroy(&cfg);
+    cfg = config_new();
+    assert_int_equal(load_text("[log]\nlevel = info\n[intake]\nmax_bacth = 5\n"), -1);
+    assert_string_equal(err, "test.conf:4: unknown setting 'intake.max_bacth'");
+    /* a line longer than the parser's buffer is named as such, with its line */
+    char text[2048];
+    char value[1200];
+    memset(value, 'a', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    snprintf(text, sizeof text, "[web]\npublic_url = http://%s\n[intake]\nmax_batch = 0\n", value);
+    config_destroy(&cfg);
+    cfg = config_new();
+    assert_int_equal(load_text(text), -1);
+    assert_contains(err, "test.conf:2: line longer than");
 }
 
 static void test_training_open_section(void **state)
@@ -367,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_env_value_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_settings_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unparseable_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_names_file_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_training_open_section, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_masks_secrets, setup, teardown),
