@@ -10,6 +10,11 @@
 --     check, which only evaluations need;
 --   - the rest: the checks (0.2 s) and the insert into event_log (0.37 s).
 --
+-- After (200 000 events of gen_traffic's default mix queued in Redis, one ingest worker
+-- draining them; CPU seconds of every PostgreSQL process, so the figure holds on a
+-- loaded machine): 15.6 and 15.0 s before, 9.8 and 11.6 s after (78 -> 49..58 us per
+-- event).
+--
 -- What changes (nothing stored or refused changes; the same rows, the same reasons):
 --   - event_log_derive() derives from the statement's transition table (new_events)
 --     instead of reading the events back from event_log. The derivation is still the
