@@ -26,7 +26,9 @@
 #   KINERJA_VAR_DIR=/tmp/x KINERJA_REDIS_URL=... KINERJA_POSTGRES_DSN=... \
 #   KINERJA_INTAKE_ENDPOINT=... KINERJA_METRICS_LISTEN=off scripts/stack.sh up
 # Other knobs: KINERJA_BIN_DIR (default build/bin), KINERJA_STACK_ROLES (worker roles,
-# default "ingest score notify schedule"), KINERJA_STACK_WEB (0: no kinerja-web),
+# default "ingest score notify schedule"), KINERJA_STACK_INGEST (how many ingest workers,
+# default 1: kinerja-worker-ingest, then kinerja-worker-ingest-2 ...; they share the
+# consumer group), KINERJA_STACK_WEB (0: no kinerja-web),
 # KINERJA_STOP_TIMEOUT (seconds, default 20).
 set -euo pipefail
 
@@ -39,6 +41,7 @@ VAR="$(cd "$VAR" && pwd)"
 BIN="${KINERJA_BIN_DIR:-$ROOT/build/bin}"
 ROLES="${KINERJA_STACK_ROLES:-ingest score notify schedule}"
 STOP_TIMEOUT="${KINERJA_STOP_TIMEOUT:-20}"
+INGEST_WORKERS="${KINERJA_STACK_INGEST:-1}"
 START_TIMEOUT=30
 RUN="$VAR/run"
 LOG="$VAR/log"
@@ -449,18 +452,23 @@ broker_up() {
 
 worker_alive() { pid_of "kinerja-worker-$1" kinerja-worker; }
 
-worker_up() { # role
-  local role="$1" name="kinerja-worker-$1" port
+worker_up() { # role [instance: 2, 3 ... for more workers of the role]
+  local role="$1" name="kinerja-worker-$1${2:+-$2}" port
   need_bin kinerja-worker
   if pid="$(running "$name" kinerja-worker)"; then
     say "$name already running (pid $pid)"
     return
   fi
   rm -f "$RUN/$name.pid"
-  daemon_start "$name" "$BIN/kinerja-worker" --role "$role"
-  case "$role" in ingest) port=9571 ;; score) port=9572 ;; notify) port=9573 ;; schedule) port=9574 ;; *) port=9571 ;; esac
-  local addr
-  addr="$(metrics_addr worker "$port")"
+  local addr=""
+  if [ -n "${2:-}" ]; then
+    # a further worker of the role: the role's metrics port is the first one's
+    daemon_start "$name" env KINERJA_METRICS_LISTEN=off "$BIN/kinerja-worker" --role "$role"
+  else
+    daemon_start "$name" "$BIN/kinerja-worker" --role "$role"
+    case "$role" in ingest) port=9571 ;; score) port=9572 ;; notify) port=9573 ;; schedule) port=9574 ;; *) port=9571 ;; esac
+    addr="$(metrics_addr worker "$port")"
+  fi
   # A worker has no request port; alive for a moment, then /healthz when metrics are on.
   sleep 0.5
   wait_daemon "$name" kinerja-worker true
@@ -507,7 +515,13 @@ cmd_up() {
   say "migrations applied"
   broker_up
   local role
-  for role in $ROLES; do worker_up "$role"; done
+  local i
+  for role in $ROLES; do
+    worker_up "$role"
+    if [ "$role" = ingest ]; then
+      for ((i = 2; i <= INGEST_WORKERS; i++)); do worker_up ingest "$i"; done
+    fi
+  done
   web_up
   cmd_status
 }

@@ -240,6 +240,99 @@ class TestIngest(WorkerTestCase):
         self.assertNotIn("worker-a", pending_by_consumer(self.s))
         self.assertRegex(self.s.log_text("worker-ingest-2"), r"reclaimed \d+ entries of kinerja:ev:\{\d\} from consumer worker-a")
 
+    def test_several_workers_one_killed_store_each_once(self):
+        """Three ingest workers share the group (issue 15); one is killed while the
+        stream is consumed: the others reclaim its entries and every accepted event is
+        stored exactly once, its derived rows too."""
+        org, traffic = make_traffic(12000, seed=9, unknown=15)
+        self.s.org_import(org)
+        env = {"KINERJA_WORKER_CLAIM_IDLE_MS": "1000", "KINERJA_WORKER_BATCH": "100"}
+        path = self.s.write_file("events.jsonl", traffic.jsonl())
+        workers = [self.s.start_worker("ingest", env=dict(env, KINERJA_WORKER_CONSUMER="w%d" % i))
+                   for i in range(3)]
+        sender = self.s.kinerja_start("send", path)
+        self.s.wait_for(lambda: stored_count(self.s) >= 1500, timeout=120, what="consumption under way",
+                        interval=0.05)
+        self.s.kill(workers[0], signal.SIGKILL)
+        killed_at = stored_count(self.s)
+        out, err = sender.communicate(timeout=300)
+        self.assertEqual(sender.returncode, 0, err[-2000:])
+        accepted = traffic.counts()["accepted"]
+        self.assertIn("accepted=%d" % accepted, out)
+        self.assertLess(killed_at, accepted, "the worker was not killed mid-stream")
+        self.wait_stored(accepted, timeout=300)
+        time.sleep(1.0)  # anything stored twice would show up now
+        self.assert_exactly_once(traffic)
+        self.assertNotIn("w0", pending_by_consumer(self.s))
+        # every stored event was stored by one of the workers, none twice
+        kiosk = sum(1 for ev in traffic.of_status("accepted") if ev["type"] == "citizen_feedback")
+        self.assertEqual(self.s.sql_value("SELECT count(*) FROM feedback"), kiosk)
+        for w in workers[1:]:
+            self.s.stop(w)
+
+    def test_incremental_derivation_is_the_rebuild(self):
+        """The ingest trigger derives each batch from its own new rows (0016) through the
+        views' text: what it derived, over batches of two workers in any order, is what a
+        rebuild from the whole log derives (kinerja_rebuild changes nothing)."""
+        org, traffic = make_traffic(6000, seed=10)
+        self.s.org_import(org)
+        env = {"KINERJA_WORKER_BATCH": "50"}
+        workers = [self.s.start_worker("ingest", env=env) for _ in range(2)]
+        accepted = self.send_all(traffic)
+        self.wait_stored(accepted)
+        for view in ("event_ratings", "event_work_results", "event_feedback"):
+            self.assertIsNotNone(self.s.sql_value("SELECT kinerja_view_over_new(%s)", (view,)),
+                                 "%s is no longer read over new_events: derivation fell back to lookups" % view)
+        tables = {
+            "ratings": "SELECT period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id"
+                       " FROM ratings ORDER BY 1, 2, 3, 4",
+            "work_results": "SELECT period, employee, indicator, target, realization, direction, weight, evidence,"
+                            " unit, ts, event_id FROM work_results ORDER BY 1, 2, 3",
+            "feedback": "SELECT event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment"
+                        " FROM feedback ORDER BY 1",
+        }
+        for name in tables:
+            self.assertGreater(self.s.sql_value("SELECT count(*) FROM " + name), 0, name)
+        conn = psycopg2.connect(self.s.pg_dsn)
+        try:
+            cur = conn.cursor()
+            before = {}
+            for name, q in tables.items():
+                cur.execute(q)
+                before[name] = cur.fetchall()
+            cur.execute("SELECT count(*) FROM kinerja_rebuild(NULL, NULL, NULL)")
+            for name, q in tables.items():
+                cur.execute(q)
+                self.assertEqual(cur.fetchall(), before[name], name)
+            conn.rollback()
+        finally:
+            conn.close()
+        for w in workers:
+            self.s.stop(w)
+
+    def test_derivation_falls_back_to_lookups_for_another_view_text(self):
+        """A derivation view whose text does not read `event_log e` once (here the same
+        view with another alias) is not rewritten: each new event is looked up in the
+        view by id, and the derived rows are still the view's."""
+        org, traffic = make_traffic(800, seed=11)
+        self.s.org_import(org)
+        view = self.s.sql_value("SELECT pg_get_viewdef('event_feedback'::regclass)")
+        other = re.sub(r"\be\.", "ev.", view).replace("event_log e\n", "event_log ev\n").replace(
+            "event_log e ", "event_log ev ")
+        self.assertNotEqual(other, view)
+        self.s.sql("CREATE OR REPLACE VIEW event_feedback AS " + other)
+        self.assertIsNone(self.s.sql_value("SELECT kinerja_view_over_new('event_feedback')"))
+        worker = self.s.start_worker("ingest")
+        accepted = self.send_all(traffic)
+        self.wait_stored(accepted)
+        self.assert_exactly_once(traffic)
+        cols = "event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment"
+        got = self.s.sql("SELECT %s FROM feedback ORDER BY event_id" % cols)
+        want = self.s.sql("SELECT %s FROM event_feedback ORDER BY event_id" % cols)
+        self.assertGreater(len(got), 0)
+        self.assertEqual(got, want)
+        self.s.stop(worker)
+
     def test_postgres_stopped_while_events_flow(self):
         """(4) PostgreSQL dies while events flow: nothing is acked in Redis that was not
         committed before it died, /healthz says why, and after its restart every event is
