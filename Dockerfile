@@ -19,6 +19,7 @@ COPY web web
 COPY schemas schemas
 COPY bench bench
 COPY config config
+COPY examples examples
 COPY packaging packaging
 COPY man man
 COPY docs/OPERATIONS.md docs/OPERATIONS.md

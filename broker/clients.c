@@ -70,7 +70,7 @@ static int parse_types(const char *s, unsigned *out, char *why, size_t whylen)
         if (event_type_parse(p, n, &t) != 0) {
             snprintf(why, whylen,
                      "event types: unknown type \"%.*s\" (known: citizen_feedback, evaluation, "
-                     "work_result, signoff, appeal, appeal_decision, recalc, or *)",
+                     "work_result, signoff, appeal, appeal_decision, recalc, feedback, or *)",
                      (int)n, p);
             return -1;
         }

@@ -9,7 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONFIG_DEFAULT_PATH "config/kinerja.conf"
+#define CONFIG_DEFAULT_PATH "config/kinerja.conf" /* a checkout: make up, make demo */
+/* An installed system (cmake --install; docs/OPERATIONS.md): looked for when the
+ * checkout's file is not there. CMake passes the configured prefix's; /etc is tried too. */
+#ifndef KINERJA_SYSCONF_CONFIG
+#define KINERJA_SYSCONF_CONFIG "/etc/kinerja/kinerja.conf"
+#endif
+#define CONFIG_ETC_PATH "/etc/kinerja/kinerja.conf"
 #define CONFIG_VALUE_MAX 4096
 #define CONFIG_EXTRA_MAX 256
 
@@ -465,10 +471,10 @@ static void note_default_absent(const char *path)
     if (!getcwd(cwd, sizeof cwd))
         snprintf(cwd, sizeof cwd, "%s", "the current directory");
     fprintf(stderr,
-            "config: no config file: %s (the default, looked for in %s) does not exist, so the built-in "
-            "defaults and KINERJA_* variables apply; name a file with -c FILE or KINERJA_CONFIG=FILE "
-            "(`kinerja config --reference > FILE` writes one)\n",
-            path, cwd);
+            "config: no config file: %s (the default, looked for in %s) does not exist, nor does %s, so "
+            "the built-in defaults and KINERJA_* variables apply; name a file with -c FILE or "
+            "KINERJA_CONFIG=FILE (`kinerja config --reference > FILE` writes one)\n",
+            path, cwd, KINERJA_SYSCONF_CONFIG);
 }
 
 static int config_ini_entry(void *user, const char *section, const char *key, const char *value)
@@ -510,7 +516,12 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     if (!path || !*path)
         path = getenv("KINERJA_CONFIG");
     if (!path || !*path) {
+        /* the checkout's file, else the installed system's */
         path = CONFIG_DEFAULT_PATH;
+        if (access(path, F_OK) != 0 && access(KINERJA_SYSCONF_CONFIG, F_OK) == 0)
+            path = KINERJA_SYSCONF_CONFIG;
+        else if (access(path, F_OK) != 0 && access(CONFIG_ETC_PATH, F_OK) == 0)
+            path = CONFIG_ETC_PATH;
         named = false;
     }
     snprintf(c->path, sizeof c->path, "%s", path);

@@ -535,7 +535,7 @@ class _Gen:
             ("work_result", put("period", "2025-13"), "period"),
             ("kiosk", put("source", ""), "source"),
             ("kiosk", put("v", 2), "v"),
-            ("kiosk", put("type", "feedback"), "type"),
+            ("kiosk", put("type", "feedbak"), "type"),
             ("skm", lambda ev: ev["skm"].pop("u9"), "skm"),
             ("kiosk", put("comment", "x" * 2001), "comment"),
             ("evaluation", put("behaviour", {}), "behaviour"),

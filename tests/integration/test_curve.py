@@ -318,12 +318,12 @@ class CurveTest(StackTestCase):
         self.stack.stop(proc)
 
     def test_malformed_clients_file_exits_1_naming_the_line(self):
-        bad = self.stack.write_file("clients-bad", "# ok so far\n%s kiosk-01 citizen_feedback\n%s ops feedback\n"
+        bad = self.stack.write_file("clients-bad", "# ok so far\n%s kiosk-01 citizen_feedback\n%s ops feedbak\n"
                                     % (self.kiosk[0], self.ops[0]))
         proc, _ = self.start_second_broker({"KINERJA_SECURITY_CLIENTS_FILE": bad})
         self.assertEqual(proc.wait(timeout=30), 1)
         log = self.stack.log_text(proc)
-        self.assertIn("security.clients_file %s:3: event types: unknown type \"feedback\"" % bad, log)
+        self.assertIn("security.clients_file %s:3: event types: unknown type \"feedbak\"" % bad, log)
 
         bad = self.stack.write_file("clients-bad2", "%s\n" % self.kiosk[0])
         proc, _ = self.start_second_broker({"KINERJA_SECURITY_CLIENTS_FILE": bad})

@@ -190,11 +190,15 @@ class StackCurveTest(unittest.TestCase):
         self.assertIn("sent=3020 accepted=3004 duplicate=10 rejected=6", r.stdout)
         self.assertIn("done: 3000 new events stored, 4 new refused by the worker", r.stdout)
         self.assertIn("(53 rows)", r.stdout)
+        # section 6: the feedback note, and last year's twelve months ending in the annual proposal
+        self.assertIn("the note is in the result's history", r.stdout)
+        self.assertIn("sent=24 accepted=24 duplicate=0 rejected=0", r.stdout)
+        self.assertIn("Periodic results of the year", r.stdout)
         conn = psycopg2.connect(host="127.0.0.1", port=self.pg_port, dbname="kinerja", user="kinerja")
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT client, count(*) FROM event_log GROUP BY 1")
-                self.assertEqual(cur.fetchall(), [("cli", 3000)])
+                self.assertEqual(cur.fetchall(), [("cli", 3000 + 24 + 1)])  # the day, last year, the note
         finally:
             conn.close()
         # the demo's supervisor login works, and a sign-off through the web goes to the
