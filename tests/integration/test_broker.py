@@ -414,7 +414,7 @@ class BrokerTest(StackTestCase):
     # ---- the batched function (issue 15): many events per FCALL, rounds in flight ----
 
     def test_one_batch_over_several_calls_with_duplicates_and_a_bad_event(self):
-        # 1000 events (intake.max_batch) are four FCALLs of at most 256 in one round
+        # 1000 events (intake.max_batch) are several FCALLs (ENQUEUE_CALL_EVENTS each) in one round
         events = [event(unit="UNIT-%d" % (i % 7)) for i in range(1000)]
         events[11] = dict(events[10])   # a duplicate inside the same call
         events[700] = dict(events[5])   # a duplicate of an event of an earlier call
