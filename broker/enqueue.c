@@ -1,8 +1,13 @@
 /*
- * enqueue: the Redis connection and the pipelined FCALL round; see enqueue.h.
+ * enqueue: the Redis connection and the round of FCALL kinerja_enqueue_many; see
+ * enqueue.h. The hot path allocates nothing per event: slots and the command buffer
+ * are kept between rounds, each event's bytes are sent as they lie in the client's
+ * frame, and the RESP of each call is written here directly (no printf, no hiredis
+ * argv formatting); hiredis then allocates per call, not per event.
  */
 #include "enqueue.h"
 
+#include "buf.h"
 #include "clients.h"
 #include "log.h"
 #include "rstream.h"
@@ -12,16 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENQUEUE_ARGC 10
 #define ENQUEUE_NUM_MAX 24 /* a decimal long long */
+#define ENQUEUE_FUNCTION "kinerja_enqueue_many"
+/* The command buffer's bound: one call's bytes stop growing past ENQUEUE_CALL_BYTES,
+ * plus its last event, which is at most a frame (intake.max_frame_bytes <= 64 MiB). */
+#define ENQUEUE_CMD_MAX ((size_t)160 << 20)
 
 /* One pending event in the round being built. */
 struct slot {
     struct request_event *ev;
-    const char *bytes; /* the event's msgpack map: the payload itself, or NULL = in packed */
-    size_t off, len;
     long long recv_wall_ms;
     const char *client; /* the CURVE client's name ("User-Id"); "" without CURVE */
+    size_t client_len;
 };
 
 struct enqueue {
@@ -37,9 +44,22 @@ struct enqueue {
     bool ever_up;
     bool warned_aof_off;
 
-    msgpack_sbuffer packed; /* re-packed events of a batch, reused between rounds */
+    struct buf cmd; /* the RESP of one call, reused */
+    char ttl[ENQUEUE_NUM_MAX];
+    struct enqueue_batch *head, *tail; /* sent, replies not all read: oldest first */
+    size_t inflight;
+};
+
+/* One round's events on their way: sent as calls [0, ncalls), replies read for the
+ * calls before next_call. Kept by its round and reused (slots and calls only grow). */
+struct enqueue_batch {
     struct slot *slots;
-    size_t slots_cap;
+    size_t k, slots_cap;
+    size_t *calls; /* first slot of each call, and k at [ncalls] */
+    size_t ncalls, next_call, calls_cap;
+    long long sent_ms;
+    bool done; /* every event has its outcome */
+    struct enqueue_batch *next;
 };
 
 struct enqueue *enqueue_new(const struct enqueue_options *o)
@@ -56,7 +76,8 @@ struct enqueue *enqueue_new(const struct enqueue_options *o)
     e->ttl_s = o->dedupe_ttl_s;
     e->fsync_always = o->fsync_always;
     snprintf(e->reason, sizeof e->reason, "not connected yet");
-    msgpack_sbuffer_init(&e->packed);
+    snprintf(e->ttl, sizeof e->ttl, "%lld", e->ttl_s);
+    buf_init(&e->cmd, ENQUEUE_CMD_MAX);
     return e;
 }
 
@@ -67,8 +88,7 @@ void enqueue_destroy(struct enqueue **pe)
     struct enqueue *e = *pe;
     if (e->c)
         redisFree(e->c);
-    msgpack_sbuffer_destroy(&e->packed);
-    free(e->slots);
+    buf_free(&e->cmd);
     free(e->url);
     free(e);
     *pe = NULL;
@@ -106,9 +126,28 @@ static void connect_failed(struct enqueue *e, long long now_ms, const char *why,
         log_debug("Redis still unavailable: %s; next attempt in %d ms", why, e->backoff_ms);
 }
 
+static void retry_from(struct slot *slots, size_t from, size_t n, const char *reason);
+
+/* Every event in flight without its reply gets retry: its fate in Redis is unknown,
+ * and a resend is answered duplicate at worst, never lost. */
+static void fail_inflight(struct enqueue *e, const char *why)
+{
+    for (struct enqueue_batch *b = e->head, *next; b; b = next) {
+        next = b->next;
+        if (b->next_call < b->ncalls)
+            retry_from(b->slots, b->calls[b->next_call], b->k, why);
+        b->next_call = b->ncalls;
+        b->done = true;
+        b->next = NULL;
+    }
+    e->head = e->tail = NULL;
+    e->inflight = 0;
+}
+
 /* A working connection broke: drop it and try again at once (then back off). */
 static void connection_lost(struct enqueue *e, long long now_ms, const char *why)
 {
+    fail_inflight(e, why);
     if (e->c) {
         redisFree(e->c);
         e->c = NULL;
@@ -226,15 +265,23 @@ static void read_failure(redisContext *c, int timeout_ms, char *why, size_t whyl
         snprintf(why, whylen, "Redis connection failed: %s", c->errstr[0] ? c->errstr : "no reply");
 }
 
-static int ensure_slots(struct enqueue *e, size_t n)
+static int ensure_slots(struct enqueue_batch *b, size_t n)
 {
-    if (n <= e->slots_cap)
-        return 0;
-    struct slot *s = realloc(e->slots, n * sizeof *s);
-    if (!s)
-        return -1;
-    e->slots = s;
-    e->slots_cap = n;
+    if (n > b->slots_cap) {
+        struct slot *s = realloc(b->slots, n * sizeof *s);
+        if (!s)
+            return -1;
+        b->slots = s;
+        b->slots_cap = n;
+    }
+    /* at most one call per event, plus the end mark */
+    if (n + 1 > b->calls_cap) {
+        size_t *c = realloc(b->calls, (n + 1) * sizeof *c);
+        if (!c)
+            return -1;
+        b->calls = c;
+        b->calls_cap = n + 1;
+    }
     return 0;
 }
 
@@ -246,74 +293,184 @@ static const char *request_client(struct request *req)
     return name ? name : "";
 }
 
-/* Gathers the pending events of reqs into e->slots, re-packing batch elements into
- * e->packed (a single-event frame is used as it came: mpscan proved it is exactly one
- * map). Returns the number of slots. */
-static size_t gather(struct enqueue *e, struct request **reqs, size_t n)
+/* Gathers the pending events of reqs into b->slots. Returns the number of slots. */
+static size_t gather(struct enqueue_batch *b, struct request **reqs, size_t n)
 {
-    msgpack_sbuffer_clear(&e->packed);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &e->packed, msgpack_sbuffer_write);
     size_t k = 0;
     for (size_t r = 0; r < n; r++) {
         struct request *req = reqs[r];
+        const char *client = request_client(req);
+        size_t client_len = strlen(client);
         for (size_t i = 0; i < req->nevents; i++) {
             struct request_event *ev = &req->events[i];
             if (ev->status != ACK_PENDING)
                 continue;
-            struct slot *s = &e->slots[k];
+            struct slot *s = &b->slots[k++];
             s->ev = ev;
             s->recv_wall_ms = req->recv_wall_ms;
-            s->client = request_client(req);
-            if (!req->is_batch) {
-                s->bytes = zmq_msg_data(&req->payload);
-                s->off = 0;
-                s->len = zmq_msg_size(&req->payload);
-            } else {
-                s->bytes = NULL;
-                s->off = e->packed.size;
-                if (msgpack_pack_object(&pk, *ev->obj) != 0) {
-                    request_event_set(ev, ACK_RETRY, "storage unavailable: broker out of memory");
-                    continue;
-                }
-                s->len = e->packed.size - s->off;
-            }
-            k++;
+            s->client = client;
+            s->client_len = client_len;
         }
     }
     return k;
 }
 
-/* Appends the FCALL for one slot to the pipeline. */
-static int append_fcall(struct enqueue *e, const struct slot *s)
+/* Decimal digits of v (v >= 0) into out, most significant first; returns the count. */
+static size_t put_uint(char *out, unsigned long long v)
 {
-    char ddkey[RSTREAM_KEY_MAX], skey[RSTREAM_KEY_MAX];
-    char id[EVENT_ID_LEN + 1];
-    size_t idlen = s->ev->id.n < EVENT_ID_LEN ? s->ev->id.n : EVENT_ID_LEN;
-    /* The id is a validated UUID; its lower-case form is the idempotency key, so
-     * "ABC..." and "abc..." are one event. */
-    for (size_t i = 0; i < idlen; i++)
-        id[i] = (char)tolower((unsigned char)s->ev->id.p[i]);
-    id[idlen] = '\0';
-    rstream_dedupe_key(id, idlen, ddkey, sizeof ddkey);
-    rstream_stream_key(s->ev->shard, skey, sizeof skey);
-    char ttl[ENQUEUE_NUM_MAX], rt[ENQUEUE_NUM_MAX];
-    snprintf(ttl, sizeof ttl, "%lld", e->ttl_s);
-    snprintf(rt, sizeof rt, "%lld", s->recv_wall_ms);
-    const char *bytes = s->bytes ? s->bytes + s->off : e->packed.data + s->off;
-    const char *argv[ENQUEUE_ARGC] = {
-        "FCALL", RSTREAM_FUNCTION_ENQUEUE, "2", ddkey, skey, id, bytes, ttl, rt, s->client};
-    size_t lens[ENQUEUE_ARGC] = {5,
-                                 strlen(RSTREAM_FUNCTION_ENQUEUE),
-                                 1,
-                                 strlen(ddkey),
-                                 strlen(skey),
-                                 idlen,
-                                 s->len,
-                                 strlen(ttl),
-                                 strlen(rt),
-                                 strlen(s->client)};
-    return redisAppendCommandArgv(e->c, ENQUEUE_ARGC, argv, lens) == REDIS_OK ? 0 : -1;
+    char tmp[ENQUEUE_NUM_MAX];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Appends a RESP header: c then the number then CRLF ("*12\r\n", "$36\r\n"). */
+static int put_header(struct buf *b, char c, size_t v)
+{
+    char h[ENQUEUE_NUM_MAX + 3];
+    h[0] = c;
+    size_t n = 1 + put_uint(h + 1, v);
+    h[n++] = '\r';
+    h[n++] = '\n';
+    return buf_append(b, h, n);
+}
+
+/* Appends one bulk string: $len CRLF bytes CRLF. */
+static int put_bulk(struct buf *b, const char *p, size_t len)
+{
+    if (put_header(b, '$', len) != 0 || buf_append(b, p, len) != 0)
+        return -1;
+    return buf_append(b, "\r\n", 2);
+}
+
+/* The event's id in lower case (the id is a validated UUID; its lower-case form is the
+ * idempotency key, so "ABC..." and "abc..." are one event). Returns its length. */
+static size_t lower_id(const struct request_event *ev, char *id)
+{
+    size_t n = ev->id.n < EVENT_ID_LEN ? ev->id.n : EVENT_ID_LEN;
+    for (size_t i = 0; i < n; i++)
+        id[i] = (char)tolower((unsigned char)ev->id.p[i]);
+    id[n] = '\0';
+    return n;
+}
+
+/* The dedupe key kinerja:dd:<lower-case id>, as rstream_dedupe_key writes it. */
+static size_t dedupe_key(const struct request_event *ev, char *out)
+{
+    static const char prefix[] = "kinerja:dd:";
+    memcpy(out, prefix, sizeof prefix - 1);
+    return sizeof prefix - 1 + lower_id(ev, out + sizeof prefix - 1);
+}
+
+/* The stream key kinerja:ev:{N} of a shard, as rstream_stream_key writes it. */
+static size_t stream_key(unsigned shard, char *out)
+{
+    static const char prefix[] = "kinerja:ev:{";
+    memcpy(out, prefix, sizeof prefix - 1);
+    size_t n = sizeof prefix - 1;
+    n += put_uint(out + n, shard);
+    out[n++] = '}';
+    out[n] = '\0';
+    return n;
+}
+
+/* Writes the RESP of FCALL kinerja_enqueue_many for slots [from, to) into e->cmd. */
+static int build_call(struct enqueue *e, const struct enqueue_batch *bt, size_t from, size_t to)
+{
+    struct buf *b = &e->cmd;
+    buf_reset(b);
+    size_t n = to - from;
+    if (put_header(b, '*', 3 + 2 * n + 1 + 4 * n) != 0 || put_bulk(b, "FCALL", 5) != 0 ||
+        put_bulk(b, ENQUEUE_FUNCTION, sizeof ENQUEUE_FUNCTION - 1) != 0)
+        return -1;
+    char num[ENQUEUE_NUM_MAX];
+    if (put_bulk(b, num, put_uint(num, 2 * n)) != 0)
+        return -1;
+    char key[RSTREAM_KEY_MAX], id[EVENT_ID_LEN + 1];
+    for (size_t i = from; i < to; i++) {
+        const struct request_event *ev = bt->slots[i].ev;
+        size_t kl = dedupe_key(ev, key);
+        if (put_bulk(b, key, kl) != 0 || put_bulk(b, key, stream_key(ev->shard, key)) != 0)
+            return -1;
+    }
+    if (put_bulk(b, e->ttl, strlen(e->ttl)) != 0)
+        return -1;
+    for (size_t i = from; i < to; i++) {
+        const struct slot *s = &bt->slots[i];
+        size_t idlen = lower_id(s->ev, id);
+        long long rt = s->recv_wall_ms > 0 ? s->recv_wall_ms : 0;
+        if (put_bulk(b, id, idlen) != 0 || put_bulk(b, s->ev->raw, s->ev->raw_len) != 0 ||
+            put_bulk(b, num, put_uint(num, (unsigned long long)rt)) != 0 ||
+            put_bulk(b, s->client, s->client_len) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Splits slots [0, k) into calls of at most ENQUEUE_CALL_EVENTS events and about
+ * ENQUEUE_CALL_BYTES bytes; b->calls[0..ncalls] are their bounds. */
+static void plan_calls(struct enqueue_batch *b)
+{
+    size_t ncalls = 0, bytes = 0;
+    for (size_t i = 0; i < b->k; i++) {
+        if (i == 0 || i - b->calls[ncalls - 1] >= ENQUEUE_CALL_EVENTS || bytes >= ENQUEUE_CALL_BYTES) {
+            b->calls[ncalls++] = i;
+            bytes = 0;
+        }
+        bytes += b->slots[i].ev->raw_len + 128; /* keys, id, times */
+    }
+    b->calls[ncalls] = b->k;
+    b->ncalls = ncalls;
+    b->next_call = 0;
+}
+
+/* Gives the events of one call their outcome from its reply ({status, error}).
+ * Returns 0, or -1 when the connection should be dropped (broken says why). */
+static int apply_reply(struct enqueue_batch *b, const redisReply *r, size_t from, size_t to, char *broken,
+                       size_t brokenlen)
+{
+    size_t n = to - from;
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* e.g. a flushed function library, OOM, MISCONF: nothing of this call was
+         * stored. Reconnecting (and reloading the library) is the one remedy we have. */
+        retry_from(b->slots, from, to, r->str);
+        snprintf(broken, brokenlen, "%s", r->str);
+        return -1;
+    }
+    const redisReply *st = r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[0] : NULL;
+    const redisReply *er = st ? r->element[1] : NULL;
+    if (!st || st->type != REDIS_REPLY_STRING || st->len != n || er->type != REDIS_REPLY_STRING) {
+        /* not what the function returns: trust none of it (never a guessed accepted) */
+        char why[ENQUEUE_REASON_MAX];
+        snprintf(why, sizeof why, "unexpected reply from %s (type %d)", ENQUEUE_FUNCTION, r->type);
+        retry_from(b->slots, from, to, why);
+        snprintf(broken, brokenlen, "%s", why);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct request_event *ev = b->slots[from + i].ev;
+        switch (st->str[i]) {
+        case 'a':
+            request_event_set(ev, ACK_ACCEPTED, NULL);
+            break;
+        case 'd':
+            request_event_set(ev, ACK_DUPLICATE, NULL);
+            break;
+        default: /* 'r': not stored; the function stopped here */
+            request_event_set(ev, ACK_RETRY, "storage unavailable: %s", er->len ? er->str : "not stored");
+            if (rc == 0)
+                snprintf(broken, brokenlen, "%s", er->len ? er->str : "an event was not stored");
+            rc = -1;
+            break;
+        }
+    }
+    return rc;
 }
 
 /* With CURVE: a pending event outside its client's bindings (source=, as= of
@@ -334,8 +491,54 @@ static void apply_bindings(struct request *req)
     }
 }
 
-int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long now_ms)
+struct enqueue_batch *enqueue_batch_new(void)
 {
+    return calloc(1, sizeof(struct enqueue_batch));
+}
+
+void enqueue_batch_destroy(struct enqueue_batch **pb)
+{
+    if (!pb || !*pb)
+        return;
+    free((*pb)->slots);
+    free((*pb)->calls);
+    free(*pb);
+    *pb = NULL;
+}
+
+bool enqueue_batch_done(const struct enqueue_batch *b)
+{
+    return b->done;
+}
+
+/* Every pending event of reqs: retry with reason (nothing was sent). */
+static void retry_pending(struct request **reqs, size_t n, const char *reason)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < reqs[r]->nevents; i++)
+            if (reqs[r]->events[i].status == ACK_PENDING)
+                request_event_set(&reqs[r]->events[i], ACK_RETRY, "storage unavailable: %s", reason);
+}
+
+/* Writes what hiredis has buffered; -1 with the reason when the connection failed. */
+static int flush(struct enqueue *e, char *why, size_t whylen)
+{
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(e->c, &done) != REDIS_OK) {
+            read_failure(e->c, e->timeout_ms, why, whylen);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int enqueue_submit(struct enqueue *e, struct enqueue_batch *b, struct request **reqs, size_t n,
+                   long long now_ms)
+{
+    b->done = true;
+    b->k = b->ncalls = b->next_call = 0;
+    b->next = NULL;
     size_t pending = 0;
     for (size_t r = 0; r < n; r++) {
         apply_bindings(reqs[r]);
@@ -343,65 +546,117 @@ int enqueue_round(struct enqueue *e, struct request **reqs, size_t n, long long 
     }
     if (pending == 0)
         return 0;
-    if (ensure_slots(e, pending) != 0) {
-        for (size_t r = 0; r < n; r++)
-            for (size_t i = 0; i < reqs[r]->nevents; i++)
-                if (reqs[r]->events[i].status == ACK_PENDING)
-                    request_event_set(&reqs[r]->events[i], ACK_RETRY,
-                                      "storage unavailable: broker out of memory");
+    if (ensure_slots(b, pending) != 0) {
+        retry_pending(reqs, n, "broker out of memory");
         return 0;
     }
-    size_t k = gather(e, reqs, n);
+    b->k = gather(b, reqs, n);
     /* No connect attempt here: the loop makes them (enqueue_maintain), so a round in
      * backoff is answered at once. */
     if (!e->c) {
-        retry_from(e->slots, 0, k, e->reason);
+        retry_from(b->slots, 0, b->k, e->reason);
         return 0;
     }
-
-    for (size_t i = 0; i < k; i++) {
-        if (append_fcall(e, &e->slots[i]) != 0) {
-            /* Nothing was sent yet (appends only buffer), but the buffer is now in an
-             * unknown state: drop the connection. */
-            char why[ENQUEUE_REASON_MAX];
-            snprintf(why, sizeof why, "cannot build the pipeline: %s", e->c->errstr);
-            retry_from(e->slots, 0, k, why);
+    plan_calls(b);
+    char why[ENQUEUE_REASON_MAX];
+    for (size_t c = 0; c < b->ncalls; c++) {
+        if (build_call(e, b, b->calls[c], b->calls[c + 1]) != 0 ||
+            redisAppendFormattedCommand(e->c, e->cmd.data, e->cmd.len) != REDIS_OK) {
+            /* The buffer holds part of this round: drop the connection (and with it
+             * every round still in flight on it). */
+            snprintf(why, sizeof why, "cannot build the pipeline: %s",
+                     e->c->errstr[0] ? e->c->errstr : "command too large or out of memory");
+            retry_from(b->slots, 0, b->k, why);
             connection_lost(e, now_ms, why);
             return 0;
         }
     }
-
-    char broken[ENQUEUE_REASON_MAX] = "";
-    for (size_t i = 0; i < k; i++) {
-        void *reply = NULL;
-        if (redisGetReply(e->c, &reply) != REDIS_OK || !reply) {
-            char why[ENQUEUE_REASON_MAX];
-            read_failure(e->c, e->timeout_ms, why, sizeof why);
-            retry_from(e->slots, i, k, why);
-            connection_lost(e, now_ms, why);
-            return 1;
-        }
-        redisReply *r = reply;
-        struct request_event *ev = e->slots[i].ev;
-        if (r->type == REDIS_REPLY_STRING) {
-            request_event_set(ev, ACK_ACCEPTED, NULL);
-        } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
-            request_event_set(ev, ACK_DUPLICATE, NULL);
-        } else if (r->type == REDIS_REPLY_ERROR) {
-            /* e.g. OOM, MISCONF, a flushed function library: nothing was stored for this
-             * event. Reconnecting (and reloading the library) is the one remedy we have. */
-            request_event_set(ev, ACK_RETRY, "storage unavailable: %s", r->str);
-            if (!broken[0])
-                snprintf(broken, sizeof broken, "%s", r->str);
-        } else {
-            request_event_set(ev, ACK_RETRY, "storage unavailable: unexpected reply type %d from %s", r->type,
-                              RSTREAM_FUNCTION_ENQUEUE);
-            if (!broken[0])
-                snprintf(broken, sizeof broken, "unexpected reply type %d", r->type);
-        }
-        freeReplyObject(r);
-    }
-    if (broken[0])
-        connection_lost(e, now_ms, broken);
+    b->done = false;
+    b->sent_ms = now_ms;
+    if (e->tail)
+        e->tail->next = b;
+    else
+        e->head = b;
+    e->tail = b;
+    e->inflight++;
+    if (flush(e, why, sizeof why) != 0)
+        connection_lost(e, now_ms, why); /* b too: retry for all of it */
     return 1;
+}
+
+/* One reply: the outcome of the oldest call without one. Returns 0, or -1 when the
+ * connection must be dropped (why says why). */
+static int take_reply(struct enqueue *e, redisReply *r, char *why, size_t whylen)
+{
+    struct enqueue_batch *b = e->head;
+    if (!b) {
+        snprintf(why, whylen, "a reply from Redis to no call of ours");
+        return -1;
+    }
+    size_t c = b->next_call++;
+    int rc = apply_reply(b, r, b->calls[c], b->calls[c + 1], why, whylen);
+    if (b->next_call == b->ncalls) {
+        b->done = true;
+        e->head = b->next;
+        if (!e->head)
+            e->tail = NULL;
+        b->next = NULL;
+        e->inflight--;
+    }
+    return rc;
+}
+
+void enqueue_read(struct enqueue *e, long long now_ms)
+{
+    if (!e->c || !e->head)
+        return;
+    char why[ENQUEUE_REASON_MAX];
+    if (redisBufferRead(e->c) != REDIS_OK) {
+        read_failure(e->c, e->timeout_ms, why, sizeof why);
+        connection_lost(e, now_ms, why);
+        return;
+    }
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(e->c->reader, &reply) != REDIS_OK) {
+            snprintf(why, sizeof why, "Redis protocol error: %s",
+                     e->c->reader->errstr[0] ? e->c->reader->errstr : "unreadable reply");
+            connection_lost(e, now_ms, why);
+            return;
+        }
+        if (!reply)
+            return; /* the rest has not arrived yet */
+        int rc = take_reply(e, reply, why, sizeof why);
+        freeReplyObject(reply);
+        if (rc != 0) {
+            /* an error reply (a flushed library, OOM, MISCONF, ...): reconnecting and
+             * reloading the library is the one remedy; later calls get retry */
+            connection_lost(e, now_ms, why);
+            return;
+        }
+    }
+}
+
+void enqueue_expire(struct enqueue *e, long long now_ms)
+{
+    if (e->c && e->head && now_ms - e->head->sent_ms >= e->timeout_ms) {
+        char why[ENQUEUE_REASON_MAX];
+        snprintf(why, sizeof why, "no reply from Redis within redis.timeout_ms (%d ms)", e->timeout_ms);
+        connection_lost(e, now_ms, why);
+    }
+}
+
+int enqueue_wait_fd(const struct enqueue *e)
+{
+    return e->c && e->head ? e->c->fd : -1;
+}
+
+long long enqueue_deadline_ms(const struct enqueue *e)
+{
+    return e->c && e->head ? e->head->sent_ms + e->timeout_ms : 0;
+}
+
+size_t enqueue_inflight(const struct enqueue *e)
+{
+    return e->inflight;
 }

@@ -1,12 +1,15 @@
 /*
  * kinerja-broker: the intake daemon (SPEC 2, 3, 7). Options, setup and the main loop:
  *
- *   poll the ROUTER -> drain up to intake.read_batch waiting requests (request_decode
- *   validates each) -> rate limit -> ONE pipelined Redis round for every valid event
- *   of the round (enqueue) -> one reply per request (ack) -> repeat.
+ *   poll the ROUTER and Redis -> drain up to intake.read_batch waiting requests
+ *   (request_decode validates each) -> rate limit -> ONE pipelined Redis round for
+ *   every valid event of the round (enqueue: a few FCALLs of many events each) ->
+ *   back to polling; when Redis has replied for a round: one reply per request (ack).
  *
  * Batching across clients is what makes the intake fast: many kiosks' single events
- * share one Redis round trip. Acks go out only after Redis answered for their events.
+ * share one Redis round trip. Up to BROKER_ROUNDS rounds are in flight, so the broker
+ * reads and decodes the next round while Redis stores the last (issue 15). Acks go out
+ * only after Redis answered for their events, oldest round first.
  * SIGTERM/SIGINT: stop reading, finish the round in hand (Redis and acks), exit 0.
  * SIGHUP: reload log.level, log.json and intake.rate_per_client from the config, and
  * with CURVE the allow-list security.clients_file.
@@ -49,6 +52,11 @@
 #define BROKER_STATS_INTERVAL_MS 10000
 #define BROKER_POLL_MAX_MS 1000
 #define BROKER_ERR_MAX 512
+/* A round's unpacked trees come from its zone, cleared after the round's acks; a chunk
+ * this size holds a round of small requests (or a few batches of 100) without a malloc. */
+#define BROKER_ZONE_CHUNK (256 * 1024)
+/* Rounds in flight at once: while Redis works on one, the next is read and sent. */
+#define BROKER_ROUNDS 4
 
 /* Settings this binary reads (for --help). */
 static const char *const broker_settings[] = {
@@ -82,6 +90,17 @@ struct broker_metrics {
     struct metric *zap_refused;
 };
 
+/* The requests read together and sent to Redis together; answered together once
+ * Redis replied for all of their events (or gave up). */
+struct round {
+    struct request *pool;  /* read_batch requests, reused */
+    struct request **reqs; /* the n requests of the round */
+    size_t n;
+    msgpack_zone zone; /* their unpacked frames */
+    bool zone_live;
+    struct enqueue_batch *batch;
+};
+
 /* Totals at the last periodic log line, to print what happened since. */
 struct broker_snapshot {
     long long requests, events[ACK_STATUS_COUNT], roundtrips, dropped;
@@ -100,8 +119,9 @@ struct broker {
     struct request_limits limits;
     size_t read_batch;
 
-    struct request *pool; /* read_batch requests, reused every round */
-    struct request **round;
+    struct round rounds[BROKER_ROUNDS]; /* a ring: rhead is the oldest of rcount in flight */
+    size_t rhead, rcount;
+    bool rounds_live;
     msgpack_sbuffer reply;
 
     struct metrics *metrics;
@@ -290,14 +310,12 @@ static void apply_rate_limit(struct broker *b, struct request *r, long long now_
             request_event_set(&r->events[i], ACK_RETRY, "rate limited");
 }
 
-/* Reads what is waiting (up to read_batch requests), stores it in one Redis round,
- * and answers every request. */
-static void serve_round(struct broker *b)
+/* Reads what is waiting (up to read_batch requests) into round rd. Returns n. */
+static size_t read_round(struct broker *b, struct round *rd, long long now, long long wall)
 {
-    long long now = daemon_now_ms(), wall = daemon_wall_ms();
     size_t n = 0, events = 0;
     while (n < b->read_batch && events < BROKER_ROUND_EVENTS_MAX && !(n > 0 && daemon_stopping)) {
-        struct request *r = &b->pool[n];
+        struct request *r = &rd->pool[n];
         int rc = intake_recv(b->intake, r, wall);
         if (rc == 0)
             break;
@@ -307,9 +325,9 @@ static void serve_round(struct broker *b)
             request_release(r);
             break;
         }
-        b->round[n++] = r;
+        rd->reqs[n++] = r;
         metric_inc(b->m.requests);
-        if (!r->frame_rejected && request_decode(r, &b->limits) != 0)
+        if (!r->frame_rejected && request_decode(r, &b->limits, &rd->zone) != 0)
             log_error("intake: out of memory decoding a request");
         if (r->frame_rejected)
             log_debug("request rejected: %s", r->frame_error);
@@ -317,13 +335,14 @@ static void serve_round(struct broker *b)
         apply_rate_limit(b, r, now);
         events += r->nevents ? r->nevents : 1;
     }
-    if (n == 0)
-        return;
+    return n;
+}
 
-    metric_add(b->m.roundtrips, enqueue_round(b->enq, b->round, n, now));
-
-    for (size_t i = 0; i < n; i++) {
-        struct request *r = b->round[i];
+/* One reply per request of the round, then the round is free again. */
+static void answer_round(struct broker *b, struct round *rd)
+{
+    for (size_t i = 0; i < rd->n; i++) {
+        struct request *r = rd->reqs[i];
         msgpack_sbuffer_clear(&b->reply);
         if (ack_pack_reply(r, &b->reply) != 0) {
             log_error("intake: out of memory building a reply; request dropped");
@@ -336,6 +355,35 @@ static void serve_round(struct broker *b)
         }
         request_release(r);
     }
+    rd->n = 0;
+    msgpack_zone_clear(&rd->zone); /* every tree of the round at once (keeps one chunk) */
+}
+
+/* Answers the rounds Redis has finished with, oldest first (so a client's replies
+ * keep the order of its requests). */
+static void answer_done(struct broker *b)
+{
+    while (b->rcount && enqueue_batch_done(b->rounds[b->rhead].batch)) {
+        answer_round(b, &b->rounds[b->rhead]);
+        b->rhead = (b->rhead + 1) % BROKER_ROUNDS;
+        b->rcount--;
+    }
+}
+
+/* Reads what is waiting into a free round and sends its events to Redis (the acks go
+ * out once Redis replied: answer_done). */
+static void serve_round(struct broker *b)
+{
+    if (b->rcount == BROKER_ROUNDS)
+        return;
+    struct round *rd = &b->rounds[(b->rhead + b->rcount) % BROKER_ROUNDS];
+    long long now = daemon_now_ms(), wall = daemon_wall_ms();
+    rd->n = read_round(b, rd, now, wall);
+    if (rd->n == 0)
+        return;
+    b->rcount++;
+    metric_add(b->m.roundtrips, enqueue_submit(b->enq, rd->batch, rd->reqs, rd->n, now));
+    answer_done(b);
 }
 
 static struct broker_snapshot snapshot(const struct broker *b)
@@ -378,16 +426,25 @@ static int poll_timeout_ms(const struct broker *b, long long now_ms)
         t = next - now_ms;
     if (b->next_stats_ms - now_ms < t)
         t = b->next_stats_ms - now_ms;
+    long long deadline = enqueue_deadline_ms(b->enq);
+    if (deadline && deadline - now_ms < t)
+        t = deadline - now_ms;
     return t < 0 ? 0 : (int)t;
+}
+
+/* Replies from Redis that have arrived, and the rounds they finish. */
+static void collect(struct broker *b, bool readable)
+{
+    long long now = daemon_now_ms();
+    if (readable)
+        enqueue_read(b->enq, now);
+    enqueue_expire(b->enq, now);
+    answer_done(b);
 }
 
 static void run_loop(struct broker *b)
 {
-    zmq_pollitem_t items[2] = {
-        {.socket = intake_socket(b->intake), .events = ZMQ_POLLIN},
-        {.socket = intake_zap_socket(b->intake), .events = ZMQ_POLLIN},
-    };
-    int nitems = items[1].socket ? 2 : 1;
+    void *zap = intake_zap_socket(b->intake);
     while (!daemon_stopping) {
         if (daemon_reload_requested) {
             daemon_reload_requested = 0;
@@ -396,6 +453,23 @@ static void run_loop(struct broker *b)
         long long now = daemon_now_ms();
         enqueue_maintain(b->enq, now);
         update_health(b);
+        /* the ROUTER only while a round is free: otherwise its requests wait there
+         * (and behind them TCP), which is the backpressure */
+        zmq_pollitem_t items[3];
+        int nitems = 0, router = -1, zapi = -1, redis = -1;
+        if (b->rcount < BROKER_ROUNDS) {
+            router = nitems;
+            items[nitems++] = (zmq_pollitem_t){.socket = intake_socket(b->intake), .events = ZMQ_POLLIN};
+        }
+        if (zap) {
+            zapi = nitems;
+            items[nitems++] = (zmq_pollitem_t){.socket = zap, .events = ZMQ_POLLIN};
+        }
+        int fd = enqueue_wait_fd(b->enq);
+        if (fd >= 0) {
+            redis = nitems;
+            items[nitems++] = (zmq_pollitem_t){.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
+        }
         int rc = zmq_poll(items, nitems, poll_timeout_ms(b, now));
         if (rc < 0) {
             if (errno == EINTR)
@@ -403,12 +477,34 @@ static void run_loop(struct broker *b)
             log_error("intake: poll failed: %s", zmq_strerror(errno));
             break;
         }
-        if (rc > 0 && nitems > 1 && (items[1].revents & ZMQ_POLLIN))
-            metric_add(b->m.zap_refused, zap_serve(items[1].socket, b->clients, &b->zap, daemon_now_ms()));
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+        collect(b, redis >= 0 && (items[redis].revents & ZMQ_POLLIN));
+        if (zapi >= 0 && (items[zapi].revents & ZMQ_POLLIN))
+            metric_add(b->m.zap_refused, zap_serve(zap, b->clients, &b->zap, daemon_now_ms()));
+        if (router >= 0 && (items[router].revents & ZMQ_POLLIN))
             serve_round(b);
         update_health(b);
         log_stats(b, daemon_now_ms());
+    }
+    /* stopping: no more reading; the rounds in flight get their replies (or retry at
+     * redis.timeout_ms) and their acks */
+    while (b->rcount) {
+        int fd = enqueue_wait_fd(b->enq);
+        if (fd < 0) {
+            collect(b, false); /* nothing in flight: the batches are done */
+            if (b->rcount) {
+                log_error("intake: %zu rounds without a batch in flight; answered as they are", b->rcount);
+                while (b->rcount) {
+                    answer_round(b, &b->rounds[b->rhead]);
+                    b->rhead = (b->rhead + 1) % BROKER_ROUNDS;
+                    b->rcount--;
+                }
+            }
+            break;
+        }
+        zmq_pollitem_t item = {.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
+        long long now = daemon_now_ms(), deadline = enqueue_deadline_ms(b->enq);
+        int rc = zmq_poll(&item, 1, deadline > now ? (long)(deadline - now) : 0);
+        collect(b, rc > 0 && (item.revents & ZMQ_POLLIN));
     }
 }
 
@@ -435,16 +531,22 @@ static int setup(struct broker *b, char *err, size_t errlen)
     b->read_batch = (size_t)config_int(cfg, "intake.read_batch");
 
     b->metrics = metrics_new();
-    b->pool = calloc(b->read_batch, sizeof *b->pool);
-    b->round = calloc(b->read_batch, sizeof *b->round);
     b->rl = ratelimit_new(config_int(cfg, "intake.rate_per_client"));
-    if (!b->metrics || !b->pool || !b->round || !b->rl) {
+    msgpack_sbuffer_init(&b->reply);
+    b->rounds_live = true;
+    bool ok = b->metrics && b->rl;
+    for (size_t i = 0; i < BROKER_ROUNDS; i++) {
+        struct round *rd = &b->rounds[i];
+        rd->pool = calloc(b->read_batch, sizeof *rd->pool); /* calloc: request_init done */
+        rd->reqs = calloc(b->read_batch, sizeof *rd->reqs);
+        rd->batch = enqueue_batch_new();
+        rd->zone_live = msgpack_zone_init(&rd->zone, BROKER_ZONE_CHUNK);
+        ok = ok && rd->pool && rd->reqs && rd->batch && rd->zone_live;
+    }
+    if (!ok) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < b->read_batch; i++)
-        request_init(&b->pool[i]);
-    msgpack_sbuffer_init(&b->reply);
     register_metrics(b);
     metrics_health_set(b->metrics, "redis: not connected yet");
     snprintf(b->health_reason, sizeof b->health_reason, "not connected yet");
@@ -493,10 +595,18 @@ static void teardown(struct broker *b)
     enqueue_destroy(&b->enq);
     ratelimit_destroy(&b->rl);
     clients_destroy(&b->clients);
-    if (b->pool)
+    if (b->rounds_live)
         msgpack_sbuffer_destroy(&b->reply);
-    free(b->pool);
-    free(b->round);
+    for (size_t i = 0; i < BROKER_ROUNDS; i++) {
+        struct round *rd = &b->rounds[i];
+        for (size_t k = 0; rd->pool && k < b->read_batch; k++)
+            request_free(&rd->pool[k]);
+        free(rd->pool);
+        free(rd->reqs);
+        enqueue_batch_destroy(&rd->batch);
+        if (rd->zone_live)
+            msgpack_zone_destroy(&rd->zone);
+    }
     metrics_destroy(&b->metrics);
     config_destroy(&b->cfg);
 }

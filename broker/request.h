@@ -13,6 +13,12 @@
  * Filled by intake (frames), request_decode (events), ratelimit and enqueue (outcomes);
  * read by ack. Owned by the broker's request pool; request_release frees what a
  * request holds and makes it reusable.
+ *
+ * No allocation per event on this path: the unpacked tree lives in a zone the caller
+ * owns for a whole round (cleared once after the round's acks went out), the events
+ * array is kept between uses of a pool slot and only grows, and each event records
+ * where its own msgpack bytes lie inside the frame (raw), so enqueue sends them as
+ * they came instead of packing them again.
  */
 #ifndef KINERJA_BROKER_REQUEST_H
 #define KINERJA_BROKER_REQUEST_H
@@ -42,9 +48,11 @@ struct request_limits {
 
 struct request_event {
     const msgpack_object *obj; /* the event map inside the request's unpacked tree; NULL if not a map */
-    struct strview id;         /* for the ack; p == NULL: nil */
-    unsigned shard;            /* stream shard, valid while pending */
-    enum event_type type;      /* valid while pending (the client's allowed types, SPEC 8) */
+    const char *raw;           /* the event's own msgpack bytes inside the payload frame */
+    size_t raw_len;
+    struct strview id;    /* for the ack; p == NULL: nil */
+    unsigned shard;       /* stream shard, valid while pending */
+    enum event_type type; /* valid while pending (the client's allowed types, SPEC 8) */
     enum ack_status status;
     char *error; /* owned; set for rejected and retry */
 };
@@ -57,22 +65,24 @@ struct request {
     size_t nframes;         /* frames the client sent after its envelope (1 in a valid request) */
     long long recv_wall_ms; /* when it was received (stream entry field rt) */
 
-    msgpack_unpacked unpacked;
-    bool unpacked_live;
+    msgpack_object top;  /* the unpacked frame, in the round's zone (request_decode) */
     bool is_batch;       /* the reply is an array of acks */
     bool frame_rejected; /* the reply is one rejected ack with id nil */
     char frame_error[REQUEST_ERROR_MAX];
 
     struct request_event *events;
     size_t nevents;
+    size_t events_cap; /* allocated length of events, kept across request_release */
 };
 
 /* Prepares a zeroed request for use (zmq_msg_init of its frames is done by intake). */
 void request_init(struct request *r);
 
-/* Decodes r->payload into events (see above). Returns 0, or -1 only when memory ran
- * out (the request is then frame-rejected with "broker: out of memory"). */
-int request_decode(struct request *r, const struct request_limits *lim);
+/* Decodes r->payload into events (see above), the unpacked tree allocated from zone
+ * (which must outlive r's use; the broker clears it once per round). Returns 0, or -1
+ * only when memory ran out (the request is then frame-rejected with "broker: out of
+ * memory"). */
+int request_decode(struct request *r, const struct request_limits *lim, msgpack_zone *zone);
 
 /* Sets an event's outcome; fmt (may be NULL) gives the error text, truncated to
  * REQUEST_ERROR_MAX. */
@@ -85,7 +95,16 @@ void request_reject_frame(struct request *r, const char *fmt, ...) __attribute__
 /* Number of events still ACK_PENDING. */
 size_t request_pending(const struct request *r);
 
-/* Frees the unpacked tree, the events and the frames; r is ready for reuse. */
+/* Frees the error texts and the frames; r is ready for reuse (its events array is
+ * kept for the next request; the unpacked tree belongs to the caller's zone). */
 void request_release(struct request *r);
+
+/* request_release, and frees the events array too (teardown). */
+void request_free(struct request *r);
+
+/* The end of the one msgpack object starting at p (p < end), or NULL when it does not
+ * fit in [p, end). Reads headers only, without recursion; used on frames mpscan has
+ * already checked, to find each batch element's bytes. */
+const char *request_skip_object(const char *p, const char *end);
 
 #endif

@@ -1,3 +1,7 @@
+/*
+ * ceiling: the raw Redis and PostgreSQL ceilings `kinerja bench` compares against; see
+ * ceiling.h.
+ */
 #include "ceiling.h"
 
 #include "buf.h"
@@ -8,29 +12,63 @@
 #include <string.h>
 
 #define CEILING_PIPELINE 1000
-#define CEILING_KEY "kinerja:bench:{0}"
+#define CEILING_KEY_FMT "kinerja:bench:{%u}"
+#define CEILING_STREAMS_MAX 1024
 #define CEILING_COPY_CHUNK (1 << 20)
 
-int ceiling_xadd(redisContext *c, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen)
+/* Deletes the ceiling's keys kinerja:bench:{0..streams). */
+static void drop_keys(redisContext *c, unsigned streams)
 {
+    for (unsigned i = 0; i < streams; i++) {
+        redisReply *r = redisCommand(c, "DEL " CEILING_KEY_FMT, i);
+        if (r)
+            freeReplyObject(r);
+    }
+}
+
+int ceiling_xadd_like(redisContext *c, size_t n, size_t payload_bytes, unsigned streams, const char *client,
+                      double *per_s, char *err, size_t errlen)
+{
+    if (streams < 1)
+        streams = 1;
+    if (streams > CEILING_STREAMS_MAX)
+        streams = CEILING_STREAMS_MAX;
     char *payload = malloc(payload_bytes + 1);
-    if (!payload) {
+    char(*keys)[32] = calloc(streams, sizeof *keys);
+    if (!payload || !keys) {
+        free(payload);
+        free(keys);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     memset(payload, 'x', payload_bytes);
-    const char *argv[9] = {"XADD", CEILING_KEY, "*", "id", "00000000-0000-4000-8000-000000000000", "ev", payload,
-                           "rt", "1700000000000"};
-    size_t lens[9];
-    for (int i = 0; i < 9; i++)
+    for (unsigned i = 0; i < streams; i++)
+        snprintf(keys[i], sizeof keys[i], CEILING_KEY_FMT, i);
+    const char *argv[11] = {"XADD",
+                            keys[0],
+                            "*",
+                            "id",
+                            "00000000-0000-4000-8000-000000000000",
+                            "ev",
+                            payload,
+                            "rt",
+                            "1700000000000",
+                            "cl",
+                            client ? client : ""};
+    int argc = client && client[0] ? 11 : 9;
+    size_t lens[11];
+    for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     lens[6] = payload_bytes;
     int rc = 0;
     long long start = daemon_now_ms();
     for (size_t done = 0; done < n && rc == 0;) {
         size_t k = n - done < CEILING_PIPELINE ? n - done : CEILING_PIPELINE;
-        for (size_t i = 0; i < k; i++)
-            redisAppendCommandArgv(c, 9, argv, lens);
+        for (size_t i = 0; i < k; i++) {
+            argv[1] = keys[(done + i) % streams];
+            lens[1] = strlen(argv[1]);
+            redisAppendCommandArgv(c, argc, argv, lens);
+        }
         for (size_t i = 0; i < k; i++) {
             redisReply *r = NULL;
             if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
@@ -45,13 +83,17 @@ int ceiling_xadd(redisContext *c, size_t n, size_t payload_bytes, double *per_s,
         done += k;
     }
     double secs = (double)(daemon_now_ms() - start) / 1000.0;
-    redisReply *r = redisCommand(c, "DEL %s", CEILING_KEY);
-    if (r)
-        freeReplyObject(r);
+    drop_keys(c, streams);
     free(payload);
+    free(keys);
     if (rc == 0)
         *per_s = secs > 0 ? (double)n / secs : 0;
     return rc;
+}
+
+int ceiling_xadd(redisContext *c, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen)
+{
+    return ceiling_xadd_like(c, n, payload_bytes, 1, NULL, per_s, err, errlen);
 }
 
 static int exec_ok(PGconn *conn, const char *sql, ExecStatusType want, char *err, size_t errlen)
@@ -70,9 +112,9 @@ int ceiling_copy(PGconn *conn, size_t n, size_t payload_bytes, double *per_s, ch
     exec_ok(conn, "DROP TABLE IF EXISTS kinerja_bench_ceiling", PGRES_COMMAND_OK, ignore, sizeof ignore);
     if (exec_ok(conn, "BEGIN", PGRES_COMMAND_OK, err, errlen) < 0)
         return -1;
-    int rc = exec_ok(conn,
-                     "CREATE TABLE kinerja_bench_ceiling (LIKE event_log INCLUDING DEFAULTS INCLUDING INDEXES)",
-                     PGRES_COMMAND_OK, err, errlen);
+    int rc = exec_ok(
+        conn, "CREATE TABLE kinerja_bench_ceiling (LIKE event_log INCLUDING DEFAULTS INCLUDING INDEXES)",
+        PGRES_COMMAND_OK, err, errlen);
     long long start = daemon_now_ms();
     if (rc == 0)
         rc = exec_ok(conn,
@@ -84,10 +126,12 @@ int ceiling_copy(PGconn *conn, size_t n, size_t payload_bytes, double *per_s, ch
     /* payload: a JSON object of about payload_bytes */
     size_t pad = payload_bytes > 40 ? payload_bytes - 40 : 1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        buf_printf(&b, "00000000-0000-4000-8000-%012zx\tcitizen_feedback\tkiosk:bench\t2026-11-23 10:00:00+00\t"
-                       "199001012015011001\tBENCH\t2026-11\t{\"rating\": 4, \"pad\": \"%0*d\"}\tkinerja:ev:{0}\t%zu-0\t"
-                       "2026-11-23 10:00:00+00\n",
-                   i, (int)pad, 0, i);
+        buf_printf(
+            &b,
+            "00000000-0000-4000-8000-%012zx\tcitizen_feedback\tkiosk:bench\t2026-11-23 10:00:00+00\t"
+            "199001012015011001\tBENCH\t2026-11\t{\"rating\": 4, \"pad\": \"%0*d\"}\tkinerja:ev:{0}\t%zu-0\t"
+            "2026-11-23 10:00:00+00\n",
+            i, (int)pad, 0, i);
         if (b.len >= CEILING_COPY_CHUNK || i + 1 == n) {
             if (PQputCopyData(conn, b.data, (int)b.len) != 1) {
                 snprintf(err, errlen, "COPY: %s", PQerrorMessage(conn));
@@ -129,8 +173,8 @@ int ceiling_sample_org(PGconn *conn, char (*nips)[19], char (*units)[65], size_t
     char limit[32];
     snprintf(limit, sizeof limit, "%zu", max);
     const char *params[1] = {limit};
-    PGresult *res = PQexecParams(conn, "SELECT nip, unit FROM employees ORDER BY nip LIMIT $1::int", 1, NULL, params,
-                                 NULL, NULL, 0);
+    PGresult *res = PQexecParams(conn, "SELECT nip, unit FROM employees ORDER BY nip LIMIT $1::int", 1, NULL,
+                                 params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "%s", PQerrorMessage(conn));
         PQclear(res);

@@ -2,7 +2,10 @@
  * ceiling: the raw speed limits of this machine's Redis and PostgreSQL, measured by
  * `kinerja bench` in the same run as the pipeline itself, so each pipeline figure can
  * be given as a ratio to what the storage underneath could do at best (SPEC 9):
- *  - pipelined XADD of n entries of the same size into the same Redis;
+ *  - pipelined XADD of n entries of the same size into the same Redis (ceiling_xadd_like:
+ *    shaped like the broker's entries: fields id, ev of the events' mean size, rt, and
+ *    cl when the events carry a client name, spread over as many streams as the
+ *    broker uses);
  *  - COPY of n rows shaped like event_log rows into the same PostgreSQL (a real table
  *    with the same indexes, created, filled in one transaction, dropped).
  * Neither leaves anything behind.
@@ -16,6 +19,9 @@
 
 /* Entries (or rows) per second; -1 with the reason in err. */
 int ceiling_xadd(redisContext *c, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen);
+/* client: the cl field's value, or NULL for none; streams >= 1 keys, round robin. */
+int ceiling_xadd_like(redisContext *c, size_t n, size_t payload_bytes, unsigned streams, const char *client,
+                      double *per_s, char *err, size_t errlen);
 int ceiling_copy(PGconn *conn, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen);
 
 /* Up to max employees (NIP and unit) to address simulated feedback to; *n may be 0

@@ -1,10 +1,14 @@
 /*
- * kinerja bench [--events N] [--clients C] [--batch B] [--json]: measures the running
- * stack (SPEC 9). C simulated kiosks (one thread and one DEALER socket each) send N
- * citizen_feedback events in frames of B; reported: acks/s at the broker, end-to-end
- * events/s until PostgreSQL holds them (event_log or rejected_events), ack latency
- * p50/p99, and in the same run the raw ceilings of this machine (common/ceiling.h) with
- * each figure's ratio to its ceiling.
+ * kinerja bench [--events N] [--clients C] [--batch B] [--window W] [--rate R] [--runs K]
+ *               [--no-e2e] [--json]: measures the running stack (SPEC 9). C simulated
+ * kiosks (one thread and one DEALER socket each, W frames in flight) send N
+ * citizen_feedback events in frames of B, as fast as the broker answers or paced at R
+ * events/s in all. Reported: acks/s at the broker, end-to-end events/s until PostgreSQL
+ * holds them (event_log or rejected_events), ack latency per event p50/p95/p99 (from
+ * the event's making, or its scheduled time when paced, to its final ack: time spent
+ * waiting for a free window slot counts), and in the same run the raw ceilings of this
+ * machine (common/ceiling.h) with each figure's ratio to its ceiling. With --runs K the
+ * whole measurement is repeated K times and the medians are reported.
  */
 #include "ceiling.h"
 #include "cli.h"
@@ -19,33 +23,56 @@
 #include <msgpack.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BENCH_DEFAULT_EVENTS 100000
 #define BENCH_DEFAULT_CLIENTS 8
 #define BENCH_DEFAULT_BATCH 100
-#define BENCH_WINDOW 4
+#define BENCH_DEFAULT_WINDOW 4
+#define BENCH_RUNS_MAX 25
 #define BENCH_SAMPLE_ORG 256
 #define BENCH_E2E_TIMEOUT_MS 300000
 #define BENCH_POLL_MS 50
+#define BENCH_CEILING_CLIENT "cli" /* as long as the name the stack gives the CLI's key */
 
 struct bench_client {
-    int index;
+    int index, nclients;
     size_t count, made;
     const char (*nips)[19];
     const char (*units)[65];
     size_t norg;
     const struct sender_opts *opts;
-    double *latencies; /* one per event */
+    double rate;        /* events/s of all clients; 0: unpaced */
+    long long start_us; /* the schedule's origin */
+    int timer;          /* timerfd for the schedule, -1 unpaced */
+    long long *made_us; /* per event: when it was made (scheduled) */
+    double *latencies;  /* ms, one per event with a final ack */
     size_t nlat;
+    size_t bytes; /* msgpack bytes of the events made */
     struct sender_counts counts;
     long long end_ms;
     int rc;
     char err[256];
 };
+
+struct bench_result {
+    size_t accepted, acked, unacked;
+    double intake, e2e, p50, p95, p99, xadd, copy, intake_ratio, e2e_ratio, event_bytes;
+    bool e2e_ok;
+};
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void pack_str(msgpack_packer *pk, const char *s)
 {
@@ -54,12 +81,44 @@ static void pack_str(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, n);
 }
 
+/* Paced: the time event k of this client is due (clients interleaved evenly). */
+static long long due_us(const struct bench_client *c, size_t k)
+{
+    double slot = (double)k * c->nclients + c->index;
+    return c->start_us + (long long)(slot * 1e6 / c->rate);
+}
+
+/* Paced and not yet due: arm the timer for it (the sender polls its fd). */
+static int wait_due(struct bench_client *c, long long due)
+{
+    uint64_t ticks;
+    if (read(c->timer, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
+        return -1;
+    if (now_us() >= due)
+        return 0;
+    struct itimerspec its = {0};
+    its.it_value.tv_sec = due / 1000000;
+    its.it_value.tv_nsec = (due % 1000000) * 1000;
+    if (timerfd_settime(c->timer, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+        return -1;
+    return SENDER_NEXT_WAIT;
+}
+
 static int bench_next(void *ctx, struct sender_item *out)
 {
     struct bench_client *c = ctx;
     if (c->made >= c->count)
         return 0;
+    long long made = now_us();
+    if (c->rate > 0) {
+        long long due = due_us(c, c->made);
+        int w = wait_due(c, due);
+        if (w != 0)
+            return w;
+        made = due; /* latency from the schedule: a late send is the system's delay */
+    }
     size_t k = c->made++;
+    c->made_us[k] = made;
     char id[37], source[64];
     uuid4_generate(id);
     snprintf(source, sizeof source, "kiosk:bench-%02d", c->index);
@@ -81,6 +140,7 @@ static int bench_next(void *ctx, struct sender_item *out)
     out->data = sb.data;
     out->len = sb.size;
     out->tag = (long)k;
+    c->bytes += sb.size;
     snprintf(out->id, sizeof out->id, "%s", id);
     return 1;
 }
@@ -89,10 +149,11 @@ static void bench_ack(void *ctx, const struct sender_item *item, enum sender_sta
                       double latency_ms)
 {
     struct bench_client *c = ctx;
-    (void)item;
     (void)error;
-    if (st != SENDER_UNACKED && c->nlat < c->count)
-        c->latencies[c->nlat++] = latency_ms;
+    (void)latency_ms; /* the frame's; ours runs from the event's making */
+    size_t k = (size_t)item->tag;
+    if (st != SENDER_UNACKED && c->nlat < c->count && k < c->count)
+        c->latencies[c->nlat++] = (double)(now_us() - c->made_us[k]) / 1000.0;
 }
 
 static void *bench_client_run(void *arg)
@@ -119,14 +180,21 @@ static double percentile(const double *sorted, size_t n, double p)
 
 static void bench_usage(FILE *out)
 {
-    fprintf(out, "usage: kinerja bench [--events N] [--clients C] [--batch B] [--json]\n"
-                 "  Against the running stack: N citizen_feedback events (default %d) from C simulated\n"
-                 "  kiosks (default %d), B events per frame (default %d; 1 = one request per event).\n"
-                 "  Reports acks/s at the broker, end-to-end events/s until stored in PostgreSQL,\n"
-                 "  ack latency p50/p99, and the ceilings of this machine measured in the same run:\n"
-                 "  pipelined XADD into the same Redis, COPY of the same rows into the same PostgreSQL.\n"
-                 "  Events go to employees of the imported organisation (any are fine).\n",
-            BENCH_DEFAULT_EVENTS, BENCH_DEFAULT_CLIENTS, BENCH_DEFAULT_BATCH);
+    fprintf(out,
+            "usage: kinerja bench [--events N] [--clients C] [--batch B] [--window W] [--rate R] [--runs K]\n"
+            "                     [--no-e2e] [--json]\n"
+            "  Against the running stack: N citizen_feedback events (default %d) from C simulated\n"
+            "  kiosks (default %d), B events per frame (default %d; 1 = one request per event), W frames\n"
+            "  in flight per kiosk (default %d), as fast as acks come or paced at R events/s in all.\n"
+            "  Reports acks/s at the broker, end-to-end events/s until stored in PostgreSQL (not with\n"
+            "  --no-e2e), ack latency per event p50/p95/p99 (from its making, or its scheduled time\n"
+            "  with --rate, to its final ack), and the ceilings of this machine measured in the same\n"
+            "  run: pipelined XADD of entries shaped like the broker's (same fields, the events' mean\n"
+            "  size, as many streams) into the same Redis, COPY of the same rows into the same\n"
+            "  PostgreSQL. --runs K repeats it all K times (at most %d) and reports the medians.\n"
+            "  Events go to employees of the imported organisation (any are fine).\n",
+            BENCH_DEFAULT_EVENTS, BENCH_DEFAULT_CLIENTS, BENCH_DEFAULT_BATCH, BENCH_DEFAULT_WINDOW,
+            BENCH_RUNS_MAX);
 }
 
 static long long stored_total(struct pgstore *db)
@@ -137,179 +205,376 @@ static long long stored_total(struct pgstore *db)
     return st.stored + st.rejected;
 }
 
-int cmd_bench(struct cli *cli, int argc, char **argv)
+struct bench_params {
+    long events, clients, batch, window, rate, runs;
+    bool json, e2e;
+};
+
+/* Everything one run needs that outlives it. */
+struct bench_env {
+    const struct bench_params *p;
+    struct pgstore *db;
+    redisContext *rc;
+    struct sender_opts opts;
+    char (*nips)[19];
+    char (*units)[65];
+    size_t norg;
+    unsigned shards;
+    const char *ceiling_client;
+};
+
+/* Starts the clients of one run and waits for them; fills the intake part of r. */
+static int run_clients(struct bench_env *env, struct bench_result *r, double *lat, size_t *nlat,
+                       long long *start_out, size_t *bytes)
 {
-    long events = BENCH_DEFAULT_EVENTS, clients = BENCH_DEFAULT_CLIENTS, batch = BENCH_DEFAULT_BATCH;
-    bool json = false;
+    const struct bench_params *p = env->p;
+    struct bench_client *cs = calloc((size_t)p->clients, sizeof *cs);
+    pthread_t *th = calloc((size_t)p->clients, sizeof *th);
+    long long *made = calloc((size_t)p->events, sizeof *made);
+    struct sender_opts *opts = calloc((size_t)p->clients, sizeof *opts);
+    if (!cs || !th || !made || !opts) {
+        free(cs), free(th), free(made), free(opts);
+        fprintf(stderr, "kinerja bench: out of memory\n");
+        return -1;
+    }
+    long long start = daemon_now_ms(), start_us = now_us() + 1000;
+    size_t offset = 0;
+    int rc = 0;
+    long started = 0;
+    for (long i = 0; i < p->clients; i++) {
+        struct bench_client *c = &cs[i];
+        c->index = (int)i;
+        c->nclients = (int)p->clients;
+        c->count = (size_t)(p->events / p->clients + (i < p->events % p->clients ? 1 : 0));
+        c->nips = (const char(*)[19])env->nips;
+        c->units = (const char(*)[65])env->units;
+        c->norg = env->norg;
+        c->rate = (double)p->rate;
+        c->start_us = start_us;
+        c->timer = -1;
+        opts[i] = env->opts;
+        if (p->rate > 0) {
+            c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+            if (c->timer < 0) {
+                fprintf(stderr, "kinerja bench: timerfd: %s\n", strerror(errno));
+                rc = -1;
+                break;
+            }
+            opts[i].poll_input = true;
+            opts[i].input_fd = c->timer;
+        }
+        c->opts = &opts[i];
+        c->made_us = made + offset;
+        c->latencies = lat + offset;
+        offset += c->count;
+        if (pthread_create(&th[i], NULL, bench_client_run, c) != 0) {
+            fprintf(stderr, "kinerja bench: cannot start client %ld\n", i);
+            rc = -1;
+            break;
+        }
+        started++;
+    }
+    long long end = start;
+    *nlat = 0;
+    *bytes = 0;
+    for (long i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        struct bench_client *c = &cs[i];
+        r->accepted += c->counts.accepted;
+        r->acked += c->counts.accepted + c->counts.duplicate + c->counts.rejected;
+        r->unacked += c->counts.unacked;
+        if (c->end_ms > end)
+            end = c->end_ms;
+        memmove(lat + *nlat, c->latencies, c->nlat * sizeof *lat);
+        *nlat += c->nlat;
+        *bytes += c->bytes;
+        if (c->rc < 0)
+            fprintf(stderr, "kinerja bench: client %ld: %s\n", i, c->err);
+    }
+    for (long i = 0; i < p->clients; i++)
+        if (cs[i].timer >= 0)
+            close(cs[i].timer);
+    double intake_s = (double)(end - start) / 1000.0;
+    r->intake = intake_s > 0 ? (double)r->acked / intake_s : 0;
+    *start_out = start;
+    free(cs), free(th), free(made), free(opts);
+    return rc;
+}
+
+/* One whole measurement: clients, end to end, ceilings. */
+static int run_once(struct bench_env *env, struct bench_result *r)
+{
+    const struct bench_params *p = env->p;
+    memset(r, 0, sizeof *r);
+    char err[512];
+    long long base = stored_total(env->db);
+    if (base < 0) {
+        fprintf(stderr, "kinerja bench: postgres: %s\n", env->db->errstr);
+        return -1;
+    }
+    double *lat = calloc((size_t)p->events, sizeof *lat);
+    if (!lat) {
+        fprintf(stderr, "kinerja bench: out of memory\n");
+        return -1;
+    }
+    size_t nlat = 0, bytes = 0;
+    long long start = 0;
+    if (run_clients(env, r, lat, &nlat, &start, &bytes) < 0) {
+        free(lat);
+        return -1;
+    }
+
+    long long e2e_end = 0;
+    for (; p->e2e;) {
+        long long now = daemon_now_ms();
+        long long stored = stored_total(env->db);
+        if (stored >= base + (long long)r->accepted) {
+            e2e_end = now;
+            break;
+        }
+        if (stored < 0 || now - start > BENCH_E2E_TIMEOUT_MS) {
+            fprintf(
+                stderr,
+                "kinerja bench: only %lld of %zu events stored after %d s; is the ingest worker running?\n",
+                stored - base, r->accepted, BENCH_E2E_TIMEOUT_MS / 1000);
+            break;
+        }
+        usleep(BENCH_POLL_MS * 1000);
+    }
+    r->e2e_ok = !p->e2e || e2e_end;
+    double e2e_s = e2e_end ? (double)(e2e_end - start) / 1000.0 : 0;
+
+    qsort(lat, nlat, sizeof *lat, cmp_double);
+    r->p50 = percentile(lat, nlat, 0.50);
+    r->p95 = percentile(lat, nlat, 0.95);
+    r->p99 = percentile(lat, nlat, 0.99);
+    free(lat);
+    size_t made = (size_t)p->events;
+    r->event_bytes = made ? (double)bytes / (double)made : 0;
+    size_t payload = r->event_bytes > 0 ? (size_t)(r->event_bytes + 0.5) : 200;
+    if (ceiling_xadd_like(env->rc, (size_t)p->events, payload, env->shards, env->ceiling_client, &r->xadd,
+                          err, sizeof err) < 0)
+        fprintf(stderr, "kinerja bench: XADD ceiling: %s\n", err);
+    if (p->e2e && ceiling_copy(env->db->conn, (size_t)p->events, payload, &r->copy, err, sizeof err) < 0)
+        fprintf(stderr, "kinerja bench: COPY ceiling: %s\n", err);
+    r->e2e = e2e_s > 0 ? (double)r->accepted / e2e_s : 0;
+    r->intake_ratio = r->xadd > 0 ? r->intake / r->xadd : 0;
+    r->e2e_ratio = r->copy > 0 ? r->e2e / r->copy : 0;
+    return 0;
+}
+
+/* The median of field off over runs (the middle one, or the mean of the two middle). */
+static double median_of(const struct bench_result *rs, size_t n, size_t off)
+{
+    double v[BENCH_RUNS_MAX];
+    for (size_t i = 0; i < n; i++)
+        v[i] = *(const double *)((const char *)&rs[i] + off);
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static struct bench_result medians(const struct bench_result *rs, size_t n)
+{
+    struct bench_result m = rs[n - 1];
+    m.accepted = m.acked = m.unacked = 0;
+    m.e2e_ok = true;
+    for (size_t i = 0; i < n; i++) {
+        m.accepted += rs[i].accepted;
+        m.acked += rs[i].acked;
+        m.unacked += rs[i].unacked;
+        m.e2e_ok = m.e2e_ok && rs[i].e2e_ok;
+    }
+#define MED(f) m.f = median_of(rs, n, offsetof(struct bench_result, f))
+    MED(intake);
+    MED(e2e);
+    MED(p50);
+    MED(p95);
+    MED(p99);
+    MED(xadd);
+    MED(copy);
+    MED(intake_ratio);
+    MED(e2e_ratio);
+    MED(event_bytes);
+#undef MED
+    return m;
+}
+
+static void print_json_result(const struct bench_result *r)
+{
+    printf("\"accepted\": %zu, \"unacked\": %zu, \"intake_per_s\": %.1f, \"e2e_per_s\": %.1f, "
+           "\"ack_p50_ms\": %.3f, \"ack_p95_ms\": %.3f, \"ack_p99_ms\": %.3f, \"ceiling_xadd_per_s\": %.1f, "
+           "\"ceiling_copy_per_s\": %.1f, \"intake_ratio\": %.3f, \"e2e_ratio\": %.3f, \"event_bytes\": %.1f",
+           r->accepted, r->unacked, r->intake, r->e2e, r->p50, r->p95, r->p99, r->xadd, r->copy,
+           r->intake_ratio, r->e2e_ratio, r->event_bytes);
+}
+
+static void print_text_result(const struct bench_params *p, const struct bench_result *r, const char *title)
+{
+    printf("%s\n", title);
+    printf("events acked          %zu (%zu accepted, %zu without final ack)\n", r->acked, r->accepted,
+           r->unacked);
+    printf("intake (acks/s)       %10.0f   %.0f%% of pipelined XADD ceiling %.0f/s (entries of %.0f bytes)\n",
+           r->intake, 100 * r->intake_ratio, r->xadd, r->event_bytes);
+    if (p->e2e)
+        printf("end-to-end (stored/s) %10.0f   %.0f%% of COPY ceiling %.0f/s\n", r->e2e, 100 * r->e2e_ratio,
+               r->copy);
+    printf("ack latency per event p50 %.2f ms, p95 %.2f ms, p99 %.2f ms (%ld per frame, %ld in flight per "
+           "client%s)\n",
+           r->p50, r->p95, r->p99, p->batch, p->window, p->rate > 0 ? ", paced" : "");
+}
+
+static int parse_args(int argc, char **argv, struct bench_params *p)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        long *target = !strcmp(a, "--events") ? &events : !strcmp(a, "--clients") ? &clients
-                                                      : !strcmp(a, "--batch")     ? &batch
-                                                                                  : NULL;
+        long *target = !strcmp(a, "--events")    ? &p->events
+                       : !strcmp(a, "--clients") ? &p->clients
+                       : !strcmp(a, "--batch")   ? &p->batch
+                       : !strcmp(a, "--window")  ? &p->window
+                       : !strcmp(a, "--rate")    ? &p->rate
+                       : !strcmp(a, "--runs")    ? &p->runs
+                                                 : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             bench_usage(stdout);
-            return CLI_OK;
+            return 1;
         } else if (!strcmp(a, "--json")) {
-            json = true;
+            p->json = true;
+        } else if (!strcmp(a, "--no-e2e")) {
+            p->e2e = false;
         } else if (target && i + 1 < argc) {
             char *end;
             errno = 0;
             *target = strtol(argv[++i], &end, 10);
             if (errno || *end || *target <= 0 || *target > 100000000) {
                 fprintf(stderr, "kinerja bench: %s: must be a positive whole number\n", a);
-                return CLI_USAGE;
+                return -1;
             }
         } else {
             fprintf(stderr, "kinerja bench: unexpected argument '%s'\n", a);
             bench_usage(stderr);
-            return CLI_USAGE;
+            return -1;
         }
     }
-    if (clients > 256)
-        clients = 256;
-    if (batch > config_int(cli->cfg, "intake.max_batch"))
-        batch = config_int(cli->cfg, "intake.max_batch");
+    return 0;
+}
+
+int cmd_bench(struct cli *cli, int argc, char **argv)
+{
+    struct bench_params p = {BENCH_DEFAULT_EVENTS,
+                             BENCH_DEFAULT_CLIENTS,
+                             BENCH_DEFAULT_BATCH,
+                             BENCH_DEFAULT_WINDOW,
+                             0,
+                             1,
+                             false,
+                             true};
+    int pa = parse_args(argc, argv, &p);
+    if (pa != 0)
+        return pa > 0 ? CLI_OK : CLI_USAGE;
+    if (p.clients > 256)
+        p.clients = 256;
+    if (p.window > 1024)
+        p.window = 1024;
+    if (p.runs > BENCH_RUNS_MAX)
+        p.runs = BENCH_RUNS_MAX;
+    if (p.events < p.clients)
+        p.clients = p.events;
+    if (p.batch > config_int(cli->cfg, "intake.max_batch"))
+        p.batch = config_int(cli->cfg, "intake.max_batch");
     if (sodium_init() < 0) {
         fprintf(stderr, "kinerja bench: libsodium failed to start\n");
         return CLI_FAIL;
     }
 
     char err[512];
-    struct pgstore *db = pgstore_connect(config_str(cli->cfg, "postgres.dsn"));
-    if (!db || db->err) {
-        fprintf(stderr, "kinerja bench: postgres: %s\n", db ? db->errstr : "out of memory");
-        pgstore_destroy(&db);
+    struct bench_env env = {.p = &p};
+    env.db = pgstore_connect(config_str(cli->cfg, "postgres.dsn"));
+    if (!env.db || env.db->err) {
+        fprintf(stderr, "kinerja bench: postgres: %s\n", env.db ? env.db->errstr : "out of memory");
+        pgstore_destroy(&env.db);
         return CLI_FAIL;
     }
-    redisContext *rc = rstream_connect(config_str(cli->cfg, "redis.url"), (int)config_int(cli->cfg, "redis.timeout_ms"),
-                                       err, sizeof err);
-    if (!rc) {
+    env.rc = rstream_connect(config_str(cli->cfg, "redis.url"), (int)config_int(cli->cfg, "redis.timeout_ms"),
+                             err, sizeof err);
+    if (!env.rc) {
         fprintf(stderr, "kinerja bench: redis: %s\n", err);
-        pgstore_destroy(&db);
+        pgstore_destroy(&env.db);
         return CLI_FAIL;
     }
+    env.shards = (unsigned)config_int(cli->cfg, "redis.shards");
 
     static char nips[BENCH_SAMPLE_ORG][19];
     static char units[BENCH_SAMPLE_ORG][65];
-    size_t norg = 0;
-    if (ceiling_sample_org(db->conn, nips, units, BENCH_SAMPLE_ORG, &norg, err, sizeof err) < 0) {
+    env.nips = nips;
+    env.units = units;
+    struct clientkeys keys; /* every simulated kiosk uses this client's key pair */
+    memset(&keys, 0, sizeof keys);
+    struct bench_result rs[BENCH_RUNS_MAX];
+    int status = CLI_FAIL;
+    if (ceiling_sample_org(env.db->conn, nips, units, BENCH_SAMPLE_ORG, &env.norg, err, sizeof err) < 0) {
         fprintf(stderr, "kinerja bench: %s\n", err);
-        goto fail;
+        goto out;
     }
-    if (!norg)
+    if (!env.norg)
         fprintf(stderr, "kinerja bench: no organisation imported: events go to unit BENCH and end in "
                         "rejected_events (still stored; the figures hold)\n");
-
-    long long base = stored_total(db);
-    if (base < 0) {
-        fprintf(stderr, "kinerja bench: postgres: %s\n", db->errstr);
-        goto fail;
-    }
-
-    struct clientkeys keys; /* every simulated kiosk uses this client's key pair */
     if (clientkeys_load(cli->cfg, &keys, err, sizeof err) != 0) {
         fprintf(stderr, "kinerja bench: %s\n", err);
-        goto fail;
+        goto out;
     }
-    struct sender_opts opts = {
+    env.opts = (struct sender_opts){
         .endpoint = config_str(cli->cfg, "intake.endpoint"),
-        .batch = (size_t)batch,
-        .window = BENCH_WINDOW,
+        .batch = (size_t)p.batch,
+        .window = (size_t)p.window,
         .max_frame = (size_t)config_int(cli->cfg, "intake.max_frame_bytes"),
         .timeout_ms = 600000,
         .reply_timeout_ms = 10000,
     };
-    clientkeys_apply(&keys, &opts);
-    struct bench_client *cs = calloc((size_t)clients, sizeof *cs);
-    pthread_t *th = calloc((size_t)clients, sizeof *th);
-    double *lat = calloc((size_t)events, sizeof *lat);
-    if (!cs || !th || !lat) {
-        fprintf(stderr, "kinerja bench: out of memory\n");
-        free(cs), free(th), free(lat);
-        goto fail;
-    }
-    if (!json)
-        fprintf(stderr, "bench: %ld events, %ld clients, %ld per frame -> %s\n", events, clients, batch, opts.endpoint);
-    long long start = daemon_now_ms();
-    size_t offset = 0;
-    for (long i = 0; i < clients; i++) {
-        struct bench_client *c = &cs[i];
-        c->index = (int)i;
-        c->count = (size_t)(events / clients + (i < events % clients ? 1 : 0));
-        c->nips = (const char(*)[19])nips;
-        c->units = (const char(*)[65])units;
-        c->norg = norg;
-        c->opts = &opts;
-        c->latencies = lat + offset;
-        offset += c->count;
-        pthread_create(&th[i], NULL, bench_client_run, c);
-    }
-    size_t accepted = 0, acked = 0, unacked = 0, nlat = 0;
-    long long end = start;
-    for (long i = 0; i < clients; i++) {
-        pthread_join(th[i], NULL);
-        struct bench_client *c = &cs[i];
-        accepted += cs[i].counts.accepted;
-        acked += c->counts.accepted + c->counts.duplicate + c->counts.rejected;
-        unacked += c->counts.unacked;
-        if (c->end_ms > end)
-            end = c->end_ms;
-        memmove(lat + nlat, c->latencies, c->nlat * sizeof *lat);
-        nlat += c->nlat;
-        if (c->rc < 0)
-            fprintf(stderr, "kinerja bench: client %ld: %s\n", i, c->err);
-    }
-    double intake_s = (double)(end - start) / 1000.0;
+    clientkeys_apply(&keys, &env.opts);
+    env.ceiling_client = keys.on ? BENCH_CEILING_CLIENT : NULL; /* the broker adds cl with CURVE */
 
-    long long e2e_end = 0;
-    for (;;) {
-        long long now = daemon_now_ms();
-        long long stored = stored_total(db);
-        if (stored >= base + (long long)accepted) {
-            e2e_end = now;
+    if (!p.json)
+        fprintf(stderr, "bench: %ld events, %ld clients, %ld per frame, %ld in flight each%s -> %s\n",
+                p.events, p.clients, p.batch, p.window, p.rate > 0 ? ", paced" : "", env.opts.endpoint);
+    bool all_ok = true;
+    size_t done = 0;
+    for (long k = 0; k < p.runs; k++) {
+        if (run_once(&env, &rs[done]) < 0) {
+            all_ok = false;
             break;
         }
-        if (stored < 0 || now - start > BENCH_E2E_TIMEOUT_MS) {
-            fprintf(stderr, "kinerja bench: only %lld of %zu events stored after %d s; is the ingest worker running?\n",
-                    stored - base, accepted, BENCH_E2E_TIMEOUT_MS / 1000);
-            break;
+        all_ok = all_ok && !rs[done].unacked && rs[done].e2e_ok;
+        done++;
+        if (!p.json && p.runs > 1) {
+            char title[64];
+            snprintf(title, sizeof title, "run %ld of %ld:", k + 1, p.runs);
+            print_text_result(&p, &rs[done - 1], title);
         }
-        usleep(BENCH_POLL_MS * 1000);
     }
-    double e2e_s = e2e_end ? (double)(e2e_end - start) / 1000.0 : 0;
-
-    qsort(lat, nlat, sizeof *lat, cmp_double);
-    double p50 = percentile(lat, nlat, 0.50), p99 = percentile(lat, nlat, 0.99);
-    size_t payload = 200; /* about the size of one simulated event's msgpack */
-    double xadd = 0, copy = 0;
-    if (ceiling_xadd(rc, (size_t)events, payload, &xadd, err, sizeof err) < 0)
-        fprintf(stderr, "kinerja bench: XADD ceiling: %s\n", err);
-    if (ceiling_copy(db->conn, (size_t)events, payload, &copy, err, sizeof err) < 0)
-        fprintf(stderr, "kinerja bench: COPY ceiling: %s\n", err);
-    double intake = intake_s > 0 ? (double)acked / intake_s : 0;
-    double e2e = e2e_s > 0 ? (double)accepted / e2e_s : 0;
-    double intake_ratio = xadd > 0 ? intake / xadd : 0, e2e_ratio = copy > 0 ? e2e / copy : 0;
-
-    if (json) {
-        printf("{\"events\": %ld, \"clients\": %ld, \"batch\": %ld, \"accepted\": %zu, \"unacked\": %zu, "
-               "\"intake_per_s\": %.1f, \"e2e_per_s\": %.1f, \"ack_p50_ms\": %.2f, \"ack_p99_ms\": %.2f, "
-               "\"ceiling_xadd_per_s\": %.1f, \"ceiling_copy_per_s\": %.1f, \"intake_ratio\": %.3f, "
-               "\"e2e_ratio\": %.3f}\n",
-               events, clients, batch, accepted, unacked, intake, e2e, p50, p99, xadd, copy, intake_ratio, e2e_ratio);
-    } else {
-        printf("events sent           %ld (%zu accepted, %zu without final ack)\n", events, accepted, unacked);
-        printf("intake (acks/s)       %10.0f   %.0f%% of pipelined XADD ceiling %.0f/s\n", intake, 100 * intake_ratio,
-               xadd);
-        printf("end-to-end (stored/s) %10.0f   %.0f%% of COPY ceiling %.0f/s\n", e2e, 100 * e2e_ratio, copy);
-        printf("ack latency           p50 %.1f ms, p99 %.1f ms (per frame of %ld)\n", p50, p99, batch);
+    if (done) {
+        struct bench_result m = medians(rs, done);
+        if (p.json) {
+            printf("{\"events\": %ld, \"clients\": %ld, \"batch\": %ld, \"window\": %ld, \"rate\": %ld, "
+                   "\"runs\": %zu, ",
+                   p.events, p.clients, p.batch, p.window, p.rate, done);
+            print_json_result(&m);
+            printf(", \"each\": [");
+            for (size_t i = 0; i < done; i++) {
+                printf("%s{", i ? ", " : "");
+                print_json_result(&rs[i]);
+                printf("}");
+            }
+            printf("]}\n");
+        } else {
+            char title[64];
+            snprintf(title, sizeof title, done > 1 ? "median of %zu runs:" : "", done);
+            print_text_result(&p, &m, title[0] ? title : "bench:");
+        }
     }
-    free(cs), free(th), free(lat);
+    status = all_ok && done ? CLI_OK : CLI_FAIL;
+out:
     clientkeys_clear(&keys);
-    redisFree(rc);
-    pgstore_destroy(&db);
-    return unacked || !e2e_end ? CLI_FAIL : CLI_OK;
-fail:
-    redisFree(rc);
-    pgstore_destroy(&db);
-    return CLI_FAIL;
+    redisFree(env.rc);
+    pgstore_destroy(&env.db);
+    return status;
 }

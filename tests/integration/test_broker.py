@@ -49,6 +49,23 @@ def stream_entries(stack):
     return found
 
 
+def fnv_shard(key, shards):
+    """event_shard (common/event.c): FNV-1a 32 of the employee, else the unit, else the id."""
+    h = 2166136261
+    for b in key.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % shards
+
+
+def unit_for_shard(shard, shards, avoid=None):
+    """A unit name whose events go to the given shard."""
+    for i in range(10000):
+        u = "UNIT-%d" % i
+        if fnv_shard(u, shards) == shard and u != avoid:
+            return u
+    raise AssertionError("no unit for shard %d" % shard)
+
+
 def metrics_port(stack, log_name="broker"):
     m = re.search(r"metrics http://127\.0\.0\.1:(\d+)", stack.log_text(log_name))
     return int(m.group(1)) if m else None
@@ -393,6 +410,125 @@ class BrokerTest(StackTestCase):
         self.assertEqual(statuses.count("duplicate"), 8 * 3)
         self.assert_stored_once([e for batches in sent.values() for b in batches for e in b[:-1]])
         del ctx
+
+
+    # ---- the batched function (issue 15): many events per FCALL, rounds in flight ----
+
+    def test_one_batch_over_several_calls_with_duplicates_and_a_bad_event(self):
+        # 1000 events (intake.max_batch) are several FCALLs (ENQUEUE_CALL_EVENTS each) in one round
+        events = [event(unit="UNIT-%d" % (i % 7)) for i in range(1000)]
+        events[11] = dict(events[10])   # a duplicate inside the same call
+        events[700] = dict(events[5])   # a duplicate of an event of an earlier call
+        events[400] = event(rating=9)   # one bad event among good ones
+        reply = self.stack.request(events, timeout=30)
+        self.assertEqual(len(reply), 1000)
+        for i, ack in enumerate(reply):
+            self.assertEqual(ack["id"], events[i]["id"])
+            want = {11: "duplicate", 700: "duplicate", 400: "rejected"}.get(i, "accepted")
+            self.assertEqual(ack["status"], want, "event %d: %r" % (i, ack))
+        self.assertIn("rating", reply[400]["error"])
+        good = [e for i, e in enumerate(events) if i not in (11, 700, 400)]
+        self.assert_stored_once(good)
+        self.assert_not_stored([events[400]["id"]])
+        # all of it again: duplicates (and the same rejection), nothing stored twice
+        again = self.stack.request(events, timeout=30)
+        self.assertEqual([a["status"] for i, a in enumerate(again) if i != 400], ["duplicate"] * 999)
+        self.assertEqual(again[400]["status"], "rejected")
+        self.assert_stored_once(good)
+
+    def test_the_same_id_from_many_clients_at_once_is_accepted_once(self):
+        socks = [self.stack.dealer() for _ in range(8)]
+        same = event()
+        try:
+            uniques = []
+            for s in socks:
+                mine = [event() for _ in range(20)]
+                uniques += mine
+                s.send(msgpack.packb(mine + [same]))  # these land in one round or a few in flight
+            statuses = []
+            for s in socks:
+                self.assertTrue(s.poll(20000, zmq.POLLIN), "no reply")
+                reply = msgpack.unpackb(s.recv(), raw=False)
+                self.assertEqual([a["status"] for a in reply[:20]], ["accepted"] * 20)
+                statuses.append(reply[20]["status"])
+        finally:
+            for s in socks:
+                s.close(linger=0)
+        self.assertEqual(sorted(statuses), ["accepted"] + ["duplicate"] * 7)
+        self.assert_stored_once(uniques + [same])
+
+    def test_a_failing_xadd_mid_call_gives_retry_and_leaves_no_dedupe_mark(self):
+        shards = self.stack.shards
+        bad_shard = 1
+        bad_unit = unit_for_shard(bad_shard, shards)
+        good_unit = unit_for_shard((bad_shard + 1) % shards, shards)
+        key = "kinerja:ev:{%d}" % bad_shard
+        saved = key + ":saved-by-test"
+        had = self.stack.redis_cmd("EXISTS", key) == 1
+        if had:
+            self.stack.redis_cmd("RENAME", key, saved)
+        self.stack.redis_cmd("SET", key, "not a stream")  # XADD there fails: WRONGTYPE
+        batch = [event(unit=good_unit) for _ in range(3)] + [event(unit=bad_unit)] + \
+            [event(unit=good_unit) for _ in range(3)]
+        try:
+            reply = self.stack.request(batch)
+        finally:
+            self.stack.redis_cmd("DEL", key)
+            if had:
+                self.stack.redis_cmd("RENAME", saved, key)
+        self.assertEqual([a["status"] for a in reply], ["accepted"] * 3 + ["retry"] * 4)
+        self.assertIn("WRONGTYPE", reply[3]["error"])
+        for a in reply[3:]:
+            self.assertTrue(a["error"].startswith("storage unavailable: "), a["error"])
+        # the failed event's dedupe mark was taken back; the ones after it were never made
+        for e in batch[3:]:
+            self.assertEqual(self.stack.redis_cmd("EXISTS", "kinerja:dd:" + e["id"]), 0)
+        self.assert_stored_once(batch[:3])
+        self.assert_not_stored([e["id"] for e in batch[3:]])
+        # the broker reconnects; a resend stores the rest, the first three are duplicates
+        self.stack.wait_for(lambda: self.stack.request(event())["status"] == "accepted", timeout=15,
+                            what="accepted after the failed call")
+        self.assertEqual([a["status"] for a in self.stack.request(batch)], ["duplicate"] * 3 + ["accepted"] * 4)
+        self.assert_stored_once(batch)
+
+    def test_redis_killed_mid_traffic_never_a_false_accepted(self):
+        # appendfsync always: an accepted event is on disk before its ack, so after the
+        # crash Redis must hold every event the broker called accepted
+        self.stack.redis_cmd("CONFIG", "SET", "appendfsync", "always")
+        socks = [self.stack.dealer() for _ in range(4)]
+        sent, status = {}, {}
+        try:
+            for rnd in range(16):
+                for s in socks:
+                    batch = [event() for _ in range(200)]
+                    sent.update((e["id"], e) for e in batch)
+                    s.send(msgpack.packb(batch))
+                if rnd == 8:
+                    self.stack.stop_redis(signal.SIGKILL)  # rounds are in flight now
+                for s in socks:
+                    self.assertTrue(s.poll(20000, zmq.POLLIN), "no reply in round %d" % rnd)
+                    for a in msgpack.unpackb(s.recv(), raw=False):
+                        status[a["id"]] = a["status"]
+        finally:
+            for s in socks:
+                s.close(linger=0)
+            self.stack.start_redis()
+        self.assertEqual(set(status), set(sent))
+        values = set(status.values())
+        self.assertIn("accepted", values)
+        self.assertIn("retry", values)
+        self.assertLessEqual(values, {"accepted", "retry"})
+        self.stack.wait_for(lambda: self.stack.request(event())["status"] == "accepted", timeout=15,
+                            what="accepted after the Redis restart")
+        accepted = [sent[i] for i, st in status.items() if st == "accepted"]
+        self.assert_stored_once(accepted)  # never a false accepted
+        # every retry sent again ends stored once: accepted, or duplicate when Redis had
+        # stored it before the connection broke
+        retried = [sent[i] for i, st in status.items() if st == "retry"]
+        for k in range(0, len(retried), 500):
+            for a in self.stack.request(retried[k:k + 500], timeout=30):
+                self.assertIn(a["status"], ("accepted", "duplicate"))
+        self.assert_stored_once(list(sent.values()))
 
 
 class BrokerSettingsTest(unittest.TestCase):
