@@ -7,7 +7,8 @@ event mix, printed side by side.
   1. A local stack (scripts/stack.sh) on its own ports and var dir (default ports
      6701..6705 under /tmp/kinerja-bench-peer; --use-running takes the stack the
      environment / config names instead and leaves it running). Durable as `make up`:
-     PostgreSQL fsync on, Redis AOF everysec. Worker roles: ingest only (the score,
+     PostgreSQL fsync on, Redis AOF everysec, its data emptied first (--reuse keeps
+     it). Worker roles: ingest only (the score,
      notify and schedule roles are not on the measured path and would take CPU from
      whichever side runs while they work); --roles changes that.
   2. An organisation of 10 units x 8 people when none is imported (gen_traffic.py), so
@@ -24,7 +25,7 @@ event mix, printed side by side.
 jobs), reported separately; the headline is the issue's (INSERT per job).
 
 Usage: /usr/bin/python3 bench/peer_bench.py [--events N] [--repeats R] [--batched]
-         [--use-running] [--keep] [--port-base P] [--var-dir DIR] [--roles ROLES]
+         [--use-running] [--keep] [--reuse] [--port-base P] [--var-dir DIR] [--roles ROLES]
          [--peer-workers P] [--bin DIR] [--json]
 """
 
@@ -44,6 +45,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import gen_traffic  # noqa: E402
 
 NODE_MIN_MAJOR = 20
+PEER_TIMEOUT_S = 3600  # the peer stores a few hundred events/s on a busy 2-core machine
 
 
 class BenchError(Exception):
@@ -129,6 +131,25 @@ def stack(env, verb):
     return r.stdout
 
 
+def fresh_data(a, env):
+    """Empties the started stack's Redis and PostgreSQL data (stopping it first if an
+    earlier --keep left it running), so every invocation starts from the same state: a
+    Redis that reloads the dedupe keys of earlier runs takes longer to start than
+    stack.sh waits on a busy machine, and a growing event_log makes our polling
+    count(*) slower. The CURVE keys and the logs stay."""
+    stack(env, "down")
+    var = os.path.abspath(a.var_dir)
+    for sub in ("redis", "pg"):
+        path = os.path.join(var, sub)
+        if os.path.islink(path):
+            target = os.path.realpath(path)
+            os.unlink(path)
+            if target.startswith("/var/lib/kinerja/"):  # where stack.sh keeps a cluster postgres cannot reach
+                shutil.rmtree(target, ignore_errors=True)
+        elif os.path.isdir(path):
+            shutil.rmtree(path)
+
+
 def ensure_org(a, env):
     r = kinerja(a, env, "status", "--json", timeout=60)
     if r.returncode != 0:
@@ -168,9 +189,9 @@ def run_peer(a, env, node, mode):
     redis_url = config(a, env, "redis.url")
     dsn = config(a, env, "postgres.dsn")
     args = [node, os.path.join(PEER_DIR, "peer.js"), "run", "--events", str(a.events), "--redis", redis_url, "--pg",
-            dsn, "--mode", mode, "--workers", str(a.peer_workers), "--json"]
+            dsn, "--mode", mode, "--workers", str(a.peer_workers), "--timeout-s", str(PEER_TIMEOUT_S), "--json"]
     l0 = load()
-    r = subprocess.run(args, env=env, cwd=PEER_DIR, capture_output=True, text=True, timeout=1800)
+    r = subprocess.run(args, env=env, cwd=PEER_DIR, capture_output=True, text=True, timeout=PEER_TIMEOUT_S + 120)
     if r.returncode != 0:
         raise BenchError("peer (%s) failed (%d):\n%s%s" % (mode, r.returncode, r.stdout[-1000:], r.stderr[-2000:]))
     p = json.loads(r.stdout.strip().splitlines()[-1])
@@ -182,17 +203,25 @@ def med(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
-def summarise(ours, peers):
+def summarise(runs, ours, peers):
+    """Medians of the figures, the ratios of those medians, and the median of the ratios
+    measured within each run (the one to quote: both sides saw the same load)."""
     s = {
         "ours": {k: med(ours, k) for k in ("intake_per_s", "e2e_per_s", "ceiling_xadd_per_s", "ceiling_copy_per_s",
                                            "ack_p50_ms", "ack_p99_ms")},
     }
-    for mode, runs in peers.items():
-        p = {k: med(runs, k) for k in ("intake_per_s", "e2e_per_s")}
+    for mode, peer_runs in peers.items():
+        p = {k: med(peer_runs, k) for k in ("intake_per_s", "e2e_per_s")}
         s["peer_" + mode] = p
         s["ratio_" + mode] = {
             "intake": s["ours"]["intake_per_s"] / p["intake_per_s"] if p["intake_per_s"] else 0,
             "e2e": s["ours"]["e2e_per_s"] / p["e2e_per_s"] if p["e2e_per_s"] else 0,
+        }
+        per_run = [(r["ours"], r["peer_" + mode]) for r in runs]
+        s["same_run_ratio_" + mode] = {
+            "intake": statistics.median(o["intake_per_s"] / q["intake_per_s"] if q["intake_per_s"] else 0
+                                        for o, q in per_run),
+            "e2e": statistics.median(o["e2e_per_s"] / q["e2e_per_s"] if q["e2e_per_s"] else 0 for o, q in per_run),
         }
     return s
 
@@ -208,10 +237,13 @@ def print_table(a, doc):
         label = "peer: BullMQ, INSERT per job" if mode == "insert" else "peer: BullMQ, batched INSERT"
         p, r = s["peer_" + mode], s["ratio_" + mode]
         print("%-34s %14.0f %16.0f" % (label, p["intake_per_s"], p["e2e_per_s"]))
-        print("%-34s %13.1fx %15.1fx" % ("  ratio kinerja / peer", r["intake"], r["e2e"]))
+        q = s["same_run_ratio_" + mode]
+        print("%-34s %13.1fx %15.1fx" % ("  kinerja / peer, same-run median", q["intake"], q["e2e"]))
+        print("%-34s %13.1fx %15.1fx" % ("  kinerja / peer, of the medians", r["intake"], r["e2e"]))
     print("ceilings (same run): pipelined XADD %.0f/s, COPY %.0f rows/s; kinerja ack p50 %.1f ms, p99 %.1f ms" % (
         s["ours"]["ceiling_xadd_per_s"], s["ours"]["ceiling_copy_per_s"], s["ours"]["ack_p50_ms"],
         s["ours"]["ack_p99_ms"]))
+    print("per run (intake / end to end, 1-minute load average before it, %d cores):" % doc["nproc"])
     for i, run in enumerate(doc["runs"]):
         parts = ["kinerja %.0f / %.0f (load %.2f)" % (run["ours"]["intake_per_s"], run["ours"]["e2e_per_s"],
                                                       run["ours"]["load_before"])]
@@ -230,6 +262,8 @@ def main():
     ap.add_argument("--use-running", action="store_true",
                     help="the stack of the environment / config (left running); default: start one")
     ap.add_argument("--keep", action="store_true", help="leave the stack this run started running")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the started stack's earlier Redis and PostgreSQL data (default: start empty)")
     ap.add_argument("--port-base", type=int, default=6700, help="ports base+1..base+5 (default 6700)")
     ap.add_argument("--var-dir", default="/tmp/kinerja-bench-peer")
     ap.add_argument("--roles", default="ingest", help="worker roles of the started stack (default ingest)")
@@ -250,6 +284,8 @@ def main():
             log("starting a stack under %s (redis :%d, postgres :%d, intake :%d)" % (
                 a.var_dir, a.port_base + 1, a.port_base + 2, a.port_base + 3))
             started = True
+            if not a.reuse:
+                fresh_data(a, env)
             stack(env, "up")
         ensure_org(a, env)
         modes = ["insert"] + (["batched"] if a.batched else [])
@@ -268,6 +304,9 @@ def main():
                     mode = what[len("peer_"):]
                     run[what] = run_peer(a, env, node, mode)
                     peers[mode].append(run[what])
+                log("  %s: intake %.0f acks/s, end to end %.0f/s (load %.2f -> %.2f)" % (
+                    what, run[what]["intake_per_s"], run[what]["e2e_per_s"], run[what]["load_before"],
+                    run[what]["load_after"]))
             runs.append(run)
         first_peer = peers["insert"][0]
         doc = {
@@ -279,7 +318,7 @@ def main():
             "pg": first_peer["pg"],
             "nproc": os.cpu_count(),
             "runs": runs,
-            "median": summarise(ours, peers),
+            "median": summarise(runs, ours, peers),
         }
         if a.json:
             print(json.dumps(doc, indent=2))
