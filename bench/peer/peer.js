@@ -51,6 +51,7 @@ const DEFAULTS = {
     json: false,
 };
 const SAMPLE_ORG = 256;
+const READY_TIMEOUT_MS = 10000; /* ioredis retries a refused connection for ever */
 const POLL_MS = 50;
 const ADD_RETRY_MAX_MS = 2000;
 
@@ -69,6 +70,18 @@ const INSERT_SQL = `INSERT INTO peer_events (id, type, source, ts, employee, uni
 const INSERT_BATCH_SQL = `INSERT INTO peer_events (id, type, source, ts, employee, unit, payload)
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[])
     ON CONFLICT (id) DO NOTHING`;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* p, or a rejection naming what did not answer within READY_TIMEOUT_MS */
+function ready(p, what) {
+    let t;
+    const late = new Promise((_, reject) => {
+        t = setTimeout(() => reject(new Error(`${what} did not answer within ${READY_TIMEOUT_MS / 1000} s`)),
+            READY_TIMEOUT_MS);
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(t));
+}
 
 function die(msg) {
     process.stderr.write(`peer: ${msg}\n`);
@@ -203,7 +216,7 @@ async function workerMain(o) {
         concurrency: o.concurrency,
     });
     worker.on('error', (err) => process.stderr.write(`peer worker: ${err.message}\n`));
-    await worker.waitUntilReady();
+    await ready(worker.waitUntilReady(), 'redis');
     process.send({ ready: true });
     process.on('message', async (m) => {
         if (m && m.stop) {
@@ -231,7 +244,6 @@ function makeEvent(index, k, org) {
     return e;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* One kiosk: `count` events in chunks of `batch`, `window` chunks in flight. An addBulk
  * that fails is sent again (same job ids: nothing is added twice) with backoff. */
@@ -313,7 +325,7 @@ async function runMain(o) {
     const admin = new Queue(o.queue, { connection: ropts });
     admin.on('error', () => {});
     try {
-        await admin.waitUntilReady();
+        await ready(admin.waitUntilReady(), 'redis');
         await admin.obliterate({ force: true }); /* whatever an earlier run left */
     } catch (err) {
         die(`redis (${o.redis}): ${err.message}; is the stack up?`);
