@@ -9,7 +9,8 @@
  *                    [--workers P] [--concurrency K] [--mode insert|batched]
  *                    [--redis URL] [--pg DSN] [--queue NAME] [--timeout-s S] [--json]
  *
- * `run` empties peer_events and the queue, forks P worker processes (`peer.js worker`),
+ * `run` empties peer_events and the queue (so never point two runs at one database and
+ * queue at once), forks P worker processes (`peer.js worker`),
  * then C simulated kiosks (one Queue, so one Redis connection, each) send N
  * citizen_feedback events, the same mix `kinerja bench` makes (tools/cmd_bench.c: a
  * fresh uuid4 id, source kiosk:bench-NN, ts now, rating 1 + k % 4, unit and employee
