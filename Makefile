@@ -23,7 +23,7 @@ define quiet_build
 	  { echo "failed (the errors are above)"; exit 1; }
 endef
 
-.PHONY: all build asan deps up down restart demo check unit integration bench fuzz chaos fuzz-pipeline clean format
+.PHONY: all build asan deps up down restart demo check unit integration bench bench-peer fuzz chaos fuzz-pipeline clean format
 
 all: build
 
@@ -72,6 +72,16 @@ integration: asan
 bench: build
 	@scripts/stack.sh up
 	$(BUILD)/bin/kinerja bench
+
+# The peer in the same run (issue 15, docs/PERFORMANCE.md "Peer"): BullMQ + pg from the npm
+# registry (bench/peer/package-lock.json) against `kinerja bench`, on a stack of its own
+# (ports 6701..6705, /tmp/kinerja-bench-peer), medians of 3. Not part of `make check`.
+# PEER_ARGS="--events 20000" for a quicker run; "--batched" adds the batched variant.
+PEER_ARGS ?=
+bench-peer: build
+	@command -v node >/dev/null || { echo "bench-peer: node not found (Node.js >= 20)" >&2; exit 1; }
+	@[ -d bench/peer/node_modules ] || { command -v npm >/dev/null || { echo "bench-peer: npm not found" >&2; exit 1; }; cd bench/peer && npm ci --no-audit --no-fund; }
+	/usr/bin/python3 bench/peer_bench.py $(PEER_ARGS)
 
 # libFuzzer over the front door: mpscan_check -> msgpack unpack -> event_decode.
 # FUZZ_SECONDS=600 make fuzz for a longer run; new crashes land in build-fuzz/.
