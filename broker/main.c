@@ -86,6 +86,7 @@ struct broker_metrics {
     struct metric *events[ACK_STATUS_COUNT];
     struct metric *roundtrips;
     struct metric *acks_dropped;
+    struct metric_histogram *ack_seconds; /* receipt to reply, per request frame */
     struct metric *redis_up;
     struct metric *zap_refused;
 };
@@ -192,6 +193,9 @@ static void register_metrics(struct broker *b)
         metrics_gauge(m, "kinerja_broker_redis_up", NULL, "1 when the broker holds a Redis connection");
     b->m.zap_refused = metrics_counter(m, "kinerja_broker_zap_refused_total", NULL,
                                        "CURVE connections refused (key not in security.clients_file)");
+    b->m.ack_seconds =
+        metrics_histogram(m, "kinerja_broker_ack_seconds", NULL,
+                          "time from a request frame's receipt to its reply (ms resolution)", NULL, 0);
 }
 
 /* Keeps /healthz and the redis_up gauge in line with the Redis connection. */
@@ -352,6 +356,7 @@ static void answer_round(struct broker *b, struct round *rd)
             metric_inc(b->m.acks_dropped);
         } else {
             count_acks(b, r);
+            metric_observe(b->m.ack_seconds, (double)(daemon_wall_ms() - r->recv_wall_ms) / 1000.0);
         }
         request_release(r);
     }

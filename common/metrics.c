@@ -179,6 +179,8 @@ struct metric_histogram *metrics_histogram(struct metrics *m, const char *name, 
 
 void metric_observe(struct metric_histogram *h, double seconds)
 {
+    if (!h)
+        return;
     if (!(seconds > 0)) /* negative or NaN */
         seconds = 0;
     size_t b = 0;

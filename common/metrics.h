@@ -66,7 +66,7 @@ struct metric *metrics_gauge(struct metrics *m, const char *name, const char *la
 struct metric_histogram;
 struct metric_histogram *metrics_histogram(struct metrics *m, const char *name, const char *labels,
                                            const char *help, const double *bounds, size_t nbounds);
-/* Records one observation of seconds (negative counts as 0); safe from any thread. */
+/* Records one observation of seconds (negative counts as 0); safe from any thread; h NULL: nothing. */
 void metric_observe(struct metric_histogram *h, double seconds);
 /* The observations so far and their sum (for tests and logs). */
 unsigned long long metric_histogram_count(const struct metric_histogram *h);

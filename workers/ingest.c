@@ -318,7 +318,9 @@ static int store_rows(struct ingest *w)
         if (!pgstore_ok(w->db) && pg_wait(w) < 0)
             return -1;
         struct ingest_counts c = {0};
+        long long t0 = daemon_now_ms();
         if (pgstore_ingest_batch(w->db, w->rows, n, w->cfg.time_zone, &c) == 0) {
+            metric_observe(w->m_commit_seconds, (double)(daemon_now_ms() - t0) / 1000.0);
             pg_regained(w);
             mark_committed(w, w->row_entry, n);
             count_in(w, &c);
@@ -601,6 +603,10 @@ static void register_metrics(struct ingest *w, struct metrics *m)
                              "largest broker receive to commit delay in the current 10 s window");
     w->m_backlog = metrics_gauge(m, "kinerja_ingest_backlog", NULL,
                                  "stream entries not yet delivered to the ingest group (at the last report)");
+    static const double commit_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    w->m_commit_seconds = metrics_histogram(m, "kinerja_ingest_batch_commit_seconds", NULL,
+                                            "one batch: COPY into staging, the merge and COMMIT",
+                                            commit_buckets, sizeof commit_buckets / sizeof commit_buckets[0]);
 }
 
 struct ingest *ingest_new(const struct ingest_config *cfg, struct metrics *m)

@@ -80,6 +80,7 @@ struct ingest {
     struct metrics *metrics; /* may be NULL */
     struct metric *m_stored, *m_rejected, *m_already, *m_batches, *m_dead, *m_redis_up, *m_pg_up, *m_lag,
         *m_backlog;
+    struct metric_histogram *m_commit_seconds; /* NULL without metrics */
 };
 
 /* Prepares a worker (no I/O); registers its metrics in m (may be NULL) so the caller

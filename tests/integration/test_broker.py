@@ -324,6 +324,10 @@ class BrokerTest(StackTestCase):
         self.assertEqual(after - before, 2)
         self.assertEqual(self._metric(port, "kinerja_broker_redis_up"), 1)
         self.assertGreater(self._metric(port, "kinerja_broker_redis_roundtrips_total"), 0)
+        # the ack latency histogram counts every answered frame; +Inf equals _count
+        count = self._metric(port, "kinerja_broker_ack_seconds_count")
+        self.assertGreaterEqual(count, 1)
+        self.assertEqual(self._metric(port, 'kinerja_broker_ack_seconds_bucket{le="+Inf"}'), count)
 
     def _metric(self, port, name):
         status, body = http_get(port, "/metrics")

@@ -386,6 +386,11 @@ class TestIngest(WorkerTestCase):
         total = traffic.counts()["stored"]
         self.assertEqual(counted.get("stored", 0) + counted.get("already", 0), total, metrics)
         self.assertGreater(counted.get("stored", 0), total // 2, metrics)
+        # every committed batch is in the commit-time histogram
+        commits = int(re.search(r"^kinerja_ingest_batch_commit_seconds_count (\d+)$", metrics, re.M).group(1))
+        batches = int(re.search(r"^kinerja_ingest_batches_total (\d+)$", metrics, re.M).group(1))
+        self.assertGreaterEqual(commits, 1)
+        self.assertLessEqual(commits, batches)
         log = self.s.log_text("worker-ingest")
         self.assertIn("postgres lost", log)
         self.assertIn("postgres regained", log)
