@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -44,4 +45,13 @@ long long daemon_wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void daemon_sleep_ms(long long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !daemon_stopping)
+        ;
 }

@@ -22,4 +22,8 @@ long long daemon_now_ms(void);
 /* Wall-clock Unix milliseconds. */
 long long daemon_wall_ms(void);
 
+/* Sleeps ms milliseconds, or less when daemon_stopping is set (a signal cuts the sleep
+ * short and the rest is slept only while not stopping). */
+void daemon_sleep_ms(long long ms);
+
 #endif

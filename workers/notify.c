@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "event_json.h"
 #include "log.h"
+#include "pgsession.h"
 #include "pgstore.h"
 #include "webhook.h"
 
@@ -20,7 +21,6 @@
 
 #define NOTIFY_BODY_MAX (1024 * 1024)          /* largest webhook body, and payload for the PUB */
 #define NOTIFY_IDS_MAX (NOTIFY_BATCH * 40 + 8) /* '{uuid,uuid,...}' for one batch */
-#define NOTIFY_PG_BACKOFF_MIN_MS 100
 #define NOTIFY_PG_BACKOFF_MAX_MS 5000
 #define NOTIFY_LEASE_MARGIN_MS 2000 /* renew when less than one post + this is left */
 #define NOTIFY_MIN_WAIT_MS 100      /* shortest idle wait (a due row another worker holds) */
@@ -64,8 +64,7 @@ struct batch {
 
 struct notifier {
     struct notifier_config cfg;
-    struct pgstore *db;
-    bool listening, pg_up, pg_logged_down;
+    struct pgsession pg; /* the session: connect with backoff, LISTEN, NOTIFY waits */
     void *zctx, *pub;
     struct webhook *hook; /* NULL: no webhook configured */
     long http_timeout_ms;
@@ -111,6 +110,7 @@ struct notifier *notifier_new(const struct notifier_config *cfg, struct metrics 
     n->m_dead = metrics_counter(m, "kinerja_notify_dead_total", NULL, "notifications given up (status dead)");
     n->m_queued = metrics_gauge(m, "kinerja_notify_queued", NULL, "notifications waiting for delivery");
     n->m_pg_up = metrics_gauge(m, "kinerja_notify_postgres_up", NULL, "1 when PostgreSQL is reachable");
+    pgsession_init(&n->pg, n->cfg.postgres_dsn, NOTIFY_CHANNEL, m, n->m_pg_up);
     n->m_webhook_delivered = metrics_histogram(m, "kinerja_notify_webhook_seconds", "outcome=\"delivered\"",
                                                "time of one webhook attempt, by outcome", NULL, 0);
     n->m_webhook_failed = metrics_histogram(m, "kinerja_notify_webhook_seconds", "outcome=\"failed\"",
@@ -163,7 +163,7 @@ void notifier_destroy(struct notifier **pn)
     if (n->zctx)
         zmq_ctx_term(n->zctx);
     webhook_destroy(&n->hook);
-    pgstore_destroy(&n->db);
+    pgsession_close(&n->pg);
     buf_free(&n->body);
     buf_free(&n->ids);
     msgpack_sbuffer_destroy(&n->msg);
@@ -174,54 +174,6 @@ void notifier_destroy(struct notifier **pn)
 
 /* ---- PostgreSQL ----------------------------------------------------------------------- */
 
-static void sleep_ms(long long ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !daemon_stopping)
-        ;
-}
-
-static void pg_down(struct notifier *n, const char *why)
-{
-    if (n->pg_up || !n->pg_logged_down)
-        log_error("postgres %s: %s", n->pg_up ? "lost" : "unavailable", why);
-    n->pg_up = false;
-    n->pg_logged_down = true;
-    n->listening = false;
-    metric_set(n->m_pg_up, 0);
-    metrics_health_set(n->m, "postgres: unreachable");
-}
-
-/* Connects (or reconnects) with backoff until PostgreSQL answers or SIGTERM. */
-static int pg_ready(struct notifier *n)
-{
-    long long backoff = NOTIFY_PG_BACKOFF_MIN_MS;
-    while (!daemon_stopping) {
-        if (!n->db)
-            n->db = pgstore_connect(n->cfg.postgres_dsn);
-        else if (!pgstore_ok(n->db))
-            pgstore_reconnect(n->db);
-        if (n->db && !n->db->err && pgstore_ok(n->db)) {
-            if (!n->pg_up)
-                log_info("postgres %s", n->pg_logged_down ? "regained" : "connected");
-            n->pg_up = true;
-            n->pg_logged_down = false;
-            metric_set(n->m_pg_up, 1);
-            metrics_health_set(n->m, NULL);
-            if (!n->listening) {
-                PGresult *r = PQexec(n->db->conn, "LISTEN " NOTIFY_CHANNEL);
-                n->listening = PQresultStatus(r) == PGRES_COMMAND_OK;
-                PQclear(r);
-            }
-            return 0;
-        }
-        pg_down(n, n->db ? n->db->errstr : "out of memory");
-        sleep_ms(backoff);
-        backoff = backoff * 2 > NOTIFY_PG_BACKOFF_MAX_MS ? NOTIFY_PG_BACKOFF_MAX_MS : backoff * 2;
-    }
-    return -1;
-}
-
 /*
  * Runs one parameterized statement. Returns the result (caller clears), or NULL after
  * logging the error: once per distinct message, so a missing table or a lost server
@@ -230,7 +182,7 @@ static int pg_ready(struct notifier *n)
 static PGresult *pg_run(struct notifier *n, const char *what, const char *sql, int nparams,
                         const char *const *params)
 {
-    PGresult *r = PQexecParams(n->db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(n->pg.db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         n->query_err[0] = '\0';
@@ -242,14 +194,14 @@ static PGresult *pg_run(struct notifier *n, const char *what, const char *sql, i
     if (state && !strcmp(state, "42P01"))
         snprintf(text, sizeof text, "%s: the notifications table does not exist yet (kinerja migrate)", what);
     else
-        snprintf(text, sizeof text, "%s: %s", what, msg ? msg : PQerrorMessage(n->db->conn));
+        snprintf(text, sizeof text, "%s: %s", what, msg ? msg : PQerrorMessage(n->pg.db->conn));
     for (char *p = text; *p; p++)
         if (*p == '\n')
             *p = ' ';
-    if (strcmp(text, n->query_err) != 0 && pgstore_ok(n->db))
+    if (strcmp(text, n->query_err) != 0 && pgstore_ok(n->pg.db))
         log_error("%s", text);
     snprintf(n->query_err, sizeof n->query_err, "%s", text);
-    snprintf(n->db->errstr, sizeof n->db->errstr, "%s", text);
+    snprintf(n->pg.db->errstr, sizeof n->pg.db->errstr, "%s", text);
     PQclear(r);
     return NULL;
 }
@@ -734,21 +686,8 @@ static void wait_for_work(struct notifier *n)
     long long ms = NOTIFY_POLL_MS;
     if (n->next_due_ms >= 0 && n->next_due_ms < ms)
         ms = n->next_due_ms < NOTIFY_MIN_WAIT_MS ? NOTIFY_MIN_WAIT_MS : n->next_due_ms;
-    PGconn *c = n->db->conn;
-    int fd = PQsocket(c);
-    if (fd < 0) {
-        sleep_ms(ms);
-        return;
-    }
-    fd_set rd;
-    FD_ZERO(&rd);
-    FD_SET(fd, &rd);
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    if (select(fd + 1, &rd, NULL, NULL, &tv) > 0)
-        PQconsumeInput(c);
-    PGnotify *note;
-    while ((note = PQnotifies(c)))
-        PQfreemem(note);
+    if (pgsession_wait(&n->pg, (long)ms) < 0)
+        pgsession_down(&n->pg, PQerrorMessage(n->pg.db->conn));
 }
 
 static void summary_maybe(struct notifier *n, bool force)
@@ -789,21 +728,21 @@ int notifier_run(struct notifier *n)
             daemon_reload_requested = 0;
             n->cfg.reload(n->cfg.reload_arg);
         }
-        if (pg_ready(n) < 0)
+        if (pgsession_ready(&n->pg) < 0)
             break;
         int got = notifier_pass(n);
         if (got < 0) {
-            if (!pgstore_ok(n->db))
-                pg_down(n, n->db->errstr);
+            if (!pgstore_ok(n->pg.db))
+                pgsession_down(&n->pg, n->pg.db->errstr);
             else
-                sleep_ms(NOTIFY_PG_BACKOFF_MAX_MS); /* a query failed: do not spin on it */
+                daemon_sleep_ms(NOTIFY_PG_BACKOFF_MAX_MS); /* a query failed: do not spin on it */
             continue;
         }
         bool idle = got < NOTIFY_BATCH;
         if ((idle || daemon_now_ms() - n->refreshed_at >= NOTIFY_POLL_MS) && !daemon_stopping)
             queue_refresh(n);
         summary_maybe(n, false);
-        if (idle && !daemon_stopping && pgstore_ok(n->db))
+        if (idle && !daemon_stopping && pgstore_ok(n->pg.db))
             wait_for_work(n);
     }
     summary_maybe(n, true);
