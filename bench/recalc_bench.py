@@ -20,6 +20,7 @@ Usage: /usr/bin/python3 bench/recalc_bench.py [--employees N] [--ratings R] [--b
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -29,7 +30,10 @@ import harness  # noqa: E402
 
 PERIOD = "2026-06"
 
+# Setup statements may take minutes on a busy machine (the harness's Stack.sql() stops
+# a statement after 120 s).
 SETUP_SQL = """
+SET statement_timeout = 0;
 INSERT INTO units (code) SELECT 'U' || lpad(u::text, 5, '0') FROM generate_series(0, %(units)s - 1) u;
 INSERT INTO employees (nip, name, unit, position, supervisor_nip, job_family)
 SELECT '19800101' || lpad(i::text, 10, '0'), 'Pegawai ' || i, 'U' || lpad((i / 100)::text, 5, '0'),
@@ -41,6 +45,7 @@ FROM generate_series(0, %(n)s - 1) i;
 # Ratings of staff member i (not heads): the head, peers i+1..i+(R-2) within the unit's
 # staff (wrapping), and the employee's own; values drawn around a per-person level.
 EVENTS_SQL = """
+SET statement_timeout = 0;
 INSERT INTO event_log (id, type, source, ts, employee, unit, period, rater, relation, payload)
 SELECT gen_random_uuid(), 'evaluation', 'bench', timestamptz '2026-06-15 10:00+00',
        '19800101' || lpad(e::text, 10, '0'), 'U' || lpad((e / 100)::text, 5, '0'), '%(period)s',
@@ -107,6 +112,7 @@ def main():
     ap.add_argument("--explain", action="store_true",
                     help="auto_explain statements over 300 ms (adds overhead; for profiling)")
     ap.add_argument("--keep", action="store_true", help="leave the stack running (Enter stops it)")
+    ap.add_argument("--pg-log", default=None, help="copy PostgreSQL's log (with the plans) to this file at the end")
     a = ap.parse_args()
     n = a.employees - a.employees % 100
     bin_dir = a.bin or os.path.join(HERE, "..", "build", "bin")
@@ -164,6 +170,8 @@ def main():
             print("stack in %s, postgres port %s; Enter stops it" % (s.tmp, s.pg_port))
             sys.stdin.readline()
     finally:
+        if a.pg_log:
+            shutil.copyfile(s._log_path("postgres"), a.pg_log)
         s.close()
 
 
