@@ -10,13 +10,17 @@ log of a real PostgreSQL (fsync on), then timed:
      score worker rebuilds the derived tables of the period from the event log (set-based
      SQL) and recomputes every result (nothing changed, so no new version is written).
 
-Prints each phase's wall time and the worker's own load / score+store split.
-Usage: /usr/bin/python3 bench/recalc_bench.py [--employees N] [--ratings R] [--bin DIR]
+Prints each phase's wall time, the worker's own load / score+store split and the score
+worker's peak resident memory (VmHWM). --explain logs every PostgreSQL statement (nested
+ones too) slower than 300 ms with its EXPLAIN ANALYZE (auto_explain) and prints where the
+score worker's connection spent its time.
+Usage: /usr/bin/python3 bench/recalc_bench.py [--employees N] [--ratings R] [--bin DIR] [--explain]
 """
 
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -26,7 +30,10 @@ import harness  # noqa: E402
 
 PERIOD = "2026-06"
 
+# Setup statements may take minutes on a busy machine (the harness's Stack.sql() stops
+# a statement after 120 s).
 SETUP_SQL = """
+SET statement_timeout = 0;
 INSERT INTO units (code) SELECT 'U' || lpad(u::text, 5, '0') FROM generate_series(0, %(units)s - 1) u;
 INSERT INTO employees (nip, name, unit, position, supervisor_nip, job_family)
 SELECT '19800101' || lpad(i::text, 10, '0'), 'Pegawai ' || i, 'U' || lpad((i / 100)::text, 5, '0'),
@@ -38,6 +45,7 @@ FROM generate_series(0, %(n)s - 1) i;
 # Ratings of staff member i (not heads): the head, peers i+1..i+(R-2) within the unit's
 # staff (wrapping), and the employee's own; values drawn around a per-person level.
 EVENTS_SQL = """
+SET statement_timeout = 0;
 INSERT INTO event_log (id, type, source, ts, employee, unit, period, rater, relation, payload)
 SELECT gen_random_uuid(), 'evaluation', 'bench', timestamptz '2026-06-15 10:00+00',
        '19800101' || lpad(e::text, 10, '0'), 'U' || lpad((e / 100)::text, 5, '0'), '%(period)s',
@@ -71,11 +79,40 @@ def worker_lines(s, proc, at_least=1):
     return lines()
 
 
+def peak_rss(proc):
+    """The process's peak resident set (VmHWM, /proc/PID/status) in MiB, or None."""
+    try:
+        with open("/proc/%d/status" % proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def slow_statements(s, since):
+    """The auto_explain entries of the PostgreSQL log written after offset since: (ms,
+    first line of the statement), slowest first."""
+    path = s._log_path("postgres")
+    with open(path, errors="replace") as f:
+        f.seek(since)
+        text = f.read()
+    out = []
+    for m in re.finditer(r"duration: ([0-9.]+) ms\s+plan:\s*\n\s*Query Text: (.*)", text):
+        out.append((float(m.group(1)), m.group(2).strip()[:150]))
+    return sorted(out, reverse=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--employees", type=int, default=100000)
     ap.add_argument("--ratings", type=int, default=30)
     ap.add_argument("--bin", default=None, help="binaries (default build/bin)")
+    ap.add_argument("--explain", action="store_true",
+                    help="auto_explain statements over 300 ms (adds overhead; for profiling)")
+    ap.add_argument("--keep", action="store_true", help="leave the stack running (Enter stops it)")
+    ap.add_argument("--pg-log", default=None, help="copy PostgreSQL's log (with the plans) to this file at the end")
     a = ap.parse_args()
     n = a.employees - a.employees % 100
     bin_dir = a.bin or os.path.join(HERE, "..", "build", "bin")
@@ -91,14 +128,25 @@ def main():
         print("setup: %d employees, %d ratings, %d work results in the log (%.1f s, not timed)" % (
             n, ratings, s.sql_value("SELECT count(*) FROM work_results"), time.monotonic() - t))
 
+        logpos = os.path.getsize(s._log_path("postgres"))
+
         t = time.monotonic()
-        scorer = s.start_worker(role="score")
+        # the score worker's own session loads auto_explain (libpq's PGOPTIONS)
+        env = {"PGOPTIONS": "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=300 "
+                            "-c auto_explain.log_analyze=on -c auto_explain.log_nested_statements=on"} \
+            if a.explain else None
+        scorer = s.start_worker(role="score", env=env)
         s.wait_for(lambda: s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation")
                    == 0, timeout=1800, interval=0.2, what="first computation")
         first = time.monotonic() - t
         versions = s.sql_value("SELECT count(*) FROM score_versions")
         print("first computation: %.1f s for %d results (%d versions written)" % (first, n, versions))
         print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
+        print("  score worker peak RSS (VmHWM): %.0f MiB" % (peak_rss(scorer) or -1))
+        if a.explain:
+            for ms, q in slow_statements(s, logpos)[:12]:
+                print("    %8.0f ms  %s" % (ms, q))
+            logpos = os.path.getsize(s._log_path("postgres"))
 
         t = time.monotonic()
         r = s.kinerja("recalc", "--period", PERIOD)
@@ -114,7 +162,16 @@ def main():
               "%d new versions)" % (recalc, rebuild[-1] if rebuild else "?",
                                     s.sql_value("SELECT count(*) FROM score_versions") - versions))
         print("  worker: " + worker_lines(s, scorer, 2)[-1].split(": ", 1)[1])
+        print("  score worker peak RSS (VmHWM): %.0f MiB" % (peak_rss(scorer) or -1))
+        if a.explain:
+            for ms, q in slow_statements(s, logpos)[:12]:
+                print("    %8.0f ms  %s" % (ms, q))
+        if a.keep:
+            print("stack in %s, postgres port %s; Enter stops it" % (s.tmp, s.pg_port))
+            sys.stdin.readline()
     finally:
+        if a.pg_log:
+            shutil.copyfile(s._log_path("postgres"), a.pg_log)
         s.close()
 
 

@@ -598,7 +598,7 @@ int score_store_begin(struct score_writer *w, char *err, size_t errlen)
                  "CREATE TEMP TABLE _score_new (employee text, version int, predikat text, "
                  "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
                  "perilaku_rating text, "
-                 "inputs_digest text, reason text, result jsonb) ON COMMIT DROP",
+                 "inputs_digest text, reason text, result jsonb COMPRESSION lz4) ON COMMIT DROP",
                  err, errlen) < 0 ||
         exec_cmd(w->conn,
                  "CREATE TEMP TABLE _unit_new (unit text, ikm numeric(6,2), mutu text, "

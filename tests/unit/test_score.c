@@ -1289,6 +1289,42 @@ static void test_training_from_config(void **state)
 
 /* ------------------------------------------------------------------ invalid input */
 
+/* Every number of the result JSON is printed as "%.4f" would print it (score.c formats
+ * them itself, falling back to printf next to a half unit): ties that round to even,
+ * values just off a half unit, negatives that round to zero, large values. */
+static void test_json_numbers_as_printf(void **state)
+{
+    (void)state;
+    struct score_params p = plain_params();
+    struct score_indicator ind = {10, 8, 1, DIRECTION_HIGHER_BETTER, "A-1"};
+    struct score_result r;
+    score_one(&p, NULL, 0, NULL, 0, &ind, 1, NULL, 1, &r, NULL);
+    const double fixed[] = {0.03125,   -0.03125, 0.00015,  0.00025, 2.00005,      4.99995,      -1.23456,
+                            -0.00004,  -0.00005, -0.00006, 0.00005, 123456.78905, 999999.99995, 1000000.00005,
+                            1e9 + 0.5, -7.77775, 1.5,      0.0,     -0.0,         3.0 / 7.0};
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] + 20000; i++) {
+        double v;
+        if (i < sizeof fixed / sizeof fixed[0]) {
+            v = fixed[i];
+        } else {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* half of them exact multiples of 1/20000 (many exact ties), the rest anywhere in [-10, 10] */
+            v = (i % 2) ? (double)((int64_t)(x % 400000) - 200000) / 20000.0
+                        : (double)(x >> 11) / 9007199254740992.0 * 20 - 10;
+        }
+        r.model.has_scale = true;
+        r.model.scale = v;
+        char want[64], *s = result_json(&p, &r);
+        snprintf(want, sizeof want, "\"scale\":%.4f,", fabs(v) < 0.00005 ? 0.0 : v);
+        if (!strstr(s, want))
+            fail_msg("%.17g: wanted %s in the JSON", v, want);
+        free(s);
+    }
+}
+
 static void test_invalid_input(void **state)
 {
     (void)state;
@@ -1347,6 +1383,7 @@ int main(void)
         cmocka_unit_test(test_interval),
         cmocka_unit_test(test_training_from_config),
         cmocka_unit_test(test_invalid_input),
+        cmocka_unit_test(test_json_numbers_as_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
