@@ -2,6 +2,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pgsession.h"
 #include "pgstore.h"
 #include "score_store.h"
 
@@ -32,12 +33,11 @@ struct failing {
 
 struct scorer {
     struct scorer_config cfg;
-    struct pgstore *db;
+    struct pgsession pg; /* connect with backoff, LISTEN kinerja_score, NOTIFY waits */
     struct score_writer writer;
-    bool listening;
-    bool pg_up, pg_logged_down;
     struct metrics *m;
     struct metric *m_periods, *m_versions, *m_results, *m_recalcs, *m_errors, *m_last_ms, *m_pg_up;
+    struct metric_histogram *m_compute_seconds;
     struct metric *m_quarantined, *m_failing;
     struct buf json;
     struct failing failing[SCORER_FAILING_MAX];
@@ -64,6 +64,13 @@ struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
     s->m_errors = metrics_counter(m, "kinerja_score_errors_total", NULL, "failed period computations");
     s->m_last_ms = metrics_gauge(m, "kinerja_score_last_period_ms", NULL, "duration of the last computation");
     s->m_pg_up = metrics_gauge(m, "kinerja_score_postgres_up", NULL, "1 when PostgreSQL is reachable");
+    pgsession_init(&s->pg, s->cfg.postgres_dsn, "kinerja_score", m, s->m_pg_up);
+    static const double compute_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,
+                                             5,    10,   30,  60,   120, 300, 600};
+    s->m_compute_seconds =
+        metrics_histogram(m, "kinerja_score_period_seconds", NULL,
+                          "one period's computation: load, score, store (the workflow hook included)",
+                          compute_buckets, sizeof compute_buckets / sizeof compute_buckets[0]);
     s->m_quarantined = metrics_gauge(m, "kinerja_score_quarantined", NULL,
                                      "results set aside because they cannot be computed or stored");
     s->m_failing = metrics_gauge(m, "kinerja_score_failing_periods", NULL,
@@ -77,17 +84,10 @@ void scorer_destroy(struct scorer **ps)
     struct scorer *s = *ps;
     if (!s)
         return;
-    pgstore_destroy(&s->db);
+    pgsession_close(&s->pg);
     buf_free(&s->json);
     free(s);
     *ps = NULL;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !daemon_stopping)
-        ;
 }
 
 /* /healthz: 503 naming the first period that failed SCORER_FAILING_TRIES times in a
@@ -155,46 +155,15 @@ static void forget_computed(struct scorer *s, const PGresult *rows)
         health_refresh(s);
 }
 
-static void pg_down(struct scorer *s, const char *why)
-{
-    if (s->pg_up || !s->pg_logged_down)
-        log_error("postgres %s: %s", s->pg_up ? "lost" : "unavailable", why);
-    s->pg_up = false;
-    s->pg_logged_down = true;
-    s->listening = false;
-    metric_set(s->m_pg_up, 0);
-    metrics_health_set(s->m, "postgres: unreachable");
-}
-
-/* Connects (or reconnects) with backoff until PostgreSQL answers or SIGTERM. */
+/* The session, and what the scorer keeps beside it: the writer's connection and its
+ * own health (periods failing). */
 static int pg_ready(struct scorer *s)
 {
-    long backoff = SCORER_BACKOFF_MIN_MS;
-    while (!daemon_stopping) {
-        if (!s->db)
-            s->db = pgstore_connect(s->cfg.postgres_dsn);
-        else if (!pgstore_ok(s->db))
-            pgstore_reconnect(s->db);
-        if (s->db && !s->db->err && pgstore_ok(s->db)) {
-            if (!s->pg_up)
-                log_info("postgres %s", s->pg_logged_down ? "regained" : "connected");
-            s->pg_up = true;
-            s->pg_logged_down = false;
-            s->writer.conn = s->db->conn;
-            metric_set(s->m_pg_up, 1);
-            health_refresh(s);
-            if (!s->listening) {
-                PGresult *r = PQexec(s->db->conn, "LISTEN kinerja_score");
-                s->listening = PQresultStatus(r) == PGRES_COMMAND_OK;
-                PQclear(r);
-            }
-            return 0;
-        }
-        pg_down(s, s->db ? s->db->errstr : "out of memory");
-        sleep_ms(backoff);
-        backoff = backoff * 2 > SCORER_BACKOFF_MAX_MS ? SCORER_BACKOFF_MAX_MS : backoff * 2;
-    }
-    return -1;
+    if (pgsession_ready(&s->pg) < 0)
+        return -1;
+    s->writer.conn = s->pg.db->conn;
+    health_refresh(s);
+    return 0;
 }
 
 /* ---- one period ------------------------------------------------------------------ */
@@ -533,7 +502,7 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
 {
     long long t0 = daemon_now_ms();
     struct period_data d;
-    if (score_store_load(s->db->conn, period, &d, err, errlen) < 0)
+    if (score_store_load(s->pg.db->conn, period, &d, err, errlen) < 0)
         return -1;
     long long t1 = daemon_now_ms();
     if (d.skipped)
@@ -550,7 +519,7 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    s->writer.conn = s->db->conn;
+    s->writer.conn = s->pg.db->conn;
     if (score_store_begin(&s->writer, err, errlen) < 0)
         goto out;
     struct score_period_input in = {
@@ -573,7 +542,7 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
     if (score_store_finish(&s->writer, &d, (const char(*)[SCORE_STORE_UUID_LEN])flip, n_flip, units, n_units,
                            pr.q, pr.n_q, &written, err, errlen) < 0)
         goto out;
-    long long nq = score_store_quarantined(s->db->conn);
+    long long nq = score_store_quarantined(s->pg.db->conn);
     if (nq >= 0)
         metric_set(s->m_quarantined, nq);
     long long t2 = daemon_now_ms();
@@ -581,6 +550,7 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
     metric_add(s->m_results, (long long)pr.computed);
     metric_add(s->m_versions, (long long)written);
     metric_set(s->m_last_ms, t2 - t0);
+    metric_observe(s->m_compute_seconds, (double)(t2 - t0) / 1000.0);
     log_info("period %s (generation %lld): %zu results computed, %zu new versions, %zu moved below the "
              "material threshold, %zu set aside, %zu kiosk flags changed, %zu evaluations, %zu work results, "
              "%zu feedback; load %lld ms, score+store %lld ms",
@@ -617,7 +587,7 @@ static bool try_lock(PGconn *c, const char *period, bool lock)
 /* Carries out one open recalc request. Returns 1 done, 0 none open, -1 error. */
 static int recalc_one(struct scorer *s, char *err, size_t errlen)
 {
-    PGconn *c = s->db->conn;
+    PGconn *c = s->pg.db->conn;
     PGresult *r = PQexec(c, "BEGIN");
     PQclear(r);
     r = PQexec(c, "SELECT event_id, period, unit, employee FROM recalc_requests WHERE done_at IS NULL "
@@ -693,7 +663,7 @@ static int scorer_pass(struct scorer *s, long *wait_ms)
         log_error("%s", err);
         return -1;
     }
-    PGconn *c = s->db->conn;
+    PGconn *c = s->pg.db->conn;
     char settle[16], settle_max[16];
     snprintf(settle, sizeof settle, "%d", s->cfg.settle_ms);
     snprintf(settle_max, sizeof settle_max, "%d", s->cfg.settle_max_ms);
@@ -733,7 +703,7 @@ static int scorer_pass(struct scorer *s, long *wait_ms)
             metric_inc(s->m_errors);
             log_error("period %s: %s", periods[i], err);
             period_outcome(s, periods[i], err);
-            if (!pgstore_ok(s->db)) {
+            if (!pgstore_ok(s->pg.db)) {
                 free(periods);
                 return -1;
             }
@@ -751,22 +721,9 @@ static int scorer_pass(struct scorer *s, long *wait_ms)
  * (a period settling). */
 static void wait_for_work(struct scorer *s, long wait_ms)
 {
-    PGconn *c = s->db->conn;
     long ms = wait_ms >= 0 && wait_ms < SCORER_POLL_MS ? wait_ms : SCORER_POLL_MS;
-    int fd = PQsocket(c);
-    if (fd < 0) {
-        sleep_ms(ms);
-        return;
-    }
-    fd_set rd;
-    FD_ZERO(&rd);
-    FD_SET(fd, &rd);
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    if (select(fd + 1, &rd, NULL, NULL, &tv) > 0)
-        PQconsumeInput(c);
-    PGnotify *n;
-    while ((n = PQnotifies(c)))
-        PQfreemem(n);
+    if (pgsession_wait(&s->pg, ms) < 0)
+        pgsession_down(&s->pg, PQerrorMessage(s->pg.db->conn));
 }
 
 int scorer_run(struct scorer *s)
@@ -782,10 +739,10 @@ int scorer_run(struct scorer *s)
         long wait_ms;
         int n = scorer_pass(s, &wait_ms);
         if (n < 0) {
-            if (!pgstore_ok(s->db))
-                pg_down(s, s->db->errstr);
+            if (!pgstore_ok(s->pg.db))
+                pgsession_down(&s->pg, s->pg.db->errstr);
             else
-                sleep_ms(SCORER_BACKOFF_MAX_MS); /* a query failed: do not spin on it */
+                daemon_sleep_ms(SCORER_BACKOFF_MAX_MS); /* a query failed: do not spin on it */
             continue;
         }
         if (n == 0 && !daemon_stopping)

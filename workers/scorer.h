@@ -28,7 +28,6 @@
 #include "score.h"
 
 #define SCORER_POLL_MS 2000
-#define SCORER_BACKOFF_MIN_MS 100
 #define SCORER_BACKOFF_MAX_MS 5000
 
 struct scorer_config {
