@@ -23,7 +23,7 @@ define quiet_build
 	  { echo "failed (the errors are above)"; exit 1; }
 endef
 
-.PHONY: all build asan deps up down restart demo check unit integration bench bench-peer fuzz chaos fuzz-pipeline clean format
+.PHONY: format-check all build asan deps up down restart demo check unit integration bench bench-peer fuzz chaos fuzz-pipeline clean format
 
 all: build
 
@@ -115,4 +115,8 @@ clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
 
 format:
-	clang-format -i common/*.[ch] broker/*.[ch] workers/*.[ch] tools/*.[ch] tests/unit/*.c
+	git ls-files -z '*.c' '*.h' | xargs -0 clang-format -i
+
+# What .ci/run enforces: every C file as .clang-format has it.
+format-check:
+	git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run --Werror

@@ -14,7 +14,15 @@
 #define ZAP_FRAMES_MAX 8 /* version, request id, domain, address, identity, mechanism, credentials */
 #define ZAP_FRAME_TEXT_MAX 256
 
-enum zap_frame { ZAP_VERSION, ZAP_REQUEST_ID, ZAP_DOMAIN_F, ZAP_ADDRESS, ZAP_IDENTITY, ZAP_MECHANISM, ZAP_CREDENTIALS };
+enum zap_frame {
+    ZAP_VERSION,
+    ZAP_REQUEST_ID,
+    ZAP_DOMAIN_F,
+    ZAP_ADDRESS,
+    ZAP_IDENTITY,
+    ZAP_MECHANISM,
+    ZAP_CREDENTIALS
+};
 
 static bool frame_is(zmq_msg_t *m, const char *text)
 {
@@ -31,7 +39,8 @@ static void frame_text(zmq_msg_t *m, char *out, size_t outlen)
     out[n] = '\0';
 }
 
-static void send_reply(void *sock, zmq_msg_t *request_id, const char *code, const char *text, const char *user)
+static void send_reply(void *sock, zmq_msg_t *request_id, const char *code, const char *text,
+                       const char *user)
 {
     zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
     zmq_msg_send(request_id, sock, ZMQ_SNDMORE);
@@ -56,8 +65,8 @@ static void log_refusal(struct zap_state *st, const uint8_t *key, const char *ad
         memcpy(st->last_key, key, CURVEKEY_BIN_LEN);
     }
     if (same && st->suppressed)
-        log_warn("zap: refused client key %s from %s: %s (%lld more refusals of it in the last %ds)", z85, address,
-                 why, st->suppressed, ZAP_LOG_INTERVAL_MS / 1000);
+        log_warn("zap: refused client key %s from %s: %s (%lld more refusals of it in the last %ds)", z85,
+                 address, why, st->suppressed, ZAP_LOG_INTERVAL_MS / 1000);
     else
         log_warn("zap: refused client key %s from %s: %s", z85, address, why);
     st->suppressed = 0;

@@ -173,7 +173,8 @@ static int pack_json(const json_t *j, msgpack_packer *pk)
         json_t *val;
         if (msgpack_pack_map(pk, json_object_size(j)) < 0)
             return -1;
-        json_object_foreach((json_t *)j, key, val) {
+        json_object_foreach((json_t *)j, key, val)
+        {
             size_t klen = strlen(key);
             if (msgpack_pack_str(pk, klen) < 0 || msgpack_pack_str_body(pk, key, klen) < 0 ||
                 pack_json(val, pk) < 0)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang clang-format
   libzmq3-dev libhiredis-dev libmsgpack-dev libpq-dev
   libinih-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev libsodium-dev libqrencode-dev
   redis-server postgresql-15 postgresql-client-15

@@ -20,7 +20,9 @@ static const struct command commands[] = {
     {"org", cmd_org, "org import FILE.csv             load units and employees"},
     {"migrate", cmd_migrate, "migrate                         apply schema migrations"},
     {"status", cmd_status, "status [--json]                 the pipeline at a glance"},
-    {"bench", cmd_bench, "bench [--events N] [--clients C] [--batch B] [--rate R] [--runs K] [--json]  measure the running stack"},
+    {"bench", cmd_bench,
+     "bench [--events N] [--clients C] [--batch B] [--rate R] [--runs K] [--json]  measure the running "
+     "stack"},
     {"config", cmd_config, "config [KEY] [--reference]      effective settings, or one"},
     {"score", cmd_score, "score NIP --period P [--json]   the current result with its breakdown"},
     {"report", cmd_report, "report unit|awards|training|public|angka-kredit|curve --period P [--format ...]"},
