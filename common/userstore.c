@@ -5,11 +5,12 @@
  */
 #include "userstore.h"
 
+#include "event.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define USER_NIP_DIGITS 18
 #define USER_DUMMY_HASH_BYTES 32 /* what crypto_pwhash_str derives (STR_HASHBYTES in libsodium) */
 
 static const char *const role_names[] = {
@@ -64,7 +65,7 @@ static bool user_nip_like(const char *id)
     for (; id[n]; n++)
         if (id[n] < '0' || id[n] > '9')
             return false;
-    return n == USER_NIP_DIGITS;
+    return n == EVENT_NIP_LEN;
 }
 
 static void user_err(char *err, size_t errlen, const char *msg)

@@ -65,10 +65,12 @@ int batch_shard_of_key(const struct batch *b, const char *key, size_t keylen)
     return -1;
 }
 
+#define BATCH_MS_DIGITS_MAX 18 /* a decimal int64 below 10^18: no overflow */
+
 /* Parses a decimal integer s[0..n) (no sign); -1 when it is not one or is too long. */
 static int64_t parse_ms(const char *s, size_t n)
 {
-    if (n == 0 || n > 18)
+    if (n == 0 || n > BATCH_MS_DIGITS_MAX)
         return -1;
     int64_t v = 0;
     for (size_t i = 0; i < n; i++) {

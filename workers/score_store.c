@@ -110,15 +110,15 @@ static bool parse_nip(const char *s, uint64_t *out)
     uint64_t v = 0;
     int i = 0;
     for (; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9' || i >= 18)
+        if (s[i] < '0' || s[i] > '9' || i >= EVENT_NIP_LEN)
             return false;
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
     *out = v;
-    return i == 18;
+    return i == EVENT_NIP_LEN;
 }
 
-void score_store_nip(const struct period_data *d, size_t i, char out[19])
+void score_store_nip(const struct period_data *d, size_t i, char out[EVENT_NIP_LEN + 1])
 {
     snprintf(out, 19, "%018llu", (unsigned long long)d->nip[i]);
 }

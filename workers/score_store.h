@@ -9,6 +9,7 @@
 #define KINERJA_SCORE_STORE_H
 
 #include "buf.h"
+#include "event.h"
 #include "score.h"
 #include "scoreversion.h"
 
@@ -29,7 +30,7 @@ struct period_data {
 
     /* people: every employee of the organisation, sorted by NIP */
     size_t n_people;
-    uint64_t *nip;    /* NIP as a number (18 digits fit) */
+    uint64_t *nip;    /* NIP as a number (EVENT_NIP_LEN digits fit) */
     int32_t *unit_of; /* index into units */
     size_t n_units;
     char **unit_code; /* sorted */
@@ -114,7 +115,7 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
 long long score_store_quarantined(PGconn *conn);
 void score_store_abort(struct score_writer *w);
 
-/* The formatted NIP of person i (18 digits). */
-void score_store_nip(const struct period_data *d, size_t i, char out[19]);
+/* The formatted NIP of person i (EVENT_NIP_LEN digits). */
+void score_store_nip(const struct period_data *d, size_t i, char out[EVENT_NIP_LEN + 1]);
 
 #endif

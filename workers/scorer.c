@@ -211,7 +211,7 @@ static int quarantine(struct period_run *pr, size_t e, const char *fmt, ...)
 {
     if (pr->quarantined[e])
         return 0;
-    char nip[19], why[SCORE_STORE_QERR_MAX];
+    char nip[EVENT_NIP_LEN + 1], why[SCORE_STORE_QERR_MAX];
     score_store_nip(pr->d, e, nip);
     va_list ap;
     va_start(ap, fmt);
@@ -421,7 +421,7 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
             pr->drift++; /* moved, but not materially: no version (SPEC 5.7) */
         return 0;
     }
-    char nip[19];
+    char nip[EVENT_NIP_LEN + 1];
     score_store_nip(d, e, nip);
     struct score_store_version v = {
         .nip = nip,
