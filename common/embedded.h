@@ -13,6 +13,9 @@ struct embedded_file {
 
 extern const struct embedded_file embedded_migrations[]; /* ends with {NULL, NULL} */
 extern const int embedded_migration_count;
+/* schemas/functions/NAME.sql: one current definition per function, applied after the
+ * migrations by every migrate (schemas/functions/README.md); ends with {NULL, NULL}. */
+extern const struct embedded_file embedded_functions[];
 extern const char *const embedded_redis_library; /* schemas/redis/kinerja.lua */
 
 #endif

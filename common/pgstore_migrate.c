@@ -80,6 +80,27 @@ fail:
     return -1;
 }
 
+/* Every schemas/functions/ file, in one transaction under the migrations' lock: the one
+ * current body of each function, whatever the migrations left (CREATE OR REPLACE). */
+static int pgstore_apply_functions(struct pgstore *db)
+{
+    if (pgstore_exec(db, "BEGIN", "functions") < 0)
+        return -1;
+    if (pgstore_exec(db, "SELECT pg_advisory_xact_lock(" PGSTORE_MIGRATE_LOCK ")", "functions") < 0) {
+        pgstore_rollback(db);
+        return -1;
+    }
+    for (int i = 0; embedded_functions[i].name; i++) {
+        char what[300];
+        snprintf(what, sizeof what, "schemas/functions/%s", embedded_functions[i].name);
+        if (pgstore_exec(db, embedded_functions[i].text, what) < 0) {
+            pgstore_rollback(db);
+            return -1;
+        }
+    }
+    return pgstore_commit(db, "functions");
+}
+
 int pgstore_migrate(struct pgstore *db, int *applied)
 {
     int count = 0;
@@ -110,5 +131,5 @@ int pgstore_migrate(struct pgstore *db, int *applied)
     }
     if (applied)
         *applied = count;
-    return 0;
+    return pgstore_apply_functions(db);
 }

@@ -102,6 +102,27 @@ class TestMigrate(PgTestCase):
         self.assertIn("0001_intake", versions)
         self.assertEqual(len(versions), len(set(versions)))
 
+    def test_functions_are_their_files_after_every_migrate(self):
+        """schemas/functions/: each file's body is the function's, whatever the migrations
+        left; a body changed behind migrate's back is put back by the next migrate."""
+        fdir = os.path.join(os.path.dirname(__file__), "..", "..", "schemas", "functions")
+        names = sorted(f[:-4] for f in os.listdir(fdir) if f.endswith(".sql"))
+        self.assertIn("kinerja_ingest_staged", names)
+        for name in names:
+            body = self.stack.sql_value("SELECT prosrc FROM pg_proc WHERE proname = %s", (name,))
+            with open(os.path.join(fdir, name + ".sql")) as f:
+                text = f.read()
+            self.assertIn(body.strip()[:200], text, name)
+        # the feedback rule (0015) lives only in the file and is in force
+        self.assertIn("IN ('signoff', 'feedback')", self.stack.sql_value(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'kinerja_ingest_staged'"))
+        self.stack.sql("CREATE OR REPLACE FUNCTION event_log_late_longer() RETURNS trigger "
+                       "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+        r = self.stack.kinerja("migrate")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("BEGIN RETURN NULL; END", self.stack.sql_value(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'event_log_late_longer'"))
+
     def test_concurrent_runs_on_fresh_database(self):
         self.stack.sql("DROP DATABASE IF EXISTS kinerja_fresh", dbname="postgres")
         self.stack.sql("CREATE DATABASE kinerja_fresh", dbname="postgres")
