@@ -14,12 +14,36 @@
 #include <time.h>
 #include <unistd.h>
 
+struct ingest {
+    struct ingest_config cfg;
+    char consumer[INGEST_CONSUMER_MAX];
+    redisContext *redis; /* NULL while disconnected */
+    struct pgstore *db;
+    bool redis_up, pg_up;                   /* as last seen, for lost / regained lines and /healthz */
+    bool redis_logged_down, pg_logged_down; /* the loss was logged (log it once) */
+    char redis_err[INGEST_ERR_MAX], pg_err[INGEST_ERR_MAX];
+    struct batch batch;
+    struct ingest_row *rows;
+    size_t *row_entry; /* rows[i] is batch.e[row_entry[i]] */
+    struct lasterr errors;
+    struct ingest_counts_total total, window; /* window: since the last info line */
+    long long window_lag_ms;                  /* most receive -> commit delay in the window */
+    long long next_reclaim_ms, next_report_ms, next_touch_ms;
+    long long reclaim_every_ms;
+    long pg_retry_ms; /* pause before retrying on a usable connection */
+
+    struct metrics *metrics; /* may be NULL */
+    struct metric *m_stored, *m_rejected, *m_already, *m_batches, *m_dead, *m_redis_up, *m_pg_up, *m_lag,
+        *m_backlog;
+    struct metric_histogram *m_commit_seconds; /* NULL without metrics */
+};
+
 #define INGEST_RECLAIM_EVERY_MIN_MS 50
 #define INGEST_HOSTNAME_MAX 64
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-void ingest_sleep_ms(long ms)
+static void ingest_sleep_ms(long ms)
 {
     if (ms <= 0)
         return;
@@ -67,7 +91,7 @@ static void copy_reason(char *out, size_t outlen, const char *why)
 
 /* ---- Redis connection ------------------------------------------------------------- */
 
-void ingest_redis_lost(struct ingest *w, const char *why)
+static void ingest_redis_lost(struct ingest *w, const char *why)
 {
     copy_reason(w->redis_err, sizeof w->redis_err, why);
     if (w->redis) {
@@ -112,7 +136,7 @@ static int redis_connect_once(struct ingest *w)
     return 0;
 }
 
-int ingest_redis_ready(struct ingest *w)
+static int ingest_redis_ready(struct ingest *w)
 {
     long backoff = INGEST_BACKOFF_MIN_MS;
     bool first = true;
@@ -384,7 +408,7 @@ static int ack_committed(struct ingest *w)
     }
 }
 
-int ingest_store_batch(struct ingest *w)
+static int ingest_store_batch(struct ingest *w)
 {
     struct batch *b = &w->batch;
     if (b->n == 0)
@@ -488,6 +512,76 @@ static long read_count(const struct ingest *w)
     return w->cfg.batch < per_shard ? w->cfg.batch : per_shard;
 }
 
+/* ---- the reclaim passes: reclaim.c fills a page, stored here ------------------------- */
+
+static struct reclaim_ctx reclaim_ctx_of(const struct ingest *w)
+{
+    return (struct reclaim_ctx){
+        .redis = w->redis, .consumer = w->consumer, .claim_idle_ms = w->cfg.claim_idle_ms};
+}
+
+/* At start: this consumer's own pending entries, every shard, page by page. Returns 0,
+ * or -1 when asked to stop while waiting. */
+static int store_own_pending(struct ingest *w)
+{
+    struct batch *b = &w->batch;
+    char err[STREAMS_ERR_MAX];
+    size_t total = 0, page = b->cap < RECLAIM_PAGE ? b->cap : RECLAIM_PAGE;
+    for (unsigned shard = 0; shard < w->cfg.shards; shard++) {
+        char after[BATCH_STREAM_ID_MAX] = "0";
+        for (;;) {
+            if (ingest_redis_ready(w) < 0)
+                return -1;
+            struct reclaim_ctx c = reclaim_ctx_of(w);
+            int n = reclaim_own_page(&c, b, shard, after, page, err, sizeof err);
+            if (n < 0) {
+                ingest_redis_lost(w, err);
+                continue;
+            }
+            if (n == 0)
+                break;
+            total += (size_t)n;
+            if (ingest_store_batch(w) < 0)
+                return -1;
+        }
+    }
+    batch_clear(b);
+    if (total)
+        log_info("stored %zu entries this consumer (%s) had left pending", total, w->consumer);
+    return 0;
+}
+
+/* Every ~min(claim_idle_ms / 2, 5 s): the idle entries of every shard, a bounded number
+ * of pages each. A Redis failure ends the pass (the next tries again). Returns 0, or -1
+ * when asked to stop while waiting. */
+static int store_idle_entries(struct ingest *w)
+{
+    char err[STREAMS_ERR_MAX];
+    size_t page = w->batch.cap < RECLAIM_PAGE ? w->batch.cap : RECLAIM_PAGE;
+    for (unsigned shard = 0; shard < w->cfg.shards; shard++) {
+        for (int p = 0; p < RECLAIM_PAGES_MAX; p++) {
+            if (daemon_stopping)
+                return 0;
+            if (ingest_redis_ready(w) < 0)
+                return -1;
+            struct reclaim_ctx c = reclaim_ctx_of(w);
+            size_t listed = 0;
+            if (reclaim_idle_page(&c, &w->batch, shard, page, &listed, err, sizeof err) < 0) {
+                ingest_redis_lost(w, err);
+                batch_clear(&w->batch);
+                return 0;
+            }
+            int rc = listed ? ingest_store_batch(w) : 0;
+            batch_clear(&w->batch);
+            if (rc < 0)
+                return -1;
+            if (listed < page)
+                break;
+        }
+    }
+    return 0;
+}
+
 int ingest_run(struct ingest *w)
 {
     struct redis_url u;
@@ -515,7 +609,7 @@ int ingest_run(struct ingest *w)
     w->next_report_ms = now + INGEST_REPORT_EVERY_MS;
     w->next_reclaim_ms = now; /* the first pass right away: a dead worker's entries */
 
-    if (ingest_redis_ready(w) < 0 || reclaim_own_pending(w) < 0)
+    if (ingest_redis_ready(w) < 0 || store_own_pending(w) < 0)
         goto stop;
     batch_clear(&w->batch);
 
@@ -533,7 +627,7 @@ int ingest_run(struct ingest *w)
             break;
         now = daemon_now_ms();
         if (now >= w->next_reclaim_ms) {
-            int rc = reclaim_idle_entries(w);
+            int rc = store_idle_entries(w);
             batch_clear(&w->batch);
             if (rc < 0)
                 break;

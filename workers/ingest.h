@@ -14,7 +14,7 @@
  *  - An entry whose event id cannot be read: dead_letters at once, then acked.
  *  - Redis down: reconnect with backoff; acks not sent are sent after reconnecting.
  *
- * Called by workers/main.c; workers/reclaim.c shares the storing path.
+ * Called by workers/main.c; workers/reclaim.c finds the pending entries it stores.
  */
 #ifndef KINERJA_WORKER_INGEST_H
 #define KINERJA_WORKER_INGEST_H
@@ -59,29 +59,7 @@ struct ingest_counts_total {
     unsigned long long stored, rejected, already, dead, batches, gone;
 };
 
-struct ingest {
-    struct ingest_config cfg;
-    char consumer[INGEST_CONSUMER_MAX];
-    redisContext *redis; /* NULL while disconnected */
-    struct pgstore *db;
-    bool redis_up, pg_up;                   /* as last seen, for lost / regained lines and /healthz */
-    bool redis_logged_down, pg_logged_down; /* the loss was logged (log it once) */
-    char redis_err[INGEST_ERR_MAX], pg_err[INGEST_ERR_MAX];
-    struct batch batch;
-    struct ingest_row *rows;
-    size_t *row_entry; /* rows[i] is batch.e[row_entry[i]] */
-    struct lasterr errors;
-    struct ingest_counts_total total, window; /* window: since the last info line */
-    long long window_lag_ms;                  /* most receive -> commit delay in the window */
-    long long next_reclaim_ms, next_report_ms, next_touch_ms;
-    long long reclaim_every_ms;
-    long pg_retry_ms; /* pause before retrying on a usable connection */
-
-    struct metrics *metrics; /* may be NULL */
-    struct metric *m_stored, *m_rejected, *m_already, *m_batches, *m_dead, *m_redis_up, *m_pg_up, *m_lag,
-        *m_backlog;
-    struct metric_histogram *m_commit_seconds; /* NULL without metrics */
-};
+struct ingest; /* opaque: workers/ingest.c */
 
 /* Prepares a worker (no I/O); registers its metrics in m (may be NULL) so the caller
  * can start the metrics server next. NULL when out of memory. */
@@ -91,22 +69,5 @@ void ingest_destroy(struct ingest **w);
 /* Runs until SIGTERM/SIGINT (daemon_stopping). Returns the exit code: 0 after a
  * clean stop, 1 when it could not start. */
 int ingest_run(struct ingest *w);
-
-/* Shared with workers/reclaim.c. ----------------------------------------------------- */
-
-/* Connected to Redis (reconnecting with backoff when not), or -1 when stopping. */
-int ingest_redis_ready(struct ingest *w);
-/* Logs the loss once, drops the connection. */
-void ingest_redis_lost(struct ingest *w, const char *why);
-
-/*
- * Stores every entry of w->batch (see the top of this file), acks what committed, and
- * leaves the rest pending. Returns 0 when done, -1 when asked to stop while waiting for
- * PostgreSQL or Redis (then nothing uncommitted was acked).
- */
-int ingest_store_batch(struct ingest *w);
-
-/* Sleeps ms milliseconds or until a signal arrives. */
-void ingest_sleep_ms(long ms);
 
 #endif
