@@ -192,10 +192,14 @@ section "6. Umpan balik and the annual result"
 # A feedback note from the pejabat penilai (event `feedback`; it changes no score).
 if [ -n "$top" ]; then
   top_sup="$(psql_q -At -v nip="$top" <<<"SELECT supervisor_nip FROM employees WHERE nip = :'nip'")"
-  if [ -n "$top_sup" ]; then
+  note="Koordinasi lintas seksi bulan ini sangat membantu; pertahankan."
+  noted="$(psql_q -At -v nip="$top" -v period="$PERIOD" -v note="$note" <<<"SELECT count(*) FROM event_log WHERE type = 'feedback' AND employee = :'nip' AND period = :'period' AND payload ->> 'text' = :'note'")"
+  if [ -n "$top_sup" ] && [ "$noted" = 0 ]; then
     echo "A feedback note from $top_sup to $top (kinerja feedback; kept in the result's history):"
     "$KINERJA" feedback "$top" --period "$PERIOD" --supervisor "$top_sup" --value kolaboratif \
-      --text "Koordinasi lintas seksi bulan ini sangat membantu; pertahankan." | sed 's/^/  /' || true
+      --text "$note" | sed 's/^/  /' || true
+  elif [ -n "$top_sup" ]; then
+    echo "The feedback note from $top_sup to $top is already in the result's history (kinerja score $top --period $PERIOD)."
   fi
 fi
 # The annual result (SPEC 5.9) of last year for one employee: twelve months of inputs (the

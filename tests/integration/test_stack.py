@@ -204,13 +204,15 @@ class StackScriptTest(unittest.TestCase):
         # sign-off, and the busiest supervisor's inbox holds the requests
         self.assertRegex(r.stdout, r"waiting_for_signoff \| supervisors *\n-+\+-+\n +[1-9]\d* \|")
         self.assertIn("signoff_requested", r.stdout.split("The inbox of supervisor", 1)[1])
-        self.assertEqual(self.stored(), 3000)
+        self.assertEqual(self.stored(), 3000 + 24 + 1)  # the day, last year's months, the feedback note
         # Again: the same day, every event already there.
         r = subprocess.run(["bash", os.path.join(harness.SOURCE_DIR, "scripts", "demo.sh")], capture_output=True,
                            text=True, env=self.env, timeout=300, cwd=harness.SOURCE_DIR)
         self.assertEqual(r.returncode, 0, r.stderr[-3000:])
         self.assertIn("sent=3020 accepted=0 duplicate=3014 rejected=6", r.stdout)
-        self.assertEqual(self.stored(), 3000)
+        self.assertIn("sent=24 accepted=0 duplicate=24 rejected=0", r.stdout)
+        self.assertIn("is already in the result's history", r.stdout)
+        self.assertEqual(self.stored(), 3000 + 24 + 1)
 
     def test_up_refuses_a_port_taken_by_a_stranger(self):
         import socket
