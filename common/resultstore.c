@@ -30,7 +30,7 @@ static long long resultstore_ll(const PGresult *res, int row, int col)
 }
 
 /* Signed results (see resultstore.h): the states after the pejabat penilai's signature. */
-#define RS_SIGNED "r.state IN ('approved', 'appealed', 'final')"
+#define RS_SIGNED "kinerja_frozen(r.state)" /* schemas/0018_frozen_states.sql */
 /* The predikat a result holds now: the one revised on appeal, else the computed one. */
 #define RS_PREDIKAT "coalesce(r.revised_predikat, r.predikat)"
 /* Times in the session's time zone (pgstore_use_time_zone). */

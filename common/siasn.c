@@ -80,7 +80,7 @@ static const char SQL_SIASN_RECORDS[] =
     " LEFT JOIN employees pe ON pe.nip = s.signer"
     " LEFT JOIN units pu ON pu.code = pe.unit"
     " LEFT JOIN evaluators pv ON pv.id = s.signer"
-    " WHERE r.period = $1 AND r.state IN ('approved', 'appealed', 'final')"
+    " WHERE r.period = $1 AND kinerja_frozen(r.state)"
     " ORDER BY e.unit, r.employee";
 
 static const char *siasn_value(const PGresult *res, int col)

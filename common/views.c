@@ -1198,7 +1198,7 @@ static const char SQL_VIEW_ANGKA_KREDIT[] =
     "SELECT e.nip, e.name, e.unit, e.position, r.period, coalesce(r.revised_predikat, r.predikat),"
     "       e.ak_coefficient::text"
     " FROM results r JOIN employees e ON e.nip = r.employee"
-    " WHERE r.period = $1 AND r.state IN ('approved', 'appealed', 'final')"
+    " WHERE r.period = $1 AND kinerja_frozen(r.state)"
     "   AND e.ak_coefficient IS NOT NULL AND ($2 = '' OR e.unit = $2)"
     " ORDER BY e.unit, e.nip";
 

@@ -439,9 +439,8 @@ static int on_result(char **f, int n, void *ctx)
         d->skipped++;
         return 0;
     }
-    d->state[emp] = (!strcmp(f[1], "approved") || !strcmp(f[1], "appealed") || !strcmp(f[1], "final"))
-                        ? STORED_FROZEN
-                        : STORED_OPEN;
+    d->state[emp] =
+        !strcmp(f[1], "t") ? STORED_FROZEN : STORED_OPEN; /* kinerja_frozen(state), schemas/0018 */
     struct scoreversion_current *cur = &d->current[emp];
     cur->version = (int)strtol(f[2], NULL, 10);
     snprintf(cur->json_digest, sizeof cur->json_digest, "%s", is_null(f[3]) ? "" : f[3]);
@@ -537,11 +536,11 @@ int score_store_load(PGconn *c, const char *period, struct period_data *d, char 
             "FROM feedback WHERE period = ANY (kinerja_period_months(current_setting('kinerja.period')))) "
             "TO STDOUT",
             9, on_feedback, &lc, err, errlen) < 0 ||
-        copy_out(
-            c,
-            "COPY (SELECT employee, state, version, digest, predikat, score, hasil_rating, perilaku_rating, "
-            "inputs_digest FROM results WHERE period = current_setting('kinerja.period')) TO STDOUT",
-            9, on_result, &lc, err, errlen) < 0)
+        copy_out(c,
+                 "COPY (SELECT employee, kinerja_frozen(state), version, digest, predikat, score, "
+                 "hasil_rating, perilaku_rating, "
+                 "inputs_digest FROM results WHERE period = current_setting('kinerja.period')) TO STDOUT",
+                 9, on_result, &lc, err, errlen) < 0)
         goto out;
     rc = 0;
 out:
@@ -754,7 +753,7 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
         "        digest = excluded.digest, calibration = excluded.calibration,"
         "        hasil_rating = excluded.hasil_rating, perilaku_rating = excluded.perilaku_rating,"
         "        inputs_digest = excluded.inputs_digest, updated_at = now()"
-        "    WHERE r.state NOT IN ('approved', 'appealed', 'final') AND r.version = excluded.version - 1"
+        "    WHERE NOT kinerja_frozen(r.state) AND r.version = excluded.version - 1"
         "  RETURNING r.employee, r.version"
         "), ins AS ("
         "  INSERT INTO score_versions (employee, period, version, predikat, score, reason, result)"

@@ -68,7 +68,7 @@ BEGIN
         FROM new_events n
         JOIN results r ON r.employee = n.employee AND r.period = n.period
         WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback')
-          AND r.state IN ('approved', 'appealed', 'final')
+          AND kinerja_frozen(r.state)
         ON CONFLICT (event_id) DO NOTHING;
         UPDATE results r SET late_events = r.late_events + l.n
         FROM (SELECT n.employee, n.period, count(*) AS n
@@ -76,7 +76,7 @@ BEGIN
               WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback')
               GROUP BY 1, 2) l
         WHERE r.employee = l.employee AND r.period = l.period
-          AND r.state IN ('approved', 'appealed', 'final');
+          AND kinerja_frozen(r.state);
 
         -- periods whose inputs changed
         INSERT INTO score_periods AS p (period)

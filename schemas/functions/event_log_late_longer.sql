@@ -17,7 +17,7 @@ BEGIN
           WHERE x.longer IS NOT NULL
           GROUP BY 1, 2) l
     WHERE r.employee = l.employee AND r.period = l.longer
-      AND r.state IN ('approved', 'appealed', 'final');
+      AND kinerja_frozen(r.state);
     RETURN NULL;
 END
 $$;
