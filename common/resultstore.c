@@ -253,22 +253,37 @@ struct results_walk {
     void *ctx;
 };
 
+/* The columns of SQL_RESULTS_HEAD, in its order. */
+enum results_col {
+    RESULTS_EMPLOYEE,
+    RESULTS_NAME,
+    RESULTS_UNIT,
+    RESULTS_STATE,
+    RESULTS_PREDIKAT,
+    RESULTS_VERSION,
+    RESULTS_SCORE,
+    RESULTS_CALIBRATION,
+    RESULTS_GROUPS,
+    RESULTS_TRAINING,
+    RESULTS_SIGNED
+};
+
 static int results_row(const PGresult *res, void *arg)
 {
     struct results_walk *w = arg;
     struct resultstore_row r = {0};
-    r.employee = pgstore_text(res, 0, 0);
-    r.name = pgstore_text(res, 0, 1);
-    r.unit = pgstore_text(res, 0, 2);
-    r.state = pgstore_text(res, 0, 3);
-    r.predikat = pgstore_text(res, 0, 4);
-    r.version = (int)resultstore_ll(res, 0, 5);
-    r.has_score = resultstore_num(res, 0, 6, &r.score);
-    const char *cal = pgstore_text(res, 0, 7);
+    r.employee = pgstore_text(res, 0, RESULTS_EMPLOYEE);
+    r.name = pgstore_text(res, 0, RESULTS_NAME);
+    r.unit = pgstore_text(res, 0, RESULTS_UNIT);
+    r.state = pgstore_text(res, 0, RESULTS_STATE);
+    r.predikat = pgstore_text(res, 0, RESULTS_PREDIKAT);
+    r.version = (int)resultstore_ll(res, 0, RESULTS_VERSION);
+    r.has_score = resultstore_num(res, 0, RESULTS_SCORE, &r.score);
+    const char *cal = pgstore_text(res, 0, RESULTS_CALIBRATION);
     r.calibration = cal && cal[0] == 't';
-    r.groups_json = pgstore_text(res, 0, 8);
-    r.training_json = pgstore_text(res, 0, 9);
-    const char *sig = pgstore_text(res, 0, 10);
+    r.groups_json = pgstore_text(res, 0, RESULTS_GROUPS);
+    r.training_json = pgstore_text(res, 0, RESULTS_TRAINING);
+    const char *sig = pgstore_text(res, 0, RESULTS_SIGNED);
     r.is_signed = sig && sig[0] == 't';
     return w->fn(&r, w->ctx);
 }
@@ -325,22 +340,37 @@ struct queue_walk {
     void *ctx;
 };
 
+/* The columns of SQL_QUEUE, in its order. */
+enum queue_col {
+    QUEUE_EMPLOYEE,
+    QUEUE_NAME,
+    QUEUE_UNIT,
+    QUEUE_PERIOD,
+    QUEUE_VERSION,
+    QUEUE_PREDIKAT,
+    QUEUE_SCORE,
+    QUEUE_PENDING_SINCE,
+    QUEUE_PENDING_SINCE_ISO,
+    QUEUE_CALIBRATION,
+    QUEUE_HIGHLIGHTS
+};
+
 static int queue_row(const PGresult *res, void *arg)
 {
     struct queue_walk *w = arg;
     struct resultstore_queued q = {0};
-    q.employee = pgstore_text(res, 0, 0);
-    q.name = pgstore_text(res, 0, 1);
-    q.unit = pgstore_text(res, 0, 2);
-    q.period = pgstore_text(res, 0, 3);
-    q.version = (int)resultstore_ll(res, 0, 4);
-    q.predikat = pgstore_text(res, 0, 5);
-    q.has_score = resultstore_num(res, 0, 6, &q.score);
-    q.pending_since = pgstore_text(res, 0, 7);
-    q.pending_since_iso = pgstore_text(res, 0, 8);
-    const char *cal = pgstore_text(res, 0, 9);
+    q.employee = pgstore_text(res, 0, QUEUE_EMPLOYEE);
+    q.name = pgstore_text(res, 0, QUEUE_NAME);
+    q.unit = pgstore_text(res, 0, QUEUE_UNIT);
+    q.period = pgstore_text(res, 0, QUEUE_PERIOD);
+    q.version = (int)resultstore_ll(res, 0, QUEUE_VERSION);
+    q.predikat = pgstore_text(res, 0, QUEUE_PREDIKAT);
+    q.has_score = resultstore_num(res, 0, QUEUE_SCORE, &q.score);
+    q.pending_since = pgstore_text(res, 0, QUEUE_PENDING_SINCE);
+    q.pending_since_iso = pgstore_text(res, 0, QUEUE_PENDING_SINCE_ISO);
+    const char *cal = pgstore_text(res, 0, QUEUE_CALIBRATION);
     q.calibration = cal && cal[0] == 't';
-    q.highlights_json = pgstore_text(res, 0, 10);
+    q.highlights_json = pgstore_text(res, 0, QUEUE_HIGHLIGHTS);
     return w->fn(&q, w->ctx);
 }
 
