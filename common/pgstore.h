@@ -1,8 +1,12 @@
 /*
- * pgstore: everything the daemons and the CLI do in PostgreSQL, behind functions that
- * take plain structs: migrations, storing a batch of events (one transaction, COPY
- * into a staging table, organisation checks set-based in SQL), dead letters,
- * organisation import, status counts. Only parameterized SQL and COPY.
+ * pgstore: the PostgreSQL handle every process uses (connect, reconnect, errors, one
+ * parameterized query or a row walk), and the operations of intake behind functions
+ * that take plain structs: migrations (pgstore_migrate.c, with schemas/functions/),
+ * storing a batch of events (pgstore_events.c: one transaction, COPY into a staging
+ * table, organisation checks set-based in SQL), dead letters, organisation import
+ * (pgstore_org.c), status counts. The other modules keep their own statements on this
+ * handle (score_store, resultstore, inboxstore, views, userstore ...); a role's
+ * long-lived session around it is common/pgsession.h. Only parameterized SQL and COPY.
  *
  * Errors are carried hiredis-style in the handle: functions return 0 / -1 and the
  * caller reads db->errstr; db->transient says whether trying again may help
