@@ -17,6 +17,8 @@ const HOSTILE_PERSON = env('KINERJA_HOSTILE_PERSON_NAME');
 const LIVE_WAIT_MS = 10000;
 // the note of test 2's approval: shown to the employee in the history, as text
 const NOTE = 'Kinerja baik, terus pertahankan <img src=x onerror=alert(5)>';
+// the feedback note sent after it: in the history with its aspect, as text
+const FEEDBACK = 'Koordinasi lintas seksi <b onmouseover=alert(6)>baik</b>';
 
 let browser;
 before(async () => {
@@ -69,6 +71,16 @@ test('2. supervisor logs in, sees the queue, approves a result with a note', asy
   await approve(page, NOTE, 'supervisor');
   await assertNoInjectedMarkup(page);
 
+  // a feedback note (umpan balik, event `feedback`) from the same review page: any state
+  assert.equal(await page.locator('form#feedback-note').count(), 1, 'the review page offers no form#feedback-note');
+  await page.locator('select#feedback-value').selectOption('kolaboratif');
+  await page.locator('textarea#feedback-text').fill(FEEDBACK);
+  await shot(page, 'supervisor-feedback-filled');
+  await submit(page, 'button#feedback-submit');
+  assert.match(await notice(page, 'feedback note'), /Umpan balik Anda tercatat/);
+  await assertNoInjectedMarkup(page);
+  await shot(page, 'supervisor-feedback-sent');
+
   // the state: the queue no longer offers it ...
   await open(page, '/atasan');
   assert.equal(await rowOf(page, E_SIGN).count(), 0, `/atasan still lists ${E_SIGN} after the approval`);
@@ -91,6 +103,11 @@ test('2. supervisor logs in, sees the queue, approves a result with a note', asy
   // the sign-off with its note is in the history (SPEC 6: who, when, the note), as text
   const history = await emp.page.locator('section#history').textContent();
   assert.ok(history.includes(NOTE), `section#history does not show the supervisor's note as text: ${history}`);
+  // and the feedback note, with its aspect, as text
+  const fb = emp.page.locator('section#history li[data-what="feedback"]');
+  assert.equal(await fb.count(), 1, 'section#history has no li[data-what="feedback"]');
+  const fbText = await fb.textContent();
+  assert.ok(fbText.includes('Kolaboratif') && fbText.includes(FEEDBACK), `the feedback note is not shown as text: ${fbText}`);
   await assertNoInjectedMarkup(emp.page);
   await shot(emp.page, 'employee-signed-result');
   emp.assertClean('employee pages');
