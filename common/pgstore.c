@@ -196,13 +196,32 @@ int pgstore_check_time_zone(struct pgstore *db, const char *tz)
 
 struct pgstore *pgstore_connect(const char *dsn)
 {
+    return pgstore_connect_as(dsn, NULL, false);
+}
+
+struct pgstore *pgstore_connect_as(const char *dsn, const char *app, bool keepalives)
+{
     struct pgstore *db = calloc(1, sizeof *db);
     if (!db)
         return NULL;
     /* Defaults the DSN may override: a bounded connect wait (libpq waits forever by
-     * default) and a name that shows in pg_stat_activity. */
-    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const values[] = {PGSTORE_CONNECT_TIMEOUT_S, "kinerja", dsn ? dsn : "", NULL};
+     * default), a name that shows in pg_stat_activity and, when asked, TCP keepalives. */
+    const char *keys[9] = {"connect_timeout", "fallback_application_name"};
+    const char *values[9] = {PGSTORE_CONNECT_TIMEOUT_S, app ? app : "kinerja"};
+    int n = 2;
+    if (keepalives) {
+        static const char *const ka_keys[] = {"keepalives", "keepalives_idle", "keepalives_interval",
+                                              "keepalives_count", "tcp_user_timeout"};
+        static const char *const ka_values[] = {"1", PGSTORE_KEEPALIVE_IDLE_S, PGSTORE_KEEPALIVE_INTERVAL_S,
+                                                PGSTORE_KEEPALIVE_COUNT, PGSTORE_TCP_USER_TIMEOUT_MS};
+        for (int i = 0; i < 5; i++) {
+            keys[n] = ka_keys[i];
+            values[n++] = ka_values[i];
+        }
+    }
+    keys[n] = "dbname";
+    values[n++] = dsn ? dsn : "";
+    keys[n] = values[n] = NULL;
     db->conn = PQconnectdbParams(keys, values, 1);
     if (!db->conn) {
         free(db);

@@ -33,6 +33,14 @@ struct pgstore {
 /* Connects; NULL only when out of memory. Check db->err: a handle whose connection
  * failed is returned with err set, so pgstore_reconnect() can retry it. */
 struct pgstore *pgstore_connect(const char *dsn);
+/* The same, named app in pg_stat_activity (NULL: "kinerja") and, with keepalives, TCP
+ * keepalives on the client side (PGSTORE_KEEPALIVE_*): a server that vanished without
+ * closing is noticed within about idle + interval x count seconds. PQreset keeps them. */
+#define PGSTORE_KEEPALIVE_IDLE_S "5"
+#define PGSTORE_KEEPALIVE_INTERVAL_S "2"
+#define PGSTORE_KEEPALIVE_COUNT "3"
+#define PGSTORE_TCP_USER_TIMEOUT_MS "10000"
+struct pgstore *pgstore_connect_as(const char *dsn, const char *app, bool keepalives);
 int pgstore_reconnect(struct pgstore *db);
 bool pgstore_ok(struct pgstore *db); /* connection usable */
 void pgstore_destroy(struct pgstore **db);

@@ -2,6 +2,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pgsession.h"
 #include "reclaim.h"
 #include "rstream.h"
 #include "streams.h"
@@ -17,11 +18,12 @@
 struct ingest {
     struct ingest_config cfg;
     char consumer[INGEST_CONSUMER_MAX];
-    redisContext *redis; /* NULL while disconnected */
-    struct pgstore *db;
-    bool redis_up, pg_up;                   /* as last seen, for lost / regained lines and /healthz */
-    bool redis_logged_down, pg_logged_down; /* the loss was logged (log it once) */
-    char redis_err[INGEST_ERR_MAX], pg_err[INGEST_ERR_MAX];
+    redisContext *redis;    /* NULL while disconnected */
+    struct pgsession pg;    /* connect with backoff, loss / regain once each, retry pauses */
+    struct pgstore *db;     /* pg.db: made by the first connect, reconnected in place, never dropped */
+    bool redis_up;          /* as last seen, for lost / regained lines and /healthz */
+    bool redis_logged_down; /* the loss was logged (log it once) */
+    char redis_err[INGEST_ERR_MAX];
     struct batch batch;
     struct ingest_row *rows;
     size_t *row_entry; /* rows[i] is batch.e[row_entry[i]] */
@@ -30,7 +32,6 @@ struct ingest {
     long long window_lag_ms;                  /* most receive -> commit delay in the window */
     long long next_reclaim_ms, next_report_ms, next_touch_ms;
     long long reclaim_every_ms;
-    long pg_retry_ms; /* pause before retrying on a usable connection */
 
     struct metrics *metrics; /* may be NULL */
     struct metric *m_stored, *m_rejected, *m_already, *m_batches, *m_dead, *m_redis_up, *m_pg_up, *m_lag,
@@ -43,14 +44,6 @@ struct ingest {
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-static void ingest_sleep_ms(long ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL); /* a signal (SIGTERM) ends it early, as wanted */
-}
-
 static long backoff_next(long ms)
 {
     ms *= 2;
@@ -62,16 +55,17 @@ static void health_update(struct ingest *w)
     if (!w->metrics)
         return;
     metric_set(w->m_redis_up, w->redis_up);
-    metric_set(w->m_pg_up, w->pg_up);
-    if (w->pg_up && w->redis_up) {
+    bool pg_up = w->pg.is_up;
+    metric_set(w->m_pg_up, pg_up);
+    if (pg_up && w->redis_up) {
         metrics_health_set(w->metrics, NULL);
         return;
     }
     char reason[METRICS_REASON_MAX];
-    if (!w->pg_up && !w->redis_up)
-        snprintf(reason, sizeof reason, "postgres: %.110s; redis: %.110s", w->pg_err, w->redis_err);
-    else if (!w->pg_up)
-        snprintf(reason, sizeof reason, "postgres: %.230s", w->pg_err);
+    if (!pg_up && !w->redis_up)
+        snprintf(reason, sizeof reason, "postgres: %.110s; redis: %.110s", w->pg.err, w->redis_err);
+    else if (!pg_up)
+        snprintf(reason, sizeof reason, "postgres: %.230s", w->pg.err);
     else
         snprintf(reason, sizeof reason, "redis: %.230s", w->redis_err);
     metrics_health_set(w->metrics, reason);
@@ -145,7 +139,7 @@ static int ingest_redis_ready(struct ingest *w)
             return -1;
         /* after a loss, wait a moment first: a refused command must not spin */
         if (!first || w->redis_logged_down)
-            ingest_sleep_ms(backoff);
+            daemon_sleep_ms(backoff);
         first = false;
         if (daemon_stopping)
             return -1;
@@ -170,78 +164,39 @@ static void touch_in_hand(struct ingest *w)
         ingest_redis_lost(w, err);
 }
 
-/* ---- PostgreSQL connection -------------------------------------------------------- */
+/* ---- PostgreSQL connection: common/pgsession ------------------------------------- */
 
-static void pg_lost(struct ingest *w, const char *why)
+/* pgsession's hooks: /healthz and the gauges say both Redis and PostgreSQL; naps while
+ * PostgreSQL is away keep the batch in hand claimed (at most claim_idle_ms / 3 each). */
+static void pg_changed(void *arg)
 {
-    copy_reason(w->pg_err, sizeof w->pg_err, why);
-    if (w->pg_up || !w->pg_logged_down) {
-        log_error("postgres %s: %s", w->pg_up ? "lost" : "unavailable", w->pg_err);
-        w->pg_logged_down = true;
-    } else {
-        log_debug("postgres still unavailable: %s", w->pg_err);
-    }
-    w->pg_up = false;
-    health_update(w);
+    health_update(arg);
 }
 
+static void pg_nap(void *arg)
+{
+    touch_in_hand(arg);
+}
+
+/* A statement succeeded: PostgreSQL is fine again (the retry pause starts anew). */
 static void pg_regained(struct ingest *w)
 {
-    w->pg_retry_ms = INGEST_BACKOFF_MIN_MS;
-    if (w->pg_up)
-        return;
-    log_info("postgres %s", w->pg_logged_down ? "regained" : "connected");
-    w->pg_up = true;
-    w->pg_logged_down = false;
-    w->pg_err[0] = '\0';
-    health_update(w);
+    pgsession_fine(&w->pg);
 }
 
 /* After a transient failure: a lost connection is logged with the error that showed it. */
 static void pg_transient(struct ingest *w)
 {
     if (!pgstore_ok(w->db))
-        pg_lost(w, w->db->errstr);
-    else
-        copy_reason(w->pg_err, sizeof w->pg_err, w->db->errstr);
+        pgsession_down(&w->pg, w->db->errstr);
 }
 
-/*
- * After a transient failure: waits until PostgreSQL takes commands again
- * (reconnecting with backoff 100 ms .. 5 s when the connection is gone, one short
- * pause when it is fine, e.g. after a serialization failure), keeping the batch in
- * hand alive meanwhile. Returns 0, or -1 when asked to stop (nothing is acked then).
- */
+/* After a transient failure: waits until PostgreSQL takes commands again, keeping the
+ * batch in hand alive meanwhile (pgsession_retry). Returns 0, or -1 when asked to stop
+ * (nothing is acked then). */
 static int pg_wait(struct ingest *w)
 {
-    long backoff = INGEST_BACKOFF_MIN_MS;
-    long nap_max = (long)(w->cfg.claim_idle_ms / 3);
-    if (nap_max < INGEST_BACKOFF_MIN_MS)
-        nap_max = INGEST_BACKOFF_MIN_MS;
-    if (pgstore_ok(w->db)) {
-        /* connected, yet refused for now (serialization failure, disk full...): the
-         * pause grows until something succeeds again */
-        if (w->pg_retry_ms <= INGEST_BACKOFF_MIN_MS)
-            log_warn("postgres: %s; trying again", w->pg_err[0] ? w->pg_err : "transient error");
-        else
-            log_debug("postgres: %s; trying again", w->pg_err[0] ? w->pg_err : "transient error");
-        touch_in_hand(w);
-        ingest_sleep_ms(w->pg_retry_ms < nap_max ? w->pg_retry_ms : nap_max);
-        w->pg_retry_ms = backoff_next(w->pg_retry_ms);
-        return daemon_stopping ? -1 : 0;
-    }
-    for (;;) {
-        if (daemon_stopping)
-            return -1;
-        if (pgstore_reconnect(w->db) == 0) {
-            pg_regained(w);
-            return 0;
-        }
-        pg_lost(w, w->db->errstr);
-        touch_in_hand(w);
-        ingest_sleep_ms(backoff < nap_max ? backoff : nap_max);
-        backoff = backoff_next(backoff);
-    }
+    return pgsession_retry(&w->pg);
 }
 
 /* ---- storing ---------------------------------------------------------------------- */
@@ -595,15 +550,12 @@ int ingest_run(struct ingest *w)
              w->consumer, RSTREAM_GROUP_INGEST, w->cfg.shards, u.host, u.port, u.db, w->cfg.batch,
              w->cfg.max_deliveries, w->cfg.claim_idle_ms, w->cfg.time_zone);
 
-    w->db = pgstore_connect(w->cfg.postgres_dsn);
+    pgsession_try(&w->pg); /* "connected" or "unavailable": pg_wait retries */
+    w->db = w->pg.db;
     if (!w->db) {
         log_error("out of memory");
         return 1;
     }
-    if (w->db->err)
-        pg_lost(w, w->db->errstr);
-    else
-        pg_regained(w);
 
     long long now = daemon_now_ms();
     w->next_report_ms = now + INGEST_REPORT_EVERY_MS;
@@ -728,14 +680,18 @@ struct ingest *ingest_new(const struct ingest_config *cfg, struct metrics *m)
     }
     w->batch.max_future_s = cfg->max_future_s;
     w->batch.max_age_s = cfg->max_age_s;
-    w->pg_retry_ms = INGEST_BACKOFF_MIN_MS;
+    long nap_max = (long)(cfg->claim_idle_ms / 3);
+    pgsession_init(&w->pg, cfg->postgres_dsn, NULL, NULL, NULL);
+    w->pg.nap_max_ms = nap_max < INGEST_BACKOFF_MIN_MS ? INGEST_BACKOFF_MIN_MS : nap_max;
+    w->pg.on_nap = pg_nap;
+    w->pg.on_change = pg_changed;
+    w->pg.arg = w;
     w->reclaim_every_ms = cfg->claim_idle_ms / 2;
     if (w->reclaim_every_ms > INGEST_RECLAIM_EVERY_MAX_MS)
         w->reclaim_every_ms = INGEST_RECLAIM_EVERY_MAX_MS;
     if (w->reclaim_every_ms < INGEST_RECLAIM_EVERY_MIN_MS)
         w->reclaim_every_ms = INGEST_RECLAIM_EVERY_MIN_MS;
     snprintf(w->redis_err, sizeof w->redis_err, "not connected yet");
-    snprintf(w->pg_err, sizeof w->pg_err, "not connected yet");
     register_metrics(w, m);
     health_update(w);
     return w;
@@ -748,7 +704,7 @@ void ingest_destroy(struct ingest **pw)
         return;
     if (w->redis)
         redisFree(w->redis);
-    pgstore_destroy(&w->db);
+    pgsession_close(&w->pg);
     batch_free(&w->batch);
     lasterr_free(&w->errors);
     free(w->rows);
