@@ -57,7 +57,9 @@ static void nap(struct pgsession *s, long ms)
 void pgsession_down(struct pgsession *s, const char *why)
 {
     set_err(s, why);
-    if (s->is_up || !s->logged_down)
+    if (s->quiet)
+        ; /* the role says it */
+    else if (s->is_up || !s->logged_down)
         log_error("postgres %s: %s", s->is_up ? "lost" : "unavailable", s->err);
     else
         log_debug("postgres still unavailable: %s", s->err);
@@ -79,7 +81,7 @@ void pgsession_fine(struct pgsession *s)
 {
     s->retry_ms = PGSESSION_BACKOFF_MIN_MS;
     bool changed = !s->is_up;
-    if (changed)
+    if (changed && !s->quiet)
         log_info("postgres %s", s->logged_down ? "regained" : "connected");
     s->is_up = true;
     s->logged_down = false;

@@ -50,6 +50,7 @@ struct pgsession {
     bool keepalives;           /* client TCP keepalives (pgstore_connect_as) */
     const char *setup;         /* SQL run after every (re)connect (fixed text, e.g. SET statement_timeout) */
     bool up_by_role;           /* a connect alone is not "up": the role says so with pgsession_fine */
+    bool quiet;                /* no loss / regain lines: the role reports this session through another */
     long nap_max_ms;           /* cap on one backoff nap (0: PGSESSION_BACKOFF_MAX_MS) */
     void (*on_nap)(void *arg); /* before each nap while waiting for PostgreSQL */
     void (*on_change)(void *arg); /* after is_up or err changed (a role composing its own /healthz) */

@@ -5,8 +5,10 @@
  * storing a batch of events (pgstore_events.c: one transaction, COPY into a staging
  * table, organisation checks set-based in SQL), dead letters, organisation import
  * (pgstore_org.c), status counts. The other modules keep their own statements on this
- * handle (score_store, resultstore, inboxstore, views, userstore ...); a role's
- * long-lived session around it is common/pgsession.h. Only parameterized SQL and COPY.
+ * handle (score_store, resultstore, inboxstore, views, userstore ...). Every worker
+ * role's long-lived session around it (reconnects with backoff, loss / regain said
+ * once, keepalives, statement deadlines) is common/pgsession.h, the only one; the CLI
+ * and kinerja-web (its pool) hold plain handles. Only parameterized SQL and COPY.
  *
  * Errors are carried hiredis-style in the handle: functions return 0 / -1 and the
  * caller reads db->errstr; db->transient says whether trying again may help

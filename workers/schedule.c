@@ -1,6 +1,7 @@
 /*
- * schedule: the schedule role's lifecycle, its PostgreSQL plumbing and its loop; the
- * parts are listed in workers/schedule_int.h.
+ * schedule: the schedule role's lifecycle, its PostgreSQL health and its loop; the
+ * parts are listed in workers/schedule_int.h. Both PostgreSQL sessions are
+ * common/pgsession (keepalives, session settings, queries with a deadline).
  */
 #include "schedule.h"
 
@@ -8,12 +9,9 @@
 #include "log.h"
 #include "schedule_int.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 const char *const sched_job_names[JOB_COUNT] = {"recalc", "period_close", "appeal_window", "reminders",
@@ -75,6 +73,18 @@ struct scheduler *scheduler_new(const struct scheduler_config *cfg, struct metri
                                      "approved results made final when their appeal window ended");
     s->m_trimmed = metrics_counter(m, "kinerja_schedule_stream_trimmed_total", NULL,
                                    "stream entries trimmed by housekeeping");
+    /* The lock session speaks for both: "up" once the role's check passed on it. */
+    pgsession_init(&s->lock, s->cfg.postgres_dsn, NULL, m, s->m_pg_up);
+    s->lock.app = "kinerja-schedule-lock";
+    s->lock.keepalives = true;
+    s->lock.setup = SCHEDULE_SERVER_KEEPALIVES;
+    s->lock.up_by_role = true;
+    pgsession_init(&s->work, s->cfg.postgres_dsn, NULL, NULL, NULL);
+    s->work.app = "kinerja-schedule";
+    s->work.keepalives = true;
+    s->work.setup = SCHEDULE_SERVER_KEEPALIVES "; " SCHEDULE_STATEMENT_TIMEOUT;
+    s->work.up_by_role = true;
+    s->work.quiet = true;
     return s;
 }
 
@@ -85,39 +95,26 @@ void sched_redis_drop(struct scheduler *s)
     s->redis = NULL;
 }
 
-void sched_pg_drop(PGconn **c)
-{
-    if (*c)
-        PQfinish(*c);
-    *c = NULL;
-}
-
 void scheduler_destroy(struct scheduler **ps)
 {
     struct scheduler *s = *ps;
     if (!s)
         return;
-    sched_pg_drop(&s->work);
-    sched_pg_drop(&s->lock);
+    pgsession_close(&s->work);
+    pgsession_close(&s->lock);
     sched_redis_drop(s);
     free(s);
     *ps = NULL;
 }
 
-/* ---- PostgreSQL plumbing ------------------------------------------------------------- */
+/* ---- PostgreSQL health and errors ----------------------------------------------------- */
 
-static void quiet_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
-/* The connection's last error, one line. */
-void sched_pg_error(PGconn *c, const PGresult *r, const char *what, char *err, size_t errlen)
+/* The session's last error, one line. */
+void sched_pg_error(const struct pgsession *p, const PGresult *r, const char *what, char *err, size_t errlen)
 {
     const char *msg = r ? PQresultErrorMessage(r) : NULL;
     if (!msg || !*msg)
-        msg = c ? PQerrorMessage(c) : "out of memory";
+        msg = p->db && p->db->conn ? PQerrorMessage(p->db->conn) : "not connected";
     snprintf(err, errlen, "%s: %s", what, msg);
     size_t n = strlen(err);
     while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
@@ -130,125 +127,20 @@ bool sched_sqlstate_is(const PGresult *r, const char *code)
     return st && !strcmp(st, code);
 }
 
-/* Connects with keepalives and a bounded connect wait (the DSN may override them). */
-PGconn *sched_pg_open(const char *dsn, const char *app, const char *setup, char *err, size_t errlen)
-{
-    const char *const keys[] = {"connect_timeout",
-                                "fallback_application_name",
-                                "keepalives",
-                                "keepalives_idle",
-                                "keepalives_interval",
-                                "keepalives_count",
-                                "tcp_user_timeout",
-                                "dbname",
-                                NULL};
-    const char *const values[] = {SCHEDULE_CONNECT_TIMEOUT_S,
-                                  app,
-                                  "1",
-                                  SCHEDULE_KEEPALIVE_IDLE_S,
-                                  SCHEDULE_KEEPALIVE_INTERVAL_S,
-                                  SCHEDULE_KEEPALIVE_COUNT,
-                                  SCHEDULE_TCP_USER_TIMEOUT_MS,
-                                  dsn ? dsn : "",
-                                  NULL};
-    PGconn *c = PQconnectdbParams(keys, values, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        sched_pg_error(c, NULL, "connect", err, errlen);
-        if (c)
-            PQfinish(c);
-        return NULL;
-    }
-    PQsetNoticeProcessor(c, quiet_notice, NULL);
-    PGresult *r = PQexec(c, setup);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        sched_pg_error(c, r, "session settings", err, errlen);
-    PQclear(r);
-    if (!ok) {
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-/*
- * One parameterized query with a deadline: NULL with the reason in err when the
- * server does not answer within timeout_ms or the connection broke (the caller then
- * drops the connection: it may still be busy). Otherwise the result (an error result
- * included), which the caller clears.
- */
-PGresult *sched_pg_query_deadline(PGconn *c, const char *sql, int nparams, const char *const *params,
-                                  int timeout_ms, char *err, size_t errlen)
-{
-    if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0)) {
-        sched_pg_error(c, NULL, "send", err, errlen);
-        return NULL;
-    }
-    long long deadline = daemon_now_ms() + timeout_ms;
-    while (PQisBusy(c)) {
-        long long left = deadline - daemon_now_ms();
-        if (left <= 0) {
-            snprintf(err, errlen, "no answer within %d ms", timeout_ms);
-            return NULL;
-        }
-        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
-        if (pfd.fd < 0) {
-            snprintf(err, errlen, "connection closed");
-            return NULL;
-        }
-        int rc = poll(&pfd, 1, (int)left);
-        if (rc < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", strerror(errno));
-            return NULL;
-        }
-        if (rc > 0 && !PQconsumeInput(c)) {
-            sched_pg_error(c, NULL, "receive", err, errlen);
-            return NULL;
-        }
-    }
-    PGresult *r = PQgetResult(c), *extra;
-    while ((extra = PQgetResult(c)))
-        PQclear(extra);
-    if (!r || PQstatus(c) != CONNECTION_OK) {
-        sched_pg_error(c, r, "query", err, errlen);
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* PostgreSQL is unreachable (or refuses what the role needs): 503 and one log line per
- * distinct reason. */
+/* PostgreSQL is unreachable (or refuses what the role needs), on either session: the
+ * lock session says it (once a spell), the gauge 0, /healthz 503 with why. */
 void sched_pg_problem(struct scheduler *s, const char *why)
 {
-    if (strcmp(s->problem, why) != 0)
-        log_error("postgres: %s", why);
-    snprintf(s->problem, sizeof s->problem, "%s", why);
-    metric_set(s->m_pg_up, 0);
-    char reason[METRICS_REASON_MAX];
-    snprintf(reason, sizeof reason, "postgres: %s", why);
-    metrics_health_set(s->m, reason);
+    pgsession_down(&s->lock, why);
 }
 
+/* What the role needs worked: "regained" after a spell down, the gauge 1, /healthz 200. */
 void sched_pg_fine(struct scheduler *s)
 {
-    if (s->problem[0])
-        log_info("postgres: reachable again");
-    s->problem[0] = '\0';
-    metric_set(s->m_pg_up, 1);
-    metrics_health_set(s->m, NULL);
+    pgsession_fine(&s->lock);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
-
-static void sleep_until(long long deadline_ms)
-{
-    long long left;
-    while (!daemon_stopping && (left = deadline_ms - daemon_now_ms()) > 0) {
-        struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
-        nanosleep(&ts, NULL); /* a signal cuts it short; the loop re-checks */
-    }
-}
 
 int scheduler_run(struct scheduler *s)
 {
@@ -272,10 +164,10 @@ int scheduler_run(struct scheduler *s)
         }
         if (s->leader)
             sched_jobs_tick(s);
-        sleep_until(start + s->cfg.tick_ms);
+        daemon_sleep_ms(start + s->cfg.tick_ms - daemon_now_ms());
     }
     sched_step_down(s, "stopping; the schedule lock is free for another scheduler");
-    sched_pg_drop(&s->lock); /* ends the session: PostgreSQL releases the lock at once */
+    pgsession_drop(&s->lock); /* ends the session: PostgreSQL releases the lock at once */
     log_info("schedule role stopped");
     return s->exit_code;
 }

@@ -1,8 +1,8 @@
 /*
  * schedule_int: what the parts of the schedule role share (workers/schedule.h says what
  * the role does): the scheduler's state, and the functions each part offers the others.
- *   schedule.c         lifecycle, PostgreSQL plumbing (connections with keepalives,
- *                      queries with a deadline, the PostgreSQL health), the loop
+ *   schedule.c         lifecycle, the PostgreSQL health (the sessions themselves are
+ *                      common/pgsession: keepalives, queries with a deadline), the loop
  *   schedule_leader.c  leadership: the advisory lock on a connection of its own
  *   schedule_jobs.c    the jobs' connection and the jobs: recalc, period close, appeal
  *                      window, reminders, and the order of a tick
@@ -13,6 +13,7 @@
 #define KINERJA_WORKER_SCHEDULE_INT_H
 
 #include "cron.h"
+#include "pgsession.h"
 #include "schedule.h"
 
 #include <hiredis/hiredis.h>
@@ -21,19 +22,15 @@
 #include <stdint.h>
 
 #define SCHEDULE_ERR_MAX 512
-#define SCHEDULE_CONNECT_TIMEOUT_S "5"
-/* TCP keepalives of both connections, client side (libpq) and server side (the
- * session's settings): a peer that vanished without closing is noticed within about
- * idle + interval x count seconds, so a dead leader's lock does not outlive it long. */
-#define SCHEDULE_KEEPALIVE_IDLE_S "5"
-#define SCHEDULE_KEEPALIVE_INTERVAL_S "2"
-#define SCHEDULE_KEEPALIVE_COUNT "3"
-#define SCHEDULE_TCP_USER_TIMEOUT_MS "10000"
+/* TCP keepalives of both connections, client side (libpq: pgstore_connect_as) and server
+ * side (the session's settings, the same numbers): a peer that vanished without closing
+ * is noticed within about idle + interval x count seconds, so a dead leader's lock does
+ * not outlive it long. */
 #define SCHEDULE_SERVER_KEEPALIVES                                                                           \
-    "SET tcp_keepalives_idle = " SCHEDULE_KEEPALIVE_IDLE_S                                                   \
-    "; SET tcp_keepalives_interval = " SCHEDULE_KEEPALIVE_INTERVAL_S                                         \
-    "; SET tcp_keepalives_count = " SCHEDULE_KEEPALIVE_COUNT                                                 \
-    "; SET tcp_user_timeout = " SCHEDULE_TCP_USER_TIMEOUT_MS
+    "SET tcp_keepalives_idle = " PGSTORE_KEEPALIVE_IDLE_S                                                    \
+    "; SET tcp_keepalives_interval = " PGSTORE_KEEPALIVE_INTERVAL_S                                          \
+    "; SET tcp_keepalives_count = " PGSTORE_KEEPALIVE_COUNT                                                  \
+    "; SET tcp_user_timeout = " PGSTORE_TCP_USER_TIMEOUT_MS
 /* No job statement runs longer than this (they are set-based and normally take ms). */
 #define SCHEDULE_STATEMENT_TIMEOUT "SET statement_timeout = '300s'"
 #define SCHEDULE_ERROR_REPEAT_MS 60000 /* an unchanged job error is logged once a minute */
@@ -50,16 +47,16 @@ struct scheduler {
     struct cron recalc;
     char identity[SCHEDULE_IDENTITY_MAX];
 
-    PGconn *lock;      /* the leadership connection: holds the advisory lock */
-    PGconn *work;      /* the jobs' connection */
-    char lock_pid[16]; /* backend pid of the lock connection, for the fence */
+    struct pgsession lock; /* the leadership session: holds the advisory lock; its state is
+                            * the role's PostgreSQL health (gauge, /healthz, log lines) */
+    struct pgsession work; /* the jobs' session (quiet: its troubles are said through lock) */
+    char lock_pid[16];     /* backend pid of the lock connection, for the fence */
     bool leader;
     bool leader_ready;   /* settings published and schedule_leader written */
     bool standby_logged; /* "standby" said since the last change */
     bool tz_checked;
     bool idle_warned;
     int exit_code;
-    char problem[SCHEDULE_ERR_MAX];    /* what is wrong with PostgreSQL now ("" = nothing) */
     char last_error[SCHEDULE_ERR_MAX]; /* the last job error logged, and when */
     long long last_error_ms;
 
@@ -74,15 +71,11 @@ struct scheduler {
     struct metric *m_recalcs, *m_closed, *m_moved, *m_requests, *m_reminders, *m_finalized, *m_trimmed;
 };
 
-/* schedule.c: PostgreSQL plumbing */
-void sched_pg_error(PGconn *c, const PGresult *r, const char *what, char *err, size_t errlen);
+/* schedule.c: PostgreSQL health and errors */
+void sched_pg_error(const struct pgsession *p, const PGresult *r, const char *what, char *err, size_t errlen);
 bool sched_sqlstate_is(const PGresult *r, const char *code);
-PGconn *sched_pg_open(const char *dsn, const char *app, const char *setup, char *err, size_t errlen);
-PGresult *sched_pg_query_deadline(PGconn *c, const char *sql, int nparams, const char *const *params,
-                                  int timeout_ms, char *err, size_t errlen);
 void sched_pg_problem(struct scheduler *s, const char *why);
 void sched_pg_fine(struct scheduler *s);
-void sched_pg_drop(PGconn **c);
 void sched_redis_drop(struct scheduler *s);
 
 /* schedule_leader.c */

@@ -18,7 +18,7 @@
 void sched_job_failed(struct scheduler *s, enum job j, PGresult *r, const char *what)
 {
     char err[SCHEDULE_ERR_MAX];
-    sched_pg_error(s->work, r, what, err, sizeof err);
+    sched_pg_error(&s->work, r, what, err, sizeof err);
     if (j < JOB_COUNT)
         metric_inc(s->m_errors[j]);
     if (sched_sqlstate_is(r, SCHEDULE_SQLSTATE_NOT_LEADER)) {
@@ -33,31 +33,31 @@ void sched_job_failed(struct scheduler *s, enum job j, PGresult *r, const char *
         s->last_error_ms = t;
     }
     PQclear(r);
-    if (s->work && PQstatus(s->work) != CONNECTION_OK) {
-        sched_pg_drop(&s->work);
+    if (s->work.db && !pgstore_ok(s->work.db)) {
+        pgsession_drop(&s->work);
         sched_pg_problem(s, "the job connection broke");
     }
 }
 
 PGresult *sched_job_query(struct scheduler *s, const char *sql, int n, const char *const *params)
 {
-    return PQexecParams(s->work, sql, n, NULL, params, NULL, NULL, 0);
+    if (!s->work.db) /* dropped by an earlier failure of this tick: a failed result */
+        return NULL;
+    return PQexecParams(s->work.db->conn, sql, n, NULL, params, NULL, NULL, 0);
 }
 
 static bool work_ready(struct scheduler *s)
 {
-    if (s->work && PQstatus(s->work) == CONNECTION_OK)
+    if (pgstore_ok(s->work.db))
         return true;
-    sched_pg_drop(&s->work);
-    char err[SCHEDULE_ERR_MAX], why[SCHEDULE_ERR_MAX + 32];
-    s->work = sched_pg_open(s->cfg.postgres_dsn, "kinerja-schedule",
-                            SCHEDULE_SERVER_KEEPALIVES "; " SCHEDULE_STATEMENT_TIMEOUT, err, sizeof err);
-    if (!s->work) {
-        snprintf(why, sizeof why, "job connection: %s", err);
-        sched_pg_problem(s, why);
-        return false;
-    }
-    return true;
+    pgsession_drop(&s->work); /* a new session, with its settings */
+    if (pgsession_try(&s->work) == 0)
+        return true;
+    char why[PGSESSION_ERR_MAX + 32];
+    snprintf(why, sizeof why, "job connection: %s", s->work.err);
+    pgsession_drop(&s->work); /* no job runs without one */
+    sched_pg_problem(s, why);
+    return false;
 }
 
 /* Once per leadership: the settings the SQL side reads, and who leads. */
@@ -285,19 +285,19 @@ void sched_jobs_tick(struct scheduler *s)
     if (!wall_clock(s, &now))
         return;
     job_recalc(s, &now);
-    if (s->leader && s->work)
+    if (s->leader && s->work.db)
         job_period_close(s);
-    if (s->leader && s->work)
+    if (s->leader && s->work.db)
         job_appeal_window(s);
     long long t = daemon_now_ms();
-    if (s->leader && s->work && t >= s->next_reminders_ms) {
+    if (s->leader && s->work.db && t >= s->next_reminders_ms) {
         job_reminders(s);
         s->next_reminders_ms = t + SCHEDULE_REMINDER_EVERY_MS;
     }
-    if (s->leader && s->work && t >= s->next_housekeeping_ms) {
+    if (s->leader && s->work.db && t >= s->next_housekeeping_ms) {
         sched_job_housekeeping(s);
         s->next_housekeeping_ms = daemon_now_ms() + s->cfg.housekeeping_s * 1000;
     }
-    if (s->leader && s->work)
+    if (s->leader && s->work.db)
         sched_pg_fine(s);
 }

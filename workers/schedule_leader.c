@@ -22,7 +22,7 @@ void sched_step_down(struct scheduler *s, const char *why)
     s->leader_ready = false;
     s->standby_logged = false;
     metric_set(s->m_leader, 0);
-    sched_pg_drop(&s->work); /* whatever a job was doing is rolled back */
+    pgsession_drop(&s->work); /* whatever a job was doing is rolled back */
     sched_redis_drop(s);
 }
 
@@ -39,29 +39,36 @@ static void become_leader(struct scheduler *s)
              s->identity, s->lock_pid, s->cfg.tick_ms);
 }
 
+/* The lock session failed (why): said once a spell, and ended, so the server frees the
+ * lock (when it still hears us) and the next tick opens a new session. */
+static void lock_failed(struct scheduler *s, const char *why)
+{
+    char err[SCHEDULE_ERR_MAX];
+    snprintf(err, sizeof err, "%s", why); /* why may live in the session */
+    pgsession_drop(&s->lock);
+    sched_pg_problem(s, err);
+}
+
 /* Opens the lock connection and, the first time, checks time.zone. -1: not now;
  * -2: time.zone is unknown (fatal). */
 static int lock_connect(struct scheduler *s)
 {
     char err[SCHEDULE_ERR_MAX];
-    s->lock = sched_pg_open(s->cfg.postgres_dsn, "kinerja-schedule-lock", SCHEDULE_SERVER_KEEPALIVES, err,
-                            sizeof err);
-    if (!s->lock) {
-        sched_pg_problem(s, err);
+    if (pgsession_try(&s->lock) < 0) {
+        pgsession_drop(&s->lock); /* a new session next tick: settings and all */
         return -1;
     }
-    snprintf(s->lock_pid, sizeof s->lock_pid, "%d", PQbackendPID(s->lock));
+    snprintf(s->lock_pid, sizeof s->lock_pid, "%d", PQbackendPID(s->lock.db->conn));
     /* Every tick uses this session; one silent for many ticks belongs to a scheduler
      * that hangs or was stopped (SIGSTOP, a frozen VM): the server ends the session and
      * so frees the lock for another. PostgreSQL 14+; older servers go without. */
     char idle[32];
     snprintf(idle, sizeof idle, "%ld", s->cfg.tick_ms * SCHEDULE_LOCK_IDLE_TICKS);
     const char *ip[1] = {idle};
-    PGresult *ir = sched_pg_query_deadline(s->lock, "SELECT set_config('idle_session_timeout', $1, false)", 1,
-                                           ip, SCHEDULE_CHECK_TIMEOUT_MS, err, sizeof err);
+    PGresult *ir = pgsession_query_deadline(&s->lock, "SELECT set_config('idle_session_timeout', $1, false)",
+                                            1, ip, SCHEDULE_CHECK_TIMEOUT_MS);
     if (!ir) {
-        sched_pg_problem(s, err);
-        sched_pg_drop(&s->lock);
+        lock_failed(s, s->lock.db->errstr);
         return -1;
     }
     if (PQresultStatus(ir) != PGRES_TUPLES_OK && !s->idle_warned) {
@@ -73,21 +80,22 @@ static int lock_connect(struct scheduler *s)
     PQclear(ir);
     if (!s->tz_checked) {
         const char *p[1] = {s->cfg.time_zone};
-        PGresult *r = sched_pg_query_deadline(s->lock, "SELECT now() AT TIME ZONE $1", 1, p,
-                                              SCHEDULE_CHECK_TIMEOUT_MS, err, sizeof err);
+        PGresult *r = pgsession_query_deadline(&s->lock, "SELECT now() AT TIME ZONE $1", 1, p,
+                                               SCHEDULE_CHECK_TIMEOUT_MS);
+        if (!r)
+            snprintf(err, sizeof err, "%s", s->lock.db->errstr);
         if (r && sched_sqlstate_is(r, SCHEDULE_SQLSTATE_BAD_VALUE)) {
-            sched_pg_error(s->lock, r, "time.zone", err, sizeof err);
+            sched_pg_error(&s->lock, r, "time.zone", err, sizeof err);
             log_error("%s", err);
             PQclear(r);
             return -2;
         }
         bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
         if (r && !ok)
-            sched_pg_error(s->lock, r, "time.zone check", err, sizeof err);
+            sched_pg_error(&s->lock, r, "time.zone check", err, sizeof err);
         PQclear(r);
         if (!ok) {
-            sched_pg_problem(s, err);
-            sched_pg_drop(&s->lock);
+            lock_failed(s, err);
             return -1;
         }
         s->tz_checked = true;
@@ -101,10 +109,9 @@ static void log_standby(struct scheduler *s)
     if (s->standby_logged)
         return;
     s->standby_logged = true;
-    char err[SCHEDULE_ERR_MAX];
-    PGresult *r = sched_pg_query_deadline(
-        s->lock, "SELECT holder, to_char(since, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') FROM schedule_leader", 0, NULL,
-        SCHEDULE_CHECK_TIMEOUT_MS, err, sizeof err);
+    PGresult *r = pgsession_query_deadline(
+        &s->lock, "SELECT holder, to_char(since, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') FROM schedule_leader", 0,
+        NULL, SCHEDULE_CHECK_TIMEOUT_MS);
     if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         log_info("standby: another scheduler holds the schedule lock (last recorded leader: %s since %s); "
                  "trying every %ld ms",
@@ -113,7 +120,7 @@ static void log_standby(struct scheduler *s)
         log_info("standby: another scheduler holds the schedule lock; trying every %ld ms", s->cfg.tick_ms);
     PQclear(r);
     if (!r)
-        sched_pg_drop(&s->lock);
+        pgsession_drop(&s->lock);
 }
 
 /*
@@ -123,8 +130,8 @@ static void log_standby(struct scheduler *s)
  */
 int sched_leadership_tick(struct scheduler *s)
 {
-    if (!s->lock || PQstatus(s->lock) != CONNECTION_OK) {
-        sched_pg_drop(&s->lock);
+    if (!pgstore_ok(s->lock.db)) {
+        pgsession_drop(&s->lock);
         if (s->leader)
             sched_step_down(s, "the lock connection is gone");
         int rc = lock_connect(s);
@@ -134,12 +141,13 @@ int sched_leadership_tick(struct scheduler *s)
     char err[SCHEDULE_ERR_MAX];
     PGresult *r;
     if (s->leader) {
-        r = sched_pg_query_deadline(s->lock, "SELECT kinerja_schedule_fence(pg_backend_pid())", 0, NULL,
-                                    SCHEDULE_CHECK_TIMEOUT_MS, err, sizeof err);
+        r = pgsession_query_deadline(&s->lock, "SELECT kinerja_schedule_fence(pg_backend_pid())", 0, NULL,
+                                     SCHEDULE_CHECK_TIMEOUT_MS);
         if (!r) {
             /* Closing the socket ends the session, so the server frees the lock for the
              * next leader (when it can still hear us at all). */
-            sched_pg_drop(&s->lock);
+            snprintf(err, sizeof err, "%s", s->lock.db->errstr);
+            pgsession_drop(&s->lock);
             char why[SCHEDULE_ERR_MAX + 64];
             snprintf(why, sizeof why, "lost the lock connection (%s)", err);
             sched_step_down(s, why);
@@ -153,31 +161,28 @@ int sched_leadership_tick(struct scheduler *s)
         }
         bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
         if (!ok)
-            sched_pg_error(s->lock, r, "leadership check", err, sizeof err);
+            sched_pg_error(&s->lock, r, "leadership check", err, sizeof err);
         PQclear(r);
         if (!ok) {
             sched_step_down(s, err);
-            sched_pg_problem(s, err);
-            sched_pg_drop(&s->lock);
+            lock_failed(s, err);
             return 0;
         }
         return 0;
     }
-    r = sched_pg_query_deadline(s->lock, "SELECT pg_try_advisory_lock(kinerja_schedule_lock_key())", 0, NULL,
-                                SCHEDULE_CHECK_TIMEOUT_MS, err, sizeof err);
+    r = pgsession_query_deadline(&s->lock, "SELECT pg_try_advisory_lock(kinerja_schedule_lock_key())", 0,
+                                 NULL, SCHEDULE_CHECK_TIMEOUT_MS);
     if (!r) {
-        sched_pg_problem(s, err);
-        sched_pg_drop(&s->lock);
+        lock_failed(s, s->lock.db->errstr);
         return 0;
     }
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     bool got = ok && PQgetvalue(r, 0, 0)[0] == 't';
     if (!ok)
-        sched_pg_error(s->lock, r, "schedule lock (is 0004_schedule migrated?)", err, sizeof err);
+        sched_pg_error(&s->lock, r, "schedule lock (is 0004_schedule migrated?)", err, sizeof err);
     PQclear(r);
     if (!ok) {
-        sched_pg_problem(s, err);
-        sched_pg_drop(&s->lock);
+        lock_failed(s, err);
         return 0;
     }
     sched_pg_fine(s);

@@ -3,6 +3,8 @@
 and every worker role ask Redis and PostgreSQL themselves every second
 (common/healthprobe.c), so each turns 503 within 5 s of losing a dependency it uses and
 200 within 5 s of its return, while nothing is sent. The body names the dependency.
+Each role's own PostgreSQL session (common/pgsession) says the loss and the regain once
+each, however many times it retried in between.
 """
 
 import signal
@@ -31,12 +33,14 @@ class HealthzTest(StackTestCase):
     def setup_stack(cls, stack):
         stack.start_all(workers=0)
         cls.ports = {}
+        cls.procs = {}
         cls.ports["broker"] = free_port()
         stack.start_broker(env={"KINERJA_METRICS_LISTEN": "127.0.0.1:%d" % cls.ports["broker"],
                                 "KINERJA_INTAKE_ENDPOINT": "tcp://127.0.0.1:%d" % free_port()})
         for role in ("ingest", "score", "notify", "schedule"):
             cls.ports[role] = free_port()
-            stack.start_worker(role, env={"KINERJA_METRICS_LISTEN": "127.0.0.1:%d" % cls.ports[role]})
+            cls.procs[role] = stack.start_worker(
+                role, env={"KINERJA_METRICS_LISTEN": "127.0.0.1:%d" % cls.ports[role]})
 
     def wait_all(self, names, code, what):
         """Waits until every named daemon's /healthz answers code; returns the seconds it
@@ -90,6 +94,19 @@ class HealthzTest(StackTestCase):
         took, _ = self.wait_all(users, 200, "postgres back")
         print("    200 after PostgreSQL returned: %.2f s" % took)
         self.assertLess(took, LIMIT_S)
+        # The roles that talk to PostgreSQL while idle (a NOTIFY wait, the scheduler's
+        # tick) noticed, retried for seconds, and said each change once; the ingest
+        # worker, blocked on Redis with nothing to store, may not have noticed at all.
+        for role in ("score", "notify", "schedule"):
+            self.stack.wait_for(lambda: "postgres regained" in self.stack.log_text(self.procs[role]),
+                                timeout=15, what="%s: postgres regained" % role)
+        for role in ("ingest", "score", "notify", "schedule"):
+            log = self.stack.log_text(self.procs[role])
+            lost = log.count("postgres lost")
+            self.assertLessEqual(lost, 1, "%s said the loss %d times" % (role, lost))
+            if role != "ingest":
+                self.assertEqual(lost, 1, role)
+            self.assertEqual(log.count("postgres regained"), lost, role)
 
 
 if __name__ == "__main__":
