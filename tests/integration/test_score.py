@@ -249,6 +249,38 @@ class ScoreTest(StackTestCase):
                                               (nip(31),))], [False, True, True, False, False])
         self.assertEqual(s.sql_value("SELECT count(*) FROM score_versions"), versions)
 
+    def test_8_signoff_facts_stored_with_each_version_are_those_of_its_result(self):
+        s = self.stack
+        # employee 20 (so far only a rater): the supervisor's 5s against two peers' 1s (the
+        # peer group stays below anonymity_min: hidden, and so is the pool of hidden crowd
+        # groups, "others", still below it too); test 1's 1s gave training
+        events = [evaluation(nip(20), nip(1), "supervisor", 5, hasil="meets"),
+                  evaluation(nip(20), nip(21), "peer", 1), evaluation(nip(20), nip(22), "peer", 1)]
+        self.send(events)
+        self.settle()
+        # every version the score worker wrote carries the facts, exactly those the SQL
+        # derives from the version's whole result (what sign-off requests read otherwise)
+        rows = s.sql("SELECT employee, version, signoff IS NULL, signoff = kinerja_signoff_facts(result), "
+                     "signoff::text, kinerja_signoff_facts(result)::text FROM score_versions ORDER BY 1, 2")
+        self.assertGreaterEqual(len(rows), 10)
+        for employee, version, missing, equal, stored, derived in rows:
+            with self.subTest(employee=employee, version=version):
+                self.assertFalse(missing)
+                self.assertTrue(equal, "stored %s, derived %s" % (stored, derived))
+        facts = s.sql_value("SELECT signoff FROM score_versions WHERE employee = %s ORDER BY version DESC LIMIT 1",
+                            (nip(20),))
+        self.assertEqual(facts["groups_hidden"], ["others", "peer"])
+        self.assertEqual(facts["hasil_kerja"], "meets")
+        self.assertTrue(any('"training": [{' in r[4] for r in rows), "no version with training")
+        # a version written without them (by hand, or before 0020) is read from its result
+        s.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result) "
+              "SELECT employee, '2026-01', version, predikat, score, result FROM score_versions "
+              "WHERE employee = %s ORDER BY version DESC LIMIT 1", (nip(20),))
+        self.assertEqual(
+            s.sql_value("SELECT kinerja_signoff_highlights(result, false, 0, NULL) = "
+                        "kinerja_signoff_from_facts(%s::jsonb, false, 0, NULL) FROM score_versions "
+                        "WHERE employee = %s AND period = '2026-01'", (json.dumps(facts), nip(20))), True)
+
 
 if __name__ == "__main__":
     unittest.main()
