@@ -281,6 +281,42 @@ class ScoreTest(StackTestCase):
                         "kinerja_signoff_from_facts(%s::jsonb, false, 0, NULL) FROM score_versions "
                         "WHERE employee = %s AND period = '2026-01'", (json.dumps(facts), nip(20))), True)
 
+    def test_9_recalculation_finds_rows_that_are_not_the_latest_or_not_from_the_log(self):
+        # kinerja_rebuild leaves a scope's rows alone when they already are the log's
+        # (schemas/functions/kinerja_rebuild.sql): a row of an older event of its key, or
+        # one whose event is not in the log, must still be found and replaced
+        s = self.stack
+        snapshot = ("SELECT employee, rater, relation, vals::text, event_id::text FROM ratings "
+                    "WHERE period = %s ORDER BY 1, 2, 3")
+        before = s.sql(snapshot, (PERIOD,))
+        # employee 30's supervisor rating: three events (test 3), the row is the latest's
+        older = s.sql_value("SELECT id::text FROM event_log WHERE type = 'evaluation' AND employee = %s "
+                            "AND rater = %s ORDER BY ts LIMIT 1", (nip(30), nip(2)))
+        s.sql("DELETE FROM ratings WHERE period = %s AND employee = %s AND rater = %s", (PERIOD, nip(30), nip(2)))
+        s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id) "
+              "SELECT period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id "
+              "FROM event_ratings WHERE event_id = %s", (older,))
+        # a row no event of the log made
+        s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, unit, ts, event_id) "
+              "VALUES (%s, %s, %s, 'subordinate', '{1,1,1,1,1,1,1}', 'UNIT-B', now(), gen_random_uuid())",
+              (PERIOD, nip(33), nip(30)))
+        self.assertNotEqual(s.sql(snapshot, (PERIOD,)), before)
+        for scope in (["--period", PERIOD], ["--period", PERIOD, "--unit", "UNIT-B", "--employee", nip(33)]):
+            done = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL")
+            r = s.kinerja("recalc", *scope)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") > done,
+                       timeout=SCORE_TIMEOUT, what="recalc carried out")
+            self.settle()
+            self.assertEqual(s.sql(snapshot, (PERIOD,)), before, scope)
+            # and the same once more for the second scope: only employee 33's row
+            s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, unit, ts, event_id) "
+                  "VALUES (%s, %s, %s, 'subordinate', '{1,1,1,1,1,1,1}', 'UNIT-B', now(), gen_random_uuid())",
+                  (PERIOD, nip(33), nip(30)))
+        s.sql("DELETE FROM ratings WHERE period = %s AND employee = %s AND event_id::text NOT IN "
+              "(SELECT id::text FROM event_log)", (PERIOD, nip(33)))
+        self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
+
 
 if __name__ == "__main__":
     unittest.main()
