@@ -342,5 +342,10 @@ int score_period_each(const struct score_params *p, const struct score_period_in
  */
 int score_result_json_fields(const struct score_params *p, const struct score_result *r, struct buf *b);
 int score_breakdown_json(const struct score_params *p, const struct score_result *r, struct buf *b);
+/* The facts a sign-off request shows, as one small object (score_versions.signoff, so
+ * the request need not parse the whole result): {"calibration_values":[..],
+ * "groups_hidden":[..],"hasil_kerja":..,"perilaku":..,"training":[..]}, each exactly
+ * what schemas/functions/kinerja_signoff_facts.sql derives from the result's JSON. */
+int score_signoff_json(const struct score_params *p, const struct score_result *r, struct buf *b);
 
 #endif

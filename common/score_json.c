@@ -442,6 +442,26 @@ int score_breakdown_json(const struct score_params *p, const struct score_result
     return buf_putc(b, '}');
 }
 
+static int j_training(struct buf *b, const struct score_params *p, const struct score_result *r)
+{
+    J(buf_putc(b, '['));
+    for (int i = 0; i < r->n_training; i++) {
+        const struct score_training *t = &r->training[i];
+        if (i)
+            J(buf_putc(b, ','));
+        bool ft = true;
+        J(buf_putc(b, '{'));
+        J(j_key(b, &ft, "value"));
+        J(j_str(b, event_behaviour_keys[t->value]));
+        J(j_key(b, &ft, "mean"));
+        J(j_num(b, t->mean));
+        J(j_key(b, &ft, "course"));
+        J(j_str(b, p->course[t->value][0] ? p->course[t->value] : NULL));
+        J(buf_putc(b, '}'));
+    }
+    return buf_putc(b, ']');
+}
+
 int score_result_json_fields(const struct score_params *p, const struct score_result *r, struct buf *b)
 {
     bool f = true;
@@ -500,22 +520,58 @@ int score_result_json_fields(const struct score_params *p, const struct score_re
     J(buf_putc(b, '}'));
 
     J(j_key(b, &f, "training"));
-    J(buf_putc(b, '['));
-    for (int i = 0; i < r->n_training; i++) {
-        const struct score_training *t = &r->training[i];
-        if (i)
-            J(buf_putc(b, ','));
-        bool ft = true;
-        J(buf_putc(b, '{'));
-        J(j_key(b, &ft, "value"));
-        J(j_str(b, event_behaviour_keys[t->value]));
-        J(j_key(b, &ft, "mean"));
-        J(j_num(b, t->mean));
-        J(j_key(b, &ft, "course"));
-        J(j_str(b, p->course[t->value][0] ? p->course[t->value] : NULL));
-        J(buf_putc(b, '}'));
-    }
-    J(buf_putc(b, ']'));
+    J(j_training(b, p, r));
     J(j_key(b, &f, "breakdown"));
     return score_breakdown_json(p, r, b);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A JSON array of the n keys, sorted bytewise (jsonb_agg(k ORDER BY k) of ASCII keys). */
+static int j_sorted_keys(struct buf *b, const char **keys, int n)
+{
+    qsort(keys, (size_t)n, sizeof *keys, cmp_key);
+    J(buf_putc(b, '['));
+    for (int i = 0; i < n; i++) {
+        if (i)
+            J(buf_putc(b, ','));
+        J(j_str(b, keys[i]));
+    }
+    return buf_putc(b, ']');
+}
+
+int score_signoff_json(const struct score_params *p, const struct score_result *r, struct buf *b)
+{
+    const char *keys[SCORE_VALUES > SCORE_GROUP_COUNT + 1 ? SCORE_VALUES : SCORE_GROUP_COUNT + 1];
+    int n = 0;
+    bool f = true;
+    J(buf_putc(b, '{'));
+    /* breakdown.values.<k>.calibration is true (j_values_detail) */
+    J(j_key(b, &f, "calibration_values"));
+    for (int j = 0; j < SCORE_VALUES; j++)
+        if (r->values[j].calibration_flag)
+            keys[n++] = event_behaviour_keys[j];
+    J(j_sorted_keys(b, keys, n));
+    /* perilaku.groups.<k> is an object with shown false (j_groups, summary form) */
+    J(j_key(b, &f, "groups_hidden"));
+    n = 0;
+    for (int g = 0; g < SCORE_GROUP_COUNT; g++) {
+        const struct score_group_result *gr = &r->groups[g];
+        bool present = gr->n > 0 || (g == SCORE_GROUP_CITIZEN && gr->presses + gr->skm > 0);
+        if (present && !gr->shown)
+            keys[n++] = score_group_names[g];
+    }
+    if (r->has_others && (r->others.n > 0) && !r->others.shown)
+        keys[n++] = "others";
+    J(j_sorted_keys(b, keys, n));
+    J(j_key(b, &f, "hasil_kerja"));
+    J(j_str(b, score_rating_name(r->hasil)));
+    J(j_key(b, &f, "perilaku"));
+    J(j_str(b, score_rating_name(r->perilaku_rating)));
+    J(j_key(b, &f, "training"));
+    J(j_training(b, p, r));
+    return buf_putc(b, '}');
 }

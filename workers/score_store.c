@@ -593,12 +593,13 @@ int score_store_begin(struct score_writer *w, char *err, size_t errlen)
     w->rows = 0;
     if (exec_cmd(w->conn, "BEGIN", err, errlen) < 0)
         return -1;
-    if (exec_cmd(w->conn,
-                 "CREATE TEMP TABLE _score_new (employee text, version int, predikat text, "
-                 "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
-                 "perilaku_rating text, "
-                 "inputs_digest text, reason text, result jsonb COMPRESSION lz4) ON COMMIT DROP",
-                 err, errlen) < 0 ||
+    if (exec_cmd(
+            w->conn,
+            "CREATE TEMP TABLE _score_new (employee text, version int, predikat text, "
+            "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
+            "perilaku_rating text, "
+            "inputs_digest text, reason text, result jsonb COMPRESSION lz4, signoff jsonb) ON COMMIT DROP",
+            err, errlen) < 0 ||
         exec_cmd(w->conn,
                  "CREATE TEMP TABLE _unit_new (unit text, ikm numeric(6,2), mutu text, "
                  "skm_n int, "
@@ -634,6 +635,8 @@ int score_store_row(struct score_writer *w, const struct score_store_version *v,
     rc |= buf_copy_escape(b, v->reason, strlen(v->reason));
     rc |= buf_putc(b, '\t');
     rc |= buf_copy_escape(b, v->json, v->json_len);
+    rc |= buf_putc(b, '\t');
+    rc |= buf_copy_escape(b, v->signoff, v->signoff_len);
     rc |= buf_putc(b, '\n');
     if (rc) {
         snprintf(err, errlen, "COPY buffer full");
@@ -756,8 +759,8 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
         "    WHERE NOT kinerja_frozen(r.state) AND r.version = excluded.version - 1"
         "  RETURNING r.employee, r.version"
         "), ins AS ("
-        "  INSERT INTO score_versions (employee, period, version, predikat, score, reason, result)"
-        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.reason, n.result"
+        "  INSERT INTO score_versions (employee, period, version, predikat, score, reason, result, signoff)"
+        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.reason, n.result, n.signoff"
         "  FROM _score_new n JOIN upd USING (employee, version)"
         "  RETURNING 1"
         ") SELECT count(*) FROM ins",

@@ -89,6 +89,8 @@ struct score_store_version {
     const struct score_result *result;
     const char *json;
     size_t json_len;
+    const char *signoff; /* score_signoff_json of the result */
+    size_t signoff_len;
     const char *digest;
     const char *inputs_digest;
     const char *reason;

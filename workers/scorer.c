@@ -40,6 +40,7 @@ struct scorer {
     struct metric_histogram *m_compute_seconds;
     struct metric *m_quarantined, *m_failing;
     struct buf json;
+    struct buf signoff; /* the sign-off facts of the result in json */
     struct failing failing[SCORER_FAILING_MAX];
     size_t n_failing;
 };
@@ -76,6 +77,7 @@ struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
     s->m_failing = metrics_gauge(m, "kinerja_score_failing_periods", NULL,
                                  "periods whose computation failed on their last tries");
     buf_init(&s->json, SCORE_JSON_MAX);
+    buf_init(&s->signoff, SCORE_JSON_MAX);
     return s;
 }
 
@@ -86,6 +88,7 @@ void scorer_destroy(struct scorer **ps)
         return;
     pgsession_close(&s->pg);
     buf_free(&s->json);
+    buf_free(&s->signoff);
     free(s);
     *ps = NULL;
 }
@@ -421,6 +424,11 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
             pr->drift++; /* moved, but not materially: no version (SPEC 5.7) */
         return 0;
     }
+    buf_reset(&s->signoff);
+    if (score_signoff_json(&s->cfg.params, r, &s->signoff) < 0) {
+        snprintf(pr->err, sizeof pr->err, "sign-off facts larger than %u bytes", SCORE_JSON_MAX);
+        return -1;
+    }
     char nip[EVENT_NIP_LEN + 1];
     score_store_nip(d, e, nip);
     struct score_store_version v = {
@@ -429,6 +437,8 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
         .result = r,
         .json = s->json.data,
         .json_len = s->json.len,
+        .signoff = s->signoff.data,
+        .signoff_len = s->signoff.len,
         .digest = digest,
         .inputs_digest = pr->inputs[e],
         .reason = why,

@@ -1,10 +1,18 @@
 -- kinerja_rebuild: its one definition (schemas/functions/, re-applied by every `kinerja migrate`
 -- after the migrations; see schemas/functions/README). From 0017_recalc_fast.sql.
+-- Since 0020: ratings and work results are first compared with the log in one pass (a
+-- hash join on the key, no sort): when every derived row is the latest event of its key
+-- and every event's key has its row, the scope's rows already are what the rebuild
+-- would make and are left alone; otherwise they are rebuilt as before.
 CREATE OR REPLACE FUNCTION kinerja_rebuild(p_period text, p_unit text, p_employee text)
 RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_missing bigint;
+    v_rows bigint;
+    v_newer bigint;
+    v_without bigint;
+    v_own bigint;
 BEGIN
     SET LOCAL work_mem = '512MB';
     IF to_regclass('pg_temp._rebuild_ids') IS NULL THEN
@@ -14,7 +22,25 @@ BEGIN
         TRUNCATE _rebuild_ids, _rebuild_missing;
     END IF;
 
-    -- ratings: the latest evaluation per key
+    -- ratings: already the log's? Each event of the scope joined to the row of its key:
+    -- none newer than its row, none without a row, and every row met by its own event.
+    SELECT count(*) FILTER (WHERE (e.ts, e.id) > (r.ts, r.event_id)),
+           count(*) FILTER (WHERE r.event_id IS NULL),
+           count(*) FILTER (WHERE r.event_id = e.id AND r.ts = e.ts)
+    INTO v_newer, v_without, v_own
+    FROM event_log e
+    LEFT JOIN ratings r ON r.period = e.period AND r.employee = e.employee AND r.rater = e.rater
+                       AND r.relation = e.relation
+    WHERE e.type = 'evaluation'
+      AND (p_period IS NULL OR e.period = p_period) AND (p_unit IS NULL OR e.unit = p_unit)
+      AND (p_employee IS NULL OR e.employee = p_employee)
+      AND e.period IS NOT NULL AND e.employee IS NOT NULL AND e.rater IS NOT NULL
+      AND e.relation IN ('supervisor', 'peer', 'subordinate', 'self');
+    SELECT count(*) INTO v_rows FROM ratings r
+    WHERE (p_period IS NULL OR r.period = p_period) AND (p_unit IS NULL OR r.unit = p_unit)
+      AND (p_employee IS NULL OR r.employee = p_employee);
+    IF v_newer > 0 OR v_without > 0 OR v_own <> v_rows THEN
+    -- the latest evaluation per key
     INSERT INTO _rebuild_ids
     SELECT DISTINCT ON (period COLLATE "C", employee COLLATE "C", rater COLLATE "C", relation COLLATE "C") id
     FROM event_log
@@ -40,9 +66,26 @@ BEGIN
         FROM event_ratings v
         WHERE v.event_id IN (SELECT m.id FROM _rebuild_missing m);
     END IF;
+    END IF;
 
-    -- work results: validity needs the payload; there are few of them
+    -- work results: validity needs the payload; there are few of them. Already the
+    -- log's? (as for ratings, over the valid events)
+    SELECT count(*) FILTER (WHERE (v.ts, v.event_id) > (w.ts, w.event_id)),
+           count(*) FILTER (WHERE w.event_id IS NULL),
+           count(*) FILTER (WHERE w.event_id = v.event_id AND w.ts = v.ts)
+    INTO v_newer, v_without, v_own
+    FROM event_work_results v
+    LEFT JOIN work_results w ON w.period = v.period AND w.employee = v.employee AND w.indicator = v.indicator
+    WHERE (p_period IS NULL OR v.period = p_period) AND (p_unit IS NULL OR v.unit = p_unit)
+      AND (p_employee IS NULL OR v.employee = p_employee)
+      AND v.period IS NOT NULL AND v.employee IS NOT NULL AND v.indicator IS NOT NULL
+      AND v.target > 0 AND v.realization >= 0 AND v.weight > 0
+      AND v.direction IN ('higher_better', 'lower_better');
+    SELECT count(*) INTO v_rows FROM work_results w
+    WHERE (p_period IS NULL OR w.period = p_period) AND (p_unit IS NULL OR w.unit = p_unit)
+      AND (p_employee IS NULL OR w.employee = p_employee);
     TRUNCATE _rebuild_ids, _rebuild_missing;
+    IF v_newer > 0 OR v_without > 0 OR v_own <> v_rows THEN
     INSERT INTO _rebuild_ids
     SELECT DISTINCT ON (period COLLATE "C", employee COLLATE "C", indicator COLLATE "C") event_id
     FROM event_work_results
@@ -68,6 +111,7 @@ BEGIN
                v.unit, v.ts, v.event_id
         FROM event_work_results v
         WHERE v.event_id IN (SELECT m.id FROM _rebuild_missing m);
+    END IF;
     END IF;
 
     -- citizen feedback: every valid event, one row each (as 0002)

@@ -249,6 +249,74 @@ class ScoreTest(StackTestCase):
                                               (nip(31),))], [False, True, True, False, False])
         self.assertEqual(s.sql_value("SELECT count(*) FROM score_versions"), versions)
 
+    def test_8_signoff_facts_stored_with_each_version_are_those_of_its_result(self):
+        s = self.stack
+        # employee 20 (so far only a rater): the supervisor's 5s against two peers' 1s (the
+        # peer group stays below anonymity_min: hidden, and so is the pool of hidden crowd
+        # groups, "others", still below it too); test 1's 1s gave training
+        events = [evaluation(nip(20), nip(1), "supervisor", 5, hasil="meets"),
+                  evaluation(nip(20), nip(21), "peer", 1), evaluation(nip(20), nip(22), "peer", 1)]
+        self.send(events)
+        self.settle()
+        # every version the score worker wrote carries the facts, exactly those the SQL
+        # derives from the version's whole result (what sign-off requests read otherwise)
+        rows = s.sql("SELECT employee, version, signoff IS NULL, signoff = kinerja_signoff_facts(result), "
+                     "signoff::text, kinerja_signoff_facts(result)::text FROM score_versions ORDER BY 1, 2")
+        self.assertGreaterEqual(len(rows), 10)
+        for employee, version, missing, equal, stored, derived in rows:
+            with self.subTest(employee=employee, version=version):
+                self.assertFalse(missing)
+                self.assertTrue(equal, "stored %s, derived %s" % (stored, derived))
+        facts = s.sql_value("SELECT signoff FROM score_versions WHERE employee = %s ORDER BY version DESC LIMIT 1",
+                            (nip(20),))
+        self.assertEqual(facts["groups_hidden"], ["others", "peer"])
+        self.assertEqual(facts["hasil_kerja"], "meets")
+        self.assertTrue(any('"training": [{' in r[4] for r in rows), "no version with training")
+        # a version written without them (by hand, or before 0020) is read from its result
+        s.sql("INSERT INTO score_versions (employee, period, version, predikat, score, result) "
+              "SELECT employee, '2026-01', version, predikat, score, result FROM score_versions "
+              "WHERE employee = %s ORDER BY version DESC LIMIT 1", (nip(20),))
+        self.assertEqual(
+            s.sql_value("SELECT kinerja_signoff_highlights(result, false, 0, NULL) = "
+                        "kinerja_signoff_from_facts(%s::jsonb, false, 0, NULL) FROM score_versions "
+                        "WHERE employee = %s AND period = '2026-01'", (json.dumps(facts), nip(20))), True)
+
+    def test_9_recalculation_finds_rows_that_are_not_the_latest_or_not_from_the_log(self):
+        # kinerja_rebuild leaves a scope's rows alone when they already are the log's
+        # (schemas/functions/kinerja_rebuild.sql): a row of an older event of its key, or
+        # one whose event is not in the log, must still be found and replaced
+        s = self.stack
+        snapshot = ("SELECT employee, rater, relation, vals::text, event_id::text FROM ratings "
+                    "WHERE period = %s ORDER BY 1, 2, 3")
+        before = s.sql(snapshot, (PERIOD,))
+        # employee 30's supervisor rating: three events (test 3), the row is the latest's
+        older = s.sql_value("SELECT id::text FROM event_log WHERE type = 'evaluation' AND employee = %s "
+                            "AND rater = %s ORDER BY ts LIMIT 1", (nip(30), nip(2)))
+        s.sql("DELETE FROM ratings WHERE period = %s AND employee = %s AND rater = %s", (PERIOD, nip(30), nip(2)))
+        s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id) "
+              "SELECT period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id "
+              "FROM event_ratings WHERE event_id = %s", (older,))
+        # a row no event of the log made
+        s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, unit, ts, event_id) "
+              "VALUES (%s, %s, %s, 'subordinate', '{1,1,1,1,1,1,1}', 'UNIT-B', now(), gen_random_uuid())",
+              (PERIOD, nip(33), nip(30)))
+        self.assertNotEqual(s.sql(snapshot, (PERIOD,)), before)
+        for scope in (["--period", PERIOD], ["--period", PERIOD, "--unit", "UNIT-B", "--employee", nip(33)]):
+            done = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL")
+            r = s.kinerja("recalc", *scope)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") > done,
+                       timeout=SCORE_TIMEOUT, what="recalc carried out")
+            self.settle()
+            self.assertEqual(s.sql(snapshot, (PERIOD,)), before, scope)
+            # and the same once more for the second scope: only employee 33's row
+            s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, unit, ts, event_id) "
+                  "VALUES (%s, %s, %s, 'subordinate', '{1,1,1,1,1,1,1}', 'UNIT-B', now(), gen_random_uuid())",
+                  (PERIOD, nip(33), nip(30)))
+        s.sql("DELETE FROM ratings WHERE period = %s AND employee = %s AND event_id::text NOT IN "
+              "(SELECT id::text FROM event_log)", (PERIOD, nip(33)))
+        self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
+
 
 if __name__ == "__main__":
     unittest.main()

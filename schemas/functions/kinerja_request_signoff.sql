@@ -1,0 +1,78 @@
+-- kinerja_request_signoff: its one definition (schemas/functions/, re-applied by every `kinerja migrate`
+-- after the migrations; see schemas/functions/README). From 0006_workflow_v2.sql; since
+-- 0020 the highlights and training come from the version's facts (score_versions.signoff,
+-- written by the score worker) instead of its whole result, which is read only for
+-- versions without them.
+--
+-- As 0003's, plus: only offerable results move (kinerja_offerable); p_employee (NULL:
+-- all) narrows it to one employee (the supervisor's offer); every request queued
+-- supersedes the older requests and reminders of its result. A pending result whose
+-- version changed gets a new request (renewed) as before. Returns how many requests
+-- were queued.
+CREATE OR REPLACE FUNCTION kinerja_request_signoff(p_period text, p_require_inputs boolean, p_actor text, p_note text,
+                                        p_employee text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    queued bigint;
+BEGIN
+    WITH moved AS (
+        UPDATE results r
+        SET state = 'pending_signoff', pending_since = now(), reminded_at = NULL,
+            signoff_version = r.version, returned_version = NULL, transition_actor = p_actor,
+            transition_note = p_note
+        FROM employees e
+        WHERE r.period = p_period AND (p_employee IS NULL OR r.employee = p_employee)
+          AND e.nip = r.employee
+          AND kinerja_offerable(r.state, r.version, r.predikat, r.returned_version, e.supervisor_nip)
+          AND (NOT p_require_inputs
+               OR (EXISTS (SELECT 1 FROM ratings g
+                           WHERE g.period = p_period AND g.employee = r.employee AND g.relation = 'supervisor')
+                   AND EXISTS (SELECT 1 FROM work_results w
+                               WHERE w.period = p_period AND w.employee = r.employee)
+                   -- and the version itself was computed with them (it has a numeric
+                   -- score): inputs stored after the score worker read the period wait
+                   -- for the next version rather than being signed without them
+                   AND r.score IS NOT NULL))
+        RETURNING r.employee, r.version, r.calibration, r.late_events, r.pending_since, NULL::int AS replaces
+    ), renewed AS (
+        UPDATE results r
+        SET signoff_version = r.version
+        FROM (SELECT o.employee, o.signoff_version
+              FROM results o
+              WHERE o.period = p_period AND (p_employee IS NULL OR o.employee = p_employee)
+                AND o.state = 'pending_signoff' AND o.version >= 1
+                AND o.signoff_version IS DISTINCT FROM o.version) o
+        WHERE r.period = p_period AND r.employee = o.employee
+        RETURNING r.employee, r.version, r.calibration, r.late_events, r.pending_since, o.signoff_version
+    ), todo AS (
+        SELECT * FROM moved UNION ALL SELECT * FROM renewed
+    ), ins AS (
+        INSERT INTO notifications (id, kind, recipient, employee, period, version, payload)
+        SELECT gen_random_uuid(), 'signoff_requested', e.supervisor_nip, t.employee, p_period, t.version,
+               jsonb_build_object(
+                   'employee', t.employee, 'name', e.name, 'unit', e.unit, 'period', p_period,
+                   'version', t.version, 'predikat', v.predikat, 'score', v.score,
+                   'calibration', t.calibration,
+                   'highlights', kinerja_signoff_from_facts(f.facts, t.calibration, t.late_events, t.replaces),
+                   'training', f.facts -> 'training',
+                   'pending_since', t.pending_since)
+        FROM todo t
+        JOIN employees e ON e.nip = t.employee
+        LEFT JOIN score_versions v ON v.employee = t.employee AND v.period = p_period AND v.version = t.version
+        CROSS JOIN LATERAL (SELECT coalesce(v.signoff, kinerja_signoff_facts(v.result)) AS facts) f
+        WHERE e.supervisor_nip IS NOT NULL
+        ORDER BY t.employee
+        RETURNING id, employee
+    ), superseded AS (
+        -- sees the rows as they were before this statement: every older one
+        UPDATE notifications o SET superseded_by = i.id, superseded_at = now()
+        FROM ins i
+        WHERE o.employee = i.employee AND o.period = p_period
+          AND o.kind IN ('signoff_requested', 'signoff_reminder') AND o.superseded_at IS NULL
+        RETURNING 1
+    )
+    SELECT count(*) INTO queued FROM ins;
+    RETURN queued;
+END
+$$;

@@ -1,0 +1,22 @@
+-- kinerja_signoff_facts: its one definition (schemas/functions/, re-applied by every `kinerja migrate`
+-- after the migrations; see schemas/functions/README). New in 0020_recalc_scale.sql.
+-- The facts of a result a sign-off request shows (0003's kinerja_signoff_highlights
+-- read them from the result): the values flagged by calibration and the rater groups
+-- hidden by anonymity (each sorted), the two ratings, the training. The score worker
+-- writes the same object with each version (score_versions.signoff, common/score_json.c
+-- score_signoff_json); this derives it for versions without one. NULL result: no facts.
+CREATE OR REPLACE FUNCTION kinerja_signoff_facts(p_result jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object(
+        'calibration_values', coalesce((SELECT jsonb_agg(k ORDER BY k)
+                                        FROM jsonb_each(p_result #> '{breakdown,values}') AS v(k, d)
+                                        WHERE jsonb_typeof(v.d) = 'object' AND v.d ->> 'calibration' = 'true'),
+                                       '[]'::jsonb),
+        'groups_hidden', coalesce((SELECT jsonb_agg(k ORDER BY k)
+                                   FROM jsonb_each(p_result #> '{perilaku,groups}') AS g(k, d)
+                                   WHERE jsonb_typeof(g.d) = 'object' AND g.d ->> 'shown' = 'false'),
+                                  '[]'::jsonb),
+        'hasil_kerja', p_result #>> '{hasil_kerja,rating}',
+        'perilaku', p_result #>> '{perilaku,rating}',
+        'training', coalesce(p_result -> 'training', '[]'::jsonb))
+$$;
