@@ -407,11 +407,17 @@ metrics_addr() { # component default-port -> host:port, or "" when off
 }
 
 wait_daemon() { # name pattern check...: until check succeeds; fails fast if the process exits
-  local name="$1" pattern="$2"
+  # (pattern: the command line pid_of matches once the daemon runs; not needed here)
+  local name="$1"
   shift 2
   local deadline=$((SECONDS + START_TIMEOUT))
+  # The pid daemon_start wrote is our own child: alive is enough (its command line is
+  # still the forking shell's until nohup has exec'd the daemon, which takes a while on a
+  # loaded machine, so pid_of's command-line check would call a starting daemon gone).
+  local pid
+  pid="$(head -n1 "$RUN/$name.pid" 2>/dev/null)"
   until "$@" >/dev/null 2>&1; do
-    if ! pid_of "$name" "$pattern" >/dev/null; then
+    if ! [[ "$pid" =~ ^[0-9]+$ ]] || ! alive "$pid"; then
       tail_log "$name"
       rm -f "$RUN/$name.pid"
       die "$name exited at start (log: $LOG/$name.log)"
