@@ -7,13 +7,18 @@
 -- inside the transaction that the end-to-end figure waits on.
 --
 -- What changes:
---   - A batch of at least kinerja.derive_defer_min events (default 256, a setting of the
---     session; the ingest worker's batches reach it only under load) is stored with the
---     derivation deferred: kinerja_ingest_staged() sets kinerja.derive_defer for its own
---     insert, and the derive trigger then only copies the new derivable events (types
---     evaluation, work_result, citizen_feedback, recalc) into derive_queue, in the same
---     transaction. A smaller batch (a trickle, every test with a few events, an insert
---     by hand) is derived in its transaction exactly as before.
+--   - A batch of a busy stream is stored with its derivation deferred: the ingest
+--     worker says busy (kinerja.ingest_busy, for its transaction) when some shard gave
+--     it a whole read (more entries are waiting); a caller that does not say (an older
+--     worker, a direct call) is busy from kinerja.derive_defer_min events (a setting,
+--     default 256). kinerja_ingest_staged() then sets kinerja.derive_defer for its own
+--     insert, and the derive trigger only copies its new work results and citizen
+--     feedback into derive_queue, in the same transaction. Evaluations and recalc
+--     requests are still derived in the ingest transaction: the relation check of the
+--     next batch reads ratings. A batch with a sign-off, an appeal or a decision is never
+--     deferred and first derives the whole queue (the workflow judges against derived
+--     inputs; an event stored before a sign-off is not late for it). A quiet batch (a trickle, the end of a burst, every test with a few
+--     events, an insert by hand) is derived in its transaction exactly as before.
 --   - kinerja_derive_queued(max_rows, wait) takes up to max_rows queued events (deletes
 --     them from the queue) and derives them in the caller's transaction with the same
 --     statements as the trigger (kinerja_derive_from): derived rows and the queue's
@@ -23,17 +28,19 @@
 --     it skips them.
 --   - Who derives: the score worker at the start of every pass (at least every 2 s,
 --     before recalculations and before it reads which periods are dirty), so a score is
---     never computed from derived tables that lack a stored event; and every batch that
---     is not deferred (the stream went quiet) derives up to one chunk (20 000) of the
---     queue in its own transaction, so when the log holds the last event of a burst the
---     derived tables hold the burst (with one ingest worker and no score pass under way).
+--     never computed from derived tables that lack a stored event; every batch that is
+--     not deferred (the stream went quiet) derives up to one chunk (20 000) of the queue
+--     in its own transaction, so when the log holds the last event of a burst the
+--     derived tables hold the burst (with one ingest worker and no score pass under way);
+--     and the ingest worker derives a chunk on a read that found nothing after batches.
 --     Under load the derived tables (feedback, ratings, work_results, late_events,
 --     recalc_requests, score_periods' generation) trail event_log by at most a score
 --     pass. The month's late counter of longer periods (event_log_late_longer) stays in
 --     the ingest transaction.
 --   - The derivation reads the events from a session temp table _derive_new (the
 --     trigger copies its transition table there, the queue's taker its rows), so the
---     statements have one home (kinerja_derive_from) and are planned once per session.
+--     statements have one home (kinerja_derive_from), the static ones planned once per
+--     session.
 
 -- The events stored but not yet derived, each as its whole event_log row (a column
 -- added to event_log later travels with the row type). No index: rows are taken in

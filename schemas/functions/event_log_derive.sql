@@ -3,17 +3,20 @@
 -- body now in kinerja_derive_from).
 -- Runs once per statement that inserts into event_log. When the statement's transaction
 -- asked for a deferred derivation (kinerja.derive_defer = on: kinerja_ingest_staged with a
--- large batch), the new derivable events only join derive_queue, in this transaction, and
--- kinerja_derive_queued() derives them later (the score worker before every pass, the
--- next small batch). Otherwise they are derived here, as before.
+-- batch of a busy stream), its new work results and citizen feedback only join
+-- derive_queue, in this transaction, and kinerja_derive_queued() derives them later (the
+-- score worker before every pass, the next quiet batch, the ingest worker when idle).
+-- Evaluations and recalc requests are always derived here: the ingest checks read
+-- ratings (the relation a rater already holds), so they must be current.
 CREATE OR REPLACE FUNCTION event_log_derive() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    deferred boolean := current_setting('kinerja.derive_defer', true) = 'on';
 BEGIN
-    IF current_setting('kinerja.derive_defer', true) = 'on' THEN
+    IF deferred THEN
         INSERT INTO derive_queue (ev)
         SELECT ROW(n.*)::event_log FROM new_events n
-        WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback', 'recalc');
-        RETURN NULL;
+        WHERE n.type IN ('work_result', 'citizen_feedback');
     END IF;
 
     IF to_regclass('pg_temp._derive_new') IS NULL THEN
@@ -22,7 +25,8 @@ BEGIN
     DELETE FROM _derive_new;
     INSERT INTO _derive_new
     SELECT * FROM new_events n
-    WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback', 'recalc');
+    WHERE n.type IN ('evaluation', 'recalc')
+       OR (NOT deferred AND n.type IN ('work_result', 'citizen_feedback'));
     IF FOUND THEN
         PERFORM kinerja_derive_from();
         DELETE FROM _derive_new;

@@ -14,6 +14,7 @@ DECLARE
     why text;
     n bigint;
     busy text;
+    has_workflow boolean;
 BEGIN
     -- An unknown zone raises here (22023), once, before any row is touched.
     PERFORM now() AT TIME ZONE tz;
@@ -31,13 +32,30 @@ BEGIN
     -- the derive trigger queues its events instead of deriving them here. Busy: the
     -- worker says so (kinerja.ingest_busy, set for this transaction: a shard gave it a
     -- whole read), or the batch has kinerja.derive_defer_min events (a setting; by
-    -- default 256 when the caller does not say).
+    -- default 256 when the caller does not say). A batch with a sign-off, an appeal or
+    -- a decision is never deferred, and first derives everything queued (waiting for a
+    -- concurrent deriver): the workflow then judges against derived inputs, and an
+    -- event stored before it is not counted late for the result it approves.
     busy := current_setting('kinerja.ingest_busy', true);
+    has_workflow := EXISTS (SELECT 1 FROM ingest_staging WHERE type IN ('signoff', 'appeal', 'appeal_decision'));
     PERFORM set_config('kinerja.derive_defer',
-                       CASE WHEN busy = 'on'
-                              OR total >= coalesce(nullif(current_setting('kinerja.derive_defer_min', true), '')::int,
-                                                   CASE WHEN busy IS NULL OR busy = '' THEN 256 END)
+                       CASE WHEN NOT has_workflow
+                             AND (busy = 'on'
+                                  OR total >= coalesce(nullif(current_setting('kinerja.derive_defer_min', true), '')::int,
+                                                       CASE WHEN busy IS NULL OR busy = '' THEN 256 END))
                             THEN 'on' ELSE 'off' END, true);
+    IF has_workflow THEN
+        LOOP
+            EXIT WHEN kinerja_derive_queued(20000, true) = 0;
+        END LOOP;
+    ELSIF current_setting('kinerja.derive_defer', true) = 'off' AND EXISTS (SELECT 1 FROM derive_queue) THEN
+        -- a quiet batch (the stream is quiet again) also derives what busy ones queued,
+        -- up to one chunk: so once the log holds the last event of a burst, the derived
+        -- tables hold the burst (one worker; with several, what another deriver holds at
+        -- that moment follows at its commit). The score worker derives the rest before
+        -- its next pass.
+        PERFORM kinerja_derive_queued(20000, false);
+    END IF;
 
     -- One relation per rater and ratee: batches with evaluations of the same (employee,
     -- period) take turns (in a fixed order, so two batches cannot deadlock), and the
@@ -209,14 +227,6 @@ BEGIN
         END LOOP;
     END IF;
 
-    -- A small batch (the stream is quiet again) also derives what earlier large ones
-    -- queued, up to one chunk, in its transaction: so once the log holds the last event
-    -- of a burst, the derived tables hold the burst (one worker; with several, what
-    -- another deriver holds at that moment follows at its commit). The score worker
-    -- derives the rest before its next pass.
-    IF current_setting('kinerja.derive_defer', true) = 'off' AND EXISTS (SELECT 1 FROM derive_queue) THEN
-        PERFORM kinerja_derive_queued(20000, false);
-    END IF;
     PERFORM set_config('kinerja.derive_defer', 'off', true);
     already := total - stored - rejected;
 END

@@ -450,6 +450,20 @@ class TestDeferredDerivation(PgTestCase):
         self.assertEqual(self.ingest(big), (0, 0, 260))
         self.assertEqual(self.queued(ids), 0)
 
+    def test_a_workflow_batch_first_derives_the_queue(self):
+        rows = self.feedback_rows(300, rating=2)
+        ids = [r["id"] for r in rows]
+        self.assertEqual(self.ingest(rows), (300, 0, 0))
+        self.assertEqual(self.queued(ids), 300)
+        # a sign-off (refused or not by the workflow) is judged with every queued event derived
+        stored, rejected, already = self.ingest(
+            [{"type": "signoff", "employee": B, "period": "2024-01", "supervisor": MID,
+              "payload": '{"version": 1}'}] + self.feedback_rows(299, rating=1))
+        self.assertEqual(stored + rejected + already, 300)
+        self.assertGreaterEqual(stored, 299)
+        self.assertEqual(self.queued(ids), 0)
+        self.assertEqual(self.count_in("feedback", "event_id", ids), 300)
+
     def test_below_the_threshold_nothing_is_queued(self):
         rows = self.feedback_rows(255)
         ids = [r["id"] for r in rows]

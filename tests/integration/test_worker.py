@@ -280,6 +280,10 @@ class TestIngest(WorkerTestCase):
         workers = [self.s.start_worker("ingest", env=env) for _ in range(2)]
         accepted = self.send_all(traffic)
         self.wait_stored(accepted)
+        # batches of a busy stream left their work results and feedback in derive_queue
+        # (0019): the workers derive it once their reads come back empty
+        self.s.wait_for(lambda: self.s.sql_value("SELECT count(*) FROM derive_queue") == 0, timeout=60,
+                        what="derive_queue derived by the idle workers", interval=0.25)
         for view in ("event_ratings", "event_work_results", "event_feedback"):
             self.assertIsNotNone(self.s.sql_value("SELECT kinerja_view_over_new(%s)", (view,)),
                                  "%s is no longer read over new_events: derivation fell back to lookups" % view)
@@ -335,8 +339,9 @@ class TestIngest(WorkerTestCase):
 
     def test_deferred_derivation_is_done_before_a_score(self):
         """Batches stored with their derivation deferred (0019; here every batch, by
-        kinerja.derive_defer_min = 1) leave the derived tables empty and every derivable
-        event in derive_queue; the score worker derives them all before it computes, so
+        kinerja.derive_defer_min = 1) leave feedback and work_results empty and those
+        events in derive_queue (evaluations are derived at once: the next batch's relation
+        check reads ratings); the score worker derives them all before it computes, so
         the scores it writes count every stored event, and what it derived is what a
         rebuild from the log derives."""
         org, traffic = make_traffic(3000, seed=12)
@@ -347,11 +352,12 @@ class TestIngest(WorkerTestCase):
         self.wait_stored(accepted)
         derivable = self.s.sql_value(
             "SELECT count(*) FROM event_log"
-            " WHERE type IN ('evaluation', 'work_result', 'citizen_feedback', 'recalc')")
-        self.assertGreater(derivable, 1000)
+            " WHERE type IN ('work_result', 'citizen_feedback')")
+        self.assertGreater(derivable, 500)
         self.assertEqual(self.s.sql_value("SELECT count(*) FROM derive_queue"), derivable)
-        for table in ("ratings", "work_results", "feedback"):
+        for table in ("work_results", "feedback"):
             self.assertEqual(self.s.sql_value("SELECT count(*) FROM " + table), 0, table)
+        self.assertGreater(self.s.sql_value("SELECT count(*) FROM ratings"), 0)
 
         score = self.s.start_worker("score", env={"KINERJA_SCORE_SETTLE_MS": "100"})
         self.s.wait_for(lambda: self.s.sql_value(
