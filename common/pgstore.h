@@ -115,6 +115,21 @@ struct ingest_counts {
  */
 int pgstore_ingest_batch(struct pgstore *db, const struct ingest_row *rows, size_t n, const char *tz,
                          struct ingest_counts *out);
+/* The same, saying whether the stream is busy (more entries waiting): a busy batch is
+ * stored with its derivation deferred to kinerja_derive_queued, a quiet one derives its
+ * events and up to a chunk of the queue in its transaction (schemas/0019). Without this
+ * (pgstore_ingest_batch) the SQL side defers a batch of 256 events or more. */
+int pgstore_ingest_batch_busy(struct pgstore *db, const struct ingest_row *rows, size_t n, const char *tz,
+                              bool busy, struct ingest_counts *out);
+
+/* Derives events whose batch was stored with its derivation deferred (schemas/0019):
+ * calls kinerja_derive_queued, each call its own transaction taking up to chunk queued
+ * events (0: PGSTORE_DERIVE_CHUNK), until the queue is empty or after `rounds` calls
+ * (0: no bound). wait: wait for rows another deriver holds (the score worker, so that
+ * everything stored before is derived); else skip them. *derived gets the count. */
+int pgstore_derive_queued(struct pgstore *db, int chunk, bool wait, int rounds, long long *derived);
+/* Queued events one kinerja_derive_queued call takes at most by default. */
+#define PGSTORE_DERIVE_CHUNK 20000
 
 /* Records an entry that could not be stored after `deliveries` attempts. raw is the
  * entry's ev field (may be NULL); event_id may be NULL when unreadable. Idempotent on

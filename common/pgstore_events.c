@@ -1,6 +1,7 @@
 /*
  * pgstore_events: the event store: COPY text format, one ingest batch (COPY into the
- * staging table, one set-based merge, kinerja_ingest_staged), dead letters.
+ * staging table, one set-based merge, kinerja_ingest_staged), the deferred derivation of
+ * large batches (kinerja_derive_queued, schemas/0019), dead letters.
  */
 #include "pgstore.h"
 #include "pgstore_int.h"
@@ -196,8 +197,27 @@ static int ingest_put_row(struct buf *b, size_t seq, const struct ingest_row *ro
     return rc ? -1 : 0;
 }
 
+static int pgstore_ingest_store(struct pgstore *db, const struct ingest_row *rows, size_t n, const char *tz,
+                                const char *busy_sql, struct ingest_counts *out);
+
 int pgstore_ingest_batch(struct pgstore *db, const struct ingest_row *rows, size_t n, const char *tz,
                          struct ingest_counts *out)
+{
+    return pgstore_ingest_store(db, rows, n, tz, NULL, out);
+}
+
+int pgstore_ingest_batch_busy(struct pgstore *db, const struct ingest_row *rows, size_t n, const char *tz,
+                              bool busy, struct ingest_counts *out)
+{
+    return pgstore_ingest_store(
+        db, rows, n, tz, busy ? "SET LOCAL kinerja.ingest_busy = on" : "SET LOCAL kinerja.ingest_busy = off",
+        out);
+}
+
+/* The batch's transaction; busy_sql (may be NULL: kinerja_ingest_staged then judges by
+ * the batch's size) says whether the stream is busy (schemas/0019). */
+static int pgstore_ingest_store(struct pgstore *db, const struct ingest_row *rows, size_t n, const char *tz,
+                                const char *busy_sql, struct ingest_counts *out)
 {
     if (out)
         memset(out, 0, sizeof *out);
@@ -214,6 +234,8 @@ int pgstore_ingest_batch(struct pgstore *db, const struct ingest_row *rows, size
     struct buf b;
     buf_init(&b, PGSTORE_COPY_MAX);
     if (pgstore_exec(db, ingest_staging_sql, "ingest: staging") < 0)
+        goto fail;
+    if (busy_sql && pgstore_exec(db, busy_sql, "ingest: busy") < 0)
         goto fail;
     if (copy_start(db, ingest_copy_sql, "ingest: copy") < 0)
         goto fail;
@@ -252,6 +274,37 @@ fail:
     buf_free(&b);
     pgstore_rollback(db);
     return -1;
+}
+
+/* ---------------------------------------------------------------- deferred derivation */
+
+int pgstore_derive_queued(struct pgstore *db, int chunk, bool wait, int rounds, long long *derived)
+{
+    if (derived)
+        *derived = 0;
+    if (pgstore_require_conn(db) < 0)
+        return -1;
+    char chunk_s[16];
+    snprintf(chunk_s, sizeof chunk_s, "%d", chunk > 0 ? chunk : PGSTORE_DERIVE_CHUNK);
+    const char *params[2] = {chunk_s, wait ? "true" : "false"};
+    /* Each call is its own transaction: the rows taken from the queue and what they
+     * derive commit together. Until the queue is empty, or `rounds` calls (0: no bound). */
+    for (int i = 0; rounds <= 0 || i < rounds; i++) {
+        PGresult *res = PQexecParams(db->conn, "SELECT kinerja_derive_queued($1::int, $2::boolean)", 2, NULL,
+                                     params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+            pgstore_fail(db, res, "derive queued events");
+            PQclear(res);
+            return -1;
+        }
+        long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (derived)
+            *derived += n;
+        if (n == 0)
+            break;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- dead letters */

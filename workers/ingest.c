@@ -280,12 +280,23 @@ static void mark_committed(struct ingest *w, const size_t *idx, size_t n)
     }
 }
 
-/* One transaction for every READY entry; on a data error, one per entry. */
+static long read_count(const struct ingest *w);
+
+/* One transaction for every READY entry; on a data error, one per entry. The batch is
+ * stored as busy (its derivation deferred, schemas/0019) when some shard gave a whole
+ * read's count: more entries are likely waiting behind it. */
 static int store_rows(struct ingest *w)
 {
     struct batch *b = &w->batch;
     size_t n = 0;
+    uint32_t per_shard[1024]; /* redis.shards is at most 1024 */
+    memset(per_shard, 0, sizeof per_shard);
+    bool busy = false;
+    long full = read_count(w);
     for (size_t i = 0; i < b->n; i++) {
+        unsigned sh = b->e[i].shard;
+        if (sh < sizeof per_shard / sizeof per_shard[0] && ++per_shard[sh] >= (uint32_t)full)
+            busy = true;
         if (b->e[i].state != ENTRY_READY)
             continue;
         batch_entry_row(b, &b->e[i], &w->rows[n]);
@@ -298,7 +309,7 @@ static int store_rows(struct ingest *w)
             return -1;
         struct ingest_counts c = {0};
         long long t0 = daemon_now_ms();
-        if (pgstore_ingest_batch(w->db, w->rows, n, w->cfg.time_zone, &c) == 0) {
+        if (pgstore_ingest_batch_busy(w->db, w->rows, n, w->cfg.time_zone, busy, &c) == 0) {
             metric_observe(w->m_commit_seconds, (double)(daemon_now_ms() - t0) / 1000.0);
             pg_regained(w);
             mark_committed(w, w->row_entry, n);
@@ -366,8 +377,23 @@ static int ack_committed(struct ingest *w)
 static int ingest_store_batch(struct ingest *w)
 {
     struct batch *b = &w->batch;
-    if (b->n == 0)
+    /* A read that found nothing after batches were stored: what busy batches left in
+     * derive_queue (schemas/0019) is derived now, a chunk per idle read (the score
+     * worker's pass also does). One ingest role per process, so the flag can be static. */
+    static bool queue_maybe_left;
+    if (b->n == 0) {
+        if (queue_maybe_left && pgstore_ok(w->db)) {
+            long long derived = 0;
+            if (pgstore_derive_queued(w->db, 0, false, 1, &derived) < 0)
+                log_warn("deriving queued events: %s (the score worker derives them)", w->db->errstr);
+            else if (derived < PGSTORE_DERIVE_CHUNK)
+                queue_maybe_left = false;
+            if (derived > 0)
+                log_debug("derived %lld queued events", derived);
+        }
         return 0;
+    }
+    queue_maybe_left = true;
     long long t0 = daemon_now_ms();
     struct ingest_counts_total before = w->total;
 

@@ -667,6 +667,12 @@ static int scorer_pass(struct scorer *s, long *wait_ms)
     *wait_ms = -1;
     char err[SCORER_ERR_MAX];
     int rc;
+    /* Events stored with their derivation deferred (schemas/0019) are derived first, so
+     * the dirty periods, recalculations and inputs read below include every stored event. */
+    if (pgstore_derive_queued(s->pg.db, 0, true, 0, NULL) < 0) {
+        log_error("%s", s->pg.db->errstr);
+        return -1;
+    }
     while ((rc = recalc_one(s, err, sizeof err)) > 0 && !daemon_stopping)
         ;
     if (rc < 0) {

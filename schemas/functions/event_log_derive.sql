@@ -1,99 +1,36 @@
 -- event_log_derive: its one definition (schemas/functions/, re-applied by every `kinerja migrate`
--- after the migrations; see schemas/functions/README). From 0016_ingest_fast.sql.
--- The incremental path (0002's, same effects): runs once per ingest batch, in its
--- transaction. Each upsert is the one of kinerja_derive_listed(), over this batch.
+-- after the migrations; see schemas/functions/README). From 0019_ingest_lean.sql (0016's
+-- body now in kinerja_derive_from).
+-- Runs once per statement that inserts into event_log. When the statement's transaction
+-- asked for a deferred derivation (kinerja.derive_defer = on: kinerja_ingest_staged with a
+-- batch of a busy stream), its new work results and citizen feedback only join
+-- derive_queue, in this transaction, and kinerja_derive_queued() derives them later (the
+-- score worker before every pass, the next quiet batch, the ingest worker when idle).
+-- Evaluations and recalc requests are always derived here: the ingest checks read
+-- ratings (the relation a rater already holds), so they must be current.
 CREATE OR REPLACE FUNCTION event_log_derive() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    n_eval bigint;
-    n_work bigint;
-    n_fb bigint;
-    n_recalc bigint;
+    deferred boolean := current_setting('kinerja.derive_defer', true) = 'on';
 BEGIN
-    SELECT count(*) FILTER (WHERE type = 'evaluation'), count(*) FILTER (WHERE type = 'work_result'),
-           count(*) FILTER (WHERE type = 'citizen_feedback'), count(*) FILTER (WHERE type = 'recalc')
-    INTO n_eval, n_work, n_fb, n_recalc
-    FROM new_events;
-    IF n_eval + n_work + n_fb + n_recalc = 0 THEN
-        RETURN NULL;
+    IF deferred THEN
+        INSERT INTO derive_queue (ev)
+        SELECT ROW(n.*)::event_log FROM new_events n
+        WHERE n.type IN ('work_result', 'citizen_feedback');
     END IF;
 
-    IF n_eval > 0 THEN
-        EXECUTE 'INSERT INTO ratings AS r (period, employee, rater, relation, vals, hasil_kerja, comment, unit,'
-                '                          ts, event_id)'
-                ' SELECT DISTINCT ON (period, employee, rater, relation)'
-                '        period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id'
-                ' FROM ' || kinerja_derive_source('event_ratings') || ' v'
-                ' WHERE period IS NOT NULL AND employee IS NOT NULL AND rater IS NOT NULL'
-                '   AND relation IN (''supervisor'', ''peer'', ''subordinate'', ''self'')'
-                ' ORDER BY period, employee, rater, relation, ts DESC, event_id DESC'
-                ' ON CONFLICT (period, employee, rater, relation) DO UPDATE'
-                '     SET vals = excluded.vals, hasil_kerja = excluded.hasil_kerja, comment = excluded.comment,'
-                '         unit = excluded.unit, ts = excluded.ts, event_id = excluded.event_id'
-                '     WHERE (excluded.ts, excluded.event_id) > (r.ts, r.event_id)';
+    IF to_regclass('pg_temp._derive_new') IS NULL THEN
+        CREATE TEMP TABLE _derive_new (LIKE event_log) ON COMMIT DELETE ROWS;
     END IF;
-    IF n_work > 0 THEN
-        EXECUTE 'INSERT INTO work_results AS w (period, employee, indicator, target, realization, direction,'
-                '                               weight, evidence, unit, ts, event_id)'
-                ' SELECT DISTINCT ON (period, employee, indicator)'
-                '        period, employee, indicator, target, realization, direction, weight, evidence, unit,'
-                '        ts, event_id'
-                ' FROM ' || kinerja_derive_source('event_work_results') || ' v'
-                ' WHERE period IS NOT NULL AND employee IS NOT NULL AND indicator IS NOT NULL'
-                '   AND target > 0 AND realization >= 0 AND weight > 0'
-                '   AND direction IN (''higher_better'', ''lower_better'')'
-                ' ORDER BY period, employee, indicator, ts DESC, event_id DESC'
-                ' ON CONFLICT (period, employee, indicator) DO UPDATE'
-                '     SET target = excluded.target, realization = excluded.realization,'
-                '         direction = excluded.direction, weight = excluded.weight,'
-                '         evidence = excluded.evidence, unit = excluded.unit, ts = excluded.ts,'
-                '         event_id = excluded.event_id'
-                '     WHERE (excluded.ts, excluded.event_id) > (w.ts, w.event_id)';
+    DELETE FROM _derive_new;
+    INSERT INTO _derive_new
+    SELECT * FROM new_events n
+    WHERE n.type IN ('evaluation', 'recalc')
+       OR (NOT deferred AND n.type IN ('work_result', 'citizen_feedback'));
+    IF FOUND THEN
+        PERFORM kinerja_derive_from();
+        DELETE FROM _derive_new;
     END IF;
-    IF n_fb > 0 THEN
-        EXECUTE 'INSERT INTO feedback (event_id, period, unit, employee, source, ts_ms, respondent, rating, skm,'
-                '                      comment)'
-                ' SELECT event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment'
-                ' FROM ' || kinerja_derive_source('event_feedback') || ' v'
-                ' WHERE period IS NOT NULL AND unit IS NOT NULL'
-                '   AND ((rating IS NOT NULL AND skm IS NULL)'
-                '        OR (rating IS NULL AND skm IS NOT NULL AND array_position(skm, NULL) IS NULL))'
-                ' ON CONFLICT (event_id) DO NOTHING';
-    END IF;
-
-    IF n_eval + n_work + n_fb > 0 THEN
-        -- events for frozen results are kept, counted as late, and change nothing visible
-        INSERT INTO late_events (event_id, employee, period, state)
-        SELECT n.id, n.employee, n.period, r.state
-        FROM new_events n
-        JOIN results r ON r.employee = n.employee AND r.period = n.period
-        WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback')
-          AND kinerja_frozen(r.state)
-        ON CONFLICT (event_id) DO NOTHING;
-        UPDATE results r SET late_events = r.late_events + l.n
-        FROM (SELECT n.employee, n.period, count(*) AS n
-              FROM new_events n
-              WHERE n.type IN ('evaluation', 'work_result', 'citizen_feedback')
-              GROUP BY 1, 2) l
-        WHERE r.employee = l.employee AND r.period = l.period
-          AND kinerja_frozen(r.state);
-
-        -- periods whose inputs changed
-        INSERT INTO score_periods AS p (period)
-        SELECT DISTINCT period FROM new_events
-        WHERE type IN ('evaluation', 'work_result', 'citizen_feedback') AND period IS NOT NULL
-        ORDER BY 1
-        ON CONFLICT (period) DO UPDATE SET generation = p.generation + 1, changed_at = now();
-    END IF;
-
-    IF n_recalc > 0 THEN
-        INSERT INTO recalc_requests (event_id, period, unit, employee)
-        SELECT id, period, unit, employee FROM new_events WHERE type = 'recalc'
-        ON CONFLICT (event_id) DO NOTHING;
-    END IF;
-
-    -- wake the score workers (delivered at commit, once per transaction)
-    PERFORM pg_notify('kinerja_score', '');
     RETURN NULL;
 END
 $$;

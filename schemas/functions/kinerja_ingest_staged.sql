@@ -1,5 +1,6 @@
 -- kinerja_ingest_staged: its one definition (schemas/functions/, re-applied by every `kinerja migrate`
--- after the migrations; see schemas/functions/README). From 0016_ingest_fast.sql.
+-- after the migrations; see schemas/functions/README). From 0016_ingest_fast.sql; 0019 defers
+-- the derivation of a large batch.
 CREATE OR REPLACE FUNCTION kinerja_ingest_staged(tz text, OUT stored bigint, OUT rejected bigint,
                                                  OUT already bigint)
 LANGUAGE plpgsql AS $$
@@ -12,6 +13,8 @@ DECLARE
     r_deadline timestamptz;
     why text;
     n bigint;
+    busy text;
+    has_workflow boolean;
 BEGIN
     -- An unknown zone raises here (22023), once, before any row is touched.
     PERFORM now() AT TIME ZONE tz;
@@ -24,6 +27,35 @@ BEGIN
     END IF;
 
     SELECT count(*) INTO total FROM ingest_staging;
+
+    -- A batch of a busy stream leaves its derivation to kinerja_derive_queued() (0019):
+    -- the derive trigger queues its events instead of deriving them here. Busy: the
+    -- worker says so (kinerja.ingest_busy, set for this transaction: a shard gave it a
+    -- whole read), or the batch has kinerja.derive_defer_min events (a setting; by
+    -- default 256 when the caller does not say). A batch with a sign-off, an appeal or
+    -- a decision is never deferred, and first derives everything queued (waiting for a
+    -- concurrent deriver): the workflow then judges against derived inputs, and an
+    -- event stored before it is not counted late for the result it approves.
+    busy := current_setting('kinerja.ingest_busy', true);
+    has_workflow := EXISTS (SELECT 1 FROM ingest_staging WHERE type IN ('signoff', 'appeal', 'appeal_decision'));
+    PERFORM set_config('kinerja.derive_defer',
+                       CASE WHEN NOT has_workflow
+                             AND (busy = 'on'
+                                  OR total >= coalesce(nullif(current_setting('kinerja.derive_defer_min', true), '')::int,
+                                                       CASE WHEN busy IS NULL OR busy = '' THEN 256 END))
+                            THEN 'on' ELSE 'off' END, true);
+    IF has_workflow THEN
+        LOOP
+            EXIT WHEN kinerja_derive_queued(20000, true) = 0;
+        END LOOP;
+    ELSIF current_setting('kinerja.derive_defer', true) = 'off' AND EXISTS (SELECT 1 FROM derive_queue) THEN
+        -- a quiet batch (the stream is quiet again) also derives what busy ones queued,
+        -- up to one chunk: so once the log holds the last event of a burst, the derived
+        -- tables hold the burst (one worker; with several, what another deriver holds at
+        -- that moment follows at its commit). The score worker derives the rest before
+        -- its next pass.
+        PERFORM kinerja_derive_queued(20000, false);
+    END IF;
 
     -- One relation per rater and ratee: batches with evaluations of the same (employee,
     -- period) take turns (in a fixed order, so two batches cannot deadlock), and the
@@ -195,6 +227,7 @@ BEGIN
         END LOOP;
     END IF;
 
+    PERFORM set_config('kinerja.derive_defer', 'off', true);
     already := total - stored - rejected;
 END
 $$;

@@ -379,6 +379,99 @@ class TestIngestRules(PgTestCase):
             conn.close()
 
 
+class TestDeferredDerivation(PgTestCase):
+    """0019: a batch of at least kinerja.derive_defer_min events (256) queues its
+    derivable events in derive_queue instead of deriving them; kinerja_derive_queued()
+    derives them exactly once, in the transaction that takes them from the queue; a
+    small batch derives the queue with its own events."""
+
+    def feedback_rows(self, n, rating=3):
+        return [{"id": new_id(), "type": "citizen_feedback", "unit": "U2",
+                 "payload": json.dumps({"rating": rating})} for _ in range(n)]
+
+    def count_in(self, table, col, ids):
+        return self.stack.sql_value("SELECT count(*) FROM %s WHERE %s = ANY (%%s::uuid[])" % (table, col), (ids,))
+
+    def queued(self, ids):
+        return self.stack.sql_value("SELECT count(*) FROM derive_queue WHERE (ev).id = ANY (%s::uuid[])", (ids,))
+
+    def test_large_batch_is_queued_then_derived_once(self):
+        rows = self.feedback_rows(300)
+        ids = [r["id"] for r in rows]
+        self.assertEqual(self.ingest(rows), (300, 0, 0))
+        self.assertEqual(self.count_in("event_log", "id", ids), 300)
+        self.assertEqual(self.queued(ids), 300)
+        self.assertEqual(self.count_in("feedback", "event_id", ids), 0)
+        gen = self.stack.sql_value("SELECT generation FROM score_periods WHERE period = '2024-01'") or 0
+
+        # taken and rolled back (a deriver that crashed): nothing derived, still queued
+        conn = psycopg2.connect(self.stack.pg_dsn)
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT kinerja_derive_queued(100000, true)")
+            self.assertGreaterEqual(cur.fetchone()[0], 300)
+            conn.rollback()
+        finally:
+            conn.close()
+        self.assertEqual(self.queued(ids), 300)
+        self.assertEqual(self.count_in("feedback", "event_id", ids), 0)
+
+        # in chunks, each its own transaction, until the queue is empty
+        taken = []
+        while True:
+            n = self.stack.sql_value("SELECT kinerja_derive_queued(120, true)")
+            taken.append(n)
+            if n == 0:
+                break
+        self.assertGreaterEqual(sum(taken), 300)
+        self.assertEqual(self.queued(ids), 0)
+        cols = "event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment"
+        got = self.stack.sql("SELECT %s FROM feedback WHERE event_id = ANY (%%s::uuid[]) ORDER BY event_id" % cols,
+                             (ids,))
+        want = self.stack.sql("SELECT %s FROM event_feedback WHERE event_id = ANY (%%s::uuid[]) ORDER BY event_id"
+                              % cols, (ids,))
+        self.assertEqual(len(got), 300)
+        self.assertEqual(got, want)
+        self.assertGreater(self.stack.sql_value("SELECT generation FROM score_periods WHERE period = '2024-01'"), gen)
+        # nothing twice
+        self.assertEqual(self.stack.sql_value("SELECT kinerja_derive_queued(1000, false)"), 0)
+        self.assertEqual(self.count_in("feedback", "event_id", ids), 300)
+
+    def test_small_batch_derives_what_large_ones_queued(self):
+        big = self.feedback_rows(260, rating=4)
+        small = self.feedback_rows(2, rating=1)
+        ids = [r["id"] for r in big + small]
+        self.assertEqual(self.ingest(big), (260, 0, 0))
+        self.assertEqual(self.queued(ids), 260)
+        self.assertEqual(self.ingest(small), (2, 0, 0))
+        self.assertEqual(self.queued(ids), 0)
+        self.assertEqual(self.count_in("feedback", "event_id", ids), 262)
+        # a redelivery of the large batch stores and queues nothing again
+        self.assertEqual(self.ingest(big), (0, 0, 260))
+        self.assertEqual(self.queued(ids), 0)
+
+    def test_a_workflow_batch_first_derives_the_queue(self):
+        rows = self.feedback_rows(300, rating=2)
+        ids = [r["id"] for r in rows]
+        self.assertEqual(self.ingest(rows), (300, 0, 0))
+        self.assertEqual(self.queued(ids), 300)
+        # a sign-off (refused or not by the workflow) is judged with every queued event derived
+        stored, rejected, already = self.ingest(
+            [{"type": "signoff", "employee": B, "period": "2024-01", "supervisor": MID,
+              "payload": '{"version": 1}'}] + self.feedback_rows(299, rating=1))
+        self.assertEqual(stored + rejected + already, 300)
+        self.assertGreaterEqual(stored, 299)
+        self.assertEqual(self.queued(ids), 0)
+        self.assertEqual(self.count_in("feedback", "event_id", ids), 300)
+
+    def test_below_the_threshold_nothing_is_queued(self):
+        rows = self.feedback_rows(255)
+        ids = [r["id"] for r in rows]
+        self.assertEqual(self.ingest(rows), (255, 0, 0))
+        self.assertEqual(self.queued(ids), 0)
+        self.assertEqual(self.count_in("feedback", "event_id", ids), 255)
+
+
 class TestStatus(PgTestCase):
     def test_json_shape_without_results_tables(self):
         s = self.stack.status()

@@ -280,6 +280,10 @@ class TestIngest(WorkerTestCase):
         workers = [self.s.start_worker("ingest", env=env) for _ in range(2)]
         accepted = self.send_all(traffic)
         self.wait_stored(accepted)
+        # batches of a busy stream left their work results and feedback in derive_queue
+        # (0019): the workers derive it once their reads come back empty
+        self.s.wait_for(lambda: self.s.sql_value("SELECT count(*) FROM derive_queue") == 0, timeout=60,
+                        what="derive_queue derived by the idle workers", interval=0.25)
         for view in ("event_ratings", "event_work_results", "event_feedback"):
             self.assertIsNotNone(self.s.sql_value("SELECT kinerja_view_over_new(%s)", (view,)),
                                  "%s is no longer read over new_events: derivation fell back to lookups" % view)
@@ -332,6 +336,70 @@ class TestIngest(WorkerTestCase):
         self.assertGreater(len(got), 0)
         self.assertEqual(got, want)
         self.s.stop(worker)
+
+    def test_deferred_derivation_is_done_before_a_score(self):
+        """Batches stored with their derivation deferred (0019; here every batch, by
+        kinerja.derive_defer_min = 1) leave feedback and work_results empty and those
+        events in derive_queue (evaluations are derived at once: the next batch's relation
+        check reads ratings); the score worker derives them all before it computes, so
+        the scores it writes count every stored event, and what it derived is what a
+        rebuild from the log derives."""
+        org, traffic = make_traffic(3000, seed=12)
+        self.s.org_import(org)
+        self.s.sql("ALTER DATABASE kinerja SET kinerja.derive_defer_min = 1")
+        ingest = self.s.start_worker("ingest")
+        accepted = self.send_all(traffic)
+        self.wait_stored(accepted)
+        derivable = self.s.sql_value(
+            "SELECT count(*) FROM event_log"
+            " WHERE type IN ('work_result', 'citizen_feedback')")
+        self.assertGreater(derivable, 500)
+        self.assertEqual(self.s.sql_value("SELECT count(*) FROM derive_queue"), derivable)
+        for table in ("work_results", "feedback"):
+            self.assertEqual(self.s.sql_value("SELECT count(*) FROM " + table), 0, table)
+        self.assertGreater(self.s.sql_value("SELECT count(*) FROM ratings"), 0)
+
+        score = self.s.start_worker("score", env={"KINERJA_SCORE_SETTLE_MS": "100"})
+        self.s.wait_for(lambda: self.s.sql_value(
+            "SELECT count(*) FILTER (WHERE generation > computed_generation) = 0 AND count(*) > 0"
+            " FROM score_periods"), timeout=120, what="every period scored", interval=0.25)
+        self.assertEqual(self.s.sql_value("SELECT count(*) FROM derive_queue"), 0)
+        # every citizen_feedback event the view derives is in feedback, and the unit
+        # scores count every press of it
+        cols = "event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment"
+        want = self.s.sql("SELECT %s FROM event_feedback WHERE period IS NOT NULL AND unit IS NOT NULL"
+                          " ORDER BY event_id" % cols)
+        self.assertGreater(len(want), 100)
+        self.assertEqual(self.s.sql("SELECT %s FROM feedback ORDER BY event_id" % cols), want)
+        presses = self.s.sql("SELECT period, unit, count(*)::int FROM feedback WHERE rating IS NOT NULL"
+                             " GROUP BY 1, 2 ORDER BY 1, 2")
+        self.assertGreater(len(presses), 0)
+        self.assertEqual(self.s.sql("SELECT period, unit, presses FROM unit_scores WHERE presses > 0"
+                                    " AND period IN (SELECT period FROM feedback) ORDER BY 1, 2"), presses)
+        # ratings and work results: the incremental (deferred) path is the rebuild
+        tables = {
+            "ratings": "SELECT period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id"
+                       " FROM ratings ORDER BY 1, 2, 3, 4",
+            "work_results": "SELECT period, employee, indicator, target, realization, direction, weight, evidence,"
+                            " unit, ts, event_id FROM work_results ORDER BY 1, 2, 3",
+        }
+        conn = psycopg2.connect(self.s.pg_dsn)
+        try:
+            cur = conn.cursor()
+            before = {}
+            for name, q in tables.items():
+                cur.execute(q)
+                before[name] = cur.fetchall()
+                self.assertGreater(len(before[name]), 0, name)
+            cur.execute("SELECT count(*) FROM kinerja_rebuild(NULL, NULL, NULL)")
+            for name, q in tables.items():
+                cur.execute(q)
+                self.assertEqual(cur.fetchall(), before[name], name)
+            conn.rollback()
+        finally:
+            conn.close()
+        self.s.stop(score)
+        self.s.stop(ingest)
 
     def test_postgres_stopped_while_events_flow(self):
         """(4) PostgreSQL dies while events flow: nothing is acked in Redis that was not
