@@ -28,7 +28,9 @@
 # Other knobs: KINERJA_BIN_DIR (default build/bin), KINERJA_STACK_ROLES (worker roles,
 # default "ingest score notify schedule"), KINERJA_STACK_INGEST (how many ingest workers,
 # default 1: kinerja-worker-ingest, then kinerja-worker-ingest-2 ...; they share the
-# consumer group), KINERJA_STACK_WEB (0: no kinerja-web),
+# consumer group), KINERJA_STACK_BROKERS (how many brokers, default 1: kinerja-broker on
+# intake.endpoint, then kinerja-broker-2 ... on the next ports, metrics off; they share
+# Redis, so a client may use any of them), KINERJA_STACK_WEB (0: no kinerja-web),
 # KINERJA_STOP_TIMEOUT (seconds, default 20).
 set -euo pipefail
 
@@ -42,6 +44,8 @@ BIN="${KINERJA_BIN_DIR:-$ROOT/build/bin}"
 ROLES="${KINERJA_STACK_ROLES:-ingest score notify schedule}"
 STOP_TIMEOUT="${KINERJA_STOP_TIMEOUT:-20}"
 INGEST_WORKERS="${KINERJA_STACK_INGEST:-1}"
+BROKERS="${KINERJA_STACK_BROKERS:-1}"
+[[ "$BROKERS" =~ ^[1-9][0-9]*$ ]] || { printf 'stack: error: KINERJA_STACK_BROKERS: want a count >= 1\n' >&2; exit 1; }
 START_TIMEOUT=30
 RUN="$VAR/run"
 LOG="$VAR/log"
@@ -342,21 +346,30 @@ web_keys() {
   if [ -e "$CLIENTS_FILE" ] && grep -qF -- "$pub web signoff,appeal,appeal_decision,citizen_feedback source=web:" "$CLIENTS_FILE"; then
     sed -i "s|^$pub web signoff,appeal,appeal_decision,citizen_feedback source=web:\$|$pub web signoff,appeal,appeal_decision,citizen_feedback,feedback source=web:|" "$CLIENTS_FILE"
     say "kinerja-web's line in $CLIENTS_FILE now allows feedback notes"
-    local hpid
-    if hpid="$(pid_of kinerja-broker kinerja-broker)"; then kill -HUP "$hpid" 2>/dev/null || true; fi
+    hup_brokers
   fi
   if [ -e "$CLIENTS_FILE" ] && ! grep -qF -- "$pub" "$CLIENTS_FILE"; then
     printf '%s web signoff,appeal,appeal_decision,citizen_feedback,feedback source=web:\n' "$pub" >>"$CLIENTS_FILE"
     say "admitted kinerja-web's key in $CLIENTS_FILE as client web (its events only, sources web:*)"
-    local bpid
-    if bpid="$(pid_of kinerja-broker kinerja-broker)"; then
-      kill -HUP "$bpid" 2>/dev/null || true
-      sleep 0.5
-    fi
+    hup_brokers && sleep 0.5
   fi
 }
 
-broker_answers() {
+# Every broker this stack runs re-reads the clients file. True when one was signalled.
+hup_brokers() {
+  local f pid any=1
+  for f in "$RUN"/kinerja-broker.pid "$RUN"/kinerja-broker-*.pid; do
+    [ -e "$f" ] || continue
+    if pid="$(pid_of "$(basename "$f" .pid)" kinerja-broker)"; then
+      kill -HUP "$pid" 2>/dev/null || true
+      any=0
+    fi
+  done
+  return $any
+}
+
+broker_answers() { # [endpoint, default intake.endpoint]
+  local INTAKE_ENDPOINT="${1:-$INTAKE_ENDPOINT}"
   # Any reply to a frame that is not msgpack proves the broker serves requests.
   if [ "$CURVE" = true ]; then
     # a CURVE broker answers only a listed key: the CLI's
@@ -384,7 +397,7 @@ s.send(b"\xc1")
 sys.exit(0 if s.poll(1000, zmq.POLLIN) else 1)
 EOF
   else
-    port_open "$INTAKE_HOST" "$INTAKE_PORT"
+    port_open "$INTAKE_HOST" "${INTAKE_ENDPOINT##*:}"
   fi
 }
 
@@ -456,6 +469,23 @@ broker_up() {
   fi
 }
 
+# The endpoint of broker i (1 = intake.endpoint, then the next ports).
+broker_endpoint() { echo "tcp://$INTAKE_HOST:$((INTAKE_PORT + $1 - 1))"; }
+
+extra_broker_up() { # instance 2, 3 ...: on the next port, metrics off
+  local i="$1" name="kinerja-broker-$1" endpoint
+  endpoint="$(broker_endpoint "$i")"
+  if pid="$(running "$name" kinerja-broker)"; then
+    say "$name already running (pid $pid)"
+    return
+  fi
+  rm -f "$RUN/$name.pid"
+  port_free_or_die "$INTAKE_HOST" "$((INTAKE_PORT + i - 1))" "$name"
+  daemon_start "$name" env KINERJA_INTAKE_ENDPOINT="$endpoint" KINERJA_METRICS_LISTEN=off "$BIN/kinerja-broker"
+  wait_daemon "$name" kinerja-broker broker_answers "$endpoint"
+  say "$name started (pid $(cat "$RUN/$name.pid"), $endpoint)"
+}
+
 worker_alive() { pid_of "kinerja-worker-$1" kinerja-worker; }
 
 worker_up() { # role [instance: 2, 3 ... for more workers of the role]
@@ -522,6 +552,7 @@ cmd_up() {
   broker_up
   local role
   local i
+  for ((i = 2; i <= BROKERS; i++)); do extra_broker_up "$i"; done
   for role in $ROLES; do
     worker_up "$role"
     if [ "$role" = ingest ]; then
@@ -562,6 +593,10 @@ cmd_down() {
     name="$(basename "$f" .pid)"
     stop_one "$name" kinerja-worker TERM
   done
+  for f in "$RUN"/kinerja-broker-*.pid; do
+    [ -e "$f" ] || continue
+    stop_one "$(basename "$f" .pid)" kinerja-broker TERM
+  done
   stop_one kinerja-broker kinerja-broker TERM
   stop_one postgres postgres INT   # fast shutdown: roll back clients, checkpoint, exit
   stop_one redis redis-server TERM
@@ -579,10 +614,12 @@ cmd_status() {
       printf '%-24s %-8s stopped\n' "$name" -
     fi
   done
-  for f in "$RUN"/kinerja-worker-*.pid; do
+  for f in "$RUN"/kinerja-broker-*.pid "$RUN"/kinerja-worker-*.pid; do
     [ -e "$f" ] || continue
     name="$(basename "$f" .pid)"
-    if pid="$(pid_of "$name" kinerja-worker)"; then
+    local pattern=kinerja-worker
+    if [[ "$name" == kinerja-broker-* ]]; then pattern=kinerja-broker; fi
+    if pid="$(pid_of "$name" "$pattern")"; then
       printf '%-24s %-8s running\n' "$name" "$pid"
     else
       printf '%-24s %-8s stopped\n' "$name" -

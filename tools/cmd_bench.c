@@ -1,6 +1,6 @@
 /*
  * kinerja bench [--events N] [--clients C] [--batch B] [--window W] [--rate R] [--runs K]
- *               [--no-e2e] [--json]: measures the running stack (SPEC 9). C simulated
+ *               [--endpoint A[,B...]] [--no-e2e] [--json]: measures the running stack (SPEC 9). C simulated
  * kiosks (one thread and one DEALER socket each, W frames in flight) send N
  * citizen_feedback events in frames of B, as fast as the broker answers or paced at R
  * events/s in all. Reported: acks/s at the broker, end-to-end events/s until PostgreSQL
@@ -8,7 +8,9 @@
  * the event's making, or its scheduled time when paced, to its final ack: time spent
  * waiting for a free window slot counts), and in the same run the raw ceilings of this
  * machine (common/ceiling.h) with each figure's ratio to its ceiling. With --runs K the
- * whole measurement is repeated K times and the medians are reported.
+ * whole measurement is repeated K times and the medians are reported. With several
+ * endpoints (brokers sharing one Redis: scripts/stack.sh KINERJA_STACK_BROKERS) client
+ * i sends to endpoint i mod their count; the ceilings are the same.
  */
 #include "ceiling.h"
 #include "cli.h"
@@ -38,6 +40,8 @@
 #define BENCH_RUNS_MAX 25
 #define BENCH_SAMPLE_ORG 256
 #define BENCH_E2E_TIMEOUT_MS 300000
+#define BENCH_ENDPOINTS_MAX 16
+#define BENCH_ENDPOINTS_BYTES 4096
 #define BENCH_POLL_MS 50           /* Redis only: PostgreSQL is counted once, at the end */
 #define BENCH_CEILING_CLIENT "cli" /* as long as the name the stack gives the CLI's key */
 
@@ -182,7 +186,7 @@ static void bench_usage(FILE *out)
 {
     fprintf(out,
             "usage: kinerja bench [--events N] [--clients C] [--batch B] [--window W] [--rate R] [--runs K]\n"
-            "                     [--no-e2e] [--json]\n"
+            "                     [--endpoint A[,B...]] [--no-e2e] [--json]\n"
             "  Against the running stack: N citizen_feedback events (default %d) from C simulated\n"
             "  kiosks (default %d), B events per frame (default %d; 1 = one request per event), W frames\n"
             "  in flight per kiosk (default %d), as fast as acks come or paced at R events/s in all.\n"
@@ -192,9 +196,11 @@ static void bench_usage(FILE *out)
             "  run: pipelined XADD of entries shaped like the broker's (same fields, the events' mean\n"
             "  size, as many streams) into the same Redis, COPY of the same rows into the same\n"
             "  PostgreSQL. --runs K repeats it all K times (at most %d) and reports the medians.\n"
+            "  --endpoint (repeatable, or comma-separated; default intake.endpoint): brokers to send\n"
+            "  to, client i to endpoint i mod their count (at most %d).\n"
             "  Events go to employees of the imported organisation (any are fine).\n",
             BENCH_DEFAULT_EVENTS, BENCH_DEFAULT_CLIENTS, BENCH_DEFAULT_BATCH, BENCH_DEFAULT_WINDOW,
-            BENCH_RUNS_MAX);
+            BENCH_RUNS_MAX, BENCH_ENDPOINTS_MAX);
 }
 
 static long long stored_total(struct pgstore *db)
@@ -268,6 +274,10 @@ static int ingest_drained(redisContext *c, unsigned shards)
 struct bench_params {
     long events, clients, batch, window, rate, runs;
     bool json, e2e;
+    const char *endpoints[BENCH_ENDPOINTS_MAX]; /* none: intake.endpoint */
+    size_t nendpoints;
+    char endpoint_buf[BENCH_ENDPOINTS_BYTES]; /* the --endpoint values, split at commas */
+    size_t endpoint_used;
 };
 
 /* Everything one run needs that outlives it. */
@@ -313,6 +323,8 @@ static int run_clients(struct bench_env *env, struct bench_result *r, double *la
         c->start_us = start_us;
         c->timer = -1;
         opts[i] = env->opts;
+        if (p->nendpoints)
+            opts[i].endpoint = p->endpoints[i % (long)p->nendpoints];
         if (p->rate > 0) {
             c->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
             if (c->timer < 0) {
@@ -490,6 +502,27 @@ static void print_text_result(const struct bench_params *p, const struct bench_r
            r->p50, r->p95, r->p99, p->batch, p->window, p->rate > 0 ? ", paced" : "");
 }
 
+/* Adds the comma-separated endpoints of v. Returns 0, or -1 with a message. */
+static int add_endpoints(struct bench_params *p, const char *v)
+{
+    size_t len = strlen(v);
+    if (len + 1 > sizeof p->endpoint_buf - p->endpoint_used) {
+        fprintf(stderr, "kinerja bench: --endpoint: more than %d bytes in all\n", BENCH_ENDPOINTS_BYTES);
+        return -1;
+    }
+    char *copy = p->endpoint_buf + p->endpoint_used;
+    memcpy(copy, v, len + 1);
+    p->endpoint_used += len + 1;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (p->nendpoints == BENCH_ENDPOINTS_MAX) {
+            fprintf(stderr, "kinerja bench: --endpoint: at most %d endpoints\n", BENCH_ENDPOINTS_MAX);
+            return -1;
+        }
+        p->endpoints[p->nendpoints++] = tok;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct bench_params *p)
 {
     for (int i = 1; i < argc; i++) {
@@ -508,6 +541,9 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
             p->json = true;
         } else if (!strcmp(a, "--no-e2e")) {
             p->e2e = false;
+        } else if (!strcmp(a, "--endpoint") && i + 1 < argc) {
+            if (add_endpoints(p, argv[++i]) != 0)
+                return -1;
         } else if (target && i + 1 < argc) {
             char *end;
             errno = 0;
@@ -527,14 +563,13 @@ static int parse_args(int argc, char **argv, struct bench_params *p)
 
 int cmd_bench(struct cli *cli, int argc, char **argv)
 {
-    struct bench_params p = {BENCH_DEFAULT_EVENTS,
-                             BENCH_DEFAULT_CLIENTS,
-                             BENCH_DEFAULT_BATCH,
-                             BENCH_DEFAULT_WINDOW,
-                             0,
-                             1,
-                             false,
-                             true};
+    static struct bench_params p; /* holds the endpoints' text: kept off the stack */
+    p = (struct bench_params){.events = BENCH_DEFAULT_EVENTS,
+                              .clients = BENCH_DEFAULT_CLIENTS,
+                              .batch = BENCH_DEFAULT_BATCH,
+                              .window = BENCH_DEFAULT_WINDOW,
+                              .runs = 1,
+                              .e2e = true};
     int pa = parse_args(argc, argv, &p);
     if (pa != 0)
         return pa > 0 ? CLI_OK : CLI_USAGE;
@@ -600,9 +635,13 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
     clientkeys_apply(&keys, &env.opts);
     env.ceiling_client = keys.on ? BENCH_CEILING_CLIENT : NULL; /* the broker adds cl with CURVE */
 
-    if (!p.json)
-        fprintf(stderr, "bench: %ld events, %ld clients, %ld per frame, %ld in flight each%s -> %s\n",
-                p.events, p.clients, p.batch, p.window, p.rate > 0 ? ", paced" : "", env.opts.endpoint);
+    if (!p.json) {
+        fprintf(stderr, "bench: %ld events, %ld clients, %ld per frame, %ld in flight each%s ->", p.events,
+                p.clients, p.batch, p.window, p.rate > 0 ? ", paced" : "");
+        for (size_t i = 0; i < (p.nendpoints ? p.nendpoints : 1); i++)
+            fprintf(stderr, " %s", p.nendpoints ? p.endpoints[i] : env.opts.endpoint);
+        fprintf(stderr, "\n");
+    }
     bool all_ok = true;
     size_t done = 0;
     for (long k = 0; k < p.runs; k++) {
@@ -622,8 +661,8 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
         struct bench_result m = medians(rs, done);
         if (p.json) {
             printf("{\"events\": %ld, \"clients\": %ld, \"batch\": %ld, \"window\": %ld, \"rate\": %ld, "
-                   "\"runs\": %zu, ",
-                   p.events, p.clients, p.batch, p.window, p.rate, done);
+                   "\"runs\": %zu, \"endpoints\": %zu, ",
+                   p.events, p.clients, p.batch, p.window, p.rate, done, p.nendpoints ? p.nendpoints : 1);
             print_json_result(&m);
             printf(", \"each\": [");
             for (size_t i = 0; i < done; i++) {
