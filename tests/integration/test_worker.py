@@ -138,6 +138,35 @@ class WorkerTestCase(unittest.TestCase):
 
 
 class TestIngest(WorkerTestCase):
+    # every column of the derived tables, in key order (a rebuild must reproduce them)
+    DERIVED = {
+        "ratings": "SELECT period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id"
+                   " FROM ratings ORDER BY 1, 2, 3, 4",
+        "work_results": "SELECT period, employee, indicator, target, realization, direction, weight, evidence,"
+                        " unit, ts, event_id FROM work_results ORDER BY 1, 2, 3",
+        "feedback": "SELECT event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment"
+                    " FROM feedback ORDER BY 1",
+    }
+
+    def assert_derived_is_the_rebuild(self, names):
+        """The named derived tables (each non-empty) are row for row what kinerja_rebuild
+        makes of the event log (run in a transaction that is rolled back)."""
+        conn = psycopg2.connect(self.s.pg_dsn)
+        try:
+            cur = conn.cursor()
+            before = {}
+            for name in names:
+                cur.execute(self.DERIVED[name])
+                before[name] = cur.fetchall()
+                self.assertGreater(len(before[name]), 0, name)
+            cur.execute("SELECT count(*) FROM kinerja_rebuild(NULL, NULL, NULL)")
+            for name in names:
+                cur.execute(self.DERIVED[name])
+                self.assertEqual(cur.fetchall(), before[name], name)
+            conn.rollback()
+        finally:
+            conn.close()
+
     def test_events_reach_event_log_exactly(self):
         """(1) Events through broker -> Redis -> worker: exactly those rows, with the
         payload as sent and the stream entry they came from."""
@@ -287,30 +316,7 @@ class TestIngest(WorkerTestCase):
         for view in ("event_ratings", "event_work_results", "event_feedback"):
             self.assertIsNotNone(self.s.sql_value("SELECT kinerja_view_over_new(%s)", (view,)),
                                  "%s is no longer read over new_events: derivation fell back to lookups" % view)
-        tables = {
-            "ratings": "SELECT period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id"
-                       " FROM ratings ORDER BY 1, 2, 3, 4",
-            "work_results": "SELECT period, employee, indicator, target, realization, direction, weight, evidence,"
-                            " unit, ts, event_id FROM work_results ORDER BY 1, 2, 3",
-            "feedback": "SELECT event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment"
-                        " FROM feedback ORDER BY 1",
-        }
-        for name in tables:
-            self.assertGreater(self.s.sql_value("SELECT count(*) FROM " + name), 0, name)
-        conn = psycopg2.connect(self.s.pg_dsn)
-        try:
-            cur = conn.cursor()
-            before = {}
-            for name, q in tables.items():
-                cur.execute(q)
-                before[name] = cur.fetchall()
-            cur.execute("SELECT count(*) FROM kinerja_rebuild(NULL, NULL, NULL)")
-            for name, q in tables.items():
-                cur.execute(q)
-                self.assertEqual(cur.fetchall(), before[name], name)
-            conn.rollback()
-        finally:
-            conn.close()
+        self.assert_derived_is_the_rebuild(["ratings", "work_results", "feedback"])
         for w in workers:
             self.s.stop(w)
 
@@ -377,27 +383,7 @@ class TestIngest(WorkerTestCase):
         self.assertEqual(self.s.sql("SELECT period, unit, presses FROM unit_scores WHERE presses > 0"
                                     " AND period IN (SELECT period FROM feedback) ORDER BY 1, 2"), presses)
         # ratings and work results: the incremental (deferred) path is the rebuild
-        tables = {
-            "ratings": "SELECT period, employee, rater, relation, vals, hasil_kerja, comment, unit, ts, event_id"
-                       " FROM ratings ORDER BY 1, 2, 3, 4",
-            "work_results": "SELECT period, employee, indicator, target, realization, direction, weight, evidence,"
-                            " unit, ts, event_id FROM work_results ORDER BY 1, 2, 3",
-        }
-        conn = psycopg2.connect(self.s.pg_dsn)
-        try:
-            cur = conn.cursor()
-            before = {}
-            for name, q in tables.items():
-                cur.execute(q)
-                before[name] = cur.fetchall()
-                self.assertGreater(len(before[name]), 0, name)
-            cur.execute("SELECT count(*) FROM kinerja_rebuild(NULL, NULL, NULL)")
-            for name, q in tables.items():
-                cur.execute(q)
-                self.assertEqual(cur.fetchall(), before[name], name)
-            conn.rollback()
-        finally:
-            conn.close()
+        self.assert_derived_is_the_rebuild(["ratings", "work_results"])
         self.s.stop(score)
         self.s.stop(ingest)
 
