@@ -42,6 +42,7 @@ int ceiling_xadd_like(redisContext *c, size_t n, size_t payload_bytes, unsigned 
         return -1;
     }
     memset(payload, 'x', payload_bytes);
+    payload[payload_bytes] = '\0'; /* argv[] lengths below are taken with strlen */
     for (unsigned i = 0; i < streams; i++)
         snprintf(keys[i], sizeof keys[i], CEILING_KEY_FMT, i);
     const char *argv[11] = {"XADD",
