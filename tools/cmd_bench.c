@@ -513,12 +513,18 @@ static int add_endpoints(struct bench_params *p, const char *v)
     char *copy = p->endpoint_buf + p->endpoint_used;
     memcpy(copy, v, len + 1);
     p->endpoint_used += len + 1;
+    size_t before = p->nendpoints;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (p->nendpoints == BENCH_ENDPOINTS_MAX) {
             fprintf(stderr, "kinerja bench: --endpoint: at most %d endpoints\n", BENCH_ENDPOINTS_MAX);
             return -1;
         }
         p->endpoints[p->nendpoints++] = tok;
+    }
+    if (p->nendpoints == before) { /* "" or ",": not a silent fall back to intake.endpoint */
+        fprintf(stderr, "kinerja bench: --endpoint: no endpoint in '%s' (want e.g. tcp://127.0.0.1:5555)\n",
+                v);
+        return -1;
     }
     return 0;
 }

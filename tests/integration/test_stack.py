@@ -227,6 +227,64 @@ class StackScriptTest(unittest.TestCase):
         self.assertIn("in use", r.stderr)
         self.assertEqual(self.pids(), {})
 
+    def test_two_brokers_two_ingest_workers_and_the_bench_across_them(self):
+        """KINERJA_STACK_BROKERS / KINERJA_STACK_INGEST (issue 15's scaling figures): the
+        second broker on the next port, a second ingest worker in the group, `kinerja
+        bench --endpoint A,B` through both until PostgreSQL holds every event, and `down`
+        stopping all of them."""
+        import json
+        import socket
+        # an intake port whose successor is free too
+        while True:
+            port = free_port()
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            break
+        first, second = "tcp://127.0.0.1:%d" % port, "tcp://127.0.0.1:%d" % (port + 1)
+        self.endpoint = first
+        self.env.update({"KINERJA_INTAKE_ENDPOINT": first, "KINERJA_STACK_BROKERS": "2",
+                         "KINERJA_STACK_INGEST": "2", "KINERJA_STACK_ROLES": "ingest", "KINERJA_STACK_WEB": "0"})
+        r = self.stack("up")
+        self.assertIn("kinerja-broker-2 started", r.stdout)
+        self.assertIn(second, r.stdout)
+        run = os.path.join(self.var, "run")
+        names = ["kinerja-broker", "kinerja-broker-2", "kinerja-worker-ingest", "kinerja-worker-ingest-2"]
+        pids = {}
+        for name in names:
+            with open(os.path.join(run, name + ".pid")) as f:
+                pids[name] = int(f.read().split()[0])
+            self.assertTrue(alive(pids[name]), name)
+        org = os.path.join(self.var, "org.csv")
+        with open(org, "w") as f:
+            f.write(gen_traffic.make_org(units=2, per_unit=4, seed=3))
+        r = self.kinerja("org", "import", org)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        r = self.kinerja("bench", "--events", "3000", "--clients", "4", "--endpoint", first + "," + second,
+                         "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual((b["endpoints"], b["accepted"], b["unacked"]), (2, 3000, 0), b)
+        self.assertGreater(b["e2e_per_s"], 0, b)  # measured only once PostgreSQL held all of them
+        self.assertEqual(self.stored(), 3000)
+        # the second broker on its own (repeated --endpoint is the same as a list)
+        r = self.kinerja("bench", "--events", "200", "--clients", "2", "--endpoint", second, "--no-e2e", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual((b["endpoints"], b["accepted"], b["unacked"]), (1, 200, 0), b)
+        # an empty list is an error, not a silent fall back to intake.endpoint
+        r = self.kinerja("bench", "--events", "10", "--endpoint", ",")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--endpoint: no endpoint", r.stderr)
+
+        self.stack("down")
+        for name, pid in pids.items():
+            self.assertFalse(alive(pid), "%s (pid %d) still runs after down" % (name, pid))
+            self.assertFalse(os.path.exists(os.path.join(run, name + ".pid")), name)
+
 
 if __name__ == "__main__":
     unittest.main()
