@@ -5,18 +5,20 @@
 -- hidden by anonymity (each sorted), the two ratings, the training. The score worker
 -- writes the same object with each version (score_versions.signoff, common/score_json.c
 -- score_signoff_json); this derives it for versions without one. NULL result: no facts.
-CREATE OR REPLACE FUNCTION kinerja_signoff_facts(p_result jsonb) RETURNS jsonb
+-- Takes the result as score_versions holds it, json, since 0021_versions_json.sql.
+CREATE OR REPLACE FUNCTION kinerja_signoff_facts(p_result json) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_object(
         'calibration_values', coalesce((SELECT jsonb_agg(k ORDER BY k)
-                                        FROM jsonb_each(p_result #> '{breakdown,values}') AS v(k, d)
+                                        FROM jsonb_each(x.r #> '{breakdown,values}') AS v(k, d)
                                         WHERE jsonb_typeof(v.d) = 'object' AND v.d ->> 'calibration' = 'true'),
                                        '[]'::jsonb),
         'groups_hidden', coalesce((SELECT jsonb_agg(k ORDER BY k)
-                                   FROM jsonb_each(p_result #> '{perilaku,groups}') AS g(k, d)
+                                   FROM jsonb_each(x.r #> '{perilaku,groups}') AS g(k, d)
                                    WHERE jsonb_typeof(g.d) = 'object' AND g.d ->> 'shown' = 'false'),
                                   '[]'::jsonb),
-        'hasil_kerja', p_result #>> '{hasil_kerja,rating}',
-        'perilaku', p_result #>> '{perilaku,rating}',
-        'training', coalesce(p_result -> 'training', '[]'::jsonb))
+        'hasil_kerja', x.r #>> '{hasil_kerja,rating}',
+        'perilaku', x.r #>> '{perilaku,rating}',
+        'training', coalesce(x.r -> 'training', '[]'::jsonb))
+    FROM (SELECT p_result::jsonb AS r) x
 $$;
