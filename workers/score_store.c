@@ -7,6 +7,9 @@
 
 #define COPY_FLUSH_BYTES (1 << 20)
 #define SCORE_STORE_COPY_MAX ((size_t)64 << 20)
+/* The result rows of one computation held until its versions are stored: ~120 bytes
+ * each, so 1 GiB holds some 8 million (a national period is 4 million). */
+#define SCORE_STORE_HEADS_MAX ((size_t)1 << 30)
 #define MAX_FIELDS 12
 #define SCORE_STORE_MONTH_CHARS 7 /* "YYYY-MM" (and "YYYY-Qn", told apart by the Q) */
 
@@ -587,19 +590,23 @@ static int copy_end(PGconn *c, char *err, size_t errlen)
     return rc;
 }
 
-int score_store_begin(struct score_writer *w, char *err, size_t errlen)
+/* The versions go straight into score_versions by COPY as they are computed (their
+ * result JSON parsed and stored once, not through a temporary table); the result row of
+ * each is held in w->heads and COPY'd into _score_new when they are in, for the upsert of
+ * results (score_store_finish). A version whose result was frozen meanwhile is taken back
+ * there, in the same transaction: no one ever sees it. */
+int score_store_begin(struct score_writer *w, const char *period, char *err, size_t errlen)
 {
     buf_init(&w->copy, SCORE_STORE_COPY_MAX);
+    buf_init(&w->heads, SCORE_STORE_HEADS_MAX);
     w->rows = 0;
     if (exec_cmd(w->conn, "BEGIN", err, errlen) < 0)
         return -1;
-    if (exec_cmd(
-            w->conn,
-            "CREATE TEMP TABLE _score_new (employee text, version int, predikat text, "
-            "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
-            "perilaku_rating text, "
-            "inputs_digest text, reason text, result jsonb COMPRESSION lz4, signoff jsonb) ON COMMIT DROP",
-            err, errlen) < 0 ||
+    if (exec_cmd(w->conn,
+                 "CREATE TEMP TABLE _score_new (employee text, version int, predikat text, "
+                 "score numeric(6,2), calibration boolean, digest text, hasil_rating text, "
+                 "perilaku_rating text, inputs_digest text) ON COMMIT DROP",
+                 err, errlen) < 0 ||
         exec_cmd(w->conn,
                  "CREATE TEMP TABLE _unit_new (unit text, ikm numeric(6,2), mutu text, "
                  "skm_n int, "
@@ -607,7 +614,8 @@ int score_store_begin(struct score_writer *w, char *err, size_t errlen)
                  "counted int) ON COMMIT DROP",
                  err, errlen) < 0)
         goto fail;
-    PGresult *r = PQexec(w->conn, "COPY _score_new FROM STDIN");
+    PGresult *r = PQexec(w->conn, "COPY score_versions (employee, period, version, predikat, score, reason, "
+                                  "result, signoff) FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         snprintf(err, errlen, "%s", PQerrorMessage(w->conn));
         PQclear(r);
@@ -622,22 +630,28 @@ fail:
 
 int score_store_row(struct score_writer *w, const struct score_store_version *v, char *err, size_t errlen)
 {
-    struct buf *b = &w->copy;
+    struct buf *b = &w->copy, *h = &w->heads;
     const struct score_result *r = v->result;
     const char *predikat = score_predikat_code(r->predikat);
-    int rc = buf_printf(b, "%s\t%d\t%s\t", v->nip, v->version, predikat ? predikat : "\\N");
+    char score[32];
     if (r->has_score)
-        rc |= buf_printf(b, "%.2f\t", r->score);
+        snprintf(score, sizeof score, "%.2f", r->score);
     else
-        rc |= buf_puts(b, "\\N\t");
-    rc |= buf_printf(b, "%s\t%s\t%s\t%s\t%s\t", r->calibration_flag ? "t" : "f", v->digest,
-                     score_rating_name(r->hasil), score_rating_name(r->perilaku_rating), v->inputs_digest);
+        snprintf(score, sizeof score, "\\N");
+    /* score_versions (employee, period, version, predikat, score, reason, result, signoff) */
+    int rc = buf_printf(b, "%s\t%s\t%d\t%s\t%s\t", v->nip, v->period, v->version, predikat ? predikat : "\\N",
+                        score);
     rc |= buf_copy_escape(b, v->reason, strlen(v->reason));
     rc |= buf_putc(b, '\t');
     rc |= buf_copy_escape(b, v->json, v->json_len);
     rc |= buf_putc(b, '\t');
     rc |= buf_copy_escape(b, v->signoff, v->signoff_len);
     rc |= buf_putc(b, '\n');
+    /* _score_new (employee, version, predikat, score, calibration, digest, hasil_rating,
+     * perilaku_rating, inputs_digest) */
+    rc |= buf_printf(h, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v->nip, v->version, predikat ? predikat : "\\N",
+                     score, r->calibration_flag ? "t" : "f", v->digest, score_rating_name(r->hasil),
+                     score_rating_name(r->perilaku_rating), v->inputs_digest);
     if (rc) {
         snprintf(err, errlen, "COPY buffer full");
         return -1;
@@ -656,6 +670,7 @@ void score_store_abort(struct score_writer *w)
     r = PQexec(w->conn, "ROLLBACK");
     PQclear(r);
     buf_free(&w->copy);
+    buf_free(&w->heads);
 }
 
 /* A text[] literal of n strings, each double-quoted with \\ and \" escaped. */
@@ -734,6 +749,29 @@ static int append_uuid_array(struct buf *b, const char (*ids)[SCORE_STORE_UUID_L
     return rc | buf_putc(b, '}');
 }
 
+/* The held result rows into _score_new, in COPY_FLUSH_BYTES pieces. */
+static int copy_heads(struct score_writer *w, char *err, size_t errlen)
+{
+    PGconn *c = w->conn;
+    PGresult *r = PQexec(c, "COPY _score_new FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        snprintf(err, errlen, "%s", PQerrorMessage(c));
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    for (size_t off = 0; off < w->heads.len;) {
+        size_t n = w->heads.len - off < COPY_FLUSH_BYTES ? w->heads.len - off : COPY_FLUSH_BYTES;
+        if (PQputCopyData(c, w->heads.data + off, (int)n) != 1) {
+            snprintf(err, errlen, "COPY: %s", PQerrorMessage(c));
+            return -1;
+        }
+        off += n;
+    }
+    buf_free(&w->heads);
+    return copy_end(c, err, errlen);
+}
+
 int score_store_finish(struct score_writer *w, const struct period_data *d,
                        const char (*flip)[SCORE_STORE_UUID_LEN], size_t n_flip,
                        const struct unit_score *units, size_t n_units, const struct score_quarantine *q,
@@ -744,6 +782,8 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
         goto fail;
 
     const char *params[2] = {d->period, NULL};
+    if (copy_heads(w, err, errlen) < 0)
+        goto fail;
     PGresult *r = PQexecParams(
         c,
         "WITH upd AS ("
@@ -757,13 +797,8 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
         "        hasil_rating = excluded.hasil_rating, perilaku_rating = excluded.perilaku_rating,"
         "        inputs_digest = excluded.inputs_digest, updated_at = now()"
         "    WHERE NOT kinerja_frozen(r.state) AND r.version = excluded.version - 1"
-        "  RETURNING r.employee, r.version"
-        "), ins AS ("
-        "  INSERT INTO score_versions (employee, period, version, predikat, score, reason, result, signoff)"
-        "  SELECT n.employee, $1, n.version, n.predikat, n.score, n.reason, n.result, n.signoff"
-        "  FROM _score_new n JOIN upd USING (employee, version)"
         "  RETURNING 1"
-        ") SELECT count(*) FROM ins",
+        ") SELECT count(*) FROM upd",
         1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "storing versions: %s", PQerrorMessage(c));
@@ -772,6 +807,16 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
     }
     *written = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    if (*written < w->rows) {
+        /* frozen (signed) meanwhile: the version written for it is taken back, unseen */
+        r = PQexecParams(c, "SELECT kinerja_versions_take_back($1)", 1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            snprintf(err, errlen, "taking back versions: %s", PQerrorMessage(c));
+            PQclear(r);
+            goto fail;
+        }
+        PQclear(r);
+    }
 
     if (n_flip) {
         struct buf ids;
@@ -877,6 +922,7 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
     if (exec_cmd(c, "COMMIT", err, errlen) < 0)
         goto fail;
     buf_free(&w->copy);
+    buf_free(&w->heads);
     return 0;
 fail:
     score_store_abort(w);

@@ -67,7 +67,8 @@ int score_store_load(PGconn *conn, const char *period, struct period_data *d, ch
  * flag failed every period with `relation "_score_new" does not exist`). */
 struct score_writer {
     PGconn *conn;
-    struct buf copy; /* pending COPY data */
+    struct buf copy;  /* pending COPY data (the versions, straight into score_versions) */
+    struct buf heads; /* each new version's result row, COPY'd into _score_new after them */
     size_t rows;
 };
 
@@ -80,11 +81,12 @@ struct score_quarantine {
     char error[SCORE_STORE_QERR_MAX];
 };
 
-int score_store_begin(struct score_writer *w, char *err, size_t errlen);
+int score_store_begin(struct score_writer *w, const char *period, char *err, size_t errlen);
 /* One new version: its result JSON and digest, the digest of the employee's own inputs
  * and why it is a version (scoreversion_material). */
 struct score_store_version {
     const char *nip;
+    const char *period;
     int version;
     const struct score_result *result;
     const char *json;

@@ -433,6 +433,7 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
     score_store_nip(d, e, nip);
     struct score_store_version v = {
         .nip = nip,
+        .period = d->period,
         .version = d->current[e].version + 1,
         .result = r,
         .json = s->json.data,
@@ -530,7 +531,7 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
         goto out;
     }
     s->writer.conn = s->pg.db->conn;
-    if (score_store_begin(&s->writer, err, errlen) < 0)
+    if (score_store_begin(&s->writer, period, err, errlen) < 0)
         goto out;
     struct score_period_input in = {
         .n_employees = d.n_people,

@@ -252,6 +252,49 @@ class VersionsTest(StackTestCase):
         self.assertRegex(t, r"Calibration\s+(not )?flagged: the supervisor's rating is [+-]\d+\.\d\d from what 3 "
                             r"other raters imply, z = [+-]\d+\.\d\d")
 
+    def test_7_a_result_signed_while_the_worker_stores_keeps_its_version(self):
+        # The score worker COPYs new versions into score_versions before it upserts
+        # results; a result frozen in between keeps its version, and the version written
+        # for it is taken back in the same transaction (no one ever sees it). The test
+        # holds B's results row locked, lets the worker compute B (new own input) and
+        # P1 (a first result), waits until its upsert waits on that lock, then signs B.
+        s = self.stack
+        self.assertEqual(s.sql_value("SELECT state FROM results WHERE employee = %s AND period = %s",
+                                     (B, PERIOD)), "pending_signoff")
+        b0 = self.version(B)
+        holder = s._pg_connect()
+        try:
+            cur = holder.cursor()
+            cur.execute("SELECT 1 FROM results WHERE employee = %s AND period = %s FOR UPDATE", (B, PERIOD))
+            self.send_events(s, [work_result(B, "SKP-3", 7, ts=TS + 2000),
+                                 work_result(PEERS[0], "SKP-1", 8, ts=TS + 2000)])
+            s.wait_for(lambda: s.sql_value(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE %s", ("%INSERT INTO results%",)) == 1,
+                timeout=SETTLE_TIMEOUT, what="the score worker's upsert waiting on B's row")
+            # the version for B is in score_versions, unseen by anyone else
+            self.assertEqual(s.sql_value("SELECT count(*) FROM score_versions WHERE employee = %s"
+                                         " AND period = %s AND version = %s", (B, PERIOD, b0 + 1)), 0)
+            cur.execute("UPDATE results SET state = 'approved', approved_at = now(), signoff_version = version"
+                        " WHERE employee = %s AND period = %s", (B, PERIOD))
+            holder.commit()
+        finally:
+            holder.close()
+        self.settle(s)
+        s.wait_for(lambda: re.search(r"1 results were frozen \(signed\) meanwhile",
+                                     s.log_text(s.log_name(self.scorer))) is not None,
+                   timeout=SETTLE_TIMEOUT, what="the worker's log of the frozen result")
+        self.assertEqual(self.version(B), b0)
+        self.assertEqual(s.sql_value("SELECT max(version) FROM score_versions WHERE employee = %s AND period = %s",
+                                     (B, PERIOD)), b0, "the version written for B should have been taken back")
+        # P1's first result of the same computation is stored, its version with it
+        self.assertEqual(self.version(PEERS[0]), 1)
+        self.assertEqual(s.sql_value("SELECT count(*) FROM score_versions WHERE employee = %s AND period = %s",
+                                     (PEERS[0], PERIOD)), 1)
+        # and score_versions is still append-only for everything committed
+        with self.assertRaisesRegex(Exception, "append-only"):
+            s.sql("DELETE FROM score_versions WHERE employee = %s AND period = %s", (B, PERIOD))
+
 
 if __name__ == "__main__":
     unittest.main()
