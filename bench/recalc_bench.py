@@ -183,6 +183,27 @@ def slow_statements(s, since):
     return sorted(out, reverse=True)
 
 
+def start_scorer(s, env, bin_dir):
+    """A score worker from the stack's binaries, or from bin_dir's (--ab)."""
+    if not bin_dir:
+        return s.start_worker(role="score", env=env)
+    saved = s.bin_dir
+    s.bin_dir = bin_dir
+    try:
+        return s.start_worker(role="score", env=env)
+    finally:
+        s.bin_dir = saved
+
+
+def reset_first_computation(s):
+    """Back to before the first computation: no results, versions, sign-off requests or
+    audit; the period dirty again (the derived inputs stay)."""
+    s.sql("SET statement_timeout = 0; TRUNCATE results, score_versions, notifications, result_audit, "
+          "score_quarantine, unit_scores; "
+          "UPDATE score_periods SET computed_generation = 0")
+    s.sql("VACUUM ANALYZE results, score_versions, notifications, result_audit")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--employees", type=int, default=100000)
@@ -194,6 +215,13 @@ def main():
     ap.add_argument("--pg-log", default=None, help="copy PostgreSQL's log (with the plans) to this file at the end")
     ap.add_argument("--trigger-setup", action="store_true",
                     help="load the events through event_log's triggers, as ingest does (slow at 1M)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="compute the period's first results this many times (each after a reset of the "
+                         "results, versions, notifications and audit), then recalculate once; prints each "
+                         "round and the median")
+    ap.add_argument("--ab", default=None, metavar="DIR",
+                    help="with --rounds: alternate the score worker between --bin and this directory's "
+                         "binaries, round by round, on the same data (an A/B of two builds)")
     ap.add_argument("--check-setup", action="store_true",
                     help="only check that the bulk load derives what the triggers derive, then stop")
     a = ap.parse_args()
@@ -221,10 +249,11 @@ def main():
         env = {"PGOPTIONS": "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=300 "
                             "-c auto_explain.log_analyze=on -c auto_explain.log_nested_statements=on"} \
             if a.explain else None
-        scorer = s.start_worker(role="score", env=env)
+        scorer = start_scorer(s, env, None)
         s.wait_for(lambda: s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation")
                    == 0, timeout=1800, interval=0.2, what="first computation")
         first = time.monotonic() - t
+        rounds = [("A", first)]
         versions = s.sql_value("SELECT count(*) FROM score_versions")
         print("first computation: %.1f s for %d results (%d versions written)" % (first, n, versions))
         print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
@@ -233,6 +262,25 @@ def main():
             for ms, q in slow_statements(s, logpos)[:12]:
                 print("    %8.0f ms  %s" % (ms, q))
             logpos = os.path.getsize(s._log_path("postgres"))
+
+        for round_no in range(2, a.rounds + 1):
+            s.stop(scorer)
+            reset_first_computation(s)
+            which = os.path.abspath(a.ab) if a.ab and round_no % 2 == 0 else None
+            t = time.monotonic()
+            scorer = start_scorer(s, env, which)
+            s.wait_for(lambda: s.sql_value("SELECT count(*) FROM score_periods WHERE generation > "
+                                           "computed_generation") == 0,
+                       timeout=1800, interval=0.2, what="first computation, round %d" % round_no)
+            took = time.monotonic() - t
+            rounds.append((which or "A", took))
+            print("first computation, round %d%s: %.1f s" % (round_no, " (B: %s)" % a.ab if which else "", took))
+            print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
+        if a.rounds > 1:
+            for tag in sorted(set(w for w, _ in rounds)):
+                times = sorted(x for w, x in rounds if w == tag)
+                print("first computation, median of %d%s: %.1f s" % (
+                    len(times), "" if tag == "A" else " (B)", times[len(times) // 2]))
 
         t = time.monotonic()
         r = s.kinerja("recalc", "--period", PERIOD)
