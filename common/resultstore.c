@@ -104,7 +104,8 @@ static const char SQL_SCORE[] =
     "       v.version, " RS_TIME_TEXT(
         "v.computed_at") ","
                          "       CASE WHEN r.revised_predikat IS NOT NULL AND v.version = r.version"
-                         "            THEN (v.result::jsonb || jsonb_build_object('predikat', r.revised_predikat,"
+                         "            THEN (v.result::jsonb || jsonb_build_object('predikat', "
+                         "r.revised_predikat,"
                          "                  'computed_predikat', v.result -> 'predikat'))::text"
                          "            ELSE v.result::text END"
                          " FROM employees e"
@@ -322,7 +323,8 @@ static const char SQL_QUEUE[] =
     "SELECT r.employee, e.name, e.unit, r.period, r.version, r.predikat, r.score,"
     "       " RS_TIME_TEXT("r.pending_since") ", " RS_TIME_ISO(
         "r.pending_since") ", r.calibration,"
-                           "       (kinerja_signoff_from_facts(coalesce(v.signoff, kinerja_signoff_facts(v.result)), "
+                           "       (kinerja_signoff_from_facts(coalesce(v.signoff, "
+                           "kinerja_signoff_facts(v.result)), "
                            "r.calibration, r.late_events, NULL)"
                            /* the curve warning of the unit now (SPEC 5.10, schemas/0013) */
                            " || coalesce((SELECT jsonb_build_object('curve', w)"

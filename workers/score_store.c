@@ -649,9 +649,9 @@ int score_store_row(struct score_writer *w, const struct score_store_version *v,
     rc |= buf_putc(b, '\n');
     /* _score_new (employee, version, predikat, score, calibration, digest, hasil_rating,
      * perilaku_rating, inputs_digest) */
-    rc |= buf_printf(h, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v->nip, v->version, predikat ? predikat : "\\N",
-                     score, r->calibration_flag ? "t" : "f", v->digest, score_rating_name(r->hasil),
-                     score_rating_name(r->perilaku_rating), v->inputs_digest);
+    rc |= buf_printf(h, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v->nip, v->version,
+                     predikat ? predikat : "\\N", score, r->calibration_flag ? "t" : "f", v->digest,
+                     score_rating_name(r->hasil), score_rating_name(r->perilaku_rating), v->inputs_digest);
     if (rc) {
         snprintf(err, errlen, "COPY buffer full");
         return -1;
