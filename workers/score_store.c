@@ -599,6 +599,7 @@ int score_store_begin(struct score_writer *w, const char *period, char *err, siz
 {
     buf_init(&w->copy, SCORE_STORE_COPY_MAX);
     buf_init(&w->heads, SCORE_STORE_HEADS_MAX);
+    w->period = period;
     w->rows = 0;
     if (exec_cmd(w->conn, "BEGIN", err, errlen) < 0)
         return -1;
@@ -639,7 +640,7 @@ int score_store_row(struct score_writer *w, const struct score_store_version *v,
     else
         snprintf(score, sizeof score, "\\N");
     /* score_versions (employee, period, version, predikat, score, reason, result, signoff) */
-    int rc = buf_printf(b, "%s\t%s\t%d\t%s\t%s\t", v->nip, v->period, v->version, predikat ? predikat : "\\N",
+    int rc = buf_printf(b, "%s\t%s\t%d\t%s\t%s\t", v->nip, w->period, v->version, predikat ? predikat : "\\N",
                         score);
     rc |= buf_copy_escape(b, v->reason, strlen(v->reason));
     rc |= buf_putc(b, '\t');
@@ -653,7 +654,10 @@ int score_store_row(struct score_writer *w, const struct score_store_version *v,
                      predikat ? predikat : "\\N", score, r->calibration_flag ? "t" : "f", v->digest,
                      score_rating_name(r->hasil), score_rating_name(r->perilaku_rating), v->inputs_digest);
     if (rc) {
-        snprintf(err, errlen, "COPY buffer full");
+        snprintf(err, errlen, "%s",
+                 h->len + 512 > SCORE_STORE_HEADS_MAX
+                     ? "more result rows in one computation than the 1 GiB held for them"
+                     : "COPY buffer full");
         return -1;
     }
     w->rows++;

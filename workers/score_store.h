@@ -67,8 +67,9 @@ int score_store_load(PGconn *conn, const char *period, struct period_data *d, ch
  * flag failed every period with `relation "_score_new" does not exist`). */
 struct score_writer {
     PGconn *conn;
-    struct buf copy;  /* pending COPY data (the versions, straight into score_versions) */
-    struct buf heads; /* each new version's result row, COPY'd into _score_new after them */
+    const char *period; /* the period being stored (score_store_begin) */
+    struct buf copy;    /* pending COPY data (the versions, straight into score_versions) */
+    struct buf heads;   /* each new version's result row, COPY'd into _score_new after them */
     size_t rows;
 };
 
@@ -86,7 +87,6 @@ int score_store_begin(struct score_writer *w, const char *period, char *err, siz
  * and why it is a version (scoreversion_material). */
 struct score_store_version {
     const char *nip;
-    const char *period;
     int version;
     const struct score_result *result;
     const char *json;

@@ -433,7 +433,6 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
     score_store_nip(d, e, nip);
     struct score_store_version v = {
         .nip = nip,
-        .period = d->period,
         .version = d->current[e].version + 1,
         .result = r,
         .json = s->json.data,
