@@ -137,6 +137,8 @@ static const struct setting_def settings[] = {
      "SKM responses needed for an employee's own IKM"},
     {"score.version_min_delta", SETTING_DOUBLE, "0.5", 0, 100, NULL, false,
      "numeric score move that alone makes a new score version (SPEC 5.7)"},
+    {"score.threads", SETTING_INT, "0", 0, 16, NULL, false,
+     "threads that compute a period's results (0 = one per CPU; the results are the same bytes for any)"},
     {"score.settle_ms", SETTING_INT, "300", 0, 60000, NULL, false,
      "a period is computed once its inputs have been quiet this long (a burst is scored once; 0 = at once)"},
     {"score.settle_max_ms", SETTING_INT, "5000", 0, 600000, NULL, false,

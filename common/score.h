@@ -323,11 +323,34 @@ int score_period(const struct score_params *p, const struct score_period_input *
                  struct score_result *results, char *err, size_t errlen);
 
 /* The same, streaming: calls each(e, result, ctx) for every employee in index order
- * with one reused result, so memory does not grow with the number of results. A
- * non-zero return from each stops the run and is returned. */
+ * with reused results (a round of SCORE_PARALLEL_BLOCK), so memory does not grow with the number of results.
+ * A non-zero return from each stops the run and is returned. */
 typedef int (*score_each_fn)(size_t employee, const struct score_result *r, void *ctx);
 int score_period_each(const struct score_params *p, const struct score_period_input *in, score_each_fn each,
                       void *ctx, char *err, size_t errlen);
+
+/* The same on several threads. Employees go in rounds of SCORE_PARALLEL_BLOCK: each
+ * round's are scored on `threads` threads (the caller's among them), prepare(e, r, slot,
+ * ctx) running beside each result on the thread that computed it; then commit(e, r, slot,
+ * ctx) is called on the caller's thread for each in index order. prepare may write only
+ * its slot (slots: SCORE_PARALLEL_BLOCK of slot_size bytes, the caller's, reused every
+ * round) and may be NULL. Every employee's result reads only the period and the joint
+ * model, so it is the same bytes whatever the number of threads. A non-zero commit stops
+ * the run and is returned. */
+#define SCORE_PARALLEL_BLOCK 512
+#define SCORE_PARALLEL_THREADS_MAX 16
+typedef void (*score_prepare_fn)(size_t employee, const struct score_result *r, void *slot, void *ctx);
+typedef int (*score_commit_fn)(size_t employee, const struct score_result *r, void *slot, void *ctx);
+struct score_parallel {
+    int threads; /* 1..SCORE_PARALLEL_THREADS_MAX (outside: clamped) */
+    score_prepare_fn prepare;
+    score_commit_fn commit;
+    void *ctx;
+    void *slots;
+    size_t slot_size;
+};
+int score_period_parallel(const struct score_params *p, const struct score_period_input *in,
+                          const struct score_parallel *par, char *err, size_t errlen);
 
 /*
  * JSON. Stable key order, numbers as "%.4f" (never "-0.0000"), null for what is

@@ -40,6 +40,7 @@ struct sc_rating {
 };
 
 int score_cw_cmp(const void *pa, const void *pb);
+void score_cw_sort(struct cw *x, size_t n);
 double score_cw_mean(const struct cw *x, size_t n);
 int score_check_evaluation(const struct score_evaluation *ev, size_t i, char *err, size_t errlen);
 int score_rated_count(const struct score_evaluation *ev);

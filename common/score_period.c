@@ -6,11 +6,85 @@
 #include "score_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- a whole period */
+
+/* What the threads of one round read (all of it fixed during the round) and where they
+ * write: results[k] and status[k] of the round's employee base + k, and its slot. */
+struct period_view {
+    const struct score_params *p;
+    const struct score_parallel *par;
+    const struct score_model *model;
+    const struct score_indicator *inds;
+    const size_t *ind_start;
+    const struct score_evaluation *evs;
+    const struct score_fit *efits;
+    const size_t *ev_start;
+    const struct ikm_feedback *fbs;
+    const size_t *fb_start;
+    struct score_result *results;
+    int *status;
+};
+
+struct round_part {
+    const struct period_view *v;
+    size_t base, lo, hi; /* employees base + lo .. base + hi */
+};
+
+static void *slot_at(const struct score_parallel *par, size_t k)
+{
+    return par->slots ? (char *)par->slots + k * par->slot_size : NULL;
+}
+
+static void *round_part_run(void *arg)
+{
+    const struct round_part *rp = arg;
+    const struct period_view *v = rp->v;
+    for (size_t k = rp->lo; k < rp->hi; k++) {
+        size_t e = rp->base + k;
+        struct score_employee_input ei = {
+            .indicators = v->inds + v->ind_start[e],
+            .n_indicators = v->ind_start[e + 1] - v->ind_start[e],
+            .evaluations = v->evs + v->ev_start[e],
+            .fits = v->efits + v->ev_start[e],
+            .n_evaluations = v->ev_start[e + 1] - v->ev_start[e],
+            .feedback = v->fbs + v->fb_start[e],
+            .n_feedback = v->fb_start[e + 1] - v->fb_start[e],
+            .model = v->model,
+        };
+        v->status[k] = score_employee(v->p, &ei, &v->results[k]);
+        if (v->status[k] == 0 && v->par->prepare)
+            v->par->prepare(e, &v->results[k], slot_at(v->par, k), v->par->ctx);
+    }
+    return NULL;
+}
+
+/* Scores employees base .. base + n on up to `threads` threads, the caller's the first. A
+ * thread that cannot be started leaves its part to the caller. */
+static void run_round(const struct period_view *v, size_t base, size_t n, int threads)
+{
+    struct round_part parts[SCORE_PARALLEL_THREADS_MAX];
+    pthread_t tid[SCORE_PARALLEL_THREADS_MAX];
+    bool started[SCORE_PARALLEL_THREADS_MAX] = {false};
+    if ((size_t)threads > n)
+        threads = n ? (int)n : 1;
+    for (int t = 0; t < threads; t++)
+        parts[t] = (struct round_part){v, base, n * (size_t)t / (size_t)threads,
+                                       n * (size_t)(t + 1) / (size_t)threads};
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, round_part_run, &parts[t]) == 0;
+    round_part_run(&parts[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            round_part_run(&parts[t]);
+    }
+}
 
 /* Stable counting sort of 0..n-1 by key[i] in 0..nkeys-1: order[] and start[nkeys+1]. */
 static void counting_order(const int32_t *key, size_t n, size_t nkeys, size_t *order, size_t *start)
@@ -60,7 +134,7 @@ static int score_citizen_gap(const struct score_params *p, const struct score_em
         x[n].w = score_sc_weight(p, &r[i]);
         n++;
     }
-    qsort(x, n, sizeof *x, score_cw_cmp);
+    score_cw_sort(x, n);
     double cs = 0;
     int cn = 0;
     for (size_t i = 0; i < in->n_feedback; i++)
@@ -81,8 +155,8 @@ out:
     return rc;
 }
 
-int score_period_each(const struct score_params *p, const struct score_period_input *in, score_each_fn each,
-                      void *ctx, char *err, size_t errlen)
+int score_period_parallel(const struct score_params *p, const struct score_period_input *in,
+                          const struct score_parallel *par, char *err, size_t errlen)
 {
     const size_t ne = in->n_employees, nev = in->n_evaluations, nfb = in->n_feedback, nind = in->n_indicators;
     if (ne > RATER_EFFECTS_MAX_PEOPLE) {
@@ -122,9 +196,10 @@ int score_period_each(const struct score_params *p, const struct score_period_in
     struct score_fit *efits = malloc((nev ? nev : 1) * sizeof *efits);
     struct ikm_feedback *fbs = malloc((nfb ? nfb : 1) * sizeof *fbs);
     struct score_indicator *inds = malloc((nind ? nind : 1) * sizeof *inds);
-    struct score_result *result = malloc(sizeof *result);
+    struct score_result *results = malloc(SCORE_PARALLEL_BLOCK * sizeof *results);
+    int *status = malloc(SCORE_PARALLEL_BLOCK * sizeof *status);
     if (!fits || !ev_order || !ev_start || !ev_key || !fb_key || !fb_order || !fb_start || !ind_order ||
-        !ind_start || !evs || !efits || !fbs || !inds || !result) {
+        !ind_start || !evs || !efits || !fbs || !inds || !results || !status) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -177,26 +252,37 @@ int score_period_each(const struct score_params *p, const struct score_period_in
         }
     }
 
-    for (size_t e = 0; e < ne; e++) {
-        struct score_employee_input ei = {
-            .indicators = inds + ind_start[e],
-            .n_indicators = ind_start[e + 1] - ind_start[e],
-            .evaluations = evs + ev_start[e],
-            .fits = efits + ev_start[e],
-            .n_evaluations = ev_start[e + 1] - ev_start[e],
-            .feedback = fbs + fb_start[e],
-            .n_feedback = fb_start[e + 1] - fb_start[e],
-            .model = &model,
-        };
-        if (score_employee(p, &ei, result) < 0) {
-            snprintf(err, errlen, "employee %zu: %s", e, result->err);
-            goto done;
-        }
-        int stop = each(e, result, ctx);
-        if (stop) {
-            snprintf(err, errlen, "stopped by the caller at employee %zu", e);
-            rc = stop;
-            goto out;
+    struct period_view view = {
+        .p = p,
+        .par = par,
+        .model = &model,
+        .inds = inds,
+        .ind_start = ind_start,
+        .evs = evs,
+        .efits = efits,
+        .ev_start = ev_start,
+        .fbs = fbs,
+        .fb_start = fb_start,
+        .results = results,
+        .status = status,
+    };
+    int threads = par->threads < 1                            ? 1
+                  : par->threads > SCORE_PARALLEL_THREADS_MAX ? SCORE_PARALLEL_THREADS_MAX
+                                                              : par->threads;
+    for (size_t base = 0; base < ne; base += SCORE_PARALLEL_BLOCK) {
+        size_t n = ne - base < SCORE_PARALLEL_BLOCK ? ne - base : SCORE_PARALLEL_BLOCK;
+        run_round(&view, base, n, threads);
+        for (size_t k = 0; k < n; k++) {
+            if (status[k] < 0) {
+                snprintf(err, errlen, "employee %zu: %s", base + k, results[k].err);
+                goto done;
+            }
+            int stop = par->commit(base + k, &results[k], slot_at(par, k), par->ctx);
+            if (stop) {
+                snprintf(err, errlen, "stopped by the caller at employee %zu", base + k);
+                rc = stop;
+                goto out;
+            }
         }
     }
     rc = 0;
@@ -204,7 +290,8 @@ int score_period_each(const struct score_params *p, const struct score_period_in
 done:
     rc = -1;
 out:
-    free(result);
+    free(results);
+    free(status);
     free(fits);
     free(ev_order);
     free(ev_start);
@@ -219,6 +306,26 @@ out:
     free(fbs);
     free(inds);
     return rc;
+}
+
+struct each_adapter {
+    score_each_fn each;
+    void *ctx;
+};
+
+static int each_commit(size_t employee, const struct score_result *r, void *slot, void *ctx)
+{
+    (void)slot;
+    const struct each_adapter *a = ctx;
+    return a->each(employee, r, a->ctx);
+}
+
+int score_period_each(const struct score_params *p, const struct score_period_input *in, score_each_fn each,
+                      void *ctx, char *err, size_t errlen)
+{
+    struct each_adapter a = {each, ctx};
+    struct score_parallel par = {.threads = 1, .commit = each_commit, .ctx = &a};
+    return score_period_parallel(p, in, &par, err, errlen);
 }
 
 static int score_copy_result(size_t employee, const struct score_result *r, void *ctx)

@@ -30,6 +30,9 @@ static int st_cmp(const void *pa, const void *pb)
     return (a->w > b->w) - (a->w < b->w);
 }
 
+/* Runs up to this long are sorted by insertion (st_cmp inlined) rather than by qsort. */
+#define ST_INSERTION_MAX 48
+
 /* Puts it[0..m) in st_cmp order: a counting sort by key (0..nkeys-1) into tmp, then
  * each key's (short) run sorted in place; the same order as one qsort, in O(m) plus the
  * runs. start has nkeys + 1 entries. Returns the sorted array (it or tmp). */
@@ -43,8 +46,20 @@ static struct st_item *st_sort(struct st_item *it, struct st_item *tmp, size_t m
     for (size_t i = 0; i < m; i++)
         tmp[start[it[i].key]++] = it[i];
     for (size_t k = 0, a = 0; k < nkeys; k++) { /* start[k] is now the end of run k */
-        if (start[k] - a > 1)
-            qsort(tmp + a, start[k] - a, sizeof *tmp, st_cmp);
+        size_t len = start[k] - a;
+        if (len > ST_INSERTION_MAX) {
+            qsort(tmp + a, len, sizeof *tmp, st_cmp);
+        } else {
+            for (size_t i = a + 1; i < start[k]; i++) {
+                struct st_item v = tmp[i];
+                size_t j = i;
+                while (j > a && st_cmp(&tmp[j - 1], &v) > 0) {
+                    tmp[j] = tmp[j - 1];
+                    j--;
+                }
+                tmp[j] = v;
+            }
+        }
         a = start[k];
     }
     return tmp;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 
@@ -191,12 +192,23 @@ static struct ingest *make_ingest(struct config *cfg, struct metrics *m, struct 
     return ingest_new(&ic, m);
 }
 
+/* score.threads, 0 resolved to the online CPUs (at most
+ * SCORE_PARALLEL_THREADS_MAX). */
+static int score_threads(int configured)
+{
+    if (configured > 0)
+        return configured;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > SCORE_PARALLEL_THREADS_MAX ? SCORE_PARALLEL_THREADS_MAX : (int)n;
+}
+
 static struct scorer *make_scorer(struct config *cfg, struct metrics *m, struct reload_ctx *reload)
 {
     struct scorer_config sc = {
         .postgres_dsn = config_str(cfg, "postgres.dsn"),
         .settle_ms = (int)config_int(cfg, "score.settle_ms"),
         .settle_max_ms = (int)config_int(cfg, "score.settle_max_ms"),
+        .threads = score_threads((int)config_int(cfg, "score.threads")),
         .reload = reload_settings,
         .reload_arg = reload,
     };

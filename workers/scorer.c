@@ -31,6 +31,13 @@ struct failing {
     char err[160];
 };
 
+struct store_slot {
+    bool made;   /* json and digest hold this employee's result */
+    int json_rc; /* < 0: the JSON passed SCORE_JSON_MAX */
+    struct buf json;
+    char digest[SCORE_STORE_DIGEST_HEX];
+};
+
 struct scorer {
     struct scorer_config cfg;
     struct pgsession pg; /* connect with backoff, LISTEN kinerja_score, NOTIFY waits */
@@ -39,8 +46,10 @@ struct scorer {
     struct metric *m_periods, *m_versions, *m_results, *m_recalcs, *m_errors, *m_last_ms, *m_pg_up;
     struct metric_histogram *m_compute_seconds;
     struct metric *m_quarantined, *m_failing;
-    struct buf json;
-    struct buf signoff; /* the sign-off facts of the result in json */
+    /* one per employee of a round (SCORE_PARALLEL_BLOCK): its result's JSON and digest,
+     * made on the thread that computed it */
+    struct store_slot *slots;
+    struct buf signoff; /* the sign-off facts of the result being stored */
     struct failing failing[SCORER_FAILING_MAX];
     size_t n_failing;
 };
@@ -76,7 +85,14 @@ struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
                                      "results set aside because they cannot be computed or stored");
     s->m_failing = metrics_gauge(m, "kinerja_score_failing_periods", NULL,
                                  "periods whose computation failed on their last tries");
-    buf_init(&s->json, SCORE_JSON_MAX);
+    s->slots = calloc(SCORE_PARALLEL_BLOCK, sizeof *s->slots);
+    if (!s->slots) {
+        log_error("out of memory");
+        free(s);
+        return NULL;
+    }
+    for (size_t k = 0; k < SCORE_PARALLEL_BLOCK; k++)
+        buf_init(&s->slots[k].json, SCORE_JSON_MAX);
     buf_init(&s->signoff, SCORE_JSON_MAX);
     return s;
 }
@@ -87,7 +103,9 @@ void scorer_destroy(struct scorer **ps)
     if (!s)
         return;
     pgsession_close(&s->pg);
-    buf_free(&s->json);
+    for (size_t k = 0; k < SCORE_PARALLEL_BLOCK; k++)
+        buf_free(&s->slots[k].json);
+    free(s->slots);
     buf_free(&s->signoff);
     free(s);
     *ps = NULL;
@@ -397,27 +415,58 @@ static char (*inputs_digests(const struct period_data *d))[SCOREVERSION_DIGEST_H
     return out;
 }
 
-static int store_result(size_t e, const struct score_result *r, void *ctx)
+/* Whether employee e's result is one to store at all. has_data and state are fixed
+ * during the run; quarantined changes only in store_result, while no round is being
+ * computed. */
+static bool storable(const struct period_run *pr, size_t e)
+{
+    const struct period_data *d = pr->d;
+    return d->has_data[e] && d->state[e] != STORED_FROZEN && !pr->quarantined[e];
+}
+
+/* On the thread that computed r: its JSON and digest into the slot (the costly part of
+ * storing: half the score worker's time). Reads only the run's fixed data. */
+static void prepare_result(size_t e, const struct score_result *r, void *slot, void *ctx)
+{
+    const struct period_run *pr = ctx;
+    struct store_slot *sl = slot;
+    sl->made = false;
+    if (!storable(pr, e))
+        return;
+    buf_reset(&sl->json);
+    sl->json_rc =
+        (buf_putc(&sl->json, '{') < 0 || score_result_json_fields(&pr->s->cfg.params, r, &sl->json) < 0 ||
+         buf_putc(&sl->json, '}') < 0)
+            ? -1
+            : 0;
+    if (sl->json_rc == 0) {
+        unsigned char h[16];
+        crypto_generichash(h, sizeof h, (const unsigned char *)sl->json.data, sl->json.len, NULL, 0);
+        sodium_bin2hex(sl->digest, sizeof sl->digest, h, sizeof h);
+    }
+    sl->made = true;
+}
+
+/* On the caller's thread, in employee order: the version decision and the row. */
+static int store_result(size_t e, const struct score_result *r, void *slot, void *ctx)
 {
     struct period_run *pr = ctx;
     struct period_data *d = pr->d;
     struct scorer *s = pr->s;
-    if (!d->has_data[e] || d->state[e] == STORED_FROZEN || pr->quarantined[e])
+    struct store_slot *sl = slot;
+    if (!storable(pr, e))
         return 0;
     char bad[SCORE_STORE_QERR_MAX];
     if (result_unstorable(r, bad, sizeof bad))
         return quarantine(pr, e, "%s", bad);
     pr->computed++;
-    buf_reset(&s->json);
-    if (buf_putc(&s->json, '{') < 0 || score_result_json_fields(&s->cfg.params, r, &s->json) < 0 ||
-        buf_putc(&s->json, '}') < 0) {
+    if (!sl->made)
+        prepare_result(e, r, slot, ctx);
+    if (sl->json_rc < 0) {
         snprintf(pr->err, sizeof pr->err, "result JSON larger than %u bytes", SCORE_JSON_MAX);
         return -1;
     }
-    unsigned char h[16];
-    char digest[SCORE_STORE_DIGEST_HEX];
-    crypto_generichash(h, sizeof h, (const unsigned char *)s->json.data, s->json.len, NULL, 0);
-    sodium_bin2hex(digest, sizeof digest, h, sizeof h);
+    const char *digest = sl->digest;
     char why[SCOREVERSION_REASON_MAX];
     if (!scoreversion_material(&s->cfg.params, &d->current[e], r, pr->inputs[e], digest, why, sizeof why)) {
         if (strcmp(digest, d->current[e].json_digest) != 0)
@@ -435,8 +484,8 @@ static int store_result(size_t e, const struct score_result *r, void *ctx)
         .nip = nip,
         .version = d->current[e].version + 1,
         .result = r,
-        .json = s->json.data,
-        .json_len = s->json.len,
+        .json = sl->json.data,
+        .json_len = sl->json.len,
         .signoff = s->signoff.data,
         .signoff_len = s->signoff.len,
         .digest = digest,
@@ -544,7 +593,15 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
         .n_indicators = d.n_ind,
     };
     char serr[SCORER_ERR_MAX];
-    if (score_period_each(&s->cfg.params, &in, store_result, &pr, serr, sizeof serr) != 0) {
+    struct score_parallel par = {
+        .threads = s->cfg.threads,
+        .prepare = prepare_result,
+        .commit = store_result,
+        .ctx = &pr,
+        .slots = s->slots,
+        .slot_size = sizeof *s->slots,
+    };
+    if (score_period_parallel(&s->cfg.params, &in, &par, serr, sizeof serr) != 0) {
         snprintf(err, errlen, "%s", pr.err[0] ? pr.err : serr);
         score_store_abort(&s->writer);
         goto out;
@@ -744,7 +801,7 @@ static void wait_for_work(struct scorer *s, long wait_ms)
 
 int scorer_run(struct scorer *s)
 {
-    log_info("score role started");
+    log_info("score role started (%d threads compute a period's results)", s->cfg.threads);
     while (!daemon_stopping) {
         if (daemon_reload_requested && s->cfg.reload) {
             daemon_reload_requested = 0;

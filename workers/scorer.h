@@ -35,6 +35,7 @@ struct scorer_config {
     struct score_params params;
     int settle_ms;             /* score.settle_ms: compute a period once quiet this long ... */
     int settle_max_ms;         /* score.settle_max_ms: ... or once dirty this long */
+    int threads;               /* score.threads resolved: threads that compute a period's results */
     void (*reload)(void *arg); /* SIGHUP */
     void *reload_arg;
 };

@@ -3,6 +3,7 @@
  * Expected values are computed by hand in the comments. */
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -977,6 +978,163 @@ static void test_period_each_stops(void **state)
         assert_int_equal(c.seen[i], (size_t)i);
 }
 
+/* A period over several rounds of score_period_parallel (SCORE_PARALLEL_BLOCK), the last
+ * one partial: units of ten, each member rated by the head, four peers and themselves,
+ * noisy values, citizen presses and an indicator for some. */
+#define PAR_PEOPLE (2 * SCORE_PARALLEL_BLOCK + 301)
+struct par_period {
+    struct score_evaluation *e;
+    struct ikm_feedback *fb;
+    struct score_indicator *ind;
+    int32_t *ind_emp, *unit;
+    struct score_period_input in;
+};
+
+static void par_period_make(struct par_period *pp)
+{
+    pp->e = calloc(PAR_PEOPLE * 6, sizeof *pp->e);
+    pp->fb = calloc(PAR_PEOPLE * 3, sizeof *pp->fb);
+    pp->ind = calloc(PAR_PEOPLE, sizeof *pp->ind);
+    pp->ind_emp = calloc(PAR_PEOPLE, sizeof *pp->ind_emp);
+    pp->unit = calloc(PAR_PEOPLE, sizeof *pp->unit);
+    assert_non_null(pp->e);
+    assert_non_null(pp->fb);
+    assert_non_null(pp->ind);
+    assert_non_null(pp->ind_emp);
+    assert_non_null(pp->unit);
+    size_t n = 0, nf = 0, ni = 0;
+    uint64_t s = 11;
+#define NEXT() (s = s * 6364136223846793005ull + 1442695040888963407ull, (int)((s >> 33) % 1000))
+    for (int32_t x = 0; x < PAR_PEOPLE; x++) {
+        int32_t head = x / 10 * 10, size = PAR_PEOPLE - head < 10 ? PAR_PEOPLE - head : 10;
+        pp->unit[x] = x / 10;
+        if (x != head) {
+            pp->e[n] = ev(head, x, RELATION_SUPERVISOR, 3);
+            for (int j = 0; j < J; j++)
+                pp->e[n].values[j] = (uint8_t)(1 + NEXT() % 5);
+            pp->e[n++].hasil_kerja = (enum hasil_kerja)(1 + NEXT() % 3);
+        }
+        for (int k = 1; k <= 4 && k < size; k++) {
+            pp->e[n] = ev(head + (x - head + k) % size, x, RELATION_PEER, 3);
+            for (int j = 0; j < J; j++)
+                pp->e[n].values[j] = (uint8_t)(NEXT() % 6);
+            n++;
+        }
+        pp->e[n++] = ev(x, x, RELATION_SELF, 1 + NEXT() % 5);
+        if (x % 3 == 0)
+            for (int c = 0; c < 3; c++)
+                pp->fb[nf++] = press(1000 + x, x, 100 * c + x, 1 + NEXT() % 4);
+        if (x % 2 == 0) {
+            pp->ind[ni] = (struct score_indicator){100, 50 + NEXT() % 90, 1, DIRECTION_HIGHER_BETTER, ""};
+            pp->ind_emp[ni++] = x;
+        }
+    }
+#undef NEXT
+    pp->in =
+        (struct score_period_input){PAR_PEOPLE, pp->unit, pp->e, n, pp->fb, nf, pp->ind, pp->ind_emp, ni};
+}
+
+static void par_period_free(struct par_period *pp)
+{
+    free(pp->e);
+    free(pp->fb);
+    free(pp->ind);
+    free(pp->ind_emp);
+    free(pp->unit);
+}
+
+struct par_slot {
+    char *json;
+    pthread_t made_by;
+};
+
+struct par_ctx {
+    const struct score_params *p;
+    char **want; /* the JSON from score_period_each, by employee */
+    size_t next; /* the employee commit expects */
+    pthread_t caller;
+    size_t off_caller; /* results prepared on a thread other than the caller's */
+    size_t stop_at;    /* commit returns 5 here (PAR_PEOPLE: never) */
+};
+
+static int par_collect(size_t employee, const struct score_result *r, void *ctx)
+{
+    struct par_ctx *c = ctx;
+    c->want[employee] = result_json(c->p, r);
+    return 0;
+}
+
+static void par_prepare(size_t employee, const struct score_result *r, void *slot, void *ctx)
+{
+    (void)employee;
+    const struct par_ctx *c = ctx;
+    struct par_slot *sl = slot;
+    sl->json = result_json(c->p, r);
+    sl->made_by = pthread_self();
+}
+
+static int par_commit(size_t employee, const struct score_result *r, void *slot, void *ctx)
+{
+    struct par_ctx *c = ctx;
+    struct par_slot *sl = slot;
+    assert_int_equal(employee, c->next);
+    c->next++;
+    /* the slot is this employee's (prepared from the same result), and the result is the
+     * sequential run's to the byte */
+    char *again = result_json(c->p, r);
+    assert_string_equal(sl->json, again);
+    assert_string_equal(sl->json, c->want[employee]);
+    if (!pthread_equal(sl->made_by, c->caller))
+        c->off_caller++;
+    free(again);
+    free(sl->json);
+    sl->json = NULL;
+    return employee == c->stop_at ? 5 : 0;
+}
+
+/* score_period_parallel on 1, 2 and 3 threads gives every employee's result byte for byte
+ * as score_period_each does, commits in index order across rounds, prepares on the other
+ * threads too, and stops where commit says. */
+static void test_period_parallel_same_bytes(void **state)
+{
+    (void)state;
+    struct par_period pp;
+    par_period_make(&pp);
+    struct score_params p;
+    score_params_default(&p);
+    char err[SCORE_ERR_MAX];
+    char **want = calloc(PAR_PEOPLE, sizeof *want);
+    assert_non_null(want);
+    struct par_ctx c = {.p = &p, .want = want, .stop_at = PAR_PEOPLE};
+    assert_int_equal(score_period_each(&p, &pp.in, par_collect, &c, err, sizeof err), 0);
+    struct par_slot *slots = calloc(SCORE_PARALLEL_BLOCK, sizeof *slots);
+    assert_non_null(slots);
+    for (int threads = 1; threads <= 3; threads++) {
+        struct par_ctx pc = {.p = &p, .want = want, .caller = pthread_self(), .stop_at = PAR_PEOPLE};
+        struct score_parallel par = {threads, par_prepare, par_commit, &pc, slots, sizeof *slots};
+        assert_int_equal(score_period_parallel(&p, &pp.in, &par, err, sizeof err), 0);
+        assert_int_equal(pc.next, PAR_PEOPLE);
+        if (threads == 1)
+            assert_int_equal(pc.off_caller, 0);
+        else
+            assert_true(pc.off_caller >= PAR_PEOPLE / 4);
+    }
+    /* stopped in the second round: what was prepared and not committed is the caller's */
+    struct par_ctx sc = {
+        .p = &p, .want = want, .caller = pthread_self(), .stop_at = SCORE_PARALLEL_BLOCK + 7};
+    struct score_parallel par = {2, par_prepare, par_commit, &sc, slots, sizeof *slots};
+    assert_int_equal(score_period_parallel(&p, &pp.in, &par, err, sizeof err), 5);
+    assert_int_equal(sc.next, SCORE_PARALLEL_BLOCK + 8);
+    assert_non_null(strstr(err, "stopped by the caller at employee"));
+    for (size_t k = 0; k < SCORE_PARALLEL_BLOCK; k++)
+        free(slots[k].json);
+    free(slots);
+    for (size_t i = 0; i < PAR_PEOPLE; i++)
+        free(want[i]);
+    free(want);
+    par_period_free(&pp);
+}
+
 /* ------------------------------------------------------------------ JSON */
 
 /* A unit with noisy ratings, self-assessments, citizen presses with a burst, SKM
@@ -1375,6 +1533,7 @@ int main(void)
         cmocka_unit_test(test_kiosk_misuse),
         cmocka_unit_test(test_six_employees),
         cmocka_unit_test(test_period_each_stops),
+        cmocka_unit_test(test_period_parallel_same_bytes),
         cmocka_unit_test(test_json_identical_for_any_input_order),
         cmocka_unit_test(test_breakdown_json_content),
         cmocka_unit_test(test_missing_data),
