@@ -192,8 +192,9 @@ static struct ingest *make_ingest(struct config *cfg, struct metrics *m, struct 
     return ingest_new(&ic, m);
 }
 
-/* score.threads, 0 resolved to the online CPUs (at most
- * SCORE_PARALLEL_THREADS_MAX). */
+/* score.threads, 0 resolved to the online CPUs (at most SCORE_PARALLEL_THREADS_MAX, which
+ * is also the setting's bound in common/config.c). */
+_Static_assert(SCORE_PARALLEL_THREADS_MAX == 16, "score.threads is bounded by 16 in common/config.c");
 static int score_threads(int configured)
 {
     if (configured > 0)

@@ -317,6 +317,39 @@ class ScoreTest(StackTestCase):
               "(SELECT id::text FROM event_log)", (PERIOD, nip(33)))
         self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
 
+    def test_9b_any_number_of_threads_stores_the_same_bytes(self):
+        # score.threads splits a period's employees over threads (common/score_period.c);
+        # a recomputation on 1 and on 3 threads of what the default computed finds every
+        # result the very same: no new version, the stored JSON unchanged
+        s = self.stack
+        snapshot = ("SELECT r.employee, r.version, v.result::text FROM results r JOIN score_versions v "
+                    "USING (employee, period, version) WHERE r.period = %s ORDER BY 1")
+
+        def recompute():
+            s.sql("UPDATE score_periods SET generation = generation + 1 WHERE period = %s", (PERIOD,))
+            self.settle()
+
+        recompute()
+        before = s.sql(snapshot, (PERIOD,))
+        self.assertGreaterEqual(len(before), 9)
+        s.stop(self.scorer)
+        try:
+            for threads in ("1", "3"):
+                scorer = s.start_worker(role="score", env={"KINERJA_SCORE_THREADS": threads})
+                try:
+                    s.wait_for(lambda: "score role started (%s threads" % threads in s.log_text(scorer),
+                               timeout=SCORE_TIMEOUT, what="the score worker with %s threads" % threads)
+                    recompute()
+                    s.wait_for(lambda: "period %s (generation" % PERIOD in s.log_text(scorer),
+                               timeout=SCORE_TIMEOUT, what="the period computed on %s threads" % threads)
+                    line = [l for l in s.log_text(scorer).splitlines() if "period %s (generation" % PERIOD in l][-1]
+                    self.assertIn(" 0 new versions", line, threads)
+                    self.assertEqual(s.sql(snapshot, (PERIOD,)), before, threads)
+                finally:
+                    s.stop(scorer)
+        finally:
+            type(self).scorer = s.start_worker(role="score")
+
 
 if __name__ == "__main__":
     unittest.main()
