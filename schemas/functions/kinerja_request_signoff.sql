@@ -2,7 +2,9 @@
 -- after the migrations; see schemas/functions/README). From 0006_workflow_v2.sql; since
 -- 0020 the highlights and training come from the version's facts (score_versions.signoff,
 -- written by the score worker) instead of its whole result, which is read only for
--- versions without them.
+-- versions without them. Since 0024 it writes the audit of the results it moves itself,
+-- in one INSERT from the UPDATE's RETURNING, and results_transition's row trigger skips
+-- them (kinerja.transition_audit = 'statement', this function's SET clause).
 --
 -- As 0003's, plus: only offerable results move (kinerja_offerable); p_employee (NULL:
 -- all) narrows it to one employee (the supervisor's offer); every request queued
@@ -16,6 +18,9 @@ LANGUAGE plpgsql
 -- the requests are inserted in employee order: a period's 100 000 sort in memory, not
 -- in temporary files (the default 4 MB spilled them)
 SET work_mem = '64MB'
+-- results_transition skips collecting -> pending_signoff while this is on: the audit
+-- rows come from `audited` below (0024)
+SET kinerja.transition_audit = 'statement'
 AS $$
 DECLARE
     queued bigint;
@@ -23,8 +28,7 @@ BEGIN
     WITH moved AS (
         UPDATE results r
         SET state = 'pending_signoff', pending_since = now(), reminded_at = NULL,
-            signoff_version = r.version, returned_version = NULL, transition_actor = p_actor,
-            transition_note = p_note
+            signoff_version = r.version, returned_version = NULL
         FROM employees e
         WHERE r.period = p_period AND (p_employee IS NULL OR r.employee = p_employee)
           AND e.nip = r.employee
@@ -39,6 +43,14 @@ BEGIN
                    -- for the next version rather than being signed without them
                    AND r.score IS NOT NULL))
         RETURNING r.employee, r.version, r.calibration, r.late_events, r.pending_since, NULL::int AS replaces
+    ), audited AS (
+        -- what results_transition wrote per row before 0024, for the whole statement
+        INSERT INTO result_audit (employee, period, from_state, to_state, version, actor, note, event_id)
+        SELECT m.employee, p_period, 'collecting', 'pending_signoff', m.version, coalesce(p_actor, kinerja_actor()),
+               coalesce(p_note, nullif(current_setting('kinerja.note', true), '')),
+               nullif(current_setting('kinerja.event_id', true), '')::uuid
+        FROM moved m
+        ORDER BY m.employee
     ), renewed AS (
         UPDATE results r
         SET signoff_version = r.version

@@ -526,6 +526,62 @@ class WorkflowV2Test(StackTestCase):
         self.assertEqual(self.result(a1)["state"], "pending_signoff")
         self.assertEqual(self.notes(SUP, "signoff_requested", a1)[0]["superseded"], False)
 
+    # ---- the sign-off requests' audit, once per statement (0024) --------------------------
+
+    def test_8_signoff_request_audit_is_one_row_per_move(self):
+        """kinerja_request_signoff writes the audit of the results it moves itself, from
+        its UPDATE's RETURNING; the row trigger skips exactly that move. One row per moved
+        result (the trigger as well would make two), with the actor and note as before;
+        the skip ends with the function, and never covers another transition."""
+        pending = [e for e in A.values() if self.result(e)["state"] == "pending_signoff"]
+        self.assertTrue(pending, "no pending result to take back")
+        a = pending[0]
+        conn = psycopg2.connect(self.app_dsn)
+        try:
+            with conn.cursor() as cur:
+                def audit_rows():
+                    cur.execute("SELECT from_state::text, to_state::text, version, actor, note FROM result_audit"
+                                " WHERE employee = %s AND period = %s ORDER BY id", (a, PERIOD))
+                    return cur.fetchall()
+
+                before = audit_rows()
+                version = self.result(a)["version"]
+                # take it back (each move through the row trigger), then offer it again
+                cur.execute("UPDATE results SET state = 'returned', returned_version = NULL WHERE employee = %s"
+                            " AND period = %s", (a, PERIOD))
+                cur.execute("UPDATE results SET state = 'collecting' WHERE employee = %s AND period = %s",
+                            (a, PERIOD))
+                cur.execute("SELECT kinerja_request_signoff(%s, true, 'penguji-8', 'ditawarkan lagi', %s)",
+                            (PERIOD, a))
+                self.assertEqual(cur.fetchone()[0], 1)
+                self.assertEqual(audit_rows()[len(before):],
+                                 [("pending_signoff", "returned", version, "kinerja_wf2_app", None),
+                                  ("returned", "collecting", version, "kinerja_wf2_app", None),
+                                  ("collecting", "pending_signoff", version, "penguji-8", "ditawarkan lagi")])
+                # no actor or note given: the session's, as results_transition took them
+                cur.execute("UPDATE results SET state = 'returned' WHERE employee = %s AND period = %s", (a, PERIOD))
+                cur.execute("UPDATE results SET state = 'collecting' WHERE employee = %s AND period = %s",
+                            (a, PERIOD))
+                cur.execute("SET LOCAL kinerja.note = 'dari sesi'")
+                cur.execute("SELECT kinerja_request_signoff(%s, true, NULL, NULL, %s)", (PERIOD, a))
+                self.assertEqual(audit_rows()[-1], ("collecting", "pending_signoff", version, "kinerja_wf2_app",
+                                                    "dari sesi"))
+                cur.execute("SELECT coalesce(current_setting('kinerja.transition_audit', true), '')")
+                self.assertEqual(cur.fetchone()[0], "")
+                # the setting on in a session skips no check and no other move's audit
+                cur.execute("SET LOCAL kinerja.transition_audit = 'statement'")
+                cur.execute("UPDATE results SET state = 'returned' WHERE employee = %s AND period = %s", (a, PERIOD))
+                self.assertEqual(audit_rows()[-1][:2], ("pending_signoff", "returned"))
+                cur.execute("SAVEPOINT s")
+                with self.assertRaises(psycopg2.errors.CheckViolation):
+                    cur.execute("UPDATE results SET state = 'approved' WHERE employee = %s AND period = %s",
+                                (a, PERIOD))
+                cur.execute("ROLLBACK TO SAVEPOINT s")
+        finally:
+            conn.rollback()
+            conn.close()
+        self.assertEqual(self.result(a)["state"], "pending_signoff")
+
     # ---- the audit trail, over everything ------------------------------------------------
 
     def test_99_every_transition_is_audited(self):
