@@ -3,7 +3,8 @@
 -- Since 0020: ratings and work results are first compared with the log in one pass (a
 -- hash join on the key, no sort): when every derived row is the latest event of its key
 -- and every event's key has its row, the scope's rows already are what the rebuild
--- would make and are left alone; otherwise they are rebuilt as before.
+-- would make and are left alone; otherwise they are rebuilt as before. The comparison
+-- is kinerja_rebuild_check's (a RETURN QUERY, with parallel workers).
 CREATE OR REPLACE FUNCTION kinerja_rebuild(p_period text, p_unit text, p_employee text)
 RETURNS SETOF text
 LANGUAGE plpgsql AS $$
@@ -23,22 +24,10 @@ BEGIN
     END IF;
 
     -- ratings: already the log's? Each event of the scope joined to the row of its key:
-    -- none newer than its row, none without a row, and every row met by its own event.
-    SELECT count(*) FILTER (WHERE (e.ts, e.id) > (r.ts, r.event_id)),
-           count(*) FILTER (WHERE r.event_id IS NULL),
-           count(*) FILTER (WHERE r.event_id = e.id AND r.ts = e.ts)
-    INTO v_newer, v_without, v_own
-    FROM event_log e
-    LEFT JOIN ratings r ON r.period = e.period AND r.employee = e.employee AND r.rater = e.rater
-                       AND r.relation = e.relation
-    WHERE e.type = 'evaluation'
-      AND (p_period IS NULL OR e.period = p_period) AND (p_unit IS NULL OR e.unit = p_unit)
-      AND (p_employee IS NULL OR e.employee = p_employee)
-      AND e.period IS NOT NULL AND e.employee IS NOT NULL AND e.rater IS NOT NULL
-      AND e.relation IN ('supervisor', 'peer', 'subordinate', 'self');
-    SELECT count(*) INTO v_rows FROM ratings r
-    WHERE (p_period IS NULL OR r.period = p_period) AND (p_unit IS NULL OR r.unit = p_unit)
-      AND (p_employee IS NULL OR r.employee = p_employee);
+    -- none newer than its row, none without a row, and every row met by its own event
+    -- (kinerja_rebuild_check: a RETURN QUERY, so it runs with parallel workers)
+    SELECT c.newer, c.without_row, c.own, c.rows_total INTO v_newer, v_without, v_own, v_rows
+    FROM kinerja_rebuild_check('ratings', p_period, p_unit, p_employee) c;
     IF v_newer > 0 OR v_without > 0 OR v_own <> v_rows THEN
     -- the latest evaluation per key
     INSERT INTO _rebuild_ids
@@ -70,20 +59,8 @@ BEGIN
 
     -- work results: validity needs the payload; there are few of them. Already the
     -- log's? (as for ratings, over the valid events)
-    SELECT count(*) FILTER (WHERE (v.ts, v.event_id) > (w.ts, w.event_id)),
-           count(*) FILTER (WHERE w.event_id IS NULL),
-           count(*) FILTER (WHERE w.event_id = v.event_id AND w.ts = v.ts)
-    INTO v_newer, v_without, v_own
-    FROM event_work_results v
-    LEFT JOIN work_results w ON w.period = v.period AND w.employee = v.employee AND w.indicator = v.indicator
-    WHERE (p_period IS NULL OR v.period = p_period) AND (p_unit IS NULL OR v.unit = p_unit)
-      AND (p_employee IS NULL OR v.employee = p_employee)
-      AND v.period IS NOT NULL AND v.employee IS NOT NULL AND v.indicator IS NOT NULL
-      AND v.target > 0 AND v.realization >= 0 AND v.weight > 0
-      AND v.direction IN ('higher_better', 'lower_better');
-    SELECT count(*) INTO v_rows FROM work_results w
-    WHERE (p_period IS NULL OR w.period = p_period) AND (p_unit IS NULL OR w.unit = p_unit)
-      AND (p_employee IS NULL OR w.employee = p_employee);
+    SELECT c.newer, c.without_row, c.own, c.rows_total INTO v_newer, v_without, v_own, v_rows
+    FROM kinerja_rebuild_check('work_results', p_period, p_unit, p_employee) c;
     TRUNCATE _rebuild_ids, _rebuild_missing;
     IF v_newer > 0 OR v_without > 0 OR v_own <> v_rows THEN
     INSERT INTO _rebuild_ids

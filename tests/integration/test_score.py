@@ -316,6 +316,20 @@ class ScoreTest(StackTestCase):
         s.sql("DELETE FROM ratings WHERE period = %s AND employee = %s AND event_id::text NOT IN "
               "(SELECT id::text FROM event_log)", (PERIOD, nip(33)))
         self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
+        # the same for work results (kinerja_rebuild_check's second table): a row no event made
+        works = "SELECT employee, indicator, realization, event_id::text FROM work_results WHERE period = %s ORDER BY 1, 2"
+        works_before = s.sql(works, (PERIOD,))
+        s.sql("INSERT INTO work_results (period, employee, indicator, target, realization, direction, weight, unit,"
+              " ts, event_id) VALUES (%s, %s, 'SKP-TANPA-EVENT', 10, 10, 'higher_better', 1, 'UNIT-B', now(),"
+              " gen_random_uuid())", (PERIOD, nip(33)))
+        self.assertNotEqual(s.sql(works, (PERIOD,)), works_before)
+        done = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL")
+        r = s.kinerja("recalc", "--period", PERIOD)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") > done,
+                   timeout=SCORE_TIMEOUT, what="recalc carried out")
+        self.settle()
+        self.assertEqual(s.sql(works, (PERIOD,)), works_before)
 
     def test_9b_any_number_of_threads_stores_the_same_bytes(self):
         # score.threads splits a period's employees over threads (common/score_period.c);
