@@ -139,6 +139,9 @@ static const struct setting_def settings[] = {
      "numeric score move that alone makes a new score version (SPEC 5.7)"},
     {"score.threads", SETTING_INT, "0", 0, 16, NULL, false,
      "threads that compute a period's results (0 = one per CPU; the results are the same bytes for any)"},
+    {"score.signoff_split_min", SETTING_INT, "20000", 0, 100000000, NULL, false,
+     "results from which a period's sign-off requests are made in score.threads parts after its commit "
+     "(0 = never)"},
     {"score.settle_ms", SETTING_INT, "300", 0, 60000, NULL, false,
      "a period is computed once its inputs have been quiet this long (a burst is scored once; 0 = at once)"},
     {"score.settle_max_ms", SETTING_INT, "5000", 0, 600000, NULL, false,

@@ -776,6 +776,65 @@ static int copy_heads(struct score_writer *w, char *err, size_t errlen)
     return copy_end(c, err, errlen);
 }
 
+/* score_periods.computed_generation up to the generation loaded: in the write
+ * transaction, or on its own after a split sign-off. */
+static int mark_computed(PGconn *c, const struct period_data *d, char *err, size_t errlen)
+{
+    char gen[32];
+    snprintf(gen, sizeof gen, "%lld", d->generation);
+    const char *params[2] = {d->period, gen};
+    PGresult *r = PQexecParams(
+        c,
+        "UPDATE score_periods SET computed_generation = greatest(computed_generation, $2::bigint),"
+        " computed_at = now() WHERE period = $1",
+        2, NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, errlen, "score_periods: %s", PQerrorMessage(c));
+    PQclear(r);
+    return rc;
+}
+
+/* The split sign-off: kinerja_after_score(period, k, n) sent on every part's connection
+ * first, so PostgreSQL runs the parts at once, then every answer read (each part is its
+ * own transaction). Every result is read even after a failure, so each connection is
+ * left idle. */
+static int signoff_parts(struct score_writer *w, const char *period, char *err, size_t errlen)
+{
+    char parts[16], part[SCORE_STORE_PARTS_MAX][16];
+    int n = w->n_parts < SCORE_STORE_PARTS_MAX ? w->n_parts : SCORE_STORE_PARTS_MAX;
+    snprintf(parts, sizeof parts, "%d", n);
+    bool sent[SCORE_STORE_PARTS_MAX] = {false};
+    int rc = 0;
+    for (int k = 0; k < n; k++) {
+        snprintf(part[k], sizeof part[k], "%d", k);
+        const char *params[3] = {period, part[k], parts};
+        sent[k] = PQsendQueryParams(w->part_conn[k], "SELECT kinerja_after_score($1, $2::int, $3::int)", 3,
+                                    NULL, params, NULL, NULL, 0) == 1;
+        if (!sent[k] && rc == 0) {
+            snprintf(err, errlen, "sign-off requests, part %d of %d: %s", k + 1, n,
+                     PQerrorMessage(w->part_conn[k]));
+            rc = -1;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        if (!sent[k])
+            continue;
+        PGresult *r;
+        while ((r = PQgetResult(w->part_conn[k]))) {
+            if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+                w->requests += strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            else if (rc == 0) {
+                snprintf(err, errlen, "sign-off requests, part %d of %d: %s", k + 1, n,
+                         PQerrorMessage(w->part_conn[k]));
+                rc = -1;
+            }
+            PQclear(r);
+        }
+    }
+    return rc;
+}
+
 int score_store_finish(struct score_writer *w, const struct period_data *d,
                        const char (*flip)[SCORE_STORE_UUID_LEN], size_t n_flip,
                        const struct unit_score *units, size_t n_units, const struct score_quarantine *q,
@@ -901,32 +960,25 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
     if (store_quarantine(c, d->period, q, n_q, err, errlen) < 0)
         goto fail;
 
-    r = PQexecParams(c, "SELECT kinerja_after_score($1)", 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "after score: %s", PQerrorMessage(c));
+    w->requests = 0;
+    bool split = w->n_parts >= 2 && w->part_conn;
+    if (!split) {
+        r = PQexecParams(c, "SELECT kinerja_after_score($1)", 1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            snprintf(err, errlen, "after score: %s", PQerrorMessage(c));
+            PQclear(r);
+            goto fail;
+        }
         PQclear(r);
-        goto fail;
+        if (mark_computed(c, d, err, errlen) < 0)
+            goto fail;
     }
-    PQclear(r);
-
-    char gen[32];
-    snprintf(gen, sizeof gen, "%lld", d->generation);
-    params[1] = gen;
-    r = PQexecParams(
-        c,
-        "UPDATE score_periods SET computed_generation = greatest(computed_generation, $2::bigint),"
-        " computed_at = now() WHERE period = $1",
-        2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        snprintf(err, errlen, "score_periods: %s", PQerrorMessage(c));
-        PQclear(r);
-        goto fail;
-    }
-    PQclear(r);
     if (exec_cmd(c, "COMMIT", err, errlen) < 0)
         goto fail;
     buf_free(&w->copy);
     buf_free(&w->heads);
+    if (split && (signoff_parts(w, d->period, err, errlen) < 0 || mark_computed(c, d, err, errlen) < 0))
+        return -1;
     return 0;
 fail:
     score_store_abort(w);

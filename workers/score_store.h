@@ -20,6 +20,7 @@
 
 #define SCORE_STORE_DIGEST_HEX SCOREVERSION_DIGEST_HEX /* 16-byte BLAKE2b as hex + NUL */
 #define SCORE_STORE_UUID_LEN 37
+#define SCORE_STORE_PARTS_MAX SCORE_PARALLEL_THREADS_MAX /* split sign-off parts: score.threads' bound */
 
 /* A result's state as stored (result_state in SQL). */
 enum stored_state { STORED_NONE, STORED_OPEN, STORED_FROZEN }; /* FROZEN: approved, appealed, final */
@@ -67,6 +68,14 @@ int score_store_load(PGconn *conn, const char *period, struct period_data *d, ch
  * flag failed every period with `relation "_score_new" does not exist`). */
 struct score_writer {
     PGconn *conn;
+    /* The split sign-off (schemas/0025_signoff_parts.sql): with n_parts >= 2 the
+     * requests are not made in the write transaction; score_store_finish commits the
+     * results first, then makes them in n_parts transactions at once, part k on
+     * part_conn[k] (part_conn[0] is conn), and only then marks the period computed.
+     * Set by the caller before score_store_finish; 0 or 1: all in one transaction. */
+    int n_parts;
+    PGconn *const *part_conn;
+    long long requests; /* sign-off requests the split made (score_store_finish) */
     const char *period; /* the period being stored (score_store_begin) */
     struct buf copy;    /* pending COPY data (the versions, straight into score_versions) */
     struct buf heads;   /* each new version's result row, COPY'd into _score_new after them */
@@ -109,8 +118,11 @@ struct unit_score {
  * version is the next one (a result approved meanwhile is left alone); flips the
  * kiosk repeat flags of the listed feedback events; upserts the unit scores; records
  * the quarantined results q (with the event ids of their inputs) and releases the
- * period's earlier ones not in q; marks the period computed up to generation;
- * commits. *written: versions stored. */
+ * period's earlier ones not in q; makes the sign-off requests (kinerja_after_score);
+ * marks the period computed up to generation; commits. With w->n_parts >= 2 the
+ * requests and the mark come after the commit (see struct score_writer): a failure
+ * there returns -1 with the results stored and the period still behind, so its next
+ * computation makes what is missing. *written: versions stored. */
 int score_store_finish(struct score_writer *w, const struct period_data *d,
                        const char (*flip)[SCORE_STORE_UUID_LEN], size_t n_flip,
                        const struct unit_score *units, size_t n_units, const struct score_quarantine *q,

@@ -52,6 +52,10 @@ struct scorer {
     struct buf signoff; /* the sign-off facts of the result being stored */
     struct failing failing[SCORER_FAILING_MAX];
     size_t n_failing;
+    /* the split sign-off's connections for parts 1.. (part 0 is pg's), made when first
+     * needed (split_signoff) */
+    struct pgstore *part_db[SCORE_STORE_PARTS_MAX];
+    bool part_down; /* a part's connection failed: said once, until one works again */
 };
 
 struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
@@ -103,6 +107,8 @@ void scorer_destroy(struct scorer **ps)
     if (!s)
         return;
     pgsession_close(&s->pg);
+    for (size_t k = 0; k < SCORE_STORE_PARTS_MAX; k++)
+        pgstore_destroy(&s->part_db[k]);
     for (size_t k = 0; k < SCORE_PARALLEL_BLOCK; k++)
         buf_free(&s->slots[k].json);
     free(s->slots);
@@ -556,6 +562,35 @@ out:
     return rc;
 }
 
+/* How many parts the sign-off requests of a period of n_people are made in (0: in the
+ * write transaction, as for every small period): score.threads parts once the period
+ * has score.signoff_split_min people, each on its own connection (schemas/0025). When a
+ * part's connection cannot be had, the requests are made in the write transaction. */
+static int split_signoff(struct scorer *s, size_t n_people, PGconn **conn)
+{
+    int n = s->cfg.threads < SCORE_STORE_PARTS_MAX ? s->cfg.threads : SCORE_STORE_PARTS_MAX;
+    if (s->cfg.signoff_split_min <= 0 || n < 2 || n_people < (size_t)s->cfg.signoff_split_min)
+        return 0;
+    conn[0] = s->pg.db->conn;
+    for (int k = 1; k < n; k++) {
+        struct pgstore **db = &s->part_db[k];
+        if (!*db && !(*db = pgstore_connect_as(s->cfg.postgres_dsn, "kinerja_score_signoff", true)))
+            return 0;
+        if (!pgstore_ok(*db) && pgstore_reconnect(*db) < 0) {
+            if (!s->part_down)
+                log_warn("sign-off requests in one transaction: a part's connection failed: %s",
+                         (*db)->errstr);
+            s->part_down = true;
+            return 0;
+        }
+        conn[k] = (*db)->conn;
+    }
+    if (s->part_down)
+        log_info("sign-off requests in %d parts again", n);
+    s->part_down = false;
+    return n;
+}
+
 /* Computes one period and stores what changed. Returns 0, or -1 with the reason. */
 static int compute_period(struct scorer *s, const char *period, char *err, size_t errlen)
 {
@@ -606,9 +641,15 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
         score_store_abort(&s->writer);
         goto out;
     }
+    PGconn *part_conn[SCORE_STORE_PARTS_MAX];
+    s->writer.n_parts = split_signoff(s, d.n_people, part_conn);
+    s->writer.part_conn = part_conn;
     if (score_store_finish(&s->writer, &d, (const char(*)[SCORE_STORE_UUID_LEN])flip, n_flip, units, n_units,
-                           pr.q, pr.n_q, &written, err, errlen) < 0)
+                           pr.q, pr.n_q, &written, err, errlen) < 0) {
+        s->writer.part_conn = NULL;
         goto out;
+    }
+    s->writer.part_conn = NULL;
     long long nq = score_store_quarantined(s->pg.db->conn);
     if (nq >= 0)
         metric_set(s->m_quarantined, nq);
@@ -623,6 +664,9 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
              "%zu feedback; load %lld ms, score+store %lld ms",
              period, d.generation, pr.computed, written, pr.drift, pr.n_q, n_flip, d.n_evs, d.n_ind, d.n_fb,
              t1 - t0, t2 - t1);
+    if (s->writer.n_parts >= 2)
+        log_info("period %s: %lld sign-off requests made in %d parts after the results were committed",
+                 period, s->writer.requests, s->writer.n_parts);
     if (written < pr.changed)
         log_info("period %s: %zu results were frozen (signed) meanwhile and kept their version", period,
                  pr.changed - written);

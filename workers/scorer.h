@@ -36,6 +36,8 @@ struct scorer_config {
     int settle_ms;             /* score.settle_ms: compute a period once quiet this long ... */
     int settle_max_ms;         /* score.settle_max_ms: ... or once dirty this long */
     int threads;               /* score.threads resolved: threads that compute a period's results */
+    int signoff_split_min;     /* score.signoff_split_min: results from which a period's sign-off
+                                  requests are made in `threads` parts after the commit (0: never) */
     void (*reload)(void *arg); /* SIGHUP */
     void *reload_arg;
 };

@@ -2,7 +2,9 @@
 -- after the migrations; see schemas/functions/README). From 0006_workflow_v2.sql; since
 -- 0020 the highlights and training come from the version's facts (score_versions.signoff,
 -- written by the score worker) instead of its whole result, which is read only for
--- versions without them. Since 0024 it writes the audit of the results it moves itself,
+-- versions without them. Since 0025 a period's requests can be made in parts (p_part of
+-- p_parts, by kinerja_part_of(employee)), each its own transaction on its own connection
+-- (the score worker's split sign-off, kinerja_after_score(period, part, parts)). Since 0024 it writes the audit of the results it moves itself,
 -- in one INSERT from the UPDATE's RETURNING, and results_transition's row trigger skips
 -- them (kinerja.transition_audit = 'statement', this function's SET clause).
 --
@@ -12,7 +14,8 @@
 -- version changed gets a new request (renewed) as before. Returns how many requests
 -- were queued.
 CREATE OR REPLACE FUNCTION kinerja_request_signoff(p_period text, p_require_inputs boolean, p_actor text, p_note text,
-                                        p_employee text DEFAULT NULL)
+                                                   p_employee text DEFAULT NULL, p_part int DEFAULT 0,
+                                                   p_parts int DEFAULT 1)
 RETURNS bigint
 LANGUAGE plpgsql
 -- the requests are inserted in employee order: a period's 100 000 sort in memory, not
@@ -31,6 +34,7 @@ BEGIN
             signoff_version = r.version, returned_version = NULL
         FROM employees e
         WHERE r.period = p_period AND (p_employee IS NULL OR r.employee = p_employee)
+          AND (p_parts = 1 OR kinerja_part_of(r.employee, p_parts) = p_part)
           AND e.nip = r.employee
           AND kinerja_offerable(r.state, r.version, r.predikat, r.returned_version, e.supervisor_nip)
           AND (NOT p_require_inputs
@@ -57,6 +61,7 @@ BEGIN
         FROM (SELECT o.employee, o.signoff_version
               FROM results o
               WHERE o.period = p_period AND (p_employee IS NULL OR o.employee = p_employee)
+                AND (p_parts = 1 OR kinerja_part_of(o.employee, p_parts) = p_part)
                 AND o.state = 'pending_signoff' AND o.version >= 1
                 AND o.signoff_version IS DISTINCT FROM o.version) o
         WHERE r.period = p_period AND r.employee = o.employee

@@ -87,6 +87,7 @@ def jsonl(events):
 
 class WorkflowV2Test(StackTestCase):
     stack_options = {"shards": 2}
+    score_env = {}  # the score worker's settings (the split sign-off's class sets them)
 
     @classmethod
     def setup_stack(cls, stack):
@@ -96,7 +97,7 @@ class WorkflowV2Test(StackTestCase):
         cls.app_dsn = stack.pg_dsn.replace("user=kinerja", "user=kinerja_wf2_app")
         app = {"KINERJA_POSTGRES_DSN": cls.app_dsn}
         stack.start_worker(role="ingest", env=app)
-        stack.start_worker(role="score", env=app)
+        cls.scorer = stack.start_worker(role="score", env=dict(app, **cls.score_env))
         cls.org_result = stack.org_import(org_csv())
         events = []
         for n in A.values():
@@ -595,6 +596,48 @@ class WorkflowV2Test(StackTestCase):
                 for prev, row in zip(trail, trail[1:]):
                     self.assertEqual(row[0], prev[1], trail)
                 self.assertEqual(trail[-1][1], state, trail)
+
+
+class WorkflowV2SplitSignoffTest(WorkflowV2Test):
+    """Every test above again, with every period's sign-off requests made in two parts
+    at once after the results are committed (score.signoff_split_min = 1; at its default
+    only periods of 20 000 results or more are split; schemas/0025_signoff_parts.sql)."""
+    score_env = {"KINERJA_SCORE_SIGNOFF_SPLIT_MIN": "1", "KINERJA_SCORE_THREADS": "2"}
+
+    def test_0_requests_were_made_in_parts(self):
+        self.assertIn("sign-off requests made in 2 parts after the results were committed",
+                      self.stack.log_text(self.scorer))
+
+    def test_85_a_failed_part_leaves_the_period_behind_until_its_requests_are_made(self):
+        """The results are committed before the parts run: a part that fails leaves the
+        new version stored without its request and the period behind, so the next
+        computation (same versions) makes the request; nothing waits for a person."""
+        s = self.stack
+        pending = [e for e in (A[2], A[3], A[4]) if self.result(e)["state"] == "pending_signoff"]
+        self.assertTrue(pending, "no pending result of SUP's")
+        a = pending[0]
+        v = self.result(a)["version"]
+
+        def current_requests():
+            return [n["version"] for n in self.notes(SUP, "signoff_requested", a) if not n["superseded"]]
+
+        self.assertEqual(current_requests(), [v])
+        s.sql("REVOKE EXECUTE ON FUNCTION kinerja_after_score(text, int, int) FROM PUBLIC, kinerja_app")
+        try:
+            self.send([work_result(a, "SKP-9", 5)])
+            s.wait_for(lambda: self.result(a)["version"] > v, timeout=SETTLE_TIMEOUT, what="the new version stored")
+            s.wait_for(lambda: "permission denied for function kinerja_after_score" in s.log_text(self.scorer),
+                       timeout=SETTLE_TIMEOUT, what="the part's failure logged")
+            self.assertTrue(s.sql_value("SELECT generation > computed_generation FROM score_periods"
+                                        " WHERE period = %s", (PERIOD,)))
+            self.assertEqual(current_requests(), [v])
+        finally:
+            s.sql("GRANT EXECUTE ON FUNCTION kinerja_after_score(text, int, int) TO PUBLIC, kinerja_app")
+        self.settle(s)
+        nv = self.result(a)["version"]
+        self.assertGreater(nv, v)
+        self.assertEqual(current_requests(), [nv])
+        self.assertEqual(self.result(a)["state"], "pending_signoff")
 
 
 if __name__ == "__main__":
