@@ -61,6 +61,17 @@ class ScoreTest(StackTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("accepted=%d" % len(events), r.stdout, r.stderr)
 
+    def recalc(self, *scope):
+        """`kinerja recalc SCOPE...`, then waits until the score worker carried it out and
+        every period is computed."""
+        s = self.stack
+        done = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL")
+        r = s.kinerja("recalc", *scope)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") > done,
+                   timeout=SCORE_TIMEOUT, what="recalc carried out")
+        self.settle()
+
     def settle(self):
         """Waits until every accepted event is stored and every period computed."""
         s = self.stack
@@ -238,12 +249,7 @@ class ScoreTest(StackTestCase):
         # and derived rows cannot be edited in place (a rebuild by event ids relies on it)
         with self.assertRaisesRegex(Exception, "a derived row changes only with its event"):
             s.sql("UPDATE ratings SET vals = '{1,1,1,1,1,1,1}' WHERE period = %s", (PERIOD,))
-        done = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL")
-        r = s.kinerja("recalc", "--period", PERIOD)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") > done,
-                   timeout=SCORE_TIMEOUT, what="recalc carried out")
-        self.settle()
+        self.recalc("--period", PERIOD)
         self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
         self.assertEqual([f[0] for f in s.sql("SELECT repeat FROM feedback WHERE employee = %s ORDER BY ts_ms",
                                               (nip(31),))], [False, True, True, False, False])
@@ -302,12 +308,7 @@ class ScoreTest(StackTestCase):
               (PERIOD, nip(33), nip(30)))
         self.assertNotEqual(s.sql(snapshot, (PERIOD,)), before)
         for scope in (["--period", PERIOD], ["--period", PERIOD, "--unit", "UNIT-B", "--employee", nip(33)]):
-            done = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL")
-            r = s.kinerja("recalc", *scope)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") > done,
-                       timeout=SCORE_TIMEOUT, what="recalc carried out")
-            self.settle()
+            self.recalc(*scope)
             self.assertEqual(s.sql(snapshot, (PERIOD,)), before, scope)
             # and the same once more for the second scope: only employee 33's row
             s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, unit, ts, event_id) "
@@ -323,12 +324,7 @@ class ScoreTest(StackTestCase):
               " ts, event_id) VALUES (%s, %s, 'SKP-TANPA-EVENT', 10, 10, 'higher_better', 1, 'UNIT-B', now(),"
               " gen_random_uuid())", (PERIOD, nip(33)))
         self.assertNotEqual(s.sql(works, (PERIOD,)), works_before)
-        done = s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL")
-        r = s.kinerja("recalc", "--period", PERIOD)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NOT NULL") > done,
-                   timeout=SCORE_TIMEOUT, what="recalc carried out")
-        self.settle()
+        self.recalc("--period", PERIOD)
         self.assertEqual(s.sql(works, (PERIOD,)), works_before)
 
     def test_9b_any_number_of_threads_stores_the_same_bytes(self):
