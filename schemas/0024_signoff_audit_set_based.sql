@@ -6,10 +6,11 @@
 -- a PL/pgSQL call, a result_transitions lookup and a one-row INSERT into result_audit for
 -- every one of them: at 100 000 requests a large part of the sign-off step. Now that
 -- function writes the audit rows itself, from the UPDATE's RETURNING, in one INSERT, and
--- runs with kinerja.transition_audit = 'statement' (its SET clause, restored when it
--- returns). The row trigger is skipped only for that exact case: the transition
--- collecting -> pending_signoff (always allowed), no transient transition_* column set,
--- while that setting is on. Every other writer of results.state, the supervisor's offer
+-- sets kinerja.transition_audit = 'statement' while it runs (set_config, local to the
+-- transaction, put back before it returns; a SET clause would be refused to an owner
+-- that is not a superuser). The row trigger is skipped only for that exact case: the
+-- transition collecting -> pending_signoff (always allowed), no transient transition_*
+-- column set, while that setting is on. Every other writer of results.state, the supervisor's offer
 -- in kinerja_workflow_apply included, still goes through the trigger: its check and its
 -- audit row. The same rows, the same actor and note (p_actor, else kinerja_actor(); p_note,
 -- else kinerja.note; kinerja.event_id).

@@ -6,7 +6,7 @@
 -- p_parts, by kinerja_part_of(employee)), each its own transaction on its own connection
 -- (the score worker's split sign-off, kinerja_after_score(period, part, parts)). Since 0024 it writes the audit of the results it moves itself,
 -- in one INSERT from the UPDATE's RETURNING, and results_transition's row trigger skips
--- them (kinerja.transition_audit = 'statement', this function's SET clause).
+-- them (kinerja.transition_audit = 'statement' while it runs).
 --
 -- As 0003's, plus: only offerable results move (kinerja_offerable); p_employee (NULL:
 -- all) narrows it to one employee (the supervisor's offer); every request queued
@@ -21,13 +21,17 @@ LANGUAGE plpgsql
 -- the requests are inserted in employee order: a period's 100 000 sort in memory, not
 -- in temporary files (the default 4 MB spilled them)
 SET work_mem = '64MB'
--- results_transition skips collecting -> pending_signoff while this is on: the audit
--- rows come from `audited` below (0024)
-SET kinerja.transition_audit = 'statement'
 AS $$
 DECLARE
     queued bigint;
+    audit_was text := current_setting('kinerja.transition_audit', true);
 BEGIN
+    -- results_transition skips collecting -> pending_signoff while this is on: the audit
+    -- rows come from `audited` below (0024). Set here, not in a SET clause: PostgreSQL 15
+    -- refuses a custom setting in a function's SET clause to a role that is not a
+    -- superuser (the owner of a real installation is not); local to the transaction, so
+    -- an error undoes it with the rest, and put back below.
+    PERFORM set_config('kinerja.transition_audit', 'statement', true);
     WITH moved AS (
         UPDATE results r
         SET state = 'pending_signoff', pending_since = now(), reminded_at = NULL,
@@ -101,6 +105,7 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO queued FROM ins;
+    PERFORM set_config('kinerja.transition_audit', coalesce(audit_was, ''), true);
     RETURN queued;
 END
 $$;
