@@ -7,7 +7,7 @@
 -- score_signoff_json); this derives it for versions without one. NULL result: no facts.
 -- Takes the result as score_versions holds it, json, since 0021_versions_json.sql.
 CREATE OR REPLACE FUNCTION kinerja_signoff_facts(p_result json) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object(
         'calibration_values', coalesce((SELECT jsonb_agg(k ORDER BY k)
                                         FROM jsonb_each(x.r #> '{breakdown,values}') AS v(k, d)

@@ -5,7 +5,7 @@
 -- the result's calibration flag, late events and the version the request replaces.
 CREATE OR REPLACE FUNCTION kinerja_signoff_from_facts(p_facts jsonb, p_calibration boolean, p_late int,
                                                       p_replaces int) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object(
         'calibration', p_calibration,
         'calibration_values', p_facts -> 'calibration_values',

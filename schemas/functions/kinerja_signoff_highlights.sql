@@ -7,6 +7,6 @@
 -- anonymity, the two ratings, and the version this request replaces (if any).
 CREATE OR REPLACE FUNCTION kinerja_signoff_highlights(p_result json, p_calibration boolean, p_late int,
                                                       p_replaces int) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT kinerja_signoff_from_facts(kinerja_signoff_facts(p_result), p_calibration, p_late, p_replaces)
 $$;

@@ -123,6 +123,18 @@ class TestMigrate(PgTestCase):
         self.assertNotIn("BEGIN RETURN NULL; END", self.stack.sql_value(
             "SELECT prosrc FROM pg_proc WHERE proname = 'event_log_late_longer'"))
 
+    def test_pure_sql_functions_are_parallel_safe(self):
+        """An IMMUTABLE SQL function left PARALLEL UNSAFE (the default) keeps every query
+        that calls it off parallel workers (schemas/0026_parallel_safe.sql): the rebuild's
+        check of the work results ran on one core for it."""
+        unsafe = self.stack.sql(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public' AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql')"
+            " AND p.provolatile = 'i' AND p.proparallel <> 's' ORDER BY 1")
+        self.assertEqual(unsafe, [])
+        self.assertEqual(self.stack.sql_value("SELECT proparallel FROM pg_proc WHERE proname = 'kinerja_jsonb_num'"),
+                         "s")
+
     def test_concurrent_runs_on_fresh_database(self):
         self.stack.sql("DROP DATABASE IF EXISTS kinerja_fresh", dbname="postgres")
         self.stack.sql("CREATE DATABASE kinerja_fresh", dbname="postgres")
