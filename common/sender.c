@@ -432,11 +432,11 @@ int sender_run(const struct sender_opts *opts, sender_next_fn next, sender_ack_f
     struct sender s = {.opts = opts, .on_ack = on_ack, .ctx = ctx, .counts = counts};
     memset(counts, 0, sizeof *counts);
     s.frames = calloc(opts->window, sizeof *s.frames);
-    s.zctx = zmq_ctx_new();
+    s.zctx = opts->zctx ? opts->zctx : zmq_ctx_new();
     if (!s.frames || !s.zctx) {
         snprintf(err, errlen, "out of memory");
         free(s.frames);
-        if (s.zctx)
+        if (s.zctx && !opts->zctx)
             zmq_ctx_term(s.zctx);
         return -1;
     }
@@ -528,7 +528,8 @@ out:
     free(s.frames);
     if (s.sock)
         zmq_close(s.sock);
-    zmq_ctx_term(s.zctx);
+    if (!opts->zctx)
+        zmq_ctx_term(s.zctx);
     return rc;
 }
 

@@ -33,6 +33,7 @@ struct sender_opts {
     const char *curve_public_key, *curve_secret_key; /* this client's, with curve */
     bool poll_input; /* the input can say SENDER_NEXT_WAIT: poll input_fd for more */
     int input_fd;
+    void *zctx; /* a ZeroMQ context to share (the caller's, outliving the run), or NULL: one of its own */
 };
 
 /* One event to send. data is malloc'd msgpack (one map) and owned by the sender once
