@@ -194,6 +194,8 @@ static const struct setting_def settings[] = {
      "how often the scheduler checks its leadership and its due jobs (lower only for tests)"},
     {"schedule.housekeeping_s", SETTING_INT, "300", 1, 86400, NULL, false,
      "seconds between housekeeping runs (stream trimming below the oldest pending entry)"},
+    {"schedule.partitions_ahead", SETTING_INT, "3", 0, 60, NULL, false,
+     "months ahead whose period partitions the scheduler makes (with their quarters, years)"},
 };
 
 #define SETTINGS_COUNT (sizeof settings / sizeof settings[0])

@@ -41,5 +41,6 @@ int cmd_rejected(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_unit_predikat(struct cli *cli, int argc, char **argv);
+int cmd_partitions(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -45,6 +45,7 @@ static const struct command commands[] = {
     {"export", cmd_export, "export siasn --period P [--format csv|json]  signed results for SIASN"},
     {"unit-predikat", cmd_unit_predikat,
      "unit-predikat UNIT --period P --predikat X [--note T]  a unit's organisation predikat"},
+    {"partitions", cmd_partitions, "partitions [ensure|detach --period P] [--json]  the period partitions"},
 };
 
 static void usage(FILE *out)

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const sched_job_names[JOB_COUNT] = {"recalc", "period_close", "appeal_window", "reminders",
-                                                "housekeeping"};
+const char *const sched_job_names[JOB_COUNT] = {"recalc",    "period_close", "appeal_window",
+                                                "reminders", "housekeeping", "partitions"};
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
 

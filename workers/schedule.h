@@ -63,7 +63,8 @@ struct scheduler_config {
     const char *cadence;         /* workflow.cadence, monthly|quarterly (published for the SQL side) */
     long long dedupe_ttl_s;      /* intake.dedupe_ttl_s (housekeeping says it relies on it) */
     long tick_ms;                /* schedule.tick_ms */
-    long housekeeping_s;         /* schedule.housekeeping_s */
+    long housekeeping_s;         /* schedule.housekeeping_s (also the partitions' pass) */
+    int partitions_ahead;        /* schedule.partitions_ahead: months */
     const char *identity;        /* worker.consumer; NULL or "": host-schedule-pid */
     void (*reload)(void *arg);   /* SIGHUP */
     void *reload_arg;

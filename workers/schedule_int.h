@@ -39,7 +39,15 @@
 #define SCHEDULE_SQLSTATE_NOT_LEADER "55P03" /* lock_not_available, from kinerja_schedule_fence */
 #define SCHEDULE_SQLSTATE_BAD_VALUE "22023"  /* invalid_parameter_value: an unknown time zone */
 
-enum job { JOB_RECALC, JOB_PERIOD_CLOSE, JOB_APPEAL_WINDOW, JOB_REMINDERS, JOB_HOUSEKEEPING, JOB_COUNT };
+enum job {
+    JOB_RECALC,
+    JOB_PERIOD_CLOSE,
+    JOB_APPEAL_WINDOW,
+    JOB_REMINDERS,
+    JOB_HOUSEKEEPING,
+    JOB_PARTITIONS,
+    JOB_COUNT
+};
 extern const char *const sched_job_names[JOB_COUNT]; /* metric labels and log prefixes */
 
 struct scheduler {
@@ -62,7 +70,7 @@ struct scheduler {
 
     bool recalc_primed;
     int64_t recalc_next; /* wall-clock minute (cron_time_to_minutes) of the next run */
-    long long next_reminders_ms, next_housekeeping_ms;
+    long long next_reminders_ms, next_housekeeping_ms, next_partitions_ms;
     redisContext *redis;
 
     struct metrics *m;

@@ -274,6 +274,34 @@ static void job_reminders(struct scheduler *s)
         log_debug("reminders: none due");
 }
 
+/* The period partitions (schemas/0027): the months ahead, their quarters and years, in
+ * the organisation's time zone, and any period whose rows wait in a DEFAULT partition. */
+static void job_partitions(struct scheduler *s)
+{
+    char ahead[16];
+    snprintf(ahead, sizeof ahead, "%d", s->cfg.partitions_ahead);
+    const char *p[2] = {s->cfg.time_zone, ahead};
+    PGresult *r = sched_job_query(
+        s, "SELECT made, left_in_default FROM kinerja_partitions_maintain((now() AT TIME ZONE $1), $2::int)",
+        2, p);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        sched_job_failed(s, JOB_PARTITIONS, r, "making period partitions");
+        return;
+    }
+    sched_job_ran(s, JOB_PARTITIONS);
+    long long made = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    long long left = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    PQclear(r);
+    if (made > 0)
+        log_info(
+            "partitions: made %lld period partitions (this month and %d ahead, their quarters and years)",
+            made, s->cfg.partitions_ahead);
+    else
+        log_debug("partitions: every period partition is there");
+    if (left > 0)
+        log_warn("partitions: %lld rows in DEFAULT partitions carry a period value that is no period", left);
+}
+
 /* Every job that is due, in order; stops early if leadership or the connection goes. */
 void sched_jobs_tick(struct scheduler *s)
 {
@@ -297,6 +325,10 @@ void sched_jobs_tick(struct scheduler *s)
     if (s->leader && s->work.db && t >= s->next_housekeeping_ms) {
         sched_job_housekeeping(s);
         s->next_housekeeping_ms = daemon_now_ms() + s->cfg.housekeeping_s * 1000;
+    }
+    if (s->leader && s->work.db && t >= s->next_partitions_ms) {
+        job_partitions(s);
+        s->next_partitions_ms = daemon_now_ms() + s->cfg.housekeeping_s * 1000;
     }
     if (s->leader && s->work.db)
         sched_pg_fine(s);

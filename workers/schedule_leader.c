@@ -33,6 +33,7 @@ static void become_leader(struct scheduler *s)
     s->recalc_primed = false;
     s->next_reminders_ms = 0;
     s->next_housekeeping_ms = 0;
+    s->next_partitions_ms = 0;
     metric_set(s->m_leader, 1);
     metric_inc(s->m_changes);
     log_info("leader: %s holds the schedule lock (lock backend %s); running the scheduled jobs every %ld ms",

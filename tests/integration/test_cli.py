@@ -15,7 +15,7 @@ from harness import BIN_DIR
 
 COMMANDS = ["send", "org", "migrate", "status", "bench", "config", "score", "report", "recalc", "signoff",
             "feedback", "appeal", "decide", "inbox", "queue", "keygen", "event", "events", "rejected", "user", "export",
-            "unit-predikat"]
+            "unit-predikat", "partitions"]
 
 
 BINARIES = ("kinerja", "kinerja-broker", "kinerja-worker", "kinerja-web")
