@@ -36,6 +36,7 @@ struct enqueue {
     int timeout_ms;
     long long ttl_s;
     bool fsync_always;
+    int replicas, replica_timeout_ms; /* intake.durability = replicated; replicas 0: off */
 
     redisContext *c;
     char reason[ENQUEUE_REASON_MAX]; /* why down; "" when up */
@@ -58,7 +59,9 @@ struct enqueue_batch {
     size_t *calls; /* first slot of each call, and k at [ncalls] */
     size_t ncalls, next_call, calls_cap;
     long long sent_ms;
-    bool done; /* every event has its outcome */
+    bool wait_pending;  /* replicated: the round's SET and WAIT sent, WAIT's reply not read yet */
+    bool wait_set_read; /* ... and the SET's reply read */
+    bool done;          /* every event has its outcome */
     struct enqueue_batch *next;
 };
 
@@ -75,6 +78,8 @@ struct enqueue *enqueue_new(const struct enqueue_options *o)
     e->timeout_ms = o->timeout_ms;
     e->ttl_s = o->dedupe_ttl_s;
     e->fsync_always = o->fsync_always;
+    e->replicas = o->replicas;
+    e->replica_timeout_ms = o->replica_timeout_ms;
     snprintf(e->reason, sizeof e->reason, "not connected yet");
     snprintf(e->ttl, sizeof e->ttl, "%lld", e->ttl_s);
     buf_init(&e->cmd, ENQUEUE_CMD_MAX);
@@ -127,15 +132,21 @@ static void connect_failed(struct enqueue *e, long long now_ms, const char *why,
 }
 
 static void retry_from(struct slot *slots, size_t from, size_t n, const char *reason);
+static void unconfirmed(struct enqueue_batch *b, const char *why);
 
 /* Every event in flight without its reply gets retry: its fate in Redis is unknown,
- * and a resend is answered duplicate at worst, never lost. */
+ * and a resend is answered duplicate at worst, never lost. With replicated, so does
+ * every event of a round whose WAIT did not answer: held by the master, not known to
+ * be held by a replica. */
 static void fail_inflight(struct enqueue *e, const char *why)
 {
     for (struct enqueue_batch *b = e->head, *next; b; b = next) {
         next = b->next;
         if (b->next_call < b->ncalls)
             retry_from(b->slots, b->calls[b->next_call], b->k, why);
+        if (b->wait_pending)
+            unconfirmed(b, why);
+        b->wait_pending = false;
         b->next_call = b->ncalls;
         b->done = true;
         b->next = NULL;
@@ -215,6 +226,29 @@ static int require_fsync_always(redisContext *c, char *why, size_t whylen)
     return 0;
 }
 
+/* replicated: says at (re)connect how many replicas the master has, and what fewer than
+ * intake.replicas means for the acks. */
+static void warn_replicas(redisContext *c, int want)
+{
+    const char *argv[] = {"INFO", "replication"};
+    char why[ENQUEUE_REASON_MAX];
+    redisReply *r = run(c, 2, argv, why, sizeof why);
+    const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "connected_slaves:") : NULL;
+    int have = p ? atoi(p + strlen("connected_slaves:")) : -1;
+    if (have >= want)
+        log_info(
+            "intake.durability = replicated: the master has %d replicas connected; every ack waits for %d "
+            "to hold its events",
+            have, want);
+    else
+        log_warn(
+            "intake.durability = replicated: the master has %d replicas connected, %d wanted: every event "
+            "is answered retry until enough replicas hold it",
+            have < 0 ? 0 : have, want);
+    if (r)
+        freeReplyObject(r);
+}
+
 void enqueue_maintain(struct enqueue *e, long long now_ms)
 {
     if (e->c || now_ms < e->next_attempt_ms)
@@ -241,12 +275,26 @@ void enqueue_maintain(struct enqueue *e, long long now_ms)
                  "snapshots go (SPEC 7 expects AOF)");
         e->warned_aof_off = true;
     }
+    if (e->replicas > 0)
+        warn_replicas(c, e->replicas);
     e->c = c;
     log_info("Redis %s (function library loaded)", e->ever_up ? "regained" : "connected");
     e->ever_up = true;
     e->reason[0] = '\0';
     e->backoff_ms = 0;
     e->next_attempt_ms = 0;
+}
+
+/* replicated: the round's accepted and duplicate events were not confirmed by enough
+ * replicas. They are in the master, so a resend is answered duplicate, and that answer
+ * too waits for a replica (the round's WAIT covers the master's writes before it). */
+static void unconfirmed(struct enqueue_batch *b, const char *why)
+{
+    for (size_t i = 0; i < b->k; i++) {
+        struct request_event *ev = b->slots[i].ev;
+        if (ev->status == ACK_ACCEPTED || ev->status == ACK_DUPLICATE)
+            request_event_set(ev, ACK_RETRY, "not confirmed by a replica: %s", why);
+    }
 }
 
 /* Outcome for every slot from index from on: retry with reason. */
@@ -571,6 +619,29 @@ int enqueue_submit(struct enqueue *e, struct enqueue_batch *b, struct request **
             return 0;
         }
     }
+    /* replicated: a write of our own, so that WAIT covers this round even when all of
+     * it was duplicates (a duplicate writes nothing, and WAIT waits for the
+     * connection's last write), then WAIT */
+    b->wait_pending = false;
+    if (e->replicas > 0) {
+        char nrep[ENQUEUE_NUM_MAX], ms[ENQUEUE_NUM_MAX];
+        snprintf(nrep, sizeof nrep, "%d", e->replicas);
+        snprintf(ms, sizeof ms, "%d", e->replica_timeout_ms);
+        const char *set[] = {"SET", RSTREAM_WAIT_KEY, "1", "EX", "60"};
+        const char *wait[] = {"WAIT", nrep, ms};
+        const char *set2[] = {"GET", RSTREAM_WAIT_KEY};
+        (void)set;
+        if (redisAppendCommandArgv(e->c, 2, set2, NULL) != REDIS_OK ||
+            redisAppendCommandArgv(e->c, 3, wait, NULL) != REDIS_OK) {
+            snprintf(why, sizeof why, "cannot build the pipeline: %s",
+                     e->c->errstr[0] ? e->c->errstr : "out of memory");
+            retry_from(b->slots, 0, b->k, why);
+            connection_lost(e, now_ms, why);
+            return 0;
+        }
+        b->wait_pending = true;
+        b->wait_set_read = false;
+    }
     b->done = false;
     b->sent_ms = now_ms;
     if (e->tail)
@@ -593,9 +664,32 @@ static int take_reply(struct enqueue *e, redisReply *r, char *why, size_t whylen
         snprintf(why, whylen, "a reply from Redis to no call of ours");
         return -1;
     }
-    size_t c = b->next_call++;
-    int rc = apply_reply(b, r, b->calls[c], b->calls[c + 1], why, whylen);
-    if (b->next_call == b->ncalls) {
+    int rc = 0;
+    if (b->next_call < b->ncalls) {
+        size_t c = b->next_call++;
+        rc = apply_reply(b, r, b->calls[c], b->calls[c + 1], why, whylen);
+    } else if (b->wait_pending && !b->wait_set_read) {
+        b->wait_set_read = true; /* the SET before WAIT: an error reply drops the connection */
+        if (r->type == REDIS_REPLY_ERROR) {
+            snprintf(why, whylen, "%s", r->str);
+            return -1; /* connection_lost: unconfirmed with the rest */
+        }
+        return 0;
+    } else if (b->wait_pending) {
+        b->wait_pending = false;
+        if (r->type != REDIS_REPLY_INTEGER) {
+            snprintf(why, whylen, "WAIT: %s", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            unconfirmed(b, why);
+            rc = -1;
+        } else if (r->integer < e->replicas) {
+            char w[ENQUEUE_REASON_MAX];
+            snprintf(w, sizeof w, "%lld of %d replicas within intake.replica_timeout_ms (%d ms)", r->integer,
+                     e->replicas, e->replica_timeout_ms);
+            unconfirmed(b, w);
+            log_debug("replicated: round not confirmed: %s", w);
+        }
+    }
+    if (b->next_call == b->ncalls && !b->wait_pending) {
         b->done = true;
         e->head = b->next;
         if (!e->head)
@@ -637,11 +731,18 @@ void enqueue_read(struct enqueue *e, long long now_ms)
     }
 }
 
+/* How long a round may wait for its replies: redis.timeout_ms, and with replicated the
+ * WAIT's own timeout on top. */
+static long long round_timeout_ms(const struct enqueue *e)
+{
+    return (long long)e->timeout_ms + (e->replicas > 0 ? e->replica_timeout_ms : 0);
+}
+
 void enqueue_expire(struct enqueue *e, long long now_ms)
 {
-    if (e->c && e->head && now_ms - e->head->sent_ms >= e->timeout_ms) {
+    if (e->c && e->head && now_ms - e->head->sent_ms >= round_timeout_ms(e)) {
         char why[ENQUEUE_REASON_MAX];
-        snprintf(why, sizeof why, "no reply from Redis within redis.timeout_ms (%d ms)", e->timeout_ms);
+        snprintf(why, sizeof why, "no reply from Redis within %lld ms", round_timeout_ms(e));
         connection_lost(e, now_ms, why);
     }
 }
@@ -653,7 +754,7 @@ int enqueue_wait_fd(const struct enqueue *e)
 
 long long enqueue_deadline_ms(const struct enqueue *e)
 {
-    return e->c && e->head ? e->head->sent_ms + e->timeout_ms : 0;
+    return e->c && e->head ? e->head->sent_ms + round_timeout_ms(e) : 0;
 }
 
 size_t enqueue_inflight(const struct enqueue *e)

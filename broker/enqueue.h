@@ -44,6 +44,10 @@ struct enqueue_options {
     int timeout_ms;        /* connect and each command */
     long long dedupe_ttl_s;
     bool fsync_always; /* intake.durability = always */
+    /* intake.durability = replicated: every round ends with WAIT replicas
+     * replica_timeout_ms, and its accepted and duplicate acks wait for it (0: off) */
+    int replicas;
+    int replica_timeout_ms;
 };
 
 struct enqueue;

@@ -69,6 +69,8 @@ static const char *const broker_settings[] = {
     "intake.max_depth",
     "intake.dedupe_ttl_s",
     "intake.durability",
+    "intake.replicas",
+    "intake.replica_timeout_ms",
     "intake.rate_per_client",
     "intake.read_batch",
     "intake.max_future_s",
@@ -561,6 +563,10 @@ static int setup(struct broker *b, char *err, size_t errlen)
         .timeout_ms = (int)config_int(cfg, "redis.timeout_ms"),
         .dedupe_ttl_s = config_int(cfg, "intake.dedupe_ttl_s"),
         .fsync_always = strcmp(config_str(cfg, "intake.durability"), "always") == 0,
+        .replicas = strcmp(config_str(cfg, "intake.durability"), "replicated") == 0
+                        ? (int)config_int(cfg, "intake.replicas")
+                        : 0,
+        .replica_timeout_ms = (int)config_int(cfg, "intake.replica_timeout_ms"),
     };
     b->enq = enqueue_new(&eo);
     if (!b->enq) {

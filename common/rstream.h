@@ -13,6 +13,8 @@
  *                         is a duplicate, never a second accepted event (a per-shard
  *                         key let it through, and its body was then stored nowhere).
  *                         In a Redis Cluster (issue 17) it is not in the stream's slot.
+ *   kinerja:wait          written by a broker before each WAIT (intake.durability =
+ *                         replicated), value 1, EX 60
  * An event goes to shard event_shard(ev, redis.shards).
  */
 #ifndef KINERJA_RSTREAM_H
@@ -24,6 +26,9 @@
 #define RSTREAM_GROUP_INGEST "kinerja-ingest"
 #define RSTREAM_KEY_MAX 128
 #define RSTREAM_FUNCTION_ENQUEUE "kinerja_enqueue"
+/* intake.durability = replicated: each round's own write before its WAIT (a round of
+ * duplicates writes nothing else, and WAIT waits for its connection's last write) */
+#define RSTREAM_WAIT_KEY "kinerja:wait"
 
 struct redis_url {
     char host[256];
