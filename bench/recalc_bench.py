@@ -158,6 +158,12 @@ def worker_lines(s, proc, at_least=1):
     return lines()
 
 
+def split_line(s, proc):
+    """The worker's last line on where a long computation's time went, or ""."""
+    lines = [l for l in s.log_text(s.log_name(proc)).splitlines() if "period %s: score+store" % PERIOD in l]
+    return "  split: " + lines[-1].split(": score+store ", 1)[1] if lines else ""
+
+
 def peak_rss(proc):
     """The process's peak resident set (VmHWM, /proc/PID/status) in MiB, or None."""
     try:
@@ -237,6 +243,10 @@ def main():
             print("setup check: %s" % ("equal" if ok else "DIFFERENT"))
             sys.exit(0 if ok else 1)
         s.sql(SETUP_SQL % {"units": n // 100, "n": n})
+        # the period's partitions first, as the scheduler makes them ahead (a past period
+        # loaded afresh: `kinerja partitions ensure`, what an operator does for a backfill)
+        r = s.kinerja("partitions", "ensure", "--period", PERIOD)
+        assert r.returncode == 0, r.stderr
         load_events(s, n, a.ratings, bulk=not a.trigger_setup)
         ratings = s.sql_value("SELECT count(*) FROM ratings WHERE period = %s", (PERIOD,))
         print("setup: %d employees, %d ratings, %d work results in the log (%.1f s, not timed)" % (
@@ -257,6 +267,7 @@ def main():
         versions = s.sql_value("SELECT count(*) FROM score_versions")
         print("first computation: %.1f s for %d results (%d versions written)" % (first, n, versions))
         print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
+        print(split_line(s, scorer))
         print("  score worker peak RSS (VmHWM): %.0f MiB" % (peak_rss(scorer) or -1))
         if a.explain:
             for ms, q in slow_statements(s, logpos)[:12]:
@@ -276,6 +287,7 @@ def main():
             rounds.append((which or "A", took))
             print("first computation, round %d%s: %.1f s" % (round_no, " (B: %s)" % a.ab if which else "", took))
             print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
+            print(split_line(s, scorer))
         if a.rounds > 1:
             for tag in sorted(set(w for w, _ in rounds)):
                 times = sorted(x for w, x in rounds if w == tag)
@@ -296,6 +308,7 @@ def main():
               "%d new versions)" % (recalc, rebuild[-1] if rebuild else "?",
                                     s.sql_value("SELECT count(*) FROM score_versions") - versions))
         print("  worker: " + worker_lines(s, scorer, 2)[-1].split(": ", 1)[1])
+        print(split_line(s, scorer))
         print("  score worker peak RSS (VmHWM): %.0f MiB" % (peak_rss(scorer) or -1))
         if a.explain:
             for ms, q in slow_statements(s, logpos)[:12]:

@@ -1,5 +1,7 @@
 #include "score_store.h"
 
+#include "daemon.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -844,8 +846,12 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
                        size_t n_q, size_t *written, char *err, size_t errlen)
 {
     PGconn *c = w->conn;
+    long long t0 = daemon_now_ms();
+    w->ms_copy_end = w->ms_commit = w->ms_parts = 0;
     if (copy_flush(w, true, err, errlen) < 0 || copy_end(c, err, errlen) < 0)
         goto fail;
+    long long t1 = daemon_now_ms();
+    w->ms_copy_end = t1 - t0;
 
     const char *params[2] = {d->period, NULL};
     if (copy_heads(w, err, errlen) < 0)
@@ -978,10 +984,13 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
     }
     if (exec_cmd(c, "COMMIT", err, errlen) < 0)
         goto fail;
+    long long t2 = daemon_now_ms();
+    w->ms_commit = t2 - t1;
     buf_free(&w->copy);
     buf_free(&w->heads);
     if (split && (signoff_parts(w, d->period, err, errlen) < 0 || mark_computed(c, d, err, errlen) < 0))
         return -1;
+    w->ms_parts = split ? daemon_now_ms() - t2 : 0;
     return 0;
 fail:
     score_store_abort(w);

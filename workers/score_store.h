@@ -76,6 +76,10 @@ struct score_writer {
     int n_parts;
     PGconn *const *part_conn;
     long long requests; /* sign-off requests the split made (score_store_finish) */
+    /* where score_store_finish's time went (ms): the end of the versions' COPY (what
+     * PostgreSQL had not yet taken in while the results were computed), the results'
+     * upsert and the rest up to and with the COMMIT, the split sign-off's parts */
+    long long ms_copy_end, ms_commit, ms_parts;
     const char *period; /* the period being stored (score_store_begin) */
     struct buf copy;    /* pending COPY data (the versions, straight into score_versions) */
     struct buf heads;   /* each new version's result row, COPY'd into _score_new after them */

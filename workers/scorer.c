@@ -19,6 +19,7 @@
 #define SCORER_PERIODS_PER_PASS 50
 #define SCORER_LOCK_CLASS 4242 /* pg advisory lock namespace: (class, hashtext(period)) */
 #define SCORER_ERR_MAX 512
+#define SCORER_TIMING_LOG_MS 1000   /* a computation this long logs where its time went */
 #define SCORER_FAILING_TRIES 3      /* /healthz is 503 once a period failed this many times in a row */
 #define SCORER_FAILING_MAX 16       /* periods tracked as failing */
 #define EVENT_BEHAVIOUR_VALUE_MAX 5 /* evaluation behaviour values (common/event.c) */
@@ -664,6 +665,13 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
              "%zu feedback; load %lld ms, score+store %lld ms",
              period, d.generation, pr.computed, written, pr.drift, pr.n_q, n_flip, d.n_evs, d.n_ind, d.n_fb,
              t1 - t0, t2 - t1);
+    /* the split of a long computation, for whoever wonders where its time went */
+    if (t2 - t1 >= SCORER_TIMING_LOG_MS)
+        log_info(
+            "period %s: score+store %lld ms = computing with the versions' COPY %lld ms, the COPY's end %lld "
+            "ms, the results' upsert to the COMMIT %lld ms, the sign-off requests' parts %lld ms",
+            period, t2 - t1, t2 - t1 - s->writer.ms_copy_end - s->writer.ms_commit - s->writer.ms_parts,
+            s->writer.ms_copy_end, s->writer.ms_commit, s->writer.ms_parts);
     if (s->writer.n_parts >= 2)
         log_info("period %s: %lld sign-off requests made in %d parts after the results were committed",
                  period, s->writer.requests, s->writer.n_parts);
