@@ -102,6 +102,28 @@ class PartitionTest(StackTestCase):
         self.assertEqual(rels, ["ratings_p_" + suffix], plan)
         self.assertEqual(removed, len(self.partitions("ratings")) - 1, plan)
 
+    def test_2b_the_whole_period_check_puts_the_planner_back(self):
+        """kinerja_rebuild_check plans a whole period's ratings with nested loops and merge
+        joins off (its own statement), and puts both settings back for what follows."""
+        conn = psycopg2.connect(self.stack.pg_dsn)
+        try:
+            with conn, conn.cursor() as cur:
+                period = month_plus(datetime.date.today(), 2)
+                self.add_rating(period)
+                cur.execute("SELECT * FROM kinerja_rebuild_check('ratings', %s, NULL, NULL)", (period,))
+                whole = cur.fetchone()
+                cur.execute("SELECT current_setting('enable_nestloop'), current_setting('enable_mergejoin')")
+                self.assertEqual(cur.fetchone(), ("on", "on"))
+                cur.execute("SELECT * FROM kinerja_rebuild_check('ratings', %s, NULL, '199001012020011001')",
+                            (period,))
+                one = cur.fetchone()
+                # the rating has no event behind it: counted as a row, met by no event
+                self.assertEqual(whole, (0, 0, 0, 1))
+                self.assertEqual(one, (0, 0, 0, 1))
+        finally:
+            conn.close()
+            self.stack.sql("DELETE FROM ratings WHERE period = %s", (month_plus(datetime.date.today(), 2),))
+
     def test_3_rows_before_their_partition_wait_in_default_and_move(self):
         s = self.stack
         self.add_rating("2031-05")
