@@ -581,6 +581,17 @@ static int flush(struct enqueue *e, char *why, size_t whylen)
     return 0;
 }
 
+/* The buffer holds part of round b: every event of it gets retry and the connection is
+ * dropped (and with it every round still in flight on it). */
+static void pipeline_broken(struct enqueue *e, struct enqueue_batch *b, long long now_ms,
+                            const char *fallback)
+{
+    char why[ENQUEUE_REASON_MAX];
+    snprintf(why, sizeof why, "cannot build the pipeline: %s", e->c->errstr[0] ? e->c->errstr : fallback);
+    retry_from(b->slots, 0, b->k, why);
+    connection_lost(e, now_ms, why);
+}
+
 int enqueue_submit(struct enqueue *e, struct enqueue_batch *b, struct request **reqs, size_t n,
                    long long now_ms)
 {
@@ -610,12 +621,7 @@ int enqueue_submit(struct enqueue *e, struct enqueue_batch *b, struct request **
     for (size_t c = 0; c < b->ncalls; c++) {
         if (build_call(e, b, b->calls[c], b->calls[c + 1]) != 0 ||
             redisAppendFormattedCommand(e->c, e->cmd.data, e->cmd.len) != REDIS_OK) {
-            /* The buffer holds part of this round: drop the connection (and with it
-             * every round still in flight on it). */
-            snprintf(why, sizeof why, "cannot build the pipeline: %s",
-                     e->c->errstr[0] ? e->c->errstr : "command too large or out of memory");
-            retry_from(b->slots, 0, b->k, why);
-            connection_lost(e, now_ms, why);
+            pipeline_broken(e, b, now_ms, "command too large or out of memory");
             return 0;
         }
     }
@@ -629,14 +635,9 @@ int enqueue_submit(struct enqueue *e, struct enqueue_batch *b, struct request **
         snprintf(ms, sizeof ms, "%d", e->replica_timeout_ms);
         const char *set[] = {"SET", RSTREAM_WAIT_KEY, "1", "EX", "60"};
         const char *wait[] = {"WAIT", nrep, ms};
-        const char *set2[] = {"GET", RSTREAM_WAIT_KEY};
-        (void)set;
-        if (redisAppendCommandArgv(e->c, 2, set2, NULL) != REDIS_OK ||
+        if (redisAppendCommandArgv(e->c, 5, set, NULL) != REDIS_OK ||
             redisAppendCommandArgv(e->c, 3, wait, NULL) != REDIS_OK) {
-            snprintf(why, sizeof why, "cannot build the pipeline: %s",
-                     e->c->errstr[0] ? e->c->errstr : "out of memory");
-            retry_from(b->slots, 0, b->k, why);
-            connection_lost(e, now_ms, why);
+            pipeline_broken(e, b, now_ms, "out of memory");
             return 0;
         }
         b->wait_pending = true;

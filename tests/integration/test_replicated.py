@@ -98,6 +98,10 @@ class ReplicatedTest(StackTestCase):
             acks = self.send(endpoint, [frame])
             self.assertEqual([a["status"] for a in acks], ["accepted"] * 30, acks[:3])
             self.assertIn("the master has 1 replicas connected", self.stack.log_text(self.stack._names[proc]))
+            # the round's own write before its WAIT (what makes WAIT cover a round of
+            # duplicates whatever the function wrote)
+            self.assertEqual(resp(self.stack.redis_port, "GET", "kinerja:wait"), b"1")
+            self.assertGreater(resp(self.stack.redis_port, "TTL", "kinerja:wait"), 0)
             # the replica stopped: nothing is confirmed, so nothing is accepted
             self.replica.send_signal(signal.SIGSTOP)
             held = [event() for _ in range(20)]
