@@ -82,6 +82,10 @@ int pgstore_check_time_zone(struct pgstore *db, const char *tz);
  * each in its own transaction, under an advisory lock so concurrent callers are safe.
  * *applied: how many were applied now. */
 int pgstore_migrate(struct pgstore *db, int *applied);
+/* The same, only the migrations whose names do not sort after upto's prefix ("0026":
+ * 0001..0026), then the function bodies; NULL: all. For staged upgrades and the tests
+ * of an upgrade's data path. */
+int pgstore_migrate_to(struct pgstore *db, const char *upto, int *applied);
 
 /* One stream entry to store. ev is the decoded, broker-validated event (views into a
  * msgpack object that lives until the call returns). When reject_reason is set the

@@ -103,6 +103,11 @@ static int pgstore_apply_functions(struct pgstore *db)
 
 int pgstore_migrate(struct pgstore *db, int *applied)
 {
+    return pgstore_migrate_to(db, NULL, applied);
+}
+
+int pgstore_migrate_to(struct pgstore *db, const char *upto, int *applied)
+{
     int count = 0;
     if (applied)
         *applied = 0;
@@ -123,6 +128,8 @@ int pgstore_migrate(struct pgstore *db, int *applied)
     if (pgstore_commit(db, "migrate") < 0)
         return -1;
     for (int i = 0; embedded_migrations[i].name; i++) {
+        if (upto && strncmp(embedded_migrations[i].name, upto, strlen(upto)) > 0)
+            break; /* the migrations are in name order */
         if (pgstore_migrate_one(db, &embedded_migrations[i], &count) < 0) {
             if (applied)
                 *applied = count;

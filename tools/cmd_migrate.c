@@ -10,11 +10,24 @@
 
 int cmd_migrate(struct cli *cli, int argc, char **argv)
 {
+    const char *upto = NULL;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--to") && i + 1 < argc) {
+            upto = argv[++i];
+            if (strlen(upto) != 4 || strspn(upto, "0123456789") != 4) {
+                fprintf(stderr,
+                        "kinerja migrate: --to wants a migration number of 4 digits (0026), got '%s'\n",
+                        upto);
+                return CLI_USAGE;
+            }
+            continue;
+        }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: kinerja migrate\n"
+            printf("usage: kinerja migrate [--to NNNN]\n"
                    "  applies the embedded schema migrations not yet applied to postgres.dsn,\n"
                    "  each in its own transaction; prints \"migrate: applied N, M total\".\n"
+                   "  --to NNNN  only up to migration NNNN (a staged upgrade); a later run applies\n"
+                   "             the rest\n"
                    "  Migrations in this binary:\n");
             for (int k = 0; embedded_migrations[k].name; k++)
                 printf("    %s\n", embedded_migrations[k].name);
@@ -34,7 +47,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
         return CLI_FAIL;
     }
     int applied = 0;
-    int rc = pgstore_migrate(db, &applied);
+    int rc = pgstore_migrate_to(db, upto, &applied);
     if (rc < 0)
         fprintf(stderr, "kinerja migrate: %s (applied %d before the failure)\n", db->errstr, applied);
     else

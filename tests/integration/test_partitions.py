@@ -217,5 +217,64 @@ class PartitionTest(StackTestCase):
         self.assertIn("--period P is required", r.stderr)
 
 
+class UpgradeTest(StackTestCase):
+    """0027 on a database that has rows: a database migrated to 0026 (`kinerja migrate
+    --to 0026`) with ratings, work results and versions of two periods, then migrated to
+    the newest: every row kept, in its period's partition, with the keys, indexes,
+    triggers and grants the tables had."""
+
+    @classmethod
+    def setup_stack(cls, stack):
+        stack.start_redis()
+        stack.start_postgres()
+
+    def test_the_rows_move_into_their_partitions(self):
+        s = self.stack
+        r = s.kinerja("migrate", "--to", "0026")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("migrate: applied 26,", r.stdout)
+        self.assertEqual(s.sql_value("SELECT relkind FROM pg_class WHERE relname = 'ratings'"), "r")
+        for period in ("2025-11", "2026-Q1"):
+            for k in range(3):
+                s.sql("INSERT INTO ratings (period, employee, rater, relation, vals, ts, event_id) "
+                      "VALUES (%s, %s, 'R1', 'peer', '{3,3,3,3,3,3,3}', now(), %s)",
+                      (period, "1990010120200110%02d" % k, str(uuid.uuid4())))
+            s.sql("INSERT INTO work_results (period, employee, indicator, target, realization, weight, direction,"
+                  " ts, event_id) VALUES (%s, '199001012020011000', 'I1', 10, 8, 1, 'higher_better', now(), %s)",
+                  (period, str(uuid.uuid4())))
+            s.sql("INSERT INTO score_versions (employee, period, version, result) VALUES"
+                  " ('199001012020011000', %s, 1, '{\"v\": 1}')", (period,))
+        before = {t: s.sql("SELECT * FROM %s ORDER BY 1, 2, 3" % t) for t in TABLES}
+        grants = {t: s.sql("SELECT grantee, privilege_type FROM information_schema.role_table_grants"
+                           " WHERE table_name = %s AND grantee = 'kinerja_app' ORDER BY 2", (t,)) for t in TABLES}
+        r = s.kinerja("migrate")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for t in TABLES:
+            self.assertEqual(s.sql_value("SELECT relkind FROM pg_class WHERE relname = %s", (t,)), "p", t)
+            self.assertEqual(s.sql("SELECT * FROM %s ORDER BY 1, 2, 3" % t), before[t], t)
+            self.assertEqual(s.sql("SELECT grantee, privilege_type FROM information_schema.role_table_grants"
+                                   " WHERE table_name = %s AND grantee = 'kinerja_app' ORDER BY 2", (t,)),
+                             grants[t], t)
+            self.assertTrue(grants[t], t)
+            self.assertEqual(s.sql_value("SELECT count(*) FROM %s_p_default" % t), 0, t)
+            self.assertEqual(s.sql_value("SELECT count(*) FROM %s_p_2025_11" % t), 3 if t == "ratings" else 1)
+            self.assertEqual(s.sql_value("SELECT count(*) FROM %s_p_2026_q1" % t), 3 if t == "ratings" else 1)
+            self.assertIsNone(s.sql_value("SELECT to_regclass(%s)", (t + "_unpartitioned",)))
+        self.assertEqual(s.sql_value("SELECT indexdef FROM pg_indexes WHERE indexname = 'ratings_event_idx'"),
+                         "CREATE INDEX ratings_event_idx ON ONLY public.ratings USING btree (event_id)")
+        self.assertIn("PRIMARY KEY (employee, period, version)", s.sql_value(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'score_versions_pkey'"))
+        # the triggers came along: versions stay append-only, derived rows whole
+        with self.assertRaises(psycopg2.Error) as e:
+            s.sql("UPDATE score_versions SET reason = 'x'")
+        self.assertIn("append-only", str(e.exception))
+        with self.assertRaises(psycopg2.Error) as e:
+            s.sql("UPDATE work_results SET target = 11")
+        self.assertIn("a derived row changes only with its event", str(e.exception))
+        # the storage of the versions' JSON too (0021: lz4, MAIN)
+        self.assertEqual(s.sql_value("SELECT attcompression FROM pg_attribute WHERE attrelid = "
+                                     "'score_versions_p_2025_11'::regclass AND attname = 'result'"), "l")
+
+
 if __name__ == "__main__":
     unittest.main()
