@@ -135,6 +135,23 @@ class TestMigrate(PgTestCase):
         self.assertEqual(self.stack.sql_value("SELECT proparallel FROM pg_proc WHERE proname = 'kinerja_jsonb_num'"),
                          "s")
 
+    def test_per_row_sql_functions_are_inlined(self):
+        """The SQL functions the sign-off requests call per row are inlined into the
+        statement, not run as a function call each (an IMMUTABLE function whose body calls
+        a STABLE one, jsonb_build_object, is not inlined: kinerja_signoff_from_facts was
+        ~1.4 s of a 100 000-result period's sign-off part)."""
+        self.stack.sql("CREATE TABLE inline_probe (f jsonb, c boolean, l int, r int, s result_state, p text, "
+                       "sup text, nip text)")
+        try:
+            plan = "\n".join(row[0] for row in self.stack.sql(
+                "EXPLAIN (VERBOSE, COSTS OFF) SELECT kinerja_signoff_from_facts(f, c, l, r), "
+                "kinerja_offerable(s, l, p, r, sup), kinerja_part_of(nip, 2) FROM inline_probe"))
+        finally:
+            self.stack.sql("DROP TABLE inline_probe")
+        for name in ("kinerja_signoff_from_facts", "kinerja_offerable", "kinerja_part_of"):
+            self.assertNotIn(name, plan)
+        self.assertIn("jsonb_build_object('calibration', c", plan)
+
     def test_concurrent_runs_on_fresh_database(self):
         self.stack.sql("DROP DATABASE IF EXISTS kinerja_fresh", dbname="postgres")
         self.stack.sql("CREATE DATABASE kinerja_fresh", dbname="postgres")
