@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "clients.h"
+#include "enqueue_int.h"
 #include "log.h"
 #include "rstream.h"
 
@@ -17,53 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENQUEUE_NUM_MAX 24 /* a decimal long long */
-#define ENQUEUE_FUNCTION "kinerja_enqueue_many"
 /* The command buffer's bound: one call's bytes stop growing past ENQUEUE_CALL_BYTES,
  * plus its last event, which is at most a frame (intake.max_frame_bytes <= 64 MiB). */
 #define ENQUEUE_CMD_MAX ((size_t)160 << 20)
-
-/* One pending event in the round being built. */
-struct slot {
-    struct request_event *ev;
-    long long recv_wall_ms;
-    const char *client; /* the CURVE client's name ("User-Id"); "" without CURVE */
-    size_t client_len;
-};
-
-struct enqueue {
-    char *url;
-    int timeout_ms;
-    long long ttl_s;
-    bool fsync_always;
-    int replicas, replica_timeout_ms; /* intake.durability = replicated; replicas 0: off */
-
-    redisContext *c;
-    char reason[ENQUEUE_REASON_MAX]; /* why down; "" when up */
-    int backoff_ms;
-    long long next_attempt_ms;
-    bool ever_up;
-    bool warned_aof_off;
-
-    struct buf cmd; /* the RESP of one call, reused */
-    char ttl[ENQUEUE_NUM_MAX];
-    struct enqueue_batch *head, *tail; /* sent, replies not all read: oldest first */
-    size_t inflight;
-};
-
-/* One round's events on their way: sent as calls [0, ncalls), replies read for the
- * calls before next_call. Kept by its round and reused (slots and calls only grow). */
-struct enqueue_batch {
-    struct slot *slots;
-    size_t k, slots_cap;
-    size_t *calls; /* first slot of each call, and k at [ncalls] */
-    size_t ncalls, next_call, calls_cap;
-    long long sent_ms;
-    bool wait_pending;  /* replicated: the round's SET and WAIT sent, WAIT's reply not read yet */
-    bool wait_set_read; /* ... and the SET's reply read */
-    bool done;          /* every event has its outcome */
-    struct enqueue_batch *next;
-};
 
 struct enqueue *enqueue_new(const struct enqueue_options *o)
 {
@@ -80,6 +37,7 @@ struct enqueue *enqueue_new(const struct enqueue_options *o)
     e->fsync_always = o->fsync_always;
     e->replicas = o->replicas;
     e->replica_timeout_ms = o->replica_timeout_ms;
+    e->cluster = o->cluster;
     snprintf(e->reason, sizeof e->reason, "not connected yet");
     snprintf(e->ttl, sizeof e->ttl, "%lld", e->ttl_s);
     buf_init(&e->cmd, ENQUEUE_CMD_MAX);
@@ -93,6 +51,8 @@ void enqueue_destroy(struct enqueue **pe)
     struct enqueue *e = *pe;
     if (e->c)
         redisFree(e->c);
+    enqueue_cluster_close(e);
+    free(e->order);
     buf_free(&e->cmd);
     free(e->url);
     free(e);
@@ -101,21 +61,21 @@ void enqueue_destroy(struct enqueue **pe)
 
 bool enqueue_is_up(const struct enqueue *e)
 {
-    return e->c != NULL;
+    return e->c != NULL || e->rc != NULL;
 }
 
 const char *enqueue_down_reason(const struct enqueue *e)
 {
-    return e->c ? "" : e->reason;
+    return enqueue_is_up(e) ? "" : e->reason;
 }
 
 long long enqueue_next_attempt_ms(const struct enqueue *e)
 {
-    return e->c ? 0 : e->next_attempt_ms;
+    return enqueue_is_up(e) ? 0 : e->next_attempt_ms;
 }
 
 /* A connect attempt failed: back off (doubling) and log when the reason changed. */
-static void connect_failed(struct enqueue *e, long long now_ms, const char *why, bool misconfigured)
+void enqueue_connect_failed(struct enqueue *e, long long now_ms, const char *why, bool misconfigured)
 {
     bool changed = strcmp(e->reason, why) != 0;
     snprintf(e->reason, sizeof e->reason, "%s", why);
@@ -131,9 +91,6 @@ static void connect_failed(struct enqueue *e, long long now_ms, const char *why,
         log_debug("Redis still unavailable: %s; next attempt in %d ms", why, e->backoff_ms);
 }
 
-static void retry_from(struct slot *slots, size_t from, size_t n, const char *reason);
-static void unconfirmed(struct enqueue_batch *b, const char *why);
-
 /* Every event in flight without its reply gets retry: its fate in Redis is unknown,
  * and a resend is answered duplicate at worst, never lost. With replicated, so does
  * every event of a round whose WAIT did not answer: held by the master, not known to
@@ -143,9 +100,9 @@ static void fail_inflight(struct enqueue *e, const char *why)
     for (struct enqueue_batch *b = e->head, *next; b; b = next) {
         next = b->next;
         if (b->next_call < b->ncalls)
-            retry_from(b->slots, b->calls[b->next_call], b->k, why);
+            enqueue_retry_from(b->slots, b->calls[b->next_call], b->k, why);
         if (b->wait_pending)
-            unconfirmed(b, why);
+            enqueue_unconfirmed(b, why);
         b->wait_pending = false;
         b->next_call = b->ncalls;
         b->done = true;
@@ -189,7 +146,7 @@ static redisReply *run(redisContext *c, int argc, const char **argv, char *why, 
 }
 
 /* "yes"/"no" of CONFIG GET appendonly; -1 when it cannot be read. */
-static int aof_enabled(redisContext *c, char *why, size_t whylen)
+int enqueue_aof_enabled(redisContext *c, char *why, size_t whylen)
 {
     const char *argv[] = {"CONFIG", "GET", "appendonly"};
     redisReply *r = run(c, 3, argv, why, whylen);
@@ -206,7 +163,7 @@ static int aof_enabled(redisContext *c, char *why, size_t whylen)
 
 /* intake.durability = always: every accepted event must be fsynced before its reply,
  * which Redis does with appendonly yes + appendfsync always. Returns 0 or -1. */
-static int require_fsync_always(redisContext *c, char *why, size_t whylen)
+int enqueue_require_fsync_always(redisContext *c, char *why, size_t whylen)
 {
     char err[ENQUEUE_REASON_MAX / 2]; /* leaves room for the prefix in why */
     const char *argv[] = {"CONFIG", "SET", "appendfsync", "always"};
@@ -216,7 +173,7 @@ static int require_fsync_always(redisContext *c, char *why, size_t whylen)
         return -1;
     }
     freeReplyObject(r);
-    int aof = aof_enabled(c, err, sizeof err);
+    int aof = enqueue_aof_enabled(c, err, sizeof err);
     if (aof != 1) {
         snprintf(why, whylen, "intake.durability = always: %s",
                  aof == 0 ? "Redis runs with appendonly no (no AOF to fsync)" : err);
@@ -228,7 +185,7 @@ static int require_fsync_always(redisContext *c, char *why, size_t whylen)
 
 /* replicated: says at (re)connect how many replicas the master has, and what fewer than
  * intake.replicas means for the acks. */
-static void warn_replicas(redisContext *c, int want)
+void enqueue_warn_replicas(redisContext *c, int want)
 {
     const char *argv[] = {"INFO", "replication"};
     char why[ENQUEUE_REASON_MAX];
@@ -251,32 +208,36 @@ static void warn_replicas(redisContext *c, int want)
 
 void enqueue_maintain(struct enqueue *e, long long now_ms)
 {
+    if (e->cluster) {
+        enqueue_cluster_maintain(e, now_ms);
+        return;
+    }
     if (e->c || now_ms < e->next_attempt_ms)
         return;
     char why[ENQUEUE_REASON_MAX];
     redisContext *c = rstream_connect(e->url, e->timeout_ms, why, sizeof why);
     if (!c) {
-        connect_failed(e, now_ms, why, false);
+        enqueue_connect_failed(e, now_ms, why, false);
         return;
     }
     if (rstream_load_library(c, why, sizeof why) != 0) {
         redisFree(c);
-        connect_failed(e, now_ms, why, false);
+        enqueue_connect_failed(e, now_ms, why, false);
         return;
     }
     if (e->fsync_always) {
-        if (require_fsync_always(c, why, sizeof why) != 0) {
+        if (enqueue_require_fsync_always(c, why, sizeof why) != 0) {
             redisFree(c);
-            connect_failed(e, now_ms, why, true);
+            enqueue_connect_failed(e, now_ms, why, true);
             return;
         }
-    } else if (!e->warned_aof_off && aof_enabled(c, why, sizeof why) == 0) {
+    } else if (!e->warned_aof_off && enqueue_aof_enabled(c, why, sizeof why) == 0) {
         log_warn("Redis runs with appendonly no: accepted events survive a Redis restart only as far as its "
                  "snapshots go (SPEC 7 expects AOF)");
         e->warned_aof_off = true;
     }
     if (e->replicas > 0)
-        warn_replicas(c, e->replicas);
+        enqueue_warn_replicas(c, e->replicas);
     e->c = c;
     log_info("Redis %s (function library loaded)", e->ever_up ? "regained" : "connected");
     e->ever_up = true;
@@ -288,7 +249,7 @@ void enqueue_maintain(struct enqueue *e, long long now_ms)
 /* replicated: the round's accepted and duplicate events were not confirmed by enough
  * replicas. They are in the master, so a resend is answered duplicate, and that answer
  * too waits for a replica (the round's WAIT covers the master's writes before it). */
-static void unconfirmed(struct enqueue_batch *b, const char *why)
+void enqueue_unconfirmed(struct enqueue_batch *b, const char *why)
 {
     for (size_t i = 0; i < b->k; i++) {
         struct request_event *ev = b->slots[i].ev;
@@ -298,7 +259,7 @@ static void unconfirmed(struct enqueue_batch *b, const char *why)
 }
 
 /* Outcome for every slot from index from on: retry with reason. */
-static void retry_from(struct slot *slots, size_t from, size_t n, const char *reason)
+void enqueue_retry_from(struct slot *slots, size_t from, size_t n, const char *reason)
 {
     for (size_t i = from; i < n; i++)
         request_event_set(slots[i].ev, ACK_RETRY, "storage unavailable: %s", reason);
@@ -398,7 +359,7 @@ static int put_bulk(struct buf *b, const char *p, size_t len)
 
 /* The event's id in lower case (the id is a validated UUID; its lower-case form is the
  * idempotency key, so "ABC..." and "abc..." are one event). Returns its length. */
-static size_t lower_id(const struct request_event *ev, char *id)
+size_t enqueue_lower_id(const struct request_event *ev, char *id)
 {
     size_t n = ev->id.n < EVENT_ID_LEN ? ev->id.n : EVENT_ID_LEN;
     for (size_t i = 0; i < n; i++)
@@ -412,7 +373,7 @@ static size_t dedupe_key(const struct request_event *ev, char *out)
 {
     static const char prefix[] = "kinerja:dd:";
     memcpy(out, prefix, sizeof prefix - 1);
-    return sizeof prefix - 1 + lower_id(ev, out + sizeof prefix - 1);
+    return sizeof prefix - 1 + enqueue_lower_id(ev, out + sizeof prefix - 1);
 }
 
 /* The stream key kinerja:ev:{N} of a shard, as rstream_stream_key writes it. */
@@ -450,7 +411,7 @@ static int build_call(struct enqueue *e, const struct enqueue_batch *bt, size_t 
         return -1;
     for (size_t i = from; i < to; i++) {
         const struct slot *s = &bt->slots[i];
-        size_t idlen = lower_id(s->ev, id);
+        size_t idlen = enqueue_lower_id(s->ev, id);
         long long rt = s->recv_wall_ms > 0 ? s->recv_wall_ms : 0;
         if (put_bulk(b, id, idlen) != 0 || put_bulk(b, s->ev->raw, s->ev->raw_len) != 0 ||
             put_bulk(b, num, put_uint(num, (unsigned long long)rt)) != 0 ||
@@ -486,7 +447,7 @@ static int apply_reply(struct enqueue_batch *b, const redisReply *r, size_t from
     if (r->type == REDIS_REPLY_ERROR) {
         /* e.g. a flushed function library, OOM, MISCONF: nothing of this call was
          * stored. Reconnecting (and reloading the library) is the one remedy we have. */
-        retry_from(b->slots, from, to, r->str);
+        enqueue_retry_from(b->slots, from, to, r->str);
         snprintf(broken, brokenlen, "%s", r->str);
         return -1;
     }
@@ -496,7 +457,7 @@ static int apply_reply(struct enqueue_batch *b, const redisReply *r, size_t from
         /* not what the function returns: trust none of it (never a guessed accepted) */
         char why[ENQUEUE_REASON_MAX];
         snprintf(why, sizeof why, "unexpected reply from %s (type %d)", ENQUEUE_FUNCTION, r->type);
-        retry_from(b->slots, from, to, why);
+        enqueue_retry_from(b->slots, from, to, why);
         snprintf(broken, brokenlen, "%s", why);
         return -1;
     }
@@ -588,7 +549,7 @@ static void pipeline_broken(struct enqueue *e, struct enqueue_batch *b, long lon
 {
     char why[ENQUEUE_REASON_MAX];
     snprintf(why, sizeof why, "cannot build the pipeline: %s", e->c->errstr[0] ? e->c->errstr : fallback);
-    retry_from(b->slots, 0, b->k, why);
+    enqueue_retry_from(b->slots, 0, b->k, why);
     connection_lost(e, now_ms, why);
 }
 
@@ -612,9 +573,13 @@ int enqueue_submit(struct enqueue *e, struct enqueue_batch *b, struct request **
     b->k = gather(b, reqs, n);
     /* No connect attempt here: the loop makes them (enqueue_maintain), so a round in
      * backoff is answered at once. */
-    if (!e->c) {
-        retry_from(b->slots, 0, b->k, e->reason);
+    if (!enqueue_is_up(e)) {
+        enqueue_retry_from(b->slots, 0, b->k, e->reason);
         return 0;
+    }
+    if (e->rc) {
+        enqueue_cluster_round(e, b, now_ms);
+        return 1;
     }
     plan_calls(b);
     char why[ENQUEUE_REASON_MAX];
@@ -680,13 +645,13 @@ static int take_reply(struct enqueue *e, redisReply *r, char *why, size_t whylen
         b->wait_pending = false;
         if (r->type != REDIS_REPLY_INTEGER) {
             snprintf(why, whylen, "WAIT: %s", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-            unconfirmed(b, why);
+            enqueue_unconfirmed(b, why);
             rc = -1;
         } else if (r->integer < e->replicas) {
             char w[ENQUEUE_REASON_MAX];
             snprintf(w, sizeof w, "%lld of %d replicas within intake.replica_timeout_ms (%d ms)", r->integer,
                      e->replicas, e->replica_timeout_ms);
-            unconfirmed(b, w);
+            enqueue_unconfirmed(b, w);
             log_debug("replicated: round not confirmed: %s", w);
         }
     }

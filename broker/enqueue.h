@@ -18,6 +18,15 @@
  * (re)connect loads the function library and, with intake.durability = always, sets appendfsync always
  * (refused -> the connection is not used: retry, never a pretended fsync).
  *
+ * A Redis Cluster (redis.cluster = true; broker/enqueue_cluster.c): a round is made
+ * start to end inside enqueue_submit, over per-node pipelines, in two steps. First each
+ * event's id is reserved in the id's own slot (SET kinerja:dd:<id> <shard> NX GET EX
+ * ttl): taken for another shard means duplicate, as on one server. Then one FCALL per
+ * shard (the keys of one call must share a slot) with the shard's own dedupe keys
+ * kinerja:dd:{N}:<id>, and with replicated a SET and WAIT on every node the round wrote
+ * to, on the connection that carried its writes. A round whose commands were
+ * redirected or whose node was lost gets no accepted it cannot vouch for: retry.
+ *
  * Called by the broker's main loop only (not thread-safe).
  */
 #ifndef KINERJA_BROKER_ENQUEUE_H
@@ -48,6 +57,7 @@ struct enqueue_options {
      * replica_timeout_ms, and its accepted and duplicate acks wait for it (0: off) */
     int replicas;
     int replica_timeout_ms;
+    bool cluster; /* redis.cluster: a Redis Cluster, seeds in redis_url (enqueue_cluster.c) */
 };
 
 struct enqueue;

@@ -61,6 +61,7 @@
 /* Settings this binary reads (for --help). */
 static const char *const broker_settings[] = {
     "redis.url",
+    "redis.cluster",
     "redis.shards",
     "redis.timeout_ms",
     "intake.endpoint",
@@ -518,8 +519,9 @@ static void run_loop(struct broker *b)
 /* Settings that cannot work are refused at start, with the reason. */
 static int check_settings(const struct config *cfg, char *err, size_t errlen)
 {
-    struct redis_url u;
-    if (rstream_parse_url(config_str(cfg, "redis.url"), &u, err, errlen) != 0)
+    char where[512];
+    if (rstream_describe_url(config_str(cfg, "redis.url"), config_bool(cfg, "redis.cluster"), where,
+                             sizeof where, err, errlen) != 0)
         return -1;
     return 0;
 }
@@ -567,6 +569,7 @@ static int setup(struct broker *b, char *err, size_t errlen)
                         ? (int)config_int(cfg, "intake.replicas")
                         : 0,
         .replica_timeout_ms = (int)config_int(cfg, "intake.replica_timeout_ms"),
+        .cluster = config_bool(cfg, "redis.cluster"),
     };
     b->enq = enqueue_new(&eo);
     if (!b->enq) {
@@ -593,6 +596,7 @@ static int setup(struct broker *b, char *err, size_t errlen)
     if (b->metrics_srv)
         healthprobe_start(b->metrics,
                           &(struct healthprobe_opts){.redis_url = config_str(cfg, "redis.url"),
+                                                     .redis_cluster = config_bool(cfg, "redis.cluster"),
                                                      .timeout_ms = (int)config_int(cfg, "redis.timeout_ms")},
                           &b->probe);
     return 0;
@@ -625,9 +629,13 @@ static void teardown(struct broker *b)
 static void log_start(const struct broker *b)
 {
     const struct config *cfg = b->cfg;
-    struct redis_url u;
-    char err[BROKER_ERR_MAX];
-    rstream_parse_url(config_str(cfg, "redis.url"), &u, err, sizeof err); /* checked in setup */
+    char err[BROKER_ERR_MAX], where[512];
+    bool cluster = config_bool(cfg, "redis.cluster");
+    /* checked in setup */
+    rstream_describe_url(config_str(cfg, "redis.url"), cluster, where, sizeof where, err, sizeof err);
+    struct redis_url u = {0};
+    if (!cluster)
+        rstream_parse_url(config_str(cfg, "redis.url"), &u, err, sizeof err);
     char metrics_at[300] = "off";
     char curve[96] = "off";
     if (b->clients)
@@ -639,13 +647,12 @@ static void log_start(const struct broker *b)
         snprintf(metrics_at, sizeof metrics_at, "http://%.*s:%d", (int)(colon - addr), addr,
                  metrics_server_port(b->metrics_srv));
     }
-    log_info(
-        "kinerja-broker %s started: intake %s, redis %s:%d/%d%s, shards %lld, durability %s, read_batch %zu, "
-        "max_batch %zu, max_frame_bytes %zu, rate_per_client %lld, metrics %s, curve %s",
-        KINERJA_VERSION, config_str(cfg, "intake.endpoint"), u.host, u.port, u.db,
-        u.password[0] ? " (with password)" : "", config_int(cfg, "redis.shards"),
-        config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch, b->limits.max_frame_bytes,
-        config_int(cfg, "intake.rate_per_client"), metrics_at, curve);
+    log_info("kinerja-broker %s started: intake %s, redis %s%s, shards %lld, durability %s, read_batch %zu, "
+             "max_batch %zu, max_frame_bytes %zu, rate_per_client %lld, metrics %s, curve %s",
+             KINERJA_VERSION, config_str(cfg, "intake.endpoint"), where,
+             u.password[0] ? " (with password)" : "", config_int(cfg, "redis.shards"),
+             config_str(cfg, "intake.durability"), b->read_batch, b->limits.max_batch,
+             b->limits.max_frame_bytes, config_int(cfg, "intake.rate_per_client"), metrics_at, curve);
     if (!b->clients)
         log_warn(
             "security.curve = false: anyone who can reach %s can send any event, as any source and for any "

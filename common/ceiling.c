@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "daemon.h"
+#include "rstream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +17,30 @@
 #define CEILING_STREAMS_MAX 1024
 #define CEILING_COPY_CHUNK (1 << 20)
 
-/* Deletes the ceiling's keys kinerja:bench:{0..streams). */
-static void drop_keys(redisContext *c, unsigned streams)
+/* Deletes the ceiling's keys kinerja:bench:{0..streams), each on its own node (the
+ * tag {i} puts kinerja:bench:{i} in shard i's slot). */
+static void drop_keys(struct rlink *l, unsigned streams)
 {
     for (unsigned i = 0; i < streams; i++) {
-        redisReply *r = redisCommand(c, "DEL " CEILING_KEY_FMT, i);
+        char why[256];
+        redisContext *c = rlink_shard(l, i, why, sizeof why);
+        redisReply *r = c ? redisCommand(c, "DEL " CEILING_KEY_FMT, i) : NULL;
         if (r)
             freeReplyObject(r);
     }
 }
 
-int ceiling_xadd_like(redisContext *c, size_t n, size_t payload_bytes, unsigned streams, const char *client,
+/* Writes out what c has buffered; -1 when the connection failed. */
+static int flush_ctx(redisContext *c)
+{
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return -1;
+    return 0;
+}
+
+int ceiling_xadd_like(struct rlink *l, size_t n, size_t payload_bytes, unsigned streams, const char *client,
                       double *per_s, char *err, size_t errlen)
 {
     if (streams < 1)
@@ -35,11 +49,23 @@ int ceiling_xadd_like(redisContext *c, size_t n, size_t payload_bytes, unsigned 
         streams = CEILING_STREAMS_MAX;
     char *payload = malloc(payload_bytes + 1);
     char(*keys)[32] = calloc(streams, sizeof *keys);
-    if (!payload || !keys) {
+    redisContext **ctx = calloc(streams, sizeof *ctx); /* each stream's node */
+    redisContext **sent = calloc(CEILING_PIPELINE, sizeof *sent);
+    if (!payload || !keys || !ctx || !sent) {
         free(payload);
         free(keys);
+        free(ctx);
+        free(sent);
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    int rc = 0;
+    for (unsigned i = 0; i < streams && rc == 0; i++) {
+        char why[256];
+        if (!(ctx[i] = rlink_shard(l, i, why, sizeof why))) {
+            snprintf(err, errlen, "XADD: %s", why);
+            rc = -1;
+        }
     }
     memset(payload, 'x', payload_bytes);
     payload[payload_bytes] = '\0'; /* argv[] lengths below are taken with strlen */
@@ -61,40 +87,48 @@ int ceiling_xadd_like(redisContext *c, size_t n, size_t payload_bytes, unsigned 
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     lens[6] = payload_bytes;
-    int rc = 0;
     long long start = daemon_now_ms();
     for (size_t done = 0; done < n && rc == 0;) {
         size_t k = n - done < CEILING_PIPELINE ? n - done : CEILING_PIPELINE;
         for (size_t i = 0; i < k; i++) {
-            argv[1] = keys[(done + i) % streams];
+            unsigned s = (unsigned)((done + i) % streams);
+            argv[1] = keys[s];
             lens[1] = strlen(argv[1]);
-            redisAppendCommandArgv(c, argc, argv, lens);
+            redisAppendCommandArgv(ctx[s], argc, argv, lens);
+            sent[i] = ctx[s];
         }
-        for (size_t i = 0; i < k; i++) {
+        /* every node's pipeline out before any reply is read (a cluster's nodes work at once) */
+        for (unsigned s = 0; s < streams && s < k && rc == 0; s++)
+            if (flush_ctx(ctx[s]) < 0) {
+                snprintf(err, errlen, "XADD: %s", ctx[s]->errstr);
+                rc = -1;
+            }
+        for (size_t i = 0; i < k && rc == 0; i++) {
             redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
-                snprintf(err, errlen, "XADD: %s", r ? r->str : c->errstr);
+            if (redisGetReply(sent[i], (void **)&r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+                snprintf(err, errlen, "XADD: %s", r ? r->str : sent[i]->errstr);
                 rc = -1;
             }
             if (r)
                 freeReplyObject(r);
-            if (rc)
-                break;
         }
         done += k;
     }
     double secs = (double)(daemon_now_ms() - start) / 1000.0;
-    drop_keys(c, streams);
+    if (rc == 0)
+        drop_keys(l, streams);
     free(payload);
     free(keys);
+    free(ctx);
+    free(sent);
     if (rc == 0)
         *per_s = secs > 0 ? (double)n / secs : 0;
     return rc;
 }
 
-int ceiling_xadd(redisContext *c, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen)
+int ceiling_xadd(struct rlink *l, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen)
 {
-    return ceiling_xadd_like(c, n, payload_bytes, 1, NULL, per_s, err, errlen);
+    return ceiling_xadd_like(l, n, payload_bytes, 1, NULL, per_s, err, errlen);
 }
 
 static int exec_ok(PGconn *conn, const char *sql, ExecStatusType want, char *err, size_t errlen)

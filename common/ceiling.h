@@ -13,14 +13,17 @@
 #ifndef KINERJA_CEILING_H
 #define KINERJA_CEILING_H
 
+#include "rstream.h"
+
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 
 /* Entries (or rows) per second; -1 with the reason in err. */
-int ceiling_xadd(redisContext *c, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen);
-/* client: the cl field's value, or NULL for none; streams >= 1 keys, round robin. */
-int ceiling_xadd_like(redisContext *c, size_t n, size_t payload_bytes, unsigned streams, const char *client,
+int ceiling_xadd(struct rlink *l, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen);
+/* client: the cl field's value, or NULL for none; streams >= 1 keys, round robin
+ * (kinerja:bench:{i}: in a cluster each on shard i's master, pipelined per node). */
+int ceiling_xadd_like(struct rlink *l, size_t n, size_t payload_bytes, unsigned streams, const char *client,
                       double *per_s, char *err, size_t errlen);
 int ceiling_copy(PGconn *conn, size_t n, size_t payload_bytes, double *per_s, char *err, size_t errlen);
 

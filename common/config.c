@@ -23,7 +23,9 @@
  * (`kinerja config --reference`). */
 static const struct setting_def settings[] = {
     {"redis.url", SETTING_STRING, "redis://127.0.0.1:6390/0", 0, 0, NULL, true,
-     "Redis URL: redis://[:password@]host:port/db"},
+     "Redis URL: redis://[:password@]host:port/db; with redis.cluster, seeds host:port,host:port,..."},
+    {"redis.cluster", SETTING_BOOL, "false", 0, 0, NULL, false,
+     "Redis Cluster: route each shard to its slot's master (seed nodes in redis.url, db 0)"},
     {"redis.shards", SETTING_INT, "16", 1, 1024, NULL, false,
      "number of event stream shards kinerja:ev:{N}; every process must agree"},
     {"redis.timeout_ms", SETTING_INT, "2000", 50, 60000, NULL, false,

@@ -24,7 +24,8 @@ struct healthprobe {
     struct metrics *m;
     char *redis_url, *pg_dsn;
     int interval_ms, timeout_ms;
-    redisContext *redis;
+    bool redis_cluster;
+    struct rlink redis;
     PGconn *pg;
     bool redis_bad, pg_bad; /* the last state logged */
     pthread_t thread;
@@ -59,32 +60,50 @@ static void report(struct healthprobe *p, const char *dep, bool *was_bad, const 
 
 /* One PING on the probe's connection, connecting first if it has none; false with the
  * reason in why. */
-static bool redis_ping(struct healthprobe *p, char *why, size_t whylen)
+struct ping_ctx {
+    char *why;
+    size_t whylen;
+};
+
+/* PING one server (or one master of a cluster); non-zero with the reason when it fails. */
+static int ping_one(redisContext *c, const char *addr, void *arg)
 {
-    if (!p->redis) {
-        char err[HEALTHPROBE_ERR_MAX - 16];
-        p->redis = rstream_connect(p->redis_url, p->timeout_ms, err, sizeof err);
-        if (!p->redis) {
-            snprintf(why, whylen, "redis: %s", err);
-            return false;
-        }
-    }
-    redisReply *r = redisCommand(p->redis, "PING");
+    struct ping_ctx *pc = arg;
+    redisReply *r = redisCommand(c, "PING");
     bool ok = r && r->type != REDIS_REPLY_ERROR;
-    if (!ok) {
-        snprintf(why, whylen, "redis: %s", r ? r->str : p->redis->errstr[0] ? p->redis->errstr : "no answer");
-        redisFree(p->redis);
-        p->redis = NULL;
-    }
+    if (!ok)
+        snprintf(pc->why, pc->whylen, "redis %s: %s", addr,
+                 r              ? r->str
+                 : c->errstr[0] ? c->errstr
+                                : "no answer");
     if (r)
         freeReplyObject(r);
-    return ok;
+    return ok ? 0 : 1;
+}
+
+/* One PING on the probe's connection (a cluster: on every master), connecting first
+ * if it has none; false with the reason in why. */
+static bool redis_ping(struct healthprobe *p, char *why, size_t whylen)
+{
+    char err[HEALTHPROBE_ERR_MAX - 16];
+    if (!rlink_up(&p->redis) &&
+        rlink_connect(&p->redis, p->redis_url, p->redis_cluster, p->timeout_ms, err, sizeof err) < 0) {
+        snprintf(why, whylen, "redis: %s", err);
+        return false;
+    }
+    struct ping_ctx pc = {why, whylen};
+    int rc = rlink_each_master(&p->redis, ping_one, &pc, err, sizeof err);
+    if (rc < 0)
+        snprintf(why, whylen, "redis: %s", err);
+    if (rc != 0)
+        rlink_close(&p->redis);
+    return rc == 0;
 }
 
 static void probe_redis(struct healthprobe *p)
 {
     char why[HEALTHPROBE_ERR_MAX] = "";
-    bool had = p->redis != NULL;
+    bool had = rlink_up(&p->redis);
     /* a connection that broke is tried once afresh, so the reason is today's
      * ("Connection refused"), not how the old connection ended */
     bool ok = redis_ping(p, why, sizeof why) || (had && redis_ping(p, why, sizeof why));
@@ -198,6 +217,7 @@ int healthprobe_start(struct metrics *m, const struct healthprobe_opts *o, struc
     p->interval_ms = o->interval_ms > 0 ? o->interval_ms : HEALTHPROBE_INTERVAL_MS;
     p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : HEALTHPROBE_TIMEOUT_MS;
     p->redis_url = o->redis_url ? strdup(o->redis_url) : NULL;
+    p->redis_cluster = o->redis_cluster;
     p->pg_dsn = o->pg_dsn ? strdup(o->pg_dsn) : NULL;
     if ((o->redis_url && !p->redis_url) || (o->pg_dsn && !p->pg_dsn) ||
         pthread_mutex_init(&p->lock, NULL) != 0) {
@@ -230,8 +250,7 @@ void healthprobe_stop(struct healthprobe **pp)
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
     pthread_join(p->thread, NULL);
-    if (p->redis)
-        redisFree(p->redis);
+    rlink_close(&p->redis);
     if (p->pg)
         PQfinish(p->pg);
     pthread_cond_destroy(&p->wake);

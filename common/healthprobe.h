@@ -23,11 +23,14 @@
 
 #include "metrics.h"
 
+#include <stdbool.h>
+
 #define HEALTHPROBE_INTERVAL_MS 1000
 #define HEALTHPROBE_TIMEOUT_MS 2000
 
 struct healthprobe_opts {
     const char *redis_url; /* NULL: Redis not probed */
+    bool redis_cluster;    /* redis.cluster: every master is pinged */
     const char *pg_dsn;    /* NULL: PostgreSQL not probed */
     int interval_ms;       /* 0: HEALTHPROBE_INTERVAL_MS */
     int timeout_ms;        /* per probe; 0: HEALTHPROBE_TIMEOUT_MS */

@@ -7,8 +7,10 @@
 #include "rstream.h"
 
 #include "embedded.h"
+#include "rcluster.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -291,25 +293,47 @@ static redisReply *pipeline_reply(redisContext *c, char *err, size_t errlen)
     return reply;
 }
 
-int rstream_ensure_groups(redisContext *c, unsigned nshards, const char *group, char *err, size_t errlen)
+/* The connection of each shard [0, nshards) into ctx; -1 with err when one cannot be
+ * reached. */
+static int shard_contexts(struct rlink *l, unsigned nshards, redisContext **ctx, const char *what, char *err,
+                          size_t errlen)
 {
-    char key[RSTREAM_KEY_MAX];
     for (unsigned i = 0; i < nshards; i++) {
-        rstream_stream_key(i, key, sizeof key);
-        const char *argv[6] = {"XGROUP", "CREATE", key, group, "0", "MKSTREAM"};
-        size_t lens[6] = {6, 6, strlen(key), strlen(group), 1, 8};
-        if (redisAppendCommandArgv(c, 6, argv, lens) != REDIS_OK) {
-            set_err(err, errlen, "XGROUP CREATE: %s", c->errstr);
+        char why[256];
+        ctx[i] = rlink_shard(l, i, why, sizeof why);
+        if (!ctx[i]) {
+            set_err(err, errlen, "%s: %s", what, why);
             return -1;
         }
     }
-    int rc = 0;
-    for (unsigned i = 0; i < nshards; i++) {
+    return 0;
+}
+
+int rstream_ensure_groups(struct rlink *l, unsigned nshards, const char *group, char *err, size_t errlen)
+{
+    char key[RSTREAM_KEY_MAX];
+    redisContext **ctx = calloc(nshards ? nshards : 1, sizeof *ctx);
+    if (!ctx) {
+        set_err(err, errlen, "XGROUP CREATE: out of memory");
+        return -1;
+    }
+    int rc = shard_contexts(l, nshards, ctx, "XGROUP CREATE", err, errlen);
+    for (unsigned i = 0; rc == 0 && i < nshards; i++) {
+        rstream_stream_key(i, key, sizeof key);
+        const char *argv[6] = {"XGROUP", "CREATE", key, group, "0", "MKSTREAM"};
+        size_t lens[6] = {6, 6, strlen(key), strlen(group), 1, 8};
+        if (redisAppendCommandArgv(ctx[i], 6, argv, lens) != REDIS_OK) {
+            set_err(err, errlen, "XGROUP CREATE: %s", ctx[i]->errstr);
+            rc = -2; /* replies of the shards before it are still owed: not read, the link is dropped */
+        }
+    }
+    for (unsigned i = 0; rc == 0 && i < nshards; i++) {
         char why[256];
-        redisReply *r = pipeline_reply(c, why, sizeof why);
+        redisReply *r = pipeline_reply(ctx[i], why, sizeof why);
         if (!r) {
             set_err(err, errlen, "XGROUP CREATE: %s", why);
-            return -1; /* the connection is broken: no further replies to read */
+            rc = -2; /* the connection is broken: no further replies to read */
+            break;
         }
         if (r->type == REDIS_REPLY_ERROR && rc == 0 && strncmp(r->str, "BUSYGROUP", 9) != 0) {
             rstream_stream_key(i, key, sizeof key);
@@ -318,16 +342,27 @@ int rstream_ensure_groups(redisContext *c, unsigned nshards, const char *group, 
         }
         freeReplyObject(r);
     }
-    return rc;
+    free(ctx);
+    return rc < 0 ? -1 : 0;
 }
 
-int rstream_totals(redisContext *c, unsigned nshards, const char *group, long long *length,
+int rstream_totals(struct rlink *l, unsigned nshards, const char *group, long long *length,
                    long long *pending, char *err, size_t errlen)
 {
     char key[RSTREAM_KEY_MAX];
     *length = 0;
     *pending = 0;
+    redisContext **ctx = calloc(nshards ? nshards : 1, sizeof *ctx);
+    if (!ctx) {
+        set_err(err, errlen, "stream totals: out of memory");
+        return -1;
+    }
+    if (shard_contexts(l, nshards, ctx, "stream totals", err, errlen) < 0) {
+        free(ctx);
+        return -1;
+    }
     for (unsigned i = 0; i < nshards; i++) {
+        redisContext *c = ctx[i];
         rstream_stream_key(i, key, sizeof key);
         const char *xlen[2] = {"XLEN", key};
         size_t xlen_lens[2] = {4, strlen(key)};
@@ -336,15 +371,17 @@ int rstream_totals(redisContext *c, unsigned nshards, const char *group, long lo
         if (redisAppendCommandArgv(c, 2, xlen, xlen_lens) != REDIS_OK ||
             redisAppendCommandArgv(c, 3, xpending, xpending_lens) != REDIS_OK) {
             set_err(err, errlen, "stream totals: %s", c->errstr);
+            free(ctx);
             return -1;
         }
     }
     int rc = 0;
     for (unsigned i = 0; i < 2 * nshards; i++) {
         char why[256];
-        redisReply *r = pipeline_reply(c, why, sizeof why);
+        redisReply *r = pipeline_reply(ctx[i / 2], why, sizeof why);
         if (!r) {
             set_err(err, errlen, "stream totals: %s", why);
+            free(ctx);
             return -1;
         }
         bool is_xlen = (i % 2) == 0;
@@ -363,5 +400,97 @@ int rstream_totals(redisContext *c, unsigned nshards, const char *group, long lo
         }
         freeReplyObject(r);
     }
+    free(ctx);
+    return rc;
+}
+
+/* ---- the link: one server or a cluster */
+
+int rlink_connect(struct rlink *l, const char *url, bool cluster, int timeout_ms, char *err, size_t errlen)
+{
+    rlink_close(l);
+    if (cluster) {
+        l->rc = rcluster_connect(url, timeout_ms, err, errlen);
+        return l->rc ? 0 : -1;
+    }
+    l->c = rstream_connect(url, timeout_ms, err, errlen);
+    return l->c ? 0 : -1;
+}
+
+void rlink_close(struct rlink *l)
+{
+    if (l->c)
+        redisFree(l->c);
+    l->c = NULL;
+    if (l->rc)
+        rcluster_destroy(&l->rc);
+}
+
+bool rlink_up(const struct rlink *l)
+{
+    return l->c || l->rc;
+}
+
+bool rlink_is_cluster(const struct rlink *l)
+{
+    return l->rc != NULL;
+}
+
+unsigned rstream_shard_slot(unsigned shard)
+{
+    char tag[16];
+    int n = snprintf(tag, sizeof tag, "%u", shard);
+    return rcluster_key_slot(tag, (size_t)n); /* the slot of "{N}" is the slot of "N" */
+}
+
+redisContext *rlink_shard(struct rlink *l, unsigned shard, char *err, size_t errlen)
+{
+    if (l->c)
+        return l->c;
+    if (l->rc)
+        return rcluster_node(l->rc, rstream_shard_slot(shard), err, errlen);
+    set_err(err, errlen, "not connected");
+    return NULL;
+}
+
+int rlink_each_master(struct rlink *l, int (*fn)(redisContext *c, const char *addr, void *arg), void *arg,
+                      char *err, size_t errlen)
+{
+    if (l->rc)
+        return rcluster_each_master(l->rc, fn, arg, err, errlen);
+    if (!l->c) {
+        set_err(err, errlen, "not connected");
+        return -1;
+    }
+    char addr[300];
+    snprintf(addr, sizeof addr, "%s:%d", l->c->tcp.host ? l->c->tcp.host : "?", l->c->tcp.port);
+    return fn(l->c, addr, arg);
+}
+
+int rstream_describe_url(const char *url, bool cluster, char *out, size_t outlen, char *err, size_t errlen)
+{
+    if (!cluster) {
+        struct redis_url u;
+        if (rstream_parse_url(url, &u, err, errlen) < 0)
+            return -1;
+        snprintf(out, outlen, "%s:%d/%d", u.host, u.port, u.db);
+        return 0;
+    }
+    struct rcluster_seeds *s = calloc(1, sizeof *s);
+    if (!s) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = rcluster_parse_seeds(url, s, err, errlen);
+    if (rc == 0) {
+        size_t n = (size_t)snprintf(out, outlen, "cluster of seeds ");
+        for (size_t i = 0; i < s->count && n < outlen; i++) {
+            char addr[RCLUSTER_ADDR_MAX];
+            rcluster_format_addr(&s->seed[i], addr, sizeof addr);
+            n += (size_t)snprintf(out + n, outlen - n, "%s%s", i ? "," : "", addr);
+        }
+    }
+    sodium_memzero(s->password, sizeof s->password);
+    free(s);
     return rc;
 }

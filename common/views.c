@@ -1900,17 +1900,17 @@ static PGresult *view_status_quarantine(PGconn *c, struct view_status_data *s)
 static bool view_status_redis(const struct config *cfg, struct view_status_data *s)
 {
     char err[512];
-    redisContext *c = rstream_connect(config_str(cfg, "redis.url"), (int)config_int(cfg, "redis.timeout_ms"),
-                                      err, sizeof err);
-    if (!c) {
+    struct rlink l = {0};
+    if (rlink_connect(&l, config_str(cfg, "redis.url"), config_bool(cfg, "redis.cluster"),
+                      (int)config_int(cfg, "redis.timeout_ms"), err, sizeof err) < 0) {
         snprintf(s->redis_err, sizeof s->redis_err, "Redis unreachable: %s", err);
         return false;
     }
-    bool ok = rstream_totals(c, (unsigned)config_int(cfg, "redis.shards"), RSTREAM_GROUP_INGEST,
+    bool ok = rstream_totals(&l, (unsigned)config_int(cfg, "redis.shards"), RSTREAM_GROUP_INGEST,
                              &s->stream_length, &s->pending, err, sizeof err) == 0;
     if (!ok)
         snprintf(s->redis_err, sizeof s->redis_err, "Redis: %s", err);
-    redisFree(c);
+    rlink_close(&l);
     return ok;
 }
 

@@ -260,11 +260,14 @@ static int shard_drained(redisContext *c, const char *key)
 
 /* 1 when the ingest group has every entry of every shard in PostgreSQL (see
  * shard_drained), 0 not yet, -1 on an error. Costs PostgreSQL nothing. */
-static int ingest_drained(redisContext *c, unsigned shards)
+static int ingest_drained(struct rlink *l, unsigned shards)
 {
-    char key[RSTREAM_KEY_MAX];
+    char key[RSTREAM_KEY_MAX], why[256];
     for (unsigned k = 0; k < shards; k++) {
         rstream_stream_key(k, key, sizeof key);
+        redisContext *c = rlink_shard(l, k, why, sizeof why);
+        if (!c)
+            return -1;
         int d = shard_drained(c, key);
         if (d != 1)
             return d;
@@ -285,7 +288,7 @@ struct bench_params {
 struct bench_env {
     const struct bench_params *p;
     struct pgstore *db;
-    redisContext *rc;
+    struct rlink rc; /* one server, or a cluster's masters */
     struct sender_opts opts;
     char (*nips)[19];
     char (*units)[65];
@@ -413,7 +416,7 @@ static int run_once(struct bench_env *env, struct bench_result *r)
     bool redis_said = false;
     for (; p->e2e;) {
         long long now = daemon_now_ms();
-        if (!redis_said && ingest_drained(env->rc, env->shards) == 1)
+        if (!redis_said && ingest_drained(&env->rc, env->shards) == 1)
             redis_said = true;
         long long stored = redis_said ? stored_total(env->db) : 0;
         if (redis_said && stored >= base + (long long)r->accepted) {
@@ -440,7 +443,7 @@ static int run_once(struct bench_env *env, struct bench_result *r)
     size_t made = (size_t)p->events;
     r->event_bytes = made ? (double)bytes / (double)made : 0;
     size_t payload = r->event_bytes > 0 ? (size_t)(r->event_bytes + 0.5) : 200;
-    if (ceiling_xadd_like(env->rc, (size_t)p->events, payload, env->shards, env->ceiling_client, &r->xadd,
+    if (ceiling_xadd_like(&env->rc, (size_t)p->events, payload, env->shards, env->ceiling_client, &r->xadd,
                           err, sizeof err) < 0)
         fprintf(stderr, "kinerja bench: XADD ceiling: %s\n", err);
     if (p->e2e && ceiling_copy(env->db->conn, (size_t)p->events, payload, &r->copy, err, sizeof err) < 0)
@@ -611,9 +614,8 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
         pgstore_destroy(&env.db);
         return CLI_FAIL;
     }
-    env.rc = rstream_connect(config_str(cli->cfg, "redis.url"), (int)config_int(cli->cfg, "redis.timeout_ms"),
-                             err, sizeof err);
-    if (!env.rc) {
+    if (rlink_connect(&env.rc, config_str(cli->cfg, "redis.url"), config_bool(cli->cfg, "redis.cluster"),
+                      (int)config_int(cli->cfg, "redis.timeout_ms"), err, sizeof err) < 0) {
         fprintf(stderr, "kinerja bench: redis: %s\n", err);
         pgstore_destroy(&env.db);
         return CLI_FAIL;
@@ -695,7 +697,7 @@ int cmd_bench(struct cli *cli, int argc, char **argv)
     status = all_ok && done ? CLI_OK : CLI_FAIL;
 out:
     clientkeys_clear(&keys);
-    redisFree(env.rc);
+    rlink_close(&env.rc);
     pgstore_destroy(&env.db);
     return status;
 }

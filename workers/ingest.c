@@ -18,7 +18,7 @@
 struct ingest {
     struct ingest_config cfg;
     char consumer[INGEST_CONSUMER_MAX];
-    redisContext *redis;    /* NULL while disconnected */
+    struct rlink redis;     /* down (rlink_up false) while disconnected */
     struct pgsession pg;    /* connect with backoff, loss / regain once each, retry pauses */
     struct pgstore *db;     /* pg.db: made by the first connect, reconnected in place, never dropped */
     bool redis_up;          /* as last seen, for lost / regained lines and /healthz */
@@ -88,10 +88,7 @@ static void copy_reason(char *out, size_t outlen, const char *why)
 static void ingest_redis_lost(struct ingest *w, const char *why)
 {
     copy_reason(w->redis_err, sizeof w->redis_err, why);
-    if (w->redis) {
-        redisFree(w->redis);
-        w->redis = NULL;
-    }
+    rlink_close(&w->redis);
     if (w->redis_up || !w->redis_logged_down) {
         log_error("redis %s: %s", w->redis_up ? "lost" : "unavailable", w->redis_err);
         w->redis_logged_down = true;
@@ -106,21 +103,23 @@ static void ingest_redis_lost(struct ingest *w, const char *why)
 static int redis_connect_once(struct ingest *w)
 {
     char err[INGEST_ERR_MAX];
-    redisContext *c = rstream_connect(w->cfg.redis_url, w->cfg.redis_timeout_ms, err, sizeof err);
-    if (!c) {
+    struct rlink *l = &w->redis;
+    if (rlink_connect(l, w->cfg.redis_url, w->cfg.redis_cluster, w->cfg.redis_timeout_ms, err, sizeof err) <
+        0) {
         ingest_redis_lost(w, err);
         return -1;
     }
-    if (rstream_ensure_groups(c, w->cfg.shards, RSTREAM_GROUP_INGEST, err, sizeof err) < 0) {
-        redisFree(c);
+    if (rstream_ensure_groups(l, w->cfg.shards, RSTREAM_GROUP_INGEST, err, sizeof err) < 0) {
         ingest_redis_lost(w, err);
         return -1;
     }
-    /* XREADGROUP BLOCK waits block_ms before answering: the socket must wait longer. */
-    long long t = (long long)w->cfg.redis_timeout_ms + w->cfg.block_ms;
-    struct timeval tv = {(time_t)(t / 1000), (suseconds_t)((t % 1000) * 1000)};
-    redisSetTimeout(c, tv);
-    w->redis = c;
+    /* XREADGROUP BLOCK waits block_ms before answering: the socket must wait longer (a
+     * cluster's reads block STREAMS_CLUSTER_BLOCK_MS at most, within redis.timeout_ms). */
+    if (l->c) {
+        long long t = (long long)w->cfg.redis_timeout_ms + w->cfg.block_ms;
+        struct timeval tv = {(time_t)(t / 1000), (suseconds_t)((t % 1000) * 1000)};
+        redisSetTimeout(l->c, tv);
+    }
     if (!w->redis_up)
         log_info("redis %s", w->redis_logged_down ? "regained" : "connected");
     w->redis_up = true;
@@ -134,7 +133,7 @@ static int ingest_redis_ready(struct ingest *w)
 {
     long backoff = INGEST_BACKOFF_MIN_MS;
     bool first = true;
-    while (!w->redis) {
+    while (!rlink_up(&w->redis)) {
         if (daemon_stopping)
             return -1;
         /* after a loss, wait a moment first: a refused command must not spin */
@@ -157,10 +156,10 @@ static void touch_in_hand(struct ingest *w)
     if (now < w->next_touch_ms)
         return;
     w->next_touch_ms = now + w->cfg.claim_idle_ms / 3;
-    if (!w->redis && redis_connect_once(w) < 0)
+    if (!rlink_up(&w->redis) && redis_connect_once(w) < 0)
         return;
     char err[STREAMS_ERR_MAX];
-    if (streams_touch(w->redis, &w->batch, RSTREAM_GROUP_INGEST, w->consumer, err, sizeof err) < 0)
+    if (streams_touch(&w->redis, &w->batch, RSTREAM_GROUP_INGEST, w->consumer, err, sizeof err) < 0)
         ingest_redis_lost(w, err);
 }
 
@@ -368,7 +367,7 @@ static int ack_committed(struct ingest *w)
     for (;;) {
         if (ingest_redis_ready(w) < 0)
             return -1;
-        if (streams_ack(w->redis, &w->batch, RSTREAM_GROUP_INGEST, err, sizeof err) == 0)
+        if (streams_ack(&w->redis, &w->batch, RSTREAM_GROUP_INGEST, err, sizeof err) == 0)
             return 0;
         ingest_redis_lost(w, err);
     }
@@ -458,9 +457,9 @@ static void report(struct ingest *w, bool final)
     if (c->batches == 0 && c->dead == 0 && !final)
         return;
     long long backlog = -1;
-    if (w->redis) {
+    if (rlink_up(&w->redis)) {
         char err[STREAMS_ERR_MAX];
-        if (streams_backlog(w->redis, &w->batch, RSTREAM_GROUP_INGEST, &backlog, err, sizeof err) < 0) {
+        if (streams_backlog(&w->redis, &w->batch, RSTREAM_GROUP_INGEST, &backlog, err, sizeof err) < 0) {
             ingest_redis_lost(w, err);
             backlog = -1;
         }
@@ -498,7 +497,7 @@ static long read_count(const struct ingest *w)
 static struct reclaim_ctx reclaim_ctx_of(const struct ingest *w)
 {
     return (struct reclaim_ctx){
-        .redis = w->redis, .consumer = w->consumer, .claim_idle_ms = w->cfg.claim_idle_ms};
+        .redis = (struct rlink *)&w->redis, .consumer = w->consumer, .claim_idle_ms = w->cfg.claim_idle_ms};
 }
 
 /* At start: this consumer's own pending entries, every shard, page by page. Returns 0,
@@ -565,16 +564,16 @@ static int store_idle_entries(struct ingest *w)
 
 int ingest_run(struct ingest *w)
 {
-    struct redis_url u;
-    char err[INGEST_ERR_MAX];
-    if (rstream_parse_url(w->cfg.redis_url, &u, err, sizeof err) < 0) {
+    char err[INGEST_ERR_MAX], where[512];
+    if (rstream_describe_url(w->cfg.redis_url, w->cfg.redis_cluster, where, sizeof where, err, sizeof err) <
+        0) {
         log_error("redis.url: %s", err);
         return 1;
     }
-    log_info("starting: role ingest, consumer %s, group %s, %u shards, redis %s:%d/%d, batch %ld, "
+    log_info("starting: role ingest, consumer %s, group %s, %u shards, redis %s, batch %ld, "
              "max_deliveries %d, claim_idle_ms %lld, time zone %s",
-             w->consumer, RSTREAM_GROUP_INGEST, w->cfg.shards, u.host, u.port, u.db, w->cfg.batch,
-             w->cfg.max_deliveries, w->cfg.claim_idle_ms, w->cfg.time_zone);
+             w->consumer, RSTREAM_GROUP_INGEST, w->cfg.shards, where, w->cfg.batch, w->cfg.max_deliveries,
+             w->cfg.claim_idle_ms, w->cfg.time_zone);
 
     pgsession_try(&w->pg); /* "connected" or "unavailable": pg_wait retries */
     w->db = w->pg.db;
@@ -613,7 +612,7 @@ int ingest_run(struct ingest *w)
             w->next_reclaim_ms = now + w->reclaim_every_ms;
         }
         report(w, false);
-        if (!w->redis)
+        if (!rlink_up(&w->redis))
             continue;
 
         long block = w->cfg.block_ms;
@@ -622,7 +621,7 @@ int ingest_run(struct ingest *w)
         if (block < 1)
             block = 1;
         size_t got = 0;
-        if (streams_read(w->redis, &w->batch, RSTREAM_GROUP_INGEST, w->consumer, 0, w->cfg.shards, NULL,
+        if (streams_read(&w->redis, &w->batch, RSTREAM_GROUP_INGEST, w->consumer, 0, w->cfg.shards, NULL,
                          count, block, 1, &got, err, sizeof err) < 0) {
             ingest_redis_lost(w, err);
             batch_clear(&w->batch); /* what was read stays pending: reclaimed later */
@@ -728,8 +727,7 @@ void ingest_destroy(struct ingest **pw)
     struct ingest *w = *pw;
     if (!w)
         return;
-    if (w->redis)
-        redisFree(w->redis);
+    rlink_close(&w->redis);
     pgsession_close(&w->pg);
     batch_free(&w->batch);
     lasterr_free(&w->errors);

@@ -39,6 +39,7 @@
 /* What the ingest role needs from the settings; strings must outlive the worker. */
 struct ingest_config {
     const char *redis_url;
+    bool redis_cluster; /* redis.cluster */
     int redis_timeout_ms;
     unsigned shards;
     const char *postgres_dsn;

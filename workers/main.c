@@ -53,6 +53,7 @@ static const struct role roles[] = {
 /* The settings the worker reads, listed by --help. */
 static const char *const settings_used[] = {
     "redis.url",
+    "redis.cluster",
     "redis.shards",
     "redis.timeout_ms",
     "postgres.dsn",
@@ -175,6 +176,7 @@ static struct ingest *make_ingest(struct config *cfg, struct metrics *m, struct 
         return NULL;
     struct ingest_config ic = {
         .redis_url = config_str(cfg, "redis.url"),
+        .redis_cluster = config_bool(cfg, "redis.cluster"),
         .redis_timeout_ms = (int)config_int(cfg, "redis.timeout_ms"),
         .shards = (unsigned)config_int(cfg, "redis.shards"),
         .postgres_dsn = config_str(cfg, "postgres.dsn"),
@@ -245,6 +247,7 @@ static struct scheduler *make_scheduler(struct config *cfg, struct metrics *m, s
     struct scheduler_config sc = {
         .postgres_dsn = config_str(cfg, "postgres.dsn"),
         .redis_url = config_str(cfg, "redis.url"),
+        .redis_cluster = config_bool(cfg, "redis.cluster"),
         .redis_timeout_ms = (int)config_int(cfg, "redis.timeout_ms"),
         .shards = (unsigned)config_int(cfg, "redis.shards"),
         .time_zone = config_str(cfg, "time.zone"),
@@ -359,6 +362,7 @@ static int run_role(struct config *cfg, const struct role *role, struct reload_c
                           &(struct healthprobe_opts){.redis_url = role->parts & (ROLE_INGEST | ROLE_SCHEDULE)
                                                                       ? config_str(cfg, "redis.url")
                                                                       : NULL,
+                                                     .redis_cluster = config_bool(cfg, "redis.cluster"),
                                                      .pg_dsn = config_str(cfg, "postgres.dsn"),
                                                      .timeout_ms = (int)config_int(cfg, "redis.timeout_ms")},
                           &probe);

@@ -57,8 +57,8 @@ int reclaim_idle_page(const struct reclaim_ctx *c, struct batch *b, unsigned sha
     batch_clear(b);
     if (page > RECLAIM_PAGE)
         page = RECLAIM_PAGE;
-    if (streams_pending(c->redis, key, RSTREAM_GROUP_INGEST, c->claim_idle_ms, pend, page, &n, err, errlen) <
-        0)
+    if (streams_pending(c->redis, b, shard, RSTREAM_GROUP_INGEST, c->claim_idle_ms, pend, page, &n, err,
+                        errlen) < 0)
         return -1;
     *listed = n;
     if (n == 0)
@@ -75,7 +75,7 @@ int reclaim_idle_page(const struct reclaim_ctx *c, struct batch *b, unsigned sha
         }
         /* Not returned: another worker took it first, or the stream lost it (trimmed). */
         bool exists = true;
-        if (streams_exists(c->redis, key, pend[i].id, &exists, err, errlen) < 0)
+        if (streams_exists(c->redis, b, shard, pend[i].id, &exists, err, errlen) < 0)
             return -1;
         if (exists) {
             others++;

@@ -15,6 +15,8 @@
 
 #include "batch.h"
 
+#include "rstream.h"
+
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
@@ -22,7 +24,7 @@
 #define RECLAIM_PAGES_MAX 100 /* per shard and pass, so a pass always ends */
 
 struct reclaim_ctx {
-    redisContext *redis;
+    struct rlink *redis;
     const char *consumer;    /* this worker's consumer name */
     long long claim_idle_ms; /* worker.claim_idle_ms */
 };

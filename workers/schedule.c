@@ -90,9 +90,7 @@ struct scheduler *scheduler_new(const struct scheduler_config *cfg, struct metri
 
 void sched_redis_drop(struct scheduler *s)
 {
-    if (s->redis)
-        redisFree(s->redis);
-    s->redis = NULL;
+    rlink_close(&s->redis);
 }
 
 void scheduler_destroy(struct scheduler **ps)

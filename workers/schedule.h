@@ -44,6 +44,8 @@
 
 #include "metrics.h"
 
+#include <stdbool.h>
+
 #define SCHEDULE_CATCHUP_MIN 60          /* a recalc missed by up to this many minutes runs late */
 #define SCHEDULE_REMINDER_EVERY_MS 60000 /* sign-off reminders are checked once a minute */
 #define SCHEDULE_CHECK_TIMEOUT_MS 5000   /* the lock connection must answer within this */
@@ -53,6 +55,7 @@
 struct scheduler_config {
     const char *postgres_dsn;
     const char *redis_url;
+    bool redis_cluster; /* redis.cluster */
     int redis_timeout_ms;
     unsigned shards;             /* redis.shards */
     const char *time_zone;       /* time.zone: the wall clock of the cron and of period ends */

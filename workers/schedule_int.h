@@ -14,6 +14,7 @@
 
 #include "cron.h"
 #include "pgsession.h"
+#include "rstream.h"
 #include "schedule.h"
 
 #include <hiredis/hiredis.h>
@@ -71,7 +72,7 @@ struct scheduler {
     bool recalc_primed;
     int64_t recalc_next; /* wall-clock minute (cron_time_to_minutes) of the next run */
     long long next_reminders_ms, next_housekeeping_ms, next_partitions_ms;
-    redisContext *redis;
+    struct rlink redis;
 
     struct metrics *m;
     struct metric *m_leader, *m_changes, *m_pg_up;

@@ -168,8 +168,8 @@ static int trim_shard(redisContext *c, unsigned shard, long long *trimmed, long 
 void sched_job_housekeeping(struct scheduler *s)
 {
     char err[SCHEDULE_ERR_MAX] = "";
-    if (!s->redis &&
-        !(s->redis = rstream_connect(s->cfg.redis_url, s->cfg.redis_timeout_ms, err, sizeof err))) {
+    if (!rlink_up(&s->redis) && rlink_connect(&s->redis, s->cfg.redis_url, s->cfg.redis_cluster,
+                                              s->cfg.redis_timeout_ms, err, sizeof err) < 0) {
         metric_inc(s->m_errors[JOB_HOUSEKEEPING]);
         log_error("housekeeping: %s; trying again in %ld s", err, s->cfg.housekeeping_s);
         return;
@@ -177,7 +177,11 @@ void sched_job_housekeeping(struct scheduler *s)
     long long trimmed = 0, kept = 0;
     for (unsigned shard = 0; shard < s->cfg.shards && !daemon_stopping; shard++) {
         long long t, k;
-        if (trim_shard(s->redis, shard, &t, &k, err, sizeof err) < 0) {
+        char why[SCHEDULE_ERR_MAX - 32];
+        redisContext *c = rlink_shard(&s->redis, shard, why, sizeof why);
+        if (!c)
+            snprintf(err, sizeof err, "shard %u: %s", shard, why);
+        if (!c || trim_shard(c, shard, &t, &k, err, sizeof err) < 0) {
             metric_inc(s->m_errors[JOB_HOUSEKEEPING]);
             metric_add(s->m_trimmed, trimmed);
             log_error("housekeeping: %s (after trimming %lld entries); trying again in %ld s", err, trimmed,

@@ -1,5 +1,8 @@
 #include "streams.h"
 
+#include "daemon.h"
+#include "rstream.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,15 +118,12 @@ static int add_entry(struct batch *b, unsigned shard, const redisReply *r, int d
     return 0;
 }
 
-int streams_read(redisContext *c, struct batch *b, const char *group, const char *consumer, unsigned first,
-                 unsigned nshards, const char *const *ids, long count, long block_ms, int deliveries,
-                 size_t *got, char *err, size_t errlen)
+/* One XREADGROUP over shards [first, first + nshards) on c (one server: every shard;
+ * a cluster: one shard, its keys' slot), adding to *got. */
+static int read_one(redisContext *c, struct batch *b, const char *group, const char *consumer, unsigned first,
+                    unsigned nshards, const char *const *ids, long count, long block_ms, int deliveries,
+                    size_t *got, char *err, size_t errlen)
 {
-    *got = 0;
-    if (first + nshards > b->nshards) {
-        set_err(err, errlen, "XREADGROUP: shard %u out of range", first + nshards);
-        return -1;
-    }
     char count_s[STREAMS_NUM_MAX], block_s[STREAMS_NUM_MAX];
     snprintf(count_s, sizeof count_s, "%ld", count);
     snprintf(block_s, sizeof block_s, "%ld", block_ms);
@@ -178,6 +178,66 @@ int streams_read(redisContext *c, struct batch *b, const char *group, const char
     return rc;
 }
 
+int streams_read(struct rlink *l, struct batch *b, const char *group, const char *consumer, unsigned first,
+                 unsigned nshards, const char *const *ids, long count, long block_ms, int deliveries,
+                 size_t *got, char *err, size_t errlen)
+{
+    *got = 0;
+    if (first + nshards > b->nshards) {
+        set_err(err, errlen, "XREADGROUP: shard %u out of range", first + nshards);
+        return -1;
+    }
+    char why[STREAMS_ERR_MAX];
+    if (!rlink_is_cluster(l)) {
+        redisContext *c = rlink_shard(l, first, why, sizeof why);
+        if (!c) {
+            set_err(err, errlen, "XREADGROUP: %s", why);
+            return -1;
+        }
+        return read_one(c, b, group, consumer, first, nshards, ids, count, block_ms, deliveries, got, err,
+                        errlen);
+    }
+    /* A cluster: the keys of one command share a slot, so one XREADGROUP per shard
+     * (COUNT count each, as one command over all shards has it), without BLOCK, from a
+     * shard that turns round by round (none waits behind the others), while the batch
+     * has room. Nothing anywhere: a blocking read of at most STREAMS_CLUSTER_BLOCK_MS on
+     * the next shard in turn, then every shard again, until block_ms have passed, so an
+     * empty read means block_ms of quiet as on one server (the ingest worker derives
+     * the queued events then). */
+    long long deadline = block_ms >= 0 ? daemon_now_ms() + block_ms : 0;
+    for (;;) {
+        unsigned start = l->turn++ % nshards;
+        for (unsigned k = 0; k < nshards && b->n < b->cap; k++) {
+            unsigned i = (start + k) % nshards;
+            redisContext *c = rlink_shard(l, first + i, why, sizeof why);
+            if (!c) {
+                set_err(err, errlen, "XREADGROUP %s: %s", b->keys[first + i], why);
+                return -1;
+            }
+            const char *id1[1] = {ids ? ids[i] : ">"};
+            long room = (long)(b->cap - b->n);
+            if (read_one(c, b, group, consumer, first + i, 1, id1, count < room ? count : room, -1,
+                         deliveries, got, err, errlen) < 0)
+                return -1;
+        }
+        long long left = deadline - daemon_now_ms();
+        if (*got > 0 || block_ms < 0 || left <= 0)
+            return 0;
+        unsigned i = start;
+        redisContext *c = rlink_shard(l, first + i, why, sizeof why);
+        if (!c) {
+            set_err(err, errlen, "XREADGROUP %s: %s", b->keys[first + i], why);
+            return -1;
+        }
+        const char *id1[1] = {ids ? ids[i] : ">"};
+        if (read_one(c, b, group, consumer, first + i, 1, id1, count,
+                     left < STREAMS_CLUSTER_BLOCK_MS ? (long)left : STREAMS_CLUSTER_BLOCK_MS, deliveries, got,
+                     err, errlen) < 0 ||
+            *got > 0)
+            return *got > 0 ? 0 : -1;
+    }
+}
+
 static bool needs_ack(const struct batch_entry *e)
 {
     return !e->acked && (e->state == ENTRY_COMMITTED || e->state == ENTRY_GONE);
@@ -193,12 +253,14 @@ static bool in_hand(const struct batch_entry *e)
  * the key inserted after the first) followed by the ids, then suffix (may be NULL);
  * pipelined, then reads every reply. Returns 0, or -1 with err.
  */
-static int per_shard(redisContext *c, struct batch *b, bool (*select)(const struct batch_entry *),
+static int per_shard(struct rlink *l, struct batch *b, bool (*select)(const struct batch_entry *),
                      const char *const *prefix, size_t prefixn, const char *suffix, const char *what,
                      char *err, size_t errlen)
 {
     struct args a;
-    if (args_init(&a, prefixn + 2 + b->n) < 0) {
+    redisContext **sent_to = calloc(b->nshards ? b->nshards : 1, sizeof *sent_to);
+    if (!sent_to || args_init(&a, prefixn + 2 + b->n) < 0) {
+        free(sent_to);
         set_err(err, errlen, "%s: out of memory", what);
         return -1;
     }
@@ -217,19 +279,24 @@ static int per_shard(redisContext *c, struct batch *b, bool (*select)(const stru
             continue;
         if (suffix)
             args_push(&a, suffix);
-        if (redisAppendCommandArgv(c, (int)a.n, a.v, a.len) != REDIS_OK) {
-            set_err(err, errlen, "%s: %s", what, c->errstr);
+        char why[STREAMS_ERR_MAX];
+        redisContext *c = rlink_shard(l, s, why, sizeof why);
+        if (!c || redisAppendCommandArgv(c, (int)a.n, a.v, a.len) != REDIS_OK) {
+            set_err(err, errlen, "%s: %s", what, c ? c->errstr : why);
             args_free(&a);
+            free(sent_to);
             return -1;
         }
-        sent++;
+        sent_to[sent++] = c;
     }
     args_free(&a);
     int rc = 0;
     for (unsigned i = 0; i < sent; i++) {
+        redisContext *c = sent_to[i];
         redisReply *r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
             set_err(err, errlen, "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
+            free(sent_to);
             return -1; /* the connection is broken: no further replies to read */
         }
         if (r->type == REDIS_REPLY_ERROR && rc == 0) {
@@ -238,13 +305,14 @@ static int per_shard(redisContext *c, struct batch *b, bool (*select)(const stru
         }
         freeReplyObject(r);
     }
+    free(sent_to);
     return rc;
 }
 
-int streams_ack(redisContext *c, struct batch *b, const char *group, char *err, size_t errlen)
+int streams_ack(struct rlink *l, struct batch *b, const char *group, char *err, size_t errlen)
 {
     const char *prefix[] = {"XACK", group};
-    if (per_shard(c, b, needs_ack, prefix, 2, NULL, "XACK", err, errlen) < 0)
+    if (per_shard(l, b, needs_ack, prefix, 2, NULL, "XACK", err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < b->n; i++)
         if (needs_ack(&b->e[i]))
@@ -252,11 +320,11 @@ int streams_ack(redisContext *c, struct batch *b, const char *group, char *err, 
     return 0;
 }
 
-int streams_touch(redisContext *c, struct batch *b, const char *group, const char *consumer, char *err,
+int streams_touch(struct rlink *l, struct batch *b, const char *group, const char *consumer, char *err,
                   size_t errlen)
 {
     const char *prefix[] = {"XCLAIM", group, consumer, "0"};
-    return per_shard(c, b, in_hand, prefix, 4, "JUSTID", "XCLAIM JUSTID", err, errlen);
+    return per_shard(l, b, in_hand, prefix, 4, "JUSTID", "XCLAIM JUSTID", err, errlen);
 }
 
 static long long reply_int(const redisReply *r)
@@ -268,10 +336,18 @@ static long long reply_int(const redisReply *r)
     return -1;
 }
 
-int streams_pending(redisContext *c, const char *key, const char *group, long long min_idle_ms,
-                    struct pending_entry *out, size_t max, size_t *n, char *err, size_t errlen)
+int streams_pending(struct rlink *l, const struct batch *b, unsigned shard, const char *group,
+                    long long min_idle_ms, struct pending_entry *out, size_t max, size_t *n, char *err,
+                    size_t errlen)
 {
     *n = 0;
+    const char *key = b->keys[shard];
+    char why[STREAMS_ERR_MAX];
+    redisContext *c = rlink_shard(l, shard, why, sizeof why);
+    if (!c) {
+        set_err(err, errlen, "XPENDING %s: %s", key, why);
+        return -1;
+    }
     char idle_s[STREAMS_NUM_MAX], max_s[STREAMS_NUM_MAX];
     snprintf(idle_s, sizeof idle_s, "%lld", min_idle_ms);
     snprintf(max_s, sizeof max_s, "%zu", max);
@@ -313,7 +389,7 @@ int streams_pending(redisContext *c, const char *key, const char *group, long lo
     return rc;
 }
 
-int streams_claim(redisContext *c, struct batch *b, unsigned shard, const char *group, const char *consumer,
+int streams_claim(struct rlink *l, struct batch *b, unsigned shard, const char *group, const char *consumer,
                   long long min_idle_ms, const struct pending_entry *ids, size_t n, bool *claimed, char *err,
                   size_t errlen)
 {
@@ -321,6 +397,12 @@ int streams_claim(redisContext *c, struct batch *b, unsigned shard, const char *
         claimed[i] = false;
     if (n == 0)
         return 0;
+    char why[STREAMS_ERR_MAX];
+    redisContext *c = rlink_shard(l, shard, why, sizeof why);
+    if (!c) {
+        set_err(err, errlen, "XCLAIM %s: %s", b->keys[shard], why);
+        return -1;
+    }
     char idle_s[STREAMS_NUM_MAX];
     snprintf(idle_s, sizeof idle_s, "%lld", min_idle_ms);
     struct args a;
@@ -369,8 +451,16 @@ int streams_claim(redisContext *c, struct batch *b, unsigned shard, const char *
     return rc;
 }
 
-int streams_exists(redisContext *c, const char *key, const char *id, bool *exists, char *err, size_t errlen)
+int streams_exists(struct rlink *l, const struct batch *b, unsigned shard, const char *id, bool *exists,
+                   char *err, size_t errlen)
 {
+    const char *key = b->keys[shard];
+    char why[STREAMS_ERR_MAX];
+    redisContext *c = rlink_shard(l, shard, why, sizeof why);
+    if (!c) {
+        set_err(err, errlen, "XRANGE %s: %s", key, why);
+        return -1;
+    }
     struct args a;
     if (args_init(&a, 4) < 0) {
         set_err(err, errlen, "XRANGE: out of memory");
@@ -388,23 +478,33 @@ int streams_exists(redisContext *c, const char *key, const char *id, bool *exist
     return 0;
 }
 
-int streams_backlog(redisContext *c, const struct batch *b, const char *group, long long *backlog, char *err,
+int streams_backlog(struct rlink *l, const struct batch *b, const char *group, long long *backlog, char *err,
                     size_t errlen)
 {
     *backlog = 0;
+    redisContext **ctx = calloc(b->nshards ? b->nshards : 1, sizeof *ctx);
+    if (!ctx) {
+        set_err(err, errlen, "XINFO GROUPS: out of memory");
+        return -1;
+    }
     for (unsigned s = 0; s < b->nshards; s++) {
         const char *argv[3] = {"XINFO", "GROUPS", b->keys[s]};
         size_t lens[3] = {5, 6, strlen(b->keys[s])};
-        if (redisAppendCommandArgv(c, 3, argv, lens) != REDIS_OK) {
-            set_err(err, errlen, "XINFO GROUPS: %s", c->errstr);
+        char why[STREAMS_ERR_MAX];
+        ctx[s] = rlink_shard(l, s, why, sizeof why);
+        if (!ctx[s] || redisAppendCommandArgv(ctx[s], 3, argv, lens) != REDIS_OK) {
+            set_err(err, errlen, "XINFO GROUPS: %s", ctx[s] ? ctx[s]->errstr : why);
+            free(ctx);
             return -1;
         }
     }
     int rc = 0;
     for (unsigned s = 0; s < b->nshards; s++) {
+        redisContext *c = ctx[s];
         redisReply *r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
             set_err(err, errlen, "XINFO GROUPS: %s", c->errstr[0] ? c->errstr : "no reply");
+            free(ctx);
             return -1;
         }
         if (r->type == REDIS_REPLY_ERROR) {
@@ -434,5 +534,6 @@ int streams_backlog(redisContext *c, const struct batch *b, const char *group, l
         }
         freeReplyObject(r);
     }
+    free(ctx);
     return rc;
 }

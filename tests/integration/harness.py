@@ -22,7 +22,11 @@ Rules it keeps:
 
 Environment: KINERJA_BIN_DIR (the binaries; default <source>/build-asan/bin, else
 <source>/build/bin), KINERJA_SOURCE_DIR (default: two levels above this file),
-KEEP_TMP=1 keeps the temporary directory of a failed stack. Python: Debian's
+KEEP_TMP=1 keeps the temporary directory of a failed stack. KINERJA_TEST_REDIS=cluster
+runs a stack's Redis as a real 3-master, 3-replica Redis Cluster (cluster.py) with
+redis.cluster = true: start_redis / stop_redis start and stop every node, redis_cmd
+sends each command to its key's master (CTest runs the intake and ingest suites so
+too, as integration/<name>_cluster). Python: Debian's
 /usr/bin/python3 (zmq, msgpack, psycopg2).
 """
 
@@ -58,6 +62,13 @@ STOP_TIMEOUT = 20.0    # seconds for a process to exit after SIGTERM
 CLI_TIMEOUT = 180.0    # seconds for one `kinerja` command
 LOG_TAIL_LINES = 40
 SQL_TIMEOUT_MS = 120000  # longest statement Stack.sql() lets run
+REDIS_MODE = os.environ.get("KINERJA_TEST_REDIS", "single")
+if REDIS_MODE not in ("single", "cluster"):
+    raise RuntimeError("KINERJA_TEST_REDIS=%s: want single or cluster" % REDIS_MODE)
+# the key of a command, by its name: the argument index (commands without one go to
+# every master: CONFIG, FLUSHALL, ...)
+_KEY_ARG = {"XINFO": 2, "XGROUP": 2, "OBJECT": 2, "MEMORY": 2}
+_NO_KEY = {"CONFIG", "FLUSHALL", "FLUSHDB", "PING", "INFO", "DBSIZE", "FUNCTION", "SCRIPT"}
 
 
 def _default_bin_dir():
@@ -274,8 +285,10 @@ class Stack:
     start_broker/start_worker/kinerja is applied on top.
     """
 
-    def __init__(self, shards=4, env=None, bin_dir=None, durable=False):
+    def __init__(self, shards=4, env=None, bin_dir=None, durable=False, redis_cluster=None):
         self.bin_dir = bin_dir or BIN_DIR
+        self.redis_cluster = REDIS_MODE == "cluster" if redis_cluster is None else redis_cluster
+        self.cluster = None  # cluster.Cluster once start_redis made it
         self.durable = durable  # PostgreSQL with fsync on, as in production (benchmarks)
         self.source_dir = SOURCE_DIR
         self.shards = shards
@@ -449,7 +462,11 @@ class Stack:
 
     def start_redis(self):
         """Starts redis-server on the stack's port and data dir (AOF everysec, no RDB),
-        so stop_redis() + start_redis() keeps the data. Waits for PING."""
+        so stop_redis() + start_redis() keeps the data. Waits for PING. A cluster stack:
+        makes the cluster the first time (and points the config at it), later starts
+        every stopped node again and waits until the cluster is settled."""
+        if self.redis_cluster:
+            return self._start_cluster()
         if self.redis is not None and self.redis.poll() is None:
             return self.redis
         argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
@@ -470,14 +487,50 @@ class Stack:
             time.sleep(0.05)
 
     def stop_redis(self, sig=signal.SIGTERM):
-        """Stops Redis (SIGTERM: clean, AOF flushed; SIGKILL: a crash)."""
+        """Stops Redis (SIGTERM: clean, AOF flushed; SIGKILL: a crash); a cluster: every
+        node."""
+        if self.cluster is not None:
+            for port in self.cluster.live_ports():
+                self.cluster.kill(port, sig)
+            self._cluster_down = True
+            return
         if self.redis is not None:
             self.kill(self.redis, sig)
+
+    def _start_cluster(self):
+        from cluster import Cluster
+        if self.cluster is None:
+            self.cluster = Cluster(tmp=os.path.join(self.tmp, "cluster"))
+            self.redis_url = self.cluster.seeds_url()
+            self.write_config(extra={"redis.url": self.redis_url, "redis.cluster": True})
+        elif getattr(self, "_cluster_down", False):
+            for port in self.cluster.ports:
+                if port not in self.cluster.live_ports():
+                    self.cluster.restart(port)
+            self.cluster.wait_settled()
+        self._cluster_down = False
+        return None
+
+    def _cluster_cmd(self, args, timeout):
+        if not self.cluster.live_ports():
+            raise ConnectionRefusedError("redis cluster: every node is stopped")
+        name = str(args[0]).upper()
+        if name in _NO_KEY:
+            replies = [self.cluster.command(p, *args, timeout=timeout) for p in self.cluster.masters()]
+            return replies[0]
+        key = args[_KEY_ARG.get(name, 1)]
+        if isinstance(key, bytes):
+            key = key.decode()
+        port = self.cluster.owner_of(self.cluster.key_slot(key))
+        return self.cluster.command(port, *args, timeout=timeout)
 
     def redis_cmd(self, *args, timeout=10.0):
         """One Redis command; returns the reply (bulk strings as bytes, status replies
         as str, integers as int, arrays as lists, nil as None); raises RedisError on an
-        error reply, OSError when Redis is down."""
+        error reply, OSError when Redis is down. A cluster: sent to the master of the
+        command's key (commands without a key: to every master, the first reply)."""
+        if self.cluster is not None:
+            return self._cluster_cmd(args, timeout)
         conn = _Resp(self.redis_port, timeout=timeout)
         try:
             return conn.command(*args)
@@ -713,6 +766,23 @@ class Stack:
         sock.connect(endpoint or self.intake_endpoint)
         return sock
 
+    def send_frames(self, endpoint, frames, timeout=15.0):
+        """Sends every frame (a list of events) on a new DEALER to endpoint, then reads
+        their replies; returns all acks in order. AssertionError when a reply does not
+        come within timeout seconds."""
+        d = self.dealer(endpoint)
+        acks = []
+        try:
+            for f in frames:
+                d.send(msgpack.packb(f))
+            for _ in frames:
+                if not d.poll(int(timeout * 1000), zmq.POLLIN):
+                    raise AssertionError("no reply from %s within %ss" % (endpoint, timeout))
+                acks += msgpack.unpackb(d.recv(), raw=False)
+        finally:
+            d.close()
+        return acks
+
     def request(self, obj, timeout=10.0):
         """Sends one frame (an event map, a list of them, or raw bytes) on the stack's
         DEALER and returns the decoded reply. Raises TimeoutError when no reply comes
@@ -785,6 +855,8 @@ class Stack:
             self.kill(proc, signal.SIGKILL, timeout=10)
         if self.redis is not None:
             self.kill(self.redis, signal.SIGKILL, timeout=10)
+        if self.cluster is not None:
+            self.cluster.stop(failed=self.failed)
         if self.postgres is not None:
             self.kill(self.postgres, signal.SIGQUIT, timeout=15)
         for f in self._log_files:

@@ -10,8 +10,6 @@ import signal
 import time
 import unittest
 
-import msgpack
-import zmq
 
 from harness import StackTestCase, _Resp, free_port
 from test_broker import event
@@ -79,17 +77,7 @@ class ReplicatedTest(StackTestCase):
         return proc, e["KINERJA_INTAKE_ENDPOINT"]
 
     def send(self, endpoint, frames):
-        d = self.stack.dealer(endpoint)
-        acks = []
-        try:
-            for f in frames:
-                d.send(msgpack.packb(f))
-            for _ in frames:
-                self.assertTrue(d.poll(15000, zmq.POLLIN), "no reply")
-                acks += msgpack.unpackb(d.recv(), raw=False)
-        finally:
-            d.close()
-        return acks
+        return self.stack.send_frames(endpoint, frames)
 
     def test_1_acks_wait_for_the_replica(self):
         proc, endpoint = self.broker()
