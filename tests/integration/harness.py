@@ -25,7 +25,7 @@ Environment: KINERJA_BIN_DIR (the binaries; default <source>/build-asan/bin, els
 KEEP_TMP=1 keeps the temporary directory of a failed stack. KINERJA_TEST_REDIS=cluster
 runs a stack's Redis as a real 3-master, 3-replica Redis Cluster (cluster.py) with
 redis.cluster = true: start_redis / stop_redis start and stop every node, redis_cmd
-sends each command to its key's master (CTest runs the intake and ingest suites so
+sends each command to its key's master (CTest runs the intake, ingest and scheduler suites so
 too, as integration/<name>_cluster). Python: Debian's
 /usr/bin/python3 (zmq, msgpack, psycopg2).
 """
@@ -518,7 +518,11 @@ class Stack:
         if name in _NO_KEY:
             replies = [self.cluster.command(p, *args, timeout=timeout) for p in self.cluster.masters()]
             return replies[0]
-        key = args[_KEY_ARG.get(name, 1)]
+        if name in ("XREAD", "XREADGROUP"):
+            words = [a.upper() if isinstance(a, str) else a for a in args]
+            key = args[words.index("STREAMS") + 1]  # every stream of one command shares a slot
+        else:
+            key = args[_KEY_ARG.get(name, 1)]
         if isinstance(key, bytes):
             key = key.decode()
         port = self.cluster.owner_of(self.cluster.key_slot(key))
