@@ -174,6 +174,78 @@ class ClusterIntakeTest(StackTestCase):
         finally:
             self.stack.stop(proc)
 
+    def test_3_a_shard_resharded_during_a_send_loses_nothing(self):
+        """The slot of a shard's stream moves to another master while events flow
+        (SETSLOT MIGRATING / IMPORTING, MIGRATE, SETSLOT NODE: what redis-cli --cluster
+        reshard does): the broker and the ingest worker follow ASK and MOVED, and every
+        event ends accepted or duplicate after resends, stored once."""
+        proc, endpoint = self.broker()
+        try:
+            self.stack.wait_for(lambda: "Redis Cluster connected" in self.stack.log_text(self.stack._names[proc]),
+                                what="the broker on the cluster")
+            sent, accepted, errors = {}, set(), []
+            stop = threading.Event()
+
+            def sender():
+                d = self.stack.dealer(endpoint)
+                try:
+                    while not stop.is_set():
+                        frame = [event(unit="UNIT-R%d" % (len(sent) + j)) for j in range(40)]
+                        for e in frame:
+                            sent[e["id"]] = e
+                        d.send(msgpack.packb(frame))
+                        if not d.poll(20000, zmq.POLLIN):
+                            errors.append("no reply")
+                            return
+                        accepted.update(a["id"] for a in msgpack.unpackb(d.recv(), raw=False)
+                                        if a["status"] == "accepted")
+                finally:
+                    d.close()
+
+            t = threading.Thread(target=sender)
+            t.start()
+            try:
+                self.stack.wait_for(lambda: len(accepted) >= 500, timeout=30, what="acks before the move")
+                slot = self.cluster.key_slot("kinerja:ev:{0}")
+                source = self.cluster.owner_of(slot)
+                target = [m for m in self.cluster.masters() if m != source][0]
+                self.cluster.migrate_slot(slot, target)
+                self.assertEqual(self.cluster.owner_of(slot), target)
+                n = len(accepted)
+                self.stack.wait_for(lambda: len(accepted) >= n + 500, timeout=60, what="acks after the move")
+            finally:
+                stop.set()
+                t.join(timeout=60)
+            self.assertEqual(errors, [])
+            rest = [sent[i] for i in sent if i not in accepted]
+            for _ in range(10):
+                if not rest:
+                    break
+                acks = self.send(endpoint, [rest[k:k + 100] for k in range(0, len(rest), 100)])
+                rest = [sent[a["id"]] for a in acks if a["status"] not in ("accepted", "duplicate")]
+            self.assertEqual(rest, [])
+            ids = list(sent)
+            self.stack.wait_for(lambda: len(stored_ids(self.stack, ids)) == len(ids), timeout=90,
+                                what="every sent event in PostgreSQL")
+            self.assertEqual(set(stored_ids(self.stack, ids).values()), {1})
+        finally:
+            self.stack.stop(proc)
+
+    def test_4_durability_always_sets_every_master(self):
+        proc, endpoint = self.broker(KINERJA_INTAKE_DURABILITY="always")
+        try:
+            self.stack.wait_for(lambda: "Redis Cluster connected" in self.stack.log_text(self.stack._names[proc]),
+                                what="the broker on the cluster")
+            for port in self.cluster.masters():
+                self.assertEqual(self.cluster.command(port, "CONFIG", "GET", "appendfsync"),
+                                 [b"appendfsync", b"always"], port)
+            acks = self.send(endpoint, [[event(unit="UNIT-A%d" % i) for i in range(50)]])
+            self.assertEqual({a["status"] for a in acks}, {"accepted"}, acks[:3])
+        finally:
+            self.stack.stop(proc)
+            for port in self.cluster.masters():
+                self.cluster.command(port, "CONFIG", "SET", "appendfsync", "everysec")
+
 
 if __name__ == "__main__":
     import unittest
