@@ -8,7 +8,7 @@ servers and the single server are not given more hardware, so this measures what
 cluster path costs, not what more machines would give.
 
     bench/cluster_stack_bench.py [--events 50000] [--clients 8] [--runs 1] [--bin build/bin]
-        [--durability everysec|replicated] [--no-e2e]
+        [--durability everysec|replicated] [--no-e2e] [--mode both|single|cluster]
 """
 import argparse
 import os
@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "build", "bin"))
     ap.add_argument("--durability", default="everysec", choices=("everysec", "replicated"))
     ap.add_argument("--no-e2e", action="store_true")
+    ap.add_argument("--mode", default="both", choices=("both", "single", "cluster"))
     args = ap.parse_args()
     os.environ["KINERJA_BIN_DIR"] = os.path.abspath(args.bin)
     os.environ.setdefault("KINERJA_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "..")))
@@ -49,7 +50,7 @@ def main():
     from cluster import Cluster
 
     ok = True
-    for mode in ("single", "cluster"):
+    for mode in ("single", "cluster") if args.mode == "both" else (args.mode,):
         stack = harness.Stack(shards=SHARDS, bin_dir=os.path.abspath(args.bin))
         cluster = None
         try:
