@@ -27,7 +27,7 @@
 /* the texts of one call's arguments: per event two keys, the id and the time */
 #define CLUSTER_CALL_TEXT (ENQUEUE_CALL_EVENTS * (2 * CLUSTER_KEY_MAX + EVENT_ID_LEN + 2 * ENQUEUE_NUM_MAX))
 #define CLUSTER_CALL_ARGS (4 + 6 * ENQUEUE_CALL_EVENTS)
-#define CLUSTER_NODES_SEEN 64 /* nodes one round's WAITs are tracked for; more: unconfirmed */
+#define CLUSTER_NODES_SEEN 128 /* nodes one round can write to and WAIT on; a round reaching more: retry */
 
 struct call_args {
     const char *argv[CLUSTER_CALL_ARGS];
