@@ -101,6 +101,33 @@ static unsigned slot_of(const char *key)
     return rcluster_key_slot(key, strlen(key));
 }
 
+/* The cluster spec's bit-by-bit CRC16/XMODEM, to check the table-driven one against. */
+static unsigned crc16_bitwise(const unsigned char *p, size_t n)
+{
+    unsigned crc = 0;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= (unsigned)p[i] << 8;
+        for (int bit = 0; bit < 8; bit++)
+            crc = (crc & 0x8000u) ? ((crc << 1) ^ 0x1021u) & 0xFFFFu : (crc << 1) & 0xFFFFu;
+    }
+    return crc;
+}
+
+static void test_crc16_table_is_the_bitwise_crc(void **state)
+{
+    (void)state;
+    unsigned char buf[64];
+    unsigned x = 12345;
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)(round % 64);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            buf[i] = (unsigned char)(x >> 16);
+        }
+        assert_int_equal(rcluster_crc16((const char *)buf, n), crc16_bitwise(buf, n));
+    }
+}
+
 static void test_key_slots(void **state)
 {
     (void)state;
@@ -420,17 +447,12 @@ static void test_connect_no_seed_answers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc16_vectors),
-        cmocka_unit_test(test_key_slots),
-        cmocka_unit_test(test_seed_forms),
-        cmocka_unit_test(test_seed_bounds),
-        cmocka_unit_test(test_seed_errors_never_show_the_password),
-        cmocka_unit_test(test_map_three_masters),
-        cmocka_unit_test(test_map_partial_and_empty_host),
-        cmocka_unit_test(test_map_malformed),
-        cmocka_unit_test(test_map_too_many_nodes),
-        cmocka_unit_test(test_redirects),
-        cmocka_unit_test(test_connect_no_seed_answers),
+        cmocka_unit_test(test_crc16_vectors),     cmocka_unit_test(test_crc16_table_is_the_bitwise_crc),
+        cmocka_unit_test(test_key_slots),         cmocka_unit_test(test_seed_forms),
+        cmocka_unit_test(test_seed_bounds),       cmocka_unit_test(test_seed_errors_never_show_the_password),
+        cmocka_unit_test(test_map_three_masters), cmocka_unit_test(test_map_partial_and_empty_host),
+        cmocka_unit_test(test_map_malformed),     cmocka_unit_test(test_map_too_many_nodes),
+        cmocka_unit_test(test_redirects),         cmocka_unit_test(test_connect_no_seed_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
