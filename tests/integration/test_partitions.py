@@ -1,6 +1,6 @@
-"""The tables that grow with every period, partitioned by period (schemas/0027, issue 17):
-ratings, work_results and score_versions are LIST-partitioned on period with a DEFAULT
-partition; a query that names its period reads one partition (EXPLAIN shows it, also
+"""The tables that grow with every period, partitioned by period (schemas/0027 and 0028,
+issue 17): ratings, work_results, score_versions, notifications and result_audit are
+LIST-partitioned on period with a DEFAULT partition; a query that names its period reads one partition (EXPLAIN shows it, also
 for the score worker's load, whose period is a setting); rows that come before their
 partition wait in DEFAULT and are moved when it is made; the scheduler makes the months,
 quarters and years ahead; a past period's partitions can be detached for archive. Real
@@ -14,7 +14,7 @@ import psycopg2
 
 from harness import StackTestCase
 
-TABLES = ("ratings", "score_versions", "work_results")
+TABLES = ("notifications", "ratings", "result_audit", "score_versions", "work_results")
 
 
 def month_plus(d, k):
@@ -131,8 +131,8 @@ class PartitionTest(StackTestCase):
         self.add_rating("2032")
         self.assertEqual(s.sql_value("SELECT count(*) FROM ratings_p_default"), 3)
         made = s.sql_value("SELECT kinerja_partitions_ensure('2031-05')")
-        # 2031-05 for each of the three tables, and 2032, the other period DEFAULT held
-        self.assertEqual(made, 4)
+        # 2031-05 for each of the five tables, and 2032, the other period DEFAULT held
+        self.assertEqual(made, 6)
         self.assertEqual(s.sql_value("SELECT count(*) FROM ratings_p_default"), 0)
         self.assertEqual(s.sql_value("SELECT count(*) FROM ratings_p_2031_05"), 2)
         self.assertEqual(s.sql_value("SELECT count(*) FROM ratings_p_2032"), 1)
@@ -177,9 +177,10 @@ class PartitionTest(StackTestCase):
         self.assertIn("1 results that are not final", str(e.exception))
         s.sql("DELETE FROM results WHERE period = '2019-03'")
         tables = [r[0] for r in s.sql("SELECT * FROM kinerja_partition_detach('2019-03')")]
-        self.assertEqual(len(tables), 3, tables)
+        self.assertEqual(len(tables), 5, tables)
         for name in tables:
-            self.assertRegex(name, r"^(ratings|score_versions|work_results)_p_2019_03_detached_\d{14}$")
+            self.assertRegex(name, r"^(notifications|ratings|result_audit|score_versions|work_results)"
+                                   r"_p_2019_03_detached_\d{14}$")
             self.assertEqual(s.sql_value("SELECT relispartition FROM pg_class WHERE relname = %s", (name,)), False)
         archived = [n for n in tables if n.startswith("ratings_")][0]
         self.assertEqual(s.sql_value("SELECT count(*) FROM %s" % archived), 1)
@@ -198,7 +199,7 @@ class PartitionTest(StackTestCase):
         s = self.stack
         r = s.kinerja("partitions", "ensure", "--period", "2018-Q2")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("partitions ensure: 3 made for 2018-Q2", r.stdout)
+        self.assertIn("partitions ensure: 5 made for 2018-Q2", r.stdout)
         r = s.kinerja("partitions", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         rows = json.loads(r.stdout)
@@ -207,7 +208,7 @@ class PartitionTest(StackTestCase):
         self.assertEqual(sorted(x["table"] for x in rows if x["period"] == ""), sorted(TABLES))
         r = s.kinerja("partitions", "detach", "--period", "2018-Q2")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(len(r.stdout.split()), 3, r.stdout)
+        self.assertEqual(len(r.stdout.split()), 5, r.stdout)
         self.assertNotIn("2018-Q2", [x["period"] for x in json.loads(s.kinerja("partitions", "--json").stdout)])
         r = s.kinerja("partitions", "detach", "--period", datetime.date.today().strftime("%Y-%m"))
         self.assertEqual(r.returncode, 1)
@@ -244,6 +245,10 @@ class UpgradeTest(StackTestCase):
                   (period, str(uuid.uuid4())))
             s.sql("INSERT INTO score_versions (employee, period, version, result) VALUES"
                   " ('199001012020011000', %s, 1, '{\"v\": 1}')", (period,))
+            s.sql("INSERT INTO notifications (id, kind, recipient, employee, period, version, payload) VALUES"
+                  " (gen_random_uuid(), 'signoff_requested', 'S1', '199001012020011000', %s, 1, '{}')", (period,))
+            s.sql("INSERT INTO result_audit (employee, period, from_state, to_state, version, actor) VALUES"
+                  " ('199001012020011000', %s, 'collecting', 'pending_signoff', 1, 'test')", (period,))
         before = {t: s.sql("SELECT * FROM %s ORDER BY 1, 2, 3" % t) for t in TABLES}
         grants = {t: s.sql("SELECT grantee, privilege_type FROM information_schema.role_table_grants"
                            " WHERE table_name = %s AND grantee = 'kinerja_app' ORDER BY 2", (t,)) for t in TABLES}
