@@ -90,7 +90,11 @@ class PartitionTest(StackTestCase):
         suffix = period.replace("-", "_")
         for t, q in (("ratings", "SELECT * FROM ratings WHERE period = %s AND employee = 'x'"),
                      ("work_results", "SELECT * FROM work_results WHERE period = %s"),
-                     ("score_versions", "SELECT * FROM score_versions WHERE employee = 'x' AND period = %s")):
+                     ("score_versions", "SELECT * FROM score_versions WHERE employee = 'x' AND period = %s"),
+                     # a result's requests and audit trail, as the workflow and the pages read them
+                     ("notifications", "SELECT * FROM notifications WHERE employee = 'x' AND period = %s "
+                                       "AND kind = 'signoff_requested' AND superseded_at IS NULL"),
+                     ("result_audit", "SELECT * FROM result_audit WHERE employee = 'x' AND period = %s ORDER BY id")):
             rels, _ = self.scanned(self.plan(q % ("'%s'" % period)))
             self.assertEqual(rels, ["%s_p_%s" % (t, suffix)], (t, rels))
         # the score worker's load names its period through a setting: pruned when the
