@@ -10,8 +10,8 @@
 -- must hold the partition key, so the keys become (employee, period, id), leading with
 -- what a Citus deployment would distribute by, as the other partitioned tables' do: ids
 -- stay unique (a notification's is gen_random_uuid(), an audit row's its sequence), and
--- nothing refers to either table by key. The audit's id sequence is kept (its owner moves to the new
--- table before the old one is dropped).
+-- nothing refers to either table by key. The audit's id sequence is kept (its owner
+-- moves to the new table before the old one is dropped).
 --
 -- Still not partitioned: event_log, rejected_events and feedback, whose keys are the
 -- event id alone: that key is what makes storing an event idempotent across periods
@@ -81,4 +81,7 @@ ALTER SEQUENCE result_audit_id_seq OWNED BY result_audit.id;
 INSERT INTO notifications SELECT * FROM notifications_unpartitioned;
 INSERT INTO result_audit SELECT * FROM result_audit_unpartitioned;
 DROP TABLE notifications_unpartitioned, result_audit_unpartitioned;
+-- a notification is also found by its id alone (the notify worker's leases and updates,
+-- a superseded request's version in the inbox): the key no longer leads with it
+CREATE INDEX notifications_id_idx ON notifications (id);
 SELECT kinerja_partitions_maintain(now()::timestamp, 3);
