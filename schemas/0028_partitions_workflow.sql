@@ -11,7 +11,10 @@
 -- what a Citus deployment would distribute by, as the other partitioned tables' do: ids
 -- stay unique (a notification's is gen_random_uuid(), an audit row's its sequence), and
 -- nothing refers to either table by key. The audit's id sequence is kept (its owner
--- moves to the new table before the old one is dropped).
+-- moves to the new table before the old one is dropped). Who finds a notification by
+-- its id finds it with its result too (the notify worker's lease, the inbox's
+-- superseding request: the same result's), or through notifications_due_idx (the
+-- worker's updates: status and next_attempt_at), so no index of ids alone is kept.
 --
 -- Still not partitioned: event_log, rejected_events and feedback, whose keys are the
 -- event id alone: that key is what makes storing an event idempotent across periods
@@ -81,7 +84,6 @@ ALTER SEQUENCE result_audit_id_seq OWNED BY result_audit.id;
 INSERT INTO notifications SELECT * FROM notifications_unpartitioned;
 INSERT INTO result_audit SELECT * FROM result_audit_unpartitioned;
 DROP TABLE notifications_unpartitioned, result_audit_unpartitioned;
--- a notification is also found by its id alone (the notify worker's leases and updates,
--- a superseded request's version in the inbox): the key no longer leads with it
-CREATE INDEX notifications_id_idx ON notifications (id);
+-- the key leads with what result_audit_result_idx held
+DROP INDEX result_audit_result_idx;
 SELECT kinerja_partitions_maintain(now()::timestamp, 3);

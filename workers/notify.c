@@ -230,10 +230,11 @@ static void batch_free(struct batch *b)
 static int batch_claim(struct notifier *n, struct batch *b)
 {
     static const char sql[] =
-        "WITH due AS (SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= now() "
+        "WITH due AS (SELECT id, employee, period FROM notifications "
+        "             WHERE status = 'queued' AND next_attempt_at <= now() "
         "             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
         "leased AS (UPDATE notifications n SET next_attempt_at = now() + $1::interval "
-        "           FROM due WHERE n.id = due.id "
+        "           FROM due WHERE n.employee = due.employee AND n.period = due.period AND n.id = due.id "
         "           RETURNING n.id, n.kind, n.recipient, n.employee, n.period, n.version, n.payload, "
         "                     n.created_at, n.published_at, n.delivered_at, n.attempts, n.next_attempt_at) "
         "SELECT id::text, kind, recipient, employee, period, version, payload::text, "
