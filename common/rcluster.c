@@ -121,23 +121,6 @@ unsigned rcluster_key_slot(const char *key, size_t len)
 
 /* ---- seeds */
 
-/* Parses a decimal number in s[0..n) within [lo, hi]. */
-static int parse_number(const char *s, size_t n, long lo, long hi, long *out)
-{
-    if (n == 0 || n > 9)
-        return -1;
-    long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 void rcluster_format_addr(const struct rcluster_addr *a, char *out, size_t outlen)
 {
     snprintf(out, outlen, strchr(a->host, ':') ? "[%s]:%d" : "%s:%d", a->host, a->port);
@@ -389,14 +372,14 @@ int rcluster_parse_redirect(const char *msg, size_t len, struct rcluster_redirec
     const char *p = msg + skip, *end = msg + len;
     const char *space = memchr(p, ' ', (size_t)(end - p));
     long slot, port;
-    if (!space || parse_number(p, (size_t)(space - p), 0, RCLUSTER_SLOTS - 1, &slot) != 0)
+    if (!space || rstream_parse_number(p, (size_t)(space - p), 0, RCLUSTER_SLOTS - 1, &slot) != 0)
         return 0;
     const char *addr = space + 1, *colon = NULL;
     for (const char *q = addr; q < end; q++)
         if (*q == ':')
             colon = q;
     if (!colon || (size_t)(colon - addr) >= sizeof out->to.host ||
-        parse_number(colon + 1, (size_t)(end - colon - 1), 1, 65535, &port) != 0)
+        rstream_parse_number(colon + 1, (size_t)(end - colon - 1), 1, 65535, &port) != 0)
         return 0;
     out->kind = kind;
     out->slot = (unsigned)slot;

@@ -71,8 +71,7 @@ static int copy_decoded(const char *s, size_t n, char *out, size_t outlen)
     return 0;
 }
 
-/* Parses a decimal number in s[0..n) within [lo, hi]. */
-static int parse_number(const char *s, size_t n, long lo, long hi, long *out)
+int rstream_parse_number(const char *s, size_t n, long lo, long hi, long *out)
 {
     if (n == 0 || n > 9)
         return -1;
@@ -159,7 +158,7 @@ int rstream_parse_url(const char *url, struct redis_url *out, char *err, size_t 
     out->host[host_len] = '\0';
     if (port_start) {
         long port;
-        if (parse_number(port_start, (size_t)(authority_end - port_start), 1, 65535, &port) != 0) {
+        if (rstream_parse_number(port_start, (size_t)(authority_end - port_start), 1, 65535, &port) != 0) {
             set_err(err, errlen, "redis.url: port must be 1..65535");
             return -1;
         }
@@ -167,7 +166,7 @@ int rstream_parse_url(const char *url, struct redis_url *out, char *err, size_t 
     }
     if (slash && slash + 1 < end) {
         long db;
-        if (parse_number(slash + 1, (size_t)(end - slash - 1), 0, RSTREAM_DB_MAX, &db) != 0) {
+        if (rstream_parse_number(slash + 1, (size_t)(end - slash - 1), 0, RSTREAM_DB_MAX, &db) != 0) {
             set_err(err, errlen, "redis.url: database must be a number, got \"%.32s\"", slash + 1);
             return -1;
         }
@@ -470,6 +469,11 @@ int rlink_each_master(struct rlink *l, int (*fn)(redisContext *c, const char *ad
 int rstream_describe_url(const char *url, bool cluster, char *out, size_t outlen, char *err, size_t errlen)
 {
     if (!cluster) {
+        if (url && strchr(url, ',')) {
+            set_err(err, errlen,
+                    "redis.url: names several hosts (seeds of a Redis Cluster): set redis.cluster = true");
+            return -1;
+        }
         struct redis_url u;
         if (rstream_parse_url(url, &u, err, errlen) < 0)
             return -1;

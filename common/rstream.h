@@ -63,6 +63,9 @@ struct redis_url {
     char password[256];
 };
 
+/* A decimal number of 1..9 digits in s[0..n) within [lo, hi]: 0, or -1. */
+int rstream_parse_number(const char *s, size_t n, long lo, long hi, long *out);
+
 /* redis://[[user]:password@]host[:port][/db]; defaults port 6379, db 0. */
 int rstream_parse_url(const char *url, struct redis_url *out, char *err, size_t errlen);
 

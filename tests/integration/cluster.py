@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from harness import RESERVED_PORTS, RedisError, _die_with_parent, _Resp, _tail
+from harness import RESERVED_PORTS, RedisError, Stack, _die_with_parent, _Resp, _tail
 
 NODE_TIMEOUT_MS = 2000    # cluster-node-timeout: a dead master is failed over within seconds
 START_TIMEOUT = 30.0      # a node answering PING
@@ -331,23 +331,8 @@ class Cluster:
 
     # ---- waiting --------------------------------------------------------------------
 
-    @staticmethod
-    def wait_for(fn, timeout, what, interval=0.1):
-        """Polls fn() until it returns something truthy; exceptions count as "not yet".
-        Raises AssertionError naming what (and the last value or exception)."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while True:
-            try:
-                value = fn()
-                if value:
-                    return value
-                last = value
-            except Exception as e:  # noqa: BLE001 - reported on timeout
-                last = e
-            if time.monotonic() > deadline:
-                raise AssertionError("cluster: timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
-            time.sleep(interval)
+    # harness's: polls until truthy, exceptions count as "not yet", AssertionError on timeout
+    wait_for = staticmethod(Stack.wait_for)
 
     def _settled(self, expect_nodes=None):
         """Why the cluster is not settled yet, or "" when it is: every live node says

@@ -58,6 +58,59 @@ class ClusterIntakeTest(StackTestCase):
     def send(self, endpoint, frames):
         return self.stack.send_frames(endpoint, frames)
 
+    def send_during(self, endpoint, prefix, per_frame, pause, action):
+        """Sends frames of per_frame events (units prefix<n>) from a thread while
+        action() runs; returns ({id: event} sent, {ids answered accepted}). Every frame
+        must get its reply."""
+        sent, accepted, errors = {}, set(), []
+        stop = threading.Event()
+
+        def sender():
+            d = self.stack.dealer(endpoint)
+            try:
+                while not stop.is_set():
+                    frame = [event(unit="%s%d" % (prefix, len(sent) + j)) for j in range(per_frame)]
+                    for e in frame:
+                        sent[e["id"]] = e
+                    d.send(msgpack.packb(frame))
+                    if not d.poll(20000, zmq.POLLIN):
+                        errors.append("no reply")
+                        return
+                    accepted.update(a["id"] for a in msgpack.unpackb(d.recv(), raw=False)
+                                    if a["status"] == "accepted")
+                    time.sleep(pause)
+            finally:
+                d.close()
+
+        t = threading.Thread(target=sender)
+        t.start()
+        try:
+            action(accepted)
+        finally:
+            stop.set()
+            t.join(timeout=60)
+        self.assertEqual(errors, [])
+        return sent, accepted
+
+    def resend_until_settled_then_stored_once(self, endpoint, sent, accepted, tries):
+        """Resends what was not answered accepted until each is accepted or duplicate;
+        then every sent event is in PostgreSQL exactly once, the accepted among them."""
+        rest = [sent[i] for i in sent if i not in accepted]
+        for _ in range(tries):
+            if not rest:
+                break
+            acks = self.send(endpoint, [rest[k:k + 100] for k in range(0, len(rest), 100)])
+            rest = [sent[a["id"]] for a in acks if a["status"] not in ("accepted", "duplicate")]
+            if rest:
+                time.sleep(0.5)
+        self.assertEqual(rest, [])
+        ids = list(sent)
+        self.stack.wait_for(lambda: len(stored_ids(self.stack, ids)) == len(ids), timeout=90,
+                            what="every sent event in PostgreSQL")
+        counts = stored_ids(self.stack, ids)
+        self.assertEqual(set(counts.values()), {1}, [i for i, c in counts.items() if c != 1][:5])
+        self.assertTrue(accepted <= set(counts))
+
     def stream_counts(self):
         """{shard: entries} over the cluster, each shard asked on its slot's master."""
         counts = {}
@@ -113,64 +166,24 @@ class ClusterIntakeTest(StackTestCase):
         try:
             self.stack.wait_for(lambda: "Redis Cluster connected" in self.stack.log_text(self.stack._names[proc]),
                                 what="the broker on the cluster")
-            sent = {}          # id -> event
-            accepted = set()
-            stop = threading.Event()
-            errors = []
+            killed = []
 
-            def sender():
-                d = self.stack.dealer(endpoint)
-                try:
-                    while not stop.is_set():
-                        frame = [event(unit="UNIT-F%d" % (len(sent) + j)) for j in range(20)]
-                        for e in frame:
-                            sent[e["id"]] = e
-                        d.send(msgpack.packb(frame))
-                        if not d.poll(20000, zmq.POLLIN):
-                            errors.append("no reply")
-                            return
-                        for a in msgpack.unpackb(d.recv(), raw=False):
-                            if a["status"] == "accepted":
-                                accepted.add(a["id"])
-                        time.sleep(0.01)
-                finally:
-                    d.close()
-
-            t = threading.Thread(target=sender)
-            t.start()
-            try:
+            def kill_and_fail_over(accepted):
                 self.stack.wait_for(lambda: len(accepted) >= 200, timeout=30, what="acks before the kill")
-                killed = self.cluster.kill_master(0)
+                killed.append(self.cluster.kill_master(0))
                 time.sleep(0.5)
                 self.cluster.wait_failover()
                 n = len(accepted)
                 self.stack.wait_for(lambda: len(accepted) >= n + 200, timeout=60, what="acks after the failover")
-            finally:
-                stop.set()
-                t.join(timeout=60)
-            self.assertEqual(errors, [])
-            self.assertNotIn(killed, self.cluster.masters())
+
+            sent, accepted = self.send_during(endpoint, "UNIT-F", 20, 0.01, kill_and_fail_over)
+            self.assertNotIn(killed[0], self.cluster.masters())
             # the promoted master has no replica, so nothing written to it can be
             # confirmed (its events are answered retry) until the old master is back as
             # its replica
-            self.cluster.restart(killed)
+            self.cluster.restart(killed[0])
             self.cluster.wait_settled()
-            # what was not answered accepted is resent until it is accepted or duplicate
-            rest = [sent[i] for i in sent if i not in accepted]
-            for _ in range(20):
-                if not rest:
-                    break
-                acks = self.send(endpoint, [rest[k:k + 100] for k in range(0, len(rest), 100)])
-                rest = [sent[a["id"]] for a in acks if a["status"] not in ("accepted", "duplicate")]
-                if rest:
-                    time.sleep(0.5)
-            self.assertEqual(rest, [])
-            ids = list(sent)
-            self.stack.wait_for(lambda: len(stored_ids(self.stack, ids)) == len(ids), timeout=90,
-                                what="every sent event in PostgreSQL")
-            counts = stored_ids(self.stack, ids)
-            self.assertEqual(set(counts.values()), {1}, [i for i, c in counts.items() if c != 1][:5])
-            self.assertTrue(accepted <= set(counts))
+            self.resend_until_settled_then_stored_once(endpoint, sent, accepted, tries=20)
         finally:
             self.stack.stop(proc)
 
@@ -183,28 +196,8 @@ class ClusterIntakeTest(StackTestCase):
         try:
             self.stack.wait_for(lambda: "Redis Cluster connected" in self.stack.log_text(self.stack._names[proc]),
                                 what="the broker on the cluster")
-            sent, accepted, errors = {}, set(), []
-            stop = threading.Event()
 
-            def sender():
-                d = self.stack.dealer(endpoint)
-                try:
-                    while not stop.is_set():
-                        frame = [event(unit="UNIT-R%d" % (len(sent) + j)) for j in range(40)]
-                        for e in frame:
-                            sent[e["id"]] = e
-                        d.send(msgpack.packb(frame))
-                        if not d.poll(20000, zmq.POLLIN):
-                            errors.append("no reply")
-                            return
-                        accepted.update(a["id"] for a in msgpack.unpackb(d.recv(), raw=False)
-                                        if a["status"] == "accepted")
-                finally:
-                    d.close()
-
-            t = threading.Thread(target=sender)
-            t.start()
-            try:
+            def reshard(accepted):
                 self.stack.wait_for(lambda: len(accepted) >= 500, timeout=30, what="acks before the move")
                 slot = self.cluster.key_slot("kinerja:ev:{0}")
                 source = self.cluster.owner_of(slot)
@@ -213,21 +206,9 @@ class ClusterIntakeTest(StackTestCase):
                 self.assertEqual(self.cluster.owner_of(slot), target)
                 n = len(accepted)
                 self.stack.wait_for(lambda: len(accepted) >= n + 500, timeout=60, what="acks after the move")
-            finally:
-                stop.set()
-                t.join(timeout=60)
-            self.assertEqual(errors, [])
-            rest = [sent[i] for i in sent if i not in accepted]
-            for _ in range(10):
-                if not rest:
-                    break
-                acks = self.send(endpoint, [rest[k:k + 100] for k in range(0, len(rest), 100)])
-                rest = [sent[a["id"]] for a in acks if a["status"] not in ("accepted", "duplicate")]
-            self.assertEqual(rest, [])
-            ids = list(sent)
-            self.stack.wait_for(lambda: len(stored_ids(self.stack, ids)) == len(ids), timeout=90,
-                                what="every sent event in PostgreSQL")
-            self.assertEqual(set(stored_ids(self.stack, ids).values()), {1})
+
+            sent, accepted = self.send_during(endpoint, "UNIT-R", 40, 0, reshard)
+            self.resend_until_settled_then_stored_once(endpoint, sent, accepted, tries=10)
         finally:
             self.stack.stop(proc)
 

@@ -64,6 +64,29 @@ static void test_url_errors_never_show_the_password(void **state)
     }
 }
 
+static void test_describe_one_server_or_a_cluster(void **state)
+{
+    (void)state;
+    char out[512], why[256];
+    assert_int_equal(
+        rstream_describe_url("redis://:pw@127.0.0.1:6390/2", false, out, sizeof out, why, sizeof why), 0);
+    assert_string_equal(out, "127.0.0.1:6390/2");
+    assert_int_equal(rstream_describe_url("redis://:pw@10.0.0.1:7001,10.0.0.2:7002", true, out, sizeof out,
+                                          why, sizeof why),
+                     0);
+    assert_string_equal(out, "cluster of seeds 10.0.0.1:7001,10.0.0.2:7002");
+    assert_null(strstr(out, "pw"));
+    /* seeds without redis.cluster: told what to set, not "port must be 1..65535" */
+    assert_int_equal(
+        rstream_describe_url("redis://10.0.0.1:7001,10.0.0.2:7002", false, out, sizeof out, why, sizeof why),
+        -1);
+    assert_non_null(strstr(why, "set redis.cluster = true"));
+    /* a cluster has database 0 only */
+    assert_int_equal(rstream_describe_url("redis://10.0.0.1:7001/3", true, out, sizeof out, why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "database 0 only"));
+}
+
 static void test_connect_refused_names_host_not_password(void **state)
 {
     (void)state;
@@ -96,6 +119,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_forms),
         cmocka_unit_test(test_url_errors_never_show_the_password),
+        cmocka_unit_test(test_describe_one_server_or_a_cluster),
         cmocka_unit_test(test_connect_refused_names_host_not_password),
         cmocka_unit_test(test_key_names),
     };
