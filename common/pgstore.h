@@ -83,8 +83,9 @@ int pgstore_check_time_zone(struct pgstore *db, const char *tz);
  * *applied: how many were applied now. */
 int pgstore_migrate(struct pgstore *db, int *applied);
 /* The same, only the migrations whose names do not sort after upto's prefix ("0026":
- * 0001..0026), then the function bodies; NULL: all. For staged upgrades and the tests
- * of an upgrade's data path. */
+ * 0001..0026), and then not the function bodies of schemas/functions/ (the database is
+ * left as that release's migrations made it); NULL: all, then the bodies. For staged
+ * upgrades and the tests of an upgrade's data path. */
 int pgstore_migrate_to(struct pgstore *db, const char *upto, int *applied);
 
 /* One stream entry to store. ev is the decoded, broker-validated event (views into a

@@ -26,8 +26,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
             printf("usage: kinerja migrate [--to NNNN]\n"
                    "  applies the embedded schema migrations not yet applied to postgres.dsn,\n"
                    "  each in its own transaction; prints \"migrate: applied N, M total\".\n"
-                   "  --to NNNN  only up to migration NNNN (a staged upgrade); a later run applies\n"
-                   "             the rest\n"
+                   "  --to NNNN  only up to migration NNNN (a staged upgrade), the functions left\n"
+                   "             as those migrations made them; a later run applies the rest\n"
                    "  Migrations in this binary:\n");
             for (int k = 0; embedded_migrations[k].name; k++)
                 printf("    %s\n", embedded_migrations[k].name);

@@ -62,7 +62,7 @@ BEGIN
                 ' WHERE period IS NOT NULL AND unit IS NOT NULL'
                 '   AND ((rating IS NOT NULL AND skm IS NULL)'
                 '        OR (rating IS NULL AND skm IS NOT NULL AND array_position(skm, NULL) IS NULL))'
-                ' ON CONFLICT (event_id) DO NOTHING';
+                ' ON CONFLICT (period, event_id) DO NOTHING';
     END IF;
 
     IF n_eval + n_work + n_fb > 0 THEN

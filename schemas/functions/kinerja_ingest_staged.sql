@@ -1,6 +1,7 @@
 -- kinerja_ingest_staged: its one definition (schemas/functions/, re-applied by every `kinerja migrate`
 -- after the migrations; see schemas/functions/README). From 0016_ingest_fast.sql; 0019 defers
--- the derivation of a large batch.
+-- the derivation of a large batch; 0029 files every id in event_ids first (stored or rejected
+-- once across every period's partition) and files rejected events under a period.
 CREATE OR REPLACE FUNCTION kinerja_ingest_staged(tz text, OUT stored bigint, OUT rejected bigint,
                                                  OUT already bigint)
 LANGUAGE plpgsql AS $$
@@ -165,25 +166,32 @@ BEGIN
                          || ' in ' || f.period || ' (earlier in this batch); one rater holds one relation'
             END) AS reason
         FROM first_in_batch f
+    ), filed AS (
+        -- every id once (0029): filed in the registry first, stored or rejected only when
+        -- this statement filed it (an id filed before, by any batch, is "already")
+        INSERT INTO event_ids (id, period)
+        SELECT c.id, CASE WHEN c.reason IS NULL THEN c.eff_period
+                          ELSE kinerja_filed_period(c.eff_period, now(), tz) END
+        FROM checked c
+        WHERE c.reason IS NOT NULL OR NOT c.workflow
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
     ), ins_log AS (
         INSERT INTO event_log (id, type, source, ts, employee, unit, period, rater, relation,
                                payload, stream_key, stream_id, received_at, client)
         SELECT c.id, c.type, c.source, to_timestamp(c.ts_ms / 1000.0), c.employee, c.eff_unit,
                c.eff_period, c.rater, c.relation, c.payload, c.stream_key, c.stream_id,
                to_timestamp(c.received_ms / 1000.0), c.client
-        FROM checked c
+        FROM checked c JOIN filed f ON f.id = c.id
         WHERE c.reason IS NULL AND NOT c.workflow
-          AND NOT EXISTS (SELECT 1 FROM rejected_events x WHERE x.event_id = c.id)
-        ON CONFLICT (id) DO NOTHING
         RETURNING 1
     ), ins_rej AS (
         INSERT INTO rejected_events (event_id, type, source, employee, payload, reason,
-                                     stream_key, stream_id, client)
-        SELECT c.id, c.type, c.source, c.employee, c.payload, c.reason, c.stream_key, c.stream_id, c.client
-        FROM checked c
+                                     stream_key, stream_id, client, period)
+        SELECT c.id, c.type, c.source, c.employee, c.payload, c.reason, c.stream_key, c.stream_id, c.client,
+               kinerja_filed_period(c.eff_period, now(), tz)
+        FROM checked c JOIN filed f ON f.id = c.id
         WHERE c.reason IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM event_log x WHERE x.id = c.id)
-        ON CONFLICT (event_id) DO NOTHING
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM ins_log), (SELECT count(*) FROM ins_rej),
@@ -203,26 +211,27 @@ BEGIN
             SELECT x.state, x.version, x.appeal_deadline INTO r_state, r_version, r_deadline
             FROM results x WHERE x.employee = w.employee AND x.period = w.period
             FOR UPDATE;
-            CONTINUE WHEN EXISTS (SELECT 1 FROM event_log x WHERE x.id = w.id)
-                       OR EXISTS (SELECT 1 FROM rejected_events x WHERE x.event_id = w.id);
             why := kinerja_workflow_reason(w.type, w.employee, w.period, w.payload, w.received_ms, w.sup2,
                                            w.sup, r_state, r_version, r_deadline, tz);
+            -- filed once (0029): an id filed before is "already", whatever it became
+            INSERT INTO event_ids (id, period)
+            VALUES (w.id, CASE WHEN why IS NULL THEN w.period ELSE kinerja_filed_period(w.period, now(), tz) END)
+            ON CONFLICT (id) DO NOTHING;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            CONTINUE WHEN n = 0;
             IF why IS NULL THEN
                 INSERT INTO event_log (id, type, source, ts, employee, unit, period, rater, relation,
                                        payload, stream_key, stream_id, received_at, client)
                 VALUES (w.id, w.type, w.source, to_timestamp(w.ts_ms / 1000.0), w.employee, w.eff_unit,
                         w.period, w.rater, w.relation, w.payload, w.stream_key, w.stream_id,
-                        to_timestamp(w.received_ms / 1000.0), w.client)
-                ON CONFLICT (id) DO NOTHING;
-                GET DIAGNOSTICS n = ROW_COUNT;
-                stored := stored + n;
+                        to_timestamp(w.received_ms / 1000.0), w.client);
+                stored := stored + 1;
             ELSE
                 INSERT INTO rejected_events (event_id, type, source, employee, payload, reason,
-                                             stream_key, stream_id, client)
-                VALUES (w.id, w.type, w.source, w.employee, w.payload, why, w.stream_key, w.stream_id, w.client)
-                ON CONFLICT (event_id) DO NOTHING;
-                GET DIAGNOSTICS n = ROW_COUNT;
-                rejected := rejected + n;
+                                             stream_key, stream_id, client, period)
+                VALUES (w.id, w.type, w.source, w.employee, w.payload, why, w.stream_key, w.stream_id, w.client,
+                        kinerja_filed_period(w.period, now(), tz));
+                rejected := rejected + 1;
             END IF;
         END LOOP;
     END IF;

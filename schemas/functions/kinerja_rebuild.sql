@@ -95,7 +95,7 @@ BEGIN
     DELETE FROM feedback f
     WHERE (p_period IS NULL OR f.period = p_period) AND (p_unit IS NULL OR f.unit = p_unit)
       AND (p_employee IS NULL OR f.employee = p_employee)
-      AND NOT EXISTS (SELECT 1 FROM event_log e WHERE e.id = f.event_id);
+      AND NOT EXISTS (SELECT 1 FROM event_log e WHERE e.period = f.period AND e.id = f.event_id);
     INSERT INTO feedback (event_id, period, unit, employee, source, ts_ms, respondent, rating, skm, comment)
     SELECT v.event_id, v.period, v.unit, v.employee, v.source, v.ts_ms, v.respondent, v.rating, v.skm, v.comment
     FROM event_feedback v
@@ -104,7 +104,7 @@ BEGIN
       AND v.period IS NOT NULL AND v.unit IS NOT NULL
       AND ((v.rating IS NOT NULL AND v.skm IS NULL)
            OR (v.rating IS NULL AND v.skm IS NOT NULL AND array_position(v.skm, NULL) IS NULL))
-      AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.event_id = v.event_id);
+      AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.period = v.period AND f.event_id = v.event_id);
 
     IF p_period IS NOT NULL THEN
         RETURN QUERY
