@@ -1,6 +1,7 @@
 /*
  * kinerja partitions [--json]: the period partitions of the tables partitioned by period
- * (schemas/0027, 0028: ratings, work_results, score_versions, notifications, result_audit),
+ * (schemas/0027-0029: event_log, rejected_events, feedback, ratings, work_results,
+ * score_versions, notifications, result_audit),
  * with their rows' bytes.
  * kinerja partitions ensure --period P: makes P's partitions now (the scheduler makes
  * the months ahead by itself). kinerja partitions detach --period P: detaches a past
@@ -22,8 +23,8 @@ static void partitions_usage(FILE *out)
     fprintf(out, "usage: kinerja partitions [--json]\n"
                  "       kinerja partitions ensure --period P\n"
                  "       kinerja partitions detach --period P\n"
-                 "  The tables that grow with every period (ratings, work_results, score_versions,\n"
-                 "  notifications, result_audit) are\n"
+                 "  The tables that grow with every period (event_log, rejected_events, feedback,\n"
+                 "  ratings, work_results, score_versions, notifications, result_audit) are\n"
                  "  partitioned by period, one partition per period value and a DEFAULT one for rows\n"
                  "  that came before theirs; the schedule role makes this month's and\n"
                  "  schedule.partitions_ahead months' partitions, their quarters' and years'.\n"
