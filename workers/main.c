@@ -214,6 +214,7 @@ static struct scorer *make_scorer(struct config *cfg, struct metrics *m, struct 
         .settle_max_ms = (int)config_int(cfg, "score.settle_max_ms"),
         .threads = score_threads((int)config_int(cfg, "score.threads")),
         .signoff_split_min = (int)config_int(cfg, "score.signoff_split_min"),
+        .work_mem_mb = (int)config_int(cfg, "score.work_mem_mb"),
         .reload = reload_settings,
         .reload_arg = reload,
     };

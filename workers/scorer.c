@@ -56,7 +56,8 @@ struct scorer {
     /* the split sign-off's connections for parts 1.. (part 0 is pg's), made when first
      * needed (split_signoff) */
     struct pgstore *part_db[SCORE_STORE_PARTS_MAX];
-    bool part_down; /* a part's connection failed: said once, until one works again */
+    bool part_down;       /* a part's connection failed: said once, until one works again */
+    char session_sql[64]; /* SET work_mem of every session (score.work_mem_mb), or "" */
 };
 
 struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
@@ -80,6 +81,13 @@ struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
     s->m_last_ms = metrics_gauge(m, "kinerja_score_last_period_ms", NULL, "duration of the last computation");
     s->m_pg_up = metrics_gauge(m, "kinerja_score_postgres_up", NULL, "1 when PostgreSQL is reachable");
     pgsession_init(&s->pg, s->cfg.postgres_dsn, "kinerja_score", m, s->m_pg_up);
+    /* A whole period in one statement (the rebuild's check of every rating against the
+     * log, its sorts, the sign-off requests) spills to disk in batches under the server's
+     * default work_mem (4 MB); the worker's own sessions get score.work_mem_mb. */
+    if (s->cfg.work_mem_mb > 0) {
+        snprintf(s->session_sql, sizeof s->session_sql, "SET work_mem = '%dMB'", s->cfg.work_mem_mb);
+        s->pg.setup = s->session_sql;
+    }
     static const double compute_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,
                                              5,    10,   30,  60,   120, 300, 600};
     s->m_compute_seconds =
@@ -583,6 +591,16 @@ static int split_signoff(struct scorer *s, size_t n_people, PGconn **conn)
                          (*db)->errstr);
             s->part_down = true;
             return 0;
+        }
+        if (s->pg.setup) {
+            PGresult *r = PQexec((*db)->conn, s->pg.setup);
+            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            if (!ok)
+                log_warn("sign-off requests in one transaction: a part's session settings failed: %s",
+                         PQresultErrorMessage(r));
+            PQclear(r);
+            if (!ok)
+                return 0;
         }
         conn[k] = (*db)->conn;
     }

@@ -38,6 +38,8 @@ struct scorer_config {
     int threads;               /* score.threads resolved: threads that compute a period's results */
     int signoff_split_min;     /* score.signoff_split_min: results from which a period's sign-off
                                   requests are made in `threads` parts after the commit (0: never) */
+    int work_mem_mb;           /* score.work_mem_mb: work_mem of every session of the worker (0: the
+                                  server's) */
     void (*reload)(void *arg); /* SIGHUP */
     void *reload_arg;
 };

@@ -88,6 +88,7 @@ def jsonl(events):
 class WorkflowV2Test(StackTestCase):
     stack_options = {"shards": 2}
     score_env = {}  # the score worker's settings (the split sign-off's class sets them)
+    before_workers_sql = ()  # run once the role exists, before the workers start
 
     @classmethod
     def setup_stack(cls, stack):
@@ -96,6 +97,8 @@ class WorkflowV2Test(StackTestCase):
                   " THEN CREATE ROLE kinerja_wf2_app LOGIN IN ROLE kinerja_app; END IF; END $$")
         cls.app_dsn = stack.pg_dsn.replace("user=kinerja", "user=kinerja_wf2_app")
         app = {"KINERJA_POSTGRES_DSN": cls.app_dsn}
+        for q in cls.before_workers_sql:
+            stack.sql(q)
         stack.start_worker(role="ingest", env=app)
         cls.scorer = stack.start_worker(role="score", env=dict(app, **cls.score_env))
         cls.org_result = stack.org_import(org_csv())
@@ -602,11 +605,20 @@ class WorkflowV2SplitSignoffTest(WorkflowV2Test):
     """Every test above again, with every period's sign-off requests made in two parts
     at once after the results are committed (score.signoff_split_min = 1; at its default
     only periods of 20 000 results or more are split; schemas/0025_signoff_parts.sql)."""
-    score_env = {"KINERJA_SCORE_SIGNOFF_SPLIT_MIN": "1", "KINERJA_SCORE_THREADS": "2"}
+    score_env = {"KINERJA_SCORE_SIGNOFF_SPLIT_MIN": "1", "KINERJA_SCORE_THREADS": "2",
+                 "KINERJA_SCORE_WORK_MEM_MB": "77"}
+    # the workers' statements in the server's log: the score worker's sessions are seen set up
+    before_workers_sql = ("ALTER ROLE kinerja_wf2_app SET log_statement = 'all'",)
 
     def test_0_requests_were_made_in_parts(self):
         self.assertIn("sign-off requests made in 2 parts after the results were committed",
                       self.stack.log_text(self.scorer))
+
+    def test_0b_the_score_sessions_run_with_score_work_mem(self):
+        """score.work_mem_mb: the worker's own session and the second part's connection
+        each SET work_mem (a whole period's statements spill under the server's 4 MB)."""
+        log = self.stack.log_text("postgres")
+        self.assertGreaterEqual(log.count("statement: SET work_mem = '77MB'"), 2, log[-3000:])
 
     def test_85_a_failed_part_leaves_the_period_behind_until_its_requests_are_made(self):
         """The results are committed before the parts run: a part that fails leaves the
