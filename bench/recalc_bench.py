@@ -152,11 +152,16 @@ def check_setup(s, n, ratings):
     return through_triggers == rebuilt
 
 
+def period_lines(s, proc):
+    """The score worker's lines about PERIOD's computations, so far."""
+    return [l for l in s.log_text(s.log_name(proc)).splitlines() if "period %s (generation" % PERIOD in l]
+
+
 def worker_lines(s, proc, at_least=1):
     """The score worker's lines about PERIOD; waits for at_least of them (the worker logs
     a computation just after committing it, so the line may trail the table by a moment)."""
     def lines():
-        return [l for l in s.log_text(s.log_name(proc)).splitlines() if "period %s (generation" % PERIOD in l]
+        return period_lines(s, proc)
     s.wait_for(lambda: len(lines()) >= at_least, timeout=60, what="the score worker's log line")
     return lines()
 
@@ -221,6 +226,11 @@ def main():
     ap.add_argument("--explain", action="store_true",
                     help="auto_explain statements over 300 ms (adds overhead; for profiling)")
     ap.add_argument("--keep", action="store_true", help="leave the stack running (Enter stops it)")
+    ap.add_argument("--ab-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --rounds or --recalc-rounds: the B rounds run the same binaries with this "
+                         "setting (KINERJA_...=...; repeatable): an A/B of a setting on the same data")
+    ap.add_argument("--recalc-rounds", type=int, default=1,
+                    help="full recalculations, one after the other (A and B alternating with --ab or --ab-env)")
     ap.add_argument("--pg-log", default=None, help="copy PostgreSQL's log (with the plans) to this file at the end")
     ap.add_argument("--trigger-setup", action="store_true",
                     help="load the events through event_log's triggers, as ingest does (slow at 1M)")
@@ -234,6 +244,13 @@ def main():
     ap.add_argument("--check-setup", action="store_true",
                     help="only check that the bulk load derives what the triggers derive, then stop")
     a = ap.parse_args()
+    ab_env = dict(x.split("=", 1) for x in a.ab_env)
+
+    def variant(round_no):
+        """(bin dir or None, env, tag) of a round: the even ones are B under --ab / --ab-env."""
+        if (a.ab or ab_env) and round_no % 2 == 0:
+            return (os.path.abspath(a.ab) if a.ab else None), dict(env or {}, **ab_env), "B"
+        return None, env, "A"
     n = a.employees - a.employees % 100
     bin_dir = a.bin or os.path.join(HERE, "..", "build", "bin")
     s = harness.Stack(shards=4, bin_dir=os.path.abspath(bin_dir), durable=True)
@@ -280,15 +297,16 @@ def main():
         for round_no in range(2, a.rounds + 1):
             s.stop(scorer)
             reset_first_computation(s)
-            which = os.path.abspath(a.ab) if a.ab and round_no % 2 == 0 else None
+            which, round_env, tag = variant(round_no)
             t = time.monotonic()
-            scorer = start_scorer(s, env, which)
+            scorer = start_scorer(s, round_env, which)
             s.wait_for(lambda: s.sql_value("SELECT count(*) FROM score_periods WHERE generation > "
                                            "computed_generation") == 0,
                        timeout=1800, interval=0.2, what="first computation, round %d" % round_no)
             took = time.monotonic() - t
-            rounds.append((which or "A", took))
-            print("first computation, round %d%s: %.1f s" % (round_no, " (B: %s)" % a.ab if which else "", took))
+            rounds.append((tag, took))
+            print("first computation, round %d%s: %.1f s" % (
+                round_no, " (B: %s)" % (a.ab or " ".join(a.ab_env)) if tag == "B" else "", took))
             print("  worker: " + worker_lines(s, scorer)[-1].split(": ", 1)[1])
             print(split_line(s, scorer))
         if a.rounds > 1:
@@ -297,22 +315,33 @@ def main():
                 print("first computation, median of %d%s: %.1f s" % (
                     len(times), "" if tag == "A" else " (B)", times[len(times) // 2]))
 
-        t = time.monotonic()
-        r = s.kinerja("recalc", "--period", PERIOD)
-        assert r.returncode == 0, r.stderr
-        s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NULL") == 0 and
-                   s.sql_value("SELECT count(*) FROM recalc_requests") == 1 and
-                   s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation") == 0,
-                   timeout=1800, interval=0.2, what="recalculation")
-        recalc = time.monotonic() - t
-        log = s.log_text(s.log_name(scorer))
-        rebuild = re.findall(r"derived tables rebuilt for \d+ periods in (\d+) ms", log)
-        print("full recalculation: %.1f s (rebuild from the event log %s ms, then the period recomputed; "
-              "%d new versions)" % (recalc, rebuild[-1] if rebuild else "?",
-                                    s.sql_value("SELECT count(*) FROM score_versions") - versions))
-        print("  worker: " + worker_lines(s, scorer, 2)[-1].split(": ", 1)[1])
-        print(split_line(s, scorer))
-        print("  score worker peak RSS (VmHWM): %.0f MiB" % (peak_rss(scorer) or -1))
+        versions = s.sql_value("SELECT count(*) FROM score_versions")
+        current = "A" if a.rounds % 2 or not (a.ab or ab_env) else "B"
+        for k in range(1, a.recalc_rounds + 1):
+            which, round_env, tag = variant(k)
+            if tag != current:
+                s.stop(scorer)
+                scorer = start_scorer(s, round_env, which)
+                current = tag
+            computations = len(period_lines(s, scorer))
+            t = time.monotonic()
+            r = s.kinerja("recalc", "--period", PERIOD)
+            assert r.returncode == 0, r.stderr
+            s.wait_for(lambda: s.sql_value("SELECT count(*) FROM recalc_requests WHERE done_at IS NULL") == 0 and
+                       s.sql_value("SELECT count(*) FROM recalc_requests") == k and
+                       s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation")
+                       == 0 and len(period_lines(s, scorer)) > computations,
+                       timeout=1800, interval=0.2, what="recalculation")
+            recalc = time.monotonic() - t
+            log = s.log_text(s.log_name(scorer))
+            rebuild = re.findall(r"derived tables rebuilt for \d+ periods in (\d+) ms", log)
+            print("full recalculation%s: %.1f s (rebuild from the event log %s ms, then the period recomputed; "
+                  "%d new versions)" % ("" if a.recalc_rounds == 1 else " %d (%s)" % (k, tag), recalc,
+                                        rebuild[-1] if rebuild else "?",
+                                        s.sql_value("SELECT count(*) FROM score_versions") - versions))
+            print("  worker: " + worker_lines(s, scorer, computations + 1)[-1].split(": ", 1)[1])
+            print(split_line(s, scorer))
+            print("  score worker peak RSS (VmHWM): %.0f MiB" % (peak_rss(scorer) or -1))
         if a.explain:
             for ms, q in slow_statements(s, logpos)[:12]:
                 print("    %8.0f ms  %s" % (ms, q))
