@@ -19,7 +19,8 @@
 --                    key (event_ids holds the id's uniqueness), an index of ids for the
 --                    lookups by id (the inbox's outcome, `kinerja event`, the rebuild)
 --   rejected_events  period: new, the event's period where it has one, else the month
---                    it was refused in (time.zone); primary key (period, event_id)
+--                    it was refused in (time.zone); primary key (period, event_id), an
+--                    index of ids (the inbox's outcome, `kinerja event`)
 --   feedback         period: the event's (as before); primary key (period, event_id)
 --
 -- The rows move with their indexes, triggers and grants. The views over event_log
@@ -186,8 +187,9 @@ SELECT pg_temp.kinerja_partition_rows('event_log');
 SELECT pg_temp.kinerja_partition_rows('rejected_events');
 SELECT pg_temp.kinerja_partition_rows('feedback');
 -- looked up by id (the inbox's outcome, `kinerja event`, the rebuild): one index probe
--- a partition
+-- a partition; a refusal too (its key leads with the period)
 CREATE INDEX event_log_id_idx ON event_log (id);
+CREATE INDEX rejected_events_event_idx ON rejected_events (event_id);
 
 -- ---- the views again, with their grants --------------------------------------------
 DO $$

@@ -898,9 +898,14 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
             snprintf(err, errlen, "too many flags to flip");
             goto fail;
         }
-        const char *p1[1] = {ids.data};
-        r = PQexecParams(c, "UPDATE feedback SET repeat = NOT repeat WHERE event_id = ANY($1::uuid[])", 1,
-                         NULL, p1, NULL, NULL, 0);
+        /* the months the load read them from: feedback's key is (period, event_id), so
+         * naming them reads only their partitions, by key */
+        const char *p2[2] = {ids.data, d->period};
+        r = PQexecParams(
+            c,
+            "UPDATE feedback SET repeat = NOT repeat WHERE period = ANY (kinerja_period_months($2))"
+            " AND event_id = ANY($1::uuid[])",
+            2, NULL, p2, NULL, NULL, 0);
         buf_free(&ids);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             snprintf(err, errlen, "kiosk flags: %s", PQerrorMessage(c));
