@@ -146,7 +146,7 @@ static const struct setting_def settings[] = {
      "numeric score move that alone makes a new score version (SPEC 5.7)"},
     {"score.threads", SETTING_INT, "0", 0, 16, NULL, false,
      "threads that compute a period's results (0 = one per CPU; the results are the same bytes for any)"},
-    {"score.work_mem_mb", SETTING_INT, "256", 0, 65536, NULL, false,
+    {"score.work_mem_mb", SETTING_INT, "0", 0, 65536, NULL, false,
      "work_mem of the score worker's PostgreSQL sessions, MB (a whole period's rebuild check, sorts and "
      "sign-off requests); 0: the server's own"},
     {"score.signoff_split_min", SETTING_INT, "20000", 0, 100000000, NULL, false,

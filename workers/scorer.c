@@ -83,7 +83,7 @@ struct scorer *scorer_new(const struct scorer_config *cfg, struct metrics *m)
     pgsession_init(&s->pg, s->cfg.postgres_dsn, "kinerja_score", m, s->m_pg_up);
     /* A whole period in one statement (the rebuild's check of every rating against the
      * log, its sorts, the sign-off requests) spills to disk in batches under the server's
-     * default work_mem (4 MB); the worker's own sessions get score.work_mem_mb. */
+     * default work_mem (4 MB); score.work_mem_mb, when set, is the worker's sessions'. */
     if (s->cfg.work_mem_mb > 0) {
         snprintf(s->session_sql, sizeof s->session_sql, "SET work_mem = '%dMB'", s->cfg.work_mem_mb);
         s->pg.setup = s->session_sql;
