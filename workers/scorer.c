@@ -583,24 +583,30 @@ static int split_signoff(struct scorer *s, size_t n_people, PGconn **conn)
     conn[0] = s->pg.db->conn;
     for (int k = 1; k < n; k++) {
         struct pgstore **db = &s->part_db[k];
+        bool fresh = !*db; /* a new session: the settings once, not every period */
         if (!*db && !(*db = pgstore_connect_as(s->cfg.postgres_dsn, "kinerja_score_signoff", true)))
             return 0;
-        if (!pgstore_ok(*db) && pgstore_reconnect(*db) < 0) {
-            if (!s->part_down)
-                log_warn("sign-off requests in one transaction: a part's connection failed: %s",
-                         (*db)->errstr);
-            s->part_down = true;
-            return 0;
+        if (!pgstore_ok(*db)) {
+            fresh = true;
+            if (pgstore_reconnect(*db) < 0) {
+                if (!s->part_down)
+                    log_warn("sign-off requests in one transaction: a part's connection failed: %s",
+                             (*db)->errstr);
+                s->part_down = true;
+                return 0;
+            }
         }
-        if (s->pg.setup) {
+        if (fresh && s->pg.setup) {
             PGresult *r = PQexec((*db)->conn, s->pg.setup);
             bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
             if (!ok)
                 log_warn("sign-off requests in one transaction: a part's session settings failed: %s",
                          PQresultErrorMessage(r));
             PQclear(r);
-            if (!ok)
+            if (!ok) {
+                pgstore_destroy(db); /* made again, with its settings, next time */
                 return 0;
+            }
         }
         conn[k] = (*db)->conn;
     }

@@ -16,6 +16,7 @@ DECLARE
     n bigint;
     busy text;
     has_workflow boolean;
+    filed_period text;
 BEGIN
     -- An unknown zone raises here (22023), once, before any row is touched.
     PERFORM now() AT TIME ZONE tz;
@@ -175,7 +176,7 @@ BEGIN
         FROM checked c
         WHERE c.reason IS NOT NULL OR NOT c.workflow
         ON CONFLICT (id) DO NOTHING
-        RETURNING id
+        RETURNING id, period
     ), ins_log AS (
         INSERT INTO event_log (id, type, source, ts, employee, unit, period, rater, relation,
                                payload, stream_key, stream_id, received_at, client)
@@ -189,7 +190,7 @@ BEGIN
         INSERT INTO rejected_events (event_id, type, source, employee, payload, reason,
                                      stream_key, stream_id, client, period)
         SELECT c.id, c.type, c.source, c.employee, c.payload, c.reason, c.stream_key, c.stream_id, c.client,
-               kinerja_filed_period(c.eff_period, now(), tz)
+               f.period
         FROM checked c JOIN filed f ON f.id = c.id
         WHERE c.reason IS NOT NULL
         RETURNING 1
@@ -214,9 +215,8 @@ BEGIN
             why := kinerja_workflow_reason(w.type, w.employee, w.period, w.payload, w.received_ms, w.sup2,
                                            w.sup, r_state, r_version, r_deadline, tz);
             -- filed once (0029): an id filed before is "already", whatever it became
-            INSERT INTO event_ids (id, period)
-            VALUES (w.id, CASE WHEN why IS NULL THEN w.period ELSE kinerja_filed_period(w.period, now(), tz) END)
-            ON CONFLICT (id) DO NOTHING;
+            filed_period := CASE WHEN why IS NULL THEN w.period ELSE kinerja_filed_period(w.period, now(), tz) END;
+            INSERT INTO event_ids (id, period) VALUES (w.id, filed_period) ON CONFLICT (id) DO NOTHING;
             GET DIAGNOSTICS n = ROW_COUNT;
             CONTINUE WHEN n = 0;
             IF why IS NULL THEN
@@ -230,7 +230,7 @@ BEGIN
                 INSERT INTO rejected_events (event_id, type, source, employee, payload, reason,
                                              stream_key, stream_id, client, period)
                 VALUES (w.id, w.type, w.source, w.employee, w.payload, why, w.stream_key, w.stream_id, w.client,
-                        kinerja_filed_period(w.period, now(), tz));
+                        filed_period);
                 rejected := rejected + 1;
             END IF;
         END LOOP;
