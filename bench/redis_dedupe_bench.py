@@ -235,8 +235,6 @@ def main():
             for v in res:
                 c.cmd("FLUSHALL")
                 work = calls(v, o.events, o.call, o.shards, body)
-                mem0 = int(dict(l.split(":", 1) for l in c.cmd("INFO", "memory").decode().split("\r\n")
-                                if ":" in l)["used_memory"])
                 t0 = c.cpu()
                 c.pipeline(work, o.depth)
                 res[v]["write_us"].append((c.cpu() - t0) / o.events * 1e6)
