@@ -21,6 +21,8 @@ import argparse
 import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
 import time
 
@@ -209,6 +211,30 @@ def start_scorer(s, env, bin_dir):
         s.bin_dir = saved
 
 
+def perf_start(path):
+    """A whole-machine CPU profile (perf record -a, no call graphs) until perf_stop."""
+    if not path:
+        return None
+    return subprocess.Popen(["perf", "record", "-a", "-F", "499", "-o", path, "--", "sleep", "3600"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def perf_stop(proc, path, what):
+    """Stops the profile and prints where the machine's CPU went: by process name and
+    object, then the top symbols."""
+    if not proc:
+        return
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    for sort, lines in (("comm,dso", 12), ("comm,dso,sym", 25)):
+        r = subprocess.run(["perf", "report", "-i", path, "--stdio", "--sort", sort],
+                           capture_output=True, text=True)
+        rows = [x for x in r.stdout.splitlines() if x.strip() and not x.startswith("#")]
+        print("  profile of %s (perf, --sort %s):" % (what, sort))
+        for x in rows[:lines]:
+            print("    " + x.strip())
+
+
 def reset_first_computation(s):
     """Back to before the first computation: no results, versions, sign-off requests or
     audit; the period dirty again (the derived inputs stay)."""
@@ -241,6 +267,9 @@ def main():
     ap.add_argument("--ab", default=None, metavar="DIR",
                     help="with --rounds: alternate the score worker between --bin and this directory's "
                          "binaries, round by round, on the same data (an A/B of two builds)")
+    ap.add_argument("--perf", default=None, metavar="FILE",
+                    help="profile the whole machine (perf record -a) during the last round of the first "
+                         "computation into FILE and print where the CPU went")
     ap.add_argument("--check-setup", action="store_true",
                     help="only check that the bulk load derives what the triggers derive, then stop")
     a = ap.parse_args()
@@ -279,10 +308,12 @@ def main():
         env = {"PGOPTIONS": "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=300 "
                             "-c auto_explain.log_analyze=on -c auto_explain.log_nested_statements=on"} \
             if a.explain else None
+        perf = perf_start(a.perf) if a.rounds == 1 else None
         scorer = start_scorer(s, env, None)
         s.wait_for(lambda: s.sql_value("SELECT count(*) FROM score_periods WHERE generation > computed_generation")
                    == 0, timeout=1800, interval=0.2, what="first computation")
         first = time.monotonic() - t
+        perf_stop(perf, a.perf, "the first computation")
         rounds = [("A", first)]
         versions = s.sql_value("SELECT count(*) FROM score_versions")
         print("first computation: %.1f s for %d results (%d versions written)" % (first, n, versions))
@@ -298,12 +329,14 @@ def main():
             s.stop(scorer)
             reset_first_computation(s)
             which, round_env, tag = variant(round_no)
+            perf = perf_start(a.perf) if round_no == a.rounds else None
             t = time.monotonic()
             scorer = start_scorer(s, round_env, which)
             s.wait_for(lambda: s.sql_value("SELECT count(*) FROM score_periods WHERE generation > "
                                            "computed_generation") == 0,
                        timeout=1800, interval=0.2, what="first computation, round %d" % round_no)
             took = time.monotonic() - t
+            perf_stop(perf, a.perf, "round %d" % round_no)
             rounds.append((tag, took))
             print("first computation, round %d%s: %.1f s" % (
                 round_no, " (B: %s)" % (a.ab or " ".join(a.ab_env)) if tag == "B" else "", took))

@@ -1,7 +1,9 @@
 #include "score_store.h"
 
 #include "daemon.h"
+#include "pgcopy.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
  * each, so 1 GiB holds some 8 million (a national period is 4 million). */
 #define SCORE_STORE_HEADS_MAX ((size_t)1 << 30)
 #define MAX_FIELDS 12
+#define SCORE_VERSIONS_COPY_FIELDS 8
 #define SCORE_STORE_MONTH_CHARS 7 /* "YYYY-MM" (and "YYYY-Qn", told apart by the Q) */
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -621,13 +624,17 @@ int score_store_begin(struct score_writer *w, const char *period, char *err, siz
                  err, errlen) < 0)
         goto fail;
     PGresult *r = PQexec(w->conn, "COPY score_versions (employee, period, version, predikat, score, reason, "
-                                  "result, signoff) FROM STDIN");
+                                  "result, signoff) FROM STDIN (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         snprintf(err, errlen, "%s", PQerrorMessage(w->conn));
         PQclear(r);
         goto fail;
     }
     PQclear(r);
+    if (pgcopy_header(&w->copy) < 0) {
+        snprintf(err, errlen, "COPY buffer full");
+        goto fail;
+    }
     return 0;
 fail:
     score_store_abort(w);
@@ -644,15 +651,28 @@ int score_store_row(struct score_writer *w, const struct score_store_version *v,
         snprintf(score, sizeof score, "%.2f", r->score);
     else
         snprintf(score, sizeof score, "\\N");
-    /* score_versions (employee, period, version, predikat, score, reason, result, signoff) */
-    int rc = buf_printf(b, "%s\t%s\t%d\t%s\t%s\t", v->nip, w->period, v->version, predikat ? predikat : "\\N",
-                        score);
-    rc |= buf_copy_escape(b, v->reason, strlen(v->reason));
-    rc |= buf_putc(b, '\t');
-    rc |= buf_copy_escape(b, v->json, v->json_len);
-    rc |= buf_putc(b, '\t');
-    rc |= buf_copy_escape(b, v->signoff, v->signoff_len);
-    rc |= buf_putc(b, '\n');
+    if (r->has_score && !isfinite(r->score)) {
+        snprintf(err, errlen, "%s: score %s is not a number", v->nip, score);
+        return -1;
+    }
+    /* score_versions (employee, period, version, predikat, score, reason, result, signoff),
+     * binary: the server neither scans the JSON for escapes nor the writer escapes it */
+    size_t was = b->len;
+    int rc = pgcopy_row(b, SCORE_VERSIONS_COPY_FIELDS);
+    rc |= pgcopy_text(b, v->nip, strlen(v->nip));
+    rc |= pgcopy_text(b, w->period, strlen(w->period));
+    rc |= pgcopy_int4(b, v->version);
+    rc |= predikat ? pgcopy_text(b, predikat, strlen(predikat)) : pgcopy_null(b);
+    rc |= r->has_score ? pgcopy_numeric(b, score) : pgcopy_null(b);
+    rc |= pgcopy_text(b, v->reason, strlen(v->reason));
+    rc |= pgcopy_text(b, v->json, v->json_len);
+    rc |= pgcopy_jsonb(b, v->signoff, v->signoff_len);
+    if (rc) {
+        /* a row goes whole or not at all: a part of one would shift the stream */
+        b->len = was;
+        snprintf(err, errlen, "COPY buffer full");
+        return -1;
+    }
     /* _score_new (employee, version, predikat, score, calibration, digest, hasil_rating,
      * perilaku_rating, inputs_digest) */
     rc |= buf_printf(h, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v->nip, v->version,
@@ -848,6 +868,10 @@ int score_store_finish(struct score_writer *w, const struct period_data *d,
     PGconn *c = w->conn;
     long long t0 = daemon_now_ms();
     w->ms_copy_end = w->ms_commit = w->ms_parts = 0;
+    if (pgcopy_trailer(&w->copy) < 0) {
+        snprintf(err, errlen, "COPY buffer full");
+        goto fail;
+    }
     if (copy_flush(w, true, err, errlen) < 0 || copy_end(c, err, errlen) < 0)
         goto fail;
     long long t1 = daemon_now_ms();
