@@ -20,6 +20,8 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b); /* len = 0, memory kept */
+/* Back to len (<= b->len: a mark taken before appends), NUL kept after it; memory kept. */
+void buf_truncate(struct buf *b, size_t len);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);

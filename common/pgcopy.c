@@ -69,9 +69,7 @@ static int field(struct buf *b, const void *prefix, size_t pn, const char *s, si
     size_t was = b->len;
     if (buf_append(b, len, sizeof len) < 0 || (pn && buf_append(b, prefix, pn) < 0) ||
         buf_append(b, s, n) < 0) {
-        b->len = was;
-        if (b->data)
-            b->data[was] = '\0';
+        buf_truncate(b, was);
         return -1;
     }
     return 0;

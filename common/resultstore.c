@@ -106,7 +106,7 @@ static const char SQL_SCORE[] =
                          "       CASE WHEN r.revised_predikat IS NOT NULL AND v.version = r.version"
                          "            THEN (v.result::jsonb || jsonb_build_object('predikat', "
                          "r.revised_predikat,"
-                         "                  'computed_predikat', v.result -> 'predikat'))::text"
+                         "                  'computed_predikat', v.result::json -> 'predikat'))::text"
                          "            ELSE v.result::text END"
                          " FROM employees e"
                          " LEFT JOIN results r ON r.employee = e.nip AND r.period = $2"
@@ -235,7 +235,7 @@ int resultstore_each_unit(struct pgstore *db, const char *period, resultstore_un
  * predikat codes in rank order. */
 #define SQL_RESULTS_HEAD                                                                                     \
     "SELECT r.employee, e.name, e.unit, r.state::text, " RS_PREDIKAT ", r.version, r.score, r.calibration,"  \
-    "       (v.result #> '{perilaku,groups}')::text, (v.result -> 'training')::text, " RS_SIGNED             \
+    "       (v.result::json #> '{perilaku,groups}')::text, (v.result::json -> 'training')::text, " RS_SIGNED \
     " FROM results r"                                                                                        \
     " JOIN employees e ON e.nip = r.employee"                                                                \
     " JOIN score_versions v ON v.employee = r.employee AND v.period = r.period AND v.version = r.version"    \

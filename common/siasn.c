@@ -66,7 +66,7 @@ const char *siasn_kuadran_label(const char *predikat)
 static const char SQL_SIASN_RECORDS[] =
     "SELECT r.employee, e.name, r.period, r.state::text, r.version,"
     "       coalesce(r.revised_predikat, r.predikat),"
-    "       v.result -> 'hasil_kerja' ->> 'rating', v.result -> 'perilaku' ->> 'rating',"
+    "       v.result::json -> 'hasil_kerja' ->> 'rating', v.result::json -> 'perilaku' ->> 'rating',"
     "       s.signer, coalesce(pe.name, pv.name), coalesce(pe.position, pv.position),"
     "       CASE WHEN pe.nip IS NOT NULL THEN coalesce(pu.name, pe.unit) END,"
     "       pe.nip IS NOT NULL, pv.id IS NOT NULL"

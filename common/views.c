@@ -36,11 +36,8 @@ static int view_fail(struct buf *out, size_t mark, int rc, char *err, size_t err
 /* Resets out to mark, writes the reason into err and returns rc. */
 static int view_fail(struct buf *out, size_t mark, int rc, char *err, size_t errlen, const char *fmt, ...)
 {
-    if (out && out->len > mark) {
-        out->len = mark;
-        if (out->data)
-            out->data[mark] = '\0';
-    }
+    if (out)
+        buf_truncate(out, mark);
     if (err && errlen) {
         va_list ap;
         va_start(ap, fmt);

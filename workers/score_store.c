@@ -669,7 +669,7 @@ int score_store_row(struct score_writer *w, const struct score_store_version *v,
     rc |= pgcopy_jsonb(b, v->signoff, v->signoff_len);
     if (rc) {
         /* a row goes whole or not at all: a part of one would shift the stream */
-        b->len = was;
+        buf_truncate(b, was);
         snprintf(err, errlen, "COPY buffer full");
         return -1;
     }

@@ -92,7 +92,7 @@ BEGIN
             FROM score_versions sv
             WHERE sv.employee = t.employee AND sv.period = p_period AND sv.version = t.version
             OFFSET 0) v ON true
-        CROSS JOIN LATERAL (SELECT coalesce(v.facts, kinerja_signoff_facts(NULL::json)) AS facts) f
+        CROSS JOIN LATERAL (SELECT coalesce(v.facts, kinerja_signoff_facts(NULL::text)) AS facts) f
         WHERE e.supervisor_nip IS NOT NULL
         ORDER BY t.employee
         RETURNING id, employee

@@ -5,8 +5,9 @@
 -- hidden by anonymity (each sorted), the two ratings, the training. The score worker
 -- writes the same object with each version (score_versions.signoff, common/score_json.c
 -- score_signoff_json); this derives it for versions without one. NULL result: no facts.
--- Takes the result as score_versions holds it, json, since 0021_versions_json.sql.
-CREATE OR REPLACE FUNCTION kinerja_signoff_facts(p_result json) RETURNS jsonb
+-- Takes the result as score_versions holds it: json since 0021_versions_json.sql, text
+-- since 0030_versions_text.sql.
+CREATE OR REPLACE FUNCTION kinerja_signoff_facts(p_result text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object(
         'calibration_values', coalesce((SELECT jsonb_agg(k ORDER BY k)

@@ -461,7 +461,7 @@ class WorkflowV2Test(StackTestCase):
                             timeout=SETTLE_TIMEOUT, what="a new version with the late input, offered")
         nv = self.result(a3)["version"]
         self.assertEqual(self.stack.sql_value(
-            "SELECT (result #>> '{hasil_kerja,indicators}')::int FROM score_versions WHERE employee = %s"
+            "SELECT (result::json #>> '{hasil_kerja,indicators}')::int FROM score_versions WHERE employee = %s"
             " AND period = %s AND version = %s", (a3, PERIOD, nv)), 2)
         self.assertEqual(self.notes(SUP, "signoff_requested", a3)[0]["version"], nv)
         self.assertEqual(self.transitions(a3)[-4:], [("pending_signoff", "approved"), ("approved", "returned"),

@@ -47,12 +47,38 @@ static void test_json_escape(void **state)
     buf_free(&b);
 }
 
+static void test_truncate_keeps_the_nul(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 64);
+    assert_int_equal(buf_puts(&b, "row1;"), 0);
+    size_t mark = b.len;
+    assert_int_equal(buf_puts(&b, "half a row"), 0);
+    buf_truncate(&b, mark); /* a row taken back: what was before it, still a string */
+    assert_int_equal(b.len, mark);
+    assert_string_equal(b.data, "row1;");
+    buf_truncate(&b, 100); /* past the end: nothing changes */
+    assert_int_equal(b.len, mark);
+    assert_string_equal(b.data, "row1;");
+    buf_truncate(&b, 0);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    buf_free(&b);
+
+    buf_init(&b, 64); /* never written: no data to terminate */
+    buf_truncate(&b, 0);
+    assert_null(b.data);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bound_is_kept),
         cmocka_unit_test(test_copy_escape),
         cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_truncate_keeps_the_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
