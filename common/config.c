@@ -150,8 +150,8 @@ static const struct setting_def settings[] = {
      "work_mem of the score worker's PostgreSQL sessions, MB (a whole period's rebuild check, sorts and "
      "sign-off requests); 0: the server's own"},
     {"score.signoff_split_min", SETTING_INT, "20000", 0, 100000000, NULL, false,
-     "results from which a period's sign-off requests are made in score.threads parts after its commit "
-     "(0 = never)"},
+     "results from which a period's sign-off requests are made in score.threads parts after its commit, "
+     "and a month's ratings are read in two halves at once (0 = never)"},
     {"score.settle_ms", SETTING_INT, "300", 0, 60000, NULL, false,
      "a period is computed once its inputs have been quiet this long (a burst is scored once; 0 = at once)"},
     {"score.settle_max_ms", SETTING_INT, "5000", 0, 600000, NULL, false,

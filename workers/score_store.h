@@ -51,14 +51,18 @@ struct period_data {
      * recorded (version 0 = none yet), for the material-change rule */
     enum stored_state *state;
     struct scoreversion_current *current;
-    bool *has_data; /* the person has anything to be scored on in this period */
-    size_t skipped; /* rows naming a person or unit not in the organisation */
+    bool *has_data;    /* the person has anything to be scored on in this period */
+    size_t skipped;    /* rows naming a person or unit not in the organisation */
+    size_t evs_second; /* of n_evs, read by the second connection (0: read whole on one) */
 };
 
 void period_data_free(struct period_data *d);
 
-/* Loads period p. Returns 0, or -1 with the reason in err. */
-int score_store_load(PGconn *conn, const char *period, struct period_data *d, char *err, size_t errlen);
+/* Loads period p. With second (a connection of its own, or NULL), a month of split_min
+ * people or more has its ratings read in two halves at once, the second on second in
+ * the same snapshot. Returns 0, or -1 with the reason in err. */
+int score_store_load(PGconn *conn, PGconn *second, size_t split_min, const char *period,
+                     struct period_data *d, char *err, size_t errlen);
 
 /* The writer: begin, one row per changed result, finish (flags, unit scores, the
  * period's computed generation), all in one transaction. */

@@ -571,6 +571,37 @@ out:
     return rc;
 }
 
+/* Part k's connection (k >= 1: its own session, kept between periods, the session
+ * settings made once), or NULL when it cannot be had (said once, until one works). */
+static PGconn *part_conn(struct scorer *s, int k, const char *what)
+{
+    struct pgstore **db = &s->part_db[k];
+    bool fresh = !*db; /* a new session: the settings once, not every period */
+    if (!*db && !(*db = pgstore_connect_as(s->cfg.postgres_dsn, "kinerja_score_signoff", true)))
+        return NULL;
+    if (!pgstore_ok(*db)) {
+        fresh = true;
+        if (pgstore_reconnect(*db) < 0) {
+            if (!s->part_down)
+                log_warn("%s: a part's connection failed: %s", what, (*db)->errstr);
+            s->part_down = true;
+            return NULL;
+        }
+    }
+    if (fresh && s->pg.setup) {
+        PGresult *r = PQexec((*db)->conn, s->pg.setup);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_warn("%s: a part's session settings failed: %s", what, PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ok) {
+            pgstore_destroy(db); /* made again, with its settings, next time */
+            return NULL;
+        }
+    }
+    return (*db)->conn;
+}
+
 /* How many parts the sign-off requests of a period of n_people are made in (0: in the
  * write transaction, as for every small period): score.threads parts once the period
  * has score.signoff_split_min people, each on its own connection (schemas/0025). When a
@@ -581,35 +612,9 @@ static int split_signoff(struct scorer *s, size_t n_people, PGconn **conn)
     if (s->cfg.signoff_split_min <= 0 || n < 2 || n_people < (size_t)s->cfg.signoff_split_min)
         return 0;
     conn[0] = s->pg.db->conn;
-    for (int k = 1; k < n; k++) {
-        struct pgstore **db = &s->part_db[k];
-        bool fresh = !*db; /* a new session: the settings once, not every period */
-        if (!*db && !(*db = pgstore_connect_as(s->cfg.postgres_dsn, "kinerja_score_signoff", true)))
+    for (int k = 1; k < n; k++)
+        if (!(conn[k] = part_conn(s, k, "sign-off requests in one transaction")))
             return 0;
-        if (!pgstore_ok(*db)) {
-            fresh = true;
-            if (pgstore_reconnect(*db) < 0) {
-                if (!s->part_down)
-                    log_warn("sign-off requests in one transaction: a part's connection failed: %s",
-                             (*db)->errstr);
-                s->part_down = true;
-                return 0;
-            }
-        }
-        if (fresh && s->pg.setup) {
-            PGresult *r = PQexec((*db)->conn, s->pg.setup);
-            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-            if (!ok)
-                log_warn("sign-off requests in one transaction: a part's session settings failed: %s",
-                         PQresultErrorMessage(r));
-            PQclear(r);
-            if (!ok) {
-                pgstore_destroy(db); /* made again, with its settings, next time */
-                return 0;
-            }
-        }
-        conn[k] = (*db)->conn;
-    }
     if (s->part_down)
         log_info("sign-off requests in %d parts again", n);
     s->part_down = false;
@@ -621,9 +626,18 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
 {
     long long t0 = daemon_now_ms();
     struct period_data d;
-    if (score_store_load(s->pg.db->conn, period, &d, err, errlen) < 0)
+    /* a large month's ratings read in two halves at once, on the first part's connection
+     * too (score.signoff_split_min people: the same size as the split sign-off) */
+    PGconn *second = s->cfg.threads >= 2 && s->cfg.signoff_split_min > 0
+                         ? part_conn(s, 1, "the ratings read on one connection")
+                         : NULL;
+    if (score_store_load(s->pg.db->conn, second, (size_t)s->cfg.signoff_split_min, period, &d, err, errlen) <
+        0)
         return -1;
     long long t1 = daemon_now_ms();
+    if (second && d.evs_second)
+        log_info("period %s: ratings read in two halves at once: %zu and %zu", period, d.n_evs - d.evs_second,
+                 d.evs_second);
     if (d.skipped)
         log_warn("period %s: %zu rows name people or units missing from the organisation; skipped", period,
                  d.skipped);

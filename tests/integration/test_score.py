@@ -6,6 +6,7 @@ worker recomputes the period; results are read back with `kinerja score --json` 
 """
 
 import json
+import re
 import time
 import unittest
 import uuid
@@ -357,6 +358,43 @@ class ScoreTest(StackTestCase):
                     self.assertEqual(s.sql(snapshot, (PERIOD,)), before, threads)
                 finally:
                     s.stop(scorer)
+        finally:
+            type(self).scorer = s.start_worker(role="score")
+
+    def test_9c_ratings_read_in_two_halves_store_the_same_bytes(self):
+        # a month of score.signoff_split_min people or more has its ratings read in two
+        # halves at once, the second on another connection in the same snapshot
+        # (workers/score_store.c): every rating is read once, so a recomputation finds
+        # every result the very same
+        s = self.stack
+        snapshot = ("SELECT r.employee, r.version, v.result::text FROM results r JOIN score_versions v "
+                    "USING (employee, period, version) WHERE r.period = %s ORDER BY 1")
+        ratings = s.sql_value("SELECT count(*) FROM ratings WHERE period = %s", (PERIOD,))
+        self.assertGreater(ratings, 9)
+        s.sql("UPDATE score_periods SET generation = generation + 1 WHERE period = %s", (PERIOD,))
+        self.settle()
+        before = s.sql(snapshot, (PERIOD,))
+        s.stop(self.scorer)
+        try:
+            scorer = s.start_worker(role="score", env={"KINERJA_SCORE_THREADS": "2",
+                                                       "KINERJA_SCORE_SIGNOFF_SPLIT_MIN": "1"})
+            try:
+                s.sql("UPDATE score_periods SET generation = generation + 1 WHERE period = %s", (PERIOD,))
+                s.wait_for(lambda: "period %s (generation" % PERIOD in s.log_text(scorer),
+                           timeout=SCORE_TIMEOUT, what="the period computed with the ratings in halves")
+                log = s.log_text(scorer)
+                halves = re.search(r"period %s: ratings read in two halves at once: (\d+) and (\d+)" % PERIOD, log)
+                self.assertIsNotNone(halves, log)
+                first, second = int(halves.group(1)), int(halves.group(2))
+                self.assertEqual(first + second, ratings)
+                self.assertGreater(first, 0)
+                self.assertGreater(second, 0)
+                line = [l for l in log.splitlines() if "period %s (generation" % PERIOD in l][-1]
+                self.assertIn(" 0 new versions", line)
+                self.assertIn(" %d evaluations" % ratings, line)
+                self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
+            finally:
+                s.stop(scorer)
         finally:
             type(self).scorer = s.start_worker(role="score")
 
