@@ -672,9 +672,10 @@ int score_store_load(PGconn *c, PGconn *second, size_t split_min, const char *pe
         goto out;
     rc = 0;
 out:
-    if (!half_joined) { /* this half failed: the other still ends before the snapshot's transaction */
-        char ignore_half[256];
-        load_half_join(&half, d, &lc, half_tid, half_started, ignore_half, sizeof ignore_half);
+    if (!half_joined &&
+        half_started) { /* this half failed: the other ends before the snapshot's transaction */
+        pthread_join(half_tid, NULL);
+        free(half.part.evs);
     }
     for (size_t i = 0; i < rp.n; i++)
         free(rp.unit[i]);
