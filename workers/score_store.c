@@ -560,8 +560,8 @@ static int load_half_start(struct load_half *h, PGconn *c, const struct period_d
 
 /* Waits for the second half and appends its rows to d's. Returns 0, or -1 with the
  * reason (its own, or out of memory). */
-static int load_half_join(struct load_half *h, struct period_data *d, struct load_ctx *lc, pthread_t tid,
-                          bool started, char *err, size_t errlen)
+static int load_half_join(struct load_half *h, PGconn *c, struct period_data *d, struct load_ctx *lc,
+                          pthread_t tid, bool started, char *err, size_t errlen)
 {
     if (started)
         pthread_join(tid, NULL);
@@ -569,7 +569,11 @@ static int load_half_join(struct load_half *h, struct period_data *d, struct loa
         load_half_run(h);
     int rc = -1;
     if (h->rc < 0) {
-        snprintf(err, errlen, "ratings, second half: %s", h->err);
+        /* the second connection failed (a dropped session, a refused snapshot): its half
+         * is read here, on the caller's connection in the same snapshot, so a bad second
+         * connection never stops a period; the reason goes to the caller's log */
+        snprintf(d->evs_second_err, sizeof d->evs_second_err, "%s", h->err);
+        rc = copy_out(c, RATINGS_MONTH_SQL(" AND hashtext(employee) & 1 = 1"), 6, on_rating, lc, err, errlen);
     } else if (grow((void **)&d->evs, &lc->cap_evs, d->n_evs + h->part.n_evs, sizeof *d->evs) < 0) {
         snprintf(err, errlen, "out of memory");
     } else {
@@ -668,7 +672,7 @@ int score_store_load(PGconn *c, PGconn *second, size_t split_min, const char *pe
                  9, on_result, &lc, err, errlen) < 0)
         goto out;
     half_joined = true;
-    if (split && load_half_join(&half, d, &lc, half_tid, half_started, err, errlen) < 0)
+    if (split && load_half_join(&half, c, d, &lc, half_tid, half_started, err, errlen) < 0)
         goto out;
     rc = 0;
 out:

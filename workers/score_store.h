@@ -51,9 +51,10 @@ struct period_data {
      * recorded (version 0 = none yet), for the material-change rule */
     enum stored_state *state;
     struct scoreversion_current *current;
-    bool *has_data;    /* the person has anything to be scored on in this period */
-    size_t skipped;    /* rows naming a person or unit not in the organisation */
-    size_t evs_second; /* of n_evs, read by the second connection (0: read whole on one) */
+    bool *has_data;           /* the person has anything to be scored on in this period */
+    size_t skipped;           /* rows naming a person or unit not in the organisation */
+    size_t evs_second;        /* of n_evs, read by the second connection (0: read whole on one) */
+    char evs_second_err[256]; /* set: the second connection failed, its half was read on the first */
 };
 
 void period_data_free(struct period_data *d);

@@ -635,6 +635,9 @@ static int compute_period(struct scorer *s, const char *period, char *err, size_
         0)
         return -1;
     long long t1 = daemon_now_ms();
+    if (d.evs_second_err[0])
+        log_warn("period %s: ratings, second half read on the first connection: the second failed: %s",
+                 period, d.evs_second_err);
     if (second && d.evs_second)
         log_info("period %s: ratings read in two halves at once: %zu and %zu", period, d.n_evs - d.evs_second,
                  d.evs_second);

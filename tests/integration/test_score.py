@@ -393,6 +393,21 @@ class ScoreTest(StackTestCase):
                 self.assertIn(" 0 new versions", line)
                 self.assertIn(" %d evaluations" % ratings, line)
                 self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
+                # the second connection's session gone: its half is read on the first,
+                # the period computed all the same
+                killed = s.sql_value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                     " WHERE application_name = 'kinerja_score_signoff'")
+                self.assertGreaterEqual(killed, 1)
+                computed = log.count("period %s (generation" % PERIOD)
+                s.sql("UPDATE score_periods SET generation = generation + 1 WHERE period = %s", (PERIOD,))
+                s.wait_for(lambda: s.log_text(scorer).count("period %s (generation" % PERIOD) > computed,
+                           timeout=SCORE_TIMEOUT, what="the period computed without the second connection")
+                log = s.log_text(scorer)
+                self.assertIn("period %s: ratings, second half read on the first connection" % PERIOD, log)
+                line = [l for l in log.splitlines() if "period %s (generation" % PERIOD in l][-1]
+                self.assertIn(" 0 new versions", line)
+                self.assertIn(" %d evaluations" % ratings, line)
+                self.assertEqual(s.sql(snapshot, (PERIOD,)), before)
             finally:
                 s.stop(scorer)
         finally:
